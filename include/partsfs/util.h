@@ -1,0 +1,89 @@
+/* util.h -- memory, growable buffers, arenas and error values shared by
+ * every part of the partsfs core. */
+#ifndef PARTSFS_UTIL_H
+#define PARTSFS_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PF_NORETURN __attribute__((noreturn))
+#else
+#define PF_PRINTF(f, a)
+#define PF_NORETURN
+#endif
+
+/* Allocation.  These never return NULL: running out of memory aborts the
+ * process with a message, as tmux and git do.  Everything else in the core
+ * reports errors as values. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PF_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) PF_PRINTF(1, 0);
+PF_NORETURN void pf_fatal(const char *fmt, ...) PF_PRINTF(1, 2);
+
+/* A growable byte buffer, always NUL-terminated once anything was added. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+void buf_reserve(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_addc(struct buf *b, char c);
+void buf_adds(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) PF_PRINTF(2, 3);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) PF_PRINTF(2, 0);
+void buf_reset(struct buf *b);                /* length 0, keeps memory */
+void buf_free(struct buf *b);
+char *buf_steal(struct buf *b);               /* caller frees; b is reset */
+const char *buf_str(struct buf *b);           /* "" when empty */
+
+/* An arena: many small allocations freed at once.  A loaded collection owns
+ * one, so replacing a collection on a live edit is a single free. */
+struct arena;
+struct arena *arena_new(void);
+void arena_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t n);          /* zeroed, aligned */
+void *arena_array(struct arena *a, size_t nmemb, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...) PF_PRINTF(2, 3);
+size_t arena_used(const struct arena *a);
+
+/* An error value: a negative errno-style code and a human message.  Core
+ * functions that can fail take a `struct perr *` (which may be NULL when
+ * the caller does not want the message) and return 0 or -code. */
+struct perr {
+	int code;          /* positive errno value, 0 when no error */
+	char msg[1024];
+};
+int perr_set(struct perr *e, int code, const char *fmt, ...) PF_PRINTF(3, 4);
+void perr_clear(struct perr *e);
+
+/* Natural order: digit runs (with an optional decimal fraction) compare as
+ * numbers, everything else bytewise, so M1.6 < M2 < M10 and
+ * 0.375 in < 0.5 in.  A total order: ties fall back to strcmp. */
+int natcmp(const char *a, const char *b);
+void natsort(const char **v, size_t n);
+
+/* String helpers. */
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
+bool utf8_valid(const char *s, size_t n);
+
+/* Monotonic time in nanoseconds and in seconds (double). */
+uint64_t now_ns(void);
+double now_s(void);
+
+#endif

@@ -1,0 +1,487 @@
+/* base.c -- the database directories of a collection (openscad/, freecad/,
+ * drawings/): their .base files, the safety of the file names they give,
+ * and binding modules, functions and drawings to classes. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "partsfs/params.h"
+
+enum database {
+	DB_OPENSCAD,
+	DB_FREECAD,
+	DB_DRAWINGS,
+};
+
+static const char *const db_dirs[] = { "openscad", "freecad", "drawings" };
+
+struct base_ctx {
+	struct collection *coll;
+	struct arena *a;
+	const char *root;           /* library root, symlinks resolved */
+	const char *dir;            /* <root>/<db>/<coll> */
+	const char *display_dir;    /* <db>/<coll> */
+	enum database db;
+	struct diags *d;
+	/* base files found, grown as they are read */
+	struct base_file **files;
+	size_t nfiles;
+	size_t cap;
+};
+
+void
+timespec_max(struct timespec *acc, const struct timespec *t)
+{
+	if (t->tv_sec > acc->tv_sec ||
+	    (t->tv_sec == acc->tv_sec && t->tv_nsec > acc->tv_nsec))
+		*acc = *t;
+}
+
+/* True for a name that is one plain file name: no directory part, not
+ * "." or "..", no control bytes. */
+static bool
+plain_name(const char *s)
+{
+	if (s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '/' || *p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_identifier(const char *s)
+{
+	if (!isalpha((unsigned char)s[0]) && s[0] != '_')
+		return false;
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Resolve `name` in the database directory: the absolute path when it is a
+ * regular file inside the library, NULL when it does not exist (a warning
+ * is the caller's business) or is refused (an error, reported here).
+ */
+static const char *
+resolve_file(struct base_ctx *ctx, const struct ynode *n, const char *name,
+    bool *missing)
+{
+	char *joined = xasprintf("%s/%s", ctx->dir, name);
+	char *real = realpath(joined, NULL);
+	const char *out = NULL;
+	size_t rootlen = strlen(ctx->root);
+	struct stat st;
+
+	*missing = false;
+	if (real == NULL) {
+		if (errno == ENOENT)
+			*missing = true;
+		else
+			yerror(ctx->d, n, "%s/%s: %s", ctx->display_dir, name,
+			    strerror(errno));
+		goto out;
+	}
+	if (strncmp(real, ctx->root, rootlen) != 0 || real[rootlen] != '/') {
+		yerror(ctx->d, n, "%s/%s is a link to %s, outside the library: "
+		    "refused", ctx->display_dir, name, real);
+		goto out;
+	}
+	if (stat(real, &st) == -1 || !S_ISREG(st.st_mode)) {
+		yerror(ctx->d, n, "%s/%s is not a regular file",
+		    ctx->display_dir, name);
+		goto out;
+	}
+	timespec_max(&ctx->coll->mtime, &st.st_mtim);
+	out = arena_strdup(ctx->a, real);
+out:
+	free(joined);
+	free(real);
+	return out;
+}
+
+/* The fields every base file element has. */
+static struct base_file *
+read_base_file(struct base_ctx *ctx, const struct ynode *el, bool drawing,
+    bool *missing)
+{
+	struct base_file *bf;
+	const struct ynode *fn = ymap_get(el, "filename");
+	const char *name;
+
+	*missing = false;
+	name = need_text(ctx->a, el, "filename", "base file", ctx->d);
+	if (name == NULL)
+		return NULL;
+	if (!plain_name(name)) {
+		yerror(ctx->d, fn, "filename '%s' must name a file in %s/, "
+		    "without a directory part", name, ctx->display_dir);
+		return NULL;
+	}
+	bf = arena_alloc(ctx->a, sizeof *bf);
+	bf->filename = name;
+	bf->display = arena_printf(ctx->a, "%s/%s", ctx->display_dir, name);
+	if (ymap_key(el, "author") == NULL)
+		yerror(ctx->d, el, "base file: missing the mandatory key "
+		    "'author'");
+	bf->authors = read_strings(ctx->a, ymap_get(el, "author"),
+	    &bf->nauthors, "author", ctx->d);
+	bf->license = need_text(ctx->a, el, "license", "base file", ctx->d);
+	if (bf->license != NULL)
+		check_license(ctx->d, ymap_get(el, "license"), bf->license);
+	bf->source = opt_text(ctx->a, el, "source", ctx->d);
+	if (!drawing)
+		bf->path = resolve_file(ctx, fn, name, missing);
+	return bf;
+}
+
+static void
+add_file(struct base_ctx *ctx, struct base_file *bf)
+{
+	if (ctx->nfiles == ctx->cap) {
+		ctx->cap = ctx->cap ? ctx->cap * 2 : 8;
+		ctx->files = xreallocarray(ctx->files, ctx->cap,
+		    sizeof *ctx->files);
+	}
+	ctx->files[ctx->nfiles++] = bf;
+}
+
+/* The classes an element serves; NULL entries for unknown ids. */
+static struct pclass **
+read_classids(struct base_ctx *ctx, const struct ynode *el, size_t *n)
+{
+	const struct ynode *ids = ymap_get(el, "classids");
+	size_t len = ylist_len(ids);
+	struct pclass **v;
+
+	if (ymap_key(el, "classids") == NULL)
+		yerror(ctx->d, el, "missing the mandatory key 'classids'");
+	v = arena_array(ctx->a, len ? len : 1, sizeof *v);
+	for (size_t i = 0; i < len; i++) {
+		const struct ynode *idn = ylist_at(ids, i);
+		const char *id = ytext(idn, "classids", ctx->d);
+		if (id == NULL)
+			continue;
+		v[i] = (struct pclass *)collection_class(ctx->coll, id);
+		if (v[i] == NULL)
+			yerror(ctx->d, idn, "classids: '%s' is not a class of "
+			    "collection '%s'", id, ctx->coll->id);
+	}
+	*n = len;
+	return v;
+}
+
+/* The class's parameters joined with a base element's additional ones.
+ * Problems of the class itself were reported when it was read, so only
+ * those located in the base file are kept. */
+static const struct pset *
+merged_pset(struct base_ctx *ctx, struct pclass *c, const struct ynode *el)
+{
+	const struct ynode *extra = ymap_get(el, "parameters");
+	struct diags tmp = DIAGS_INIT;
+	struct pset *ps;
+	bool failed = false;
+
+	if (yscalar_is_null(extra))
+		return &c->ps;
+	ps = arena_alloc(ctx->a, sizeof *ps);
+	pset_build(ctx->a, ymap_get(c->node, "parameters"), extra, ps, &tmp);
+	for (size_t i = 0; i < tmp.n; i++) {
+		const struct diag *dg = &tmp.v[i];
+		if (strcmp(dg->file, extra->file) != 0)
+			continue;
+		diag_add(ctx->d, dg->severity, dg->file, dg->line, dg->col,
+		    "%s (class %s)", dg->msg, c->id);
+		if (dg->severity == DIAG_ERROR)
+			failed = true;
+	}
+	diags_free(&tmp);
+	return failed ? NULL : ps;
+}
+
+static void
+read_module(struct base_ctx *ctx, struct base_file *bf,
+    const struct ynode *m, bool usable)
+{
+	static const char *const allowed[] = { "name", "arguments",
+	    "classids", "parameters", "connectors", NULL };
+	const struct ynode *args;
+	struct pclass **classes;
+	const char *name;
+	size_t ncls, nargs;
+	const char **argv;
+
+	if (m->kind != Y_MAP) {
+		yerror(ctx->d, m, "modules: expected a module element");
+		return;
+	}
+	check_known_keys(ctx->d, m, "module", allowed);
+	name = need_text(ctx->a, m, "name", "module", ctx->d);
+	if (name != NULL && !is_identifier(name)) {
+		yerror(ctx->d, ymap_get(m, "name"), "module name '%s' is not an "
+		    "OpenSCAD identifier", name);
+		name = NULL;
+	}
+	args = ymap_get(m, "arguments");
+	if (ymap_key(m, "arguments") == NULL)
+		yerror(ctx->d, m, "module: missing the mandatory key "
+		    "'arguments'");
+	argv = read_strings(ctx->a, args, &nargs, "arguments", ctx->d);
+	classes = read_classids(ctx, m, &ncls);
+	for (size_t i = 0; i < ncls; i++) {
+		struct pclass *c = classes[i];
+		struct scad_binding *sb;
+		const struct pset *ps;
+		bool ok = true;
+		if (c == NULL || name == NULL)
+			continue;
+		if ((ps = merged_pset(ctx, c, m)) == NULL)
+			continue;
+		for (size_t j = 0; j < nargs; j++) {
+			if (pset_find(ps, argv[j]) < 0) {
+				yerror(ctx->d, ylist_at(args, j), "module %s: "
+				    "argument '%s' is not a parameter of class "
+				    "%s", name, argv[j], c->id);
+				ok = false;
+			}
+		}
+		if (c->scad != NULL) {
+			yerror(ctx->d, ylist_at(ymap_get(m, "classids"), i),
+			    "class %s already has the OpenSCAD module %s",
+			    c->id, c->scad->module);
+			ok = false;
+		}
+		if (!ok || !usable)
+			continue;
+		sb = arena_alloc(ctx->a, sizeof *sb);
+		sb->file = bf;
+		sb->module = name;
+		sb->args = argv;
+		sb->nargs = nargs;
+		sb->ps = ps;
+		c->scad = sb;
+	}
+}
+
+static void
+read_function(struct base_ctx *ctx, struct base_file *bf,
+    const struct ynode *f, bool usable)
+{
+	static const char *const allowed[] = { "name", "classids",
+	    "parameters", NULL };
+	struct pclass **classes;
+	const char *name;
+	size_t ncls;
+
+	if (f->kind != Y_MAP) {
+		yerror(ctx->d, f, "functions: expected a function element");
+		return;
+	}
+	check_known_keys(ctx->d, f, "function", allowed);
+	name = need_text(ctx->a, f, "name", "function", ctx->d);
+	if (name != NULL && !is_identifier(name)) {
+		yerror(ctx->d, ymap_get(f, "name"), "function name '%s' is not "
+		    "a Python identifier", name);
+		name = NULL;
+	}
+	classes = read_classids(ctx, f, &ncls);
+	for (size_t i = 0; i < ncls; i++) {
+		struct pclass *c = classes[i];
+		struct freecad_binding *fb;
+		const struct pset *ps;
+		if (c == NULL || name == NULL)
+			continue;
+		if ((ps = merged_pset(ctx, c, f)) == NULL)
+			continue;
+		if (c->freecad != NULL) {
+			yerror(ctx->d, ylist_at(ymap_get(f, "classids"), i),
+			    "class %s already has the FreeCAD function %s",
+			    c->id, c->freecad->function);
+			continue;
+		}
+		if (!usable)
+			continue;
+		fb = arena_alloc(ctx->a, sizeof *fb);
+		fb->file = bf;
+		fb->function = name;
+		fb->ps = ps;
+		c->freecad = fb;
+	}
+}
+
+static void
+read_drawing(struct base_ctx *ctx, struct base_file *bf,
+    const struct ynode *el, const char *type)
+{
+	bool dims = strcmp(type, "drawing-dimensions") == 0;
+	const char *svg = NULL, *png = NULL;
+	struct pclass **classes;
+	bool missing_svg, missing_png;
+	size_t ncls;
+	char *name;
+
+	if (!dims && need_text(ctx->a, el, "location", "connector drawing",
+	    ctx->d) == NULL)
+		return;
+	name = xasprintf("%s.svg", bf->filename);
+	svg = resolve_file(ctx, ymap_get(el, "filename"), name, &missing_svg);
+	free(name);
+	name = xasprintf("%s.png", bf->filename);
+	png = resolve_file(ctx, ymap_get(el, "filename"), name, &missing_png);
+	free(name);
+	if (missing_svg && missing_png)
+		ywarn(ctx->d, ymap_get(el, "filename"), "drawing '%s' has "
+		    "neither %s.svg nor %s.png in %s/", bf->filename,
+		    bf->filename, bf->filename, ctx->display_dir);
+	bf->path = svg != NULL ? svg : png;
+	classes = read_classids(ctx, el, &ncls);
+	for (size_t i = 0; i < ncls && dims; i++) {
+		struct pclass *c = classes[i];
+		if (c == NULL)
+			continue;
+		if (c->drawing_svg == NULL && c->drawing_png == NULL) {
+			c->drawing_svg = svg;
+			c->drawing_png = png;
+		}
+	}
+}
+
+static void
+read_element(struct base_ctx *ctx, const struct ynode *el)
+{
+	static const char *const common_keys[] = { "filename", "author",
+	    "license", "type", "source" };
+	static const char *const keys[3][16] = {
+		{ "modules", NULL },
+		{ "functions", NULL },
+		{ "classids", "location", NULL },
+	};
+	const char *allowed[24];
+	struct base_file *bf;
+	const struct ynode *list;
+	const char *type;
+	bool missing, drawing = ctx->db == DB_DRAWINGS;
+	size_t na = 0;
+
+	if (el->kind != Y_MAP) {
+		yerror(ctx->d, el, "a base file element must be a mapping "
+		    "(filename, author, license, type, ...)");
+		return;
+	}
+	for (size_t i = 0; i < PF_ARRAY_LEN(common_keys); i++)
+		allowed[na++] = common_keys[i];
+	for (size_t i = 0; keys[ctx->db][i] != NULL; i++)
+		allowed[na++] = keys[ctx->db][i];
+	allowed[na] = NULL;
+	type = need_text(ctx->a, el, "type", "base file", ctx->d);
+	if (type == NULL)
+		return;
+	if ((ctx->db == DB_OPENSCAD && strcmp(type, "module") != 0) ||
+	    (ctx->db == DB_FREECAD && strcmp(type, "function") != 0) ||
+	    (drawing && strcmp(type, "drawing-dimensions") != 0 &&
+	    strcmp(type, "drawing-connector") != 0 &&
+	    strcmp(type, "drawing-connectors") != 0)) {
+		ywarn(ctx->d, ymap_get(el, "type"), "base file type '%s' is "
+		    "not used in the %s database (element ignored)", type,
+		    db_dirs[ctx->db]);
+		return;
+	}
+	check_known_keys(ctx->d, el, "base file", allowed);
+	if ((bf = read_base_file(ctx, el, drawing, &missing)) == NULL)
+		return;
+	add_file(ctx, bf);
+	if (missing)
+		ywarn(ctx->d, ymap_get(el, "filename"), "%s does not exist: "
+		    "the classes it names get no %s geometry", bf->display,
+		    ctx->db == DB_OPENSCAD ? "OpenSCAD" : "FreeCAD");
+	if (drawing) {
+		read_drawing(ctx, bf, el, type);
+		return;
+	}
+	list = ymap_get(el, ctx->db == DB_OPENSCAD ? "modules" : "functions");
+	if (ymap_key(el, ctx->db == DB_OPENSCAD ? "modules" : "functions") ==
+	    NULL) {
+		yerror(ctx->d, el, "base file: missing the mandatory key '%s'",
+		    ctx->db == DB_OPENSCAD ? "modules" : "functions");
+		return;
+	}
+	for (size_t i = 0; i < ylist_len(list); i++) {
+		if (ctx->db == DB_OPENSCAD)
+			read_module(ctx, bf, ylist_at(list, i), bf->path != NULL);
+		else
+			read_function(ctx, bf, ylist_at(list, i),
+			    bf->path != NULL);
+	}
+}
+
+static void
+read_database(struct base_ctx *ctx, const struct ydoc_limits *limits)
+{
+	const char *id = ctx->coll->id;
+	char *basepath, *display;
+	const struct ynode *root;
+	struct stat st;
+
+	if (stat(ctx->dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return;            /* databases are optional */
+	basepath = xasprintf("%s/%s.base", ctx->dir, id);
+	display = xasprintf("%s/%s.base", ctx->display_dir, id);
+	if (stat(basepath, &st) == -1) {
+		diag_add(ctx->d, DIAG_WARNING, display, 0, 0, "missing: the "
+		    "files in %s/ are not used", ctx->display_dir);
+		goto out;
+	}
+	timespec_max(&ctx->coll->mtime, &st.st_mtim);
+	root = ydoc_load(ctx->a, basepath, display, NULL, limits, ctx->d);
+	if (root == NULL || root->kind == Y_NULL)
+		goto out;
+	if (root->kind != Y_SEQ) {
+		yerror(ctx->d, root, "a base file holds a list of base file "
+		    "elements");
+		goto out;
+	}
+	for (size_t i = 0; i < root->n; i++)
+		read_element(ctx, root->items[i]);
+out:
+	free(basepath);
+	free(display);
+}
+
+void
+bases_read(struct collection *coll, const char *root,
+    const struct ydoc_limits *limits, struct diags *d)
+{
+	struct base_ctx ctx = {
+		.coll = coll,
+		.a = coll->arena,
+		.root = root,
+		.d = d,
+	};
+
+	for (int db = DB_OPENSCAD; db <= DB_DRAWINGS; db++) {
+		ctx.db = (enum database)db;
+		ctx.dir = arena_printf(ctx.a, "%s/%s/%s", root, db_dirs[db],
+		    coll->id);
+		ctx.display_dir = arena_printf(ctx.a, "%s/%s", db_dirs[db],
+		    coll->id);
+		read_database(&ctx, limits);
+	}
+	coll->base_files = arena_array(ctx.a, ctx.nfiles ? ctx.nfiles : 1,
+	    sizeof *coll->base_files);
+	if (ctx.nfiles != 0)
+		memcpy(coll->base_files, ctx.files,
+		    ctx.nfiles * sizeof *ctx.files);
+	coll->nbase_files = ctx.nfiles;
+	free(ctx.files);
+}

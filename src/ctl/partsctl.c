@@ -1,0 +1,80 @@
+/* partsctl.c -- partsctl, the command-line front end of the partsfs core:
+ * dispatches to one function per command. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *synopsis;
+} commands[] = {
+	{ "check", cmd_check, "check LIBRARY [--json] [-q]" },
+	{ "params", cmd_params, "params LIBRARY COLL/CLASS|PART [name=value ...]" },
+	{ "ls", cmd_ls, "ls LIBRARY [PATH] [-l]" },
+};
+
+void
+ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("partsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct library *
+ctl_load(const char *root)
+{
+	struct perr e = { 0 };
+	struct library *lib = library_load(root, NULL, &e);
+
+	if (lib == NULL) {
+		ctl_error("%s", e.msg);
+		return NULL;
+	}
+	return lib;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: partsctl COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < PF_ARRAY_LEN(commands); i++)
+		fprintf(fp, "  partsctl %s\n", commands[i].synopsis);
+	fprintf(fp, "\n'partsctl COMMAND --help' describes a command; "
+	    "man partsctl has the details.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("partsctl %s\n", PACKAGE_VERSION);
+		return CTL_OK;
+	}
+	for (size_t i = 0; i < PF_ARRAY_LEN(commands); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	}
+	ctl_error("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return CTL_USAGE;
+}

@@ -1,0 +1,418 @@
+/* test-path.c -- the path grammar of DESIGN.md: listings, lookups,
+ * canonical and non-canonical names, percent-encoding, links, and ENOENT
+ * for every kind of invalid name. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "partsfs/describe.h"
+#include "tap.h"
+
+static const char *const CLASSES =
+"  - id: hex_screw\n"
+"    names: {name: Hexagon head screw, labeling: 'Screw %(size)s x %(length)s'}\n"
+"    standards:\n"
+"      - {standard: ISO 4017, body: ISO, labeling: 'ISO 4017 %(size)s x %(length)s'}\n"
+"      - {standard: DIN 933, body: DIN, labeling: 'DIN 933 %(size)s x %(length)s'}\n"
+"    parameters:\n"
+"      free: [size, length, finish, note]\n"
+"      defaults: {size: M8, length: 20, finish: false, note: plain}\n"
+"      types: {size: Table Index, length: Length (mm), finish: Bool,\n"
+"              note: String, s: Length (mm)}\n"
+"      tables:\n"
+"        index: size\n"
+"        columns: [s]\n"
+"        data: {M10: [16], M8: [13], M1.6: [3.2], 'x%y': [1], '.': [2]}\n"
+"      common:\n"
+"        - [[M8], [16, 20, 2.5], [false], [plain]]\n"
+"        - [[M10], [30], ':', ['a,b=c/d%']]\n"
+"    source: s\n"
+"  - id: washer\n"
+"    standards: {standard: ISO 7089, body: ISO, labeling: W}\n"
+"    parameters: {free: [d], types: {d: Length (mm)}}\n"
+"    source: s\n";
+
+static struct library *lib;
+
+static void
+setup(void)
+{
+	const char *dir;
+
+	if (lib != NULL)
+		return;
+	dir = fixture_dir("bolts", CLASSES);
+	tap_write(dir, "openscad/bolts/bolts.base", "- filename: b.scad\n"
+	    "  type: module\n  author: a <b>\n  license: MIT <x>\n  modules:\n"
+	    "    - {name: hex_screw, arguments: [s, length], classids: "
+	    "[hex_screw]}\n");
+	tap_write(dir, "openscad/bolts/b.scad", "module hex_screw(s, l) {}\n");
+	tap_write(dir, "freecad/bolts/bolts.base", "- filename: b.py\n"
+	    "  type: function\n  author: a <b>\n  license: MIT <x>\n"
+	    "  functions:\n    - {name: hex_screw, classids: [hex_screw]}\n");
+	tap_write(dir, "freecad/bolts/b.py", "def hex_screw(p, d): pass\n");
+	lib = fixture_load_dir(dir);
+	if (lib->diags.nerrors != 0)
+		tap_note("%s", fixture_diags(lib));
+}
+
+static int
+collect_name(void *ctx, const char *name, const struct pnode *child)
+{
+	struct buf *b = ctx;
+
+	(void)child;
+	buf_printf(b, "%s\n", name);
+	return 0;
+}
+
+/* The listing of `path`, one name per line (static). */
+static const char *
+ls(const char *path)
+{
+	static struct buf b;
+	struct pnode n;
+	struct perr e = { 0 };
+
+	setup();
+	buf_reset(&b);
+	if (pnode_lookup(lib, path, &n, &e) != 0) {
+		buf_printf(&b, "error: %s", e.msg);
+		return buf_str(&b);
+	}
+	if (pnode_list(lib, &n, collect_name, &b, &e) != 0)
+		buf_printf(&b, "error: %s", e.msg);
+	pnode_clear(&n);
+	return buf_str(&b);
+}
+
+/* The canonical path `path` resolves to, or "ENOENT: msg" (static). */
+static const char *
+resolve(const char *path)
+{
+	static struct buf b;
+	struct pnode n;
+	struct perr e = { 0 };
+
+	setup();
+	buf_reset(&b);
+	if (pnode_lookup(lib, path, &n, &e) != 0) {
+		buf_printf(&b, "%s: %s", e.code == ENOENT ? "ENOENT" :
+		    e.code == ENOTDIR ? "ENOTDIR" : "E?", e.msg);
+		return buf_str(&b);
+	}
+	pnode_path(&n, &b);
+	pnode_clear(&n);
+	return buf_str(&b);
+}
+
+static void
+the_root_lists_collections_their_json_and_the_indexes(void)
+{
+	CHECK_STR(ls(""), "bolts\nbolts.json\nby-name\nby-standard\n");
+	CHECK_STR(ls("/"), "bolts\nbolts.json\nby-name\nby-standard\n");
+}
+
+static void
+a_collection_lists_classes_and_their_json(void)
+{
+	CHECK_STR(ls("bolts"), "hex_screw\nhex_screw.json\nwasher\n"
+	    "washer.json\n");
+}
+
+static void
+one_directory_level_per_discrete_parameter_in_free_order(void)
+{
+	/* size (Table Index) then finish (Bool); length and note are not
+	 * discrete.  '.' and 'x%y' are encoded. */
+	CHECK_STR(ls("bolts/hex_screw"), "%2E\nM1.6\nM8\nM10\nx%25y\n");
+	CHECK_STR(ls("bolts/hex_screw/M8"), "false\ntrue\n");
+}
+
+static void
+a_leaf_lists_default_and_common_stems_for_every_format(void)
+{
+	const char *got = ls("bolts/hex_screw/M8/false");
+
+	CHECK_CONTAINS(got, "default.json\n");
+	CHECK_CONTAINS(got, "default.step\n");
+	CHECK_CONTAINS(got, "default.stl\n");
+	CHECK_CONTAINS(got, "default.glb\n");
+	CHECK_CONTAINS(got, "default.3mf\n");
+	CHECK_CONTAINS(got, "length=2.5,note=plain.step\n");
+	CHECK_CONTAINS(got, "length=16,note=plain.stl\n");
+	CHECK_CONTAINS(got, "length=20,note=plain.json\n");
+	/* natural order: 2.5 < 16 < 20 */
+	CHECK(strstr(got, "length=2.5,") < strstr(got, "length=16,"));
+	CHECK(strstr(got, "length=16,") < strstr(got, "length=20,"));
+	/* 4 stems x 9 formats */
+	size_t lines = 0;
+	for (const char *p = got; *p; p++)
+		lines += *p == '\n';
+	CHECK_INT(lines, 36);
+}
+
+static void
+a_leaf_lists_only_common_combinations_of_its_directory(void)
+{
+	CHECK_CONTAINS(ls("bolts/hex_screw/M10/true"),
+	    "length=30,note=a%2Cb%3Dc%2Fd%25.step\n");
+	CHECK(strstr(ls("bolts/hex_screw/M8/true"), "length=") == NULL);
+	CHECK(strstr(ls("bolts/hex_screw/M10/false"), "length=20") == NULL);
+}
+
+static void
+a_class_without_discrete_parameters_is_its_own_leaf(void)
+{
+	CHECK_STR(ls("bolts/washer"), "default.json\n");
+}
+
+static void
+every_listed_name_resolves_to_itself(void)
+{
+	const char *dirs[] = { "", "bolts", "bolts/hex_screw",
+	    "bolts/hex_screw/M8/false", "bolts/hex_screw/M10/true",
+	    "by-standard", "by-name" };
+
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		char *list = xstrdup(ls(dirs[i]));
+		for (char *name = strtok(list, "\n"); name != NULL;
+		    name = strtok(NULL, "\n")) {
+			char *path = xasprintf("%s%s%s", dirs[i],
+			    dirs[i][0] ? "/" : "", name);
+			CHECK_MSG(strcmp(resolve(path), path) == 0,
+			    "%s resolves to %s", path, resolve(path));
+			free(path);
+		}
+		free(list);
+	}
+}
+
+static void
+the_mission_example_resolves(void)
+{
+	CHECK_STR(resolve("bolts/hex_screw/M8/false/length=20.step"),
+	    "bolts/hex_screw/M8/false/length=20.step");
+}
+
+static void
+non_canonical_numbers_resolve_to_the_canonical_part(void)
+{
+	CHECK_STR(resolve("bolts/hex_screw/M8/false/length=20.0.step"),
+	    "bolts/hex_screw/M8/false/length=20.step");
+	CHECK_STR(resolve("bolts/hex_screw/M8/false/length=2e1.step"),
+	    "bolts/hex_screw/M8/false/length=20.step");
+	CHECK_STR(resolve("bolts/hex_screw/M8/false/length=0020.stl"),
+	    "bolts/hex_screw/M8/false/length=20.stl");
+}
+
+static void
+stp_is_an_alias_of_step(void)
+{
+	CHECK_STR(resolve("bolts/hex_screw/M8/false/default.stp"),
+	    "bolts/hex_screw/M8/false/default.step");
+}
+
+static void
+pairs_may_come_in_any_order_and_are_written_in_free_order(void)
+{
+	CHECK_STR(resolve("bolts/hex_screw/M8/true/note=x,length=5.stl"),
+	    "bolts/hex_screw/M8/true/length=5,note=x.stl");
+}
+
+static void
+values_are_percent_decoded_and_reencoded(void)
+{
+	CHECK_STR(resolve("bolts/hex_screw/M8/true/note=a%2cb%3Dc.json"),
+	    "bolts/hex_screw/M8/true/note=a%2Cb%3Dc.json");
+	CHECK_STR(resolve("bolts/hex_screw/M8/true/note=%41.json"),
+	    "bolts/hex_screw/M8/true/note=A.json");
+	CHECK_STR(resolve("bolts/hex_screw/M%38/true/default.json"),
+	    "bolts/hex_screw/M8/true/default.json");
+	CHECK_STR(resolve("bolts/hex_screw/%2E/false/default.json"),
+	    "bolts/hex_screw/%2E/false/default.json");
+}
+
+static void
+invalid_names_are_enoent_with_a_reason(void)
+{
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M7"),
+	    "ENOENT: 'M7' is not a choice of size");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/maybe"),
+	    "ENOENT: 'maybe' is not a choice of finish");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=abc.step"),
+	    "ENOENT: length=abc: not a decimal length");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=-5.step"),
+	    "ENOENT: length=-5: a length must be a number >= 0");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/width=5.step"),
+	    "ENOENT: 'width' is not a free parameter");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=5,length=6.step"),
+	    "ENOENT: parameter 'length' is given twice");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/default.dwg"),
+	    "ENOENT: 'default.dwg': unknown format 'dwg'");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/size=M10.step"),
+	    "ENOENT: 'size' is chosen by a directory level");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/default"),
+	    "ENOENT: 'default': a part file is named");
+	CHECK_CONTAINS(resolve("bolts/washer/default.step"),
+	    "ENOENT: 'default.step': class washer cannot be made in the step");
+	CHECK_CONTAINS(resolve("nope"), "ENOENT: no collection 'nope'");
+	CHECK_CONTAINS(resolve("bolts/nope"), "ENOENT: no class 'nope'");
+	CHECK_CONTAINS(resolve("bolts/hex_screw.yaml"), "ENOENT");
+}
+
+static void
+stray_escapes_and_bad_text_are_enoent(void)
+{
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/note=%zz.json"),
+	    "ENOENT: note: bad %-escape");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/note=50%.json"),
+	    "ENOENT");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/note=%00.json"),
+	    "ENOENT");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/note=%ff.json"),
+	    "ENOENT: note: the value is not valid UTF-8");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length.json"),
+	    "ENOENT: 'length': expected name=value");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=1e400.json"),
+	    "ENOENT");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=nan.json"),
+	    "ENOENT");
+}
+
+static void
+dot_and_dotdot_never_resolve(void)
+{
+	CHECK_CONTAINS(resolve("bolts/.."), "ENOENT");
+	CHECK_CONTAINS(resolve("bolts/./hex_screw"), "ENOENT");
+	CHECK_CONTAINS(resolve("../etc"), "ENOENT");
+}
+
+static void
+files_are_not_directories(void)
+{
+	CHECK_CONTAINS(resolve("bolts.json/x"), "ENOTDIR");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/default.step/x"),
+	    "ENOTDIR");
+}
+
+static void
+standards_and_names_are_links_to_the_class(void)
+{
+	struct pnode n;
+	struct buf t = BUF_INIT;
+
+	CHECK_STR(ls("by-standard"), "DIN933\nISO4017\nISO7089\n");
+	CHECK_STR(ls("by-name"), "HexagonHeadScrew\n");
+	setup();
+	CHECK_INT(pnode_lookup(lib, "by-standard/DIN933", &n, NULL), 0);
+	CHECK(n.kind == PN_LINK);
+	pnode_link_target(&n, &t);
+	CHECK_STR(buf_str(&t), "../bolts/hex_screw");
+	buf_free(&t);
+}
+
+static void
+links_are_followed_inside_a_path(void)
+{
+	CHECK_STR(resolve("by-standard/DIN933/M8/false/length=30.step"),
+	    "bolts/hex_screw/M8/false/length=30.step");
+	CHECK_STR(resolve("by-name/HexagonHeadScrew/M10"),
+	    "bolts/hex_screw/M10");
+}
+
+static void
+json_parts_describe_the_resolved_parameters(void)
+{
+	struct pnode n;
+	struct perr e = { 0 };
+	json_t *j;
+
+	setup();
+	CHECK_INT(pnode_lookup(lib, "bolts/hex_screw/M10/true/length=30.json",
+	    &n, &e), 0);
+	j = describe_part(&n, &e);
+	CHECK(j != NULL);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(j,
+	    "params"), "s")), 16);
+	CHECK(json_is_true(json_object_get(json_object_get(j, "params"),
+	    "finish")));
+	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
+	    "label"), "nice")), "ISO 4017 M10 x 30");
+	json_decref(j);
+	pnode_clear(&n);
+}
+
+static void
+command_line_values_set_parameters_with_the_same_checks(void)
+{
+	struct pnode dir, part;
+	struct perr e = { 0 };
+
+	setup();
+	CHECK_INT(pnode_lookup(lib, "bolts/hex_screw/M10", &dir, &e), 0);
+	CHECK_INT(pnode_part_of(&dir, FMT_JSON, &part, &e), 0);
+	CHECK_INT(pnode_set_param(&part, "length", "25", &e), 0);
+	CHECK_INT(pnode_set_param(&part, "note", "a,b", &e), 0);
+	CHECK_INT(pnode_set_param(&part, "finish", "true", &e), 0);
+	CHECK_INT(pnode_set_param(&part, "length", "26", &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "given twice");
+	CHECK_INT(pnode_set_param(&part, "size", "M8", &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "contradicts the path, which chose M10");
+	CHECK_INT(pnode_set_param(&part, "colour", "red", &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "its free parameters are: size, length, finish, "
+	    "note");
+	struct buf b = BUF_INIT;
+	pnode_path(&part, &b);
+	CHECK_STR(buf_str(&b), "bolts/hex_screw/M10/true/"
+	    "length=25,note=a%2Cb.json");
+	buf_free(&b);
+	pnode_clear(&part);
+	pnode_clear(&dir);
+}
+
+static void
+encoding_round_trips_every_byte(void)
+{
+	struct buf enc = BUF_INIT, dec = BUF_INIT;
+	char all[256];
+
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	path_encode_value(all, &enc);
+	CHECK(strchr(buf_str(&enc), '/') == NULL);
+	CHECK(strchr(buf_str(&enc), ',') == NULL);
+	CHECK(strchr(buf_str(&enc), '=') == NULL);
+	CHECK_INT(path_decode(enc.p, enc.len, &dec), 0);
+	CHECK_STR(buf_str(&dec), all);
+	buf_free(&enc);
+	buf_free(&dec);
+}
+
+TAP_MAIN(
+	TAP_CASE(the_root_lists_collections_their_json_and_the_indexes),
+	TAP_CASE(a_collection_lists_classes_and_their_json),
+	TAP_CASE(one_directory_level_per_discrete_parameter_in_free_order),
+	TAP_CASE(a_leaf_lists_default_and_common_stems_for_every_format),
+	TAP_CASE(a_leaf_lists_only_common_combinations_of_its_directory),
+	TAP_CASE(a_class_without_discrete_parameters_is_its_own_leaf),
+	TAP_CASE(every_listed_name_resolves_to_itself),
+	TAP_CASE(the_mission_example_resolves),
+	TAP_CASE(non_canonical_numbers_resolve_to_the_canonical_part),
+	TAP_CASE(stp_is_an_alias_of_step),
+	TAP_CASE(pairs_may_come_in_any_order_and_are_written_in_free_order),
+	TAP_CASE(values_are_percent_decoded_and_reencoded),
+	TAP_CASE(invalid_names_are_enoent_with_a_reason),
+	TAP_CASE(stray_escapes_and_bad_text_are_enoent),
+	TAP_CASE(dot_and_dotdot_never_resolve),
+	TAP_CASE(files_are_not_directories),
+	TAP_CASE(standards_and_names_are_links_to_the_class),
+	TAP_CASE(links_are_followed_inside_a_path),
+	TAP_CASE(json_parts_describe_the_resolved_parameters),
+	TAP_CASE(command_line_values_set_parameters_with_the_same_checks),
+	TAP_CASE(encoding_round_trips_every_byte)
+)

@@ -1,0 +1,652 @@
+/* test-validate.c -- every validation rule of the BOLTS specification
+ * reports an error (or a warning) at the right file:line:col, one run
+ * reports every problem, and a broken collection does not stop the others. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "tap.h"
+
+#define EXPECT_ERROR(lib, text) \
+	CHECK_MSG(fixture_diag(lib, DIAG_ERROR, text) != NULL, \
+	    "no error containing \"%s\"; got:\n%s", text, fixture_diags(lib))
+#define EXPECT_WARNING(lib, text) \
+	CHECK_MSG(fixture_diag(lib, DIAG_WARNING, text) != NULL, \
+	    "no warning containing \"%s\"; got:\n%s", text, fixture_diags(lib))
+
+/* A minimal valid class with parameters, for variations. */
+#define CLASS_HEAD \
+	"  - id: k\n" \
+	"    source: s\n"
+
+static struct library *
+raw(const char *blt)
+{
+	const char *dir = tap_tmpdir();
+
+	tap_write(dir, "data/c.blt", blt);
+	return fixture_load_dir(dir);
+}
+
+static void
+a_valid_collection_has_no_diagnostics(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    names: {name: K, labeling: 'K %(a)s'}\n"
+	    "    parameters: {free: [a], types: {a: Length (mm)}}\n");
+
+	CHECK_MSG(l->diags.n == 0, "%s", fixture_diags(l));
+	CHECK_INT(l->nclasses, 1);
+	library_unref(l);
+}
+
+static void
+collection_mandatory_keys_are_required(void)
+{
+	struct library *l = raw("---\nid: c\nclasses: []\n");
+
+	EXPECT_ERROR(l, "data/c.blt:2:1: error: collection: missing the "
+	    "mandatory key 'author'");
+	EXPECT_ERROR(l, "missing the mandatory key 'license'");
+	EXPECT_ERROR(l, "missing the mandatory key 'blt-version'");
+	library_unref(l);
+	l = raw("---\nid: c\nauthor: a <b>\nlicense: MIT <x>\n"
+	    "blt-version: 0.4\n");
+	EXPECT_ERROR(l, "missing the mandatory key 'classes'");
+	library_unref(l);
+}
+
+static void
+collection_id_must_equal_the_file_name(void)
+{
+	struct library *l = raw("---\nid: other\nauthor: a <b>\n"
+	    "license: MIT <x>\nblt-version: 0.4\nclasses: []\n");
+
+	EXPECT_ERROR(l, "data/c.blt:2:5: error: collection id 'other' must "
+	    "equal the file name 'c'");
+	library_unref(l);
+}
+
+static void
+collection_file_names_must_be_ids(void)
+{
+	const char *dir = tap_tmpdir();
+	struct library *l;
+
+	tap_write(dir, "data/bad-name.blt", "id: x\n");
+	l = fixture_load_dir(dir);
+	EXPECT_ERROR(l, "'bad-name.blt': a collection file is named <id>.blt");
+	CHECK_INT(l->ncolls, 0);
+	library_unref(l);
+}
+
+static void
+blt_version_must_be_a_number(void)
+{
+	struct library *l = raw("---\nid: c\nauthor: a <b>\nlicense: MIT <x>\n"
+	    "blt-version: new\nclasses: []\n");
+
+	EXPECT_ERROR(l, "data/c.blt:5:14: error: blt-version must be a number");
+	library_unref(l);
+}
+
+static void
+licenses_outside_the_list_and_bare_authors_are_warnings(void)
+{
+	struct library *l = raw("---\nid: c\nauthor: Someone\n"
+	    "license: Unlicense <https://unlicense.org>\nblt-version: 0.4\n"
+	    "classes: []\n");
+
+	CHECK_INT(l->diags.nerrors, 0);
+	EXPECT_WARNING(l, "license 'Unlicense' is not one of the licenses");
+	EXPECT_WARNING(l, "author 'Someone' should end with an address in <>");
+	library_unref(l);
+}
+
+static void
+class_ids_hold_only_letters_digits_and_underscores(void)
+{
+	struct library *l = fixture_load("c",
+	    "  - id: hex.screw\n    source: s\n");
+
+	EXPECT_ERROR(l, "data/c.blt:7:9: error: class id 'hex.screw' may hold "
+	    "only letters, digits and underscores");
+	CHECK_INT(l->nclasses, 0);
+	library_unref(l);
+}
+
+static void
+class_ids_are_unique_in_the_collection(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD CLASS_HEAD);
+
+	EXPECT_ERROR(l, "data/c.blt:9:9: error: class id 'k' is used twice in "
+	    "this collection (first at line 7)");
+	CHECK_INT(l->nclasses, 1);
+	library_unref(l);
+}
+
+static void
+class_ids_are_unique_in_the_library(void)
+{
+	const char *dir = fixture_dir("a", CLASS_HEAD);
+	struct library *l;
+
+	tap_write(dir, "data/b.blt", "---\nid: b\nauthor: a <b>\n"
+	    "license: MIT <x>\nblt-version: 0.4\nclasses:\n" CLASS_HEAD);
+	l = fixture_load_dir(dir);
+	EXPECT_ERROR(l, "data/b.blt:7:9: error: class id 'k' is also used in "
+	    "collection 'a'");
+	library_unref(l);
+}
+
+static void
+class_source_is_mandatory(void)
+{
+	struct library *l = fixture_load("c", "  - id: k\n");
+
+	EXPECT_ERROR(l, "data/c.blt:7:5: error: class: missing the mandatory "
+	    "key 'source'");
+	library_unref(l);
+}
+
+static void
+names_need_name_and_labeling(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    names: {name: K}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:9:12: error: class name: missing the "
+	    "mandatory key 'labeling'");
+	library_unref(l);
+}
+
+static void
+safe_names_hold_only_identifier_characters(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    names: {name: {nice: K, safe: 'K-1'}, labeling: K}\n");
+
+	EXPECT_ERROR(l, "safe name 'K-1' may hold only letters, digits and "
+	    "underscores");
+	library_unref(l);
+}
+
+static void
+standards_need_a_body_and_a_known_status(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    standards:\n"
+	    "      - {standard: ISO 1, labeling: x}\n"
+	    "      - {standard: ISO 2, labeling: x, body: ISO, status: old}\n"
+	    "      - {standard: ISO 3, labeling: x, body: ISO, year: soon}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:10:9: error: standard: missing the "
+	    "mandatory key 'body'");
+	EXPECT_ERROR(l, "status 'old' must be active or withdrawn");
+	EXPECT_ERROR(l, "year must be an integer");
+	library_unref(l);
+}
+
+static void
+types_must_be_type_names(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [a]\n"
+	    "      types: {a: Length}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:11:18: error: types: 'Length' of "
+	    "parameter 'a' is not a type");
+	library_unref(l);
+}
+
+static void
+every_typed_name_must_be_a_parameter(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [a]\n"
+	    "      types: {a: Number, b: Number}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:11:29: error: types: 'b' is not a "
+	    "parameter");
+	library_unref(l);
+}
+
+static void
+every_parameter_needs_a_type(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [a, b]\n"
+	    "      types: {a: Number}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:10:17: error: free: parameter 'b' has no "
+	    "entry in types");
+	library_unref(l);
+}
+
+static void
+every_parameter_gets_exactly_one_value(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      literal: {a: 1}\n"
+	    "      free: [a]\n"
+	    "      types: {a: Number, k: Table Index}\n"
+	    "      tables: {index: k, columns: [], data: {x: []}}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:11:14: error: parameter 'a' gets its value "
+	    "from a literal and from the free list");
+	EXPECT_ERROR(l, "parameter 'k' gets no value");
+	library_unref(l);
+}
+
+static void
+table_rows_have_one_value_per_column(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, d: Length (mm), e: Length (mm)}\n"
+	    "      tables:\n"
+	    "        index: k\n"
+	    "        columns: [d, e]\n"
+	    "        data:\n"
+	    "          M3: [1, 2]\n"
+	    "          M4: [1]\n");
+
+	EXPECT_ERROR(l, "data/c.blt:17:15: error: table row 'M4': expected a "
+	    "list of 2 values (one per column), found 1");
+	library_unref(l);
+}
+
+static void
+table_cells_must_fit_their_column_type(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, d: Length (mm)}\n"
+	    "      tables: {index: k, columns: [d], data: {M3: [abc], "
+	    "M4: [-1]}}\n");
+
+	EXPECT_ERROR(l, "d: 'abc' is not a number (Length (mm))");
+	EXPECT_ERROR(l, "d: -1 is out of range for Length (mm)");
+	library_unref(l);
+}
+
+static void
+a_table_index_must_have_type_table_index(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: String, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {a: [1]}}\n");
+
+	EXPECT_ERROR(l, "parameter 'k' indexes a table, so its type must be "
+	    "Table Index, not String");
+	library_unref(l);
+}
+
+static void
+table_keys_may_not_hold_forbidden_characters(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {'a/b': [1], "
+	    "'c?': [2], ok: [3]}}\n");
+
+	EXPECT_ERROR(l, "key 'a/b' is not a valid Table Index value");
+	EXPECT_ERROR(l, "key 'c?' is not a valid Table Index value");
+	library_unref(l);
+}
+
+static void
+a_2d_table_has_two_different_indexes(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, p: Number}\n"
+	    "      tables2d: {rowindex: k, colindex: k, columns: [a],\n"
+	    "                 result: p, data: {a: [1]}}\n");
+
+	EXPECT_ERROR(l, "rowindex and colindex are the same parameter");
+	library_unref(l);
+}
+
+static void
+defaults_are_for_free_parameters_only(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      literal: {b: 2}\n"
+	    "      free: [a]\n"
+	    "      defaults: {a: 1, b: 3}\n"
+	    "      types: {a: Number, b: Number}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:12:24: error: defaults: 'b' is not a free "
+	    "parameter");
+	library_unref(l);
+}
+
+static void
+table_index_defaults_are_among_the_choices(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      defaults: {k: M7}\n"
+	    "      types: {k: Table Index, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {M6: [1], M8: [2]}}\n");
+
+	EXPECT_ERROR(l, "data/c.blt:11:21: error: defaults: 'M7' is not a "
+	    "choice of k");
+	library_unref(l);
+}
+
+static void
+a_missing_table_index_default_falls_back_to_the_first_choice(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {M8: [2], M6: [1]}}\n");
+
+	CHECK_INT(l->diags.nerrors, 0);
+	EXPECT_WARNING(l, "'k' has no default: its first choice 'M6' is used");
+	library_unref(l);
+}
+
+static void
+common_tuples_fit_the_free_list(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k, l]\n"
+	    "      defaults: {k: M6}\n"
+	    "      types: {k: Table Index, d: Number, l: Length (mm)}\n"
+	    "      tables: {index: k, columns: [d], data: {M6: [1], M8: [2]}}\n"
+	    "      common:\n"
+	    "        - [[M6]]\n"
+	    "        - [[M9], [10]]\n"
+	    "        - [[M8], ':']\n");
+
+	EXPECT_ERROR(l, "data/c.blt:15:11: error: common: a tuple needs one "
+	    "entry per free parameter (2)");
+	EXPECT_ERROR(l, "common: 'M9' is not a choice of k");
+	EXPECT_ERROR(l, "':' stands for all choices, but 'l' is not discrete");
+	library_unref(l);
+}
+
+static void
+labels_name_existing_parameters(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    names: {name: K, labeling: 'K %(size)s'}\n"
+	    "    parameters: {free: [a], types: {a: Number}}\n");
+
+	EXPECT_ERROR(l, "labeling: %(size)s names no parameter of the class");
+	library_unref(l);
+}
+
+static void
+one_run_reports_every_problem(void)
+{
+	struct library *l = fixture_load("c",
+	    "  - id: a\n"
+	    "    source: s\n"
+	    "    parameters: {free: [x], types: {x: Nothing}}\n"
+	    "  - id: b\n"
+	    "  - id: c.d\n"
+	    "    source: s\n"
+	    "  - id: e\n"
+	    "    source: s\n");
+
+	/* the bad type also leaves 'x' undeclared: four errors */
+	CHECK_MSG(l->diags.nerrors == 4, "%s", fixture_diags(l));
+	EXPECT_ERROR(l, "'Nothing' of parameter 'x' is not a type");
+	EXPECT_ERROR(l, "free: parameter 'x' has no entry in types");
+	EXPECT_ERROR(l, "missing the mandatory key 'source'");
+	EXPECT_ERROR(l, "class id 'c.d'");
+	/* the valid class is still there */
+	CHECK(library_class(l, "e") != NULL);
+	library_unref(l);
+}
+
+static void
+a_broken_collection_does_not_stop_the_others(void)
+{
+	const char *dir = fixture_dir("good", CLASS_HEAD);
+	struct library *l;
+
+	tap_write(dir, "data/bad.blt", "id: bad\nclasses: [\n");
+	l = fixture_load_dir(dir);
+	EXPECT_ERROR(l, "data/bad.blt:");
+	CHECK(library_collection(l, "good") != NULL);
+	CHECK(library_collection(l, "bad") == NULL);
+	CHECK(library_class(l, "k") != NULL);
+	library_unref(l);
+}
+
+static void
+diagnostics_come_sorted_by_file_and_line(void)
+{
+	struct library *l = fixture_load("c",
+	    "  - id: z\n"
+	    "  - id: a\n");
+
+	CHECK_INT(l->diags.n, 2);
+	CHECK(l->diags.v[0].line < l->diags.v[1].line);
+	library_unref(l);
+}
+
+/* Base files. */
+
+static const char *
+base_fixture(const char *base, bool with_module)
+{
+	const char *dir = fixture_dir("c", CLASS_HEAD
+	    "    parameters: {free: [a], types: {a: Length (mm)}}\n");
+
+	tap_write(dir, "openscad/c/c.base", base);
+	if (with_module)
+		tap_write(dir, "openscad/c/m.scad", "module m(a) { cube(a); }\n");
+	return dir;
+}
+
+static void
+base_entries_must_name_classes_of_the_collection(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a], classids: [k, nope]}\n", true));
+
+	EXPECT_ERROR(l, "openscad/c/c.base:6:47: error: classids: 'nope' is "
+	    "not a class of collection 'c'");
+	CHECK(library_class(l, "k")->scad != NULL);
+	library_unref(l);
+}
+
+static void
+module_arguments_must_be_parameters(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a, b], classids: [k]}\n", true));
+
+	EXPECT_ERROR(l, "module m: argument 'b' is not a parameter of class k");
+	CHECK(library_class(l, "k")->scad == NULL);
+	library_unref(l);
+}
+
+static void
+module_names_are_identifiers(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: 'm(); x', arguments: [a], classids: [k]}\n", true));
+
+	EXPECT_ERROR(l, "module name 'm(); x' is not an OpenSCAD identifier");
+	library_unref(l);
+}
+
+static void
+a_missing_module_file_is_a_warning_and_gives_no_geometry(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a], classids: [k]}\n", false));
+
+	CHECK_INT(l->diags.nerrors, 0);
+	EXPECT_WARNING(l, "openscad/c/c.base:1:13: warning: openscad/c/m.scad "
+	    "does not exist");
+	CHECK(library_class(l, "k")->scad == NULL);
+	library_unref(l);
+}
+
+static void
+base_file_names_may_not_leave_their_directory(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: ../../etc/passwd\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules: []\n"
+	    "- filename: /etc/passwd\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules: []\n", false));
+
+	EXPECT_ERROR(l, "openscad/c/c.base:1:13: error: filename "
+	    "'../../etc/passwd' must name a file in openscad/c/");
+	EXPECT_ERROR(l, "filename '/etc/passwd' must name a file");
+	library_unref(l);
+}
+
+static void
+base_files_may_not_be_links_out_of_the_library(void)
+{
+	const char *dir = base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a], classids: [k]}\n", false);
+	char *link;
+	struct library *l;
+
+	if (asprintf(&link, "%s/openscad/c/m.scad", dir) < 0)
+		abort();
+	CHECK(symlink("/etc/hostname", link) == 0);
+	l = fixture_load_dir(dir);
+	EXPECT_ERROR(l, "openscad/c/m.scad is a link to /etc/hostname, outside "
+	    "the library: refused");
+	CHECK(library_class(l, "k")->scad == NULL);
+	library_unref(l);
+	free(link);
+}
+
+static void
+a_class_has_at_most_one_module(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a], classids: [k]}\n"
+	    "    - {name: n, arguments: [a], classids: [k]}\n", true));
+
+	EXPECT_ERROR(l, "class k already has the OpenSCAD module m");
+	library_unref(l);
+}
+
+static void
+base_parameters_join_the_class_parameters(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - name: m\n      arguments: [a, detailed]\n"
+	    "      classids: [k]\n"
+	    "      parameters:\n"
+	    "        free: [detailed]\n"
+	    "        types: {detailed: Bool}\n"
+	    "        defaults: {detailed: true}\n", true));
+	const struct pclass *k = library_class(l, "k");
+
+	CHECK_MSG(l->diags.n == 0, "%s", fixture_diags(l));
+	CHECK(k->scad != NULL);
+	CHECK_INT(k->scad->ps->nfree, 2);
+	CHECK_INT(k->ps.nfree, 1);
+	CHECK(k->scad->ps->params[pset_find(k->scad->ps, "detailed")].def.u.b);
+	library_unref(l);
+}
+
+static void
+drawings_attach_to_their_classes(void)
+{
+	const char *dir = fixture_dir("c", CLASS_HEAD);
+	struct library *l;
+
+	tap_write(dir, "drawings/c/c.base", "- filename: k1\n"
+	    "  type: drawing-dimensions\n  author: a <b>\n"
+	    "  license: CC0 1.0 <x>\n  classids: [k]\n"
+	    "- filename: gone\n  type: drawing-dimensions\n  author: a <b>\n"
+	    "  license: CC0 1.0 <x>\n  classids: [k]\n");
+	tap_write(dir, "drawings/c/k1.svg", "<svg/>\n");
+	l = fixture_load_dir(dir);
+	CHECK(library_class(l, "k")->drawing_svg != NULL);
+	CHECK(library_class(l, "k")->drawing_png == NULL);
+	EXPECT_WARNING(l, "drawing 'gone' has neither gone.svg nor gone.png");
+	library_unref(l);
+}
+
+TAP_MAIN(
+	TAP_CASE(a_valid_collection_has_no_diagnostics),
+	TAP_CASE(collection_mandatory_keys_are_required),
+	TAP_CASE(collection_id_must_equal_the_file_name),
+	TAP_CASE(collection_file_names_must_be_ids),
+	TAP_CASE(blt_version_must_be_a_number),
+	TAP_CASE(licenses_outside_the_list_and_bare_authors_are_warnings),
+	TAP_CASE(class_ids_hold_only_letters_digits_and_underscores),
+	TAP_CASE(class_ids_are_unique_in_the_collection),
+	TAP_CASE(class_ids_are_unique_in_the_library),
+	TAP_CASE(class_source_is_mandatory),
+	TAP_CASE(names_need_name_and_labeling),
+	TAP_CASE(safe_names_hold_only_identifier_characters),
+	TAP_CASE(standards_need_a_body_and_a_known_status),
+	TAP_CASE(types_must_be_type_names),
+	TAP_CASE(every_typed_name_must_be_a_parameter),
+	TAP_CASE(every_parameter_needs_a_type),
+	TAP_CASE(every_parameter_gets_exactly_one_value),
+	TAP_CASE(table_rows_have_one_value_per_column),
+	TAP_CASE(table_cells_must_fit_their_column_type),
+	TAP_CASE(a_table_index_must_have_type_table_index),
+	TAP_CASE(table_keys_may_not_hold_forbidden_characters),
+	TAP_CASE(a_2d_table_has_two_different_indexes),
+	TAP_CASE(defaults_are_for_free_parameters_only),
+	TAP_CASE(table_index_defaults_are_among_the_choices),
+	TAP_CASE(a_missing_table_index_default_falls_back_to_the_first_choice),
+	TAP_CASE(common_tuples_fit_the_free_list),
+	TAP_CASE(labels_name_existing_parameters),
+	TAP_CASE(one_run_reports_every_problem),
+	TAP_CASE(a_broken_collection_does_not_stop_the_others),
+	TAP_CASE(diagnostics_come_sorted_by_file_and_line),
+	TAP_CASE(base_entries_must_name_classes_of_the_collection),
+	TAP_CASE(module_arguments_must_be_parameters),
+	TAP_CASE(module_names_are_identifiers),
+	TAP_CASE(a_missing_module_file_is_a_warning_and_gives_no_geometry),
+	TAP_CASE(base_file_names_may_not_leave_their_directory),
+	TAP_CASE(base_files_may_not_be_links_out_of_the_library),
+	TAP_CASE(a_class_has_at_most_one_module),
+	TAP_CASE(base_parameters_join_the_class_parameters),
+	TAP_CASE(drawings_attach_to_their_classes)
+)

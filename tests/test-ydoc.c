@@ -1,0 +1,310 @@
+/* test-ydoc.c -- the YAML layer: positions, the quirks of real BOLTS data
+ * (!include, duplicate keys, None, aliases) and limits against hostile
+ * documents. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "partsfs/ydoc.h"
+#include "tap.h"
+
+static struct arena *A;
+static struct diags D;
+
+static struct ynode *
+load(const char *text)
+{
+	arena_free(A);
+	diags_free(&D);
+	A = arena_new();
+	return ydoc_load_buffer(A, text, strlen(text), "t.blt", NULL, NULL, &D);
+}
+
+static const char *
+first_diag(void)
+{
+	static char *s;
+
+	free(s);
+	s = D.n ? diag_format(&D.v[0]) : NULL;
+	return s;
+}
+
+static void
+nodes_carry_one_based_line_and_column(void)
+{
+	struct ynode *r = load("a: 1\nb:\n  c: [x, y]\n");
+
+	CHECK(r != NULL && r->kind == Y_MAP);
+	struct ynode *c = ymap_get(ymap_get(r, "b"), "c");
+	CHECK(c != NULL && c->kind == Y_SEQ && c->n == 2);
+	CHECK_INT(c->line, 3);
+	CHECK_INT(c->col, 6);
+	CHECK_INT(c->items[1]->line, 3);
+	CHECK_INT(c->items[1]->col, 10);
+}
+
+static void
+duplicate_keys_keep_the_later_value_with_a_warning(void)
+{
+	struct ynode *r = load("labeling:\n  nice: first\n  nice: second\n");
+
+	CHECK(r != NULL);
+	CHECK_STR(ymap_get(ymap_get(r, "labeling"), "nice")->str, "second");
+	CHECK_INT(ymap_get(r, "labeling")->n, 1);
+	CHECK_INT(D.nwarnings, 1);
+	CHECK_INT(D.nerrors, 0);
+	CHECK_STR(first_diag(), "t.blt:3:3: warning: duplicate key 'nice': "
+	    "this later value replaces the one at line 2");
+}
+
+static void
+an_empty_first_duplicate_is_replaced(void)
+{
+	/* hex_socket.blt: `types:` twice, the first empty */
+	struct ynode *r = load("types:\ntypes:\n  key: Table Index\n");
+
+	CHECK(r != NULL);
+	CHECK(ymap_get(r, "types")->kind == Y_MAP);
+}
+
+static void
+unquoted_none_is_recognised_and_quoted_none_is_text(void)
+{
+	struct ynode *r = load("a: [None, 'None', \"None\", none]\n");
+	struct ynode *a;
+
+	CHECK(r != NULL);
+	a = ymap_get(r, "a");
+	CHECK(yscalar_is_none(a->items[0]));
+	CHECK(!yscalar_is_none(a->items[1]));
+	CHECK(!yscalar_is_none(a->items[2]));
+	CHECK(!yscalar_is_none(a->items[3]));
+}
+
+static void
+null_spellings_become_null_nodes(void)
+{
+	struct ynode *r = load("a:\nb: ~\nc: null\nd: ''\n");
+
+	CHECK(r != NULL);
+	CHECK(ymap_get(r, "a")->kind == Y_NULL);
+	CHECK(ymap_get(r, "b")->kind == Y_NULL);
+	CHECK(ymap_get(r, "c")->kind == Y_NULL);
+	CHECK(ymap_get(r, "d")->kind == Y_SCALAR);   /* quoted: text */
+}
+
+static void
+aliases_share_the_anchored_node(void)
+{
+	/* washer.blt uses &DIN125 / *DIN125 */
+	struct ynode *r = load("a: &T\n  M8: [1, 2]\nb: *T\n");
+
+	CHECK(r != NULL);
+	CHECK(ymap_get(r, "a") == ymap_get(r, "b"));
+}
+
+static void
+alias_bombs_are_refused(void)
+{
+	struct ynode *r = load(
+	    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	    "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	    "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+	    "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n");
+
+	CHECK(r == NULL);
+	CHECK_INT(D.nerrors, 1);
+	CHECK_CONTAINS(first_diag(), "YAML bomb");
+}
+
+static void
+deep_nesting_is_refused(void)
+{
+	char text[400];
+
+	memset(text, '[', 200);
+	text[200] = '\0';
+	CHECK(load(text) == NULL);
+	CHECK_CONTAINS(first_diag(), "nesting deeper than 64");
+}
+
+static void
+aliases_to_an_enclosing_node_are_refused(void)
+{
+	struct ynode *r = load("a: &x [1, *x]\n");
+
+	CHECK(r != NULL);        /* reported, the rest still read */
+	CHECK_INT(D.nerrors, 1);
+	CHECK_CONTAINS(first_diag(), "refers to a node that contains it");
+}
+
+static void
+syntax_errors_give_the_position(void)
+{
+	CHECK(load("a: [1, 2\nb: 3\n") == NULL);
+	CHECK_CONTAINS(first_diag(), "t.blt:");
+	CHECK_CONTAINS(first_diag(), "error: YAML syntax");
+}
+
+static void
+a_second_document_is_an_error(void)
+{
+	CHECK(load("---\na: 1\n---\nb: 2\n") == NULL);
+	CHECK_CONTAINS(first_diag(), "exactly one");
+}
+
+static void
+documents_without_content_are_null(void)
+{
+	struct ynode *r = load("# only a comment\n");
+
+	CHECK(r != NULL && r->kind == Y_NULL);
+	CHECK_INT(D.n, 0);
+}
+
+static void
+unknown_tags_are_reported(void)
+{
+	struct ynode *r = load("a: !python/object x\n");
+
+	CHECK(r != NULL);
+	CHECK_INT(D.nerrors, 1);
+	CHECK_CONTAINS(first_diag(), "unknown tag");
+}
+
+static void
+an_explicit_string_tag_keeps_text(void)
+{
+	struct ynode *r = load("a: !!str 1.5\nb: !!str None\n");
+
+	CHECK(r != NULL);
+	CHECK(!ymap_get(r, "a")->plain);
+	CHECK(!yscalar_is_none(ymap_get(r, "b")));
+}
+
+static void
+include_reads_a_file_relative_to_the_data_directory(void)
+{
+	const char *dir = tap_tmpdir();
+	char *path, *inc;
+	struct ynode *r, *d;
+
+	tap_write(dir, "data/sub/t.yaml", "M8: [1, 2]\nM8: [3, 4]\n");
+	tap_write(dir, "data/x.blt", "data: !include sub/t.yaml\n");
+	if (asprintf(&path, "%s/data/x.blt", dir) < 0 ||
+	    asprintf(&inc, "%s/data", dir) < 0)
+		abort();
+	arena_free(A);
+	diags_free(&D);
+	A = arena_new();
+	r = ydoc_load(A, path, "data/x.blt", inc, NULL, &D);
+	CHECK(r != NULL);
+	d = ymap_get(r, "data");
+	CHECK(d != NULL && d->kind == Y_MAP && d->n == 1);
+	CHECK_STR(ymap_get(d, "M8")->items[0]->str, "3");
+	/* diagnostics inside the included file name that file */
+	CHECK_STR(first_diag(), "data/sub/t.yaml:2:1: warning: duplicate key "
+	    "'M8': this later value replaces the one at line 1");
+	free(path);
+	free(inc);
+}
+
+static struct ynode *
+load_with_include(const char *dir, const char *target)
+{
+	char *text, *inc;
+	struct ynode *r;
+
+	if (asprintf(&text, "data: !include %s\n", target) < 0 ||
+	    asprintf(&inc, "%s/data", dir) < 0)
+		abort();
+	arena_free(A);
+	diags_free(&D);
+	A = arena_new();
+	r = ydoc_load_buffer(A, text, strlen(text), "data/x.blt", inc, NULL,
+	    &D);
+	free(text);
+	free(inc);
+	return r;
+}
+
+static void
+include_may_not_leave_the_data_directory(void)
+{
+	const char *dir = tap_tmpdir();
+	char *link;
+
+	tap_write(dir, "data/ok.yaml", "a: 1\n");
+	tap_write(dir, "secret.yaml", "a: 1\n");
+	load_with_include(dir, "../secret.yaml");
+	CHECK_CONTAINS(first_diag(), "outside the data directory");
+	load_with_include(dir, "/etc/passwd");
+	CHECK_CONTAINS(first_diag(), "must be relative");
+	if (asprintf(&link, "%s/data/link.yaml", dir) < 0)
+		abort();
+	CHECK(symlink("/etc/hostname", link) == 0);
+	load_with_include(dir, "link.yaml");
+	CHECK_CONTAINS(first_diag(), "outside the data directory");
+	load_with_include(dir, "missing.yaml");
+	CHECK_CONTAINS(first_diag(), "No such file");
+	free(link);
+}
+
+static void
+include_is_refused_where_not_allowed(void)
+{
+	struct ynode *r = load("data: !include x.yaml\n");
+
+	CHECK(r != NULL);
+	CHECK(ymap_get(r, "data")->kind == Y_NULL);
+	CHECK_CONTAINS(first_diag(), "!include is not allowed here");
+}
+
+static void
+files_over_the_size_limit_are_refused(void)
+{
+	const char *dir = tap_tmpdir();
+	struct ydoc_limits lim = ydoc_default_limits;
+	char *path;
+	struct ynode *r;
+
+	lim.max_file_bytes = 16;
+	tap_write(dir, "big.blt", "a: 12345678901234567890\n");
+	if (asprintf(&path, "%s/big.blt", dir) < 0)
+		abort();
+	arena_free(A);
+	diags_free(&D);
+	A = arena_new();
+	r = ydoc_load(A, path, "big.blt", NULL, &lim, &D);
+	CHECK(r == NULL);
+	CHECK_CONTAINS(first_diag(), "more than the limit of 16");
+	free(path);
+}
+
+TAP_MAIN(
+	TAP_CASE(nodes_carry_one_based_line_and_column),
+	TAP_CASE(duplicate_keys_keep_the_later_value_with_a_warning),
+	TAP_CASE(an_empty_first_duplicate_is_replaced),
+	TAP_CASE(unquoted_none_is_recognised_and_quoted_none_is_text),
+	TAP_CASE(null_spellings_become_null_nodes),
+	TAP_CASE(aliases_share_the_anchored_node),
+	TAP_CASE(alias_bombs_are_refused),
+	TAP_CASE(deep_nesting_is_refused),
+	TAP_CASE(aliases_to_an_enclosing_node_are_refused),
+	TAP_CASE(syntax_errors_give_the_position),
+	TAP_CASE(a_second_document_is_an_error),
+	TAP_CASE(documents_without_content_are_null),
+	TAP_CASE(unknown_tags_are_reported),
+	TAP_CASE(an_explicit_string_tag_keeps_text),
+	TAP_CASE(include_reads_a_file_relative_to_the_data_directory),
+	TAP_CASE(include_may_not_leave_the_data_directory),
+	TAP_CASE(include_is_refused_where_not_allowed),
+	TAP_CASE(files_over_the_size_limit_are_refused)
+)
