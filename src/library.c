@@ -235,7 +235,8 @@ check_global_ids(struct library *lib, struct diags *d)
 			    cls, ymap_get(cls->node, "id") });
 		}
 	}
-	qsort(v, n, sizeof *v, cmp_named);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_named);
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(v[i - 1].name, v[i].name) == 0)
 			diag_add(d, DIAG_ERROR, v[i].node->file, v[i].node->line,
@@ -264,7 +265,8 @@ build_by_name(struct library *lib, struct diags *d)
 				    cls->node });
 		}
 	}
-	qsort(v, n, sizeof *v, cmp_named);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_named);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
 			if (v[i - 1].cls != v[i].cls)
@@ -300,7 +302,8 @@ build_by_standard(struct library *lib, struct diags *d)
 				    cls->node });
 		}
 	}
-	qsort(v, n, sizeof *v, cmp_named);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_named);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1, nclasses = 1;
 		while (j < n && strcmp(v[j].name, v[i].name) == 0) {
@@ -324,8 +327,9 @@ build_by_standard(struct library *lib, struct diags *d)
 		i = j;
 	}
 	free(v);
-	qsort(lib->by_standard, lib->nby_standard, sizeof *lib->by_standard,
-	    cmp_link);
+	if (lib->nby_standard > 1)
+		qsort(lib->by_standard, lib->nby_standard,
+		    sizeof *lib->by_standard, cmp_link);
 }
 
 struct library *
@@ -428,7 +432,8 @@ list_collections(const char *root, size_t *n, struct diags *d)
 	}
 	closedir(dir);
 	free(dpath);
-	qsort(ids, *n, sizeof *ids, cmp_str);
+	if (*n > 1)
+		qsort(ids, *n, sizeof *ids, cmp_str);
 	return ids;
 }
 

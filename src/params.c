@@ -753,7 +753,8 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 		}
 		if (nsrc++ == 0) {
 			cand = xmalloc((nkeys ? nkeys : 1) * sizeof *cand);
-			memcpy(cand, keys, nkeys * sizeof *cand);
+			if (nkeys != 0)
+				memcpy(cand, keys, nkeys * sizeof *cand);
 			ncand = nkeys;
 			continue;
 		}
@@ -785,7 +786,8 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 		yerror(b->diags, where, "Table Index parameter '%s': no key is "
 		    "common to all the tables it indexes", p->name);
 	p->choices = arena_array(b->a, ncand ? ncand : 1, sizeof *p->choices);
-	memcpy(p->choices, cand, ncand * sizeof *cand);
+	if (ncand != 0)
+		memcpy(p->choices, cand, ncand * sizeof *cand);
 	p->nchoices = ncand;
 	free(cand);
 }
@@ -903,8 +905,9 @@ common_push(struct common_acc *acc, const struct value *row)
 		acc->rows = xreallocarray(acc->rows, acc->cap * acc->nfree + 1,
 		    sizeof *acc->rows);
 	}
-	memcpy(&acc->rows[acc->n * acc->nfree], row,
-	    acc->nfree * sizeof *row);
+	if (acc->nfree != 0)
+		memcpy(&acc->rows[acc->n * acc->nfree], row,
+		    acc->nfree * sizeof *row);
 	acc->n++;
 }
 
@@ -1119,8 +1122,8 @@ pset_build(struct arena *a, const struct ynode *node,
 
 /* Collection. */
 
-static int
-no_choice(const struct param *p, const char *key, struct perr *e)
+int
+param_no_choice(const struct param *p, const char *key, struct perr *e)
 {
 	struct buf b = BUF_INIT;
 	size_t shown = p->nchoices < 12 ? p->nchoices : 12;
@@ -1161,7 +1164,7 @@ pset_collect(const struct pset *ps, const struct value *free,
 			return r;
 		if (p->type == PT_TABLE_INDEX && p->nchoices > 0 &&
 		    param_choice(p, v.u.str) < 0)
-			return no_choice(p, v.u.str, e);
+			return param_no_choice(p, v.u.str, e);
 		out[ps->free[f]] = v;
 	}
 	/* Tables in order; a table whose index comes from a later table is

@@ -234,8 +234,7 @@ set_free(struct pnode *part, int pi, const char *text, size_t len,
 	if ((r = value_parse(p->type, p->name, copy, len, &v, e)) != 0)
 		return r;
 	if (p->type == PT_TABLE_INDEX && param_choice(p, copy) < 0)
-		return perr_set(e, ENOENT, "%s=%s: not a choice of %s", p->name,
-		    copy, p->name);
+		return param_no_choice(p, copy, e);
 	part->free[p->free_pos] = v;
 	return 0;
 }
@@ -446,9 +445,11 @@ child_class_level(const struct pclass *cls, const struct pnode *dir,
 			idx = param_choice(p, buf_str(&dec));
 	}
 	buf_free(&dec);
+	if (idx < 0 && p->type == PT_BOOL)
+		return perr_set(e, ENOENT, "'%s' is not a choice of %s: true or "
+		    "false", name, p->name);
 	if (idx < 0)
-		return perr_set(e, ENOENT, "'%s' is not a choice of %s (%s)",
-		    name, p->name, ptype_name(p->type));
+		return param_no_choice(p, name, e);
 	*out = *dir;
 	out->strings = NULL;
 	out->choice[dir->depth] = (uint32_t)idx;

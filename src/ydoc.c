@@ -332,7 +332,19 @@ dedup_keys(struct loader *l, struct frame *f)
 		    ykind_name(k->kind));
 		drop[i] = true;
 	}
-	qsort(keys, nkeys, sizeof *keys, key_cmp);
+	/* Small mappings (nearly all) are compared pairwise; big ones (tables)
+	 * are sorted so that duplicates become neighbours. */
+	if (nkeys <= 16) {
+		for (size_t i = 1; i < nkeys; i++) {
+			for (size_t j = i; j > 0 &&
+			    key_cmp(&keys[j - 1], &keys[j]) > 0; j--) {
+				struct ynode *t = keys[j];
+				keys[j] = keys[j - 1];
+				keys[j - 1] = t;
+			}
+		}
+	} else
+		qsort(keys, nkeys, sizeof *keys, key_cmp);
 	for (size_t i = 1; i < nkeys; i++) {
 		if (strcmp(keys[i - 1]->str, keys[i]->str) != 0)
 			continue;

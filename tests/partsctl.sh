@@ -1,2 +1,129 @@
-#!/bin/sh
-echo 1..0
+#!/bin/bash
+# partsctl.sh -- partsctl from the command line: exit codes, output
+# formats, help, and the bundled library's main job.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+plan 16
+
+begin "check of the bundled library exits 0"
+run "$PARTSCTL" check "$LIBRARY"
+expect_rc 0
+expect_contains "$out" "0 errors"
+end
+
+begin "check of the corpus exits 0 with warnings on stderr"
+run "$PARTSCTL" check "$CORPUS"
+expect_rc 0
+expect_contains "$out" "18 collections, 82 classes, 0 errors"
+expect_contains "$err" "data/hex.blt:240:11: warning: duplicate key 'nice'"
+end
+
+begin "check of a library with errors exits 1 and lists every error"
+mkdir -p "$TMP/bad/data"
+printf 'id: bad\nauthor: a <b>\nlicense: MIT <x>\nblt-version: 0.4\nclasses:\n  - id: x.y\n    source: s\n  - id: z\n' >"$TMP/bad/data/bad.blt"
+run "$PARTSCTL" check "$TMP/bad"
+expect_rc 1
+expect_contains "$err" "data/bad.blt:6:9: error: class id 'x.y'"
+expect_contains "$err" "data/bad.blt:8:5: error: class: missing the mandatory key 'source'"
+expect_contains "$out" "2 errors"
+end
+
+begin "check --json reports counts and every diagnostic"
+run "$PARTSCTL" check --json "$TMP/bad"
+expect_rc 1
+expect_eq "$(json_get "$out" 'd["valid"], d["errors"], len(d["diagnostics"]), d["diagnostics"][0]["line"]')" '[false, 2, 2, 6]'
+end
+
+begin "check -q leaves out warnings"
+run "$PARTSCTL" check -q "$CORPUS"
+expect_rc 0
+expect_not_contains "$err" "warning:"
+end
+
+begin "check of a directory that is not a library fails clearly"
+run "$PARTSCTL" check "$TMP"
+expect_rc 1
+expect_contains "$err" "is not a BOLTS library: it has no data/ directory"
+end
+
+begin "params prints the resolved set of the mission example"
+run "$PARTSCTL" params "$LIBRARY" bolts/hex_screw/M8/length=20.json
+expect_rc 0
+expect_eq "$(json_get "$out" '[d["params"]["size"], d["params"]["length"], d["params"]["s"], d["params"]["k"]]')" '["M8", 20, 13, 5.3]'
+end
+
+begin "params takes name=value for a class and defaults the rest"
+run "$PARTSCTL" params "$CORPUS" hex/hexscrew1 key=M8 "thread_type=fine I"
+expect_rc 0
+expect_eq "$(json_get "$out" '[d["params"]["pitch"], d["params"]["l"], d["free"]["thread_type"]]')" '[1, 20, "fine I"]'
+end
+
+begin "params writes cells without a value as null"
+run "$PARTSCTL" params "$CORPUS" hex/hexscrew2 key=M1.6
+expect_rc 0
+expect_eq "$(json_get "$out" 'd["params"]["h"]')" 'null'
+end
+
+begin "params follows by-standard links"
+run "$PARTSCTL" params "$CORPUS" by-standard/DIN933 key=M10
+expect_rc 0
+expect_eq "$(json_get "$out" 'd["class"]')" '"hexscrew1"'
+end
+
+begin "params refuses a wrong value naming parameter, value and choices"
+run "$PARTSCTL" params "$CORPUS" hex/hexscrew2 key=M7.5
+expect_rc 1
+expect_contains "$err" "key=M7.5: not a choice of key; choose one of M1.6, M2, M2.5"
+run "$PARTSCTL" params "$CORPUS" hex/hexscrew2 l=-3
+expect_rc 1
+expect_contains "$err" "l=-3: a length must be a number >= 0"
+run "$PARTSCTL" params "$CORPUS" hex/hexscrew2 colour=red
+expect_rc 1
+expect_contains "$err" "its free parameters are: key, l"
+end
+
+begin "ls lists a directory in the mount's order"
+run "$PARTSCTL" ls "$CORPUS" hex/hexscrew1/M8
+expect_rc 0
+expect_eq "$out" "coarse
+fine I
+fine II
+fine III
+fine IV"
+end
+
+begin "ls -l marks directories, files and links"
+run "$PARTSCTL" ls -l "$CORPUS" by-standard
+expect_contains "$out" "l DIN933 -> ../hex/hexscrew1"
+run "$PARTSCTL" ls -l "$CORPUS"
+expect_contains "$out" "d hex"
+expect_contains "$out" "- hex.json"
+end
+
+begin "ls of an invalid path exits 1 with the reason"
+run "$PARTSCTL" ls "$CORPUS" hex/hexscrew1/M7.5
+expect_rc 1
+expect_contains "$err" "key=M7.5: not a choice of key"
+end
+
+begin "every command has --help and a bad option is a usage error"
+for c in check params ls; do
+	run "$PARTSCTL" "$c" --help
+	expect_rc 0
+	expect_contains "$out" "usage: partsctl $c"
+	run "$PARTSCTL" "$c" --bogus
+	expect_rc 2
+done
+run "$PARTSCTL" --help
+expect_rc 0
+run "$PARTSCTL" frobnicate
+expect_rc 2
+end
+
+begin "the man page documents every command and option"
+man=$(sed 's/\\-/-/g' "$top_srcdir/man/partsctl.1")
+for word in check params ls --json --quiet --long "EXIT STATUS"; do
+	expect_contains "$man" "$word" "man page"
+done
+end
+
+done_testing

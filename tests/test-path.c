@@ -240,9 +240,9 @@ static void
 invalid_names_are_enoent_with_a_reason(void)
 {
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M7"),
-	    "ENOENT: 'M7' is not a choice of size");
+	    "ENOENT: size=M7: not a choice of size; choose one of ., M1.6");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/maybe"),
-	    "ENOENT: 'maybe' is not a choice of finish");
+	    "ENOENT: 'maybe' is not a choice of finish: true or false");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=abc.step"),
 	    "ENOENT: length=abc: not a decimal length");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=-5.step"),

@@ -28,6 +28,10 @@ int pset_collect(const struct pset *ps, const struct value *free,
 /* Index of `key` among the choices of discrete free parameter `pi`, or -1. */
 int param_choice(const struct param *p, const char *key);
 
+/* Set `e` to ENOENT saying that `key` is not a choice of `p` and listing
+ * (the first dozen of) its choices; returns -ENOENT. */
+int param_no_choice(const struct param *p, const char *key, struct perr *e);
+
 /* Row of `key` in a table (binary search), or -1. */
 int table_row(const struct table *t, const char *key);
 int table2d_row(const struct table2d *t, const char *key);
