@@ -11,15 +11,18 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "partsfs/conf.h"
 #include "partsfs/params.h"
 
 enum database {
 	DB_OPENSCAD,
 	DB_FREECAD,
 	DB_DRAWINGS,
+	DB_COMMAND,       /* the scripts of a configured command executor */
 };
 
 static const char *const db_dirs[] = { "openscad", "freecad", "drawings" };
+static const char *const db_engines[] = { "OpenSCAD", "FreeCAD", "", "" };
 
 struct base_ctx {
 	struct collection *coll;
@@ -28,6 +31,7 @@ struct base_ctx {
 	const char *dir;            /* <root>/<db>/<coll> */
 	const char *display_dir;    /* <db>/<coll> */
 	enum database db;
+	const char *command;        /* DB_COMMAND: its name */
 	struct diags *d;
 	/* base files found, grown as they are read */
 	struct base_file **files;
@@ -233,6 +237,12 @@ read_module(struct base_ctx *ctx, struct base_file *bf,
 		    "OpenSCAD identifier", name);
 		name = NULL;
 	}
+	if (strpbrk(bf->filename, "<>\"") != NULL) {
+		/* the wrapper names it in include <...> */
+		yerror(ctx->d, m, "module file name '%s' may not hold < > or \"",
+		    bf->filename);
+		return;
+	}
 	args = ymap_get(m, "arguments");
 	if (ymap_key(m, "arguments") == NULL)
 		yerror(ctx->d, m, "module: missing the mandatory key "
@@ -357,15 +367,51 @@ read_drawing(struct base_ctx *ctx, struct base_file *bf,
 	}
 }
 
+/* A script of a command executor: bound to each class it names. */
+static void
+read_script(struct base_ctx *ctx, struct base_file *bf,
+    const struct ynode *el)
+{
+	struct pclass **classes;
+	size_t ncls;
+
+	classes = read_classids(ctx, el, &ncls);
+	for (size_t i = 0; i < ncls; i++) {
+		struct pclass *c = classes[i];
+		struct command_binding *v;
+		if (c == NULL || bf->path == NULL)
+			continue;
+		for (size_t j = 0; j < c->ncommands; j++) {
+			if (strcmp(c->commands[j].name, ctx->command) == 0) {
+				yerror(ctx->d, ylist_at(ymap_get(el, "classids"),
+				    i), "class %s already has a %s script",
+				    c->id, ctx->command);
+				c = NULL;
+				break;
+			}
+		}
+		if (c == NULL)
+			continue;
+		v = arena_array(ctx->a, c->ncommands + 1, sizeof *v);
+		if (c->ncommands != 0)
+			memcpy(v, c->commands, c->ncommands * sizeof *v);
+		v[c->ncommands].name = ctx->command;
+		v[c->ncommands].file = bf;
+		c->commands = v;
+		c->ncommands++;
+	}
+}
+
 static void
 read_element(struct base_ctx *ctx, const struct ynode *el)
 {
 	static const char *const common_keys[] = { "filename", "author",
 	    "license", "type", "source" };
-	static const char *const keys[3][16] = {
+	static const char *const keys[4][16] = {
 		{ "modules", NULL },
 		{ "functions", NULL },
 		{ "classids", "location", NULL },
+		{ "classids", NULL },
 	};
 	const char *allowed[24];
 	struct base_file *bf;
@@ -389,12 +435,13 @@ read_element(struct base_ctx *ctx, const struct ynode *el)
 		return;
 	if ((ctx->db == DB_OPENSCAD && strcmp(type, "module") != 0) ||
 	    (ctx->db == DB_FREECAD && strcmp(type, "function") != 0) ||
+	    (ctx->db == DB_COMMAND && strcmp(type, "script") != 0) ||
 	    (drawing && strcmp(type, "drawing-dimensions") != 0 &&
 	    strcmp(type, "drawing-connector") != 0 &&
 	    strcmp(type, "drawing-connectors") != 0)) {
 		ywarn(ctx->d, ymap_get(el, "type"), "base file type '%s' is "
 		    "not used in the %s database (element ignored)", type,
-		    db_dirs[ctx->db]);
+		    ctx->db == DB_COMMAND ? ctx->command : db_dirs[ctx->db]);
 		return;
 	}
 	check_known_keys(ctx->d, el, "base file", allowed);
@@ -404,9 +451,13 @@ read_element(struct base_ctx *ctx, const struct ynode *el)
 	if (missing)
 		ywarn(ctx->d, ymap_get(el, "filename"), "%s does not exist: "
 		    "the classes it names get no %s geometry", bf->display,
-		    ctx->db == DB_OPENSCAD ? "OpenSCAD" : "FreeCAD");
+		    ctx->db == DB_COMMAND ? ctx->command : db_engines[ctx->db]);
 	if (drawing) {
 		read_drawing(ctx, bf, el, type);
+		return;
+	}
+	if (ctx->db == DB_COMMAND) {
+		read_script(ctx, bf, el);
 		return;
 	}
 	list = ymap_get(el, ctx->db == DB_OPENSCAD ? "modules" : "functions");
@@ -460,7 +511,8 @@ out:
 
 void
 bases_read(struct collection *coll, const char *root,
-    const struct ydoc_limits *limits, struct diags *d)
+    const struct conf *conf, const struct ydoc_limits *limits,
+    struct diags *d)
 {
 	struct base_ctx ctx = {
 		.coll = coll,
@@ -474,6 +526,15 @@ bases_read(struct collection *coll, const char *root,
 		ctx.dir = arena_printf(ctx.a, "%s/%s/%s", root, db_dirs[db],
 		    coll->id);
 		ctx.display_dir = arena_printf(ctx.a, "%s/%s", db_dirs[db],
+		    coll->id);
+		read_database(&ctx, limits);
+	}
+	for (size_t i = 0; conf != NULL && i < conf->ncommands; i++) {
+		ctx.db = DB_COMMAND;
+		ctx.command = arena_strdup(ctx.a, conf->commands[i].name);
+		ctx.dir = arena_printf(ctx.a, "%s/%s/%s", root, ctx.command,
+		    coll->id);
+		ctx.display_dir = arena_printf(ctx.a, "%s/%s", ctx.command,
 		    coll->id);
 		read_database(&ctx, limits);
 	}

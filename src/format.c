@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "partsfs/format.h"
 
 static const struct {
@@ -49,22 +48,6 @@ format_from_ext(const char *ext, size_t n)
 			return f;
 	}
 	return -1;
-}
-
-uint32_t
-class_formats(const struct pclass *cls)
-{
-	uint32_t m = FMT_BIT(FMT_JSON);
-
-	if (cls->freecad != NULL)
-		m |= FMT_BIT(FMT_STEP) | FMT_BIT(FMT_STL);
-	if (cls->scad != NULL)
-		m |= FMT_BIT(FMT_STL) | FMT_BIT(FMT_3MF) | FMT_BIT(FMT_OFF) |
-		    FMT_BIT(FMT_AMF) | FMT_BIT(FMT_CSG) | FMT_BIT(FMT_PNG);
-	/* glTF binary is converted from STL */
-	if (m & FMT_BIT(FMT_STL))
-		m |= FMT_BIT(FMT_GLB);
-	return m;
 }
 
 /* Read up to n bytes at offset off. */

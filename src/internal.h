@@ -40,12 +40,14 @@ bool blt_read(struct collection *coll, const struct ynode *root,
  * databases under `root` and bind their modules, functions and drawings to
  * the classes. */
 void bases_read(struct collection *coll, const char *root,
-    const struct ydoc_limits *limits, struct diags *d);
+    const struct conf *conf, const struct ydoc_limits *limits,
+    struct diags *d);
 
 /* Newer of two times. */
 void timespec_max(struct timespec *acc, const struct timespec *t);
 
-/* The formats a class offers, from its database bindings. */
-uint32_t class_formats(const struct pclass *cls);
+/* Choose the cheapest chain for every format of a class under `conf`
+ * (NULL: defaults), setting cls->makers and cls->formats. */
+void class_makers(struct pclass *cls, const struct conf *conf);
 
 #endif

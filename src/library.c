@@ -16,7 +16,7 @@
 #include "partsfs/library.h"
 
 struct collection *
-collection_load(const char *root, const char *id,
+collection_load(const char *root, const char *id, const struct conf *conf,
     const struct ydoc_limits *limits, struct diags *diags)
 {
 	struct collection *coll;
@@ -42,9 +42,9 @@ collection_load(const char *root, const char *id,
 	if (stat(path, &st) == 0)
 		coll->mtime = st.st_mtim;
 	blt_read(coll, doc, id, diags);
-	bases_read(coll, root, limits, diags);
+	bases_read(coll, root, conf, limits, diags);
 	for (size_t i = 0; i < coll->nclasses; i++)
-		coll->classes[i].formats = class_formats(&coll->classes[i]);
+		class_makers(&coll->classes[i], conf);
 	coll->nerrors = diags->nerrors - errors;
 out:
 	free(path);
@@ -359,6 +359,7 @@ library_assemble(const char *root, struct collection **colls, size_t ncolls,
 struct load_task {
 	const char *root;
 	char *id;
+	const struct conf *conf;
 	const struct ydoc_limits *limits;
 	struct collection *coll;
 	struct diags diags;
@@ -384,7 +385,8 @@ load_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (t == NULL)
 			return NULL;
-		t->coll = collection_load(t->root, t->id, t->limits, &t->diags);
+		t->coll = collection_load(t->root, t->id, t->conf, t->limits,
+		    &t->diags);
 	}
 }
 
@@ -474,6 +476,7 @@ library_load(const char *root, const struct library_opts *opts,
 		pool.tasks[i].root = real;
 		pool.tasks[i].id = ids[i];
 		pool.tasks[i].limits = limits;
+		pool.tasks[i].conf = opts != NULL ? opts->conf : NULL;
 	}
 	pool.ntasks = nids;
 	nthreads = opts && opts->threads > 0 ? opts->threads :

@@ -172,13 +172,7 @@ class_generator(const struct pclass *cls, enum format fmt)
 {
 	if (fmt == FMT_JSON || !(cls->formats & FMT_BIT(fmt)))
 		return GEN_NONE;
-	if (fmt == FMT_STEP)
-		return cls->freecad != NULL ? GEN_FREECAD : GEN_NONE;
-	if (cls->scad != NULL)
-		return GEN_OPENSCAD;
-	if ((fmt == FMT_STL || fmt == FMT_GLB) && cls->freecad != NULL)
-		return GEN_FREECAD;
-	return GEN_NONE;
+	return (enum generator)cls->makers[fmt].kind;
 }
 
 const struct pset *
@@ -191,10 +185,11 @@ class_pset_for_format(const struct pclass *cls, enum format fmt)
 		return cls->scad->ps;
 	case GEN_FREECAD:
 		return cls->freecad->ps;
+	case GEN_COMMAND:
 	case GEN_NONE:
 		break;
 	}
-	return fmt == FMT_JSON ? &cls->ps : NULL;
+	return &cls->ps;
 }
 
 /* The parameter index of the d-th discrete free parameter of a class. */

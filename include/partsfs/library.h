@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "partsfs/diag.h"
+#include "partsfs/format.h"
 #include "partsfs/util.h"
 #include "partsfs/value.h"
 #include "partsfs/ydoc.h"
@@ -136,7 +137,33 @@ struct freecad_binding {
 	const struct pset *ps;
 };
 
+/* A script of a `command` executor's database serving a class. */
+struct command_binding {
+	const char *name;             /* the command (its database directory) */
+	const struct base_file *file;
+};
+
+/* Which engine makes a format of a class: none for json (answered from the
+ * parameters alone) and formats no chain reaches. */
+enum generator {
+	GEN_NONE,
+	GEN_OPENSCAD,
+	GEN_FREECAD,
+	GEN_COMMAND,
+};
+
+/* The cheapest chain for one format: an engine (for GEN_COMMAND, `index`
+ * into the class's commands) writing `fmt` directly, or writing STL that
+ * the converter turns into `fmt`. */
+struct maker {
+	uint8_t kind;                 /* enum generator */
+	uint8_t index;
+	bool convert;
+	uint8_t cost;
+};
+
 struct collection;
+struct conf;
 
 struct pclass {
 	const char *id;
@@ -152,9 +179,12 @@ struct pclass {
 	const char *source;
 	const struct scad_binding *scad;        /* NULL: no OpenSCAD module */
 	const struct freecad_binding *freecad;  /* NULL: no FreeCAD function */
+	const struct command_binding *commands; /* scripts of command engines */
+	size_t ncommands;
 	const char *drawing_svg;                /* absolute paths or NULL */
 	const char *drawing_png;
 	uint32_t formats;                       /* bit per enum format */
+	struct maker makers[FMT__COUNT];
 	const struct ynode *node;
 };
 
@@ -201,6 +231,7 @@ struct library {
 };
 
 struct library_opts {
+	const struct conf *conf;            /* executors; NULL: defaults */
 	const struct ydoc_limits *limits;   /* NULL: ydoc_default_limits */
 	int threads;                        /* 0: one per CPU, at most 8 */
 };
@@ -218,11 +249,13 @@ struct library *library_load(const char *root,
 
 /*
  * Load one collection `id` of the library at `root` (data/<id>.blt and its
- * database files), reporting into `diags`.  Returns NULL when the .blt
+ * database files, including those of the command executors `conf` names),
+ * reporting into `diags`.  Returns NULL when the .blt
  * cannot be read at all.  Used by library_load and by live reloading.
  */
 struct collection *collection_load(const char *root, const char *id,
-    const struct ydoc_limits *limits, struct diags *diags);
+    const struct conf *conf, const struct ydoc_limits *limits,
+    struct diags *diags);
 
 /*
  * Assemble a library snapshot from loaded collections (takes a reference

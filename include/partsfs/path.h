@@ -97,15 +97,8 @@ typedef int (*pnode_list_fn)(void *ctx, const char *name,
 int pnode_list(const struct library *lib, const struct pnode *dir,
     pnode_list_fn fn, void *ctx, struct perr *e);
 
-/* Which database makes a format of a class: none for json (answered from
- * the parameters alone), OpenSCAD for everything it can make (STL and
- * what derives from it), FreeCAD for STEP and for STL where no module
- * exists. */
-enum generator {
-	GEN_NONE,
-	GEN_OPENSCAD,
-	GEN_FREECAD,
-};
+/* Which engine makes a format of a class (the cheapest chain chosen when
+ * the library was loaded). */
 enum generator class_generator(const struct pclass *cls, enum format fmt);
 
 /* The parameter set a format of a class is made with: the class's for

@@ -20,11 +20,20 @@ enum {
 int cmd_check(int argc, char **argv);
 int cmd_params(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 /* "partsctl: <message>" on stderr. */
 void ctl_error(const char *fmt, ...) PF_PRINTF(1, 2);
 /* Load a library for a command, printing its errors only (warnings are for
  * `check`); NULL after a message when it cannot be loaded. */
 struct library *ctl_load(const char *root);
+
+struct conf;
+/* The configuration for get and cache: `path` (or the search order of
+ * partsfs.conf(5)), then --cache and --timeout when given.  NULL after
+ * printing the problems. */
+struct conf *ctl_conf(const char *path, const char *cache_dir,
+    const char *timeout);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "partsfs/conf.h"
 
 static const struct {
 	const char *name;
@@ -17,6 +18,10 @@ static const struct {
 	{ "check", cmd_check, "check LIBRARY [--json] [-q]" },
 	{ "params", cmd_params, "params LIBRARY COLL/CLASS|PART [name=value ...]" },
 	{ "ls", cmd_ls, "ls LIBRARY [PATH] [-l]" },
+	{ "get", cmd_get, "get LIBRARY PATH [-o FILE] [-q] [--config FILE] "
+	    "[--cache DIR] [--timeout SECONDS]" },
+	{ "cache", cmd_cache, "cache stats|prune|clear|verify [--json] "
+	    "[--config FILE] [--cache DIR]" },
 };
 
 void
@@ -42,6 +47,26 @@ ctl_load(const char *root)
 		return NULL;
 	}
 	return lib;
+}
+
+struct conf *
+ctl_conf(const char *path, const char *cache_dir, const char *timeout)
+{
+	struct diags d = DIAGS_INIT;
+	struct conf *conf = conf_load(path, &d);
+	struct perr e = { 0 };
+
+	diags_print(&d, stderr);
+	diags_free(&d);
+	if (conf == NULL)
+		return NULL;
+	if ((cache_dir != NULL && conf_set(conf, "cache", cache_dir, &e) != 0) ||
+	    (timeout != NULL && conf_set(conf, "timeout", timeout, &e) != 0)) {
+		ctl_error("%s", e.msg);
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
 }
 
 static void

@@ -1,0 +1,123 @@
+/* cache.h -- the persistent cache of made parts: blob files named by the
+ * cache key, an sqlite index (WAL) of sizes, content hashes and last use,
+ * atomic publishing, LRU eviction under a size limit, and short-lived
+ * negative entries for failures.  Several processes may share one cache
+ * directory. */
+#ifndef PARTSFS_CACHE_H
+#define PARTSFS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "partsfs/format.h"
+#include "partsfs/util.h"
+
+/* A cache key: SHA-256, as 64 lower-case hex digits. */
+#define CACHE_KEY_LEN 64
+struct cache_key {
+	char hex[CACHE_KEY_LEN + 1];
+};
+
+/* An incremental key computation (SHA-256 from OpenSSL). */
+struct keyhash;
+struct keyhash *keyhash_new(void);
+/* Add a labelled field: the label and the length are hashed too, so no
+ * two different sequences of fields give the same input. */
+void keyhash_add(struct keyhash *h, const char *label, const void *data,
+    size_t n);
+void keyhash_add_str(struct keyhash *h, const char *label, const char *s);
+/* Add a file's bytes; -errno when it cannot be read. */
+int keyhash_add_file(struct keyhash *h, const char *label, const char *path);
+void keyhash_final(struct keyhash *h, struct cache_key *out);  /* frees h */
+
+/* SHA-256 of a file's content as hex. */
+int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1]);
+
+struct cache;
+
+struct cache_entry {
+	char *path;              /* absolute path of the blob */
+	uint64_t size;
+	enum format fmt;
+};
+
+struct cache_stats {
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t max_bytes;
+	uint64_t failures;       /* unexpired negative entries */
+	uint64_t pinned;
+};
+
+/*
+ * Open (creating if needed) the cache in `dir`, with a size limit and a
+ * negative-entry lifetime.  Reconciles index and files: rows whose blob is
+ * missing or has the wrong size are dropped, blobs without a row (older
+ * than a minute) and scratch space of dead processes are removed, and a
+ * damaged index is set aside and rebuilt from the blobs on disk (then
+ * e->msg says so, with e->code 0).  Thread-safe after open.
+ */
+struct cache *cache_open(const char *dir, uint64_t max_bytes,
+    double negative_ttl, struct perr *e);
+void cache_close(struct cache *c);
+const char *cache_dir(const struct cache *c);
+
+/*
+ * Look `key` up.  1 with `out` filled (caller frees out->path with
+ * cache_entry_clear) when present and its blob is intact; 0 when absent
+ * (a row whose blob is gone is dropped); -errno on error.  Marks the entry
+ * used for LRU.
+ */
+int cache_lookup(struct cache *c, const struct cache_key *key,
+    struct cache_entry *out);
+void cache_entry_clear(struct cache_entry *e);
+
+/*
+ * Publish a finished file.  `tmp` must be in the cache's scratch space
+ * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
+ * success `out` describes the entry.  May evict older entries to stay
+ * under the size limit.  -ENOSPC and other errors leave nothing behind.
+ */
+int cache_publish(struct cache *c, const struct cache_key *key,
+    enum format fmt, const char *tmp, const char *label,
+    struct cache_entry *out, struct perr *e);
+
+/* Check every blob against the index now (cache_open does it when a crash
+ * left scratch space behind, and otherwise at most hourly): rows whose
+ * blob is gone or has the wrong size are dropped, stray and orphaned files
+ * are removed.  0 or -errno. */
+int cache_check(struct cache *c, struct perr *e);
+
+/* A new private scratch directory for a job (caller removes it with
+ * cache_scratch_remove).  Scratch space of a process that died is
+ * removed by the next cache_open. */
+char *cache_scratch(struct cache *c, struct perr *e);
+void cache_scratch_remove(const char *dir);
+
+/* Negative entries: remember a failure for the negative lifetime. */
+void cache_fail(struct cache *c, const struct cache_key *key,
+    const char *message);
+/* 1 with the message (caller frees) when an unexpired failure is
+ * recorded, else 0. */
+int cache_failed(struct cache *c, const struct cache_key *key, char **message);
+
+/* Keep an entry from eviction while it is in use (counted). */
+void cache_pin(struct cache *c, const struct cache_key *key);
+void cache_unpin(struct cache *c, const struct cache_key *key);
+
+/* A value remembered in the index (executor versions by binary). */
+char *cache_memo_get(struct cache *c, const char *name);
+void cache_memo_set(struct cache *c, const char *name, const char *value);
+
+int cache_stats(struct cache *c, struct cache_stats *st);
+/* Evict down to the size limit, drop expired failures.  Returns the number
+ * of entries removed. */
+int cache_prune(struct cache *c, uint64_t *freed);
+/* Remove every entry and failure. */
+int cache_clear(struct cache *c);
+/* Re-hash every blob; remove the damaged ones.  Counts checked and
+ * removed. */
+int cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed);
+
+#endif

@@ -1,0 +1,59 @@
+/* core.h -- the core as the front ends use it: a library snapshot that
+ * live edits can replace, the cache, the job engine, and one call that
+ * turns a part node into a cached file or a job making it. */
+#ifndef PARTSFS_CORE_H
+#define PARTSFS_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "partsfs/cache.h"
+#include "partsfs/conf.h"
+#include "partsfs/exec.h"
+#include "partsfs/job.h"
+#include "partsfs/library.h"
+#include "partsfs/path.h"
+
+struct core {
+	struct conf *conf;
+	char *root;                   /* the library, absolute */
+	struct cache *cache;
+	struct jobs *jobs;
+	struct exec_env env;
+	pthread_mutex_t lock;
+	struct library *lib;          /* the current snapshot */
+	atomic_uint_fast64_t hits;
+	atomic_uint_fast64_t misses;
+};
+
+/*
+ * Load the library at `root` under `conf` (taken over), open the cache and
+ * start `conf->workers` job threads.  Library problems are in
+ * core->lib->diags; NULL with `e` set only when the library directory or
+ * the cache cannot be used.
+ */
+struct core *core_open(const char *root, struct conf *conf, struct perr *e);
+/* Stop the jobs (killing running engines), close the cache. */
+void core_close(struct core *c);
+
+/* A reference to the current library snapshot (library_unref it). */
+struct library *core_library(struct core *c);
+/* Make `lib` (whose reference is taken over) the current snapshot. */
+void core_set_library(struct core *c, struct library *lib);
+
+/*
+ * Ask for a part (a PN_PART node, not json).  1: it is in the cache, `hit`
+ * filled (cache_entry_clear it); 0: a job makes it, `*job` referenced
+ * (job_unref it); -errno: it cannot be planned (ENOENT: no chain makes it,
+ * ENOEXEC: the engine is missing), `e` says why.  A prefetch request
+ * queues behind every normal one.
+ */
+int core_request(struct core *c, const struct pnode *part, bool prefetch,
+    struct cache_entry *hit, struct job **job, struct perr *e);
+
+/* The cache key of a part, or -errno. */
+int core_key(struct core *c, const struct pnode *part, struct cache_key *key,
+    struct perr *e);
+
+#endif

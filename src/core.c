@@ -1,0 +1,116 @@
+/* core.c -- the core as the front ends use it: owning the configuration,
+ * the current library snapshot, the cache and the job engine, and asking
+ * for parts. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partsfs/core.h"
+
+struct core *
+core_open(const char *root, struct conf *conf, struct perr *e)
+{
+	struct library_opts opts = { .conf = conf };
+	struct core *c;
+	struct library *lib;
+	struct cache *cache;
+
+	if ((lib = library_load(root, &opts, e)) == NULL) {
+		conf_free(conf);
+		return NULL;
+	}
+	cache = cache_open(conf->cache_dir, conf->cache_max,
+	    conf->negative_ttl, e);
+	if (cache == NULL) {
+		library_unref(lib);
+		conf_free(conf);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->conf = conf;
+	c->root = xstrdup(lib->root);
+	c->lib = lib;
+	c->cache = cache;
+	c->env.conf = conf;
+	c->env.cache = cache;
+	c->env.root = c->root;
+	pthread_mutex_init(&c->lock, NULL);
+	c->jobs = jobs_new(&c->env, conf->workers);
+	return c;
+}
+
+void
+core_close(struct core *c)
+{
+	if (c == NULL)
+		return;
+	jobs_free(c->jobs);
+	cache_close(c->cache);
+	library_unref(c->lib);
+	pthread_mutex_destroy(&c->lock);
+	conf_free(c->conf);
+	free(c->root);
+	free(c);
+}
+
+struct library *
+core_library(struct core *c)
+{
+	struct library *lib;
+
+	pthread_mutex_lock(&c->lock);
+	lib = library_ref(c->lib);
+	pthread_mutex_unlock(&c->lock);
+	return lib;
+}
+
+void
+core_set_library(struct core *c, struct library *lib)
+{
+	struct library *old;
+
+	pthread_mutex_lock(&c->lock);
+	old = c->lib;
+	c->lib = lib;
+	pthread_mutex_unlock(&c->lock);
+	library_unref(old);
+}
+
+int
+core_key(struct core *c, const struct pnode *part, struct cache_key *key,
+    struct perr *e)
+{
+	struct plan plan;
+	int r;
+
+	if ((r = plan_make(&c->env, part, &plan, e)) != 0)
+		return r;
+	*key = plan.key;
+	plan_clear(&plan);
+	return 0;
+}
+
+int
+core_request(struct core *c, const struct pnode *part, bool prefetch,
+    struct cache_entry *hit, struct job **job, struct perr *e)
+{
+	struct plan plan;
+	int r;
+
+	*job = NULL;
+	if ((r = plan_make(&c->env, part, &plan, e)) != 0)
+		return r;
+	r = cache_lookup(c->cache, &plan.key, hit);
+	if (r == 1) {
+		atomic_fetch_add(&c->hits, 1);
+		plan_clear(&plan);
+		return 1;
+	}
+	if (!prefetch)
+		atomic_fetch_add(&c->misses, 1);
+	*job = jobs_submit(c->jobs, &plan, prefetch);
+	plan_clear(&plan);
+	return 0;
+}

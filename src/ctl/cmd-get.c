@@ -1,0 +1,265 @@
+/* cmd-get.c -- partsctl get: produce one part without FUSE, from the cache
+ * or by running its engine, showing progress on a terminal. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "partsfs/core.h"
+#include "partsfs/describe.h"
+
+static void
+get_usage(FILE *fp)
+{
+	fprintf(fp, "usage: partsctl get LIBRARY PATH [-o FILE] [-q] "
+	    "[--config FILE] [--cache DIR] [--timeout SECONDS]\n"
+	    "Produce the part at PATH (bolts/hex_screw/M8/length=20.step) as the\n"
+	    "mount would: from the cache when it was made before, otherwise by\n"
+	    "running its engine.  Writes to FILE, or to standard output when it\n"
+	    "is not a terminal.  On a terminal, progress goes to standard error.\n"
+	    "Exit status: 0 done, 1 invalid path, 2 usage, 3 the engine failed\n"
+	    "or is missing (its command, status and last stderr lines are\n"
+	    "printed), 4 a system error.\n\n"
+	    "  -o, --output FILE    write the part to FILE\n"
+	    "  -q, --quiet          no progress\n"
+	    "  -c, --config FILE    partsfs.conf to use (see partsfs.conf(5))\n"
+	    "      --cache DIR      the cache directory\n"
+	    "      --timeout SECONDS  the engine's time limit\n"
+	    "  -h, --help           this help\n");
+}
+
+/* Copy a file to fd with sendfile. */
+static int
+copy_to(const char *path, int out)
+{
+	struct stat st;
+	off_t off = 0;
+	int in, r = 0;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	if (fstat(in, &st) == -1) {
+		r = -errno;
+		goto out;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+			/* not a file or socket: copy by hand */
+			char buf[65536];
+			ssize_t got;
+			while ((got = pread(in, buf, sizeof buf, off)) > 0) {
+				for (ssize_t w = 0; w < got;) {
+					ssize_t k = write(out, buf + w,
+					    (size_t)(got - w));
+					if (k < 0 && errno == EINTR)
+						continue;
+					if (k <= 0) {
+						r = -errno;
+						goto out;
+					}
+					w += k;
+				}
+				off += got;
+			}
+			if (got < 0)
+				r = -errno;
+			goto out;
+		}
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+	}
+out:
+	close(in);
+	return r;
+}
+
+static int
+open_output(const char *file, enum format fmt)
+{
+	int fd;
+
+	if (file == NULL) {
+		if (isatty(STDOUT_FILENO) && fmt != FMT_JSON) {
+			ctl_error("not writing a %s file to a terminal: use -o "
+			    "FILE", format_ext(fmt));
+			return -1;
+		}
+		return STDOUT_FILENO;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		ctl_error("%s: %s", file, strerror(errno));
+	return fd;
+}
+
+static int
+write_json(const struct pnode *part, const char *file)
+{
+	struct perr e = { 0 };
+	json_t *j = describe_part(part, &e);
+	char *text;
+	int fd, rc = CTL_OK;
+
+	if (j == NULL) {
+		ctl_error("%s", e.msg);
+		return CTL_INVALID;
+	}
+	text = describe_dump(j);
+	json_decref(j);
+	if ((fd = open_output(file, FMT_JSON)) == -1) {
+		free(text);
+		return CTL_SYSTEM;
+	}
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		ctl_error("writing: %s", strerror(errno));
+		rc = CTL_SYSTEM;
+	}
+	if (fd != STDOUT_FILENO)
+		close(fd);
+	free(text);
+	return rc;
+}
+
+/* Wait for the job, telling a terminal what runs and for how long. */
+static enum job_state
+wait_job(struct job *job, bool progress)
+{
+	enum job_state st;
+
+	if (!progress)
+		return job_wait(job, -1);
+	while ((st = job_wait(job, 0.1)) != JOB_DONE && st != JOB_FAILED)
+		fprintf(stderr, "\r\033[Kpartsctl: %s %s with %s: %.1f s",
+		    st == JOB_RUNNING ? "making" : "waiting to make",
+		    job_path(job), job_executor(job), job_elapsed(job));
+	fprintf(stderr, "\r\033[K");
+	if (st == JOB_DONE)
+		fprintf(stderr, "partsctl: made %s with %s in %.1f s\n",
+		    job_path(job), job_executor(job), job_elapsed(job));
+	return st;
+}
+
+int
+cmd_get(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL, *config = NULL, *cache = NULL;
+	const char *timeout = NULL;
+	struct perr e = { 0 };
+	struct cache_entry hit = { 0 };
+	struct library *lib = NULL;
+	struct job *job = NULL;
+	struct conf *conf;
+	struct core *core;
+	struct pnode node;
+	bool quiet = false;
+	int c, r, fd, rc = CTL_OK;
+
+	while ((c = getopt_long(argc, argv, "o:qc:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			cache = optarg;
+			break;
+		case 'T':
+			timeout = optarg;
+			break;
+		case 'h':
+			get_usage(stdout);
+			return CTL_OK;
+		default:
+			get_usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		get_usage(stderr);
+		return CTL_USAGE;
+	}
+	if ((conf = ctl_conf(config, cache, timeout)) == NULL)
+		return CTL_USAGE;
+	if ((core = core_open(argv[optind], conf, &e)) == NULL) {
+		ctl_error("%s", e.msg);
+		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :
+		    CTL_SYSTEM;
+	}
+	lib = core_library(core);
+	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {
+		ctl_error("%s: %s", argv[optind + 1], e.msg);
+		rc = CTL_INVALID;
+		goto out;
+	}
+	if (node.kind != PN_PART) {
+		ctl_error("%s is not a part file", argv[optind + 1]);
+		rc = CTL_INVALID;
+		goto clear;
+	}
+	if (node.fmt == FMT_JSON) {
+		rc = write_json(&node, output);
+		goto clear;
+	}
+	r = core_request(core, &node, false, &hit, &job, &e);
+	if (r < 0) {
+		ctl_error("%s", e.msg);
+		rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
+		goto clear;
+	}
+	if (r == 0) {
+		if (wait_job(job, !quiet && isatty(STDERR_FILENO)) != JOB_DONE) {
+			ctl_error("%s: %s", job_path(job), job_error(job));
+			rc = CTL_FAILED;
+			goto clear;
+		}
+		hit.path = xstrdup(job_result(job)->path);
+	}
+	if ((fd = open_output(output, node.fmt)) == -1) {
+		rc = CTL_SYSTEM;
+		goto clear;
+	}
+	if ((r = copy_to(hit.path, fd)) != 0) {
+		ctl_error("writing %s: %s", output ? output : "the output",
+		    strerror(-r));
+		rc = CTL_SYSTEM;
+	}
+	if (fd != STDOUT_FILENO && close(fd) == -1) {
+		ctl_error("%s: %s", output, strerror(errno));
+		rc = CTL_SYSTEM;
+	}
+clear:
+	pnode_clear(&node);
+out:
+	cache_entry_clear(&hit);
+	job_unref(job);
+	library_unref(lib);
+	core_close(core);
+	return rc;
+}

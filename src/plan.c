@@ -1,0 +1,557 @@
+/* plan.c -- planning a part: the cheapest chain of engine and converter for
+ * each format of a class, the parameters handed to the engine, and the
+ * cache key over everything that shapes the result. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "partsfs/describe.h"
+#include "partsfs/exec.h"
+#include "partsfs/params.h"
+
+/* Bump when anything about how parts are made changes. */
+#define CACHE_SCHEMA "partsfs-cache-1"
+
+#define COST_OPENSCAD 1
+#define COST_FREECAD 2
+
+static const uint32_t openscad_formats = FMT_BIT(FMT_STL) |
+    FMT_BIT(FMT_OFF) | FMT_BIT(FMT_AMF) | FMT_BIT(FMT_3MF) |
+    FMT_BIT(FMT_CSG) | FMT_BIT(FMT_PNG);
+static const uint32_t freecad_formats = FMT_BIT(FMT_STEP) | FMT_BIT(FMT_STL);
+
+const char *
+exec_kind_name(enum exec_kind k)
+{
+	switch (k) {
+	case EX_OPENSCAD:
+		return "openscad";
+	case EX_FREECAD:
+		return "freecad";
+	case EX_COMMAND:
+		return "command";
+	}
+	return "?";
+}
+
+static void
+consider(struct maker *best, uint8_t kind, uint8_t index, int cost)
+{
+	if (best->kind == GEN_NONE || cost < best->cost) {
+		best->kind = kind;
+		best->index = index;
+		best->cost = (uint8_t)cost;
+		best->convert = false;
+	}
+}
+
+void
+class_makers(struct pclass *cls, const struct conf *conf)
+{
+	int cscad = conf != NULL ? conf->openscad_cost : COST_OPENSCAD;
+	int cfc = conf != NULL ? conf->freecad_cost : COST_FREECAD;
+
+	memset(cls->makers, 0, sizeof cls->makers);
+	cls->formats = FMT_BIT(FMT_JSON);
+	for (int f = 0; f < FMT__COUNT; f++) {
+		struct maker *best = &cls->makers[f];
+		if (f == FMT_JSON)
+			continue;
+		if (cls->scad != NULL && (openscad_formats & FMT_BIT(f)))
+			consider(best, GEN_OPENSCAD, 0, cscad);
+		if (cls->freecad != NULL && (freecad_formats & FMT_BIT(f)))
+			consider(best, GEN_FREECAD, 0, cfc);
+		for (size_t i = 0; conf != NULL && i < cls->ncommands; i++) {
+			for (size_t c = 0; c < conf->ncommands; c++) {
+				const struct conf_command *cc = &conf->commands[c];
+				if (strcmp(cc->name, cls->commands[i].name) == 0 &&
+				    (cc->formats & FMT_BIT(f)))
+					consider(best, GEN_COMMAND, (uint8_t)i,
+					    cc->cost);
+			}
+		}
+	}
+	/* glTF binary: converted from the cheapest STL, unless an engine
+	 * writes it directly for less */
+	if (cls->makers[FMT_STL].kind != GEN_NONE) {
+		struct maker via = cls->makers[FMT_STL];
+		struct maker *glb = &cls->makers[FMT_GLB];
+		via.cost++;
+		via.convert = true;
+		if (glb->kind == GEN_NONE || via.cost < glb->cost)
+			*glb = via;
+	}
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (cls->makers[f].kind != GEN_NONE)
+			cls->formats |= FMT_BIT(f);
+	}
+}
+
+uint32_t
+plan_formats(const struct conf *conf, const struct pclass *cls)
+{
+	struct pclass copy = *cls;
+
+	class_makers(&copy, conf);
+	return copy.formats;
+}
+
+/* Programs and versions. */
+
+char *
+exec_find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *dirs, *save = NULL, *found = NULL;
+
+	if (name == NULL || name[0] == '\0')
+		return NULL;
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0 ? realpath(name, NULL) : NULL;
+	dirs = xstrdup(path != NULL && path[0] ? path :
+	    "/usr/local/bin:/usr/bin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
+	    d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", d, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(p, X_OK) == 0)
+			found = realpath(p, NULL);
+		free(p);
+	}
+	free(dirs);
+	return found;
+}
+
+/* The first non-blank line of the engine's version output. */
+static char *
+first_line(const char *text)
+{
+	const char *s = text, *e;
+
+	while (*s == '\n' || *s == '\r' || *s == ' ' || *s == '\t')
+		s++;
+	e = s + strcspn(s, "\r\n");
+	if (e - s > 200)
+		e = s + 200;
+	return xstrndup(s, (size_t)(e - s));
+}
+
+char *
+exec_version(const struct exec_env *env, const char *program,
+    char *const *argv, const char *extra_env)
+{
+	const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
+	    "LANG=C.UTF-8", "HOME=/tmp", extra_env, NULL };
+	const char **av = NULL;
+	struct run_spec spec = {
+		.envp = envp,
+		.cwd = "/",
+		.timeout = 60,
+		.stderr_max = 4096,
+		.capture_stdout = true,
+	};
+	struct run_result res;
+	struct stat st;
+	char *memo, *v = NULL, *first = NULL;
+	size_t n = 0;
+
+	if (stat(program, &st) == -1)
+		return NULL;
+	memo = xasprintf("version %s %jd %jd.%09ld", program,
+	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL)
+		goto out;
+	while (argv != NULL && argv[n] != NULL)
+		n++;
+	av = xcalloc(n + 3, sizeof *av);
+	if (n == 0) {
+		av[0] = program;
+		av[1] = "--version";
+	} else {
+		/* argv[0] of a configured version command is found on PATH */
+		if ((first = exec_find_program(argv[0])) == NULL) {
+			v = xasprintf("unknown (%s not found)", argv[0]);
+			goto remember;
+		}
+		av[0] = first;
+		for (size_t i = 1; i < n; i++)
+			av[i] = argv[i];
+	}
+	spec.argv = av;
+	if (run_process(&spec, &res, NULL) != 0)
+		v = xstrdup("unknown (could not run)");
+	else {
+		if (res.status == 0 && res.stderr_tail[0] != '\0')
+			v = first_line(res.stderr_tail);
+		else
+			v = xasprintf("unknown (exit status %d, signal %d)",
+			    res.status, res.signal);
+		run_result_clear(&res);
+	}
+remember:
+	if (env->cache != NULL)
+		cache_memo_set(env->cache, memo, v);
+out:
+	free(first);
+	free((void *)av);
+	free(memo);
+	return v;
+}
+
+/* Digests of generator sources, remembered by file identity so that
+ * computing a key does not re-read the scripts every time. */
+
+struct digest {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char hex[CACHE_KEY_LEN + 1];
+};
+
+static pthread_mutex_t digests_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct digest digests[256];
+static size_t ndigests, next_digest;
+
+static int
+source_digest(const char *path, char hex[CACHE_KEY_LEN + 1])
+{
+	struct stat st;
+	struct digest *d;
+	int r;
+
+	if (stat(path, &st) == -1)
+		return -errno;
+	pthread_mutex_lock(&digests_lock);
+	for (size_t i = 0; i < ndigests; i++) {
+		d = &digests[i];
+		if (strcmp(d->path, path) == 0 && d->dev == st.st_dev &&
+		    d->ino == st.st_ino && d->size == st.st_size &&
+		    d->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    d->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			memcpy(hex, d->hex, sizeof d->hex);
+			pthread_mutex_unlock(&digests_lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&digests_lock);
+	if ((r = sha256_file(path, hex)) != 0)
+		return r;
+	pthread_mutex_lock(&digests_lock);
+	if (ndigests < PF_ARRAY_LEN(digests))
+		d = &digests[ndigests++];
+	else {
+		d = &digests[next_digest];
+		next_digest = (next_digest + 1) % PF_ARRAY_LEN(digests);
+		free(d->path);
+	}
+	d->path = xstrdup(path);
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	d->size = st.st_size;
+	d->mtime = st.st_mtim;
+	memcpy(d->hex, hex, CACHE_KEY_LEN + 1);
+	pthread_mutex_unlock(&digests_lock);
+	return 0;
+}
+
+static void
+add_source(struct plan *p, const char *label, const char *path)
+{
+	p->sources = xreallocarray(p->sources, p->nsources + 1,
+	    sizeof *p->sources);
+	p->sources[p->nsources].label = xstrdup(label);
+	p->sources[p->nsources].path = xstrdup(path);
+	p->nsources++;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The script and its siblings with the same extension: a module may
+ * include or import them. */
+static void
+add_script_and_siblings(struct plan *p, const char *script)
+{
+	const char *slash = strrchr(script, '/');
+	const char *ext = strrchr(script, '.');
+	char *dir = xstrndup(script, (size_t)(slash - script));
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *dp;
+
+	add_source(p, "script", script);
+	if (ext == NULL || ext < slash || (dp = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' || !str_has_suffix(de->d_name, ext) ||
+		    strcmp(de->d_name, slash + 1) == 0)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(dp);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			add_source(p, "sibling", path);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+}
+
+/* An OpenSCAD literal for a value: strings escaped, null as undef. */
+static char *
+scad_literal(const struct value *v)
+{
+	struct buf b = BUF_INIT;
+
+	switch (v->kind) {
+	case V_NULL:
+		buf_adds(&b, "undef");
+		break;
+	case V_NUM:
+	case V_BOOL:
+		value_canon(v, &b);
+		break;
+	case V_STR:
+		buf_addc(&b, '"');
+		for (const unsigned char *s = (const unsigned char *)v->u.str;
+		    *s; s++) {
+			switch (*s) {
+			case '"':
+				buf_adds(&b, "\\\"");
+				break;
+			case '\\':
+				buf_adds(&b, "\\\\");
+				break;
+			case '\n':
+				buf_adds(&b, "\\n");
+				break;
+			case '\t':
+				buf_adds(&b, "\\t");
+				break;
+			case '\r':
+				buf_adds(&b, "\\r");
+				break;
+			default:
+				if (*s < 0x20 || *s == 0x7f)
+					buf_printf(&b, "\\x%02x", *s);
+				else
+					buf_addc(&b, (char)*s);
+			}
+		}
+		buf_addc(&b, '"');
+		break;
+	}
+	return buf_steal(&b);
+}
+
+static const char *
+missing_package(enum exec_kind k)
+{
+	return k == EX_OPENSCAD ? "openscad" : k == EX_FREECAD ?
+	    "freecad-python3" : NULL;
+}
+
+void
+plan_clear(struct plan *p)
+{
+	free(p->path);
+	free(p->coll);
+	free(p->cls);
+	free(p->label);
+	free(p->script);
+	free(p->entry);
+	for (size_t i = 0; i < p->nargs; i++)
+		free(p->args[i]);
+	free(p->args);
+	json_decref(p->params);
+	free(p->program);
+	free(p->version);
+	for (size_t i = 0; i < p->nsources; i++) {
+		free(p->sources[i].label);
+		free(p->sources[i].path);
+	}
+	free(p->sources);
+	memset(p, 0, sizeof *p);
+}
+
+static int
+compute_key(const struct exec_env *env, struct plan *p,
+    const struct pset *ps, const struct value *vals, struct perr *e)
+{
+	struct keyhash *h = keyhash_new();
+	struct buf b = BUF_INIT;
+	char hex[CACHE_KEY_LEN + 1];
+	int r;
+
+	keyhash_add_str(h, "schema", CACHE_SCHEMA);
+	keyhash_add_str(h, "format", format_ext(p->fmt));
+	keyhash_add_str(h, "native", format_ext(p->native));
+	keyhash_add_str(h, "executor", exec_kind_name(p->kind));
+	if (p->cmd != NULL) {
+		keyhash_add_str(h, "command", p->cmd->name);
+		for (size_t i = 0; i < p->cmd->argc; i++)
+			keyhash_add_str(h, "argv", p->cmd->argv[i]);
+	}
+	keyhash_add_str(h, "version", p->version != NULL ? p->version : "");
+	keyhash_add_str(h, "entry", p->entry != NULL ? p->entry : "");
+	for (size_t i = 0; i < p->nargs; i++)
+		keyhash_add_str(h, "arg", p->args[i]);
+	for (size_t i = 0; i < p->nsources; i++) {
+		if ((r = source_digest(p->sources[i].path, hex)) != 0) {
+			keyhash_final(h, &p->key);
+			buf_free(&b);
+			return perr_set(e, -r, "cannot read %s: %s",
+			    p->sources[i].path, strerror(-r));
+		}
+		keyhash_add_str(h, p->sources[i].label, hex);
+	}
+	for (size_t i = 0; i < ps->nparams; i++) {
+		buf_reset(&b);
+		buf_printf(&b, "%s:%s:%d:", ps->params[i].name,
+		    ptype_name(ps->params[i].type), (int)vals[i].kind);
+		value_canon(&vals[i], &b);
+		keyhash_add(h, "param", b.p, b.len);
+	}
+	keyhash_add_str(h, "label", p->label);
+	if (p->convert)
+		keyhash_add_str(h, "converter", PACKAGE_VERSION);
+	(void)env;
+	keyhash_final(h, &p->key);
+	buf_free(&b);
+	return 0;
+}
+
+int
+plan_make(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e)
+{
+	const struct conf *conf = env->conf;
+	const struct pclass *cls = part->cls;
+	const struct pset *ps = part->ps;
+	const struct maker *m;
+	struct value *vals;
+	struct buf b = BUF_INIT;
+	const char *want;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (part->kind != PN_PART || part->fmt == FMT_JSON ||
+	    !(cls->formats & FMT_BIT(part->fmt)))
+		return perr_set(e, ENOENT, "nothing makes this part");
+	m = &cls->makers[part->fmt];
+	vals = xcalloc(ps->nparams + 1, sizeof *vals);
+	if ((r = pset_collect(ps, part->free, vals, e)) != 0) {
+		free(vals);
+		return r;
+	}
+	out->fmt = part->fmt;
+	out->convert = m->convert;
+	out->native = m->convert ? FMT_STL : part->fmt;
+	pnode_path(part, &b);
+	out->path = buf_steal(&b);
+	out->coll = xstrdup(cls->coll->id);
+	out->cls = xstrdup(cls->id);
+	class_label(cls, ps, vals, false, &b);
+	out->label = buf_steal(&b);
+	/* the values the engine gets: lengths in mm */
+	out->params = json_object();
+	for (size_t i = 0; i < ps->nparams; i++) {
+		struct value v = vals[i];
+		if (ps->params[i].type == PT_LENGTH_IN && v.kind == V_NUM)
+			v.u.num *= 25.4;
+		vals[i] = v;
+		json_object_set_new(out->params, ps->params[i].name,
+		    value_to_json(&v));
+	}
+	switch (m->kind) {
+	case GEN_OPENSCAD:
+		out->kind = EX_OPENSCAD;
+		out->script = xstrdup(cls->scad->file->path);
+		out->entry = xstrdup(cls->scad->module);
+		out->nargs = cls->scad->nargs;
+		out->args = xcalloc(out->nargs + 1, sizeof *out->args);
+		for (size_t i = 0; i < out->nargs; i++)
+			out->args[i] = scad_literal(&vals[pset_find(ps,
+			    cls->scad->args[i])]);
+		want = conf->openscad;
+		add_script_and_siblings(out, out->script);
+		for (size_t i = 0; i < conf->nopenscad_include; i++) {
+			const char *inc = conf->openscad_include[i];
+			char *path = inc[0] == '/' ? xstrdup(inc) :
+			    xasprintf("%s/%s", env->root, inc);
+			add_source(out, "include", path);
+			free(path);
+		}
+		break;
+	case GEN_FREECAD:
+		out->kind = EX_FREECAD;
+		out->script = xstrdup(cls->freecad->file->path);
+		out->entry = xstrdup(cls->freecad->function);
+		want = conf->freecad;
+		add_script_and_siblings(out, out->script);
+		add_source(out, "driver", conf->freecad_driver);
+		break;
+	default:
+		out->kind = EX_COMMAND;
+		for (size_t c = 0; c < conf->ncommands; c++) {
+			if (strcmp(conf->commands[c].name,
+			    cls->commands[m->index].name) == 0)
+				out->cmd = &conf->commands[c];
+		}
+		out->script = xstrdup(cls->commands[m->index].file->path);
+		out->entry = xstrdup(cls->commands[m->index].name);
+		want = out->cmd->argv[0];
+		add_script_and_siblings(out, out->script);
+		break;
+	}
+	free(vals);
+	vals = NULL;
+	if ((out->program = exec_find_program(want)) == NULL) {
+		const char *pkg = missing_package(out->kind);
+		r = pkg != NULL ? perr_set(e, ENOEXEC, "%s: the %s engine '%s' "
+		    "is not installed (Debian package %s: apt-get install %s)",
+		    out->path, exec_kind_name(out->kind), want, pkg, pkg) :
+		    perr_set(e, ENOEXEC, "%s: the %s engine '%s' is not "
+		    "installed or not on PATH", out->path, out->entry, want);
+		plan_clear(out);
+		return r;
+	}
+	if (out->kind == EX_FREECAD) {
+		char *argv[] = { out->program, conf->freecad_driver, NULL };
+		out->version = exec_version(env, out->program, argv,
+		    "PARTSFS_VERSION=1");
+	} else
+		out->version = exec_version(env, out->program,
+		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL);
+	vals = xcalloc(ps->nparams + 1, sizeof *vals);
+	pset_collect(ps, part->free, vals, NULL);
+	r = compute_key(env, out, ps, vals, e);
+	free(vals);
+	if (r != 0)
+		plan_clear(out);
+	return r;
+}

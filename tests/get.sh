@@ -1,0 +1,384 @@
+#!/bin/bash
+# get.sh -- partsctl get and partsctl cache with real engines (OpenSCAD,
+# FreeCAD) and the test engine: formats, labels, the cache, deduplication,
+# every kind of engine failure, crashes of partsctl itself, injection.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+plan 27
+
+# Run from the build tree: the driver and the converter are found here.
+export PARTSFS_DATADIR="$top_srcdir/src"
+export PARTSFS_LIBEXECDIR="$top_builddir"
+export HOME="$TMP/home"
+mkdir -p "$HOME"
+FAKE="$top_builddir/tests/fake-engine"
+CMDLIB="$top_srcdir/tests/data/cmdlib"
+
+# A configuration with the test engine and a private cache; EXECUTORS may
+# hold more lines for the executors: section.
+conf() {  # conf FILE
+	cat >"$1" <<EOF
+executors:
+${EXECUTORS:-}
+  commands:
+    - name: fake
+      argv: [$FAKE, "{params}", "{output}", "{format}", "{script}"]
+      formats: [stl, step]
+jobs:
+  timeout: ${TIMEOUT:-20}
+cache:
+  dir: $TMP/cache
+  negative-ttl: ${TTL:-30}
+EOF
+}
+conf "$TMP/partsfs.conf"
+export PARTSFS_CONFIG="$TMP/partsfs.conf"
+
+get() { run "$PARTSCTL" get "$@"; }
+
+# a value percent-encoded for a file name (a path holds '/')
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+
+# python helpers: STL bounding box, STEP product names
+stl_bbox() {
+	python3 - "$1" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", data, 80)[0]
+lo, hi = [1e9] * 3, [-1e9] * 3
+for i in range(n):
+    v = struct.unpack_from("<12f", data, 84 + 50 * i)[3:]
+    for k in range(9):
+        lo[k % 3] = min(lo[k % 3], v[k]); hi[k % 3] = max(hi[k % 3], v[k])
+print(" ".join("%.2f" % x for x in lo + hi))
+EOF
+}
+
+# geomcheck JSON of a STEP/STL file via FreeCAD
+geom() {
+	PARTSFS_GEOM_IN="$1" PARTSFS_GEOM_OUT="$TMP/geom.json" \
+	    freecadcmd "$top_srcdir/tests/geomcheck.py" >/dev/null 2>&1
+	cat "$TMP/geom.json"
+}
+
+begin "get makes the mission example as one closed STEP solid of the right size"
+get "$LIBRARY" bolts/hex_screw/M8/length=20.step -o "$TMP/m8.step"
+expect_rc 0
+expect_eq "$(head -c 13 "$TMP/m8.step")" "ISO-10303-21;"
+g=$(geom "$TMP/m8.step")
+expect_eq "$(json_get "$g" '[d["ok"], d["solids"], d["closed"], d["valid"]]')" '[true, 1, true, true]'
+expect_eq "$(json_get "$g" '[round(d["bbox"][4] - d["bbox"][1], 2), round(d["bbox"][2], 2), round(d["bbox"][5], 2)]')" '[13.0, -20.0, 5.3]'
+end
+
+begin "the STEP product name is the part's label"
+expect_contains "$(cat "$TMP/m8.step")" "PRODUCT('Hexagon head screw ISO 4017 - M8 x 20'"
+end
+
+begin "a warm get answers from the cache without starting an engine"
+# wrap freecadcmd so that every start is counted
+mkdir -p "$TMP/bin"
+cat >"$TMP/bin/freecadcmd" <<EOF
+#!/bin/sh
+echo run >>"$TMP/freecad-runs"
+exec /usr/bin/freecadcmd "\$@"
+EOF
+chmod +x "$TMP/bin/freecadcmd"
+EXECUTORS="  freecad:
+    program: $TMP/bin/freecadcmd" conf "$TMP/counting.conf"
+get -c "$TMP/counting.conf" "$LIBRARY" bolts/hex_nut/M6/default.step -o "$TMP/nut1.step"
+expect_rc 0
+cold=$(wc -l <"$TMP/freecad-runs")
+get -c "$TMP/counting.conf" "$LIBRARY" bolts/hex_nut/M6/default.step -o "$TMP/nut2.step"
+expect_rc 0
+expect_eq "$(wc -l <"$TMP/freecad-runs")" "$cold" "engine starts"
+cmp -s "$TMP/nut1.step" "$TMP/nut2.step" || fail "the warm copy differs"
+end
+
+begin "stl comes from OpenSCAD and glb is converted from it"
+get "$LIBRARY" bolts/plain_washer/M8/default.stl -o "$TMP/w.stl"
+expect_rc 0
+expect_eq "$(stl_bbox "$TMP/w.stl")" "-8.00 -8.00 0.00 8.00 8.00 1.60"
+get "$LIBRARY" bolts/plain_washer/M8/default.glb -o "$TMP/w.glb"
+expect_rc 0
+expect_eq "$(head -c 4 "$TMP/w.glb")" "glTF"
+run "$PARTSCTL" params "$LIBRARY" bolts/plain_washer/M8/default.glb
+expect_eq "$(json_get "$out" 'd["provenance"]["generator"]["executor"]')" '"openscad"'
+end
+
+begin "OpenSCAD writes off, amf, 3mf, csg and a png preview"
+for f in off amf 3mf csg png; do
+	get "$LIBRARY" bolts/plain_washer/M10/default.$f -o "$TMP/w.$f"
+	expect_rc 0
+done
+expect_eq "$(head -c 3 "$TMP/w.off")" "OFF"
+expect_contains "$(head -c 200 "$TMP/w.amf")" "<amf"
+expect_eq "$(head -c 2 "$TMP/w.3mf")" "PK"
+expect_contains "$(cat "$TMP/w.csg")" "rotate_extrude"
+expect_eq "$(head -c 4 "$TMP/w.png" | tail -c 3)" "PNG"
+end
+
+begin "json parts are answered at once, without the cache"
+get "$LIBRARY" bolts/hex_bolt/M10/length=60.json
+expect_rc 0
+expect_eq "$(json_get "$out" '[d["params"]["length"], d["params"]["s"]]')" '[60, 16]'
+end
+
+begin "get writes to standard output when it is not a terminal"
+"$PARTSCTL" get "$LIBRARY" bolts/plain_washer/M8/default.stl >"$TMP/w2.stl"
+expect_eq "$?" 0 "exit status"
+cmp -s "$TMP/w.stl" "$TMP/w2.stl" || fail "standard output differs from -o"
+end
+
+begin "an invalid path is exit status 1 with the reason"
+get "$LIBRARY" bolts/hex_screw/M7/length=20.step -o "$TMP/x"
+expect_rc 1
+expect_contains "$err" "size=M7: not a choice of size"
+get "$LIBRARY" bolts/hex_screw/M8/length=-1.step -o "$TMP/x"
+expect_rc 1
+expect_contains "$err" "length=-1: a length must be a number >= 0"
+end
+
+begin "a missing engine names its Debian package"
+EXECUTORS="  openscad:
+    program: /nonexistent/openscad" conf "$TMP/noscad.conf"
+get -c "$TMP/noscad.conf" "$LIBRARY" bolts/plain_washer/M3/default.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "not installed (Debian package openscad: apt-get install openscad)"
+end
+
+begin "the command executor makes parts with the configured engine"
+get "$CMDLIB" fake/box/size=7.stl -o "$TMP/box.stl"
+expect_rc 0
+expect_eq "$(stl_bbox "$TMP/box.stl")" "0.00 0.00 0.00 7.00 7.00 7.00"
+get "$CMDLIB" fake/box/size=7.step -o "$TMP/box.step"
+expect_rc 0
+expect_contains "$(cat "$TMP/box.step")" "PRODUCT('Test box 7 '"
+end
+
+begin "a failing engine: exit status, command and last stderr lines"
+get "$CMDLIB" fake/box/mode=fail.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake exited with status 3"
+expect_contains "$err" "command: $FAKE "
+expect_contains "$err" "fake-engine: giving up as asked"
+end
+
+begin "an engine that hangs is killed at the timeout, with its helpers"
+TIMEOUT=1 conf "$TMP/t1.conf"
+start=$(date +%s)
+get -c "$TMP/t1.conf" "$CMDLIB" "fake/box/mode=orphan,seconds=100,counter=$(enc "$TMP/hang.pids").stl" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 1 s (its process group was killed)"
+[ $(( $(date +%s) - start )) -lt 10 ] || fail "took too long"
+for pid in $(cat "$TMP/hang.pids"); do
+	if [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; then
+		fail "engine process $pid still runs"
+	fi
+done
+end
+
+begin "an engine that crashes is reported with its signal"
+get "$CMDLIB" fake/box/mode=crash.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake was killed by signal 11 (Segmentation fault)"
+end
+
+begin "garbage, empty or missing output is a failed job"
+get "$CMDLIB" fake/box/mode=garbage.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "its output is unusable: not an STL file"
+get "$CMDLIB" fake/box/mode=empty.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "its output is unusable: the output is empty"
+get "$CMDLIB" fake/box/mode=nothing.step -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "its output is unusable: cannot open the output"
+end
+
+begin "100 MB of stderr: a bounded report and bounded memory"
+run python3 -c '
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.stderr.write(p.stderr.decode())' "$PARTSCTL" get "$CMDLIB" fake/box/mode=flood.stl -o "$TMP/x"
+expect_contains "$err" "fake exited with status 1"
+expect_contains "$err" "fake-engine: the last line of the flood"
+[ "${#err}" -lt 100000 ] || fail "the report is ${#err} bytes"
+[ "$out" -lt 65536 ] || fail "max RSS $out KiB"
+end
+
+begin "an engine over the memory limit fails cleanly"
+get "$CMDLIB" fake/box/mode=memory.stl -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake-engine: out of memory"
+end
+
+begin "failed jobs leave the cache clean"
+run "$PARTSCTL" cache stats --json
+expect_eq "$(json_get "$out" 'd["failures"] > 0')" "true"
+leftovers=$(find "$TMP/cache/tmp" -mindepth 1 -not -name 'proc-*' -not -name lock 2>/dev/null; find "$TMP/cache/tmp" -path '*/job-*' 2>/dev/null)
+expect_eq "$leftovers" ""
+for f in "$TMP"/cache/blobs/*/*; do
+	[ -e "$f" ] || continue
+	case "$(basename "$f")" in *.stl|*.step|*.glb|*.png|*.off|*.amf|*.3mf|*.csg) ;; *) fail "stray $f";; esac
+done
+end
+
+begin "a failure is remembered, then tried again once it expires"
+TTL=1 conf "$TMP/ttl.conf"
+rm -f "$TMP/ttl.count"
+get -c "$TMP/ttl.conf" "$CMDLIB" "fake/box/mode=fail,counter=$(enc "$TMP/ttl.count").stl" -o "$TMP/x"
+expect_rc 3
+get -c "$TMP/ttl.conf" "$CMDLIB" "fake/box/mode=fail,counter=$(enc "$TMP/ttl.count").stl" -o "$TMP/x"
+expect_rc 3
+expect_eq "$(wc -l <"$TMP/ttl.count")" "1" "engine runs within the ttl"
+sleep 1.2
+get -c "$TMP/ttl.conf" "$CMDLIB" "fake/box/mode=fail,counter=$(enc "$TMP/ttl.count").stl" -o "$TMP/x"
+expect_eq "$(wc -l <"$TMP/ttl.count")" "2" "engine runs after the ttl"
+end
+
+begin "16 concurrent gets of one uncached part run the engine once"
+rm -f "$TMP/dedup.count"
+for i in $(seq 16); do
+	"$PARTSCTL" get "$CMDLIB" "fake/box/seconds=1,counter=$(enc "$TMP/dedup.count").stl" -o "$TMP/dedup.$i" 2>"$TMP/dedup.err.$i" &
+done
+wait
+expect_eq "$(wc -l <"$TMP/dedup.count")" "1" "engine runs"
+for i in $(seq 2 16); do
+	cmp -s "$TMP/dedup.1" "$TMP/dedup.$i" || fail "copy $i differs"
+done
+end
+
+begin "kill -9 during a job: no engine left, and the next run serves the part"
+rm -f "$TMP/kill.count"
+"$PARTSCTL" get "$CMDLIB" "fake/box/seconds=30,size=3,counter=$(enc "$TMP/kill.count").stl" -o "$TMP/k.stl" 2>/dev/null &
+pid=$!
+for i in $(seq 100); do [ -s "$TMP/kill.count" ] && break; sleep 0.1; done
+kill -9 $pid
+wait $pid 2>/dev/null
+sleep 0.5
+engine=$(head -1 "$TMP/kill.count")
+if [ -e /proc/$engine ] && ! grep -q '^State:.*Z' /proc/$engine/status; then
+	fail "engine $engine outlived partsctl"
+fi
+get "$CMDLIB" "fake/box/size=3,counter=$(enc "$TMP/kill.count").stl" -o "$TMP/k.stl"
+expect_rc 0
+expect_eq "$(stl_bbox "$TMP/k.stl")" "0.00 0.00 0.00 3.00 3.00 3.00"
+end
+
+begin "a new run removes the scratch space of a killed one"
+get "$CMDLIB" fake/box/size=4.stl -o "$TMP/x"
+n=$(find "$TMP/cache/tmp" -maxdepth 1 -name 'proc-*' | wc -l)
+expect_eq "$n" "0" "scratch directories left"
+end
+
+begin "the cache persists across runs and cache stats counts it"
+run "$PARTSCTL" cache stats --json
+expect_rc 0
+entries=$(json_get "$out" 'd["entries"]')
+[ "$entries" -ge 5 ] || fail "only $entries entries"
+run "$PARTSCTL" cache stats
+expect_contains "$out" "entries: $entries"
+end
+
+begin "cache verify removes a damaged part and get makes it again"
+blob=$(ls "$TMP"/cache/blobs/*/*.stl | head -1)
+printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+run "$PARTSCTL" cache verify --json
+expect_rc 0
+expect_eq "$(json_get "$out" 'd["removed"]')" "1"
+[ -e "$blob" ] && fail "the damaged blob is still there"
+end
+
+begin "eviction keeps the cache under its size limit, least recently used first"
+cat >"$TMP/small.conf" <<EOF
+executors:
+  commands:
+    - name: fake
+      argv: [$FAKE, "{params}", "{output}", "{format}", "{script}"]
+      formats: [stl, step]
+cache:
+  dir: $TMP/small-cache
+  max-size: 2K
+EOF
+for s in 1 2 3 4 5; do
+	get -c "$TMP/small.conf" "$CMDLIB" "fake/box/size=$s.stl" -o "$TMP/e$s"
+	expect_rc 0
+done
+run "$PARTSCTL" -h >/dev/null
+run "$PARTSCTL" cache -c "$TMP/small.conf" stats --json
+[ "$(json_get "$out" 'd["bytes"] <= 2048')" = true ] || fail "over the limit: $out"
+expect_eq "$(json_get "$out" 'd["entries"]')" "2"
+end
+
+begin "cache prune and clear"
+run "$PARTSCTL" cache prune --json
+expect_rc 0
+run "$PARTSCTL" cache clear --json
+expect_rc 0
+run "$PARTSCTL" cache stats --json
+expect_eq "$(json_get "$out" '[d["entries"], d["bytes"]]')" '[0, 0]'
+end
+
+begin "values are data for OpenSCAD, FreeCAD and command engines"
+inj='x"); cube(1000); // $(touch '"$TMP"'/pwned) '"'"'; import os'
+lib="$TMP/injlib"
+mkdir -p "$lib/data" "$lib/openscad/inj" "$lib/freecad/inj"
+cat >"$lib/data/inj.blt" <<'EOF'
+id: inj
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: word
+    names: {name: Word, labeling: 'Word %(text)s'}
+    parameters:
+      free: [text]
+      types: {text: String}
+    source: test
+EOF
+cat >"$lib/openscad/inj/inj.base" <<'EOF'
+- {filename: word.scad, type: module, author: t <t@example.org>, license: MIT <x>,
+   modules: [{name: word, arguments: [text], classids: [word]}]}
+EOF
+echo 'module word(text) { cube([len(text), 1, 1]); }' >"$lib/openscad/inj/word.scad"
+cat >"$lib/freecad/inj/inj.base" <<'EOF'
+- {filename: word.py, type: function, author: t <t@example.org>, license: MIT <x>,
+   functions: [{name: word, classids: [word]}]}
+EOF
+cat >"$lib/freecad/inj/word.py" <<'EOF'
+import Part
+def word(params, document):
+    f = document.addObject("Part::Feature", "word")
+    f.Shape = Part.makeBox(len(params["text"]), 1, 1)
+    f.Label = params["name"]
+EOF
+e=$(enc "$inj")
+len=$(printf '%s' "$inj" | wc -c)
+get "$lib" "inj/word/text=$e.stl" -o "$TMP/inj.stl"
+expect_rc 0
+expect_eq "$(stl_bbox "$TMP/inj.stl")" "0.00 0.00 0.00 $len.00 1.00 1.00" "OpenSCAD bbox"
+get "$lib" "inj/word/text=$e.step" -o "$TMP/inj.step"
+expect_rc 0
+g=$(geom "$TMP/inj.step")
+expect_eq "$(json_get "$g" 'round(d["bbox"][3] - d["bbox"][0], 2)')" "$len.0" "FreeCAD bbox"
+get "$CMDLIB" "fake/box/note=$e.stl" -o "$TMP/inj2.stl"
+expect_rc 0
+expect_eq "$(head -c 80 "$TMP/inj2.stl" | tr -d '\0')" "fake-engine $(printf '%s' "$inj" | head -c 67)" "command STL header"
+get "$CMDLIB" "fake/box/mode=fail,note=$e.stl" -o "$TMP/x"
+expect_not_contains "$(printf '%s' "$err" | grep '^command:')" "cube(1000)" "the command line"
+[ -e "$TMP/pwned" ] && fail "a value was run as code"
+end
+
+begin "get --help and the man page describe get and cache"
+run "$PARTSCTL" get --help
+expect_rc 0
+expect_contains "$out" "usage: partsctl get"
+run "$PARTSCTL" cache --help
+expect_contains "$out" "verify"
+man=$(sed 's/\\-/-/g' "$top_srcdir/man/partsctl.1")
+for w in "get " "--output" "--timeout" "cache " verify prune; do
+	expect_contains "$man" "$w" "man page"
+done
+end
+
+done_testing

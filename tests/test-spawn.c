@@ -1,0 +1,226 @@
+/* test-spawn.c -- running engines: exit status, signals, the timeout that
+ * kills the whole process group, bounded stderr, the clean environment,
+ * stdin from /dev/null, resource limits. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "partsfs/exec.h"
+#include "tap.h"
+
+static const char *const ENVP[] = { "PATH=/usr/bin:/bin", "ONLY=this", NULL };
+
+/* Alive: exists and is not a zombie waiting for init to reap it. */
+static bool
+alive(long pid)
+{
+	char path[64], buf[256];
+	FILE *fp;
+	char *rp;
+	bool zombie = false;
+
+	if (kill((pid_t)pid, 0) == -1)
+		return false;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(buf, sizeof buf, fp) != NULL && (rp = strrchr(buf, ')')) &&
+	    rp[1] == ' ')
+		zombie = rp[2] == 'Z' || rp[2] == 'X';
+	fclose(fp);
+	return !zombie;
+}
+
+static int
+sh(const char *script, double timeout, struct run_result *res)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = ENVP,
+		.cwd = "/tmp",
+		.timeout = timeout,
+		.stderr_max = 4096,
+	};
+
+	return run_process(&spec, res, NULL);
+}
+
+static void
+the_exit_status_is_reported(void)
+{
+	struct run_result r;
+
+	CHECK_INT(sh("exit 3", 10, &r), 0);
+	CHECK_INT(r.status, 3);
+	CHECK(!r.timed_out && r.signal == 0);
+	run_result_clear(&r);
+}
+
+static void
+a_killing_signal_is_reported(void)
+{
+	struct run_result r;
+
+	CHECK_INT(sh("kill -SEGV $$", 10, &r), 0);
+	CHECK_INT(r.signal, SIGSEGV);
+	CHECK_INT(r.status, -1);
+	run_result_clear(&r);
+}
+
+static void
+stderr_is_captured(void)
+{
+	struct run_result r;
+
+	CHECK_INT(sh("echo to-stdout; echo 'something went wrong' >&2", 10,
+	    &r), 0);
+	CHECK_STR(r.stderr_tail, "something went wrong\n");
+	run_result_clear(&r);
+}
+
+static void
+only_the_last_bytes_of_a_flood_are_kept(void)
+{
+	struct run_result r;
+
+	/* about 20 MB of stderr, then a last line */
+	CHECK_INT(sh("head -c 20000000 /dev/zero | tr '\\0' x >&2; "
+	    "echo; echo the-end >&2", 60, &r), 0);
+	CHECK(strlen(r.stderr_tail) <= 4096);
+	CHECK(r.stderr_total > 20000000);
+	CHECK(strstr(r.stderr_tail, "the-end\n") != NULL);
+	run_result_clear(&r);
+}
+
+static void
+the_timeout_kills_the_whole_group(void)
+{
+	struct run_result r;
+	char *pidfile = xasprintf("%s/child.pid", tap_tmpdir());
+	char *script = xasprintf("sleep 1000 & echo $! > %s; wait", pidfile);
+	double t0 = now_s();
+	FILE *fp;
+	long child = 0;
+
+	CHECK_INT(sh(script, 0.5, &r), 0);
+	CHECK(r.timed_out);
+	CHECK(now_s() - t0 < 5);
+	CHECK((fp = fopen(pidfile, "r")) != NULL);
+	CHECK(fscanf(fp, "%ld", &child) == 1);
+	fclose(fp);
+	/* the grandchild died with the group (it may be a zombie of init
+	 * for a moment, so allow a short while) */
+	for (int i = 0; i < 100 && alive(child); i++)
+		usleep(10000);
+	CHECK_MSG(!alive(child), "pid %ld survived", child);
+	run_result_clear(&r);
+	free(pidfile);
+	free(script);
+}
+
+static void
+helpers_left_running_after_exit_are_killed(void)
+{
+	struct run_result r;
+	char *pidfile = xasprintf("%s/helper.pid", tap_tmpdir());
+	char *script = xasprintf("sleep 1000 >/dev/null 2>&1 & "
+	    "echo $! > %s; exit 0", pidfile);
+	FILE *fp;
+	long child = 0;
+
+	CHECK_INT(sh(script, 10, &r), 0);
+	CHECK_INT(r.status, 0);
+	CHECK((fp = fopen(pidfile, "r")) != NULL);
+	CHECK(fscanf(fp, "%ld", &child) == 1);
+	fclose(fp);
+	for (int i = 0; i < 100 && alive(child); i++)
+		usleep(10000);
+	CHECK_MSG(!alive(child), "pid %ld survived", child);
+	run_result_clear(&r);
+	free(pidfile);
+	free(script);
+}
+
+static void
+the_environment_is_exactly_the_given_one(void)
+{
+	struct run_result r;
+
+	setenv("SECRET_OF_THE_PARENT", "leak", 1);
+	CHECK_INT(sh("env >&2", 10, &r), 0);
+	CHECK(strstr(r.stderr_tail, "ONLY=this") != NULL);
+	CHECK(strstr(r.stderr_tail, "SECRET_OF_THE_PARENT") == NULL);
+	run_result_clear(&r);
+}
+
+static void
+stdin_is_empty_and_the_directory_is_set(void)
+{
+	struct run_result r;
+
+	CHECK_INT(sh("cat >&2; pwd >&2", 10, &r), 0);
+	CHECK_STR(r.stderr_tail, "/tmp\n");
+	run_result_clear(&r);
+}
+
+static void
+no_descriptor_of_the_parent_leaks_into_the_engine(void)
+{
+	struct run_result r;
+
+	/* fds 0-2 and the one ls itself opens for /proc/self/fd */
+	CHECK_INT(sh("ls /proc/self/fd | wc -l >&2", 10, &r), 0);
+	CHECK_STR(r.stderr_tail, "4\n");
+	run_result_clear(&r);
+}
+
+static void
+the_address_space_limit_applies(void)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+	    "python3 -c 'x = bytearray(3 << 30)' 2>&1 | tail -1 >&2", NULL };
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = ENVP,
+		.timeout = 30,
+		.memory = (uint64_t)1 << 30,
+		.stderr_max = 4096,
+	};
+	struct run_result r;
+
+	CHECK_INT(run_process(&spec, &r, NULL), 0);
+	CHECK_CONTAINS(r.stderr_tail, "MemoryError");
+	run_result_clear(&r);
+}
+
+static void
+a_program_that_cannot_be_run_exits_127(void)
+{
+	const char *argv[] = { "/nonexistent/engine", NULL };
+	struct run_spec spec = { .argv = argv, .envp = ENVP, .timeout = 5 };
+	struct run_result r;
+
+	CHECK_INT(run_process(&spec, &r, NULL), 0);
+	CHECK_INT(r.status, 127);
+	run_result_clear(&r);
+}
+
+TAP_MAIN(
+	TAP_CASE(the_exit_status_is_reported),
+	TAP_CASE(a_killing_signal_is_reported),
+	TAP_CASE(stderr_is_captured),
+	TAP_CASE(only_the_last_bytes_of_a_flood_are_kept),
+	TAP_CASE(the_timeout_kills_the_whole_group),
+	TAP_CASE(helpers_left_running_after_exit_are_killed),
+	TAP_CASE(the_environment_is_exactly_the_given_one),
+	TAP_CASE(stdin_is_empty_and_the_directory_is_set),
+	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
+	TAP_CASE(the_address_space_limit_applies),
+	TAP_CASE(a_program_that_cannot_be_run_exits_127)
+)
