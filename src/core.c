@@ -94,7 +94,8 @@ core_key(struct core *c, const struct pnode *part, struct cache_key *key,
 
 int
 core_request(struct core *c, const struct pnode *part, bool prefetch,
-    struct cache_entry *hit, struct job **job, struct perr *e)
+    struct cache_entry *hit, struct job **job, struct cache_key *key,
+    struct perr *e)
 {
 	struct plan plan;
 	int r;
@@ -102,6 +103,8 @@ core_request(struct core *c, const struct pnode *part, bool prefetch,
 	*job = NULL;
 	if ((r = plan_make(&c->env, part, &plan, e)) != 0)
 		return r;
+	if (key != NULL)
+		*key = plan.key;
 	r = cache_lookup(c->cache, &plan.key, hit);
 	if (r == 1) {
 		atomic_fetch_add(&c->hits, 1);

@@ -152,6 +152,8 @@ env_init(struct envp *ev, const char *scratch)
 	env_add(ev, xasprintf("XDG_RUNTIME_DIR=%s", scratch));
 	env_add(ev, xstrdup("LANG=C.UTF-8"));
 	env_add(ev, xstrdup("LC_ALL=C.UTF-8"));
+	/* engines must not write into the library (Python's __pycache__) */
+	env_add(ev, xstrdup("PYTHONDONTWRITEBYTECODE=1"));
 }
 
 static void

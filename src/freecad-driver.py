@@ -18,6 +18,10 @@ import os
 import sys
 import traceback
 
+# Never write bytecode next to the library's modules: the library may be
+# read-only or shared, and is watched for changes.
+sys.dont_write_bytecode = True
+
 
 def load_function(job):
     # The module may import its siblings, so its directory goes first on

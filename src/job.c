@@ -698,6 +698,14 @@ jobs_errors(struct jobs *jobs, struct buf *out)
 	pthread_mutex_unlock(&jobs->lock);
 }
 
+void
+jobs_record_error(struct jobs *jobs, const char *path, const char *msg)
+{
+	pthread_mutex_lock(&jobs->lock);
+	record_error(jobs, path, msg);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
 char *
 jobs_error_for(struct jobs *jobs, const char *path)
 {

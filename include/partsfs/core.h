@@ -47,10 +47,12 @@ void core_set_library(struct core *c, struct library *lib);
  * filled (cache_entry_clear it); 0: a job makes it, `*job` referenced
  * (job_unref it); -errno: it cannot be planned (ENOENT: no chain makes it,
  * ENOEXEC: the engine is missing), `e` says why.  A prefetch request
- * queues behind every normal one.
+ * queues behind every normal one.  `key` (may be NULL) receives the
+ * part's cache key.
  */
 int core_request(struct core *c, const struct pnode *part, bool prefetch,
-    struct cache_entry *hit, struct job **job, struct perr *e);
+    struct cache_entry *hit, struct job **job, struct cache_key *key,
+    struct perr *e);
 
 /* The cache key of a part, or -errno. */
 int core_key(struct core *c, const struct pnode *part, struct cache_key *key,

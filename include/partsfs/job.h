@@ -74,6 +74,9 @@ void jobs_get_stats(struct jobs *jobs, struct jobs_stats *st);
 void jobs_describe(struct jobs *jobs, struct buf *out);
 /* The recent failures, newest first: time, path, message. */
 void jobs_errors(struct jobs *jobs, struct buf *out);
+/* Record a failure that no job had (a part that cannot be planned), so
+ * that it shows with the others. */
+void jobs_record_error(struct jobs *jobs, const char *path, const char *msg);
 /* The last failure recorded for a tree path, or NULL (caller frees). */
 char *jobs_error_for(struct jobs *jobs, const char *path);
 /* Number of jobs queued or running. */

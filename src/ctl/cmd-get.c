@@ -227,7 +227,7 @@ cmd_get(int argc, char **argv)
 		rc = write_json(&node, output);
 		goto clear;
 	}
-	r = core_request(core, &node, false, &hit, &job, &e);
+	r = core_request(core, &node, false, &hit, &job, NULL, &e);
 	if (r < 0) {
 		ctl_error("%s", e.msg);
 		rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;

@@ -1,0 +1,111 @@
+/* fs.h -- the partsfs daemon: the FUSE front end over the core.  Kernel
+ * requests are mapped onto the core's tree, parts and jobs; nothing here
+ * knows about BOLTS. */
+#ifndef PARTSFS_FS_H
+#define PARTSFS_FS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "partsfs/core.h"
+#include "partsfs/path.h"
+#include "partsfs/util.h"
+
+/* The status directory at the root. */
+#define STATUS_DIR ".partsfs"
+
+/* The inode table: every inode the kernel holds a reference to, by
+ * canonical tree path.  Inode numbers are a hash of the path, so a plain
+ * readdir can give the same numbers without adding entries. */
+struct inode;
+struct inodes;
+
+struct inodes *inodes_new(void);
+void inodes_free(struct inodes *t);
+/* The inode number of `path`, adding the inode or counting one more
+ * lookup of it. */
+fuse_ino_t inodes_lookup(struct inodes *t, const char *path);
+/* The inode number `path` would have (for readdir). */
+fuse_ino_t inodes_number(const char *path);
+/* The path of inode `ino` (caller frees), or NULL when unknown. */
+char *inodes_path(struct inodes *t, fuse_ino_t ino);
+/* The kernel forgets `n` lookups. */
+void inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n);
+/* Every inode but the root, as (inode, parent inode, name) for
+ * invalidation; caller frees each name and the array. */
+struct inode_ref {
+	fuse_ino_t ino;
+	fuse_ino_t parent;
+	char *name;
+};
+size_t inodes_snapshot(struct inodes *t, struct inode_ref **out);
+size_t inodes_count(struct inodes *t);
+
+/* A node of the mount: a node of the core's tree, or one of the status
+ * files. */
+enum status_file {
+	ST_NONE,
+	ST_DIR,
+	ST_JOBS,
+	ST_STATS,
+	ST_ERRORS,
+	ST_VERSION,
+};
+
+struct fnode {
+	enum status_file status;
+	struct pnode pn;           /* when status == ST_NONE */
+};
+
+struct watch;
+
+struct fs {
+	struct core *core;
+	struct fuse_session *se;
+	struct inodes *inodes;
+	uid_t uid;
+	gid_t gid;
+	bool exact_size;
+	double timeout;            /* entry and attribute timeout, seconds */
+	time_t started;
+	char *config_file;
+	struct watch *watch;
+	/* what live reloads reported, for /.partsfs/errors */
+	pthread_mutex_t lock;
+	struct buf library_errors;
+	/* per directory: when a part in it was last opened, to see a
+	 * program reading the directory's parts (cp -r) */
+	struct seq {
+		char *dir;
+		char *name;         /* the part last opened in it */
+		uint64_t last;      /* now_ns() of that open */
+	} seq[16];
+	size_t seqpos;
+	atomic_uint_fast64_t opens;
+	atomic_uint_fast64_t interrupted;
+};
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* Resolve a canonical path (of an inode) in the current library. */
+int fs_resolve(struct fs *fs, const struct library *lib, const char *path,
+    struct fnode *out, struct perr *e);
+void fnode_clear(struct fnode *n);
+
+/* The content of a status file (caller frees). */
+char *status_text(struct fs *fs, enum status_file f);
+
+/* Live reload: watch the library and swap in a new snapshot when it
+ * changes, keeping the last good version of a broken collection. */
+struct watch *watch_start(struct fs *fs, struct perr *e);
+void watch_stop(struct watch *w);
+/* Record a library problem for /.partsfs/errors and the log. */
+void fs_library_error(struct fs *fs, const char *msg);
+
+#endif

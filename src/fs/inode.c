@@ -1,0 +1,247 @@
+/* inode.c -- the inode table of the mount: the inodes the kernel knows,
+ * their canonical paths and lookup counts; numbers are a hash of the path
+ * so that listings and lookups agree without extra entries. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+struct inode {
+	fuse_ino_t ino;
+	char *path;
+	uint64_t nlookup;
+	struct inode *next_ino;
+	struct inode *next_path;
+};
+
+struct inodes {
+	pthread_mutex_t lock;
+	struct inode **by_ino;
+	struct inode **by_path;
+	size_t nbuckets;
+	size_t count;
+};
+
+/* FNV-1a, 64 bits: a well-spread number for a path; collisions (checked)
+ * move on to the next free number. */
+static uint64_t
+fnv(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+fuse_ino_t
+inodes_number(const char *path)
+{
+	uint64_t h;
+
+	if (path[0] == '\0')
+		return FUSE_ROOT_ID;
+	/* not 0, not the root; 63 bits keep it positive for 64-bit ino_t */
+	h = fnv(path) & 0x7fffffffffffffffull;
+	return h < 16 ? h + 16 : h;
+}
+
+struct inodes *
+inodes_new(void)
+{
+	struct inodes *t = xcalloc(1, sizeof *t);
+
+	pthread_mutex_init(&t->lock, NULL);
+	t->nbuckets = 4096;
+	t->by_ino = xcalloc(t->nbuckets, sizeof *t->by_ino);
+	t->by_path = xcalloc(t->nbuckets, sizeof *t->by_path);
+	return t;
+}
+
+void
+inodes_free(struct inodes *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t b = 0; b < t->nbuckets; b++) {
+		struct inode *i, *next;
+		for (i = t->by_ino[b]; i != NULL; i = next) {
+			next = i->next_ino;
+			free(i->path);
+			free(i);
+		}
+	}
+	free(t->by_ino);
+	free(t->by_path);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct inode *
+find_ino(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i = t->by_ino[ino % t->nbuckets];
+
+	while (i != NULL && i->ino != ino)
+		i = i->next_ino;
+	return i;
+}
+
+static struct inode *
+find_path(struct inodes *t, const char *path)
+{
+	struct inode *i = t->by_path[fnv(path) % t->nbuckets];
+
+	while (i != NULL && strcmp(i->path, path) != 0)
+		i = i->next_path;
+	return i;
+}
+
+/* Grow the tables when they fill up, so chains stay short. */
+static void
+rehash(struct inodes *t)
+{
+	size_t n = t->nbuckets * 4;
+	struct inode **by_ino = xcalloc(n, sizeof *by_ino);
+	struct inode **by_path = xcalloc(n, sizeof *by_path);
+
+	for (size_t b = 0; b < t->nbuckets; b++) {
+		struct inode *i, *next;
+		for (i = t->by_ino[b]; i != NULL; i = next) {
+			size_t pb = fnv(i->path) % n;
+			next = i->next_ino;
+			i->next_ino = by_ino[i->ino % n];
+			by_ino[i->ino % n] = i;
+			i->next_path = by_path[pb];
+			by_path[pb] = i;
+		}
+	}
+	free(t->by_ino);
+	free(t->by_path);
+	t->by_ino = by_ino;
+	t->by_path = by_path;
+	t->nbuckets = n;
+}
+
+fuse_ino_t
+inodes_lookup(struct inodes *t, const char *path)
+{
+	struct inode *i;
+	fuse_ino_t ino;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_path(t, path)) != NULL) {
+		i->nlookup++;
+		ino = i->ino;
+		pthread_mutex_unlock(&t->lock);
+		return ino;
+	}
+	ino = inodes_number(path);
+	while (find_ino(t, ino) != NULL)
+		ino = ino + 1 < 16 ? 16 : ino + 1;
+	if (t->count >= t->nbuckets)
+		rehash(t);
+	i = xcalloc(1, sizeof *i);
+	i->ino = ino;
+	i->path = xstrdup(path);
+	i->nlookup = 1;
+	i->next_ino = t->by_ino[ino % t->nbuckets];
+	t->by_ino[ino % t->nbuckets] = i;
+	i->next_path = t->by_path[fnv(path) % t->nbuckets];
+	t->by_path[fnv(path) % t->nbuckets] = i;
+	t->count++;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+char *
+inodes_path(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i;
+	char *p = NULL;
+
+	if (ino == FUSE_ROOT_ID)
+		return xstrdup("");
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL)
+		p = xstrdup(i->path);
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+void
+inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
+{
+	struct inode **pp, *i;
+
+	if (ino == FUSE_ROOT_ID)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) == NULL) {
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	i->nlookup = i->nlookup > n ? i->nlookup - n : 0;
+	if (i->nlookup == 0) {
+		for (pp = &t->by_ino[ino % t->nbuckets]; *pp != i;
+		    pp = &(*pp)->next_ino)
+			;
+		*pp = i->next_ino;
+		for (pp = &t->by_path[fnv(i->path) % t->nbuckets]; *pp != i;
+		    pp = &(*pp)->next_path)
+			;
+		*pp = i->next_path;
+		t->count--;
+		free(i->path);
+		free(i);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+size_t
+inodes_snapshot(struct inodes *t, struct inode_ref **out)
+{
+	struct inode_ref *v;
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	v = xcalloc(t->count + 1, sizeof *v);
+	for (size_t b = 0; b < t->nbuckets; b++) {
+		for (struct inode *i = t->by_ino[b]; i != NULL;
+		    i = i->next_ino) {
+			const char *slash = strrchr(i->path, '/');
+			struct inode *parent;
+			v[n].ino = i->ino;
+			if (slash == NULL) {
+				v[n].parent = FUSE_ROOT_ID;
+				v[n].name = xstrdup(i->path);
+			} else {
+				char *dir = xstrndup(i->path,
+				    (size_t)(slash - i->path));
+				parent = find_path(t, dir);
+				v[n].parent = parent != NULL ? parent->ino : 0;
+				v[n].name = xstrdup(slash + 1);
+				free(dir);
+			}
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	*out = v;
+	return n;
+}
+
+size_t
+inodes_count(struct inodes *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}

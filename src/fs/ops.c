@@ -1,0 +1,1227 @@
+/* ops.c -- the FUSE low-level operations of partsfs: lookups and listings
+ * from the core's path grammar, attributes, reads spliced from cache
+ * files, opens of parts not made yet parked until their job ends (without
+ * holding a FUSE thread), interrupts, extended attributes, and EROFS for
+ * every change. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "partsfs/describe.h"
+#include "partsfs/log.h"
+
+static struct fs *the_fs;      /* for callbacks from job threads */
+
+static const char *const status_names[] = {
+	[ST_JOBS] = "jobs",
+	[ST_STATS] = "stats",
+	[ST_ERRORS] = "errors",
+	[ST_VERSION] = "version",
+};
+
+/* Nodes. */
+
+void
+fnode_clear(struct fnode *n)
+{
+	if (n->status == ST_NONE)
+		pnode_clear(&n->pn);
+}
+
+int
+fs_resolve(struct fs *fs, const struct library *lib, const char *path,
+    struct fnode *out, struct perr *e)
+{
+	(void)fs;
+	memset(out, 0, sizeof *out);
+	if (strcmp(path, STATUS_DIR) == 0) {
+		out->status = ST_DIR;
+		return 0;
+	}
+	if (str_has_prefix(path, STATUS_DIR "/")) {
+		for (int f = ST_JOBS; f <= ST_VERSION; f++) {
+			if (strcmp(path + strlen(STATUS_DIR) + 1,
+			    status_names[f]) == 0) {
+				out->status = (enum status_file)f;
+				return 0;
+			}
+		}
+		return perr_set(e, ENOENT, "no such status file");
+	}
+	out->status = ST_NONE;
+	return pnode_lookup(lib, path, &out->pn, e);
+}
+
+/* The child `name` of the node at `path`: its node and canonical path. */
+static int
+child_of(struct fs *fs, const struct library *lib, const char *path,
+    const char *name, struct fnode *child, char **childpath, struct perr *e)
+{
+	struct fnode parent;
+	struct buf b = BUF_INIT;
+	int r;
+
+	*childpath = NULL;
+	if (path[0] == '\0' && strcmp(name, STATUS_DIR) == 0) {
+		*childpath = xstrdup(STATUS_DIR);
+		return fs_resolve(fs, lib, STATUS_DIR, child, e);
+	}
+	if (strcmp(path, STATUS_DIR) == 0) {
+		*childpath = xasprintf("%s/%s", STATUS_DIR, name);
+		if ((r = fs_resolve(fs, lib, *childpath, child, e)) != 0) {
+			free(*childpath);
+			*childpath = NULL;
+		}
+		return r;
+	}
+	if ((r = fs_resolve(fs, lib, path, &parent, e)) != 0)
+		return r;
+	if (parent.status != ST_NONE) {
+		fnode_clear(&parent);
+		return perr_set(e, ENOTDIR, "not a directory");
+	}
+	memset(child, 0, sizeof *child);
+	child->status = ST_NONE;
+	r = pnode_child(lib, &parent.pn, name, &child->pn, e);
+	fnode_clear(&parent);
+	if (r != 0)
+		return r;
+	pnode_path(&child->pn, &b);
+	*childpath = buf_steal(&b);
+	return 0;
+}
+
+static bool
+is_dir(const struct fnode *n)
+{
+	return n->status == ST_DIR || (n->status == ST_NONE &&
+	    pnode_is_dir(&n->pn));
+}
+
+/* A part made by an engine (not a json description). */
+static bool
+is_made(const struct fnode *n)
+{
+	return n->status == ST_NONE && n->pn.kind == PN_PART &&
+	    n->pn.fmt != FMT_JSON;
+}
+
+/* The JSON text of a description node, or NULL. */
+static char *
+json_text(const struct fnode *n, struct perr *e)
+{
+	json_t *j = NULL;
+	char *s;
+
+	if (n->status != ST_NONE)
+		return NULL;
+	switch (n->pn.kind) {
+	case PN_COLLECTION_JSON:
+		j = describe_collection(n->pn.coll);
+		break;
+	case PN_CLASS_JSON:
+		j = describe_class(n->pn.cls);
+		break;
+	case PN_PART:
+		if (n->pn.fmt == FMT_JSON)
+			j = describe_part(&n->pn, e);
+		break;
+	default:
+		break;
+	}
+	if (j == NULL)
+		return NULL;
+	s = describe_dump(j);
+	json_decref(j);
+	return s;
+}
+
+/* Is a part in the cache?  1 with its size, 0 no, -errno when it cannot
+ * be planned. */
+static int
+part_cached(struct fs *fs, const struct pnode *pn, uint64_t *size)
+{
+	struct plan plan;
+	struct cache_entry hit;
+	int r;
+
+	if ((r = plan_make(&fs->core->env, pn, &plan, NULL)) != 0)
+		return r;
+	r = cache_lookup(fs->core->cache, &plan.key, &hit);
+	if (r == 1) {
+		*size = hit.size;
+		cache_entry_clear(&hit);
+	}
+	plan_clear(&plan);
+	return r < 0 ? 0 : r;
+}
+
+static void
+set_time(struct stat *st, const struct timespec *t)
+{
+	st->st_mtim = *t;
+	st->st_ctim = *t;
+	st->st_atim = *t;
+}
+
+/* Attributes of a node; *timeout is how long the kernel may keep them. */
+static void
+node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
+    fuse_ino_t ino, struct stat *st, double *timeout)
+{
+	char *text;
+	uint64_t size;
+
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	st->st_nlink = 1;
+	*timeout = fs->timeout;
+	set_time(st, &lib->mtime);
+	if (n->status != ST_NONE) {
+		if (n->status == ST_DIR) {
+			st->st_mode = S_IFDIR | 0555;
+			st->st_nlink = 2;
+		} else {
+			st->st_mode = S_IFREG | 0444;
+			text = status_text(fs, n->status);
+			st->st_size = (off_t)strlen(text);
+			free(text);
+			*timeout = 0;
+		}
+		return;
+	}
+	if (n->pn.coll != NULL)
+		set_time(st, &n->pn.coll->mtime);
+	if (pnode_is_dir(&n->pn)) {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_mode = S_IFREG | 0444;
+	switch (n->pn.kind) {
+	case PN_LINK: {
+		struct buf t = BUF_INIT;
+		pnode_link_target(&n->pn, &t);
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)t.len;
+		buf_free(&t);
+		break;
+	}
+	case PN_DRAWING: {
+		struct stat fst;
+		if (stat(n->pn.file, &fst) == 0)
+			st->st_size = fst.st_size;
+		break;
+	}
+	case PN_PART:
+		if (n->pn.fmt == FMT_JSON)
+			goto json;
+		/* The exact size once made; until then a placeholder the
+		 * kernel must ask about again. */
+		if (part_cached(fs, &n->pn, &size) == 1)
+			st->st_size = (off_t)size;
+		else {
+			st->st_size = 0;
+			*timeout = 0;
+		}
+		break;
+	default:
+	json:
+		if ((text = json_text(n, NULL)) != NULL) {
+			st->st_size = (off_t)strlen(text);
+			free(text);
+		}
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static struct fs *
+fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int
+errno_of(const struct perr *e)
+{
+	return e->code != 0 ? e->code : EIO;
+}
+
+/* Parked requests: an open (or, with exact_size, a lookup) waiting for a
+ * job.  They are found by id: whichever of the job's completion and an
+ * interrupt takes the entry out of the table answers the request. */
+
+enum pending_kind {
+	P_OPEN,
+	P_LOOKUP,
+};
+
+struct pending {
+	uint64_t id;
+	enum pending_kind kind;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	fuse_ino_t parent;
+	char *path;
+	struct cache_key key;
+	struct job *job;
+	struct pending *next;
+};
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pending_list;
+static uint64_t pending_next = 1;
+
+static void
+pending_add(struct pending *p)
+{
+	pthread_mutex_lock(&pending_lock);
+	p->id = pending_next++;
+	p->next = pending_list;
+	pending_list = p;
+	pthread_mutex_unlock(&pending_lock);
+}
+
+static struct pending *
+pending_take(uint64_t id)
+{
+	struct pending **pp, *p = NULL;
+
+	pthread_mutex_lock(&pending_lock);
+	for (pp = &pending_list; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			p = *pp;
+			*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pending_lock);
+	return p;
+}
+
+static void
+pending_free(struct fs *fs, struct pending *p, bool unpin)
+{
+	if (unpin)
+		cache_unpin(fs->core->cache, &p->key);
+	job_unref(p->job);
+	free(p->path);
+	free(p);
+}
+
+/* Handles of open files. */
+
+struct handle {
+	int fd;                    /* a cache file or drawing, or -1 */
+	char *data;                /* generated text */
+	size_t len;
+	bool pinned;
+	struct cache_key key;
+};
+
+static struct handle *
+handle_fd(int fd)
+{
+	struct handle *h = xcalloc(1, sizeof *h);
+
+	h->fd = fd;
+	return h;
+}
+
+static struct handle *
+handle_text(char *text)
+{
+	struct handle *h = xcalloc(1, sizeof *h);
+
+	h->fd = -1;
+	h->data = text;
+	h->len = strlen(text);
+	return h;
+}
+
+static void
+handle_free(struct fs *fs, struct handle *h)
+{
+	if (h->fd != -1)
+		close(h->fd);
+	if (h->pinned)
+		cache_unpin(fs->core->cache, &h->key);
+	free(h->data);
+	free(h);
+}
+
+/* Lookup. */
+
+static void
+reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
+    const struct fnode *n, const char *path)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof e);
+	e.ino = inodes_lookup(fs->inodes, path);
+	node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout);
+	e.entry_timeout = fs->timeout;
+	if (fuse_reply_entry(req, &e) != 0)
+		inodes_forget(fs->inodes, e.ino, 1);
+}
+
+static void lookup_done(void *arg, struct job *job);
+static void interrupted(fuse_req_t req, void *arg);
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct perr e = { 0 };
+	struct library *lib;
+	struct fnode child;
+	char *path, *childpath;
+
+	if ((path = inodes_path(fs->inodes, parent)) == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	lib = core_library(fs->core);
+	if (child_of(fs, lib, path, name, &child, &childpath, &e) != 0) {
+		fuse_reply_err(req, e.code == ENOTDIR ? ENOTDIR : ENOENT);
+		goto out;
+	}
+	if (fs->exact_size && is_made(&child)) {
+		/* wait for the part, so that its size is exact */
+		struct cache_entry hit;
+		struct job *job;
+		struct cache_key key;
+		int r = core_request(fs->core, &child.pn, false, &hit, &job,
+		    &key, &e);
+		if (r == 0) {
+			struct pending *p = xcalloc(1, sizeof *p);
+			p->kind = P_LOOKUP;
+			p->req = req;
+			p->parent = parent;
+			p->path = childpath;
+			p->key = key;
+			p->job = job;
+			cache_pin(fs->core->cache, &key);
+			pending_add(p);
+			fuse_req_interrupt_func(req, interrupted,
+			    (void *)(uintptr_t)p->id);
+			job_notify(job, lookup_done, (void *)(uintptr_t)p->id);
+			fnode_clear(&child);
+			goto out;
+		}
+		if (r == 1)
+			cache_entry_clear(&hit);
+	}
+	reply_entry(req, fs, lib, &child, childpath);
+	free(childpath);
+	fnode_clear(&child);
+out:
+	library_unref(lib);
+	free(path);
+}
+
+static void
+lookup_done(void *arg, struct job *job)
+{
+	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+	struct fs *fs = the_fs;
+	struct library *lib;
+	struct fnode n;
+
+	(void)job;
+	if (p == NULL)
+		return;
+	lib = core_library(fs->core);
+	if (fs_resolve(fs, lib, p->path, &n, NULL) != 0)
+		fuse_reply_err(p->req, ENOENT);
+	else {
+		/* made or failed: either way the file exists; a failure shows
+		 * when it is opened */
+		reply_entry(p->req, fs, lib, &n, p->path);
+		fnode_clear(&n);
+	}
+	library_unref(lib);
+	pending_free(fs, p, true);
+}
+
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inodes_forget(fs_of(req)->inodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void
+op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	for (size_t i = 0; i < count; i++)
+		inodes_forget(fs_of(req)->inodes, f[i].ino, f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Resolve an inode for an operation; replies the error itself. */
+static bool
+node_of(fuse_req_t req, fuse_ino_t ino, struct library **lib,
+    struct fnode *n, char **path)
+{
+	struct fs *fs = fs_of(req);
+	struct perr e = { 0 };
+
+	if ((*path = inodes_path(fs->inodes, ino)) == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return false;
+	}
+	*lib = core_library(fs->core);
+	if (fs_resolve(fs, *lib, *path, n, &e) != 0) {
+		/* gone in a live edit */
+		fuse_reply_err(req, ENOENT);
+		library_unref(*lib);
+		free(*path);
+		return false;
+	}
+	return true;
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct library *lib;
+	struct fnode n;
+	struct stat st;
+	double timeout;
+	char *path;
+
+	(void)fi;
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	node_attr(fs, lib, &n, ino, &st, &timeout);
+	fuse_reply_attr(req, &st, timeout);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct library *lib;
+	struct fnode n;
+	struct buf t = BUF_INIT;
+	char *path;
+
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	if (n.status != ST_NONE || n.pn.kind != PN_LINK)
+		fuse_reply_err(req, EINVAL);
+	else {
+		pnode_link_target(&n.pn, &t);
+		fuse_reply_readlink(req, buf_str(&t));
+	}
+	buf_free(&t);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+/* Directories: the listing is made once, at opendir. */
+
+struct dirhandle {
+	char *path;
+	char **names;
+	size_t n;
+};
+
+static int
+collect_name(void *ctx, const char *name, const struct pnode *child)
+{
+	struct dirhandle *d = ctx;
+
+	(void)child;
+	d->names = xreallocarray(d->names, d->n + 1, sizeof *d->names);
+	d->names[d->n++] = xstrdup(name);
+	return 0;
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirhandle *d;
+	struct library *lib;
+	struct fnode n;
+	struct perr e = { 0 };
+	char *path;
+
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	if (!is_dir(&n)) {
+		fuse_reply_err(req, ENOTDIR);
+		goto out;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->path = xstrdup(path);
+	if (n.status == ST_DIR) {
+		for (int f = ST_JOBS; f <= ST_VERSION; f++)
+			collect_name(d, status_names[f], NULL);
+	} else {
+		if (n.pn.kind == PN_ROOT)
+			collect_name(d, STATUS_DIR, NULL);
+		pnode_list(lib, &n.pn, collect_name, d, &e);
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0) {
+		for (size_t i = 0; i < d->n; i++)
+			free(d->names[i]);
+		free(d->names);
+		free(d->path);
+		free(d);
+	}
+out:
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+static void
+readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
+	struct library *lib = core_library(fs->core);
+	char *buf = xcalloc(1, size), *childpath;
+	size_t pos = 0;
+
+	for (off_t i = off; (size_t)i < d->n + 2; i++) {
+		struct fuse_entry_param e;
+		struct fnode child;
+		const char *name;
+		size_t need;
+
+		memset(&e, 0, sizeof e);
+		if (i < 2) {
+			/* . and .. carry no lookup */
+			name = i == 0 ? "." : "..";
+			e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+			e.attr.st_mode = S_IFDIR;
+			need = plus ? fuse_add_direntry_plus(req, buf + pos,
+			    size - pos, name, &e, i + 1) :
+			    fuse_add_direntry(req, buf + pos, size - pos, name,
+			    &e.attr, i + 1);
+			if (need > size - pos)
+				break;
+			pos += need;
+			continue;
+		}
+		name = d->names[i - 2];
+		if (child_of(fs, lib, d->path, name, &child, &childpath,
+		    NULL) != 0)
+			continue;          /* gone in a live edit */
+		if (plus) {
+			e.ino = inodes_lookup(fs->inodes, childpath);
+			node_attr(fs, lib, &child, e.ino, &e.attr,
+			    &e.attr_timeout);
+			e.entry_timeout = fs->timeout;
+			need = fuse_add_direntry_plus(req, buf + pos,
+			    size - pos, name, &e, i + 1);
+			if (need > size - pos)
+				inodes_forget(fs->inodes, e.ino, 1);
+		} else {
+			e.attr.st_ino = inodes_number(childpath);
+			e.attr.st_mode = is_dir(&child) ? S_IFDIR :
+			    child.status == ST_NONE && child.pn.kind == PN_LINK ?
+			    S_IFLNK : S_IFREG;
+			need = fuse_add_direntry(req, buf + pos, size - pos,
+			    name, &e.attr, i + 1);
+		}
+		fnode_clear(&child);
+		free(childpath);
+		if (need > size - pos)
+			break;
+		pos += need;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+	library_unref(lib);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, false);
+}
+
+static void
+op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, true);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->path);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/* Opening parts. */
+
+/* An open file of a made part: its cache file's descriptor. */
+static int
+open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
+    struct fuse_file_info *fi)
+{
+	int fd = open(blob, O_RDONLY | O_CLOEXEC);
+	struct handle *h;
+
+	if (fd == -1)
+		return -errno;
+	h = handle_fd(fd);
+	h->pinned = true;          /* the pin taken before is handed over */
+	h->key = *key;
+	fi->fh = (uintptr_t)h;
+	/* content is immutable per key: keep the page cache */
+	fi->keep_cache = 1;
+	(void)fs;
+	return 0;
+}
+
+static void
+open_done(void *arg, struct job *job)
+{
+	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+	struct fs *fs = the_fs;
+	const struct cache_entry *res;
+
+	if (p == NULL)
+		return;             /* interrupted: answered already */
+	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
+	    open_blob(fs, res->path, &p->key, &p->fi) == 0) {
+		if (fuse_reply_open(p->req, &p->fi) != 0)
+			handle_free(fs, (struct handle *)(uintptr_t)p->fi.fh);
+		pending_free(fs, p, false);
+		return;
+	}
+	if (job_state(job) == JOB_FAILED)
+		log_warning("%s: %s", p->path, job_error(job));
+	fuse_reply_err(p->req, EIO);
+	pending_free(fs, p, true);
+}
+
+static void
+interrupted(fuse_req_t req, void *arg)
+{
+	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+
+	if (p == NULL)
+		return;             /* the job answered first */
+	atomic_fetch_add(&the_fs->interrupted, 1);
+	/* the job goes on into the cache; only this reader gives up */
+	fuse_reply_err(req, EINTR);
+	pending_free(the_fs, p, true);
+}
+
+/* A program reading a directory's parts (cp -r, a file manager making
+ * previews): when another part of one directory is opened within a few
+ * seconds of the last, idle workers make its other parts of the same format ahead of
+ * time, from the one opened onwards.  Readers do not always follow the
+ * listing (cp sorts by inode number), so this does not look for a
+ * strict sequence. */
+#define READING_WINDOW_NS (5ull * 1000000000ull)
+
+static bool
+reading_directory(struct fs *fs, const char *dir, const char *name)
+{
+	uint64_t now = now_ns();
+	struct seq *s = NULL;
+	bool reading;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < PF_ARRAY_LEN(fs->seq) && s == NULL; i++) {
+		if (fs->seq[i].dir != NULL && strcmp(fs->seq[i].dir, dir) == 0)
+			s = &fs->seq[i];
+	}
+	if (s == NULL) {
+		s = &fs->seq[fs->seqpos];
+		fs->seqpos = (fs->seqpos + 1) % PF_ARRAY_LEN(fs->seq);
+		free(s->dir);
+		free(s->name);
+		s->dir = xstrdup(dir);
+		s->name = NULL;
+		s->last = 0;
+	}
+	reading = s->last != 0 && now - s->last < READING_WINDOW_NS &&
+	    strcmp(s->name, name) != 0;
+	free(s->name);
+	s->name = xstrdup(name);
+	s->last = now;
+	pthread_mutex_unlock(&fs->lock);
+	return reading;
+}
+
+static void
+prefetch_siblings(struct fs *fs, const struct library *lib,
+    const char *path, enum format fmt)
+{
+	const char *slash = strrchr(path, '/');
+	struct dirhandle d = { 0 };
+	struct pnode dir;
+	size_t idx = 0, ahead, queued = 0;
+	int workers = fs->core->conf->workers;
+
+	if (slash == NULL)
+		return;
+	d.path = xstrndup(path, (size_t)(slash - path));
+	if (!reading_directory(fs, d.path, slash + 1) ||
+	    pnode_lookup(lib, d.path, &dir, NULL) != 0) {
+		free(d.path);
+		return;
+	}
+	pnode_list(lib, &dir, collect_name, &d, NULL);
+	for (size_t i = 0; i < d.n; i++) {
+		if (strcmp(d.names[i], slash + 1) == 0)
+			idx = i;
+	}
+	if (workers <= 0)
+		workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	ahead = workers > 1 ? (size_t)workers : 1;
+	for (size_t k = 1; k < d.n && queued < ahead; k++) {
+		const char *name = d.names[(idx + k) % d.n];
+		struct pnode sib;
+		struct cache_entry hit;
+		struct job *job;
+		int r;
+		if (!str_has_suffix(name, format_ext(fmt)) ||
+		    pnode_child(lib, &dir, name, &sib, NULL) != 0)
+			continue;
+		r = core_request(fs->core, &sib, true, &hit, &job, NULL, NULL);
+		if (r == 1)
+			cache_entry_clear(&hit);
+		else if (r == 0) {
+			/* queued now or already: either way one more in flight */
+			job_unref(job);     /* it goes on without us */
+			queued++;
+		}
+		pnode_clear(&sib);
+	}
+	for (size_t i = 0; i < d.n; i++)
+		free(d.names[i]);
+	free(d.names);
+	free(d.path);
+	pnode_clear(&dir);
+}
+
+static void
+open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
+    const struct fnode *n, const char *path, struct fuse_file_info *fi)
+{
+	struct cache_entry hit;
+	struct cache_key key;
+	struct pending *p;
+	struct job *job;
+	struct perr e = { 0 };
+	int r;
+
+	r = core_request(fs->core, &n->pn, false, &hit, &job, &key, &e);
+	if (r < 0) {
+		/* no engine for it (or none installed): say why, once */
+		jobs_record_error(fs->core->jobs, path, e.msg);
+		log_warning("%s", e.msg);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	cache_pin(fs->core->cache, &key);
+	if (r == 1) {
+		r = open_blob(fs, hit.path, &key, fi);
+		cache_entry_clear(&hit);
+		if (r != 0) {
+			cache_unpin(fs->core->cache, &key);
+			fuse_reply_err(req, -r);
+		} else if (fuse_reply_open(req, fi) != 0)
+			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
+		return;
+	}
+	/* Park the request: the job's end or an interrupt answers it, and
+	 * no FUSE thread waits meanwhile. */
+	p = xcalloc(1, sizeof *p);
+	p->kind = P_OPEN;
+	p->req = req;
+	p->fi = *fi;
+	p->path = xstrdup(path);
+	p->key = key;
+	p->job = job;
+	pending_add(p);
+	fuse_req_interrupt_func(req, interrupted, (void *)(uintptr_t)p->id);
+	job_notify(job, open_done, (void *)(uintptr_t)p->id);
+	prefetch_siblings(fs, lib, path, n->pn.fmt);
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct library *lib;
+	struct fnode n;
+	struct perr e = { 0 };
+	char *path, *text;
+	int fd;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    (fi->flags & (O_TRUNC | O_CREAT))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	atomic_fetch_add(&fs->opens, 1);
+	if (is_dir(&n))
+		fuse_reply_err(req, EISDIR);
+	else if (n.status != ST_NONE) {
+		fi->fh = (uintptr_t)handle_text(status_text(fs, n.status));
+		fi->direct_io = 1;      /* it changes while read */
+		if (fuse_reply_open(req, fi) != 0)
+			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
+	} else if (n.pn.kind == PN_DRAWING) {
+		if ((fd = open(n.pn.file, O_RDONLY | O_CLOEXEC)) == -1)
+			fuse_reply_err(req, errno);
+		else {
+			fi->fh = (uintptr_t)handle_fd(fd);
+			if (fuse_reply_open(req, fi) != 0)
+				handle_free(fs,
+				    (struct handle *)(uintptr_t)fi->fh);
+		}
+	} else if (is_made(&n))
+		open_part(req, fs, lib, &n, path, fi);
+	else if ((text = json_text(&n, &e)) != NULL) {
+		fi->fh = (uintptr_t)handle_text(text);
+		if (fuse_reply_open(req, fi) != 0)
+			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
+	} else
+		fuse_reply_err(req, errno_of(&e));
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (h->fd != -1) {
+		/* straight from the cache file: spliced when possible */
+		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = h->fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	if ((size_t)off >= h->len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, h->data + off,
+		    size < h->len - (size_t)off ? size : h->len - (size_t)off);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	handle_free(fs_of(req), (struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Extended attributes of part files. */
+
+static const char *const xattr_names[] = {
+	"user.partsfs.label",
+	"user.partsfs.params",
+	"user.partsfs.standard",
+	"user.partsfs.license",
+	"user.partsfs.cached",
+	"user.partsfs.error",
+};
+
+/* The value of an xattr (caller frees), or NULL for ENODATA. */
+static char *
+xattr_value(struct fs *fs, const struct fnode *n, const char *path,
+    const char *name)
+{
+	json_t *j, *v;
+	char *s = NULL;
+	uint64_t size;
+
+	if (n->status != ST_NONE || n->pn.kind != PN_PART)
+		return NULL;
+	if (strcmp(name, "user.partsfs.error") == 0)
+		return jobs_error_for(fs->core->jobs, path);
+	if (strcmp(name, "user.partsfs.cached") == 0)
+		return xstrdup(!is_made(n) ? "yes" :
+		    part_cached(fs, &n->pn, &size) == 1 ? "yes" : "no");
+	if ((j = describe_part(&n->pn, NULL)) == NULL)
+		return NULL;
+	if (strcmp(name, "user.partsfs.label") == 0)
+		s = xstrdup(json_string_value(json_object_get(json_object_get(j,
+		    "label"), "nice")));
+	else if (strcmp(name, "user.partsfs.params") == 0)
+		s = json_dumps(json_object_get(j, "params"), JSON_COMPACT |
+		    JSON_REAL_PRECISION(17));
+	else if (strcmp(name, "user.partsfs.standard") == 0) {
+		v = json_object_get(j, "standard");
+		s = xstrdup(json_is_object(v) ? json_string_value(
+		    json_object_get(v, "nice")) : "");
+	} else if (strcmp(name, "user.partsfs.license") == 0)
+		s = xstrdup(json_string_value(json_object_get(j, "license")));
+	json_decref(j);
+	return s;
+}
+
+static void
+op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = fs_of(req);
+	struct library *lib;
+	struct fnode n;
+	char *path, *v;
+	size_t len;
+
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	v = xattr_value(fs, &n, path, name);
+	if (v == NULL)
+		fuse_reply_err(req, ENODATA);
+	else if (size == 0)
+		fuse_reply_xattr(req, strlen(v));
+	else if ((len = strlen(v)) > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v, len);
+	free(v);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+static void
+op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct library *lib;
+	struct fnode n;
+	struct buf b = BUF_INIT;
+	char *path;
+
+	if (!node_of(req, ino, &lib, &n, &path))
+		return;
+	if (n.status == ST_NONE && n.pn.kind == PN_PART) {
+		for (size_t i = 0; i < PF_ARRAY_LEN(xattr_names); i++)
+			buf_add(&b, xattr_names[i], strlen(xattr_names[i]) + 1);
+	}
+	if (size == 0)
+		fuse_reply_xattr(req, b.len);
+	else if (b.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b.p, b.len);
+	buf_free(&b);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct cache_stats cs = { 0 };
+	struct statvfs sv;
+
+	(void)ino;
+	cache_stats(fs->core->cache, &cs);
+	memset(&sv, 0, sizeof sv);
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = cs.max_bytes / 4096;
+	sv.f_bfree = cs.max_bytes > cs.bytes ? (cs.max_bytes - cs.bytes) /
+	    4096 : 0;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = inodes_count(fs->inodes);
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void
+op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	(void)ino;
+	fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+}
+
+/* Everything that would change the tree. */
+
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+    const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+    const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+    off_t length, struct fuse_file_info *fi)
+{
+	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	the_fs = fs;
+	/* reads spliced from the cache files */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* With exact sizes, a listing must not ask for every part's
+	 * attributes: that would make them all. */
+	if (fs->exact_size)
+		conn->want &= ~FUSE_CAP_READDIRPLUS;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.statfs = op_statfs,
+	.access = op_access,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.create = op_create,
+	.write = op_write,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.fallocate = op_fallocate,
+};

@@ -1,0 +1,338 @@
+/* watch.c -- live reloading: inotify on the library's directories; after
+ * a change (and a short quiet spell) the library is loaded again in the
+ * background, broken collections keep their last good version, the new
+ * snapshot replaces the old, and the kernel forgets what it cached. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "partsfs/log.h"
+
+/* Changes come in bursts (an editor saving, a git checkout): wait for this
+ * long without events before reloading. */
+#define QUIET_MS 150
+/* While the library directory is gone, look for it again this often. */
+#define RETRY_MS 1000
+/* /.partsfs/errors keeps this much of the library's reports. */
+#define MAX_ERRORS_TEXT (64 * 1024)
+
+struct watch {
+	struct fs *fs;
+	pthread_t thread;
+	int ifd;
+	int stop[2];
+	int root_wd;
+	bool root_lost;
+};
+
+static const uint32_t MASK = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+    IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+    IN_ONLYDIR;
+
+void
+fs_library_error(struct fs *fs, const char *msg)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_warning("%s", msg);
+	pthread_mutex_lock(&fs->lock);
+	if (fs->library_errors.len > MAX_ERRORS_TEXT)
+		buf_reset(&fs->library_errors);
+	buf_printf(&fs->library_errors, "%s library\n", when);
+	for (const char *s = msg; *s;) {
+		size_t n = strcspn(s, "\n");
+		buf_printf(&fs->library_errors, "  %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void
+watch_dir(struct watch *w, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		inotify_add_watch(w->ifd, path, MASK);
+}
+
+/* A directory and its subdirectories one level down. */
+static void
+watch_tree(struct watch *w, const char *path)
+{
+	struct dirent *de;
+	DIR *d;
+
+	watch_dir(w, path);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *sub;
+		if (de->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", path, de->d_name);
+		watch_dir(w, sub);
+		free(sub);
+	}
+	closedir(d);
+}
+
+/* (Re)add the watches: the root, data/ and the databases with their
+ * collection directories.  inotify ignores a directory already watched. */
+static void
+add_watches(struct watch *w)
+{
+	const char *root = w->fs->core->root;
+	const struct conf *conf = w->fs->core->conf;
+	const char *dbs[] = { "data", "openscad", "freecad", "drawings" };
+	struct stat st;
+
+	if (stat(root, &st) == -1) {
+		w->root_lost = true;
+		return;
+	}
+	w->root_wd = inotify_add_watch(w->ifd, root, MASK);
+	w->root_lost = w->root_wd == -1;
+	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++) {
+		char *p = xasprintf("%s/%s", root, dbs[i]);
+		watch_tree(w, p);
+		free(p);
+	}
+	for (size_t i = 0; i < conf->ncommands; i++) {
+		char *p = xasprintf("%s/%s", root, conf->commands[i].name);
+		watch_tree(w, p);
+		free(p);
+	}
+}
+
+/* The error lines of a library's diagnostics. */
+static char *
+error_lines(const struct library *lib, const char *id)
+{
+	struct buf b = BUF_INIT;
+	char *prefix = xasprintf("data/%s.", id);
+
+	for (size_t i = 0; i < lib->diags.n; i++) {
+		const struct diag *d = &lib->diags.v[i];
+		char *s;
+		if (d->severity != DIAG_ERROR)
+			continue;
+		if (id != NULL && !str_has_prefix(d->file, prefix) &&
+		    strstr(d->file, id) == NULL)
+			continue;
+		s = diag_format(d);
+		buf_printf(&b, "%s\n", s);
+		free(s);
+	}
+	free(prefix);
+	return buf_steal(&b);
+}
+
+/* Make the kernel forget every name and attribute it holds: lookups and
+ * reads go through the new snapshot. */
+static void
+invalidate(struct fs *fs)
+{
+	struct inode_ref *v;
+	size_t n = inodes_snapshot(fs->inodes, &v);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].parent != 0)
+			fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent,
+			    v[i].name, strlen(v[i].name));
+		fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
+		free(v[i].name);
+	}
+	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+	free(v);
+}
+
+static void
+reload(struct watch *w)
+{
+	struct fs *fs = w->fs;
+	struct core *core = fs->core;
+	struct library_opts opts = { .conf = core->conf };
+	struct library *old, *fresh, *lib;
+	struct collection **colls;
+	struct diags d = DIAGS_INIT;
+	struct perr e = { 0 };
+	size_t n = 0;
+
+	if ((fresh = library_load(core->root, &opts, &e)) == NULL) {
+		char *msg = xasprintf("%s; the last good version stays served",
+		    e.msg);
+		fs_library_error(fs, msg);
+		free(msg);
+		return;
+	}
+	old = core_library(core);
+	colls = xcalloc(old->ncolls + fresh->ncolls + 1, sizeof *colls);
+	/* Each collection: the fresh one, unless its edit broke it and a good
+	 * version was being served, which then stays. */
+	for (size_t i = 0; i < old->ncolls; i++) {
+		struct collection *o = old->colls[i];
+		const struct collection *f = library_collection(fresh, o->id);
+		char *blt = xasprintf("%s/data/%s.blt", core->root, o->id);
+		struct stat st;
+		bool exists = stat(blt, &st) == 0;
+		free(blt);
+		if ((f == NULL && exists) ||
+		    (f != NULL && f->nerrors > 0 && o->nerrors == 0)) {
+			char *lines = error_lines(fresh, o->id);
+			char *msg = xasprintf("data/%s.blt: the edit has "
+			    "errors; the last good version stays served\n%s",
+			    o->id, lines);
+			fs_library_error(fs, msg);
+			free(msg);
+			free(lines);
+			colls[n++] = o;
+		} else if (f != NULL)
+			colls[n++] = (struct collection *)f;
+	}
+	for (size_t i = 0; i < fresh->ncolls; i++) {
+		struct collection *f = fresh->colls[i];
+		if (library_collection(old, f->id) == NULL) {
+			if (f->nerrors > 0) {
+				char *lines = error_lines(fresh, f->id);
+				char *msg = xasprintf("data/%s.blt: new "
+				    "collection with errors; its valid classes "
+				    "are served\n%s", f->id, lines);
+				fs_library_error(fs, msg);
+				free(msg);
+				free(lines);
+			}
+			colls[n++] = f;
+		}
+	}
+	lib = library_assemble(core->root, colls, n, &d);
+	diags_append(&d, &fresh->diags);
+	diags_sort(&d);
+	lib->diags = d;
+	core_set_library(core, lib);
+	log_info("library reloaded: %zu collections, %zu classes", lib->ncolls,
+	    lib->nclasses);
+	library_unref(fresh);
+	library_unref(old);
+	free(colls);
+	invalidate(fs);
+}
+
+static void *
+watch_thread(void *arg)
+{
+	struct watch *w = arg;
+	char events[16384] __attribute__((aligned(8)));
+	uint64_t due = 0;           /* when to reload, 0: nothing to do */
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = w->ifd, .events = POLLIN },
+			{ .fd = w->stop[0], .events = POLLIN },
+		};
+		int ms = -1;
+		uint64_t now = now_ns();
+		if (due != 0)
+			ms = due > now ? (int)((due - now) / 1000000) + 1 : 0;
+		else if (w->root_lost)
+			ms = RETRY_MS;
+		if (poll(p, 2, ms) == -1 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN)
+			break;
+		if (p[0].revents & POLLIN) {
+			ssize_t len = read(w->ifd, events, sizeof events);
+			for (ssize_t off = 0; off < len;) {
+				const struct inotify_event *ev =
+				    (const void *)(events + off);
+				if (ev->wd == w->root_wd &&
+				    (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
+				    IN_IGNORED)))
+					w->root_lost = true;
+				off += (ssize_t)(sizeof *ev + ev->len);
+			}
+			due = now_ns() + (uint64_t)QUIET_MS * 1000000;
+			continue;
+		}
+		if (due == 0 && w->root_lost) {
+			/* is it back? */
+			add_watches(w);
+			if (!w->root_lost)
+				due = now_ns();
+			continue;
+		}
+		if (due != 0 && now_ns() >= due) {
+			due = 0;
+			add_watches(w);
+			reload(w);
+		}
+	}
+	return NULL;
+}
+
+struct watch *
+watch_start(struct fs *fs, struct perr *e)
+{
+	struct watch *w = xcalloc(1, sizeof *w);
+	struct library *lib = core_library(fs->core);
+	char *lines;
+
+	/* what was wrong from the start goes to /.partsfs/errors too */
+	if (lib->diags.nerrors > 0) {
+		lines = error_lines(lib, NULL);
+		fs_library_error(fs, lines);
+		free(lines);
+	}
+	library_unref(lib);
+	w->fs = fs;
+	w->root_wd = -1;
+	if ((w->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
+		perr_set(e, errno, "inotify: %s", strerror(errno));
+		free(w);
+		return NULL;
+	}
+	if (pipe2(w->stop, O_CLOEXEC) == -1) {
+		perr_set(e, errno, "pipe: %s", strerror(errno));
+		close(w->ifd);
+		free(w);
+		return NULL;
+	}
+	add_watches(w);
+	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+		perr_set(e, EAGAIN, "cannot start the watching thread");
+		close(w->ifd);
+		close(w->stop[0]);
+		close(w->stop[1]);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+watch_stop(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	(void)!write(w->stop[1], "x", 1);
+	pthread_join(w->thread, NULL);
+	close(w->ifd);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	free(w);
+}

@@ -1,0 +1,864 @@
+#!/usr/bin/env python3
+# mount.py -- partsfs mounted for real: the tree against partsctl ls, the
+# bundled library and the BOLTS corpus, reading with cat, cp, dd, mmap and
+# sendfile, size semantics in both modes, concurrency, interrupts,
+# failures, extended attributes, /.partsfs, live edits and unmounting.
+# TAP output; needs root and /dev/fuse.
+
+import atexit
+import errno
+import json
+import mmap
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP_SRC = os.environ.get("top_srcdir") or os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))
+TOP_BUILD = os.environ.get("top_builddir") or TOP_SRC
+PARTSFS = os.path.join(TOP_BUILD, "partsfs")
+PARTSCTL = os.path.join(TOP_BUILD, "partsctl")
+FAKE = os.path.join(TOP_BUILD, "tests", "fake-engine")
+LIBRARY = os.path.join(TOP_SRC, "library")
+CORPUS = os.environ.get("PARTSFS_CORPUS", "")
+TMP = tempfile.mkdtemp(prefix="partsfs-mount-")
+ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src"),
+           PARTSFS_LIBEXECDIR=TOP_BUILD, HOME=os.path.join(TMP, "home"))
+ENV.pop("PARTSFS_CONFIG", None)
+os.makedirs(ENV["HOME"], exist_ok=True)
+
+# --- TAP -------------------------------------------------------------------
+
+TESTS = []
+MOUNTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what="check failed"):
+    if not cond:
+        raise Failed(what)
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Failed("%s: got %r, want %r" % (what, got, want))
+
+
+def raises(err, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except OSError as e:
+        eq(errno.errorcode.get(e.errno), errno.errorcode[err],
+           "%s%r" % (fn.__name__, args))
+        return
+    raise Failed("%s%r did not fail with %s" % (fn.__name__, args,
+                                                errno.errorcode[err]))
+
+
+def run_tests():
+    print("1..%d" % len(TESTS), flush=True)
+    failed = 0
+    for i, fn in enumerate(TESTS, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__), flush=True)
+        except Exception as e:  # a test's failure, whatever raised it
+            failed += 1
+            for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
+                print("# " + line)
+            print("not ok %d - %s" % (i, fn.__name__), flush=True)
+    return failed
+
+
+# --- mounting --------------------------------------------------------------
+
+def partsctl(*args, check_rc=True):
+    p = subprocess.run([PARTSCTL] + list(args), env=ENV,
+                       capture_output=True, text=True)
+    if check_rc and p.returncode != 0:
+        raise Failed("partsctl %s: %s" % (" ".join(args), p.stderr))
+    return p.stdout
+
+
+def write_conf(path, cache, extra="", executors=""):
+    """A configuration with the fake engine, a private cache, `executors`
+    lines under executors: and `extra` top-level sections."""
+    with open(path, "w") as f:
+        f.write("executors:\n%s  commands:\n    - name: fake\n"
+                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
+                " \"{script}\"]\n      formats: [stl, step]\n"
+                "cache:\n  dir: %s\n%s" % (executors, FAKE, cache, extra))
+
+
+class Mount:
+    """partsfs in the foreground on a fresh mount point, with its own
+    configuration and cache; its log is self.log()."""
+
+    def __init__(self, library, *opts, conf_extra="", executors="",
+                 cache=None):
+        self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
+        self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
+        self.conf = os.path.join(self.dir + ".conf")
+        write_conf(self.conf, self.cache, conf_extra, executors)
+        self.logfile = open(self.dir + ".log", "w+")
+        args = [PARTSFS, library, self.dir, "-f", "-o",
+                "config=" + self.conf]
+        for o in opts:
+            args += ["-o", o]
+        self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
+                                     stdout=self.logfile)
+        MOUNTS.append(self)
+        for _ in range(200):
+            if os.path.ismount(self.dir):
+                return
+            if self.proc.poll() is not None:
+                raise Failed("partsfs exited: " + self.log())
+            time.sleep(0.02)
+        raise Failed("not mounted after 4 s: " + self.log())
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def log(self):
+        self.logfile.flush()
+        with open(self.logfile.name) as f:
+            return f.read()
+
+    def stats(self):
+        with open(self.path(".partsfs", "stats")) as f:
+            return {k: int(v) for k, v in (l.split() for l in f)}
+
+    def unmount(self, timeout=20):
+        if self.proc.poll() is None:
+            subprocess.run(["fusermount3", "-u", self.dir],
+                           capture_output=True)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                subprocess.run(["fusermount3", "-uz", self.dir],
+                               capture_output=True)
+                raise Failed("partsfs did not exit after unmounting")
+        if self in MOUNTS:
+            MOUNTS.remove(self)
+
+
+@atexit.register
+def cleanup():
+    for m in list(MOUNTS):
+        try:
+            m.unmount(5)
+        except Exception:
+            pass
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def fake_library(root, sizes=range(1, 9), seconds=0.0, counter="",
+                 mode="box", extra_classes=""):
+    """A library of one class `rod` made by the fake engine: a leaf
+    directory with default and one stem per size."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write("""id: fake
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: rod
+    names: {name: Rod, labeling: 'Rod %%(size)s'}
+    parameters:
+      literal: {seconds: %s, counter: '%s', mode: %s}
+      free: [size]
+      defaults: {size: 1}
+      types: {size: Length (mm), seconds: Number, counter: String,
+              mode: String}
+      common: [[[%s]]]
+    source: test
+%s""" % (seconds, counter, mode, ", ".join(str(s) for s in sizes),
+         extra_classes))
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: rod.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [rod]}\n")
+    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
+        f.write("rod script 1\n")
+    return root
+
+
+def count_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return not any(l.startswith("State:") and "Z" in l for l in f)
+    except FileNotFoundError:
+        return False
+
+
+BUNDLED = None
+
+
+def bundled():
+    global BUNDLED
+    if BUNDLED is None:
+        BUNDLED = Mount(LIBRARY)
+    return BUNDLED
+
+
+# --- mounting and options ---------------------------------------------------
+
+@test
+def partsfs_daemonizes_unless_f_and_mounts_read_only_as_fuse_partsfs():
+    mnt = tempfile.mkdtemp(dir=TMP)
+    conf = mnt + ".conf"
+    write_conf(conf, os.path.join(TMP, "dcache"))
+    p = subprocess.run([PARTSFS, LIBRARY, mnt, "-o", "config=" + conf],
+                       env=ENV, capture_output=True, text=True, timeout=30)
+    eq(p.returncode, 0, "exit status: " + p.stderr)
+    try:
+        check(os.path.ismount(mnt), "not mounted")
+        line = [l for l in open("/proc/mounts").read().splitlines()
+                if l.split()[1] == mnt]
+        check(line, "not in /proc/mounts")
+        fields = line[0].split()
+        eq(fields[2], "fuse.partsfs", "type")
+        check("ro" in fields[3].split(","), "not read-only: " + fields[3])
+        eq(fields[0], os.path.realpath(LIBRARY), "source")
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt])
+
+
+@test
+def an_unusable_library_is_an_error_before_mounting():
+    mnt = tempfile.mkdtemp(dir=TMP)
+    p = subprocess.run([PARTSFS, os.path.join(TMP, "nope"), mnt], env=ENV,
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0, "exit status 0")
+    check("nope" in p.stderr, p.stderr)
+    check(not os.path.ismount(mnt), "mounted anyway")
+    p = subprocess.run([PARTSFS, LIBRARY, mnt, "-o", "jobs=many"], env=ENV,
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "jobs" in p.stderr, p.stderr)
+
+
+@test
+def help_and_version_describe_the_options():
+    p = subprocess.run([PARTSFS, "--help"], env=ENV, capture_output=True,
+                       text=True)
+    eq(p.returncode, 0)
+    for w in ("config=", "cache=", "cache_max=", "jobs=", "timeout=",
+              "exact_size", "allow_other", "-f"):
+        check(w in p.stdout, "--help lacks " + w)
+    p = subprocess.run([PARTSFS, "--version"], env=ENV, capture_output=True,
+                       text=True)
+    check(p.stdout.startswith("partsfs "), p.stdout)
+
+
+@test
+def our_o_options_reach_the_configuration():
+    cache = os.path.join(TMP, "ocache")
+    m = Mount(LIBRARY, "cache=" + cache, "jobs=3")
+    try:
+        with open(m.path(".partsfs", "version")) as f:
+            check("cache %s\n" % cache in f.read(), "cache= ignored")
+    finally:
+        m.unmount()
+
+
+@test
+def fstab_style_mounting_through_mount_fuse3():
+    mnt = tempfile.mkdtemp(dir=TMP)
+    conf = mnt + ".conf"
+    write_conf(conf, os.path.join(TMP, "fcache"))
+    # what the fstab line "PARTSFS#LIB MNT fuse ro,allow_other,config=...
+    # 0 0" runs (mount.fuse3 finds a fuse.partsfs type's program only on
+    # its own PATH, so the build tree's partsfs is named in the source)
+    p = subprocess.run(["mount", "-t", "fuse", PARTSFS + "#" + LIBRARY, mnt,
+                        "-o", "ro,allow_other,config=" + conf], env=ENV,
+                       capture_output=True, text=True, timeout=30)
+    eq(p.returncode, 0, "mount: " + p.stderr)
+    try:
+        check("bolts" in os.listdir(mnt), "nothing listed")
+        fields = [l.split() for l in open("/proc/mounts")
+                  if l.split()[1] == mnt][0]
+        eq(fields[2], "fuse.partsfs", "type")
+        check("allow_other" in fields[3], "options " + fields[3])
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt])
+
+
+# --- the tree ---------------------------------------------------------------
+
+def ls(lib, path=""):
+    return partsctl("ls", lib, path).splitlines()
+
+
+@test
+def the_root_lists_what_partsctl_ls_lists_and_the_status_directory():
+    m = bundled()
+    eq(os.listdir(m.path()), [".partsfs"] + ls(LIBRARY))
+
+
+@test
+def every_directory_of_the_bundled_library_lists_like_partsctl_ls():
+    m = bundled()
+    todo = [""]
+    seen = 0
+    while todo:
+        d = todo.pop()
+        if d.startswith("by-"):
+            continue
+        got = os.listdir(m.path(d))
+        if d == "":
+            got = got[1:]
+        eq(got, ls(LIBRARY, d), "listing of /" + d)
+        seen += 1
+        for name in got:
+            if stat.S_ISDIR(os.lstat(m.path(d, name)).st_mode):
+                todo.append(os.path.join(d, name))
+    check(seen > 60, "only %d directories" % seen)
+
+
+@test
+def the_corpus_mounts_and_every_entry_stats_and_every_json_parses():
+    if not CORPUS:
+        raise Failed("PARTSFS_CORPUS is not set")
+    m = Mount(CORPUS)
+    try:
+        dirs = files = 0
+        for root, ds, fs in os.walk(m.path()):
+            if root == m.path():
+                ds.remove(".partsfs")
+                ds[:] = [d for d in ds if not d.startswith("by-")]
+            dirs += 1
+            for f in fs:
+                st = os.stat(os.path.join(root, f))
+                files += 1
+                if f.endswith(".json") and files % 7 == 0:
+                    json.loads(read(os.path.join(root, f)))
+        check(dirs > 3000, "%d directories" % dirs)
+        # a sample of directories against partsctl ls
+        for path in ["", "hex", "hex/hexscrew1", "hex/hexscrew1/M8",
+                     "profile_i/ibeam_hea", "bearings",
+                     "pipes/nominalpipesize/NPS 0.5"]:
+            got = os.listdir(m.path(path))
+            if path == "":
+                got = got[1:]
+            eq(got, ls(CORPUS, path), "listing of /" + path)
+        eq(m.stats()["jobs_run"], 0, "jobs started by listing")
+    finally:
+        m.unmount()
+
+
+@test
+def descriptions_are_files_of_json():
+    m = bundled()
+    c = json.loads(read(m.path("bolts.json")))
+    eq(c["id"], "bolts")
+    k = json.loads(read(m.path("bolts", "hex_screw.json")))
+    eq(k["standards"][0]["standard"]["safe"], "ISO4017")
+    p = json.loads(read(m.path("bolts/hex_screw/M8/length=20.json")))
+    eq([p["params"]["s"], p["params"]["k"], p["params"]["length"]],
+       [13, 5.3, 20])
+    eq(p, json.loads(partsctl("params", LIBRARY,
+                              "bolts/hex_screw/M8/length=20.json")))
+
+
+@test
+def invalid_names_are_enoent():
+    m = bundled()
+    for bad in ["bolts/hex_screw/M7", "bolts/hex_screw/M8/length=abc.step",
+                "bolts/hex_screw/M8/length=-5.step",
+                "bolts/hex_screw/M8/width=5.step",
+                "bolts/hex_screw/M8/length=5,length=6.step",
+                "bolts/hex_screw/M8/default.dwg", "nope", "bolts/nope",
+                "bolts/hex_screw/M8/length=%zz.step"]:
+        raises(errno.ENOENT, os.stat, m.path(bad))
+
+
+@test
+def non_canonical_names_reach_the_same_part():
+    m = bundled()
+    a = os.stat(m.path("bolts/hex_screw/M8/length=20.json"))
+    for alias in ["length=20.0.json", "length=2e1.json", "length=020.json"]:
+        b = os.stat(m.path("bolts/hex_screw/M8", alias))
+        eq(b.st_ino, a.st_ino, alias)
+    eq(os.stat(m.path("bolts/hex_screw/M8/default.stp")).st_ino,
+       os.stat(m.path("bolts/hex_screw/M8/default.step")).st_ino, "stp")
+
+
+@test
+def every_change_is_erofs():
+    m = bundled()
+    f = m.path("bolts.json")
+    raises(errno.EROFS, open, f, "w")
+    raises(errno.EROFS, open, f, "a")
+    raises(errno.EROFS, open, m.path("bolts", "new.txt"), "w")
+    raises(errno.EROFS, os.mkdir, m.path("bolts", "d"))
+    raises(errno.EROFS, os.unlink, f)
+    raises(errno.EROFS, os.rmdir, m.path("bolts", "hex_nut"))
+    raises(errno.EROFS, os.rename, f, m.path("x.json"))
+    raises(errno.EROFS, os.chmod, f, 0o666)
+    raises(errno.EROFS, os.truncate, f, 0)
+    raises(errno.EROFS, os.symlink, "x", m.path("bolts", "l"))
+    raises(errno.EROFS, os.setxattr, f, "user.x", b"1")
+
+
+@test
+def modes_owner_and_times_come_from_the_library():
+    m = bundled()
+    d = os.stat(m.path("bolts"))
+    f = os.stat(m.path("bolts.json"))
+    eq(stat.S_IMODE(d.st_mode), 0o555, "directory mode")
+    eq(stat.S_IMODE(f.st_mode), 0o444, "file mode")
+    eq((f.st_uid, f.st_gid), (os.getuid(), os.getgid()), "owner")
+    newest = max(os.stat(os.path.join(r, x)).st_mtime
+                 for r, _, xs in os.walk(LIBRARY) for x in xs
+                 if not x.endswith(".md"))
+    check(abs(f.st_mtime - newest) < 1, "mtime %s vs %s" % (f.st_mtime,
+                                                              newest))
+
+
+@test
+def standards_and_names_are_symlinks_to_the_class():
+    m = bundled()
+    eq(os.readlink(m.path("by-standard", "ISO4017")), "../bolts/hex_screw")
+    eq(os.readlink(m.path("by-standard", "DIN933")), "../bolts/hex_screw")
+    check(stat.S_ISLNK(os.lstat(m.path("by-name", "hexagon_head_screw"))
+                       .st_mode), "not a link")
+    eq(os.listdir(m.path("by-standard", "DIN125")),
+       os.listdir(m.path("bolts", "plain_washer")))
+
+
+@test
+def listing_every_leaf_starts_no_job():
+    m = Mount(LIBRARY)
+    try:
+        for root, ds, fs in os.walk(m.path("bolts")):
+            for f in fs:
+                os.stat(os.path.join(root, f))
+        eq(m.stats()["jobs_run"], 0, "jobs run")
+        eq(m.stats()["jobs_pending"], 0, "jobs pending")
+    finally:
+        m.unmount()
+
+
+@test
+def the_status_directory_reports_version_stats_jobs_and_errors():
+    m = bundled()
+    eq(sorted(os.listdir(m.path(".partsfs"))),
+       ["errors", "jobs", "stats", "version"])
+    check(read(m.path(".partsfs/version")).startswith(b"partsfs "), "version")
+    s = m.stats()
+    for k in ("hits", "misses", "jobs_run", "jobs_failed", "cache_bytes"):
+        check(k in s, "stats lack " + k)
+
+
+# --- reading -----------------------------------------------------------------
+
+@test
+def an_uncached_part_has_a_placeholder_size_then_its_exact_size():
+    m = Mount(LIBRARY)
+    try:
+        p = m.path("bolts/plain_washer/M12/default.stl")
+        eq(os.stat(p).st_size, 0, "placeholder")
+        eq(os.getxattr(p, "user.partsfs.cached"), b"no")
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read()
+        check(size > 84, "size after open %d" % size)
+        eq(len(data), size, "bytes read")
+        eq(os.stat(p).st_size, size, "size after")
+        eq(os.getxattr(p, "user.partsfs.cached"), b"yes")
+    finally:
+        m.unmount()
+
+
+@test
+def cat_cp_dd_mmap_and_sendfile_read_every_byte():
+    m = bundled()
+    p = m.path("bolts/hex_screw/M8/length=20.step")
+    ref = read(p)
+    check(ref.startswith(b"ISO-10303-21;"), "not STEP")
+    eq(subprocess.run(["cat", p], capture_output=True).stdout, ref, "cat")
+    shutil.copy(p, os.path.join(TMP, "cp.step"))
+    eq(read(os.path.join(TMP, "cp.step")), ref, "cp")
+    out = subprocess.run(["dd", "if=" + p, "bs=777", "status=none"],
+                         capture_output=True).stdout
+    eq(out, ref, "dd bs=777")
+    with open(p, "rb") as f:
+        with mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mm:
+            eq(mm[:], ref, "mmap")
+    with open(p, "rb") as src, open(os.path.join(TMP, "sf"), "wb") as dst:
+        off = 0
+        while off < len(ref):
+            n = os.sendfile(dst.fileno(), src.fileno(), off, len(ref) - off)
+            check(n > 0, "sendfile returned 0")
+            off += n
+    eq(read(os.path.join(TMP, "sf")), ref, "sendfile")
+
+
+@test
+def a_first_mmap_of_an_uncached_part_sees_every_byte():
+    m = Mount(LIBRARY)
+    try:
+        p = m.path("bolts/hex_nut/M10/default.stl")
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            with mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ) as mm:
+                data = mm[:]
+        eq(data, read(p), "mmap vs read")
+        check(len(data) == size > 84, "size %d" % size)
+    finally:
+        m.unmount()
+
+
+@test
+def with_exact_size_lookup_waits_and_sizes_are_exact():
+    m = Mount(LIBRARY, "exact_size")
+    try:
+        p = m.path("bolts/plain_washer/M16/default.stl")
+        size = os.stat(p).st_size
+        check(size > 84, "size %d" % size)
+        eq(len(read(p)), size)
+        # a listing still starts nothing
+        before = m.stats()["jobs_run"]
+        os.listdir(m.path("bolts/hex_screw/M8"))
+        eq(m.stats()["jobs_run"], before, "jobs started by a listing")
+    finally:
+        m.unmount()
+
+
+@test
+def xattrs_describe_a_part():
+    m = bundled()
+    p = m.path("bolts/hex_screw/M8/length=20.step")
+    names = os.listxattr(p)
+    for n in ("user.partsfs.label", "user.partsfs.params",
+              "user.partsfs.standard", "user.partsfs.license",
+              "user.partsfs.cached"):
+        check(n in names, "missing " + n)
+    eq(os.getxattr(p, "user.partsfs.label").decode(),
+       "Hexagon head screw ISO 4017 - M8 x 20")
+    params = json.loads(os.getxattr(p, "user.partsfs.params"))
+    eq([params["s"], params["k"]], [13, 5.3])
+    eq(os.getxattr(p, "user.partsfs.standard"), b"ISO 4017")
+    check(b"MIT" in os.getxattr(p, "user.partsfs.license"), "license")
+    raises(errno.ENODATA, os.getxattr, p, "user.partsfs.error")
+    raises(errno.ENODATA, os.getxattr, m.path("bolts"), "user.partsfs.label")
+
+
+@test
+def engines_write_nothing_into_the_library():
+    lib = os.path.join(TMP, "pristine")
+    shutil.copytree(LIBRARY, lib)
+    before = sorted(os.path.join(r, x) for r, ds, xs in os.walk(lib)
+                    for x in xs + ds)
+    m = Mount(lib)
+    try:
+        read(m.path("bolts/hex_nut/M6/default.step"))
+        read(m.path("bolts/hex_nut/M6/default.stl"))
+    finally:
+        m.unmount()
+    after = sorted(os.path.join(r, x) for r, ds, xs in os.walk(lib)
+                   for x in xs + ds)
+    eq(after, before, "files of the library")
+
+
+@test
+def sixty_four_readers_of_one_uncached_part_share_one_run():
+    lib = fake_library(os.path.join(TMP, "lib64"), seconds=1.5,
+                       counter=os.path.join(TMP, "c64"))
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=3.stl")
+        out = [None] * 64
+
+        def reader(i):
+            out[i] = read(p)
+        ts = [threading.Thread(target=reader, args=(i,)) for i in range(64)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        eq(count_lines(os.path.join(TMP, "c64")), 1, "engine runs")
+        check(out[0] is not None and len(out[0]) == 684, "size")
+        check(all(o == out[0] for o in out), "readers saw different bytes")
+    finally:
+        m.unmount()
+
+
+@test
+def a_hundred_distinct_opens_complete_while_ls_answers_at_once():
+    lib = fake_library(os.path.join(TMP, "lib100"), sizes=range(1, 101),
+                       seconds=0.05)
+    m = Mount(lib, "jobs=2")
+    try:
+        names = ["size=%d.stl" % s for s in range(1, 101)]
+        out = {}
+
+        def reader(n):
+            out[n] = read(m.path("fake/rod", n))
+        ts = [threading.Thread(target=reader, args=(n,)) for n in names]
+        for t in ts:
+            t.start()
+        time.sleep(0.3)
+        check(m.stats()["jobs_pending"] > 10, "the jobs are not pending")
+        worst = 0
+        for _ in range(20):
+            t0 = time.monotonic()
+            os.listdir(m.path("fake/rod"))
+            os.listdir(m.path())
+            worst = max(worst, time.monotonic() - t0)
+        check(worst < 0.1, "ls took %.3f s while parts were made" % worst)
+        for t in ts:
+            t.join(120)
+        eq(len(out), 100, "opens completed")
+        for n, data in out.items():
+            eq(len(data), 684, n)
+    finally:
+        m.unmount()
+
+
+@test
+def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
+    lib = fake_library(os.path.join(TMP, "libint"), seconds=3,
+                       counter=os.path.join(TMP, "cint"))
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=5.stl")
+        proc = subprocess.Popen(
+            ["cat", p], stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(0.8)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        took = time.monotonic() - t0
+        eq(proc.returncode, -signal.SIGINT, "cat's end")
+        check(took < 0.5, "cat died after %.2f s" % took)
+        eq(m.stats()["interrupted"], 1, "interrupted")
+        time.sleep(3)
+        eq(os.getxattr(p, "user.partsfs.cached"), b"yes")
+        eq(count_lines(os.path.join(TMP, "cint")), 1, "engine runs")
+    finally:
+        m.unmount()
+
+
+@test
+def cp_r_of_a_class_makes_the_next_parts_ahead():
+    lib = fake_library(os.path.join(TMP, "libcp"), sizes=range(1, 9),
+                       seconds=0.4)
+    m = Mount(lib, "jobs=2")
+    try:
+        dst = os.path.join(TMP, "cp-r")
+        shutil.rmtree(dst, ignore_errors=True)
+        subprocess.run(["cp", "-r", m.path("fake/rod"), dst], check=True)
+        for n in os.listdir(m.path("fake/rod")):
+            eq(read(os.path.join(dst, n)), read(m.path("fake/rod", n)), n)
+        check(m.stats()["jobs_prefetched"] > 0, "nothing made ahead")
+    finally:
+        m.unmount()
+
+
+@test
+def a_failed_job_is_eio_with_its_reason_in_xattr_errors_and_log():
+    lib = fake_library(os.path.join(TMP, "libfail"), mode="fail",
+                       counter=os.path.join(TMP, "cfail"))
+    m = Mount(lib, "negative_ttl=1")
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        raises(errno.EIO, read, p)
+        reason = os.getxattr(p, "user.partsfs.error").decode()
+        check("fake exited with status 3" in reason, reason)
+        check("giving up as asked" in reason, reason)
+        errors = read(m.path(".partsfs/errors")).decode()
+        check("fake/rod/size=2.stl" in errors and "status 3" in errors,
+              errors)
+        check("fake exited with status 3" in m.log(), "log: " + m.log())
+        # remembered: no second run until it expires
+        raises(errno.EIO, read, p)
+        eq(count_lines(os.path.join(TMP, "cfail")), 1, "runs within ttl")
+        time.sleep(1.2)
+        raises(errno.EIO, read, p)
+        eq(count_lines(os.path.join(TMP, "cfail")), 2, "runs after ttl")
+    finally:
+        m.unmount()
+
+
+@test
+def a_missing_engine_is_eio_naming_the_package():
+    m = Mount(LIBRARY, executors="  openscad:\n    program: "
+              "/nonexistent/openscad\n")
+    try:
+        p = m.path("bolts/plain_washer/M8/default.stl")
+        check("default.stl" in os.listdir(m.path("bolts/plain_washer/M8")),
+              "the part is not listed")
+        raises(errno.EIO, read, p)
+        reason = os.getxattr(p, "user.partsfs.error").decode()
+        check("apt-get install openscad" in reason, reason)
+    finally:
+        m.unmount()
+
+
+# --- live library ------------------------------------------------------------
+
+def eventually(cond, what, timeout=2.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    raise Failed("%s: not within %.1f s" % (what, timeout))
+
+
+@test
+def edits_to_the_library_show_up_within_a_second():
+    lib = os.path.join(TMP, "live")
+    shutil.copytree(LIBRARY, lib)
+    m = Mount(lib)
+    try:
+        blt = os.path.join(lib, "data", "bolts.blt")
+        text = open(blt).read()
+        washers = m.path("bolts/plain_washer")
+        check("M24" in os.listdir(washers), "M24 missing")
+        # a new class appears
+        with open(blt, "a") as f:
+            f.write("  - id: pin\n    names: {name: Pin, labeling: 'Pin "
+                    "%(d)s'}\n    parameters: {free: [d], types: {d: "
+                    "Length (mm)}}\n    source: test\n")
+        took = eventually(lambda: "pin" in os.listdir(m.path("bolts")),
+                          "the new class")
+        check(took < 1.0, "the new class took %.2f s" % took)
+        # ... and goes again; a new choice appears (a washer row)
+        row = "          M24: [25,   44, 4]\n"
+        check(row in text, "the washer table changed")
+        with open(blt, "w") as f:
+            f.write(text.replace(row, row + "          M27: [28,   50, 4]\n"))
+        took = eventually(lambda: "M27" in os.listdir(washers),
+                          "the new choice")
+        check(took < 1.0, "the new choice took %.2f s" % took)
+        check("pin" not in os.listdir(m.path("bolts")), "pin stays")
+        check(len(read(m.path("bolts/plain_washer/M27/default.json"))) > 0,
+              "the new part")
+        # a removed choice vanishes
+        with open(blt, "w") as f:
+            f.write(text.replace(row, ""))
+        eventually(lambda: "M24" not in os.listdir(washers),
+                   "the removed choice")
+        # the kernel's entry for it is invalidated just after the swap
+        eventually(lambda: not os.path.exists(m.path(
+            "bolts/plain_washer/M24")), "the removed choice's entry", 1.0)
+    finally:
+        m.unmount()
+
+
+@test
+def a_broken_edit_keeps_the_last_good_version_and_reports_it():
+    lib = os.path.join(TMP, "broken")
+    shutil.copytree(LIBRARY, lib)
+    m = Mount(lib)
+    try:
+        blt = os.path.join(lib, "data", "bolts.blt")
+        good = open(blt).read()
+        with open(blt, "w") as f:
+            f.write(good.replace("  - id: hex_bolt", "  - id: hex bolt"))
+        eventually(lambda: b"last good version" in
+                   read(m.path(".partsfs/errors")), "the error report")
+        check("hex_bolt" in os.listdir(m.path("bolts")), "hex_bolt vanished")
+        check("last good version" in m.log(), "not logged")
+        with open(blt, "w") as f:
+            f.write(good + "  - id: pin\n    names: {name: Pin, labeling: "
+                    "'Pin %(d)s'}\n    parameters: {free: [d], types: "
+                    "{d: Length (mm)}}\n    source: test\n")
+        eventually(lambda: "pin" in os.listdir(m.path("bolts")),
+                   "the next good edit")
+    finally:
+        m.unmount()
+
+
+@test
+def an_edited_script_makes_the_part_afresh():
+    lib = fake_library(os.path.join(TMP, "libedit"),
+                       counter=os.path.join(TMP, "cedit"))
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        read(p)
+        read(p)
+        eq(count_lines(os.path.join(TMP, "cedit")), 1, "runs before")
+        with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
+            f.write("rod script 2\n")
+        time.sleep(0.5)
+        eq(os.getxattr(p, "user.partsfs.cached"), b"no")
+        read(p)
+        eq(count_lines(os.path.join(TMP, "cedit")), 2, "runs after")
+    finally:
+        m.unmount()
+
+
+# --- unmounting ----------------------------------------------------------------
+
+@test
+def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
+    counter = os.path.join(TMP, "cunmount")
+    lib = fake_library(os.path.join(TMP, "libunm"), seconds=60,
+                       counter=counter)
+    m = Mount(lib, "jobs=2")
+    readers = [subprocess.Popen(["cat", m.path("fake/rod/size=%d.stl" % s)],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+               for s in (1, 2, 3)]
+    eventually(lambda: count_lines(counter) >= 2, "engines started", 5)
+    # the readers go (a mount with processes inside is busy); the jobs
+    # they started go on running
+    for r in readers:
+        r.kill()
+        r.wait(10)
+    # three asked for, and maybe siblings made ahead of the readers
+    check(m.stats()["jobs_pending"] >= 3, "jobs under way")
+    t0 = time.monotonic()
+    m.unmount(timeout=10)
+    check(time.monotonic() - t0 < 5, "exit took %.1f s" %
+          (time.monotonic() - t0))
+    eq(m.proc.returncode, 0, "exit status")
+    time.sleep(0.2)
+    for pid in open(counter).read().split():
+        check(not alive(int(pid)), "engine %s left running" % pid)
+    out = partsctl("cache", "--cache", m.cache, "verify", "--json")
+    eq(json.loads(out)["removed"], 0, "damaged entries")
+    left = [d for d in os.listdir(os.path.join(m.cache, "tmp"))]
+    eq(left, [], "scratch space left")
+
+
+if __name__ == "__main__":
+    failed = run_tests()
+    if BUNDLED is not None:
+        BUNDLED.unmount()
+    sys.exit(1 if failed else 0)
