@@ -11,34 +11,20 @@
 #include "partsfs/library.h"
 #include "partsfs/params.h"
 
-static size_t
-resolve_all(const struct pset *ps, size_t f, struct value *freev,
-    struct value *vals, size_t *failures)
-{
-	const struct param *p;
-	size_t n = 0;
+struct resolver {
+	const struct pset *ps;
+	struct value *vals;
+	size_t failures;
+};
 
-	if (f == ps->nfree) {
-		if (pset_collect(ps, freev, vals, NULL) != 0)
-			(*failures)++;
-		return 1;
-	}
-	p = &ps->params[ps->free[f]];
-	if (!ptype_discrete(p->type)) {
-		freev[f].kind = V_NULL;
-		return resolve_all(ps, f + 1, freev, vals, failures);
-	}
-	for (size_t c = 0; c < p->nchoices; c++) {
-		if (p->type == PT_BOOL) {
-			freev[f].kind = V_BOOL;
-			freev[f].u.b = c == 1;
-		} else {
-			freev[f].kind = V_STR;
-			freev[f].u.str = p->choices[c];
-		}
-		n += resolve_all(ps, f + 1, freev, vals, failures);
-	}
-	return n;
+static int
+resolve_one(void *ctx, const struct value *free)
+{
+	struct resolver *r = ctx;
+
+	if (pset_collect(r->ps, free, r->vals, NULL) != 0)
+		r->failures++;
+	return 0;
 }
 
 int
@@ -57,7 +43,6 @@ main(int argc, char **argv)
 		struct perr e = { 0 };
 		double t0 = now_s(), dt;
 		struct library *lib = library_load(argv[1], NULL, &e);
-		struct value freev[PF_MAX_FREE], *vals;
 		if (lib == NULL) {
 			fprintf(stderr, "bench-load: %s\n", e.msg);
 			return 1;
@@ -66,11 +51,17 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < lib->ncolls; i++) {
 			const struct collection *c = lib->colls[i];
 			for (size_t j = 0; j < c->nclasses; j++) {
-				const struct pset *ps = &c->classes[j].ps;
-				vals = xcalloc(ps->nparams + 1, sizeof *vals);
-				combos += resolve_all(ps, 0, freev, vals,
-				    &failures);
-				free(vals);
+				struct resolver res = {
+					.ps = &c->classes[j].ps,
+				};
+				size_t n;
+				res.vals = xcalloc(res.ps->nparams + 1,
+				    sizeof *res.vals);
+				pset_each_combination(res.ps, resolve_one, &res,
+				    &n);
+				combos += n;
+				failures += res.failures;
+				free(res.vals);
 			}
 		}
 		dt = now_s() - t0;

@@ -1120,6 +1120,51 @@ pset_build(struct arena *a, const struct ynode *node,
 	return diags->nerrors - b.errors_at_start;
 }
 
+/* Combinations of the discrete free parameters. */
+
+static int
+each_from(const struct pset *ps, size_t f, struct value *freev,
+    int (*fn)(void *, const struct value *), void *ctx, size_t *count)
+{
+	const struct param *p;
+	int r;
+
+	if (f == ps->nfree) {
+		(*count)++;
+		return fn(ctx, freev);
+	}
+	p = &ps->params[ps->free[f]];
+	if (!ptype_discrete(p->type)) {
+		freev[f].kind = V_NULL;
+		return each_from(ps, f + 1, freev, fn, ctx, count);
+	}
+	for (size_t c = 0; c < p->nchoices; c++) {
+		if (p->type == PT_BOOL) {
+			freev[f].kind = V_BOOL;
+			freev[f].u.b = c == 1;
+		} else {
+			freev[f].kind = V_STR;
+			freev[f].u.str = p->choices[c];
+		}
+		if ((r = each_from(ps, f + 1, freev, fn, ctx, count)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+pset_each_combination(const struct pset *ps,
+    int (*fn)(void *, const struct value *), void *ctx, size_t *count)
+{
+	struct value freev[PF_MAX_FREE];
+	size_t n = 0;
+	int r = each_from(ps, 0, freev, fn, ctx, &n);
+
+	if (count != NULL)
+		*count = n;
+	return r;
+}
+
 /* Collection. */
 
 int

@@ -114,54 +114,45 @@ classes_without_parameters_have_one_default_part(void)
 	CHECK_INT(w->ps.ncommon, 1);
 }
 
-/* Resolve every combination of the discrete free parameters of every
- * class, the others at their defaults. */
-static size_t
-resolve_all(const struct pclass *cls, size_t f, struct value *freev,
-    size_t *failures)
-{
-	const struct pset *ps = &cls->ps;
+/* Resolve one combination; note the first failures. */
+struct resolver {
+	const struct pclass *cls;
 	struct value vals[256];
-	struct perr e = { 0 };
-	size_t n = 0;
+	size_t failures;
+};
 
-	if (f == ps->nfree) {
-		if (ps->nparams > 256 || pset_collect(ps, freev, vals, &e) != 0) {
-			if ((*failures)++ < 5)
-				tap_note("%s: %s", cls->id, e.msg);
-		}
-		return 1;
+static int
+resolve_one(void *ctx, const struct value *free)
+{
+	struct resolver *r = ctx;
+	struct perr e = { 0 };
+
+	if (r->cls->ps.nparams > 256 ||
+	    pset_collect(&r->cls->ps, free, r->vals, &e) != 0) {
+		if (r->failures++ < 5)
+			tap_note("%s: %s", r->cls->id, e.msg);
 	}
-	const struct param *p = &ps->params[ps->free[f]];
-	if (!ptype_discrete(p->type)) {
-		freev[f].kind = V_NULL;
-		return resolve_all(cls, f + 1, freev, failures);
-	}
-	for (size_t c = 0; c < p->nchoices; c++) {
-		if (p->type == PT_BOOL) {
-			freev[f].kind = V_BOOL;
-			freev[f].u.b = c == 1;
-		} else {
-			freev[f].kind = V_STR;
-			freev[f].u.str = p->choices[c];
-		}
-		n += resolve_all(cls, f + 1, freev, failures);
-	}
-	return n;
+	return 0;
 }
 
 static void
 every_discrete_combination_of_every_class_resolves(void)
 {
-	struct value freev[PF_MAX_FREE];
+	static struct resolver r;
 	size_t n = 0, failures = 0;
 
 	if (!setup())
 		return;
 	for (size_t i = 0; i < lib->ncolls; i++) {
 		const struct collection *c = lib->colls[i];
-		for (size_t j = 0; j < c->nclasses; j++)
-			n += resolve_all(&c->classes[j], 0, freev, &failures);
+		for (size_t j = 0; j < c->nclasses; j++) {
+			size_t k;
+			r.cls = &c->classes[j];
+			r.failures = 0;
+			pset_each_combination(&r.cls->ps, resolve_one, &r, &k);
+			n += k;
+			failures += r.failures;
+		}
 	}
 	CHECK_INT(failures, 0);
 	CHECK_INT(n, 3387);

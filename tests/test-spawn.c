@@ -98,53 +98,51 @@ only_the_last_bytes_of_a_flood_are_kept(void)
 	run_result_clear(&r);
 }
 
+/* Run a script that starts `sleep 1000` in the background (writing its
+ * pid to a file) and tell whether that grandchild outlived the run. */
+static bool
+grandchild_survives(const char *fmt, double timeout, struct run_result *r)
+{
+	char *pidfile = xasprintf("%s/child.pid", tap_tmpdir());
+	char *script = xasprintf(fmt, pidfile);
+	long child = 0;
+	FILE *fp;
+
+	if (sh(script, timeout, r) != 0 || (fp = fopen(pidfile, "r")) == NULL)
+		pf_fatal("the script did not run");
+	if (fscanf(fp, "%ld", &child) != 1)
+		pf_fatal("no pid in %s", pidfile);
+	fclose(fp);
+	/* a killed process may be a zombie of init for a moment */
+	for (int i = 0; i < 100 && alive(child); i++)
+		usleep(10000);
+	free(pidfile);
+	free(script);
+	return alive(child);
+}
+
 static void
 the_timeout_kills_the_whole_group(void)
 {
 	struct run_result r;
-	char *pidfile = xasprintf("%s/child.pid", tap_tmpdir());
-	char *script = xasprintf("sleep 1000 & echo $! > %s; wait", pidfile);
 	double t0 = now_s();
-	FILE *fp;
-	long child = 0;
 
-	CHECK_INT(sh(script, 0.5, &r), 0);
+	CHECK(!grandchild_survives("sleep 1000 & echo $! > %s; wait", 0.5,
+	    &r));
 	CHECK(r.timed_out);
 	CHECK(now_s() - t0 < 5);
-	CHECK((fp = fopen(pidfile, "r")) != NULL);
-	CHECK(fscanf(fp, "%ld", &child) == 1);
-	fclose(fp);
-	/* the grandchild died with the group (it may be a zombie of init
-	 * for a moment, so allow a short while) */
-	for (int i = 0; i < 100 && alive(child); i++)
-		usleep(10000);
-	CHECK_MSG(!alive(child), "pid %ld survived", child);
 	run_result_clear(&r);
-	free(pidfile);
-	free(script);
 }
 
 static void
 helpers_left_running_after_exit_are_killed(void)
 {
 	struct run_result r;
-	char *pidfile = xasprintf("%s/helper.pid", tap_tmpdir());
-	char *script = xasprintf("sleep 1000 >/dev/null 2>&1 & "
-	    "echo $! > %s; exit 0", pidfile);
-	FILE *fp;
-	long child = 0;
 
-	CHECK_INT(sh(script, 10, &r), 0);
+	CHECK(!grandchild_survives("sleep 1000 >/dev/null 2>&1 & "
+	    "echo $! > %s; exit 0", 10, &r));
 	CHECK_INT(r.status, 0);
-	CHECK((fp = fopen(pidfile, "r")) != NULL);
-	CHECK(fscanf(fp, "%ld", &child) == 1);
-	fclose(fp);
-	for (int i = 0; i < 100 && alive(child); i++)
-		usleep(10000);
-	CHECK_MSG(!alive(child), "pid %ld survived", child);
 	run_result_clear(&r);
-	free(pidfile);
-	free(script);
 }
 
 static void

@@ -25,6 +25,17 @@
 int pset_collect(const struct pset *ps, const struct value *free,
     struct value *out, struct perr *e);
 
+/*
+ * Call fn(ctx, free) for every combination of the choices of the discrete
+ * free parameters of `ps`, the other free parameters left at V_NULL (their
+ * defaults).  `free` holds ps->nfree values and is only valid during the
+ * call.  A non-zero return stops the walk and is returned; otherwise 0.
+ * *count (may be NULL) receives the number of combinations visited.
+ */
+int pset_each_combination(const struct pset *ps,
+    int (*fn)(void *ctx, const struct value *free), void *ctx,
+    size_t *count);
+
 /* Index of `key` among the choices of discrete free parameter `pi`, or -1. */
 int param_choice(const struct param *p, const char *key);
 
