@@ -5,7 +5,6 @@
 # failures, extended attributes, /.partsfs, live edits and unmounting.
 # TAP output; needs root and /dev/fuse.
 
-import atexit
 import errno
 import json
 import mmap
@@ -19,217 +18,9 @@ import tempfile
 import threading
 import time
 
-TOP_SRC = os.environ.get("top_srcdir") or os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))
-TOP_BUILD = os.environ.get("top_builddir") or TOP_SRC
-PARTSFS = os.path.join(TOP_BUILD, "partsfs")
-PARTSCTL = os.path.join(TOP_BUILD, "partsctl")
-FAKE = os.path.join(TOP_BUILD, "tests", "fake-engine")
-LIBRARY = os.path.join(TOP_SRC, "library")
-CORPUS = os.environ.get("PARTSFS_CORPUS", "")
-TMP = tempfile.mkdtemp(prefix="partsfs-mount-")
-ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src"),
-           PARTSFS_LIBEXECDIR=TOP_BUILD, HOME=os.path.join(TMP, "home"))
-ENV.pop("PARTSFS_CONFIG", None)
-os.makedirs(ENV["HOME"], exist_ok=True)
-
-# --- TAP -------------------------------------------------------------------
-
-TESTS = []
-MOUNTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, what="check failed"):
-    if not cond:
-        raise Failed(what)
-
-
-def eq(got, want, what="value"):
-    if got != want:
-        raise Failed("%s: got %r, want %r" % (what, got, want))
-
-
-def raises(err, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except OSError as e:
-        eq(errno.errorcode.get(e.errno), errno.errorcode[err],
-           "%s%r" % (fn.__name__, args))
-        return
-    raise Failed("%s%r did not fail with %s" % (fn.__name__, args,
-                                                errno.errorcode[err]))
-
-
-def run_tests():
-    print("1..%d" % len(TESTS), flush=True)
-    failed = 0
-    for i, fn in enumerate(TESTS, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__), flush=True)
-        except Exception as e:  # a test's failure, whatever raised it
-            failed += 1
-            for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
-                print("# " + line)
-            print("not ok %d - %s" % (i, fn.__name__), flush=True)
-    return failed
-
-
-# --- mounting --------------------------------------------------------------
-
-def partsctl(*args, check_rc=True):
-    p = subprocess.run([PARTSCTL] + list(args), env=ENV,
-                       capture_output=True, text=True)
-    if check_rc and p.returncode != 0:
-        raise Failed("partsctl %s: %s" % (" ".join(args), p.stderr))
-    return p.stdout
-
-
-def write_conf(path, cache, extra="", executors=""):
-    """A configuration with the fake engine, a private cache, `executors`
-    lines under executors: and `extra` top-level sections."""
-    with open(path, "w") as f:
-        f.write("executors:\n%s  commands:\n    - name: fake\n"
-                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
-                " \"{script}\"]\n      formats: [stl, step]\n"
-                "cache:\n  dir: %s\n%s" % (executors, FAKE, cache, extra))
-
-
-class Mount:
-    """partsfs in the foreground on a fresh mount point, with its own
-    configuration and cache; its log is self.log()."""
-
-    def __init__(self, library, *opts, conf_extra="", executors="",
-                 cache=None):
-        self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
-        self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
-        self.conf = os.path.join(self.dir + ".conf")
-        write_conf(self.conf, self.cache, conf_extra, executors)
-        self.logfile = open(self.dir + ".log", "w+")
-        args = [PARTSFS, library, self.dir, "-f", "-o",
-                "config=" + self.conf]
-        for o in opts:
-            args += ["-o", o]
-        self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
-                                     stdout=self.logfile)
-        MOUNTS.append(self)
-        for _ in range(200):
-            if os.path.ismount(self.dir):
-                return
-            if self.proc.poll() is not None:
-                raise Failed("partsfs exited: " + self.log())
-            time.sleep(0.02)
-        raise Failed("not mounted after 4 s: " + self.log())
-
-    def path(self, *p):
-        return os.path.join(self.dir, *p)
-
-    def log(self):
-        self.logfile.flush()
-        with open(self.logfile.name) as f:
-            return f.read()
-
-    def stats(self):
-        with open(self.path(".partsfs", "stats")) as f:
-            return {k: int(v) for k, v in (l.split() for l in f)}
-
-    def unmount(self, timeout=20):
-        if self.proc.poll() is None:
-            subprocess.run(["fusermount3", "-u", self.dir],
-                           capture_output=True)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                subprocess.run(["fusermount3", "-uz", self.dir],
-                               capture_output=True)
-                raise Failed("partsfs did not exit after unmounting")
-        if self in MOUNTS:
-            MOUNTS.remove(self)
-
-
-@atexit.register
-def cleanup():
-    for m in list(MOUNTS):
-        try:
-            m.unmount(5)
-        except Exception:
-            pass
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-def fake_library(root, sizes=range(1, 9), seconds=0.0, counter="",
-                 mode="box", extra_classes=""):
-    """A library of one class `rod` made by the fake engine: a leaf
-    directory with default and one stem per size."""
-    os.makedirs(os.path.join(root, "data"), exist_ok=True)
-    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
-    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
-        f.write("""id: fake
-author: t <t@example.org>
-license: MIT <x>
-blt-version: 0.4
-classes:
-  - id: rod
-    names: {name: Rod, labeling: 'Rod %%(size)s'}
-    parameters:
-      literal: {seconds: %s, counter: '%s', mode: %s}
-      free: [size]
-      defaults: {size: 1}
-      types: {size: Length (mm), seconds: Number, counter: String,
-              mode: String}
-      common: [[[%s]]]
-    source: test
-%s""" % (seconds, counter, mode, ", ".join(str(s) for s in sizes),
-         extra_classes))
-    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
-        f.write("- {filename: rod.txt, type: script, author: t <t@x>, "
-                "license: MIT <x>, classids: [rod]}\n")
-    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
-        f.write("rod script 1\n")
-    return root
-
-
-def count_lines(path):
-    try:
-        with open(path) as f:
-            return sum(1 for _ in f)
-    except FileNotFoundError:
-        return 0
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            return not any(l.startswith("State:") and "Z" in l for l in f)
-    except FileNotFoundError:
-        return False
-
-
-BUNDLED = None
-
-
-def bundled():
-    global BUNDLED
-    if BUNDLED is None:
-        BUNDLED = Mount(LIBRARY)
-    return BUNDLED
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mountlib import *  # noqa: E402,F401,F403
+import mountlib  # noqa: E402
 
 # --- mounting and options ---------------------------------------------------
 
@@ -859,6 +650,6 @@ def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
 
 if __name__ == "__main__":
     failed = run_tests()
-    if BUNDLED is not None:
-        BUNDLED.unmount()
+    if mountlib.BUNDLED is not None:
+        mountlib.BUNDLED.unmount()
     sys.exit(1 if failed else 0)

@@ -1,0 +1,361 @@
+# mountlib.py -- the harness of the tests that mount partsfs for real: a
+# TAP runner, mounts in the foreground with a private configuration and
+# cache, libraries made by the fake engine, and small helpers.
+
+import atexit
+import errno
+import json
+import mmap
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP_SRC = os.environ.get("top_srcdir") or os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))
+TOP_BUILD = os.environ.get("top_builddir") or TOP_SRC
+PARTSFS = os.path.join(TOP_BUILD, "partsfs")
+PARTSCTL = os.path.join(TOP_BUILD, "partsctl")
+FAKE = os.path.join(TOP_BUILD, "tests", "fake-engine")
+LIBRARY = os.path.join(TOP_SRC, "library")
+CORPUS = os.environ.get("PARTSFS_CORPUS", "")
+TMP = tempfile.mkdtemp(prefix="partsfs-mount-")
+ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src"),
+           PARTSFS_LIBEXECDIR=TOP_BUILD, HOME=os.path.join(TMP, "home"))
+ENV.pop("PARTSFS_CONFIG", None)
+os.makedirs(ENV["HOME"], exist_ok=True)
+
+# --- TAP -------------------------------------------------------------------
+
+TESTS = []
+MOUNTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what="check failed"):
+    if not cond:
+        raise Failed(what)
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Failed("%s: got %r, want %r" % (what, got, want))
+
+
+def raises(err, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except OSError as e:
+        eq(errno.errorcode.get(e.errno), errno.errorcode[err],
+           "%s%r" % (fn.__name__, args))
+        return
+    raise Failed("%s%r did not fail with %s" % (fn.__name__, args,
+                                                errno.errorcode[err]))
+
+
+def run_tests():
+    print("1..%d" % len(TESTS), flush=True)
+    failed = 0
+    for i, fn in enumerate(TESTS, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__), flush=True)
+        except Exception as e:  # a test's failure, whatever raised it
+            failed += 1
+            for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
+                print("# " + line)
+            print("not ok %d - %s" % (i, fn.__name__), flush=True)
+    return failed
+
+
+# --- mounting --------------------------------------------------------------
+
+def partsctl(*args, check_rc=True):
+    p = subprocess.run([PARTSCTL] + list(args), env=ENV,
+                       capture_output=True, text=True)
+    if check_rc and p.returncode != 0:
+        raise Failed("partsctl %s: %s" % (" ".join(args), p.stderr))
+    return p.stdout
+
+
+def write_conf(path, cache, extra="", executors=""):
+    """A configuration with the fake engine, a private cache, `executors`
+    lines under executors: and `extra` top-level sections."""
+    with open(path, "w") as f:
+        f.write("executors:\n%s  commands:\n    - name: fake\n"
+                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
+                " \"{script}\"]\n      formats: [stl, step]\n"
+                "cache:\n  dir: %s\n%s" % (executors, FAKE, cache, extra))
+
+
+class Mount:
+    """partsfs in the foreground on a fresh mount point, with its own
+    configuration and cache; its log is self.log()."""
+
+    def __init__(self, library, *opts, conf_extra="", executors="",
+                 cache=None):
+        self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
+        self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
+        self.conf = os.path.join(self.dir + ".conf")
+        write_conf(self.conf, self.cache, conf_extra, executors)
+        self.logfile = open(self.dir + ".log", "w+")
+        args = [PARTSFS, library, self.dir, "-f", "-o",
+                "config=" + self.conf]
+        for o in opts:
+            args += ["-o", o]
+        self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
+                                     stdout=self.logfile)
+        MOUNTS.append(self)
+        for _ in range(200):
+            if os.path.ismount(self.dir):
+                return
+            if self.proc.poll() is not None:
+                raise Failed("partsfs exited: " + self.log())
+            time.sleep(0.02)
+        raise Failed("not mounted after 4 s: " + self.log())
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def log(self):
+        self.logfile.flush()
+        with open(self.logfile.name) as f:
+            return f.read()
+
+    def stats(self):
+        with open(self.path(".partsfs", "stats")) as f:
+            return {k: int(v) for k, v in (l.split() for l in f)}
+
+    def unmount(self, timeout=20):
+        if self.proc.poll() is None:
+            subprocess.run(["fusermount3", "-u", self.dir],
+                           capture_output=True)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                subprocess.run(["fusermount3", "-uz", self.dir],
+                               capture_output=True)
+                raise Failed("partsfs did not exit after unmounting")
+        if self in MOUNTS:
+            MOUNTS.remove(self)
+
+
+@atexit.register
+def cleanup():
+    for m in list(MOUNTS):
+        try:
+            m.unmount(5)
+        except Exception:
+            pass
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def fake_library(root, sizes=range(1, 9), seconds=0.0, counter="",
+                 mode="box", extra_classes=""):
+    """A library of one class `rod` made by the fake engine: a leaf
+    directory with default and one stem per size."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write("""id: fake
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: rod
+    names: {name: Rod, labeling: 'Rod %%(size)s'}
+    parameters:
+      literal: {seconds: %s, counter: '%s', mode: %s}
+      free: [size]
+      defaults: {size: 1}
+      types: {size: Length (mm), seconds: Number, counter: String,
+              mode: String}
+      common: [[[%s]]]
+    source: test
+%s""" % (seconds, counter, mode, ", ".join(str(s) for s in sizes),
+         extra_classes))
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: rod.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [rod]}\n")
+    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
+        f.write("rod script 1\n")
+    return root
+
+
+def count_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return not any(l.startswith("State:") and "Z" in l for l in f)
+    except FileNotFoundError:
+        return False
+
+
+BUNDLED = None
+
+
+def bundled():
+    global BUNDLED
+    if BUNDLED is None:
+        BUNDLED = Mount(LIBRARY)
+    return BUNDLED
+
+
+
+
+# --- more helpers (faults.py, badinput.py) ----------------------------------
+
+def wait_until(cond, what, timeout=5.0):
+    """Poll cond() until it gives something true, and return that; Failed
+    when the deadline passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failed("%s: not within %.1f s" % (what, timeout))
+        time.sleep(0.02)
+
+
+def in_private_namespace(script):
+    """Run the calling test file again in a mount namespace of its own, so
+    that whatever it mounts (tmpfs, FUSE) vanishes with it.  Returns only
+    in the copy that runs there, or when unshare is not usable."""
+    if os.environ.get("PARTSFS_UNSHARED") or not shutil.which("unshare"):
+        return
+    env = dict(os.environ, PARTSFS_UNSHARED="1")
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private",
+                            "true"], capture_output=True)
+    if probe.returncode != 0:
+        return
+    shutil.rmtree(TMP, ignore_errors=True)
+    os.execvpe("unshare", ["unshare", "-m", "--propagation", "private",
+                           sys.executable, os.path.abspath(script)], env)
+
+
+def fake_classes(root, classes, sizes=range(1, 9)):
+    """A library of one collection `fake` whose classes are all made by
+    the fake engine: `classes` maps a class id to its literal parameters
+    (mode, seconds, counter, note: see tests/fake-engine.c); each class
+    has a free size (Length) with a default of 1 and `sizes` in common."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
+    types = {"seconds": "Number", "counter": "String", "mode": "String",
+             "note": "String"}
+    text = ("id: fake\nauthor: t <t@example.org>\nlicense: MIT <x>\n"
+            "blt-version: 0.4\nclasses:\n")
+    for cid, literal in classes.items():
+        lit = ", ".join("%s: %s" % (k, json.dumps(v))
+                        for k, v in literal.items())
+        typ = ", ".join(["size: Length (mm)"] + ["%s: %s" % (k, types[k])
+                                                 for k in literal])
+        text += ("  - id: %s\n    names: {name: %s, labeling: '%s "
+                 "%%(size)s'}\n    parameters:\n      literal: {%s}\n"
+                 "      free: [size]\n      defaults: {size: 1}\n"
+                 "      types: {%s}\n      common: [[[%s]]]\n"
+                 "    source: test\n" % (cid, cid, cid, lit, typ,
+                                         ", ".join(str(s) for s in sizes)))
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: script.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [%s]}\n" % ", ".join(classes))
+    with open(os.path.join(root, "fake", "fake", "script.txt"), "w") as f:
+        f.write("fake script\n")
+    return root
+
+
+def stl_bbox(data):
+    """The bounding box of a binary STL, (lo, hi) as lists of 3 floats."""
+    import struct
+    n = struct.unpack_from("<I", data, 80)[0]
+    if len(data) != 84 + 50 * n:
+        raise Failed("not a binary STL: %d bytes for %d triangles" %
+                     (len(data), n))
+    lo, hi = [float("inf")] * 3, [float("-inf")] * 3
+    for i in range(n):
+        v = struct.unpack_from("<12f", data, 84 + 50 * i)[3:]
+        for k in range(9):
+            lo[k % 3] = min(lo[k % 3], v[k])
+            hi[k % 3] = max(hi[k % 3], v[k])
+    return lo, hi
+
+
+def check_box(data, size, what="part"):
+    """data is the fake engine's STL of a box of side `size`: 684 bytes
+    and the box's bounding box."""
+    eq(len(data), 684, what + ": size")
+    check(data.startswith(b"fake-engine"), what + ": header %r" % data[:20])
+    eq(stl_bbox(data), ([0.0] * 3, [float(size)] * 3), what + ": box")
+
+
+def vmrss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Failed("no VmRSS for %d" % pid)
+
+
+TMPFS = []
+
+
+class Tmpfs:
+    """A tmpfs of `size` (mount's syntax: 4m) on a fresh directory,
+    unmounted by umount() or at exit (after the mounts using it)."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(dir=TMP, prefix="tmpfs-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
+                        "tmpfs", self.dir], check=True)
+        if not TMPFS:
+            atexit.register(_tmpfs_cleanup)
+        TMPFS.append(self)
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def umount(self):
+        if self in TMPFS:
+            TMPFS.remove(self)
+            subprocess.run(["umount", "-l", self.dir], capture_output=True)
+
+
+def _tmpfs_cleanup():
+    # registered after cleanup(), so run before it: the mounts whose cache
+    # is on a tmpfs go first
+    for m in list(MOUNTS):
+        try:
+            m.unmount(5)
+        except Exception:
+            pass
+    for t in list(TMPFS):
+        t.umount()
