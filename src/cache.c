@@ -278,10 +278,6 @@ gcrypt_init(void)
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 }
 
-struct keyhash {
-	digest_t ctx;
-};
-
 static digest_t
 digest_new(void)
 {
@@ -317,6 +313,35 @@ digest_end(digest_t ctx, char out[CACHE_KEY_LEN + 1])
 	gcry_md_close(ctx);
 }
 
+/* A key is many small fields: they are gathered in a buffer and handed
+ * to the digest in large pieces. */
+struct keyhash {
+	digest_t ctx;
+	size_t n;
+	unsigned char stage[4096];
+};
+
+static void
+stage_flush(struct keyhash *h)
+{
+	digest_add(h->ctx, h->stage, h->n);
+	h->n = 0;
+}
+
+static void
+stage_add(struct keyhash *h, const void *p, size_t n)
+{
+	if (n > sizeof h->stage - h->n) {
+		stage_flush(h);
+		if (n > sizeof h->stage) {
+			digest_add(h->ctx, p, n);
+			return;
+		}
+	}
+	memcpy(h->stage + h->n, p, n);
+	h->n += n;
+}
+
 /* Hash what is left of fd; the byte count in *total.  0 or -errno. */
 static int
 digest_fd(digest_t ctx, int fd, uint64_t *total)
@@ -342,14 +367,14 @@ digest_fd(digest_t ctx, int fd, uint64_t *total)
  * little endian.  A NULL string has the length UINT64_MAX, which no data
  * can have. */
 static void
-field_head(digest_t ctx, const char *label, uint64_t n)
+field_head(struct keyhash *h, const char *label, uint64_t n)
 {
 	unsigned char len[8];
 
 	for (int i = 0; i < 8; i++)
 		len[i] = (unsigned char)(n >> (8 * i));
-	digest_add(ctx, label, strlen(label) + 1);
-	digest_add(ctx, len, sizeof len);
+	stage_add(h, label, strlen(label) + 1);
+	stage_add(h, len, sizeof len);
 }
 
 struct keyhash *
@@ -358,21 +383,23 @@ keyhash_new(void)
 	struct keyhash *h = xmalloc(sizeof *h);
 
 	h->ctx = digest_new();
+	h->n = 0;
 	return h;
 }
 
 void
 keyhash_add(struct keyhash *h, const char *label, const void *data, size_t n)
 {
-	field_head(h->ctx, label, n);
-	digest_add(h->ctx, data, n);
+	field_head(h, label, n);
+	if (n != 0)
+		stage_add(h, data, n);
 }
 
 void
 keyhash_add_str(struct keyhash *h, const char *label, const char *s)
 {
 	if (s == NULL)
-		field_head(h->ctx, label, UINT64_MAX);
+		field_head(h, label, UINT64_MAX);
 	else
 		keyhash_add(h, label, s, strlen(s));
 }
@@ -397,7 +424,8 @@ keyhash_add_file(struct keyhash *h, const char *label, const char *path)
 	}
 	/* The length goes first, so it is taken from fstat; a file that
 	 * changes while it is read would give a key for neither version. */
-	field_head(h->ctx, label, (uint64_t)st.st_size);
+	field_head(h, label, (uint64_t)st.st_size);
+	stage_flush(h);
 	r = digest_fd(h->ctx, fd, &got);
 	close(fd);
 	if (r == 0 && got != (uint64_t)st.st_size)
@@ -408,6 +436,7 @@ keyhash_add_file(struct keyhash *h, const char *label, const char *path)
 void
 keyhash_final(struct keyhash *h, struct cache_key *out)
 {
+	stage_flush(h);
 	digest_end(h->ctx, out->hex);
 	free(h);
 }
@@ -602,6 +631,13 @@ db_run(struct cache *c, enum stmt id)
 }
 
 /* Run a statement taking a key (and a number).  An sqlite code. */
+char *
+cache_blob_path(const struct cache *c, const struct cache_key *key,
+    enum format fmt)
+{
+	return blob_path(c, key->hex, fmt);
+}
+
 static int
 db_run_key(struct cache *c, enum stmt id, const char *hex, double arg)
 {
@@ -1796,6 +1832,26 @@ cache_scratch_remove(const char *dir)
 {
 	if (dir != NULL)
 		remove_tree_at(AT_FDCWD, dir);
+}
+
+void
+cache_touch(struct cache *c, const struct cache_key *key)
+{
+	sqlite3_stmt *s;
+
+	if (!key_valid(key))
+		return;
+	pthread_mutex_lock(&c->lock);
+	/* never wait for another process's writer: the entry just ages */
+	sqlite3_busy_timeout(c->db, 0);
+	if ((s = stmt(c, S_TOUCH)) != NULL) {
+		sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 2, wall_now());
+		sqlite3_step(s);
+		stmt_done(s);
+	}
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* Failures. */

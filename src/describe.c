@@ -174,6 +174,16 @@ describe_class(const struct pclass *cls)
 		json_object_set_new(j, "freecad", o);
 	} else
 		json_object_set_new(j, "freecad", json_null());
+	{
+		json_t *cmds = json_array();
+		for (size_t i = 0; i < cls->ncommands; i++) {
+			json_t *o = base_json(cls->commands[i].file);
+			json_object_set_new(o, "command",
+			    json_string(cls->commands[i].name));
+			json_array_append_new(cmds, o);
+		}
+		json_object_set_new(j, "commands", cmds);
+	}
 	return j;
 }
 
@@ -221,6 +231,14 @@ describe_part(const struct pnode *part, struct perr *e)
 		json_object_set_new(gen, "function",
 		    json_string(cls->freecad->function));
 		break;
+	case GEN_COMMAND: {
+		const struct command_binding *cb =
+		    &cls->commands[cls->makers[part->fmt].index];
+		gen = base_json(cb->file);
+		json_object_set_new(gen, "executor", json_string("command"));
+		json_object_set_new(gen, "command", json_string(cb->name));
+		break;
+	}
 	default:
 		gen = json_null();
 		break;

@@ -336,9 +336,11 @@ struct library *
 library_assemble(const char *root, struct collection **colls, size_t ncolls,
     struct diags *diags)
 {
+	static atomic_uint_fast64_t generations;
 	struct library *lib = xcalloc(1, sizeof *lib);
 
 	atomic_init(&lib->refs, 1);
+	lib->generation = atomic_fetch_add(&generations, 1) + 1;
 	lib->root = xstrdup(root);
 	lib->colls = xcalloc(ncolls ? ncolls : 1, sizeof *lib->colls);
 	for (size_t i = 0; i < ncolls; i++) {

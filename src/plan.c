@@ -105,14 +105,66 @@ plan_formats(const struct conf *conf, const struct pclass *cls)
 
 /* Programs and versions. */
 
+/* Programs found on PATH, remembered: a mount plans a part for every
+ * attribute it reports.  An entry is trusted while the file it found is
+ * still there, and searched again after a minute (a newer one may have
+ * appeared earlier on PATH). */
+struct found_program {
+	char *name;
+	char *path;
+	uint64_t when;
+};
+
+static pthread_mutex_t programs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct found_program programs[16];
+static size_t nprograms;
+
+static char *search_path(const char *name);
+
 char *
 exec_find_program(const char *name)
+{
+	uint64_t now = now_ns();
+	struct found_program *f = NULL;
+	char *found;
+
+	if (name == NULL || name[0] == '\0')
+		return NULL;
+	pthread_mutex_lock(&programs_lock);
+	for (size_t i = 0; i < nprograms; i++) {
+		if (strcmp(programs[i].name, name) == 0)
+			f = &programs[i];
+	}
+	if (f != NULL && now - f->when < 60000000000ull &&
+	    access(f->path, X_OK) == 0) {
+		found = xstrdup(f->path);
+		pthread_mutex_unlock(&programs_lock);
+		return found;
+	}
+	pthread_mutex_unlock(&programs_lock);
+	if ((found = search_path(name)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&programs_lock);
+	if (f == NULL && nprograms < PF_ARRAY_LEN(programs)) {
+		f = &programs[nprograms++];
+		f->name = xstrdup(name);
+		f->path = NULL;
+	}
+	if (f != NULL) {
+		free(f->path);
+		f->path = xstrdup(found);
+		f->when = now;
+	}
+	pthread_mutex_unlock(&programs_lock);
+	return found;
+}
+
+static char *
+search_path(const char *name)
 {
 	const char *path = getenv("PATH");
 	char *dirs, *save = NULL, *found = NULL;
 
-	if (name == NULL || name[0] == '\0')
-		return NULL;
 	if (strchr(name, '/') != NULL)
 		return access(name, X_OK) == 0 ? realpath(name, NULL) : NULL;
 	dirs = xstrdup(path != NULL && path[0] ? path :
@@ -144,6 +196,49 @@ first_line(const char *text)
 	return xstrndup(s, (size_t)(e - s));
 }
 
+/* Versions known in this process, by the program's identity, so that a
+ * mount does not ask the index for every part it plans. */
+struct known_version {
+	char *memo;
+	char *version;
+};
+
+static pthread_mutex_t versions_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct known_version versions[16];
+static size_t nversions;
+
+static char *
+version_known(const char *memo)
+{
+	char *v = NULL;
+
+	pthread_mutex_lock(&versions_lock);
+	for (size_t i = 0; i < nversions && v == NULL; i++) {
+		if (strcmp(versions[i].memo, memo) == 0)
+			v = xstrdup(versions[i].version);
+	}
+	pthread_mutex_unlock(&versions_lock);
+	return v;
+}
+
+static void
+version_learnt(const char *memo, const char *version)
+{
+	pthread_mutex_lock(&versions_lock);
+	if (nversions == PF_ARRAY_LEN(versions)) {
+		/* forget them all: engines are few, this happens on upgrades */
+		for (size_t i = 0; i < nversions; i++) {
+			free(versions[i].memo);
+			free(versions[i].version);
+		}
+		nversions = 0;
+	}
+	versions[nversions].memo = xstrdup(memo);
+	versions[nversions].version = xstrdup(version);
+	nversions++;
+	pthread_mutex_unlock(&versions_lock);
+}
+
 char *
 exec_version(const struct exec_env *env, const char *program,
     char *const *argv, const char *extra_env)
@@ -168,8 +263,12 @@ exec_version(const struct exec_env *env, const char *program,
 	memo = xasprintf("version %s %jd %jd.%09ld", program,
 	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
 	    st.st_mtim.tv_nsec);
-	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL)
+	if ((v = version_known(memo)) != NULL)
 		goto out;
+	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL) {
+		version_learnt(memo, v);
+		goto out;
+	}
 	while (argv != NULL && argv[n] != NULL)
 		n++;
 	av = xcalloc(n + 3, sizeof *av);
@@ -200,6 +299,7 @@ exec_version(const struct exec_env *env, const char *program,
 remember:
 	if (env->cache != NULL)
 		cache_memo_set(env->cache, memo, v);
+	version_learnt(memo, v);
 out:
 	free(first);
 	free((void *)av);
@@ -430,9 +530,14 @@ compute_key(const struct exec_env *env, struct plan *p,
 		keyhash_add_str(h, p->sources[i].label, hex);
 	}
 	for (size_t i = 0; i < ps->nparams; i++) {
+		/* name:type:kind:value */
 		buf_reset(&b);
-		buf_printf(&b, "%s:%s:%d:", ps->params[i].name,
-		    ptype_name(ps->params[i].type), (int)vals[i].kind);
+		buf_adds(&b, ps->params[i].name);
+		buf_addc(&b, ':');
+		buf_adds(&b, ptype_name(ps->params[i].type));
+		buf_addc(&b, ':');
+		buf_addc(&b, (char)('0' + (int)vals[i].kind));
+		buf_addc(&b, ':');
 		value_canon(&vals[i], &b);
 		keyhash_add(h, "param", b.p, b.len);
 	}

@@ -4,6 +4,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,16 +135,70 @@ num_parse(const char *s, size_t n, double *out)
  * The fewest significant digits that read back as `d`, written in plain
  * decimal when the exponent is between -7 and 21 (20, 0.375, 2.5e-8 is
  * 2.5e-8), else in exponent form without '+' or leading zeros (1e21).
+ *
+ * A decimal of at most 15 significant digits survives the trip through a
+ * double (DBL_DIG), so when the value printed to 15 digits reads back the
+ * same, its shortest form is those digits without trailing zeros; only
+ * values that need more are printed to 16 and then 17 digits.  The text is
+ * then laid out by hand from the digits and the exponent.
  */
+/*
+ * The common case without printf: a value that is an integer m of fewer
+ * than 2^53 scaled by 10^-k.  Both are exact doubles and IEEE division is
+ * correctly rounded, so m / 10^k == d means the decimal text of m with k
+ * decimals reads back as d; the smallest k gives the shortest text.
+ */
+static bool
+num_canon_scaled(double d, char *out, int *digits, size_t *len)
+{
+	double a = fabs(d), scale = 1, m = 0;
+	char rev[24], *w = out;
+	int k, n = 0, sig;
+	uint64_t u;
+
+	if (!(a >= 1e-7 && a < 1e15))
+		return false;
+	for (k = 0; k <= 15; k++, scale *= 10) {
+		if (a * scale >= 9007199254740992.0)
+			return false;
+		m = nearbyint(a * scale);
+		if (m / scale == a)
+			break;
+	}
+	if (k > 15)
+		return false;
+	for (u = (uint64_t)m; u != 0 || n <= k; u /= 10)
+		rev[n++] = (char)('0' + u % 10);
+	/* significant digits: without leading and trailing zeros */
+	for (sig = n; sig > 1 && rev[sig - 1] == '0'; sig--)
+		;
+	for (int i = 0; i < sig && rev[i] == '0' && sig > 1; i++)
+		sig--;
+	if (d < 0)
+		*w++ = '-';
+	for (int i = n - 1; i >= 0; i--) {
+		*w++ = rev[i];
+		if (i == k && k > 0)
+			*w++ = '.';
+	}
+	*w = '\0';
+	if (digits != NULL)
+		*digits = sig;
+	*len = (size_t)(w - out);
+	return true;
+}
+
 size_t
 num_canon(double d, char *out, int *digits)
 {
-	char tmp[48];
-	int p, exp;
+	char tmp[48], mant[24], *e, *w = out;
+	int p, exp, nd = 0;
 	size_t len;
 
 	if (d == 0)
 		d = 0;              /* no "-0" */
+	if (num_canon_scaled(d, out, digits, &len))
+		return len;
 	if (!isfinite(d)) {
 		len = (size_t)snprintf(out, 32, "%s", isnan(d) ? "nan" :
 		    d > 0 ? "inf" : "-inf");
@@ -150,27 +206,55 @@ num_canon(double d, char *out, int *digits)
 			*digits = 17;
 		return len;
 	}
-	for (p = 1; p < 17; p++) {
+	/* subnormals hold fewer digits: search them all */
+	for (p = fabs(d) < DBL_MIN ? 1 : 15; p < 17; p++) {
 		snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
 		if (strtod(tmp, NULL) == d)
 			break;
 	}
-	snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
-	exp = atoi(strchr(tmp, 'e') + 1);
-	if (digits != NULL)
-		*digits = p;
-	if (exp >= -7 && exp < 21) {
-		int decimals = p - 1 - exp;
-		snprintf(tmp, sizeof tmp, "%.*f", decimals > 0 ? decimals : 0,
-		    d);
-	} else {
-		/* mantissa digits, then e<exp> */
-		char *e = strchr(tmp, 'e');
-		snprintf(e, sizeof tmp - (size_t)(e - tmp), "e%d", exp);
+	if (p == 17)
+		snprintf(tmp, sizeof tmp, "%.16e", d);
+	/* tmp is [-]D.DDDDe[+-]XX: collect the digits and the exponent */
+	e = strchr(tmp, 'e');
+	exp = atoi(e + 1);
+	for (const char *c = tmp; c < e; c++) {
+		if (*c >= '0' && *c <= '9')
+			mant[nd++] = *c;
 	}
-	len = strlen(tmp);
-	memcpy(out, tmp, len + 1);
-	return len;
+	while (nd > 1 && mant[nd - 1] == '0')
+		nd--;
+	if (digits != NULL)
+		*digits = nd;
+	if (d < 0)
+		*w++ = '-';
+	if (exp >= -7 && exp < 21) {
+		if (exp < 0) {
+			*w++ = '0';
+			*w++ = '.';
+			for (int i = -1; i > exp; i--)
+				*w++ = '0';
+			for (int i = 0; i < nd; i++)
+				*w++ = mant[i];
+		} else {
+			for (int i = 0; i <= exp; i++)
+				*w++ = i < nd ? mant[i] : '0';
+			if (nd > exp + 1) {
+				*w++ = '.';
+				for (int i = exp + 1; i < nd; i++)
+					*w++ = mant[i];
+			}
+		}
+		*w = '\0';
+	} else {
+		*w++ = mant[0];
+		if (nd > 1) {
+			*w++ = '.';
+			for (int i = 1; i < nd; i++)
+				*w++ = mant[i];
+		}
+		w += sprintf(w, "e%d", exp);
+	}
+	return (size_t)(w - out);
 }
 
 void

@@ -74,6 +74,18 @@ int cache_lookup(struct cache *c, const struct cache_key *key,
 void cache_entry_clear(struct cache_entry *e);
 
 /*
+ * The blob file of `key` in format `fmt`, whether or not it exists (caller
+ * frees).  A blob only ever appears there whole (it is renamed into place
+ * after it was written and synced), so a process may answer "is this part
+ * made?" by opening or stat-ing it, without the index; cache_touch then
+ * keeps the entry's place in the LRU order.
+ */
+char *cache_blob_path(const struct cache *c, const struct cache_key *key,
+    enum format fmt);
+/* Mark an entry used now (for LRU eviction). */
+void cache_touch(struct cache *c, const struct cache_key *key);
+
+/*
  * Publish a finished file.  `tmp` must be in the cache's scratch space
  * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
  * success `out` describes the entry.  May evict older entries to stay

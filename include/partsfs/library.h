@@ -218,6 +218,7 @@ struct class_link {
  * A live edit builds a new snapshot that shares unchanged collections. */
 struct library {
 	char *root;                   /* absolute, symlinks resolved */
+	uint64_t generation;          /* unique to this snapshot */
 	size_t ncolls;
 	struct collection **colls;    /* natural order of id */
 	size_t nclasses;

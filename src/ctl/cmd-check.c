@@ -12,13 +12,15 @@
 static void
 check_usage(FILE *fp)
 {
-	fprintf(fp, "usage: partsctl check LIBRARY [--json] [-q]\n"
+	fprintf(fp, "usage: partsctl check LIBRARY [--json] [-q] [--config FILE]\n"
 	    "Validate a BOLTS library and report every problem as\n"
 	    "file:line:col: error|warning: message.  Exit status 0 when the\n"
 	    "library has no errors (warnings are allowed), 1 when it has.\n\n"
-	    "  -j, --json    one JSON object: counts and every diagnostic\n"
-	    "  -q, --quiet   report errors only, not warnings\n"
-	    "  -h, --help    this help\n");
+	    "  -j, --json          one JSON object: counts and every diagnostic\n"
+	    "  -q, --quiet         report errors only, not warnings\n"
+	    "  -c, --config FILE   partsfs.conf naming command executors, whose\n"
+	    "                      databases are then checked too\n"
+	    "  -h, --help          this help\n");
 }
 
 static json_t *
@@ -44,15 +46,20 @@ cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, quiet = false;
+	const char *config = NULL;
 	struct library *lib;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqc:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -71,7 +78,7 @@ cmd_check(int argc, char **argv)
 		check_usage(stderr);
 		return CTL_USAGE;
 	}
-	if ((lib = ctl_load(argv[optind])) == NULL)
+	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	rc = lib->diags.nerrors > 0 ? CTL_INVALID : CTL_OK;
 	if (json) {

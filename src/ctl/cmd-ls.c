@@ -16,12 +16,14 @@ struct ls_ctx {
 static void
 ls_usage(FILE *fp)
 {
-	fprintf(fp, "usage: partsctl ls LIBRARY [PATH] [-l]\n"
+	fprintf(fp, "usage: partsctl ls LIBRARY [PATH] [-l] [--config FILE]\n"
 	    "List a directory of the tree that partsfs mounts, one name per\n"
 	    "line, in the mount's order.  Nothing is generated.\n\n"
-	    "  -l, --long    a type letter (d directory, - file, l link) before\n"
-	    "                each name, and '-> target' after links\n"
-	    "  -h, --help    this help\n");
+	    "  -l, --long          a type letter (d directory, - file, l link)\n"
+	    "                      before each name, '-> target' after links\n"
+	    "  -c, --config FILE   partsfs.conf of the mount (command executors\n"
+	    "                      add formats)\n"
+	    "  -h, --help          this help\n");
 }
 
 static void
@@ -53,6 +55,7 @@ cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "long", no_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,11 +63,14 @@ cmd_ls(int argc, char **argv)
 	struct perr e = { 0 };
 	struct library *lib;
 	struct pnode node;
-	const char *path;
+	const char *path, *config = NULL;
 	int c, rc = CTL_OK;
 
-	while ((c = getopt_long(argc, argv, "lh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lc:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
 		case 'l':
 			ctx.lng = true;
 			break;
@@ -81,7 +87,7 @@ cmd_ls(int argc, char **argv)
 		return CTL_USAGE;
 	}
 	path = argc - optind == 2 ? argv[optind + 1] : "";
-	if ((lib = ctl_load(argv[optind])) == NULL)
+	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	if (pnode_lookup(lib, path, &node, &e) != 0) {
 		ctl_error("%s: %s", path, e.msg);

@@ -14,24 +14,29 @@
 static void
 params_usage(FILE *fp)
 {
-	fprintf(fp, "usage: partsctl params LIBRARY COLL/CLASS [name=value ...]\n"
-	    "       partsctl params LIBRARY PART-PATH\n"
+	fprintf(fp, "usage: partsctl params LIBRARY COLL/CLASS [name=value ...] "
+	    "[--config FILE]\n"
+	    "       partsctl params LIBRARY PART-PATH [--config FILE]\n"
 	    "Print the resolved parameter set of a part as one JSON object:\n"
 	    "\"params\" holds every parameter (numbers as JSON numbers, cells\n"
 	    "without a value as null), with the label, standard, license and\n"
 	    "provenance.  Free parameters not given take their defaults.\n"
 	    "COLL/CLASS may go on with directory levels (bolts/hex_screw/M8)\n"
 	    "or be a by-standard/ or by-name/ path.\n\n"
-	    "  -h, --help    this help\n");
+	    "  -c, --config FILE   partsfs.conf of the mount (command executors\n"
+	    "                      add formats)\n"
+	    "  -h, --help          this help\n");
 }
 
 int
 cmd_params(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *config = NULL;
 	struct perr e = { 0 };
 	struct library *lib;
 	struct pnode node, part;
@@ -39,7 +44,12 @@ cmd_params(int argc, char **argv)
 	char *out;
 	int c, rc = CTL_OK;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* "+": name=value arguments are not options */
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			config = optarg;
+			continue;
+		}
 		if (c == 'h') {
 			params_usage(stdout);
 			return CTL_OK;
@@ -51,7 +61,7 @@ cmd_params(int argc, char **argv)
 		params_usage(stderr);
 		return CTL_USAGE;
 	}
-	if ((lib = ctl_load(argv[optind])) == NULL)
+	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {
 		ctl_error("%s: %s", argv[optind + 1], e.msg);

@@ -25,9 +25,11 @@ int cmd_cache(int argc, char **argv);
 
 /* "partsctl: <message>" on stderr. */
 void ctl_error(const char *fmt, ...) PF_PRINTF(1, 2);
-/* Load a library for a command, printing its errors only (warnings are for
- * `check`); NULL after a message when it cannot be loaded. */
-struct library *ctl_load(const char *root);
+/* Load a library for a command under the configuration `config` (NULL:
+ * partsfs.conf's search order), so that formats of command executors are
+ * known as the mount knows them; NULL after a message when the library or
+ * the configuration cannot be used. */
+struct library *ctl_load(const char *root, const char *config);
 
 struct conf;
 /* The configuration for get and cache: `path` (or the search order of

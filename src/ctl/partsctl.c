@@ -15,9 +15,10 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *synopsis;
 } commands[] = {
-	{ "check", cmd_check, "check LIBRARY [--json] [-q]" },
-	{ "params", cmd_params, "params LIBRARY COLL/CLASS|PART [name=value ...]" },
-	{ "ls", cmd_ls, "ls LIBRARY [PATH] [-l]" },
+	{ "check", cmd_check, "check LIBRARY [--json] [-q] [--config FILE]" },
+	{ "params", cmd_params, "params LIBRARY COLL/CLASS|PART [name=value ...] "
+	    "[--config FILE]" },
+	{ "ls", cmd_ls, "ls LIBRARY [PATH] [-l] [--config FILE]" },
 	{ "get", cmd_get, "get LIBRARY PATH [-o FILE] [-q] [--config FILE] "
 	    "[--cache DIR] [--timeout SECONDS]" },
 	{ "cache", cmd_cache, "cache stats|prune|clear|verify [--json] "
@@ -37,15 +38,19 @@ ctl_error(const char *fmt, ...)
 }
 
 struct library *
-ctl_load(const char *root)
+ctl_load(const char *root, const char *config)
 {
 	struct perr e = { 0 };
-	struct library *lib = library_load(root, NULL, &e);
+	struct library_opts opts = { 0 };
+	struct library *lib;
 
-	if (lib == NULL) {
-		ctl_error("%s", e.msg);
+	/* the configuration is needed while loading only */
+	if ((opts.conf = ctl_conf(config, NULL, NULL)) == NULL)
 		return NULL;
-	}
+	lib = library_load(root, &opts, &e);
+	conf_free((struct conf *)opts.conf);
+	if (lib == NULL)
+		ctl_error("%s", e.msg);
 	return lib;
 }
 

@@ -28,6 +28,16 @@ struct inodes;
 
 struct inodes *inodes_new(void);
 void inodes_free(struct inodes *t);
+/* A part's cache key remembered in its inode for one library snapshot
+ * (generation) and at most two seconds: listings and opens then skip
+ * planning the part again.  true with the key when it is still good. */
+bool inodes_get_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    struct cache_key *key);
+void inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    const struct cache_key *key);
+/* true at most once a minute per inode: time to mark its part used in the
+ * cache's LRU order. */
+bool inodes_touch_due(struct inodes *t, fuse_ino_t ino);
 /* The inode number of `path`, adding the inode or counting one more
  * lookup of it. */
 fuse_ino_t inodes_lookup(struct inodes *t, const char *path);

@@ -12,6 +12,11 @@ struct inode {
 	fuse_ino_t ino;
 	char *path;
 	uint64_t nlookup;
+	/* the part's cache key, for one snapshot, since `keyed` */
+	uint64_t generation;
+	uint64_t keyed;
+	struct cache_key key;
+	uint64_t touched;           /* when its part was last marked used */
 	struct inode *next_ino;
 	struct inode *next_path;
 };
@@ -233,6 +238,59 @@ inodes_snapshot(struct inodes *t, struct inode_ref **out)
 	pthread_mutex_unlock(&t->lock);
 	*out = v;
 	return n;
+}
+
+/* How long a remembered key is trusted: an engine upgraded, or a prelude
+ * outside the library edited, shows within this time. */
+#define KEY_TTL_NS (2ull * 1000000000ull)
+
+bool
+inodes_get_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    struct cache_key *key)
+{
+	struct inode *i;
+	bool ok = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && i->keyed != 0 &&
+	    i->generation == generation && now_ns() - i->keyed < KEY_TTL_NS) {
+		*key = i->key;
+		ok = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+void
+inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    const struct cache_key *key)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL) {
+		i->generation = generation;
+		i->keyed = now_ns();
+		i->key = *key;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
+inodes_touch_due(struct inodes *t, fuse_ino_t ino)
+{
+	uint64_t now = now_ns();
+	struct inode *i;
+	bool due = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL &&
+	    (i->touched == 0 || now - i->touched > 60000000000ull)) {
+		i->touched = now;
+		due = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return due;
 }
 
 size_t

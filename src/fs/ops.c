@@ -143,24 +143,44 @@ json_text(const struct fnode *n, struct perr *e)
 	return s;
 }
 
-/* Is a part in the cache?  1 with its size, 0 no, -errno when it cannot
- * be planned. */
+/* A part's cache key: remembered in its inode, else planned.  0 or
+ * -errno when the part cannot be planned. */
 static int
-part_cached(struct fs *fs, const struct pnode *pn, uint64_t *size)
+part_key(struct fs *fs, const struct library *lib, const struct pnode *pn,
+    fuse_ino_t ino, struct cache_key *key)
 {
 	struct plan plan;
-	struct cache_entry hit;
 	int r;
 
+	if (inodes_get_key(fs->inodes, ino, lib->generation, key))
+		return 0;
 	if ((r = plan_make(&fs->core->env, pn, &plan, NULL)) != 0)
 		return r;
-	r = cache_lookup(fs->core->cache, &plan.key, &hit);
-	if (r == 1) {
-		*size = hit.size;
-		cache_entry_clear(&hit);
-	}
+	*key = plan.key;
 	plan_clear(&plan);
-	return r < 0 ? 0 : r;
+	inodes_set_key(fs->inodes, ino, lib->generation, key);
+	return 0;
+}
+
+/* Is a part in the cache?  1 with its size, 0 no, -errno when it cannot
+ * be planned.  Its blob file answers: it only appears whole. */
+static int
+part_cached(struct fs *fs, const struct library *lib, const struct pnode *pn,
+    fuse_ino_t ino, uint64_t *size)
+{
+	struct cache_key key;
+	struct stat st;
+	char *blob;
+	int r;
+
+	if ((r = part_key(fs, lib, pn, ino, &key)) != 0)
+		return r;
+	blob = cache_blob_path(fs->core->cache, &key, pn->fmt);
+	r = stat(blob, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	if (r)
+		*size = (uint64_t)st.st_size;
+	free(blob);
+	return r;
 }
 
 static void
@@ -228,7 +248,7 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 			goto json;
 		/* The exact size once made; until then a placeholder the
 		 * kernel must ask about again. */
-		if (part_cached(fs, &n->pn, &size) == 1)
+		if (part_cached(fs, lib, &n->pn, ino, &size) == 1)
 			st->st_size = (off_t)size;
 		else {
 			st->st_size = 0;
@@ -834,7 +854,8 @@ prefetch_siblings(struct fs *fs, const struct library *lib,
 
 static void
 open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
-    const struct fnode *n, const char *path, struct fuse_file_info *fi)
+    const struct fnode *n, fuse_ino_t ino, const char *path,
+    struct fuse_file_info *fi)
 {
 	struct cache_entry hit;
 	struct cache_key key;
@@ -843,6 +864,24 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 	struct perr e = { 0 };
 	int r;
 
+	/* made already (the common case): straight from its blob, with no
+	 * planning and no index query */
+	if (inodes_get_key(fs->inodes, ino, lib->generation, &key)) {
+		char *blob = cache_blob_path(fs->core->cache, &key, n->pn.fmt);
+		cache_pin(fs->core->cache, &key);
+		r = open_blob(fs, blob, &key, fi);
+		free(blob);
+		if (r == 0) {
+			atomic_fetch_add(&fs->core->hits, 1);
+			if (inodes_touch_due(fs->inodes, ino))
+				cache_touch(fs->core->cache, &key);
+			if (fuse_reply_open(req, fi) != 0)
+				handle_free(fs, (struct handle *)
+				    (uintptr_t)fi->fh);
+			return;
+		}
+		cache_unpin(fs->core->cache, &key);
+	}
 	r = core_request(fs->core, &n->pn, false, &hit, &job, &key, &e);
 	if (r < 0) {
 		/* no engine for it (or none installed): say why, once */
@@ -912,7 +951,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				    (struct handle *)(uintptr_t)fi->fh);
 		}
 	} else if (is_made(&n))
-		open_part(req, fs, lib, &n, path, fi);
+		open_part(req, fs, lib, &n, ino, path, fi);
 	else if ((text = json_text(&n, &e)) != NULL) {
 		fi->fh = (uintptr_t)handle_text(text);
 		if (fuse_reply_open(req, fi) != 0)
@@ -968,8 +1007,8 @@ static const char *const xattr_names[] = {
 
 /* The value of an xattr (caller frees), or NULL for ENODATA. */
 static char *
-xattr_value(struct fs *fs, const struct fnode *n, const char *path,
-    const char *name)
+xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
+    fuse_ino_t ino, const char *path, const char *name)
 {
 	json_t *j, *v;
 	char *s = NULL;
@@ -981,7 +1020,8 @@ xattr_value(struct fs *fs, const struct fnode *n, const char *path,
 		return jobs_error_for(fs->core->jobs, path);
 	if (strcmp(name, "user.partsfs.cached") == 0)
 		return xstrdup(!is_made(n) ? "yes" :
-		    part_cached(fs, &n->pn, &size) == 1 ? "yes" : "no");
+		    part_cached(fs, lib, &n->pn, ino, &size) == 1 ? "yes" :
+		    "no");
 	if ((j = describe_part(&n->pn, NULL)) == NULL)
 		return NULL;
 	if (strcmp(name, "user.partsfs.label") == 0)
@@ -1009,9 +1049,14 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	char *path, *v;
 	size_t len;
 
+	/* ls -l asks every file for ACLs and security labels: no work */
+	if (!str_has_prefix(name, "user.partsfs.")) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	if (!node_of(req, ino, &lib, &n, &path))
 		return;
-	v = xattr_value(fs, &n, path, name);
+	v = xattr_value(fs, lib, &n, ino, path, name);
 	if (v == NULL)
 		fuse_reply_err(req, ENODATA);
 	else if (size == 0)
@@ -1187,6 +1232,11 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* POSIX ACLs (there are none) are then cached by the kernel per
+	 * inode instead of being asked for at every ls -l; permissions are
+	 * the kernel's business anyway (default_permissions). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	/* With exact sizes, a listing must not ask for every part's
 	 * attributes: that would make them all. */
 	if (fs->exact_size)

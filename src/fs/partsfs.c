@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,8 +271,12 @@ main(int argc, char **argv)
 	else {
 		loop = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
-		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		/* libfuse marks the values not given with UINT_MAX */
+		if (cmd.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop,
+			    cmd.max_idle_threads);
+		if (cmd.max_threads != UINT_MAX)
+			fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
 		rc = fuse_session_loop_mt(fs.se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
