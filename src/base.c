@@ -4,11 +4,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "partsfs/conf.h"
@@ -76,40 +79,53 @@ is_identifier(const char *s)
 /*
  * Resolve `name` in the database directory: the absolute path when it is a
  * regular file inside the library, NULL when it does not exist (a warning
- * is the caller's business) or is refused (an error, reported here).
+ * is the caller's business) or is refused (an error, reported here).  The
+ * path is real (no links) as the engines open the file by name.
  */
 static const char *
 resolve_file(struct base_ctx *ctx, const struct ynode *n, const char *name,
     bool *missing)
 {
-	char *joined = xasprintf("%s/%s", ctx->dir, name);
-	char *real = realpath(joined, NULL);
+	char *rel = xasprintf("%s/%s", ctx->display_dir, name);
+	char *link = NULL, *target = NULL, *joined = NULL, *real = NULL;
 	const char *out = NULL;
 	size_t rootlen = strlen(ctx->root);
 	struct stat st;
+	int fd;
 
 	*missing = false;
-	if (real == NULL) {
+	if ((fd = open_beneath(ctx->root, rel, O_PATH, &link, &target)) == -1) {
 		if (errno == ENOENT)
 			*missing = true;
+		else if (errno == EXDEV && link != NULL)
+			yerror(ctx->d, n, "%s is a link to %s, outside the "
+			    "library: refused", link, target);
+		else if (errno == EXDEV)
+			yerror(ctx->d, n, "%s leads outside the library: "
+			    "refused", rel);
 		else
-			yerror(ctx->d, n, "%s/%s: %s", ctx->display_dir, name,
-			    strerror(errno));
+			yerror(ctx->d, n, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
-	if (strncmp(real, ctx->root, rootlen) != 0 || real[rootlen] != '/') {
-		yerror(ctx->d, n, "%s/%s is a link to %s, outside the library: "
-		    "refused", ctx->display_dir, name, real);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		yerror(ctx->d, n, "%s is not a regular file", rel);
 		goto out;
 	}
-	if (stat(real, &st) == -1 || !S_ISREG(st.st_mode)) {
-		yerror(ctx->d, n, "%s/%s is not a regular file",
-		    ctx->display_dir, name);
+	joined = xasprintf("%s/%s", ctx->root, rel);
+	if ((real = realpath(joined, NULL)) == NULL ||
+	    strncmp(real, ctx->root, rootlen) != 0 || real[rootlen] != '/') {
+		/* changed since it was opened */
+		yerror(ctx->d, n, "%s changed while it was read", rel);
 		goto out;
 	}
 	timespec_max(&ctx->coll->mtime, &st.st_mtim);
 	out = arena_strdup(ctx->a, real);
 out:
+	if (fd != -1)
+		close(fd);
+	free(rel);
+	free(link);
+	free(target);
 	free(joined);
 	free(real);
 	return out;
@@ -476,25 +492,108 @@ read_element(struct base_ctx *ctx, const struct ynode *el)
 	}
 }
 
+/*
+ * Links out of the library beside a database's files.  A module may
+ * include or import its siblings, so the bytes of every file with its
+ * extension in its directory go into its parts' cache key (plan.c); a
+ * sibling that is a link out is skipped there, unread, and said once
+ * here rather than for every part.  `first`: this database's first file.
+ */
+static void
+warn_siblings_outside(struct base_ctx *ctx, size_t first)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd;
+
+	if (ctx->db == DB_DRAWINGS || first == ctx->nfiles)
+		return;
+	fd = open_beneath(ctx->root, ctx->display_dir, O_RDONLY | O_DIRECTORY,
+	    NULL, NULL);
+	if (fd == -1)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		char *rel, *link = NULL, *target = NULL;
+		bool sibling = false;
+		if (de->d_name[0] == '.' || (de->d_type != DT_LNK &&
+		    de->d_type != DT_UNKNOWN))
+			continue;
+		for (size_t i = first; i < ctx->nfiles; i++) {
+			const struct base_file *bf = ctx->files[i];
+			const char *ext = strrchr(bf->filename, '.');
+			if (strcmp(bf->filename, de->d_name) == 0) {
+				/* named in the base file: reported there */
+				sibling = false;
+				break;
+			}
+			if (bf->path != NULL && ext != NULL &&
+			    str_has_suffix(de->d_name, ext))
+				sibling = true;
+		}
+		if (!sibling)
+			continue;
+		rel = xasprintf("%s/%s", ctx->display_dir, de->d_name);
+		if ((fd = open_beneath(ctx->root, rel, O_PATH, &link,
+		    &target)) != -1)
+			close(fd);
+		else if (errno == EXDEV && link != NULL)
+			diag_add(ctx->d, DIAG_WARNING, rel, 0, 0, "%s is a "
+			    "link to %s, outside the library: not read, and "
+			    "not part of the cache key of the files beside it "
+			    "that may include it", link, target);
+		free(rel);
+		free(link);
+		free(target);
+	}
+	closedir(dp);
+}
+
+/*
+ * The database <db>/<coll> of the collection, when it has one: its .base
+ * file and the files that names.  Like the collection file, the .base file
+ * and the directory may be links within the library; one leading out of
+ * it is refused unread.
+ */
 static void
 read_database(struct base_ctx *ctx, const struct ydoc_limits *limits)
 {
 	const char *id = ctx->coll->id;
-	char *basepath, *display;
+	char *display, *link = NULL, *target = NULL;
 	const struct ynode *root;
+	size_t first = ctx->nfiles;
 	struct stat st;
+	int fd;
 
-	if (stat(ctx->dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return;            /* databases are optional */
-	basepath = xasprintf("%s/%s.base", ctx->dir, id);
 	display = xasprintf("%s/%s.base", ctx->display_dir, id);
-	if (stat(basepath, &st) == -1) {
-		diag_add(ctx->d, DIAG_WARNING, display, 0, 0, "missing: the "
-		    "files in %s/ are not used", ctx->display_dir);
+	fd = open_beneath(ctx->root, display, O_RDONLY | O_NONBLOCK, &link,
+	    &target);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			/* databases are optional, a directory without its
+			 * .base file is a mistake */
+			if (stat(ctx->dir, &st) == 0 && S_ISDIR(st.st_mode))
+				diag_add(ctx->d, DIAG_WARNING, display, 0, 0,
+				    "missing: the files in %s/ are not used",
+				    ctx->display_dir);
+		} else if (errno == EXDEV && link != NULL)
+			diag_add(ctx->d, DIAG_ERROR, display, 0, 0, "%s is a "
+			    "link to %s, outside the library: refused", link,
+			    target);
+		else if (errno == EXDEV)
+			diag_add(ctx->d, DIAG_ERROR, display, 0, 0, "leads "
+			    "outside the library: refused");
+		else
+			diag_add(ctx->d, DIAG_ERROR, display, 0, 0, "cannot "
+			    "read: %s", strerror(errno));
 		goto out;
 	}
-	timespec_max(&ctx->coll->mtime, &st.st_mtim);
-	root = ydoc_load(ctx->a, basepath, display, NULL, limits, ctx->d);
+	if (fstat(fd, &st) == 0)
+		timespec_max(&ctx->coll->mtime, &st.st_mtim);
+	root = ydoc_load_fd(ctx->a, fd, display, NULL, limits, ctx->d);
 	if (root == NULL || root->kind == Y_NULL)
 		goto out;
 	if (root->kind != Y_SEQ) {
@@ -504,9 +603,13 @@ read_database(struct base_ctx *ctx, const struct ydoc_limits *limits)
 	}
 	for (size_t i = 0; i < root->n; i++)
 		read_element(ctx, root->items[i]);
+	warn_siblings_outside(ctx, first);
 out:
-	free(basepath);
+	if (fd != -1)
+		close(fd);
 	free(display);
+	free(link);
+	free(target);
 }
 
 void

@@ -28,6 +28,21 @@ id_valid(const char *id)
 	return true;
 }
 
+/* An id or safe name longer than a file name can be cannot be a
+ * directory of the tree: an error, and false. */
+static bool
+name_fits(struct diags *d, const struct ynode *n, const char *what,
+    const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len <= PF_NAME_MAX)
+		return true;
+	yerror(d, n, "%s '%.24s...' is %zu bytes long; a name in the tree "
+	    "holds at most %d", what, s, len, PF_NAME_MAX);
+	return false;
+}
+
 /* "Name <mail>": the angle brackets are expected, their content may be
  * empty (real data has "KOLANICH <>"). */
 static void
@@ -148,6 +163,8 @@ read_ident(struct arena *a, const struct ynode *n, const char *what,
 				    what, s);
 				return false;
 			}
+			if (!name_fits(d, safe, "safe name", s))
+				return false;
 			out->safe = arena_strdup(a, s);
 			return true;
 		}
@@ -163,6 +180,8 @@ read_ident(struct arena *a, const struct ynode *n, const char *what,
 		    out->nice);
 		return false;
 	}
+	if (!name_fits(d, n, "safe name", out->safe))
+		return false;
 	return true;
 }
 
@@ -389,6 +408,8 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 		    "and underscores", c->id);
 		return false;
 	}
+	if (!name_fits(d, idn, "class id", c->id))
+		return false;
 	pset_build(a, ymap_get(el, "parameters"), NULL, &c->ps, d);
 	read_names(a, c, el, d);
 	read_standards(a, c, el, d);
@@ -460,6 +481,8 @@ blt_read(struct collection *coll, const struct ynode *root, const char *stem,
 	const char *id;
 	size_t n;
 
+	/* set first: a collection that fails to read is still listed */
+	coll->id = arena_strdup(a, stem);
 	if (root->kind != Y_MAP) {
 		yerror(d, root, "a blt file holds one mapping (id, author, "
 		    "license, blt-version, classes), not a %s",
@@ -474,7 +497,6 @@ blt_read(struct collection *coll, const struct ynode *root, const char *stem,
 	else if (id != NULL && !id_valid(id))
 		yerror(d, ymap_get(root, "id"), "collection id '%s' may hold "
 		    "only letters, digits and underscores", id);
-	coll->id = arena_strdup(a, stem);
 	coll->name = opt_text(a, root, "name", d);
 	coll->description = opt_text(a, root, "description", d);
 	authors = ymap_get(root, "author");

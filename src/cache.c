@@ -1,9 +1,10 @@
 /* cache.c -- the persistent cache of made parts: keys (SHA-256), blobs named
- * by key, the shared sqlite index, publishing, eviction and repair at open. */
+ * by key, the shared sqlite index, publishing, eviction and repairs. */
 #include "config.h"
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -21,6 +22,7 @@
 
 #include "partsfs/cache.h"
 #include "partsfs/format.h"
+#include "partsfs/log.h"
 #include "partsfs/util.h"
 
 #define SCHEMA_VERSION "1"
@@ -48,6 +50,22 @@
  * crash.  Lookups check every blob they serve in between, and a crash can
  * only leave complete, unindexed blobs behind. */
 #define WALK_INTERVAL 3600.0
+
+/* The WAL is checkpointed once it holds 64 pages (256 KB with sqlite's
+ * 4 KB pages, where sqlite's default is 4 MB), and cut back to 256 KB
+ * when it starts again from its beginning: on a small disk the index must
+ * not outgrow the parts.  Eviction also truncates it. */
+static const char wal_sql[] =
+	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA wal_autocheckpoint=64;"
+	"PRAGMA journal_size_limit=262144";
+
+/* The allocation unit assumed when the file system does not say. */
+#define BLOCK_SIZE 4096
+
+/* After the index could not be opened again while in use, the next try
+ * waits this long: every lookup would otherwise try, and log. */
+#define REOPEN_INTERVAL 5.0
 
 enum stmt {
 	S_BEGIN,
@@ -104,7 +122,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_REINDEX] = "INSERT OR IGNORE INTO parts "
 	    "(key, fmt, size, sha256, created, used, label) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, NULL)",
-	[S_TOTAL] = "SELECT count(*), coalesce(sum(size), 0) FROM parts",
+	/* Blobs take whole blocks (?1 bytes each) on disk. */
+	[S_TOTAL] = "SELECT count(*), coalesce(sum((size + ?1 - 1) / ?1 * ?1), "
+	    "0) FROM parts",
 	[S_LRU] = "SELECT key, fmt, size FROM parts ORDER BY used, key",
 	[S_UNFAIL] = "DELETE FROM failures WHERE key = ?1",
 	[S_FAIL] = "INSERT OR REPLACE INTO failures (key, message, expires) "
@@ -145,8 +165,14 @@ struct pin {
 struct cache {
 	double walked;              /* last full check of the blobs */
 	pthread_mutex_t lock;        /* every use of db, stmts and pins */
+	pthread_cond_t repaired;     /* signalled when repairing ends */
+	bool repairing;              /* a thread is replacing the index */
 	char *dir;
 	char *index;                 /* dir/index.sqlite */
+	dev_t index_dev;             /* the file db was opened on */
+	ino_t index_ino;
+	double reopen_failed;        /* when opening it again last failed */
+	uint64_t block;              /* the file system's allocation unit */
 	char *proc;                  /* dir/tmp/proc-XXXXXX: ours */
 	int procfd;                  /* its lock file, flocked while open */
 	sqlite3 *db;
@@ -607,15 +633,6 @@ db_errno(sqlite3 *db, int rc)
 	}
 }
 
-/* The last error of the connection as -errno. */
-static int
-db_err(struct cache *c)
-{
-	int rc = sqlite3_extended_errcode(c->db);
-
-	return -db_errno(c->db, rc == SQLITE_OK ? SQLITE_ERROR : rc);
-}
-
 /* Run a statement without parameters or results.  An sqlite code. */
 static int
 db_run(struct cache *c, enum stmt id)
@@ -630,7 +647,6 @@ db_run(struct cache *c, enum stmt id)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Run a statement taking a key (and a number).  An sqlite code. */
 char *
 cache_blob_path(const struct cache *c, const struct cache_key *key,
     enum format fmt)
@@ -638,6 +654,7 @@ cache_blob_path(const struct cache *c, const struct cache_key *key,
 	return blob_path(c, key->hex, fmt);
 }
 
+/* Run a statement taking a key (and a number).  An sqlite code. */
 static int
 db_run_key(struct cache *c, enum stmt id, const char *hex, double arg)
 {
@@ -672,7 +689,7 @@ db_run_time(struct cache *c, enum stmt id, double t)
 static void
 db_rollback(struct cache *c)
 {
-	if (!sqlite3_get_autocommit(c->db))
+	if (c->db != NULL && !sqlite3_get_autocommit(c->db))
 		db_run(c, S_ROLLBACK);
 }
 
@@ -768,6 +785,52 @@ index_error(struct cache *c, int rc, struct buf *why, struct perr *e)
 	return r;
 }
 
+/*
+ * PRAGMA quick_check: INDEX_OK, INDEX_DAMAGED with its first complaint in
+ * `why`, or -errno.  It reads every page of the index: for 10000 entries
+ * (a 2.8 MB index) about 5 ms on a fresh connection, ten times what
+ * opening the cache, looking a part up and closing takes (0.4 ms), but a
+ * few percent of the full check (a stat per blob, 80 ms and more).  So it
+ * is part of the full check and of cache_verify, never of every open.
+ */
+static int
+index_quick_check(struct cache *c, struct buf *why, struct perr *e)
+{
+	sqlite3_stmt *s;
+	const char *v;
+	int rc, r = INDEX_OK;
+
+	rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return index_error(c, rc, why, e);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(s, 0);
+		if (v == NULL || strcmp(v, "ok") != 0) {
+			/* one line: it goes into a log message */
+			buf_adds(why, "quick_check: ");
+			for (; v != NULL && *v != '\0'; v++)
+				buf_addc(why, *v == '\n' ? ' ' : *v);
+			if (v == NULL)
+				buf_adds(why, "no answer");
+			r = INDEX_DAMAGED;
+		}
+	} else if (rc != SQLITE_DONE)
+		r = index_error(c, rc, why, e);
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Has the index file been replaced (or removed) since we opened it? */
+static bool
+index_moved(struct cache *c)
+{
+	struct stat st;
+
+	if (stat(c->index, &st) == -1)
+		return errno == ENOENT;
+	return st.st_dev != c->index_dev || st.st_ino != c->index_ino;
+}
+
 /* Read the schema version and whether a re-index is pending. */
 static int
 index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
@@ -828,6 +891,7 @@ static int
 index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 {
 	sqlite3_stmt *s;
+	struct stat st;
 	int rc, flags;
 	int64_t ntables;
 
@@ -846,10 +910,15 @@ index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 	 * then a row at worst points to a blob the next open checks. */
 	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL,
-		    NULL, NULL);
+		rc = sqlite3_exec(c->db, wal_sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return index_error(c, rc, why, e);
+	/* Which file this is: another process may set it aside and put a
+	 * new one in its place while we have it open. */
+	if (stat(c->index, &st) == 0) {
+		c->index_dev = st.st_dev;
+		c->index_ino = st.st_ino;
+	}
 	/* The WAL is checkpointed and removed when the last process closes
 	 * the index (sqlite's default), so that the main file is whole on
 	 * its own: keeping it would hide damage to the main file behind the
@@ -874,18 +943,26 @@ index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 }
 
 /* Move the damaged index (with its -wal and -shm) aside, so the next
- * attempt creates a new one.  Called with the recovery lock held. */
+ * attempt creates a new one; under a name of its own, as an index may be
+ * set aside more than once a second.  Called with the recovery lock
+ * held. */
 static int
 index_set_aside(struct cache *c, struct buf *note, struct perr *e)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char *from, *to;
+	char *base, *from, *to;
 	long long t = (long long)time(NULL);
+	struct stat st;
 	int r = 0;
 
+	base = xasprintf("%s.damaged-%lld", c->index, t);
+	for (int n = 1; lstat(base, &st) == 0; n++) {
+		free(base);
+		base = xasprintf("%s.damaged-%lld.%d", c->index, t, n);
+	}
 	for (size_t i = 0; i < PF_ARRAY_LEN(suffix) && r == 0; i++) {
 		from = xasprintf("%s%s", c->index, suffix[i]);
-		to = xasprintf("%s.damaged-%lld%s", c->index, t, suffix[i]);
+		to = xasprintf("%s%s", base, suffix[i]);
 		if (rename(from, to) == -1 && errno != ENOENT)
 			r = perr_set(e, errno, "cannot set the damaged cache "
 			    "index %s aside: %s", from, strerror(errno));
@@ -894,6 +971,7 @@ index_set_aside(struct cache *c, struct buf *note, struct perr *e)
 		free(from);
 		free(to);
 	}
+	free(base);
 	return r;
 }
 
@@ -1171,15 +1249,23 @@ scan_commit(struct scan *s)
 	return rc;
 }
 
-/* Bring the index and the blobs into agreement.  INDEX_OK, INDEX_DAMAGED
- * or -errno. */
+/*
+ * Bring the index and the blobs into agreement, after a quick check of the
+ * index itself.  INDEX_OK, INDEX_DAMAGED or -errno.  With `unlock`, the
+ * mutex (held by the caller) is let go while the blobs are read and
+ * hashed, so that other threads go on using the cache: what they publish
+ * meanwhile is neither dropped nor overwritten (rows are only dropped as
+ * they were read, blobs only indexed where there is no row).
+ */
 static int
-index_reconcile(struct cache *c, bool reindex, size_t *nreindexed,
-    struct buf *why, struct perr *e)
+index_reconcile(struct cache *c, bool reindex, bool unlock,
+    size_t *nreindexed, struct buf *why, struct perr *e)
 {
 	struct scan s;
 	int rc, r;
 
+	if ((r = index_quick_check(c, why, e)) != INDEX_OK)
+		return r;
 	memset(&s, 0, sizeof s);
 	s.c = c;
 	s.reindex = reindex;
@@ -1193,7 +1279,12 @@ index_reconcile(struct cache *c, bool reindex, size_t *nreindexed,
 	}
 	if (s.nrows != 0)
 		qsort(s.rows, s.nrows, sizeof *s.rows, row_cmp);
-	if ((r = scan_blobs(&s, e)) == 0) {
+	if (unlock)
+		pthread_mutex_unlock(&c->lock);
+	r = scan_blobs(&s, e);
+	if (unlock)
+		pthread_mutex_lock(&c->lock);
+	if (r == 0) {
 		if ((rc = scan_commit(&s)) == SQLITE_OK)
 			*nreindexed = s.nfound;
 		else if (rc_damage(rc)) {
@@ -1209,27 +1300,34 @@ index_reconcile(struct cache *c, bool reindex, size_t *nreindexed,
 	return r;
 }
 
-int
-cache_check(struct cache *c, struct perr *e)
+/*
+ * Remove a per-key lock file (tmp/key-<key>.lock, job.c's lock on making a
+ * part across processes) that nobody holds: its holder was killed before
+ * it could remove it.  As a holder does, it is unlinked while locked; one
+ * that is held is left alone, and so is a name that was meanwhile given
+ * to a new file.
+ */
+static void
+key_lock_reap(int dfd, const char *name)
 {
-	struct buf why = BUF_INIT;
-	size_t n = 0;
-	int r;
+	struct stat a, b;
+	int fd;
 
-	pthread_mutex_lock(&c->lock);
-	r = index_reconcile(c, false, &n, &why, e);
-	pthread_mutex_unlock(&c->lock);
-	if (r == INDEX_DAMAGED)
-		r = perr_set(e, EIO, "the cache index %s is damaged: %s (it "
-		    "is set aside the next time the cache is opened)",
-		    c->index, buf_str(&why));
-	buf_free(&why);
-	return r;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+	    S_ISREG(a.st_mode) && fstatat(dfd, name, &b,
+	    AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		unlinkat(dfd, name, 0);
+	close(fd);
 }
 
 /* Remove the scratch space of processes that are gone: their lock file
- * can be locked.  Best effort: what cannot be removed now is tried again
- * at the next open. */
+ * can be locked; and lock files of keys that nobody holds.  Best effort:
+ * what cannot be removed now is tried again at the next open. */
 static bool
 proc_reap(struct cache *c)
 {
@@ -1247,6 +1345,11 @@ proc_reap(struct cache *c)
 		return false;
 	}
 	while ((de = readdir(d)) != NULL) {
+		if (str_has_prefix(de->d_name, "key-") &&
+		    str_has_suffix(de->d_name, ".lock")) {
+			key_lock_reap(dirfd(d), de->d_name);
+			continue;
+		}
 		if (!str_has_prefix(de->d_name, "proc-") ||
 		    strcmp(de->d_name, own) == 0)
 			continue;
@@ -1328,6 +1431,26 @@ proc_make(struct cache *c, struct perr *e)
 	    "it keeps being removed", c->dir);
 }
 
+/* Take the lock on the cache directory that the index is replaced under;
+ * -1 when it cannot be had (then the repair goes on without it: two
+ * processes may both set an index aside, and one of them then works on a
+ * file the others no longer see, until it notices). */
+static int
+dir_lock(struct cache *c)
+{
+	int fd;
+
+	if ((fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /*
  * Open the index and reconcile it with the files.  A damaged index is
  * first checked again under a lock on the cache directory (another process
@@ -1347,18 +1470,13 @@ cache_open_index(struct cache *c, bool walk, struct perr *e)
 		r = index_open(c, &reindex, &why, e);
 		if (r == INDEX_OK && (walk || reindex ||
 		    wall_now() - c->walked > WALK_INTERVAL))
-			r = index_reconcile(c, reindex, &nreindexed, &why, e);
+			r = index_reconcile(c, reindex, false, &nreindexed,
+			    &why, e);
 		if (r != INDEX_DAMAGED)
 			break;
 		db_close(c);
 		if (!rechecked) {
-			/* Best effort: without flock, two processes may
-			 * both set an index aside, and one of them then
-			 * works on a file the others no longer see. */
-			lockfd = open(c->dir, O_RDONLY | O_DIRECTORY |
-			    O_CLOEXEC);
-			if (lockfd != -1)
-				flock(lockfd, LOCK_EX);
+			lockfd = dir_lock(c);
 			rechecked = true;
 			continue;
 		}
@@ -1378,12 +1496,171 @@ cache_open_index(struct cache *c, bool walk, struct perr *e)
 	if (r == INDEX_DAMAGED)
 		r = perr_set(e, EIO, "the cache index %s is damaged: %s",
 		    c->index, buf_str(&why));
-	/* A successful open can still have something to say. */
-	if (r == 0 && setaside && e != NULL)
-		snprintf(e->msg, sizeof e->msg, "%s; %zu parts re-indexed "
-		    "from the blobs", buf_str(&note), nreindexed);
+	/* A successful open can still have something to say: to the
+	 * caller, and to the log, as nobody may be there to read it. */
+	if (r == 0 && setaside) {
+		log_warning("%s; %zu parts re-indexed from the blobs",
+		    buf_str(&note), nreindexed);
+		if (e != NULL)
+			snprintf(e->msg, sizeof e->msg, "%s; %zu parts "
+			    "re-indexed from the blobs", buf_str(&note),
+			    nreindexed);
+	}
 	buf_free(&why);
 	buf_free(&note);
+	return r;
+}
+
+/* Repairs while the cache is in use. */
+
+/*
+ * Open the index again while the cache is in use, with the mutex held:
+ * after a statement reported `damage`, or (`damage` NULL) after an earlier
+ * attempt left no index open or another process replaced it.  Under the
+ * lock on the cache directory, a damaged index that is still the one in
+ * place is set aside (another process may have done that already), and
+ * the index in place, or a new one, is opened; a new one is filled from
+ * the blobs on disk, with the mutex let go while they are hashed, so that
+ * the other threads go on (and miss).  Threads that meet the damage
+ * meanwhile wait for the end (index_retry).  0 with a note in `e` (code
+ * 0) when an index was set aside, or -errno; either is logged.  c->db is
+ * NULL when it failed.
+ */
+static int
+index_renew(struct cache *c, const char *damage, struct perr *e)
+{
+	struct buf why = BUF_INIT, note = BUF_INIT, what = BUF_INIT;
+	size_t nreindexed = 0;
+	bool reindex = false, bad, aside = false;
+	int lockfd, r;
+
+	perr_clear(e);
+	c->repairing = true;
+	/* Not waiting for another process's repair with the mutex held. */
+	pthread_mutex_unlock(&c->lock);
+	lockfd = dir_lock(c);
+	pthread_mutex_lock(&c->lock);
+	bad = damage != NULL && c->db != NULL && !index_moved(c);
+	buf_adds(&what, damage != NULL ? damage : "");
+	for (;;) {
+		db_close(c);
+		if (bad) {
+			buf_reset(&note);
+			buf_printf(&note, "the cache index %s was damaged (%s)",
+			    c->index, buf_str(&what));
+			if ((r = index_set_aside(c, &note, e)) != 0)
+				break;
+			aside = true;
+		}
+		buf_reset(&why);
+		r = index_open(c, &reindex, &why, e);
+		if (r == INDEX_OK && reindex)
+			r = index_reconcile(c, true, true, &nreindexed, &why,
+			    e);
+		if (r != INDEX_DAMAGED || aside)
+			break;
+		/* the one in place is damaged too: it goes as well */
+		bad = true;
+		buf_reset(&what);
+		buf_adds(&what, buf_str(&why));
+	}
+	if (r == INDEX_DAMAGED)
+		r = perr_set(e, EIO, "the new cache index %s is damaged too: "
+		    "%s", c->index, buf_str(&why));
+	if (r != 0) {
+		db_close(c);
+		c->reopen_failed = wall_now();
+		log_error("%s%s%s", buf_str(&note),
+		    buf_str(&note)[0] != '\0' ? "; " : "",
+		    e != NULL ? e->msg : "cannot open the cache index");
+	} else if (aside) {
+		log_warning("%s; %zu parts re-indexed from the blobs",
+		    buf_str(&note), nreindexed);
+		if (e != NULL)
+			snprintf(e->msg, sizeof e->msg, "%s; %zu parts "
+			    "re-indexed from the blobs", buf_str(&note),
+			    nreindexed);
+	}
+	if (lockfd != -1)
+		close(lockfd);
+	c->repairing = false;
+	pthread_cond_broadcast(&c->repaired);
+	buf_free(&why);
+	buf_free(&note);
+	buf_free(&what);
+	return r;
+}
+
+/*
+ * Whether a statement that failed with `rc` is to be run again: when the
+ * index reported damage to itself, and it has been replaced since (by
+ * this thread, or by another one this thread waited for).  Once per
+ * operation: `tries` counts.  Called with the mutex held.
+ */
+static bool
+index_retry(struct cache *c, int rc, int *tries)
+{
+	struct perr e;
+
+	if (!rc_damage(rc) || (*tries)++ != 0)
+		return false;
+	if (c->repairing) {
+		while (c->repairing)
+			pthread_cond_wait(&c->repaired, &c->lock);
+	} else
+		index_renew(c, sqlite3_errstr(rc), &e);
+	return c->db != NULL;
+}
+
+/*
+ * Is the index open, and the one in place?  Opened again when an earlier
+ * repair failed, or when another process set the one we have aside (what
+ * is written must go where the others look).  Called with the mutex held
+ * at the start of an operation; `follow` asks for the second check (a
+ * stat), which writers make.
+ */
+static bool
+db_ready(struct cache *c, bool follow)
+{
+	struct perr e;
+
+	if (c->repairing)
+		return c->db != NULL;
+	if (c->db == NULL) {
+		if (wall_now() - c->reopen_failed >= REOPEN_INTERVAL)
+			index_renew(c, NULL, &e);
+	} else if (follow && index_moved(c))
+		index_renew(c, NULL, &e);
+	return c->db != NULL;
+}
+
+int
+cache_check(struct cache *c, struct perr *e)
+{
+	struct buf why = BUF_INIT;
+	size_t n = 0;
+	bool reindex = false;
+	int r;
+
+	perr_clear(e);
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		r = perr_set(e, EIO, "cannot open the cache index %s",
+		    c->index);
+		goto out;
+	}
+	/* A re-index left unfinished is finished: blobs without a row are
+	 * then indexed, not removed. */
+	r = index_meta(c, &reindex, &why, e);
+	if (r == INDEX_OK)
+		r = index_reconcile(c, reindex, false, &n, &why, e);
+	if (r == INDEX_DAMAGED) {
+		/* The note about it goes to the caller with e->code 0. */
+		r = index_renew(c, buf_str(&why), e);
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	buf_free(&why);
 	return r;
 }
 
@@ -1391,6 +1668,7 @@ struct cache *
 cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
     struct perr *e)
 {
+	struct statvfs sv;
 	struct cache *c;
 	char *sub;
 	size_t len;
@@ -1405,6 +1683,12 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 	c = xcalloc(1, sizeof *c);
 	if ((r = pthread_mutex_init(&c->lock, NULL)) != 0) {
 		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		free(c);
+		return NULL;
+	}
+	if ((r = pthread_cond_init(&c->repaired, NULL)) != 0) {
+		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return NULL;
 	}
@@ -1432,6 +1716,12 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 		}
 		free(sub);
 	}
+	/* What a blob takes on disk is counted in whole blocks. */
+	if (statvfs(c->dir, &sv) == 0 && sv.f_frsize > 0 &&
+	    sv.f_frsize <= 1 << 20)
+		c->block = sv.f_frsize;
+	else
+		c->block = BLOCK_SIZE;
 	/* a dead process's scratch space means a crash: check everything */
 	if (cache_open_index(c, proc_reap(c), e) != 0)
 		goto fail;
@@ -1454,6 +1744,7 @@ cache_close(struct cache *c)
 		remove_tree_at(AT_FDCWD, c->proc);
 	if (c->procfd != -1)
 		close(c->procfd);
+	pthread_cond_destroy(&c->repaired);
 	pthread_mutex_destroy(&c->lock);
 	free(c->pins);
 	free(c->proc);
@@ -1480,66 +1771,105 @@ pin_find(struct cache *c, const char *hex)
 	return NULL;
 }
 
+/* What the index says about a key. */
+struct found {
+	int fmt;
+	uint64_t size;
+	double used;
+	double created;
+};
+
+/* The row of a key: SQLITE_ROW with `f` filled, SQLITE_DONE when there is
+ * none, or an error. */
+static int
+lookup_row(struct cache *c, const char *hex, struct found *f)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_LOOKUP)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		f->fmt = fmt_parse((const char *)sqlite3_column_text(s, 0));
+		f->size = (uint64_t)sqlite3_column_int64(s, 1);
+		f->used = sqlite3_column_double(s, 2);
+		f->created = sqlite3_column_double(s, 3);
+	}
+	stmt_done(s);
+	return rc;
+}
+
+/* Mark a key used at `now`, not waiting for another process's write:
+ * failing to note the use only ages the entry.  An sqlite code. */
+static int
+touch_row(struct cache *c, const char *hex, double now)
+{
+	int rc;
+
+	sqlite3_busy_timeout(c->db, 0);
+	rc = db_run_key(c, S_TOUCH, hex, now);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	return rc;
+}
+
 int
 cache_lookup(struct cache *c, const struct cache_key *key,
     struct cache_entry *out)
 {
-	sqlite3_stmt *s;
+	struct found f = { .fmt = -1 };
 	struct stat st;
-	double used = 0, created = 0, now;
-	uint64_t size = 0;
+	double now;
 	char *path = NULL;
-	int rc, fmt = -1, r = 0;
-	bool row = false;
+	int rc, r = 0, tries = 0;
 
 	out->path = NULL;
 	if (!key_valid(key))
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if ((s = stmt(c, S_LOOKUP)) == NULL) {
-		r = db_err(c);
+	if (!db_ready(c, false)) {
+		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row = true;
-		fmt = fmt_parse((const char *)sqlite3_column_text(s, 0));
-		size = (uint64_t)sqlite3_column_int64(s, 1);
-		used = sqlite3_column_double(s, 2);
-		created = sqlite3_column_double(s, 3);
-	} else if (rc != SQLITE_DONE)
-		r = -db_errno(c->db, rc);
-	stmt_done(s);
-	if (!row)
+	do
+		rc = lookup_row(c, key->hex, &f);
+	while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+	    index_retry(c, rc, &tries));
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			r = -db_errno(c->db, rc);
 		goto out;
+	}
 
-	if (fmt >= 0) {
-		path = blob_path(c, key->hex, fmt);
+	if (f.fmt >= 0) {
+		path = blob_path(c, key->hex, f.fmt);
 		if (stat(path, &st) == -1) {
 			if (errno != ENOENT && errno != ENOTDIR) {
 				r = -errno;
 				goto out;
 			}
 		} else if (S_ISREG(st.st_mode) &&
-		    (uint64_t)st.st_size == size) {
+		    (uint64_t)st.st_size == f.size) {
 			now = wall_now();
-			/* Not worth waiting for another process's write:
-			 * failing to note the use only ages the entry. */
-			if (now - used > USED_SLACK) {
-				sqlite3_busy_timeout(c->db, 0);
-				db_run_key(c, S_TOUCH, key->hex, now);
-				sqlite3_busy_timeout(c->db, BUSY_MS);
+			if (now - f.used > USED_SLACK) {
+				do
+					rc = touch_row(c, key->hex, now);
+				while (rc != SQLITE_OK &&
+				    index_retry(c, rc, &tries));
 			}
 			out->path = path;
-			out->size = size;
-			out->fmt = fmt;
+			out->size = f.size;
+			out->fmt = f.fmt;
 			path = NULL;
 			r = 1;
 			goto out;
 		}
 	}
 	/* The blob is gone or damaged: so is the entry. */
-	if ((rc = db_run_key(c, S_DROP, key->hex, created)) != SQLITE_OK)
+	do
+		rc = db_run_key(c, S_DROP, key->hex, f.created);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
 		r = -db_errno(c->db, rc);
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -1554,13 +1884,78 @@ cache_entry_clear(struct cache_entry *e)
 	e->path = NULL;
 }
 
+/* What `size` bytes take on disk: whole blocks. */
+static uint64_t
+disk_size(const struct cache *c, uint64_t size)
+{
+	return (size + c->block - 1) / c->block * c->block;
+}
+
+/* The disk space of the index files (the database, its WAL and its
+ * shared memory), and of the WAL alone in *wal. */
+static uint64_t
+index_disk(const struct cache *c, uint64_t *wal)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct stat st;
+	uint64_t total = 0, n;
+	char *path;
+
+	*wal = 0;
+	for (size_t i = 0; i < PF_ARRAY_LEN(suffix); i++) {
+		path = xasprintf("%s%s", c->index, suffix[i]);
+		if (stat(path, &st) == 0) {
+			n = (uint64_t)st.st_blocks * 512;
+			total += n;
+			if (i == 1)
+				*wal = n;
+		}
+		free(path);
+	}
+	return total;
+}
+
+/* The number of entries and the disk space of their blobs.  An sqlite
+ * code. */
+static int
+blobs_total(struct cache *c, uint64_t *entries, uint64_t *bytes)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_TOTAL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->block);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*entries = (uint64_t)sqlite3_column_int64(s, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(s, 1);
+		rc = SQLITE_OK;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+/* Copy the WAL into the index and truncate it, as far as the readers of
+ * other processes allow without waiting for them. */
+static void
+db_checkpoint(struct cache *c)
+{
+	sqlite3_busy_timeout(c->db, 0);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+}
+
 /*
- * Evict least recently used entries until the total size is within the
- * limit, sparing pinned entries and `keep`.  Called with the mutex held.
- * The number removed or -errno; the bytes are added to *freed.
+ * Evict least recently used entries until the disk space of the cache (its
+ * blobs in whole blocks and the index files) is within the limit, sparing
+ * pinned entries and `keep`.  The WAL is truncated before it is counted
+ * (no part is evicted for what it held) and after entries were removed.
+ * Called with the mutex held.  An sqlite code; the number removed is
+ * added to *n and their disk space to *freed.
  */
 static int
-evict(struct cache *c, const struct cache_key *keep, uint64_t *freed)
+evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 {
 	struct victim {
 		char hex[CACHE_KEY_LEN + 1];
@@ -1569,27 +1964,25 @@ evict(struct cache *c, const struct cache_key *keep, uint64_t *freed)
 	} *v = NULL;
 	size_t nv = 0, cap = 0;
 	sqlite3_stmt *s;
-	uint64_t total;
-	int rc, n = 0;
+	uint64_t entries, blobs, wal, total = 0;
+	int rc, removed = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		/* The first look is outside a transaction: most of the
 		 * time there is nothing to do and nothing is locked. */
 		if (pass == 1 && (rc = db_run(c, S_BEGIN)) != SQLITE_OK)
-			return -db_errno(c->db, rc);
-		if ((s = stmt(c, S_TOTAL)) == NULL) {
-			rc = sqlite3_extended_errcode(c->db);
+			return rc;
+		if ((rc = blobs_total(c, &entries, &blobs)) != SQLITE_OK)
 			goto fail;
+		total = blobs + index_disk(c, &wal);
+		if (pass == 0 && total > c->max_bytes && wal != 0) {
+			db_checkpoint(c);
+			total = blobs + index_disk(c, &wal);
 		}
-		rc = sqlite3_step(s);
-		total = (uint64_t)sqlite3_column_int64(s, 1);
-		stmt_done(s);
-		if (rc != SQLITE_ROW)
-			goto fail;
 		if (total <= c->max_bytes) {
 			if (pass == 1 && db_run(c, S_COMMIT) != SQLITE_OK)
 				db_rollback(c);
-			return 0;
+			return SQLITE_OK;
 		}
 	}
 
@@ -1599,8 +1992,9 @@ evict(struct cache *c, const struct cache_key *keep, uint64_t *freed)
 	}
 	while (total > c->max_bytes && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *hex = (const char *)sqlite3_column_text(s, 0);
-		uint64_t size = (uint64_t)sqlite3_column_int64(s, 2);
+		uint64_t size;
 
+		size = disk_size(c, (uint64_t)sqlite3_column_int64(s, 2));
 		if (hex == NULL || (keep != NULL &&
 		    strcmp(hex, keep->hex) == 0) ||
 		    (strlen(hex) == CACHE_KEY_LEN && pin_find(c, hex) != NULL))
@@ -1632,7 +2026,7 @@ evict(struct cache *c, const struct cache_key *keep, uint64_t *freed)
 		}
 		rc = db_run_key(c, S_DROP_KEY, v[i].hex, 0);
 		if (rc == SQLITE_OK) {
-			n++;
+			removed++;
 			if (freed != NULL)
 				*freed += v[i].size;
 		}
@@ -1642,15 +2036,21 @@ evict(struct cache *c, const struct cache_key *keep, uint64_t *freed)
 	if (rc != SQLITE_OK)
 		goto fail;
 	free(v);
-	return n;
+	*n += removed;
+	/* what the removal wrote to the WAL goes again */
+	if (removed != 0)
+		db_checkpoint(c);
+	return SQLITE_OK;
 
 fail:
 	free(v);
-	return db_abort(c, rc, NULL);
+	*n += removed;
+	db_rollback(c);
+	return rc;
 }
 
-/* Index a placed blob: the row, no failure for the key.  0 or -errno with
- * sqlite's message in `msg`. */
+/* Index a placed blob: the row, no failure for the key.  An sqlite code,
+ * with sqlite's message in `msg` on failure. */
 static int
 publish_index(struct cache *c, const struct cache_key *key, enum format fmt,
     uint64_t size, const char *sha, double now, const char *label,
@@ -1679,10 +2079,14 @@ publish_index(struct cache *c, const struct cache_key *key, enum format fmt,
 	if ((rc = db_run_key(c, S_UNFAIL, key->hex, 0)) != SQLITE_OK ||
 	    (rc = db_run(c, S_COMMIT)) != SQLITE_OK)
 		goto fail;
-	return 0;
+	return SQLITE_OK;
 
 fail:
-	return db_abort(c, rc, msg);
+	/* rolling back replaces the message */
+	buf_reset(msg);
+	buf_adds(msg, sqlite3_errmsg(c->db));
+	db_rollback(c);
+	return rc;
 }
 
 static int
@@ -1691,6 +2095,31 @@ publish_fail(struct perr *e, const struct cache_key *key, const char *step,
 {
 	return perr_set(e, err, "publishing %s failed: %s: %s", key->hex, step,
 	    strerror(err));
+}
+
+/* Rename `tmp` to the blob's `path`.  *fresh says whether no blob was
+ * there before, so that removing the file again takes nothing away: a
+ * blob already in place is whole and may be indexed.  0 or -errno. */
+static int
+blob_place(const char *tmp, const char *path, bool *fresh)
+{
+	struct stat st;
+
+	*fresh = false;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+		*fresh = true;
+		return 0;
+	}
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* a file system that cannot say: asked first */
+		*fresh = lstat(path, &st) == -1 && errno == ENOENT;
+	} else if (errno != EEXIST)
+		return -errno;
+	if (rename(tmp, path) == -1) {
+		*fresh = false;
+		return -errno;
+	}
+	return 0;
 }
 
 int
@@ -1704,8 +2133,8 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 	struct buf msg = BUF_INIT;
 	struct stat st;
 	uint64_t n;
-	bool placed = false;
-	int fd = -1, r;
+	bool placed = false, fresh = false;
+	int fd = -1, r, rc, tries = 0, evicted = 0;
 
 	if (out != NULL)
 		out->path = NULL;
@@ -1760,8 +2189,8 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 		goto fail;
 	}
 	path = blob_path(c, key->hex, fmt);
-	if (rename(tmp, path) == -1) {
-		r = publish_fail(e, key, writing, errno);
+	if ((r = blob_place(tmp, path, &fresh)) != 0) {
+		r = publish_fail(e, key, writing, -r);
 		goto fail;
 	}
 	placed = true;
@@ -1771,17 +2200,30 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 	}
 
 	pthread_mutex_lock(&c->lock);
-	r = publish_index(c, key, fmt, n, sha, wall_now(), label, &msg);
-	if (r != 0) {
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		r = perr_set(e, EIO, "publishing %s failed: %s: the cache "
+		    "index %s cannot be opened", key->hex, writing, c->index);
+		goto fail;
+	}
+	do
+		rc = publish_index(c, key, fmt, n, sha, wall_now(), label,
+		    &msg);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK) {
+		r = -db_errno(c->db, rc);
 		pthread_mutex_unlock(&c->lock);
 		r = perr_set(e, -r, "publishing %s failed: %s: %s (index: %s)",
 		    key->hex, writing, strerror(-r), buf_str(&msg));
 		buf_free(&msg);
 		goto fail;
 	}
+	buf_free(&msg);
 	/* The part is published whatever eviction does; it is tried again
 	 * with the next publish or prune. */
-	evict(c, key, NULL);
+	do
+		rc = evict(c, key, &evicted, NULL);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	pthread_mutex_unlock(&c->lock);
 
 	close(fd);
@@ -1798,7 +2240,12 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 fail:
 	if (fd != -1)
 		close(fd);
-	unlink(placed ? path : tmp);
+	/* A blob that replaced another of its key stays: removing it would
+	 * take away a good part, which a row may still describe. */
+	if (!placed)
+		unlink(tmp);
+	else if (fresh)
+		unlink(path);
 	free(sub);
 	free(path);
 	return r;
@@ -1837,69 +2284,94 @@ cache_scratch_remove(const char *dir)
 void
 cache_touch(struct cache *c, const struct cache_key *key)
 {
-	sqlite3_stmt *s;
+	int rc, tries = 0;
 
 	if (!key_valid(key))
 		return;
 	pthread_mutex_lock(&c->lock);
-	/* never wait for another process's writer: the entry just ages */
-	sqlite3_busy_timeout(c->db, 0);
-	if ((s = stmt(c, S_TOUCH)) != NULL) {
-		sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
-		sqlite3_bind_double(s, 2, wall_now());
-		sqlite3_step(s);
-		stmt_done(s);
+	if (db_ready(c, false)) {
+		do
+			rc = touch_row(c, key->hex, wall_now());
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	}
-	sqlite3_busy_timeout(c->db, BUSY_MS);
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* Failures. */
 
+/* Remember a failure.  An sqlite code. */
+static int
+fail_row(struct cache *c, const char *hex, const char *message)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_FAIL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, message != NULL ? message : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_double(s, 3, wall_now() + c->negative_ttl);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 void
 cache_fail(struct cache *c, const struct cache_key *key, const char *message)
 {
-	sqlite3_stmt *s;
+	int rc, tries = 0;
 
 	if (!key_valid(key) || !(c->negative_ttl > 0))
 		return;
 	pthread_mutex_lock(&c->lock);
-	if ((s = stmt(c, S_FAIL)) != NULL) {
-		sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, message != NULL ? message : "", -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_double(s, 3, wall_now() + c->negative_ttl);
-		/* Not remembering a failure only means trying again. */
-		sqlite3_step(s);
-		stmt_done(s);
+	/* Not remembering a failure only means trying again. */
+	if (db_ready(c, true)) {
+		do
+			rc = fail_row(c, key->hex, message);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* An unexpired failure of a key: SQLITE_ROW with the message in *message
+ * (when not NULL), SQLITE_DONE, or an error. */
+static int
+failed_row(struct cache *c, const char *hex, char **message)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_FAILED)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 2, wall_now());
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && message != NULL) {
+		const char *m = (const char *)sqlite3_column_text(s, 0);
+		*message = xstrdup(m != NULL ? m : "");
+	}
+	stmt_done(s);
+	return rc;
 }
 
 int
 cache_failed(struct cache *c, const struct cache_key *key, char **message)
 {
-	sqlite3_stmt *s;
-	int r = 0;
+	int rc = SQLITE_DONE, tries = 0;
 
 	if (message != NULL)
 		*message = NULL;
 	if (!key_valid(key))
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	if ((s = stmt(c, S_FAILED)) != NULL) {
-		sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
-		sqlite3_bind_double(s, 2, wall_now());
-		if (sqlite3_step(s) == SQLITE_ROW) {
-			const char *m = (const char *)sqlite3_column_text(s, 0);
-			if (message != NULL)
-				*message = xstrdup(m != NULL ? m : "");
-			r = 1;
-		}
-		stmt_done(s);
+	if (db_ready(c, false)) {
+		do
+			rc = failed_row(c, key->hex, message);
+		while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+		    index_retry(c, rc, &tries));
 	}
 	pthread_mutex_unlock(&c->lock);
-	return r;
+	return rc == SQLITE_ROW;
 }
 
 /* Pins. */
@@ -1937,76 +2409,115 @@ cache_unpin(struct cache *c, const struct cache_key *key)
 
 /* Memo. */
 
+/* A memo: SQLITE_ROW with the value in *value (NULL for a NULL value),
+ * SQLITE_DONE, or an error. */
+static int
+memo_row(struct cache *c, const char *name, char **value)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_MEMO_GET)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*value = xstrdup((const char *)sqlite3_column_text(s, 0));
+	stmt_done(s);
+	return rc;
+}
+
 char *
 cache_memo_get(struct cache *c, const char *name)
 {
-	sqlite3_stmt *s;
 	char *v = NULL;
+	int rc, tries = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((s = stmt(c, S_MEMO_GET)) != NULL) {
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW &&
-		    sqlite3_column_type(s, 0) != SQLITE_NULL)
-			v = xstrdup((const char *)sqlite3_column_text(s, 0));
-		stmt_done(s);
+	if (db_ready(c, false)) {
+		do
+			rc = memo_row(c, name, &v);
+		while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+		    index_retry(c, rc, &tries));
 	}
 	pthread_mutex_unlock(&c->lock);
 	return v;
 }
 
+/* Set or (value NULL) delete a memo.  An sqlite code. */
+static int
+memo_write(struct cache *c, const char *name, const char *value)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, value != NULL ? S_MEMO_SET : S_MEMO_DEL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 void
 cache_memo_set(struct cache *c, const char *name, const char *value)
 {
-	sqlite3_stmt *s;
+	int rc, tries = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((s = stmt(c, value != NULL ? S_MEMO_SET : S_MEMO_DEL)) != NULL) {
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		if (value != NULL)
-			sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-		/* A memo not kept is only worked out again. */
-		sqlite3_step(s);
-		stmt_done(s);
+	/* A memo not kept is only worked out again. */
+	if (db_ready(c, true)) {
+		do
+			rc = memo_write(c, name, value);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* Looking after the cache. */
 
+/* The counts of cache_stats.  An sqlite code. */
+static int
+stats_rows(struct cache *c, struct cache_stats *st)
+{
+	sqlite3_stmt *s;
+	uint64_t wal;
+	int rc;
+
+	if ((rc = blobs_total(c, &st->entries, &st->bytes)) != SQLITE_OK)
+		return rc;
+	st->index_bytes = index_disk(c, &wal);
+	if ((s = stmt(c, S_NFAILED)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_double(s, 1, wall_now());
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st->failures = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	stmt_done(s);
+	return rc;
+}
+
 int
 cache_stats(struct cache *c, struct cache_stats *st)
 {
-	sqlite3_stmt *s;
-	int rc, r = 0;
+	int rc, r = 0, tries = 0;
 
 	memset(st, 0, sizeof *st);
 	st->max_bytes = c->max_bytes;
 	pthread_mutex_lock(&c->lock);
 	st->pinned = c->npins;
-	if ((s = stmt(c, S_TOTAL)) == NULL) {
-		r = db_err(c);
-		goto out;
+	if (!db_ready(c, false))
+		r = -EIO;
+	else {
+		do
+			rc = stats_rows(c, st);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+		if (rc != SQLITE_OK)
+			r = -db_errno(c->db, rc);
 	}
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		st->entries = (uint64_t)sqlite3_column_int64(s, 0);
-		st->bytes = (uint64_t)sqlite3_column_int64(s, 1);
-	} else
-		r = -db_errno(c->db, rc);
-	stmt_done(s);
-	if (r != 0)
-		goto out;
-	if ((s = stmt(c, S_NFAILED)) == NULL) {
-		r = db_err(c);
-		goto out;
-	}
-	sqlite3_bind_double(s, 1, wall_now());
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		st->failures = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		r = -db_errno(c->db, rc);
-	stmt_done(s);
-out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -2015,12 +2526,19 @@ int
 cache_prune(struct cache *c, uint64_t *freed)
 {
 	uint64_t bytes = 0;
-	int n, rc;
+	int n = 0, rc, tries = 0;
 
 	pthread_mutex_lock(&c->lock);
-	n = evict(c, NULL, &bytes);
-	if (n >= 0 && (rc = db_run_time(c, S_EXPIRE, wall_now())) !=
-	    SQLITE_OK)
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	do {
+		rc = evict(c, NULL, &n, &bytes);
+		if (rc == SQLITE_OK)
+			rc = db_run_time(c, S_EXPIRE, wall_now());
+	} while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
 		n = -db_errno(c->db, rc);
 	pthread_mutex_unlock(&c->lock);
 	if (freed != NULL)
@@ -2068,12 +2586,12 @@ clear_blobs(struct cache *c)
 	free(path);
 }
 
-int
-cache_clear(struct cache *c)
+/* Empty the index and the blobs.  An sqlite code. */
+static int
+clear_all(struct cache *c)
 {
-	int rc, r;
+	int rc;
 
-	pthread_mutex_lock(&c->lock);
 	/* The files go while the write lock is held, so no other process
 	 * indexes anything in between. */
 	if ((rc = db_run(c, S_BEGIN)) == SQLITE_OK &&
@@ -2082,7 +2600,25 @@ cache_clear(struct cache *c)
 		clear_blobs(c);
 		rc = db_run(c, S_COMMIT);
 	}
-	r = rc == SQLITE_OK ? 0 : db_abort(c, rc, NULL);
+	if (rc != SQLITE_OK)
+		db_rollback(c);
+	return rc;
+}
+
+int
+cache_clear(struct cache *c)
+{
+	int rc, r = -EIO, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, true)) {
+		do
+			rc = clear_all(c);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+		r = rc == SQLITE_OK ? 0 : -db_errno(c->db, rc);
+		if (rc == SQLITE_OK)
+			db_checkpoint(c);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -2106,41 +2642,86 @@ blob_intact(const char *path, const struct row *r)
 	return ok;
 }
 
+/* Drop the row of a damaged blob, unless the entry was published again
+ * since it was read (and then its blob is not ours to remove).  An sqlite
+ * code; *dropped says whether it was. */
+static int
+verify_drop(struct cache *c, const struct row *r, bool *dropped)
+{
+	int rc;
+
+	*dropped = false;
+	if ((rc = db_run(c, S_BEGIN)) != SQLITE_OK)
+		return rc;
+	if ((rc = db_run_key(c, S_DROP, r->key.hex, r->created)) ==
+	    SQLITE_OK) {
+		*dropped = sqlite3_changes(c->db) == 1;
+		rc = db_run(c, S_COMMIT);
+	}
+	if (rc != SQLITE_OK) {
+		*dropped = false;
+		db_rollback(c);
+	}
+	return rc;
+}
+
 int
 cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed)
 {
 	uint64_t nchecked = 0, nremoved = 0;
-	struct row *rows;
-	size_t n;
-	int rc;
+	struct buf why = BUF_INIT;
+	struct row *rows = NULL;
+	struct perr e;
+	size_t n = 0;
+	bool dropped;
+	int rc, r, tries = 0;
+
+	/* The index itself first: a damaged one is replaced, and its
+	 * entries are then the blobs found on disk. */
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	if ((r = index_quick_check(c, &why, &e)) == INDEX_DAMAGED) {
+		tries++;
+		r = index_renew(c, buf_str(&why), &e);
+	}
+	buf_free(&why);
+	if (r != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return r;
+	}
+	do
+		rc = rows_load(c, &rows, &n, true);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
+		r = -db_errno(c->db, rc);
+	pthread_mutex_unlock(&c->lock);
+	if (r != 0)
+		return r;
 
 	/* Hashing is done without the mutex: lookups go on meanwhile. */
-	pthread_mutex_lock(&c->lock);
-	rc = rows_load(c, &rows, &n, true);
-	pthread_mutex_unlock(&c->lock);
-	if (rc != SQLITE_OK)
-		return -db_errno(c->db, rc);
 	for (size_t i = 0; i < n; i++) {
-		struct row *r = &rows[i];
-		char *path = r->fmt >= 0 ? blob_path(c, r->key.hex, r->fmt) :
-		    NULL;
+		struct row *row = &rows[i];
+		char *path = row->fmt >= 0 ? blob_path(c, row->key.hex,
+		    row->fmt) : NULL;
 
 		nchecked++;
-		if (path != NULL && blob_intact(path, r)) {
+		if (path != NULL && blob_intact(path, row)) {
 			free(path);
 			continue;
 		}
-		/* Unless the entry was published again meanwhile. */
 		pthread_mutex_lock(&c->lock);
-		if (db_run(c, S_BEGIN) == SQLITE_OK) {
-			if (db_run_key(c, S_DROP, r->key.hex, r->created) ==
-			    SQLITE_OK && sqlite3_changes(c->db) == 1) {
+		if (db_ready(c, false)) {
+			do
+				rc = verify_drop(c, row, &dropped);
+			while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+			if (dropped) {
 				if (path != NULL)
 					unlink(path);
 				nremoved++;
 			}
-			if (db_run(c, S_COMMIT) != SQLITE_OK)
-				db_rollback(c);
 		}
 		pthread_mutex_unlock(&c->lock);
 		free(path);

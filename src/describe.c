@@ -78,12 +78,12 @@ describe_collection(const struct collection *c)
 	for (size_t i = 0; i < c->nclasses; i++)
 		json_array_append_new(classes,
 		    json_string(c->classes[c->order[i]].id));
-	return json_pack("{s:s, s:o, s:o, s:o, s:s, s:o, s:o}",
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", c->id,
 	    "name", str_or_null(c->name),
 	    "description", str_or_null(c->description),
 	    "authors", strings(c->authors, c->nauthors),
-	    "license", c->license,
+	    "license", str_or_null(c->license),
 	    "blt_version", str_or_null(c->blt_version),
 	    "classes", classes);
 }

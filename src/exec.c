@@ -15,6 +15,7 @@
 #include "partsfs/exec.h"
 
 #define STDERR_LINES 20
+#define STDERR_LINE_MAX 1024
 
 void
 exec_failure_clear(struct exec_failure *f)
@@ -66,11 +67,27 @@ shell_quote(const char *const *argv)
 	return buf_steal(&b);
 }
 
-/* The last lines of a text, for reports. */
+/* The length of s cut to at most max bytes, not inside a UTF-8 sequence. */
+static size_t
+cut_utf8(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/*
+ * The last lines of a text, for reports, each cut to STDERR_LINE_MAX bytes:
+ * a report is read through an extended attribute, which the kernel limits
+ * to 64 KiB, and one engine line can be longer than that.
+ */
 static char *
 last_lines(const char *text, int lines)
 {
 	const char *end = text + strlen(text), *s = end;
+	struct buf b = BUF_INIT;
 
 	while (s > text && (s[-1] == '\n' || s[-1] == '\r'))
 		s--;
@@ -79,7 +96,19 @@ last_lines(const char *text, int lines)
 		if (s[-1] == '\n' && ++n == lines)
 			break;
 	}
-	return xstrndup(s, (size_t)(end - s));
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = (size_t)((nl != NULL ? nl : end) - s);
+		size_t keep = cut_utf8(s, len, STDERR_LINE_MAX);
+		buf_add(&b, s, keep);
+		if (keep < len)
+			buf_printf(&b, " [%zu more bytes]", len - keep);
+		if (nl == NULL)
+			break;
+		buf_addc(&b, '\n');
+		s = nl + 1;
+	}
+	return buf_steal(&b);
 }
 
 static int
@@ -164,6 +193,22 @@ env_free(struct envp *ev)
 	ev->n = 0;
 }
 
+/*
+ * A sanitized build's partsfs-convert reserves terabytes of address space
+ * for its shadow memory at start, which no address-space limit lets
+ * through: the converter of such a build (a test build) runs without one.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONVERTER_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONVERTER_SANITIZED 1
+#endif
+#endif
+#ifndef CONVERTER_SANITIZED
+#define CONVERTER_SANITIZED 0
+#endif
+
 /* Run one engine command and check its output file. */
 static int
 run_engine(const struct exec_env *env, const char *what,
@@ -186,6 +231,8 @@ run_engine(const struct exec_env *env, const char *what,
 	struct perr e = { 0 };
 	int r = 0;
 
+	if (CONVERTER_SANITIZED && strcmp(what, "partsfs-convert") == 0)
+		spec.memory = 0;
 	if (run_process(&spec, &res, &e) != 0)
 		return fail_with(fail, argv, "%s could not be started: %s",
 		    what, e.msg);
@@ -240,10 +287,15 @@ run_openscad(const struct exec_env *env, const struct plan *p,
 	for (size_t i = 0; i < p->nargs; i++)
 		buf_printf(&b, "%s%s", i ? ", " : "", p->args[i]);
 	buf_adds(&b, ");\n");
-	if (strpbrk(p->script, "<>") != NULL ||
-	    (r = write_file(wrapper, b.p, b.len)) != 0) {
-		r = fail_with(fail, NULL, "openscad: cannot write the wrapper "
-		    "for %s", p->script);
+	if (strpbrk(p->script, "<>") != NULL) {
+		/* include <...> cannot quote them */
+		r = fail_with(fail, NULL, "openscad: cannot include %s: its "
+		    "path holds '<' or '>'", p->script);
+		goto out;
+	}
+	if ((r = write_file(wrapper, b.p, b.len)) != 0) {
+		r = fail_with(fail, NULL, "openscad: cannot write %s: %s",
+		    wrapper, strerror(-r));
 		goto out;
 	}
 	env_init(&ev, scratch);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +16,53 @@
 #include "partsfs/format.h"
 #include "partsfs/library.h"
 
+/*
+ * A collection file is read only from inside the library: data/<id>.blt
+ * may be a link, to a file anywhere in the library (a collection shared
+ * by two names, a checkout that keeps its data elsewhere in the tree),
+ * but one that leads out of the library root is refused unread.  Its
+ * !includes stay inside data/ (see ydoc_load).
+ */
 struct collection *
 collection_load(const char *root, const char *id, const struct conf *conf,
     const struct ydoc_limits *limits, struct diags *diags)
 {
-	struct collection *coll;
-	char *path, *incroot, *display;
+	struct collection *coll = NULL;
+	char *incroot, *display, *link = NULL, *target = NULL;
 	const struct ynode *doc;
-	struct arena *a = arena_new();
+	struct arena *a;
 	size_t errors = diags->nerrors;
 	struct stat st;
+	int fd;
 
-	path = xasprintf("%s/data/%s.blt", root, id);
 	incroot = xasprintf("%s/data", root);
 	display = xasprintf("data/%s.blt", id);
-	doc = ydoc_load(a, path, display, incroot, limits, diags);
+	/* O_NONBLOCK: a FIFO is refused as not a regular file, not waited on */
+	if ((fd = open_beneath(root, display, O_RDONLY | O_NONBLOCK, &link,
+	    &target)) == -1) {
+		if (errno == EXDEV && link != NULL)
+			diag_add(diags, DIAG_ERROR, display, 0, 0, "%s is a "
+			    "link to %s, outside the library: refused", link,
+			    target);
+		else if (errno == EXDEV)
+			diag_add(diags, DIAG_ERROR, display, 0, 0, "leads "
+			    "outside the library: refused");
+		else
+			diag_add(diags, DIAG_ERROR, display, 0, 0, "cannot "
+			    "read: %s", strerror(errno));
+		goto out;
+	}
+	a = arena_new();
+	doc = ydoc_load_fd(a, fd, display, incroot, limits, diags);
 	if (doc == NULL) {
 		arena_free(a);
-		coll = NULL;
 		goto out;
 	}
 	coll = arena_alloc(a, sizeof *coll);
 	coll->arena = a;
 	coll->display = arena_strdup(a, display);
 	atomic_init(&coll->refs, 1);
-	if (stat(path, &st) == 0)
+	if (fstat(fd, &st) == 0)
 		coll->mtime = st.st_mtim;
 	blt_read(coll, doc, id, diags);
 	bases_read(coll, root, conf, limits, diags);
@@ -47,9 +70,12 @@ collection_load(const char *root, const char *id, const struct conf *conf,
 		class_makers(&coll->classes[i], conf);
 	coll->nerrors = diags->nerrors - errors;
 out:
-	free(path);
+	if (fd != -1)
+		close(fd);
 	free(incroot);
 	free(display);
+	free(link);
+	free(target);
 	return coll;
 }
 
@@ -190,8 +216,14 @@ cmp_coll(const void *pa, const void *pb)
 static int
 cmp_link(const void *pa, const void *pb)
 {
-	return natcmp(((const struct class_link *)pa)->name,
-	    ((const struct class_link *)pb)->name);
+	const struct class_link *a = pa, *b = pb;
+	int c = natcmp(a->name, b->name);
+
+	if (c != 0)
+		return c;
+	if ((c = natcmp(a->cls->coll->id, b->cls->coll->id)) != 0)
+		return c;
+	return natcmp(a->cls->id, b->cls->id);
 }
 
 static void
@@ -330,6 +362,31 @@ build_by_standard(struct library *lib, struct diags *d)
 	if (lib->nby_standard > 1)
 		qsort(lib->by_standard, lib->nby_standard,
 		    sizeof *lib->by_standard, cmp_link);
+	/*
+	 * A made-up <safe>_<class id> can meet a standard's plain safe name,
+	 * and a class id used twice makes the same link twice: a directory
+	 * lists each name once, so the first keeps it and the rest are errors.
+	 */
+	size_t kept = 0;
+	for (size_t i = 0; i < lib->nby_standard; i++) {
+		struct class_link *l = &lib->by_standard[i];
+		if (kept > 0 && strcmp(lib->by_standard[kept - 1].name,
+		    l->name) == 0) {
+			const struct class_link *first =
+			    &lib->by_standard[kept - 1];
+			diag_add(d, DIAG_ERROR, l->cls->node->file,
+			    l->cls->node->line, l->cls->node->col,
+			    "by-standard/%s would name both class %s "
+			    "(collection %s) and class %s (collection %s); "
+			    "only the first is listed there", l->name,
+			    first->cls->id, first->cls->coll->id, l->cls->id,
+			    l->cls->coll->id);
+			free((char *)l->name);
+			continue;
+		}
+		lib->by_standard[kept++] = *l;
+	}
+	lib->nby_standard = kept;
 }
 
 struct library *
@@ -398,19 +455,20 @@ cmp_str(const void *a, const void *b)
 	return natcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The collection ids: data/<id>.blt, regular files. */
+/* The collection ids: data/<id>.blt, from data/ open as `fd` (taken). */
 static char **
-list_collections(const char *root, size_t *n, struct diags *d)
+list_collections(int fd, size_t *n, struct diags *d)
 {
-	char *dpath = xasprintf("%s/data", root);
-	DIR *dir = opendir(dpath);
+	DIR *dir = fdopendir(fd);
 	struct dirent *de;
 	char **ids = NULL;
 	size_t cap = 0;
 
 	*n = 0;
 	if (dir == NULL) {
-		free(dpath);
+		diag_add(d, DIAG_ERROR, "data", 0, 0, "cannot list: %s",
+		    strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	while ((de = readdir(dir)) != NULL) {
@@ -435,10 +493,40 @@ list_collections(const char *root, size_t *n, struct diags *d)
 		ids[(*n)++] = stem;
 	}
 	closedir(dir);
-	free(dpath);
 	if (*n > 1)
 		qsort(ids, *n, sizeof *ids, cmp_str);
 	return ids;
+}
+
+/*
+ * data/ of the library at `real` (its real path), open for listing; -1
+ * with `e` set, naming the real cause, when it cannot be: missing, a link
+ * out of the library, not readable.
+ */
+static int
+open_data(const char *root, const char *real, struct perr *e)
+{
+	char *link = NULL, *target = NULL;
+	int fd;
+
+	fd = open_beneath(real, "data", O_RDONLY | O_DIRECTORY, &link,
+	    &target);
+	if (fd != -1)
+		return fd;
+	if (errno == ENOENT || errno == ENOTDIR)
+		perr_set(e, ENOTDIR, "%s is not a BOLTS library: it has no "
+		    "data/ directory", root);
+	else if (errno == EXDEV && link != NULL)
+		perr_set(e, EXDEV, "%s/data is a link to %s, outside the "
+		    "library: refused", root, target);
+	else if (errno == EXDEV)
+		perr_set(e, EXDEV, "%s/data leads outside the library: "
+		    "refused", root);
+	else
+		perr_set(e, errno, "%s/data: %s", root, strerror(errno));
+	free(link);
+	free(target);
+	return -1;
 }
 
 struct library *
@@ -453,26 +541,19 @@ library_load(const char *root, const struct library_opts *opts,
 	struct library *lib;
 	pthread_t threads[8];
 	size_t nids, ncolls = 0;
-	int nthreads;
-	char *real, *data;
+	int nthreads, fd;
+	char *real;
 	char **ids;
-	struct stat st;
 
 	if ((real = realpath(root, NULL)) == NULL) {
 		perr_set(e, errno, "%s: %s", root, strerror(errno));
 		return NULL;
 	}
-	data = xasprintf("%s/data", real);
-	if (stat(real, &st) == -1 || !S_ISDIR(st.st_mode) ||
-	    stat(data, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		perr_set(e, ENOTDIR, "%s is not a BOLTS library: it has no "
-		    "data/ directory", root);
-		free(data);
+	if ((fd = open_data(root, real, e)) == -1) {
 		free(real);
 		return NULL;
 	}
-	free(data);
-	ids = list_collections(real, &nids, &diags);
+	ids = list_collections(fd, &nids, &diags);
 	pool.tasks = xcalloc(nids ? nids : 1, sizeof *pool.tasks);
 	for (size_t i = 0; i < nids; i++) {
 		pool.tasks[i].root = real;

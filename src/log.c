@@ -57,6 +57,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	for (char *line = msg, *next; line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
+		if (next != NULL && *next == '\0')
+			next = NULL;    /* a final newline ends the last line */
 		if (use_syslog)
 			syslog(prio[level], "%s", line);
 		else

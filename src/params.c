@@ -486,6 +486,10 @@ read_row_keys(struct builder *b, const struct ynode *data, const char *what)
 			yerror(b->diags, k, "%s: key '%s' is not a valid Table "
 			    "Index value (ASCII, without / \\ ? * : | \" ' < > "
 			    "or control characters)", what, k->str);
+		else if (strlen(k->str) > PF_NAME_MAX)
+			yerror(b->diags, k, "%s: key '%.24s...' is %zu bytes "
+			    "long; a name in the tree holds at most %d", what,
+			    k->str, strlen(k->str), PF_NAME_MAX);
 	}
 	return keys;
 }
@@ -630,6 +634,11 @@ read_table2d(struct builder *b, const struct ynode *el)
 				yerror(b->diags, cols->items[c], "2d table "
 				    "column '%s' is not a valid Table Index "
 				    "value", k);
+			else if (strlen(k) > PF_NAME_MAX)
+				yerror(b->diags, cols->items[c], "2d table "
+				    "column '%.24s...' is %zu bytes long; a "
+				    "name in the tree holds at most %d", k,
+				    strlen(k), PF_NAME_MAX);
 			t.colkeys[c] = k;
 		}
 	}

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,28 +382,60 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The script and its siblings with the same extension: a module may
- * include or import them. */
+/*
+ * The script and its siblings with the same extension: a module may
+ * include or import them.  The script is a real path inside the library
+ * (base.c resolved it).  A sibling that is a link is followed only when it
+ * stays inside the library: one leading out is skipped unread, silently
+ * here since this runs for every part (loading the library warned once).
+ */
 static void
-add_script_and_siblings(struct plan *p, const char *script)
+add_script_and_siblings(struct plan *p, const char *root, const char *script)
 {
 	const char *slash = strrchr(script, '/');
 	const char *ext = strrchr(script, '.');
-	char *dir = xstrndup(script, (size_t)(slash - script));
-	char **names = NULL;
+	size_t rootlen = root != NULL ? strlen(root) : 0;
+	char **names = NULL, *rel;
+	const char *reldir;
 	size_t n = 0;
 	struct dirent *de;
 	DIR *dp;
+	int fd;
 
 	add_source(p, "script", script);
-	if (ext == NULL || ext < slash || (dp = opendir(dir)) == NULL) {
-		free(dir);
+	if (ext == NULL || ext < slash || root == NULL ||
+	    strncmp(script, root, rootlen) != 0 ||
+	    script[rootlen] != '/' || slash <= script + rootlen)
+		return;
+	reldir = script + rootlen + 1;
+	rel = xstrndup(reldir, (size_t)(slash - reldir));
+	fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL, NULL);
+	free(rel);
+	if (fd == -1)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
+		struct stat st;
 		if (de->d_name[0] == '.' || !str_has_suffix(de->d_name, ext) ||
 		    strcmp(de->d_name, slash + 1) == 0)
 			continue;
+		if (de->d_type != DT_REG) {
+			/* a link (or unknown): a regular file inside */
+			bool ok;
+			rel = xasprintf("%.*s/%s", (int)(slash - reldir),
+			    reldir, de->d_name);
+			fd = open_beneath(root, rel, O_PATH, NULL, NULL);
+			ok = fd != -1 && fstat(fd, &st) == 0 &&
+			    S_ISREG(st.st_mode);
+			if (fd != -1)
+				close(fd);
+			free(rel);
+			if (!ok)
+				continue;
+		}
 		names = xreallocarray(names, n + 1, sizeof *names);
 		names[n++] = xstrdup(de->d_name);
 	}
@@ -410,15 +443,34 @@ add_script_and_siblings(struct plan *p, const char *script)
 	if (n > 1)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]);
-		struct stat st;
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			add_source(p, "sibling", path);
+		char *path = xasprintf("%.*s/%s", (int)(slash - script), script,
+		    names[i]);
+		add_source(p, "sibling", path);
 		free(path);
 		free(names[i]);
 	}
 	free(names);
-	free(dir);
+}
+
+/* A prelude configured relative to the library is one of its files: one
+ * leading out of it is refused, neither read nor given to the engine. */
+static int
+check_inside(const char *root, const char *rel, struct perr *e)
+{
+	char *link = NULL, *target = NULL;
+	int fd, r = 0;
+
+	if ((fd = open_beneath(root, rel, O_PATH, &link, &target)) != -1)
+		close(fd);
+	else if (errno == EXDEV && link != NULL)
+		r = perr_set(e, EXDEV, "openscad include %s: %s is a link to "
+		    "%s, outside the library: refused", rel, link, target);
+	else if (errno == EXDEV)
+		r = perr_set(e, EXDEV, "openscad include %s leads outside the "
+		    "library: refused", rel);
+	free(link);
+	free(target);
+	return r;
 }
 
 /* An OpenSCAD literal for a value: strings escaped, null as undef. */
@@ -603,10 +655,17 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 			out->args[i] = scad_literal(&vals[pset_find(ps,
 			    cls->scad->args[i])]);
 		want = conf->openscad;
-		add_script_and_siblings(out, out->script);
+		add_script_and_siblings(out, env->root, out->script);
 		for (size_t i = 0; i < conf->nopenscad_include; i++) {
 			const char *inc = conf->openscad_include[i];
-			char *path = inc[0] == '/' ? xstrdup(inc) :
+			char *path;
+			if (inc[0] != '/' && env->root != NULL &&
+			    (r = check_inside(env->root, inc, e)) != 0) {
+				free(vals);
+				plan_clear(out);
+				return r;
+			}
+			path = inc[0] == '/' ? xstrdup(inc) :
 			    xasprintf("%s/%s", env->root, inc);
 			add_source(out, "include", path);
 			free(path);
@@ -617,7 +676,7 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 		out->script = xstrdup(cls->freecad->file->path);
 		out->entry = xstrdup(cls->freecad->function);
 		want = conf->freecad;
-		add_script_and_siblings(out, out->script);
+		add_script_and_siblings(out, env->root, out->script);
 		add_source(out, "driver", conf->freecad_driver);
 		break;
 	default:
@@ -630,7 +689,7 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 		out->script = xstrdup(cls->commands[m->index].file->path);
 		out->entry = xstrdup(cls->commands[m->index].name);
 		want = out->cmd->argv[0];
-		add_script_and_siblings(out, out->script);
+		add_script_and_siblings(out, env->root, out->script);
 		break;
 	}
 	free(vals);

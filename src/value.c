@@ -172,7 +172,7 @@ num_canon_scaled(double d, char *out, int *digits, size_t *len)
 	/* significant digits: without leading and trailing zeros */
 	for (sig = n; sig > 1 && rev[sig - 1] == '0'; sig--)
 		;
-	for (int i = 0; i < sig && rev[i] == '0' && sig > 1; i++)
+	for (int tz = 0; tz < n - 1 && rev[tz] == '0' && sig > 1; tz++)
 		sig--;
 	if (d < 0)
 		*w++ = '-';

@@ -9,8 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#if defined(SYS_openat2) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
+#endif
 
 #include "partsfs/ydoc.h"
 
@@ -213,14 +221,13 @@ count_nodes(struct loader *l, size_t n, const yaml_mark_t *m)
 static struct ynode *
 include_file(struct loader *l, const char *rel, const yaml_mark_t *m)
 {
-	char *joined, *real_root = NULL, *real = NULL, *display = NULL;
+	char *display = NULL, *link = NULL, *target = NULL;
 	struct ynode *n = NULL;
 	struct stat st;
-	size_t rootlen;
 	char *data = NULL;
 	ssize_t got;
 	size_t len = 0;
-	int fd = -1;
+	int fd;
 
 	if (l->include_root == NULL) {
 		lerror_soft(l, m, "!include is not allowed here");
@@ -236,20 +243,19 @@ include_file(struct loader *l, const char *rel, const yaml_mark_t *m)
 		    "directory", rel);
 		return NULL;
 	}
-	joined = xasprintf("%s/%s", l->include_root, rel);
-	real_root = realpath(l->include_root, NULL);
-	real = realpath(joined, NULL);
-	if (real_root == NULL || real == NULL) {
-		lerror_soft(l, m, "!include '%s': %s", rel, strerror(errno));
+	/* O_NONBLOCK: a FIFO is refused below, not waited on */
+	fd = open_beneath(l->include_root, rel, O_RDONLY | O_NONBLOCK, &link,
+	    &target);
+	if (fd == -1 && errno == EXDEV) {
+		if (link != NULL)
+			lerror_soft(l, m, "!include '%s' points outside the "
+			    "data directory: %s is a link to %s (refused)", rel,
+			    link, target);
+		else
+			lerror_soft(l, m, "!include '%s' points outside the "
+			    "data directory", rel);
 		goto out;
 	}
-	rootlen = strlen(real_root);
-	if (strncmp(real, real_root, rootlen) != 0 || real[rootlen] != '/') {
-		lerror_soft(l, m, "!include '%s' points outside the data directory",
-		    rel);
-		goto out;
-	}
-	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		lerror_soft(l, m, "!include '%s': %s", rel, strerror(errno));
 		goto out;
@@ -287,9 +293,8 @@ out:
 	if (fd != -1)
 		close(fd);
 	free(data);
-	free(joined);
-	free(real_root);
-	free(real);
+	free(link);
+	free(target);
 	return n;
 }
 
@@ -597,7 +602,7 @@ ydoc_load_buffer(struct arena *arena, const char *data, size_t len,
 }
 
 struct ynode *
-ydoc_load(struct arena *arena, const char *path, const char *display,
+ydoc_load_fd(struct arena *arena, int fd, const char *display,
     const char *include_root, const struct ydoc_limits *limits,
     struct diags *diags)
 {
@@ -607,27 +612,21 @@ ydoc_load(struct arena *arena, const char *path, const char *display,
 	char *data;
 	size_t len = 0;
 	ssize_t got;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1 || fstat(fd, &st) == -1) {
+	if (fstat(fd, &st) == -1) {
 		diag_add(diags, DIAG_ERROR, display, 0, 0, "cannot read: %s",
 		    strerror(errno));
-		if (fd != -1)
-			close(fd);
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		diag_add(diags, DIAG_ERROR, display, 0, 0,
 		    "not a regular file");
-		close(fd);
 		return NULL;
 	}
 	if ((uintmax_t)st.st_size > lim->max_file_bytes) {
 		diag_add(diags, DIAG_ERROR, display, 0, 0, "file is %jd bytes, "
 		    "more than the limit of %zu", (intmax_t)st.st_size,
 		    lim->max_file_bytes);
-		close(fd);
 		return NULL;
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -639,11 +638,174 @@ ydoc_load(struct arena *arena, const char *path, const char *display,
 			break;
 		len += (size_t)got;
 	}
-	close(fd);
 	root = load_buffer(arena, data, len, arena_strdup(arena, display),
 	    include_root, lim, diags, 0);
 	free(data);
 	return root;
+}
+
+struct ynode *
+ydoc_load(struct arena *arena, const char *path, const char *display,
+    const char *include_root, const struct ydoc_limits *limits,
+    struct diags *diags)
+{
+	struct ynode *root;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_add(diags, DIAG_ERROR, display, 0, 0, "cannot read: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	root = ydoc_load_fd(arena, fd, display, include_root, limits, diags);
+	close(fd);
+	return root;
+}
+
+/* Opening files of a library without leaving it. */
+
+/* Is `path` `dir` or under it?  Both absolute, without symlinks. */
+static bool
+path_beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' ||
+	    path[n] == '\0');
+}
+
+/*
+ * Does `rel` lead out of `root` on the way, and by which component: the
+ * first prefix of it whose real path is outside, named in *link with its
+ * real path in *target when it is a symbolic link (not a ".."), caller
+ * frees.  realpath(3), lstat(2) and readlink(2) read links and open
+ * nothing.
+ */
+static bool
+find_escape(const char *real_root, const char *root, const char *rel,
+    char **link, char **target)
+{
+	for (const char *end = rel; *end != '\0';) {
+		char *prefix, *path, *real, buf[PATH_MAX];
+		struct stat st;
+		bool islink;
+		ssize_t n;
+
+		end += strcspn(end, "/");
+		prefix = xstrndup(rel, (size_t)(end - rel));
+		path = xasprintf("%s/%s", root, prefix);
+		while (*end == '/')
+			end++;
+		islink = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+		if ((real = realpath(path, NULL)) == NULL && islink &&
+		    (n = readlink(path, buf, sizeof buf - 1)) > 0 &&
+		    buf[0] == '/') {
+			/* dangling: only an absolute target can be told */
+			buf[n] = '\0';
+			real = xstrdup(buf);
+		}
+		free(path);
+		if (real != NULL && !path_beneath(real, real_root)) {
+			if (islink) {
+				*link = prefix;
+				*target = real;
+			} else {
+				free(prefix);
+				free(real);
+			}
+			return true;
+		}
+		free(real);
+		free(prefix);
+	}
+	return false;
+}
+
+int
+open_beneath(const char *root, const char *rel, int flags, char **link,
+    char **target)
+{
+	char *joined = NULL, *real_root = NULL, *real = NULL;
+	char *l = NULL, *t = NULL;
+	const char *inside;
+	int fd = -1, saved;
+#ifdef HAVE_OPENAT2
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int dirfd;
+
+	if ((dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+	saved = errno;
+	close(dirfd);
+	if (fd != -1 || (saved != EXDEV && saved != ENOSYS &&
+	    saved != EPERM)) {
+		errno = saved;
+		return fd;
+	}
+	/* EXDEV: a link out, a "..", or an absolute link that stays inside
+	 * (RESOLVE_BENEATH refuses every absolute link), told apart below.
+	 * ENOSYS or EPERM: no openat2 (an old kernel, a seccomp filter). */
+#endif
+	/*
+	 * The real path of the file, checked against the root's, and opened
+	 * as that path relative to the real root following no link at all,
+	 * so that nothing swapped in since realpath leads out (ELOOP then).
+	 * Without openat2 only the last component is opened without
+	 * following, and a swap of a directory can race it.
+	 */
+	joined = xasprintf("%s/%s", root, rel);
+	if ((real_root = realpath(root, NULL)) == NULL)
+		goto out;
+	if ((real = realpath(joined, NULL)) == NULL) {
+		/* missing, or out on the way to something missing */
+		saved = errno;
+		errno = find_escape(real_root, root, rel, &l, &t) ? EXDEV :
+		    saved;
+		goto out;
+	}
+	if (!path_beneath(real, real_root)) {
+		find_escape(real_root, root, rel, &l, &t);
+		errno = EXDEV;
+		goto out;
+	}
+	inside = real + strlen(real_root);
+	while (*inside == '/')
+		inside++;
+#ifdef HAVE_OPENAT2
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	if ((dirfd = open(real_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto out;
+	fd = (int)syscall(SYS_openat2, dirfd, *inside ? inside : ".", &how,
+	    sizeof how);
+	saved = errno;
+	close(dirfd);
+	errno = saved;
+	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
+		fd = open(real, flags | O_CLOEXEC | O_NOFOLLOW);
+#else
+	(void)inside;
+	fd = open(real, flags | O_CLOEXEC | O_NOFOLLOW);
+#endif
+out:
+	saved = errno;
+	free(joined);
+	free(real_root);
+	free(real);
+	if (fd == -1 && saved == EXDEV && link != NULL && target != NULL) {
+		*link = l;
+		*target = t;
+	} else {
+		free(l);
+		free(t);
+	}
+	errno = saved;
+	return fd;
 }
 
 struct ynode *

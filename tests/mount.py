@@ -419,21 +419,28 @@ def a_hundred_distinct_opens_complete_while_ls_answers_at_once():
         ts = [threading.Thread(target=reader, args=(n,)) for n in names]
         for t in ts:
             t.start()
-        time.sleep(0.3)
-        check(m.stats()["jobs_pending"] > 10, "the jobs are not pending")
+        wait_until(lambda: m.stats()["jobs_pending"] > 10,
+                   "the jobs pending", 0.3 * SLOW)
         worst = 0
         for _ in range(20):
             t0 = time.monotonic()
             os.listdir(m.path("fake/rod"))
             os.listdir(m.path())
             worst = max(worst, time.monotonic() - t0)
-        check(worst < 0.1, "ls took %.3f s while parts were made" % worst)
+        # (SLOW for a sanitized daemon; valgrind runs one thread at a
+        # time, behind every fork, so there is no "at once" to check)
+        if not WRAPPER:
+            check(worst < 0.1 * SLOW, "ls took %.3f s while parts were "
+                  "made" % worst)
         for t in ts:
             t.join(120)
         eq(len(out), 100, "opens completed")
         for n, data in out.items():
             eq(len(data), 684, n)
     finally:
+        # readers still inside would keep the mount busy
+        for t in ts:
+            t.join(120)
         m.unmount()
 
 
@@ -453,7 +460,7 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
         proc.wait(10)
         took = time.monotonic() - t0
         eq(proc.returncode, -signal.SIGINT, "cat's end")
-        check(took < 0.5, "cat died after %.2f s" % took)
+        check(took < 0.5 * SLOW, "cat died after %.2f s" % took)
         eq(m.stats()["interrupted"], 1, "interrupted")
         time.sleep(3)
         eq(os.getxattr(p, "user.partsfs.cached"), b"yes")

@@ -29,6 +29,11 @@ ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src"),
            PARTSFS_LIBEXECDIR=TOP_BUILD, HOME=os.path.join(TMP, "home"))
 ENV.pop("PARTSFS_CONFIG", None)
 os.makedirs(ENV["HOME"], exist_ok=True)
+# PARTSFS_WRAPPER runs the daemon under a tool ("valgrind -q ..."), and
+# PARTSFS_TEST_SLOW (a factor, default 1) stretches the harness's waits
+# for it; PARTSFS_TEST_ONLY=name,name runs only those tests.
+WRAPPER = os.environ.get("PARTSFS_WRAPPER", "").split()
+SLOW = float(os.environ.get("PARTSFS_TEST_SLOW", "1"))
 
 # --- TAP -------------------------------------------------------------------
 
@@ -67,9 +72,12 @@ def raises(err, fn, *args, **kw):
 
 
 def run_tests():
-    print("1..%d" % len(TESTS), flush=True)
+    only = os.environ.get("PARTSFS_TEST_ONLY")
+    tests = [fn for fn in TESTS
+             if not only or fn.__name__ in only.split(",")]
+    print("1..%d" % len(tests), flush=True)
     failed = 0
-    for i, fn in enumerate(TESTS, 1):
+    for i, fn in enumerate(tests, 1):
         try:
             fn()
             print("ok %d - %s" % (i, fn.__name__), flush=True)
@@ -112,20 +120,21 @@ class Mount:
         self.conf = os.path.join(self.dir + ".conf")
         write_conf(self.conf, self.cache, conf_extra, executors)
         self.logfile = open(self.dir + ".log", "w+")
-        args = [PARTSFS, library, self.dir, "-f", "-o",
-                "config=" + self.conf]
+        args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
+                          "config=" + self.conf]
         for o in opts:
             args += ["-o", o]
         self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
                                      stdout=self.logfile)
         MOUNTS.append(self)
-        for _ in range(200):
+        deadline = time.monotonic() + 4 * SLOW
+        while time.monotonic() < deadline:
             if os.path.ismount(self.dir):
                 return
             if self.proc.poll() is not None:
                 raise Failed("partsfs exited: " + self.log())
             time.sleep(0.02)
-        raise Failed("not mounted after 4 s: " + self.log())
+        raise Failed("not mounted after %g s: %s" % (4 * SLOW, self.log()))
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
@@ -140,19 +149,28 @@ class Mount:
             return {k: int(v) for k, v in (l.split() for l in f)}
 
     def unmount(self, timeout=20):
+        """Unmount and wait for the daemon, which must exit with status 0
+        (a sanitizer's or valgrind's report makes it non-zero), unless a
+        test killed it with SIGKILL."""
+        if self in MOUNTS:
+            MOUNTS.remove(self)
         if self.proc.poll() is None:
-            subprocess.run(["fusermount3", "-u", self.dir],
-                           capture_output=True)
+            um = subprocess.run(["fusermount3", "-u", self.dir],
+                                capture_output=True, text=True)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
                 subprocess.run(["fusermount3", "-uz", self.dir],
                                capture_output=True)
-                raise Failed("partsfs did not exit after unmounting")
-        if self in MOUNTS:
-            MOUNTS.remove(self)
+                raise Failed("partsfs did not exit after unmounting "
+                             "(fusermount3: %s)\n%s" % (
+                                 um.stderr.strip() or "ok",
+                                 self.log()[-3000:]))
+        if self.proc.returncode not in (0, -signal.SIGKILL):
+            raise Failed("partsfs exited with status %d:\n%s" % (
+                self.proc.returncode, self.log()[-3000:]))
 
 
 @atexit.register
@@ -231,6 +249,15 @@ def bundled():
 
 
 # --- more helpers (faults.py, badinput.py) ----------------------------------
+
+def errno_of(fn, *args):
+    """The errno name fn(*args) fails with, or None when it succeeds."""
+    try:
+        fn(*args)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    return None
+
 
 def wait_until(cond, what, timeout=5.0):
     """Poll cond() until it gives something true, and return that; Failed
@@ -359,3 +386,30 @@ def _tmpfs_cleanup():
             pass
     for t in list(TMPFS):
         t.umount()
+
+
+def read_within(m, path, timeout=30.0):
+    """read(path) on mount m, but a read that hangs is a failure, not a
+    hung test: after `timeout` the daemon is killed (which ends the read)
+    and Failed says so."""
+    box = {}
+
+    def reader():
+        try:
+            box["data"] = read(path)
+        except OSError as e:
+            box["error"] = e
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        log = m.log()
+        m.proc.kill()
+        m.proc.wait()
+        subprocess.run(["fusermount3", "-uz", m.dir], capture_output=True)
+        t.join(10)
+        raise Failed("reading %s hung for %.0f s (partsfs killed); its log "
+                     "ends:\n%s" % (path, timeout, log[-2000:]))
+    if "error" in box:
+        raise box["error"]
+    return box["data"]

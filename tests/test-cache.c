@@ -2,8 +2,10 @@
  * repairs at open, eviction and pins, failures, threads and a full disk. */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -26,6 +28,12 @@
 
 #define NO_LIMIT ((uint64_t)1 << 40)
 #define STL_SIZE(ntri) (84 + 50 * (uint64_t)(ntri))
+
+/* Parts of 1 MB: what the index files take (some hundred KB at most,
+ * with its WAL) is less than a part, so that a limit of so many parts
+ * plus INDEX_ROOM keeps exactly that many. */
+#define BIG 20000
+#define INDEX_ROOM ((uint64_t)512 << 10)
 
 static struct cache_key
 key_of(const char *s)
@@ -178,6 +186,199 @@ count_blobs(const char *dir)
 	}
 	free(blobs);
 	return n;
+}
+
+/* What a file of `n` bytes takes on the file system of `dir`: whole
+ * blocks. */
+static uint64_t
+on_disk(const char *dir, uint64_t n)
+{
+	struct statvfs sv;
+	uint64_t b = 4096;
+
+	if (statvfs(dir, &sv) == 0 && sv.f_frsize > 0)
+		b = sv.f_frsize;
+	return (n + b - 1) / b * b;
+}
+
+/* The disk space the index files of the cache in `dir` take now. */
+static uint64_t
+index_bytes(const char *dir)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	uint64_t n = 0;
+	struct stat st;
+	char *path;
+
+	for (size_t i = 0; i < 3; i++) {
+		path = xasprintf("%s/index.sqlite%s", dir, suffix[i]);
+		if (stat(path, &st) == 0)
+			n += (uint64_t)st.st_blocks * 512;
+		free(path);
+	}
+	return n;
+}
+
+/* The size of the index's WAL now. */
+static uint64_t
+wal_size(const char *dir)
+{
+	char *path = xasprintf("%s/index.sqlite-wal", dir);
+	struct stat st;
+	uint64_t n = 0;
+
+	if (stat(path, &st) == 0)
+		n = (uint64_t)st.st_size;
+	free(path);
+	return n;
+}
+
+/* Copy the WAL into the index and empty it, through a connection of our
+ * own, so that what the index files take is known. */
+static void
+wal_truncate(const char *dir)
+{
+	char *path = xasprintf("%s/index.sqlite", dir);
+	sqlite3 *db;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		abort();
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL) != SQLITE_OK)
+		abort();
+	sqlite3_close(db);
+	free(path);
+}
+
+/* Run SQL on the index through a connection of our own. */
+static void
+index_exec(const char *dir, const char *sql)
+{
+	char *path = xasprintf("%s/index.sqlite", dir);
+	sqlite3 *db;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		abort();
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		abort();
+	}
+	sqlite3_close(db);
+	free(path);
+}
+
+/*
+ * Overwrite the pages of the index's tables and indexes whose name holds
+ * `what`, as a disk fault would, leaving the header, the schema and the
+ * other tables intact.  The cache must be closed.
+ */
+static void
+damage_pages(const char *dir, const char *what)
+{
+	char *path = xasprintf("%s/index.sqlite", dir);
+	int64_t roots[8], psize;
+	unsigned char *page;
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	size_t n = 0;
+	int fd;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, NULL) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		abort();
+	psize = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "SELECT name, rootpage FROM sqlite_master",
+	    -1, &s, NULL) != SQLITE_OK)
+		abort();
+	while (sqlite3_step(s) == SQLITE_ROW && n < 8) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (name != NULL && strstr(name, what) != NULL)
+			roots[n++] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	if (n == 0)
+		abort();
+	page = xmalloc((size_t)psize);
+	for (int64_t i = 0; i < psize; i++)
+		page[i] = (unsigned char)(i * 7 + 3);
+	if ((fd = open(path, O_WRONLY)) == -1)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (pwrite(fd, page, (size_t)psize, (roots[i] - 1) * psize) !=
+		    psize)
+			abort();
+	}
+	close(fd);
+	free(page);
+	free(path);
+}
+
+/* How many indexes were set aside in `dir`. */
+static int
+count_set_aside(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (str_has_prefix(de->d_name, "index.sqlite.damaged-") &&
+		    !str_has_suffix(de->d_name, "-wal") &&
+		    !str_has_suffix(de->d_name, "-shm"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* What is written to stderr (the log, before log_open) while capturing:
+ * capture_start, then capture_end gives it (caller frees). */
+static int saved_stderr = -1;
+static char *capture_path;
+
+static void
+capture_start(const char *dir)
+{
+	int fd;
+
+	fflush(stderr);
+	capture_path = xasprintf("%s/stderr.log", dir);
+	fd = open(capture_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || (saved_stderr = dup(2)) == -1 || dup2(fd, 2) == -1)
+		abort();
+	close(fd);
+}
+
+static char *
+capture_end(void)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	saved_stderr = -1;
+	if ((fp = fopen(capture_path, "r")) == NULL)
+		abort();
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	free(capture_path);
+	capture_path = NULL;
+	/* and on to the real stderr, where it would have been */
+	fputs(buf_str(&b), stderr);
+	return buf_steal(&b);
 }
 
 static void
@@ -580,6 +781,46 @@ open_removes_scratch_of_dead_processes_but_not_of_live_ones(void)
 }
 
 static void
+open_removes_key_lock_files_nobody_holds(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key dead = key_of("dead"), live = key_of("live");
+	char *dead_lock, *live_lock, *other;
+	struct cache *c;
+	struct perr e;
+	int fd;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	cache_close(c);
+	/* a process killed while making a part left its lock file; another
+	 * one is making a part now */
+	dead_lock = xasprintf("%s/tmp/key-%s.lock", dir, dead.hex);
+	live_lock = xasprintf("%s/tmp/key-%s.lock", dir, live.hex);
+	other = xasprintf("%s/tmp/key-notes.txt", dir);
+	fd = open(dead_lock, O_RDWR | O_CREAT, 0600);
+	CHECK(fd != -1);
+	close(fd);
+	fd = open(other, O_RDWR | O_CREAT, 0600);
+	CHECK(fd != -1);
+	close(fd);
+	fd = open(live_lock, O_RDWR | O_CREAT, 0600);
+	CHECK(fd != -1);
+	CHECK_INT(flock(fd, LOCK_EX), 0);
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK(!exists(dead_lock));
+	CHECK(exists(live_lock));
+	CHECK(exists(other));
+	cache_close(c);
+	close(fd);
+	free(dead_lock);
+	free(live_lock);
+	free(other);
+}
+
+static void
 the_check_removes_orphan_blobs_older_than_a_minute_and_keeps_young_ones(void)
 {
 	const char *dir = tap_tmpdir();
@@ -764,7 +1005,8 @@ a_garbage_index_is_set_aside_and_valid_blobs_are_reindexed(void)
 	CHECK(!exists(bad));
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 3);
-	CHECK_INT(st.bytes, STL_SIZE(2) + STL_SIZE(3) + strlen(step));
+	CHECK_INT(st.bytes, on_disk(dir, STL_SIZE(2)) + on_disk(dir,
+	    STL_SIZE(3)) + on_disk(dir, strlen(step)));
 	cache_close(c);
 
 	d = opendir(dir);
@@ -808,24 +1050,267 @@ a_deleted_index_is_rebuilt_from_the_blobs(void)
 	free(index);
 }
 
+/* Publish "one", "two" and "three", close the cache and damage the pages
+ * of the index named with `what`. */
+static void
+three_parts_then_damage(const char *dir, const char *what)
+{
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "one", 1, &e), 0);
+	CHECK_INT(publish(c, "two", 2, &e), 0);
+	CHECK_INT(publish(c, "three", 3, &e), 0);
+	cache_close(c);
+	damage_pages(dir, what);
+}
+
+static void
+a_damaged_parts_table_is_replaced_at_the_first_lookup_which_answers(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+	char *log;
+
+	three_parts_then_damage(dir, "parts");
+	capture_start(dir);
+	/* the header, the schema and the meta table are intact, and the
+	 * full check is not due: the open sees nothing */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK_STR(e.msg, "");
+	CHECK_INT(present(c, "one"), 1);
+	CHECK_INT(present(c, "two"), 1);
+	CHECK_INT(present(c, "three"), 1);
+	log = capture_end();
+	CHECK_CONTAINS(log, "was damaged (database disk image is malformed)");
+	CHECK_CONTAINS(log, "set aside as ");
+	CHECK_CONTAINS(log, "3 parts re-indexed from the blobs");
+	free(log);
+	CHECK_INT(count_set_aside(dir), 1);
+	/* and the new index takes new parts */
+	CHECK_MSG(publish(c, "four", 4, &e) == 0, "%s", e.msg);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.entries, 4);
+	cache_close(c);
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_STR(e.msg, "");
+	CHECK_INT(present(c, "four"), 1);
+	CHECK_INT(present(c, "one"), 1);
+	cache_close(c);
+	CHECK_INT(count_set_aside(dir), 1);
+}
+
+static void
+each_damaged_index_is_set_aside_under_a_name_of_its_own(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache *c;
+	struct perr e;
+
+	/* twice within a second, most likely */
+	for (int i = 1; i <= 2; i++) {
+		three_parts_then_damage(dir, "parts");
+		c = cache_open(dir, NO_LIMIT, 60, &e);
+		CHECK(c != NULL);
+		CHECK_INT(present(c, "one"), 1);
+		cache_close(c);
+		CHECK_INT(count_set_aside(dir), i);
+	}
+}
+
+static void
+publishing_into_a_damaged_index_replaces_it_and_succeeds(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache *c;
+	struct perr e;
+
+	/* only the index of last uses: lookups by key do not read it,
+	 * inserting a row writes it */
+	three_parts_then_damage(dir, "parts_used");
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(present(c, "one"), 1);
+	CHECK_MSG(publish(c, "four", 4, &e) == 0, "%s", e.msg);
+	CHECK_INT(count_set_aside(dir), 1);
+	CHECK_INT(present(c, "one"), 1);
+	CHECK_INT(present(c, "two"), 1);
+	CHECK_INT(present(c, "three"), 1);
+	CHECK_INT(present(c, "four"), 1);
+	cache_close(c);
+}
+
+static void
+the_check_finds_a_damaged_index_and_replaces_it(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache *c;
+	struct perr e;
+
+	three_parts_then_damage(dir, "parts_used");
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_check(c, &e), 0);
+	CHECK_INT(e.code, 0);
+	CHECK_CONTAINS(e.msg, "set aside");
+	CHECK_CONTAINS(e.msg, "3 parts re-indexed");
+	CHECK_INT(count_set_aside(dir), 1);
+	CHECK_INT(present(c, "two"), 1);
+	/* a healthy index has nothing to say */
+	CHECK_INT(cache_check(c, &e), 0);
+	CHECK_STR(e.msg, "");
+	cache_close(c);
+}
+
+static void
+verify_finds_a_damaged_index_and_replaces_it(void)
+{
+	const char *dir = tap_tmpdir();
+	uint64_t checked = 0, removed = 9;
+	struct cache *c;
+	struct perr e;
+
+	three_parts_then_damage(dir, "parts_used");
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_verify(c, &checked, &removed), 0);
+	CHECK_INT(checked, 3);
+	CHECK_INT(removed, 0);
+	CHECK_INT(count_set_aside(dir), 1);
+	CHECK_INT(present(c, "three"), 1);
+	cache_close(c);
+}
+
+/* Eight threads look up parts and publish new ones in a cache whose
+ * index turns out to be damaged. */
+struct damaged_worker {
+	struct cache *c;
+	int id;
+	int errors;
+	char msg[256];
+};
+
+static void *
+damaged_worker_run(void *arg)
+{
+	struct damaged_worker *w = arg;
+	char name[64];
+	struct perr e;
+	int r;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "old %d", (w->id + i) % 8);
+		if ((r = present(w->c, name)) < 0) {
+			w->errors++;
+			snprintf(w->msg, sizeof w->msg, "lookup: %s",
+			    strerror(-r));
+		}
+	}
+	snprintf(name, sizeof name, "new %d", w->id);
+	if (publish(w->c, name, 1 + (unsigned)w->id, &e) != 0) {
+		w->errors++;
+		snprintf(w->msg, sizeof w->msg, "publish: %.200s", e.msg);
+	}
+	return NULL;
+}
+
+static void
+threads_that_meet_a_damaged_index_all_succeed_after_one_repair(void)
+{
+	const char *dir = tap_tmpdir();
+	struct damaged_worker w[8];
+	pthread_t t[8];
+	struct cache *c;
+	struct perr e;
+	char name[64];
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "old %d", i);
+		CHECK_INT(publish(c, name, 1 + (unsigned)i, &e), 0);
+	}
+	cache_close(c);
+	damage_pages(dir, "parts");
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 8; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].c = c;
+		w[i].id = i;
+		CHECK_INT(pthread_create(&t[i], NULL, damaged_worker_run,
+		    &w[i]), 0);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 8; i++)
+		CHECK_MSG(w[i].errors == 0, "thread %d: %d errors: %s", i,
+		    w[i].errors, w[i].msg);
+	CHECK_INT(count_set_aside(dir), 1);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "old %d", i);
+		CHECK_INT(present(c, name), 1);
+		snprintf(name, sizeof name, "new %d", i);
+		CHECK_INT(present(c, name), 1);
+	}
+	cache_close(c);
+}
+
+static void
+a_failed_publish_keeps_the_blob_that_was_there(void)
+{
+	const char *dir = tap_tmpdir();
+	char *kept = blob_of(dir, "kept"), *fresh = blob_of(dir, "fresh");
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "kept", 5, &e), 0);
+	/* the index refuses every new row from now on */
+	index_exec(dir, "CREATE TRIGGER no_room BEFORE INSERT ON parts "
+	    "BEGIN SELECT RAISE(ABORT, 'no room'); END");
+	CHECK(publish(c, "kept", 5, &e) < 0);
+	CHECK_CONTAINS(e.msg, "no room");
+	CHECK(exists(kept));
+	CHECK_INT(present(c, "kept"), 1);
+	/* a blob that was not there before goes again */
+	CHECK(publish(c, "fresh", 5, &e) < 0);
+	CHECK(!exists(fresh));
+	CHECK_INT(present(c, "fresh"), 0);
+	index_exec(dir, "DROP TRIGGER no_room");
+	CHECK_INT(publish(c, "fresh", 5, &e), 0);
+	CHECK_INT(present(c, "fresh"), 1);
+	cache_close(c);
+	free(kept);
+	free(fresh);
+}
+
 /* Eviction and pins. */
 
 static void
 eviction_removes_the_least_recently_used_first(void)
 {
 	const char *dir = tap_tmpdir();
+	uint64_t part = on_disk(dir, STL_SIZE(BIG));
 	struct cache_stats st;
 	struct cache *c;
 	struct perr e;
 	char *a = blob_of(dir, "a");
 
-	c = cache_open(dir, 3 * STL_SIZE(1), 60, &e);
+	c = cache_open(dir, 3 * part + INDEX_ROOM, 60, &e);
 	CHECK(c != NULL);
-	CHECK_INT(publish(c, "a", 1, &e), 0);
-	CHECK_INT(publish(c, "b", 1, &e), 0);
-	CHECK_INT(publish(c, "c", 1, &e), 0);
+	CHECK_INT(publish(c, "a", BIG, &e), 0);
+	CHECK_INT(publish(c, "b", BIG, &e), 0);
+	CHECK_INT(publish(c, "c", BIG, &e), 0);
 	CHECK(exists(a));
-	CHECK_INT(publish(c, "d", 1, &e), 0);
+	CHECK_INT(publish(c, "d", BIG, &e), 0);
 	/* nothing was used since: the oldest goes */
 	CHECK_INT(present(c, "a"), 0);
 	CHECK(!exists(a));
@@ -834,14 +1319,15 @@ eviction_removes_the_least_recently_used_first(void)
 	/* a minute later, b is read: c is now the least recently used */
 	age_entries(dir, 3600);
 	CHECK_INT(present(c, "b"), 1);
-	CHECK_INT(publish(c, "e", 1, &e), 0);
+	CHECK_INT(publish(c, "e", BIG, &e), 0);
 	CHECK_INT(present(c, "c"), 0);
 	CHECK_INT(present(c, "b"), 1);
 	CHECK_INT(present(c, "d"), 1);
 	CHECK_INT(present(c, "e"), 1);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 3);
-	CHECK_INT(st.bytes, 3 * STL_SIZE(1));
+	CHECK_INT(st.bytes, 3 * part);
+	CHECK(st.bytes + st.index_bytes <= st.max_bytes);
 	CHECK_INT(count_blobs(dir), 3);
 	cache_close(c);
 }
@@ -855,27 +1341,28 @@ eviction_never_removes_a_pinned_entry(void)
 	struct cache *c;
 	struct perr e;
 
-	c = cache_open(dir, 3 * STL_SIZE(1), 60, &e);
+	c = cache_open(dir, 3 * on_disk(dir, STL_SIZE(BIG)) + INDEX_ROOM, 60,
+	    &e);
 	CHECK(c != NULL);
-	CHECK_INT(publish(c, "a", 1, &e), 0);
-	CHECK_INT(publish(c, "b", 1, &e), 0);
-	CHECK_INT(publish(c, "c", 1, &e), 0);
+	CHECK_INT(publish(c, "a", BIG, &e), 0);
+	CHECK_INT(publish(c, "b", BIG, &e), 0);
+	CHECK_INT(publish(c, "c", BIG, &e), 0);
 	cache_pin(c, &a);
 	cache_pin(c, &a);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.pinned, 1);
-	CHECK_INT(publish(c, "d", 1, &e), 0);
+	CHECK_INT(publish(c, "d", BIG, &e), 0);
 	CHECK_INT(present(c, "a"), 1);
 	CHECK_INT(present(c, "b"), 0);
 	/* still pinned once */
 	cache_unpin(c, &a);
-	CHECK_INT(publish(c, "e", 1, &e), 0);
+	CHECK_INT(publish(c, "e", BIG, &e), 0);
 	CHECK_INT(present(c, "a"), 1);
 	CHECK_INT(present(c, "c"), 0);
 	cache_unpin(c, &a);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.pinned, 0);
-	CHECK_INT(publish(c, "f", 1, &e), 0);
+	CHECK_INT(publish(c, "f", BIG, &e), 0);
 	CHECK_INT(present(c, "a"), 0);
 	cache_close(c);
 }
@@ -909,23 +1396,116 @@ prune_evicts_to_a_smaller_limit_and_drops_expired_failures(void)
 
 	c = cache_open(dir, NO_LIMIT, 0.1, &e);
 	CHECK(c != NULL);
-	CHECK_INT(publish(c, "a", 1, &e), 0);
-	CHECK_INT(publish(c, "b", 1, &e), 0);
-	CHECK_INT(publish(c, "c", 1, &e), 0);
+	CHECK_INT(publish(c, "a", BIG, &e), 0);
+	CHECK_INT(publish(c, "b", BIG, &e), 0);
+	CHECK_INT(publish(c, "c", BIG, &e), 0);
 	cache_fail(c, &k, "exit status 1");
 	CHECK_INT(cache_prune(c, &freed), 0);
 	CHECK_INT(freed, 0);
 	cache_close(c);
 
-	c = cache_open(dir, STL_SIZE(1), 0.1, &e);
+	c = cache_open(dir, on_disk(dir, STL_SIZE(BIG)) + INDEX_ROOM, 0.1, &e);
 	CHECK(c != NULL);
 	sleep_s(0.15);
 	CHECK_INT(cache_prune(c, &freed), 2);
-	CHECK_INT(freed, 2 * STL_SIZE(1));
+	CHECK_INT(freed, 2 * on_disk(dir, STL_SIZE(BIG)));
 	CHECK_INT(present(c, "c"), 1);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 1);
 	CHECK_INT(st.failures, 0);
+	cache_close(c);
+}
+
+/* The disk space the cache in `dir` takes: its blobs and the index
+ * files. */
+static uint64_t
+disk_used(const char *dir)
+{
+	char *blobs = xasprintf("%s/blobs", dir), *sub, *path;
+	struct dirent *de, *de2;
+	struct stat st;
+	uint64_t n = index_bytes(dir);
+	DIR *d, *sd;
+
+	if ((d = opendir(blobs)) == NULL)
+		abort();
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", blobs, de->d_name);
+		if ((sd = opendir(sub)) != NULL) {
+			while ((de2 = readdir(sd)) != NULL) {
+				path = xasprintf("%s/%s", sub, de2->d_name);
+				if (de2->d_name[0] != '.' &&
+				    stat(path, &st) == 0)
+					n += (uint64_t)st.st_blocks * 512;
+				free(path);
+			}
+			closedir(sd);
+		}
+		free(sub);
+	}
+	closedir(d);
+	free(blobs);
+	return n;
+}
+
+static void
+the_wal_stays_small_however_many_parts_are_published(void)
+{
+	const char *dir = tap_tmpdir();
+	uint64_t most = 0, n;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof name, "part %d", i);
+		CHECK_INT(publish(c, name, 1, &e), 0);
+		if ((n = wal_size(dir)) > most)
+			most = n;
+	}
+	tap_note("150 parts published: the WAL was %ju KB at most",
+	    (uintmax_t)(most >> 10));
+	CHECK_MSG(most <= (uint64_t)512 << 10, "the WAL grew to %ju KB",
+	    (uintmax_t)(most >> 10));
+	cache_close(c);
+}
+
+static void
+the_limit_bounds_the_disk_space_of_blobs_and_index(void)
+{
+	const char *dir = tap_tmpdir();
+	const uint64_t limit = (uint64_t)512 << 10;
+	uint64_t most = 0, n;
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+
+	/* 150 small parts: 20 KB of bytes, but a block each on disk */
+	c = cache_open(dir, limit, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof name, "part %d", i);
+		CHECK_INT(publish(c, name, 1, &e), 0);
+		if ((n = disk_used(dir)) > most)
+			most = n;
+	}
+	CHECK_INT(cache_stats(c, &st), 0);
+	tap_note("a limit of 512 KB: %ju entries, %ju + %ju KB counted, %ju KB "
+	    "on disk at most", (uintmax_t)st.entries,
+	    (uintmax_t)(st.bytes >> 10), (uintmax_t)(st.index_bytes >> 10),
+	    (uintmax_t)(most >> 10));
+	CHECK_MSG(most <= limit, "%ju KB on disk", (uintmax_t)(most >> 10));
+	CHECK(st.bytes + st.index_bytes <= limit);
+	CHECK_INT(st.bytes + st.index_bytes, disk_used(dir));
+	/* what the index takes is a fraction of the cache */
+	CHECK(st.entries >= 64 && st.entries < 128);
+	CHECK_INT(present(c, "part 149"), 1);
+	CHECK_INT(present(c, "part 0"), 0);
 	cache_close(c);
 }
 
@@ -1049,6 +1629,7 @@ clear_removes_every_entry_and_failure(void)
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 0);
 	CHECK_INT(st.bytes, 0);
+	CHECK_INT(st.index_bytes, index_bytes(dir));
 	CHECK_INT(st.failures, 0);
 	CHECK_INT(present(c, "a"), 0);
 	CHECK_INT(cache_failed(c, &k, NULL), 0);
@@ -1095,7 +1676,7 @@ stats_count_entries_bytes_failures_and_pins(void)
 	struct cache *c;
 	struct perr e;
 
-	c = cache_open(dir, 12345, 60, &e);
+	c = cache_open(dir, 12345678, 60, &e);
 	CHECK(c != NULL);
 	CHECK_INT(publish(c, "a", 1, &e), 0);
 	CHECK_INT(publish(c, "b", 3, &e), 0);
@@ -1103,8 +1684,12 @@ stats_count_entries_bytes_failures_and_pins(void)
 	cache_pin(c, &k);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 2);
-	CHECK_INT(st.bytes, STL_SIZE(1) + STL_SIZE(3));
-	CHECK_INT(st.max_bytes, 12345);
+	/* what the cache takes on disk: its blobs in whole blocks, and the
+	 * index files */
+	CHECK_INT(st.bytes, on_disk(dir, STL_SIZE(1)) + on_disk(dir,
+	    STL_SIZE(3)));
+	CHECK_INT(st.index_bytes, index_bytes(dir));
+	CHECK_INT(st.max_bytes, 12345678);
 	CHECK_INT(st.failures, 1);
 	CHECK_INT(st.pinned, 1);
 	cache_unpin(c, &k);
@@ -1305,7 +1890,7 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 	struct perr e;
 	static char zero[4096];
 	unsigned char head[84];
-	uint64_t written = 0, freed = 0;
+	uint64_t written = 0, freed = 0, limit;
 	uint32_t ntri;
 	ssize_t n;
 	int fd, r;
@@ -1396,11 +1981,18 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 	}
 	cache_close(c);
 
-	/* with a smaller limit an entry goes, and a new part fits */
-	c = cache_open(dir, 2 * STL_SIZE(200), 60, &e);
+	/* with a smaller limit an entry goes, and a new part fits: room
+	 * for two and a half parts besides the index, its WAL emptied */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK_MSG(c != NULL, "%s", e.msg);
+	wal_truncate(dir);
+	limit = 5 * on_disk(dir, STL_SIZE(200)) / 2 + index_bytes(dir);
+	cache_close(c);
+	c = cache_open(dir, limit, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	wal_truncate(dir);
 	CHECK_INT(cache_prune(c, &freed), 1);
-	CHECK_INT(freed, STL_SIZE(200));
+	CHECK_INT(freed, on_disk(dir, STL_SIZE(200)));
 	CHECK_INT(present(c, "early 0"), 0);
 	CHECK_MSG(publish(c, "late", 200, &e) == 0, "%s", e.msg);
 	CHECK_INT(present(c, "late"), 1);
@@ -1499,15 +2091,25 @@ TAP_MAIN(
 	TAP_CASE(a_truncated_blob_makes_lookup_miss_and_drops_the_row),
 	TAP_CASE(the_check_drops_rows_whose_blob_is_missing_or_has_the_wrong_size),
 	TAP_CASE(open_removes_scratch_of_dead_processes_but_not_of_live_ones),
+	TAP_CASE(open_removes_key_lock_files_nobody_holds),
 	TAP_CASE(the_check_removes_orphan_blobs_older_than_a_minute_and_keeps_young_ones),
 	TAP_CASE(the_check_removes_files_in_blobs_that_are_not_blobs),
 	TAP_CASE(open_checks_every_blob_after_a_crash_and_otherwise_hourly),
 	TAP_CASE(a_garbage_index_is_set_aside_and_valid_blobs_are_reindexed),
 	TAP_CASE(a_deleted_index_is_rebuilt_from_the_blobs),
+	TAP_CASE(a_damaged_parts_table_is_replaced_at_the_first_lookup_which_answers),
+	TAP_CASE(each_damaged_index_is_set_aside_under_a_name_of_its_own),
+	TAP_CASE(publishing_into_a_damaged_index_replaces_it_and_succeeds),
+	TAP_CASE(the_check_finds_a_damaged_index_and_replaces_it),
+	TAP_CASE(verify_finds_a_damaged_index_and_replaces_it),
+	TAP_CASE(threads_that_meet_a_damaged_index_all_succeed_after_one_repair),
+	TAP_CASE(a_failed_publish_keeps_the_blob_that_was_there),
 	TAP_CASE(eviction_removes_the_least_recently_used_first),
 	TAP_CASE(eviction_never_removes_a_pinned_entry),
 	TAP_CASE(a_part_larger_than_the_limit_is_kept_alone),
 	TAP_CASE(prune_evicts_to_a_smaller_limit_and_drops_expired_failures),
+	TAP_CASE(the_wal_stays_small_however_many_parts_are_published),
+	TAP_CASE(the_limit_bounds_the_disk_space_of_blobs_and_index),
 	TAP_CASE(a_failure_is_reported_until_its_ttl_has_passed),
 	TAP_CASE(a_zero_ttl_remembers_no_failure),
 	TAP_CASE(publishing_a_key_forgets_its_failure),

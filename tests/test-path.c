@@ -251,6 +251,12 @@ invalid_names_are_enoent_with_a_reason(void)
 	    "ENOENT: 'width' is not a free parameter");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=5,length=6.step"),
 	    "ENOENT: parameter 'length' is given twice");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=5,.step"),
+	    "ENOENT: '': expected name=value");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/,length=5.step"),
+	    "ENOENT: '': expected name=value");
+	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/length=5,,.step"),
+	    "ENOENT: '': expected name=value");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/default.dwg"),
 	    "ENOENT: 'default.dwg': unknown format 'dwg'");
 	CHECK_CONTAINS(resolve("bolts/hex_screw/M8/true/size=M10.step"),
@@ -393,6 +399,51 @@ encoding_round_trips_every_byte(void)
 	buf_free(&dec);
 }
 
+/* Counts the names of a listing longer than a file name can be. */
+static int
+count_long(void *ctx, const char *name, const struct pnode *child)
+{
+	(void)child;
+	if (strlen(name) > 255)
+		(*(size_t *)ctx)++;
+	return 0;
+}
+
+static void
+names_longer_than_a_file_name_are_errors_and_not_listed(void)
+{
+	char *id = xmalloc(301), *key = xmalloc(301), *classes;
+	struct library *l;
+	struct pnode n;
+	size_t count = 0;
+
+	memset(id, 'c', 300);
+	id[300] = '\0';
+	memset(key, 'K', 300);
+	key[300] = '\0';
+	classes = xasprintf("  - id: tab\n    source: s\n    parameters:\n"
+	    "      free: [k]\n      types: {k: Table Index, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {M1: [1], %s: [2]}}\n"
+	    "  - id: %s\n    source: s\n", key, id);
+	l = fixture_load("c", classes);
+	CHECK_CONTAINS(fixture_diags(l), "class id 'cccccccccccccccccccccccc..."
+	    "' is 300 bytes long; a name in the tree holds at most 255");
+	CHECK_CONTAINS(fixture_diags(l), "key 'KKKKKKKKKKKKKKKKKKKKKKKK...' "
+	    "is 300 bytes long");
+	/* found by the bad-input tests: listing aborted on such names */
+	CHECK_INT(pnode_lookup(l, "c", &n, NULL), 0);
+	CHECK_INT(pnode_list(l, &n, count_long, &count, NULL), 0);
+	pnode_clear(&n);
+	CHECK_INT(pnode_lookup(l, "by-name", &n, NULL), 0);
+	CHECK_INT(pnode_list(l, &n, count_long, &count, NULL), 0);
+	pnode_clear(&n);
+	CHECK_INT((int)count, 0);
+	library_unref(l);
+	free(classes);
+	free(key);
+	free(id);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_root_lists_collections_their_json_and_the_indexes),
 	TAP_CASE(a_collection_lists_classes_and_their_json),
@@ -414,5 +465,6 @@ TAP_MAIN(
 	TAP_CASE(links_are_followed_inside_a_path),
 	TAP_CASE(json_parts_describe_the_resolved_parameters),
 	TAP_CASE(command_line_values_set_parameters_with_the_same_checks),
-	TAP_CASE(encoding_round_trips_every_byte)
+	TAP_CASE(encoding_round_trips_every_byte),
+	TAP_CASE(names_longer_than_a_file_name_are_errors_and_not_listed)
 )

@@ -98,13 +98,15 @@ only_the_last_bytes_of_a_flood_are_kept(void)
 	run_result_clear(&r);
 }
 
-/* Run a script that starts `sleep 1000` in the background (writing its
- * pid to a file) and tell whether that grandchild outlived the run. */
+/* Run a script that starts `background &` (writing its pid to a file),
+ * then runs `then`, and tell whether that grandchild outlived the run. */
 static bool
-grandchild_survives(const char *fmt, double timeout, struct run_result *r)
+grandchild_survives(const char *background, const char *then,
+    double timeout, struct run_result *r)
 {
 	char *pidfile = xasprintf("%s/child.pid", tap_tmpdir());
-	char *script = xasprintf(fmt, pidfile);
+	char *script = xasprintf("%s & echo $! > %s; %s", background, pidfile,
+	    then);
 	long child = 0;
 	FILE *fp;
 
@@ -127,8 +129,7 @@ the_timeout_kills_the_whole_group(void)
 	struct run_result r;
 	double t0 = now_s();
 
-	CHECK(!grandchild_survives("sleep 1000 & echo $! > %s; wait", 0.5,
-	    &r));
+	CHECK(!grandchild_survives("sleep 1000", "wait", 0.5, &r));
 	CHECK(r.timed_out);
 	CHECK(now_s() - t0 < 5);
 	run_result_clear(&r);
@@ -139,8 +140,8 @@ helpers_left_running_after_exit_are_killed(void)
 {
 	struct run_result r;
 
-	CHECK(!grandchild_survives("sleep 1000 >/dev/null 2>&1 & "
-	    "echo $! > %s; exit 0", 10, &r));
+	CHECK(!grandchild_survives("sleep 1000 >/dev/null 2>&1", "exit 0", 10,
+	    &r));
 	CHECK_INT(r.status, 0);
 	run_result_clear(&r);
 }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "partsfs/describe.h"
+#include "partsfs/path.h"
 #include "tap.h"
 
 #define EXPECT_ERROR(lib, text) \
@@ -30,6 +32,31 @@ raw(const char *blt)
 
 	tap_write(dir, "data/c.blt", blt);
 	return fixture_load_dir(dir);
+}
+
+static int
+add_name(void *ctx, const char *name, const struct pnode *child)
+{
+	(void)child;
+	buf_printf(ctx, "%s\n", name);
+	return 0;
+}
+
+/* The listing of `path` in `l`, one name per line (static). */
+static const char *
+ls(const struct library *l, const char *path)
+{
+	static struct buf b;
+	struct pnode n;
+	struct perr e = { 0 };
+
+	buf_reset(&b);
+	if (pnode_lookup(l, path, &n, &e) != 0 ||
+	    pnode_list(l, &n, add_name, &b, &e) != 0)
+		buf_printf(&b, "error: %s", e.msg);
+	if (e.code == 0)
+		pnode_clear(&n);
+	return buf_str(&b);
 }
 
 static void
@@ -609,6 +636,59 @@ drawings_attach_to_their_classes(void)
 	library_unref(l);
 }
 
+static void
+a_blt_that_is_not_a_mapping_is_listed_and_reported(void)
+{
+	const char *dir = tap_tmpdir();
+	struct library *l;
+
+	/* found by fuzzing: these crashed ls and then library_load */
+	tap_write(dir, "data/empty.blt", "");
+	tap_write(dir, "data/list.blt", "- a\n- b\n");
+	tap_write(dir, "data/scalar.blt", "just text\n");
+	l = fixture_load_dir(dir);
+	EXPECT_ERROR(l, "data/list.blt:1:1: error: a blt file holds one "
+	    "mapping");
+	EXPECT_ERROR(l, "data/scalar.blt:1:1: error: a blt file holds one "
+	    "mapping");
+	CHECK_INT(l->nclasses, 0);
+	CHECK_CONTAINS(ls(l, ""), "list\n");
+	CHECK_CONTAINS(ls(l, ""), "scalar\n");
+	CHECK_STR(ls(l, "list"), "");
+	for (size_t i = 0; i < l->ncolls; i++) {
+		json_t *j = describe_collection(l->colls[i]);
+		CHECK_MSG(j != NULL, "%s.json: no description", l->colls[i]->id);
+		json_decref(j);
+	}
+	library_unref(l);
+}
+
+static void
+by_standard_names_are_unique(void)
+{
+	struct library *l = fixture_load("c",
+	    "  - {id: nut, source: s, standards: {standard: ISO 4032, "
+	    "body: ISO, labeling: N}}\n"
+	    "  - {id: nut2, source: s, standards: {standard: ISO 4032, "
+	    "body: ISO, labeling: N}}\n"
+	    "  - {id: other, source: s, standards: {standard: {nice: "
+	    "ISO4032_nut, safe: ISO4032_nut}, body: ISO, labeling: N}}\n");
+	struct pnode n;
+	struct buf t = BUF_INIT;
+
+	/* nut and nut2 share a standard and get ISO4032_<class id>; the
+	 * first of them meets the plain name of class other */
+	EXPECT_ERROR(l, "by-standard/ISO4032_nut would name both class nut "
+	    "(collection c) and class other (collection c)");
+	CHECK_STR(ls(l, "by-standard"), "ISO4032_nut\nISO4032_nut2\n");
+	CHECK_INT(pnode_lookup(l, "by-standard/ISO4032_nut", &n, NULL), 0);
+	pnode_link_target(&n, &t);
+	CHECK_STR(buf_str(&t), "../c/nut");
+	pnode_clear(&n);
+	buf_free(&t);
+	library_unref(l);
+}
+
 TAP_MAIN(
 	TAP_CASE(a_valid_collection_has_no_diagnostics),
 	TAP_CASE(collection_mandatory_keys_are_required),
@@ -648,5 +728,7 @@ TAP_MAIN(
 	TAP_CASE(base_files_may_not_be_links_out_of_the_library),
 	TAP_CASE(a_class_has_at_most_one_module),
 	TAP_CASE(base_parameters_join_the_class_parameters),
-	TAP_CASE(drawings_attach_to_their_classes)
+	TAP_CASE(drawings_attach_to_their_classes),
+	TAP_CASE(a_blt_that_is_not_a_mapping_is_listed_and_reported),
+	TAP_CASE(by_standard_names_are_unique)
 )

@@ -43,6 +43,25 @@ canonical_numbers_use_exponents_only_for_extremes(void)
 }
 
 static void
+canonical_numbers_count_significant_digits(void)
+{
+	static const struct { double d; int digits; } v[] = {
+		{ 1000, 1 }, { 60000, 1 }, { 1200, 2 }, { 0.05, 1 },
+		{ 10.25, 4 }, { 0, 1 }, { 1e20, 1 }, { 0.30000000000000004, 17 },
+		{ 123456789012345, 15 }, { 1e-7, 1 },
+	};
+	char out[64];
+	int digits;
+
+	/* found by fuzzing: 1000 counted 2 */
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		num_canon(v[i].d, out, &digits);
+		CHECK_MSG(digits == v[i].digits, "%s: %d digits, not %d", out,
+		    digits, v[i].digits);
+	}
+}
+
+static void
 canonical_text_of_negative_zero_is_zero(void)
 {
 	CHECK_STR(canon(-0.0), "0");
@@ -193,6 +212,7 @@ type_names_are_exact(void)
 TAP_MAIN(
 	TAP_CASE(canonical_numbers_are_shortest_round_trip),
 	TAP_CASE(canonical_numbers_use_exponents_only_for_extremes),
+	TAP_CASE(canonical_numbers_count_significant_digits),
 	TAP_CASE(canonical_text_of_negative_zero_is_zero),
 	TAP_CASE(canonical_text_reads_back_exactly),
 	TAP_CASE(numbers_accept_plain_decimal_spellings),

@@ -44,19 +44,34 @@ struct cache_entry {
 
 struct cache_stats {
 	uint64_t entries;
+	/* The disk space of the parts: each blob counted in whole blocks of
+	 * the file system (a 100-byte part takes 4 KB). */
 	uint64_t bytes;
+	/* The disk space of the index files as they are now (the database,
+	 * its WAL and its shared memory). */
+	uint64_t index_bytes;
+	/* What eviction keeps bytes + index_bytes within.  Scratch space of
+	 * jobs under way is not counted. */
 	uint64_t max_bytes;
 	uint64_t failures;       /* unexpired negative entries */
 	uint64_t pinned;
 };
 
 /*
- * Open (creating if needed) the cache in `dir`, with a size limit and a
- * negative-entry lifetime.  Reconciles index and files: rows whose blob is
- * missing or has the wrong size are dropped, blobs without a row (older
- * than a minute) and scratch space of dead processes are removed, and a
+ * Open (creating if needed) the cache in `dir`, with a limit on its disk
+ * space (see cache_stats) and a negative-entry lifetime.  Reconciles index
+ * and files: rows whose blob is missing or has the wrong size are dropped,
+ * blobs without a row (older than a minute), scratch space of dead
+ * processes and lock files of keys that nobody holds are removed, and a
  * damaged index is set aside and rebuilt from the blobs on disk (then
- * e->msg says so, with e->code 0).  Thread-safe after open.
+ * e->msg says so, with e->code 0, and the same is logged as a warning).
+ * Thread-safe after open.
+ *
+ * Damage found later, when a statement on the index reports it (sqlite's
+ * CORRUPT or NOTADB) in any of the functions below, is repaired the same
+ * way at once (logged), and the operation is tried again, so the caller
+ * only sees it when the repair failed.  Other users of the cache wait for
+ * the repair, or go on (and miss) while the blobs are re-indexed.
  */
 struct cache *cache_open(const char *dir, uint64_t max_bytes,
     double negative_ttl, struct perr *e);
@@ -89,16 +104,20 @@ void cache_touch(struct cache *c, const struct cache_key *key);
  * Publish a finished file.  `tmp` must be in the cache's scratch space
  * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
  * success `out` describes the entry.  May evict older entries to stay
- * under the size limit.  -ENOSPC and other errors leave nothing behind.
+ * under the size limit.  -ENOSPC and other errors leave nothing new
+ * behind; a blob that was already in place for the key is replaced by the
+ * new one even when indexing then fails (both are whole parts).
  */
 int cache_publish(struct cache *c, const struct cache_key *key,
     enum format fmt, const char *tmp, const char *label,
     struct cache_entry *out, struct perr *e);
 
-/* Check every blob against the index now (cache_open does it when a crash
- * left scratch space behind, and otherwise at most hourly): rows whose
- * blob is gone or has the wrong size are dropped, stray and orphaned files
- * are removed.  0 or -errno. */
+/* Check the index (PRAGMA quick_check) and every blob against it now
+ * (cache_open does it when a crash left scratch space behind, and
+ * otherwise at most hourly): rows whose blob is gone or has the wrong size
+ * are dropped, stray and orphaned files are removed, and a damaged index
+ * is set aside and rebuilt from the blobs (then e->msg says so, with
+ * e->code 0).  0 or -errno. */
 int cache_check(struct cache *c, struct perr *e);
 
 /* A new private scratch directory for a job (caller removes it with
@@ -124,11 +143,12 @@ void cache_memo_set(struct cache *c, const char *name, const char *value);
 
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number
- * of entries removed. */
+ * of entries removed, and the disk space freed in *freed. */
 int cache_prune(struct cache *c, uint64_t *freed);
 /* Remove every entry and failure. */
 int cache_clear(struct cache *c);
-/* Re-hash every blob; remove the damaged ones.  Counts checked and
+/* Check the index (a damaged one is replaced as at open, and logged),
+ * then re-hash every blob; remove the damaged ones.  Counts checked and
  * removed. */
 int cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed);
 

@@ -20,6 +20,7 @@
 /* Limits that keep every part of the tree bounded. */
 #define PF_MAX_FREE 32          /* free parameters of one class */
 #define PF_MAX_TABLES 64        /* tables of one parameter set */
+#define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
 
 /* One parameter of a parameter set. */
 struct param {
@@ -242,7 +243,11 @@ struct library_opts {
  * added to the returned library's `diags` (errors and warnings, in file
  * order); a collection with errors keeps its valid classes, and never
  * stops the others from loading.  Returns NULL with `e` set only when
- * `root` itself cannot be used (missing, not a directory, no data/).
+ * `root` itself cannot be used (missing, not a directory, no data/, data/
+ * a link out of it, not readable: the message names the real cause).
+ * Nothing outside `root` is read: files and directories that are links
+ * leading out of it are refused with an error naming the link and its
+ * target, and never opened; links that stay inside are followed.
  * The result has one reference.
  */
 struct library *library_load(const char *root,
@@ -251,8 +256,9 @@ struct library *library_load(const char *root,
 /*
  * Load one collection `id` of the library at `root` (data/<id>.blt and its
  * database files, including those of the command executors `conf` names),
- * reporting into `diags`.  Returns NULL when the .blt
- * cannot be read at all.  Used by library_load and by live reloading.
+ * reporting into `diags`.  `root` is absolute, without symlinks.  Returns
+ * NULL when the .blt cannot be read at all or leads outside `root`.  Used
+ * by library_load and by live reloading.
  */
 struct collection *collection_load(const char *root, const char *id,
     const struct conf *conf, const struct ydoc_limits *limits,

@@ -60,6 +60,11 @@ struct ynode *ydoc_load(struct arena *arena, const char *path,
     const char *display, const char *include_root,
     const struct ydoc_limits *limits, struct diags *diags);
 
+/* The same, from a file open for reading (`fd` stays open). */
+struct ynode *ydoc_load_fd(struct arena *arena, int fd, const char *display,
+    const char *include_root, const struct ydoc_limits *limits,
+    struct diags *diags);
+
 /* The same, from a memory buffer (used by tests and fuzzers). */
 struct ynode *ydoc_load_buffer(struct arena *arena, const char *data,
     size_t len, const char *display, const char *include_root,
@@ -78,5 +83,23 @@ bool yscalar_is_null(const struct ynode *n);
 bool yscalar_is_none(const struct ynode *n);
 
 const char *ykind_name(enum ykind k);
+
+/*
+ * Open `rel`, a path relative to the directory `root`, with open(2) `flags`
+ * (O_CLOEXEC added), never resolving anything outside `root`: not through
+ * "..", an absolute link or a link that leads out.  Links that stay inside
+ * are followed, absolute ones included.  With openat2(2) and
+ * RESOLVE_BENEATH nothing outside is opened even for a moment, whatever
+ * is swapped meanwhile; without it (kernels before 5.6) the check is
+ * realpath(3) and a race on a directory component remains.
+ *
+ * Returns the descriptor, or -1 with errno set.  EXDEV means the path
+ * leads outside; then, when the culprit is a link, *link (that component,
+ * as a prefix of `rel`) and *target (where it leads, absolute) are set for
+ * the caller's message and freed by the caller; else they are left alone.
+ * `link` and `target` may be NULL.  Thread-safe.
+ */
+int open_beneath(const char *root, const char *rel, int flags, char **link,
+    char **target);
 
 #endif

@@ -18,7 +18,8 @@ cache_usage(FILE *fp)
 	    "[--config FILE] [--cache DIR]\n"
 	    "Look after the cache of made parts (see partsfs.conf(5) for its\n"
 	    "place and size limit).\n"
-	    "  stats    entries, bytes used and allowed, failures remembered\n"
+	    "  stats    entries, disk space used (parts and index) and allowed,\n"
+	    "           failures remembered\n"
 	    "  prune    check every part against the index, evict least\n"
 	    "           recently used parts down to the size limit and forget\n"
 	    "           expired failures\n"
@@ -98,17 +99,20 @@ cmd_cache(int argc, char **argv)
 		if (cache_stats(cache, &st) != 0)
 			rc = CTL_SYSTEM;
 		else if (json)
-			j = json_pack("{s:s, s:I, s:I, s:I, s:I}",
+			j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
 			    "dir", cache_dir(cache),
 			    "entries", (json_int_t)st.entries,
 			    "bytes", (json_int_t)st.bytes,
+			    "index_bytes", (json_int_t)st.index_bytes,
 			    "max_bytes", (json_int_t)st.max_bytes,
 			    "failures", (json_int_t)st.failures);
 		else
 			printf("cache: %s\nentries: %ju\nsize: %.1f MiB of "
-			    "%.1f MiB\nfailures remembered: %ju\n",
+			    "%.1f MiB (parts %.1f MiB, index %.1f MiB)\n"
+			    "failures remembered: %ju\n",
 			    cache_dir(cache), (uintmax_t)st.entries,
-			    mib(st.bytes), mib(st.max_bytes),
+			    mib(st.bytes + st.index_bytes), mib(st.max_bytes),
+			    mib(st.bytes), mib(st.index_bytes),
 			    (uintmax_t)st.failures);
 	} else if (strcmp(what, "prune") == 0) {
 		uint64_t freed = 0;
@@ -122,7 +126,10 @@ cmd_cache(int argc, char **argv)
 		else
 			printf("removed %d entries, %.1f MiB\n", n, mib(freed));
 	} else if (strcmp(what, "clear") == 0) {
-		int n = cache_clear(cache);
+		/* what was there: cache_clear does not count */
+		int n = cache_stats(cache, &st) != 0 ? -1 : cache_clear(cache);
+		if (n == 0)
+			n = (int)st.entries;
 		if (n < 0)
 			rc = CTL_SYSTEM;
 		else if (json)

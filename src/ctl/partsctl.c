@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "partsfs/conf.h"
+#include "partsfs/log.h"
 
 static const struct {
 	const char *name;
@@ -100,6 +101,8 @@ main(int argc, char **argv)
 		printf("partsctl %s\n", PACKAGE_VERSION);
 		return CTL_OK;
 	}
+	/* what the core logs (a damaged cache index set aside) */
+	log_open("partsctl", false, false);
 	for (size_t i = 0; i < PF_ARRAY_LEN(commands); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

@@ -343,19 +343,32 @@ pending_free(struct fs *fs, struct pending *p, bool unpin)
 /* Handles of open files. */
 
 struct handle {
+	atomic_int refs;           /* the open file's, and a read's */
 	int fd;                    /* a cache file or drawing, or -1 */
+	bool splice;               /* fd never changes: read by splice */
 	char *data;                /* generated text */
-	size_t len;
+	size_t len;                /* of data, or of fd when splice is set */
 	bool pinned;
 	struct cache_key key;
 };
 
+/*
+ * A cache file is immutable, so its size at open is its size for good and
+ * reads are spliced from it.  A drawing is the library's file, which can
+ * be edited while open: it is read with pread.
+ */
 static struct handle *
-handle_fd(int fd)
+handle_fd(int fd, bool immutable)
 {
 	struct handle *h = xcalloc(1, sizeof *h);
+	struct stat st;
 
+	atomic_init(&h->refs, 1);
 	h->fd = fd;
+	if (immutable && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		h->splice = true;
+		h->len = (size_t)st.st_size;
+	}
 	return h;
 }
 
@@ -364,15 +377,24 @@ handle_text(char *text)
 {
 	struct handle *h = xcalloc(1, sizeof *h);
 
+	atomic_init(&h->refs, 1);
 	h->fd = -1;
 	h->data = text;
 	h->len = strlen(text);
 	return h;
 }
 
+/*
+ * Let go of a handle: freed with its last reference.  A read holds one
+ * until its reply is written, so a RELEASE that overtakes the end of that
+ * call (the reader has its data once the kernel has copied it) frees
+ * nothing a reply still points into.
+ */
 static void
 handle_free(struct fs *fs, struct handle *h)
 {
+	if (atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
 	if (h->fd != -1)
 		close(h->fd);
 	if (h->pinned)
@@ -717,7 +739,7 @@ open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
 
 	if (fd == -1)
 		return -errno;
-	h = handle_fd(fd);
+	h = handle_fd(fd, true);
 	h->pinned = true;          /* the pin taken before is handed over */
 	h->key = *key;
 	fi->fh = (uintptr_t)h;
@@ -945,7 +967,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if ((fd = open(n.pn.file, O_RDONLY | O_CLOEXEC)) == -1)
 			fuse_reply_err(req, errno);
 		else {
-			fi->fh = (uintptr_t)handle_fd(fd);
+			fi->fh = (uintptr_t)handle_fd(fd, false);
 			if (fuse_reply_open(req, fi) != 0)
 				handle_free(fs,
 				    (struct handle *)(uintptr_t)fi->fh);
@@ -964,19 +986,39 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-    struct fuse_file_info *fi)
+read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-
-	(void)ino;
-	if (h->fd != -1) {
-		/* straight from the cache file: spliced when possible */
-		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	if (h->splice) {
+		/*
+		 * Straight from the cache file, spliced when possible, and
+		 * never asking for more than the file holds: on a short
+		 * splice libfuse 3.14 patches the reply's length after
+		 * vmsplicing it, which a fork() of an engine in between
+		 * makes the kernel reject, and the request is then dropped
+		 * without a reply (a reader hung for good).
+		 */
+		struct fuse_bufvec buf;
+		if ((size_t)off >= h->len) {
+			fuse_reply_buf(req, NULL, 0);
+			return;
+		}
+		if (size > h->len - (size_t)off)
+			size = h->len - (size_t)off;
+		buf = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = h->fd;
 		buf.buf[0].pos = off;
 		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	if (h->fd != -1) {
+		char *data = xmalloc(size ? size : 1);
+		ssize_t n = pread(h->fd, data, size, off);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, data, (size_t)n);
+		free(data);
 		return;
 	}
 	if ((size_t)off >= h->len)
@@ -984,6 +1026,21 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, h->data + off,
 		    size < h->len - (size_t)off ? size : h->len - (size_t)off);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+
+	(void)ino;
+	/* the reply, once written, can wake the reader, whose close can
+	 * release the handle before read_reply returns */
+	atomic_fetch_add(&h->refs, 1);
+	read_reply(req, h, size, off);
+	handle_free(fs, h);
 }
 
 static void
@@ -1103,6 +1160,7 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct fs *fs = fs_of(req);
 	struct cache_stats cs = { 0 };
 	struct statvfs sv;
+	uint64_t used;
 
 	(void)ino;
 	cache_stats(fs->core->cache, &cs);
@@ -1110,8 +1168,8 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = cs.max_bytes / 4096;
-	sv.f_bfree = cs.max_bytes > cs.bytes ? (cs.max_bytes - cs.bytes) /
-	    4096 : 0;
+	used = cs.bytes + cs.index_bytes;
+	sv.f_bfree = cs.max_bytes > used ? (cs.max_bytes - used) / 4096 : 0;
 	sv.f_bavail = sv.f_bfree;
 	sv.f_files = inodes_count(fs->inodes);
 	sv.f_namemax = 255;

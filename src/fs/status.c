@@ -30,6 +30,7 @@ stats(struct fs *fs, struct buf *b)
 	    (uintmax_t)atomic_load(&fs->interrupted));
 	buf_printf(b, "cache_entries %ju\n", (uintmax_t)cs.entries);
 	buf_printf(b, "cache_bytes %ju\n", (uintmax_t)cs.bytes);
+	buf_printf(b, "cache_index_bytes %ju\n", (uintmax_t)cs.index_bytes);
 	buf_printf(b, "cache_max_bytes %ju\n", (uintmax_t)cs.max_bytes);
 	buf_printf(b, "failures_remembered %ju\n", (uintmax_t)cs.failures);
 	buf_printf(b, "inodes %zu\n", inodes_count(fs->inodes));

@@ -46,10 +46,15 @@ fs_library_error(struct fs *fs, const char *msg)
 	char when[32];
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t len;
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_warning("%s", msg);
+	/* one log line per line of the message, none for its last newline */
+	len = strlen(msg);
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	log_warning("%.*s", (int)len, msg);
 	pthread_mutex_lock(&fs->lock);
 	if (fs->library_errors.len > MAX_ERRORS_TEXT)
 		buf_reset(&fs->library_errors);
@@ -62,31 +67,46 @@ fs_library_error(struct fs *fs, const char *msg)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* Watch root/rel when it is a directory inside the library (a link out
+ * of it is not followed: the library refuses it anyway). */
 static void
-watch_dir(struct watch *w, const char *path)
+watch_dir(struct watch *w, const char *root, const char *rel)
 {
-	struct stat st;
+	char *path;
+	int fd;
 
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		inotify_add_watch(w->ifd, path, MASK);
+	if ((fd = open_beneath(root, rel, O_PATH | O_DIRECTORY, NULL,
+	    NULL)) == -1)
+		return;
+	close(fd);
+	path = xasprintf("%s/%s", root, rel);
+	inotify_add_watch(w->ifd, path, MASK);
+	free(path);
 }
 
 /* A directory and its subdirectories one level down. */
 static void
-watch_tree(struct watch *w, const char *path)
+watch_tree(struct watch *w, const char *root, const char *rel)
 {
 	struct dirent *de;
 	DIR *d;
+	int fd;
 
-	watch_dir(w, path);
-	if ((d = opendir(path)) == NULL)
+	watch_dir(w, root, rel);
+	if ((fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL,
+	    NULL)) == -1)
 		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		char *sub;
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || (de->d_type != DT_DIR &&
+		    de->d_type != DT_LNK && de->d_type != DT_UNKNOWN))
 			continue;
-		sub = xasprintf("%s/%s", path, de->d_name);
-		watch_dir(w, sub);
+		sub = xasprintf("%s/%s", rel, de->d_name);
+		watch_dir(w, root, sub);
 		free(sub);
 	}
 	closedir(d);
@@ -108,16 +128,10 @@ add_watches(struct watch *w)
 	}
 	w->root_wd = inotify_add_watch(w->ifd, root, MASK);
 	w->root_lost = w->root_wd == -1;
-	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++) {
-		char *p = xasprintf("%s/%s", root, dbs[i]);
-		watch_tree(w, p);
-		free(p);
-	}
-	for (size_t i = 0; i < conf->ncommands; i++) {
-		char *p = xasprintf("%s/%s", root, conf->commands[i].name);
-		watch_tree(w, p);
-		free(p);
-	}
+	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++)
+		watch_tree(w, root, dbs[i]);
+	for (size_t i = 0; i < conf->ncommands; i++)
+		watch_tree(w, root, conf->commands[i].name);
 }
 
 /* The error lines of a library's diagnostics. */
@@ -183,16 +197,27 @@ reload(struct watch *w)
 	}
 	old = core_library(core);
 	colls = xcalloc(old->ncolls + fresh->ncolls + 1, sizeof *colls);
-	/* Each collection: the fresh one, unless its edit broke it and a good
-	 * version was being served, which then stays. */
+	/*
+	 * Each collection: the fresh one, unless its edit broke it and a good
+	 * version was being served, which then stays.  Only a .blt that is
+	 * no more (ENOENT) takes its collection away; one that cannot be
+	 * looked at (EACCES on data/, EIO, ...) keeps the last good version,
+	 * with the reason, until it can be read again.
+	 */
 	for (size_t i = 0; i < old->ncolls; i++) {
 		struct collection *o = old->colls[i];
 		const struct collection *f = library_collection(fresh, o->id);
 		char *blt = xasprintf("%s/data/%s.blt", core->root, o->id);
 		struct stat st;
-		bool exists = stat(blt, &st) == 0;
+		int err = stat(blt, &st) == 0 ? 0 : errno;
 		free(blt);
-		if ((f == NULL && exists) ||
+		if (f == NULL && err != 0 && err != ENOENT) {
+			char *msg = xasprintf("data/%s.blt: %s; the last good "
+			    "version stays served", o->id, strerror(err));
+			fs_library_error(fs, msg);
+			free(msg);
+			colls[n++] = o;
+		} else if ((f == NULL && err == 0) ||
 		    (f != NULL && f->nerrors > 0 && o->nerrors == 0)) {
 			char *lines = error_lines(fresh, o->id);
 			char *msg = xasprintf("data/%s.blt: the edit has "

@@ -1,0 +1,386 @@
+# benchlib.py -- what the benchmark scripts get.py and mount.py share: the
+# programs of a build tree, a private environment and work directory,
+# timing without a shell, mounts in the foreground, and the output format
+# of bench/run.sh (figures, ratios, "met"/"NOT MET").
+
+import atexit
+import json
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class Bench:
+    def __init__(self, build, top):
+        self.build = os.path.abspath(build)
+        self.top = os.path.abspath(top)
+        self.library = os.path.join(self.top, "library")
+        self.partsctl = os.path.join(self.build, "partsctl")
+        self.partsfs = os.path.join(self.build, "partsfs")
+        self.timeit_prog = os.path.join(self.build, "bench", "timeit")
+        self.fake = os.path.join(self.build, "tests", "fake-engine")
+        self.out = os.path.join(self.top, "bench", "out")
+        self.work = tempfile.mkdtemp(prefix="partsfs-bench.")
+        self.home = os.path.join(self.work, "home")
+        os.makedirs(self.home)
+        os.makedirs(self.out, exist_ok=True)
+        self.env = dict(os.environ,
+                        PARTSFS_DATADIR=os.path.join(self.top, "src"),
+                        PARTSFS_LIBEXECDIR=self.build, HOME=self.home)
+        for var in ("PARTSFS_CONFIG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            self.env.pop(var, None)
+        self.mounts = []
+        self.serial = 0
+        atexit.register(self.cleanup)
+
+    # --- output ------------------------------------------------------------
+
+    def say(self, text=""):
+        print(text, flush=True)
+
+    def show(self, argv, env=None, stdout=None, subs=()):
+        """A command line as a shell would read it, with the build tree,
+        the source tree and the work directory abbreviated (and the
+        (path, name) pairs of subs)."""
+        words = []
+        if env:
+            words.append("env -i")
+            words += [shlex.quote("%s=%s" % kv) for kv in env.items()]
+        words += [shlex.quote(a) for a in argv]
+        text = " ".join(words)
+        if stdout:
+            text += " > " + stdout
+        for path, name in subs:
+            text = text.replace(path, name)
+        return self.abbrev(text)
+
+    def abbrev(self, text):
+        for path, name in ((self.work, "$W"), (self.build, "$B"),
+                           (self.top, "$S")):
+            text = text.replace(path, name)
+        return text
+
+    def record(self, target, what, figure, ok):
+        """A target's verdict, also kept for the summary that run.sh
+        prints at the end (bench/out/summary.txt)."""
+        with open(os.path.join(self.out, "summary.txt"), "a") as f:
+            f.write("%-3s %-58s %-18s %s\n" % (target, what, figure,
+                                               verdict(ok)))
+        return verdict(ok)
+
+    def legend(self):
+        self.say("  ($B = %s, $S = %s, $W = a fresh temporary directory;"
+                 % (self.build, self.top))
+        self.say("   environment: PARTSFS_DATADIR=$S/src "
+                 "PARTSFS_LIBEXECDIR=$B HOME=$W/home)")
+
+    # --- running -----------------------------------------------------------
+
+    def tmp(self, prefix):
+        """A new directory in the work directory."""
+        self.serial += 1
+        path = os.path.join(self.work, "%s%d" % (prefix, self.serial))
+        os.makedirs(path)
+        return path
+
+    def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL):
+        """Run a command to completion; its output, or a failure."""
+        p = subprocess.run(argv, env=env or self.env, cwd=cwd,
+                           stdout=stdout, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+        if p.returncode != 0:
+            raise RuntimeError("%s: exit status %d\n%s" % (
+                self.show(argv), p.returncode,
+                p.stderr.decode(errors="replace")[-2000:]))
+        return p
+
+    def timed(self, argv, env=None, cwd=None, stdout_path=None):
+        """The wall time of one run of a command (fork and exec from
+        Python, no shell); its standard output goes to stdout_path or to
+        /dev/null."""
+        out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+        try:
+            t0 = time.perf_counter()
+            self.run(argv, env=env, cwd=cwd, stdout=out)
+            return time.perf_counter() - t0
+        finally:
+            if stdout_path:
+                out.close()
+
+    def timeit(self, n, argv):
+        """bench/timeit: median and best of n runs."""
+        p = self.run([self.timeit_prog, str(n)] + list(argv),
+                     stdout=subprocess.PIPE)
+        med, best = p.stdout.split()
+        return float(med), float(best)
+
+    def partsctl_json(self, *args):
+        p = self.run([self.partsctl] + list(args), stdout=subprocess.PIPE)
+        return json.loads(p.stdout)
+
+    # --- mounts ------------------------------------------------------------
+
+    def mount(self, argv, mnt, log):
+        """Start a FUSE file system in the foreground on mnt and wait until
+        it answers; returns its process."""
+        logf = open(log, "ab")
+        proc = subprocess.Popen(argv, env=self.env, stdout=logf, stderr=logf,
+                                stdin=subprocess.DEVNULL)
+        logf.close()
+        self.mounts.append((proc, mnt))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("%s exited with status %d: %s" % (
+                    argv[0], proc.returncode, tail(log)))
+            # stat() of the root waits for the file system to serve
+            if os.path.ismount(mnt):
+                os.stat(mnt)
+                return proc
+            time.sleep(0.005)
+        raise RuntimeError("%s: not mounted after 20 s: %s" % (
+            argv[0], tail(log)))
+
+    def unmount(self, proc, mnt):
+        if proc.poll() is None:
+            subprocess.run(["fusermount3", "-u", mnt],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                subprocess.run(["fusermount3", "-uz", mnt],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        if (proc, mnt) in self.mounts:
+            self.mounts.remove((proc, mnt))
+
+    def mount_partsfs(self, library, cache, *opts, config=None):
+        mnt = self.tmp("mnt")
+        argv = [self.partsfs, library, mnt, "-f", "-o", "cache=" + cache]
+        if config:
+            argv += ["-o", "config=" + config]
+        for o in opts:
+            argv += ["-o", o]
+        proc = self.mount(argv, mnt, mnt + ".log")
+        return Mounted(self, proc, mnt, argv)
+
+    def cleanup(self):
+        for proc, mnt in list(self.mounts):
+            try:
+                self.unmount(proc, mnt)
+            except Exception:
+                pass
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+class Mounted:
+    def __init__(self, bench, proc, mnt, argv):
+        self.bench, self.proc, self.dir, self.argv = bench, proc, mnt, argv
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def close(self):
+        self.bench.unmount(self.proc, self.dir)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def tail(path, n=1500):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except OSError:
+        return ""
+
+
+# --- figures -----------------------------------------------------------------
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def verdict(ok):
+    return "met" if ok else "NOT MET"
+
+
+def secs(t):
+    """A duration, readably."""
+    if t >= 1:
+        return "%.2f s" % t
+    if t >= 0.1:
+        return "%.3f s" % t
+    if t >= 0.001:
+        return "%.2f ms" % (t * 1e3)
+    return "%.1f us" % (t * 1e6)
+
+
+def spread(xs):
+    return "median %s (min %s, max %s, n=%d)" % (
+        secs(median(xs)), secs(min(xs)), secs(max(xs)), len(xs))
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def which(name):
+    path = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin")
+    return os.path.realpath(path) if path else None
+
+
+def engine_env(scratch):
+    """The environment partsfs gives an engine (src/exec.c env_init)."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch,
+            "TMPDIR": scratch, "XDG_RUNTIME_DIR": scratch,
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def scad_literal(v):
+    """A value as an OpenSCAD literal, as src/plan.c scad_literal."""
+    if v is None:
+        return "undef"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)
+    return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def scad_arguments(base_file, module):
+    """The argument list of a module in an OpenSCAD .base file (a flow
+    list, as the bundled library writes it)."""
+    with open(base_file) as f:
+        text = f.read()
+    m = re.search(r"-\s*name:\s*%s\s*\n\s*arguments:\s*\[([^\]]*)\]"
+                  % re.escape(module), text)
+    if m is None:
+        raise RuntimeError("%s: no arguments for module %s" %
+                           (base_file, module))
+    return [a.strip() for a in m.group(1).split(",") if a.strip()]
+
+
+class Hand:
+    """The engine command partsfs runs for a part, prepared to be run by
+    hand: the OpenSCAD wrapper or the FreeCAD job file is written into a
+    fresh scratch directory before each (timed) run."""
+
+    def __init__(self, bench, path):
+        self.bench = bench
+        self.path = path
+        d = bench.partsctl_json("params", bench.library, path)
+        self.desc = d
+        gen = d["provenance"]["generator"]
+        self.executor = gen["executor"]
+        self.script = os.path.join(bench.library, gen["file"])
+        self.fmt = d["format"]
+        if self.executor == "openscad":
+            self.program = which("openscad")
+            base = os.path.join(os.path.dirname(self.script),
+                                os.path.basename(os.path.dirname(
+                                    self.script)) + ".base")
+            args = scad_arguments(base, gen["module"])
+            self.wrapper = ("// made by partsfs for %s\ninclude <%s>\n"
+                            "%s(%s);\n" % (
+                                d["path"], self.script, gen["module"],
+                                ", ".join(scad_literal(d["params"][a])
+                                          for a in args)))
+        elif self.executor == "freecad":
+            self.program = which("freecadcmd")
+            self.driver = os.path.join(bench.top, "src", "freecad-driver.py")
+            params = dict(d["params"])
+            params["name"] = d["label"]["nice"]
+            self.job = {"module_file": self.script,
+                        "module_dir": os.path.dirname(self.script),
+                        "function": gen["function"], "params": params,
+                        "label": d["label"]["nice"], "format": self.fmt}
+        else:
+            raise RuntimeError("%s: executor %s" % (path, self.executor))
+        if self.program is None:
+            raise RuntimeError("%s: the engine is not installed" % path)
+
+    def prepare(self):
+        """A scratch directory with the engine's input; the argv, the
+        environment and the output file."""
+        scratch = self.bench.tmp("hand")
+        env = engine_env(scratch)
+        output = os.path.join(scratch, "out." + self.fmt)
+        if self.executor == "openscad":
+            wrapper = os.path.join(scratch, "part.scad")
+            with open(wrapper, "w") as f:
+                f.write(self.wrapper)
+            argv = [self.program, "-o", output]
+            if self.fmt == "stl":
+                argv += ["--export-format", "binstl"]
+            argv.append(wrapper)
+        else:
+            jobfile = os.path.join(scratch, "job.json")
+            job = dict(self.job, output=output)
+            with open(jobfile, "w") as f:
+                json.dump(job, f, indent=2)
+            env["PARTSFS_JOB"] = jobfile
+            argv = [self.program, self.driver]
+        return argv, env, scratch, output
+
+    def describe(self):
+        argv, env, scratch, output = self.prepare()
+        lines = [self.bench.show(argv, env=env, subs=((scratch, "$W/s"),))]
+        if self.executor == "openscad":
+            lines.append("  with $W/s/part.scad: " + " ".join(
+                self.bench.abbrev(self.wrapper).split("\n")[1:]).strip())
+        else:
+            lines.append("  with $W/s/job.json: " + self.bench.abbrev(
+                json.dumps(dict(self.job, output=output)).replace(
+                    scratch, "$W/s")))
+        shutil.rmtree(scratch, ignore_errors=True)
+        return lines
+
+    def run(self):
+        """One timed run by hand; the time and the output's size."""
+        argv, env, scratch, output = self.prepare()
+        t = self.bench.timed(argv, env=env, cwd=scratch)
+        size = os.path.getsize(output)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return t, size
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d CPUs, kernel %s" % (model, os.cpu_count() or 0,
+                                       os.uname().release)
+
+
+def main_args():
+    if len(sys.argv) < 3:
+        sys.stderr.write("usage: %s BUILD-DIR SOURCE-DIR\n" % sys.argv[0])
+        sys.exit(2)
+    return Bench(sys.argv[1], sys.argv[2])

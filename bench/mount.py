@@ -1,0 +1,630 @@
+# mount.py -- the benchmarks of the mount (issue 4), each figure beside its
+# baseline in the same run:
+#   T4 find and ls -lR over the mounted bundled library, against the same
+#       tree on tmpfs and through libfuse's passthrough_ll example;
+#   T5 re-reading a cached 1 MiB part, against reading its cache file;
+#   T6 a cold cat of a part, against its engine command run by hand;
+#   T7 cp -r of a class directory of 16 uncached parts, against making
+#       them one after another.
+# Needs root, /dev/fuse and fusermount3.
+# usage: python3 bench/mount.py BUILD-DIR SOURCE-DIR  (bench/run.sh runs it)
+# BENCH_RUNS (default 9) and BENCH_REPEATS (default 3) set repetitions;
+# BENCH_ONLY=T4,T6 runs only those.
+
+import glob
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+# nothing is written into the source tree (bench/__pycache__)
+sys.dont_write_bytecode = True
+
+from benchlib import (Hand, loadavg, main_args, median, secs, spread,
+                      which)
+
+B = main_args()
+RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+EXAMPLES = "/usr/share/doc/libfuse3-dev/examples"
+
+
+def W(name):
+    return os.path.join(B.work, name)
+
+
+def known_cache(primer):
+    """A cache that knows the engine's version but not the part: see
+    get.py."""
+    cache = B.tmp("template")
+    B.run([B.partsctl, "get", "-q", B.library, primer, "--cache", cache,
+           "-o", W("primer.out")])
+    return cache
+
+
+def fresh_copy(template):
+    cache = B.tmp("cache")
+    shutil.rmtree(cache)
+    shutil.copytree(template, cache)
+    return cache
+
+
+# --- T4 ----------------------------------------------------------------------
+
+def build_passthrough_ll():
+    """libfuse's passthrough_ll example, compiled from the source that
+    libfuse3-dev ships (plain or gzipped) into bench/out."""
+    src = os.path.join(EXAMPLES, "passthrough_ll.c")
+    incdir = EXAMPLES
+    if not os.path.exists(src) and os.path.exists(src + ".gz"):
+        incdir = B.tmp("pll-src")
+        for f in glob.glob(os.path.join(EXAMPLES, "*.[ch]*")):
+            name = os.path.basename(f)
+            if name.endswith(".gz"):
+                with gzip.open(f) as i, open(os.path.join(
+                        incdir, name[:-3]), "wb") as o:
+                    shutil.copyfileobj(i, o)
+            else:
+                shutil.copy(f, incdir)
+        src = os.path.join(incdir, "passthrough_ll.c")
+    exe = os.path.join(B.out, "passthrough_ll")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"],
+                           capture_output=True, text=True, check=True)
+    argv = ["gcc", "-O2", "-I" + incdir, "-o", exe, src] + flags.stdout.split()
+    B.run(argv)
+    return exe, argv
+
+
+def materialize(src, dst):
+    """The tree under src, made again under dst: directories, symbolic
+    links with the same targets, and files of the same names and sizes
+    (sparse, no content)."""
+    os.mkdir(dst)
+    n = 1
+    with os.scandir(src) as it:
+        for e in it:
+            target = os.path.join(dst, e.name)
+            if e.is_symlink():
+                os.symlink(os.readlink(e.path), target)
+                n += 1
+            elif e.is_dir(follow_symlinks=False):
+                n += materialize(e.path, target)
+            else:
+                size = e.stat(follow_symlinks=False).st_size
+                with open(target, "wb") as f:
+                    f.truncate(size)
+                n += 1
+    return n
+
+
+def tmpfs_dir():
+    d = B.tmp("tmpfs")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m",
+                       "partsfs-bench", d], stderr=subprocess.DEVNULL
+                      ).returncode == 0:
+        B.tmpfs_mounts.append(d)
+        return d, "a tmpfs mounted for the benchmark"
+    d = os.path.join("/dev/shm", os.path.basename(B.work) + "-tree")
+    os.makedirs(d)
+    B.tmpfs_mounts.append(d)
+    return d, "/dev/shm (tmpfs)"
+
+
+B.tmpfs_mounts = []
+
+
+def cleanup_tmpfs():
+    for d in B.tmpfs_mounts:
+        if os.path.ismount(d):
+            subprocess.run(["umount", d])
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_tree():
+    B.say("T4 (issue 4) find and ls -lR over the mounted bundled library vs "
+          "the same tree through passthrough_ll")
+    B.say("    and on tmpfs (target: partsfs at least as fast as "
+          "passthrough_ll); load average %s" % loadavg())
+    B.legend()
+    pll, pll_build = build_passthrough_ll()
+    base, where = tmpfs_dir()
+    tree = os.path.join(base, "tree")
+    cache = B.tmp("cache")
+    m = B.mount_partsfs(B.library, cache)
+    n = materialize(m.dir, tree)
+    m.close()
+    B.say("  passthrough_ll built with: " + B.show(pll_build))
+    B.say("  the same tree: the mount's %d entries (directories, empty or "
+          "sparse files of the same" % n)
+    B.say("    sizes, symbolic links) made again on %s" % where)
+
+    def mount_partsfs():
+        return B.mount_partsfs(B.library, cache)
+
+    def mount_pll():
+        mnt = B.tmp("mnt")
+        argv = [pll, "-f", "-o", "source=" + tree, mnt]
+        proc = B.mount(argv, mnt, mnt + ".log")
+        return Mounted(proc, mnt, argv)
+
+    class Mounted:
+        def __init__(self, proc, mnt, argv):
+            self.proc, self.dir, self.argv = proc, mnt, argv
+
+        def close(self):
+            B.unmount(self.proc, self.dir)
+
+    class Plain:
+        def __init__(self):
+            self.dir, self.argv = tree, None
+
+        def close(self):
+            pass
+
+    targets = [("partsfs", mount_partsfs), ("passthrough_ll", mount_pll),
+               ("tmpfs", Plain)]
+    cmds = [("find", lambda d: ["/usr/bin/find", d]),
+            ("ls -lR", lambda d: ["/bin/ls", "-lR", d])]
+    mounted = {name: start() for name, start in targets}
+    try:
+        for name, m in mounted.items():
+            if m.argv:
+                B.say("  %s: %s" % (name, B.show(m.argv, subs=(
+                    (m.dir, "$W/mnt"),))))
+        B.say("  commands: `$B/bench/timeit 1 /usr/bin/find DIR`, "
+              "`$B/bench/timeit 1 /bin/ls -lR DIR`")
+        counts = []
+        for name, m in mounted.items():
+            p = B.run(["/usr/bin/find", m.dir], stdout=subprocess.PIPE)
+            counts.append("%s %d" % (name, len(p.stdout.splitlines())))
+        B.say("  entries found: " + ", ".join(counts))
+        # warm: after one pass, RUNS passes, the targets interleaved
+        warm = {}
+        for cmd, argv in cmds:
+            for name, m in mounted.items():
+                B.timeit(1, argv(m.dir))
+            for r in range(RUNS):
+                for name, m in mounted.items():
+                    warm.setdefault((cmd, name), []).append(
+                        B.timeit(1, argv(m.dir))[0])
+    finally:
+        for m in mounted.values():
+            m.close()
+    # cold: a fresh mount for every run (the kernel forgets the FUSE
+    # file systems' dentries and attributes); tmpfs cannot forget.
+    cold = {}
+    for r in range(RUNS):
+        for cmd, argv in cmds:
+            for name, start in targets:
+                m = start()
+                try:
+                    cold.setdefault((cmd, name), []).append(
+                        B.timeit(1, argv(m.dir))[0])
+                finally:
+                    m.close()
+    for label, res, note in (
+            ("warm", warm, "after one pass, %d passes each, interleaved"
+             % RUNS),
+            ("cold", cold, "a fresh mount before each of %d passes (tmpfs: "
+             "cannot be made cold, as warm)" % RUNS)):
+        B.say("  %s: %s" % (label, note))
+        for cmd, _ in cmds:
+            t = {name: median(res[(cmd, name)]) for name, _ in targets}
+            for name, _ in targets:
+                B.say("    %-7s %-15s %s" % (cmd, name,
+                                             spread(res[(cmd, name)])))
+            r = t["partsfs"] / t["passthrough_ll"]
+            B.say("    %-7s partsfs/passthrough_ll %.2f, partsfs/tmpfs %.1f, "
+                  "passthrough_ll/tmpfs %.1f" % (
+                      cmd, r, t["partsfs"] / t["tmpfs"],
+                      t["passthrough_ll"] / t["tmpfs"]))
+            B.say("    %-7s target partsfs/passthrough_ll <= 1: %s" % (
+                cmd, B.record("T4", "%s %s, partsfs/passthrough_ll" % (
+                    label, cmd), "%.2f (<= 1)" % r, r <= 1.0)))
+
+
+# --- T5 ----------------------------------------------------------------------
+
+TRIANGLES = 20970       # 84 + 50 * 20970 = 1048584 bytes
+MESH_PY = r'''# mesh.py -- an engine for the partsfs benchmarks: a binary
+# STL of `triangles` triangles (a strip), 50 bytes each.
+import json, struct, sys
+job = json.load(open(sys.argv[1]))
+n = int(job["params"]["triangles"])
+with open(sys.argv[2], "wb") as f:
+    f.write(b"partsfs bench mesh".ljust(80, b" "))
+    f.write(struct.pack("<I", n))
+    for i in range(n):
+        x = float(i // 2)
+        y = float(i % 2)
+        f.write(struct.pack("<12fH", 0, 0, 1, x, y, 0, x + 1, y, 0,
+                            x + y, 1 - y, 0, 0))
+'''
+
+
+def mesh_library():
+    root = B.tmp("meshlib")
+    os.makedirs(os.path.join(root, "data"))
+    os.makedirs(os.path.join(root, "mesh", "bench"))
+    with open(os.path.join(root, "data", "bench.blt"), "w") as f:
+        f.write("""id: bench
+author: partsfs benchmarks <bench@example.invalid>
+license: MIT <http://opensource.org/licenses/MIT>
+blt-version: 0.4
+classes:
+  - id: strip
+    names: {name: Strip, labeling: 'Strip %%(triangles)s'}
+    parameters:
+      free: [triangles]
+      defaults: {triangles: %d}
+      types: {triangles: Number}
+    source: partsfs benchmarks
+""" % TRIANGLES)
+    with open(os.path.join(root, "mesh", "bench", "bench.base"), "w") as f:
+        f.write("- {filename: mesh.py, type: script, author: b <b@x>, "
+                "license: MIT <x>, classids: [strip]}\n")
+    with open(os.path.join(root, "mesh", "bench", "mesh.py"), "w") as f:
+        f.write(MESH_PY)
+    conf = os.path.join(root + ".conf")
+    with open(conf, "w") as f:
+        f.write("executors:\n  commands:\n    - name: mesh\n"
+                "      argv: [python3, \"{script}\", \"{params}\", "
+                "\"{output}\"]\n      formats: [stl]\n")
+    return root, conf
+
+
+def read_all(path, buf):
+    fd = os.open(path, os.O_RDONLY)
+    n = 0
+    try:
+        while True:
+            k = os.readv(fd, [buf])
+            if k == 0:
+                return n
+            n += k
+    finally:
+        os.close(fd)
+
+
+def bench_reread():
+    B.say("T5 (issue 4) re-reading a cached 1 MiB part through the mount vs "
+          "reading its cache file")
+    B.say("    (target: within 10%%); load average %s" % loadavg())
+    lib, conf = mesh_library()
+    cache = B.tmp("cache")
+    m = B.mount_partsfs(lib, cache, config=conf)
+    try:
+        part = m.path("bench", "strip", "default.stl")
+        with open(part, "rb") as f:
+            data = f.read()
+        blobs = [b for b in glob.glob(os.path.join(cache, "blobs", "*", "*"))
+                 if os.path.getsize(b) == len(data)]
+        if len(blobs) != 1:
+            raise RuntimeError("cannot find the part's cache file")
+        blob = blobs[0]
+        with open(blob, "rb") as f:
+            if f.read() != data:
+                raise RuntimeError("the cache file differs from the part")
+        B.say("  a library made for it: class bench/strip made by a command "
+              "executor running python3")
+        B.say("    on a script that writes a binary STL of %d triangles "
+              "(%d bytes)" % (TRIANGLES, len(data)))
+        B.say("  mount: " + B.show(m.argv, subs=((m.dir, "$W/mnt"),)))
+        B.say("  part:  $W/mnt/bench/strip/default.stl (made once before the "
+              "measurement)")
+        B.say("  cache file: " + B.abbrev(blob))
+        # In-process: open, read to the end in 128 KiB reads, close; the
+        # process start-up of cat would hide the difference.
+        buf = bytearray(128 * 1024)
+        per = 25
+        blocks = 4 * RUNS
+        res = {"mount": [], "cache file": []}
+        for name, path in (("mount", part), ("cache file", blob)):
+            for _ in range(per):
+                read_all(path, buf)
+        for b in range(blocks):
+            order = [("mount", part), ("cache file", blob)]
+            if b % 2:
+                order.reverse()
+            for name, path in order:
+                t0 = time.perf_counter()
+                for _ in range(per):
+                    if read_all(path, buf) != len(data):
+                        raise RuntimeError("short read of " + path)
+                res[name].append((time.perf_counter() - t0) / per)
+        B.say("  in-process (python3): open, read(2) of 128 KiB to the end, "
+              "close; %d blocks of %d reads" % (blocks, per))
+        B.say("    of each, interleaved; time per read of the whole file:")
+        for name in res:
+            B.say("    %-11s %s, %.2f GB/s" % (
+                name, spread(res[name]), len(data) / median(res[name]) / 1e9))
+        r = median(res["mount"]) / median(res["cache file"])
+        B.say("    ratio mount/cache file %.2f   target <= 1.10: %s" % (
+            r, B.record("T5", "re-read 1 MiB, mount/cache file, in-process",
+                        "%.2f (<= 1.10)" % r, r <= 1.10)))
+        # what an open and a close cost alone, without reading
+        oc = {"mount": [], "cache file": []}
+        for b in range(blocks):
+            for name, path in (("mount", part), ("cache file", blob)):
+                t0 = time.perf_counter()
+                for _ in range(per):
+                    os.close(os.open(path, os.O_RDONLY))
+                oc[name].append((time.perf_counter() - t0) / per)
+        B.say("    for comparison, open and close without reading: mount %s,"
+              % secs(median(oc["mount"])))
+        B.say("      cache file %s" % secs(median(oc["cache file"])))
+        # and as a process, the way a user would see it
+        cat = {"mount": [], "cache file": []}
+        for r_ in range(5):
+            for name, path in (("mount", part), ("cache file", blob)):
+                cat[name].append(B.timeit(40, ["/bin/cat", path])[0])
+        B.say("  with a process per read: 5 rounds of `$B/bench/timeit 40 "
+              "/bin/cat FILE` (stdout /dev/null):")
+        for name in cat:
+            B.say("    %-11s %s" % (name, spread(cat[name])))
+        r = median(cat["mount"]) / median(cat["cache file"])
+        B.say("    ratio mount/cache file %.2f   target <= 1.10: %s (cat's "
+              "start-up is most of it)" % (r, B.record(
+                  "T5", "re-read 1 MiB, mount/cache file, cat processes",
+                  "%.2f (<= 1.10)" % r, r <= 1.10)))
+    finally:
+        m.close()
+
+
+# --- T6 ----------------------------------------------------------------------
+
+PARTS = [("OpenSCAD", "bolts/hex_screw/M8/length=20.stl",
+          "bolts/hex_nut/M8/default.stl"),
+         ("FreeCAD", "bolts/hex_screw/M8/length=20.step",
+          "bolts/hex_nut/M8/default.step")]
+
+
+def bench_cold_cat():
+    B.say("T6 (issue 4) cold cat of a part through the mount vs the same "
+          "engine command run by hand")
+    B.say("    (target: at most 5%% slower); load average %s" % loadavg())
+    for name, path, primer in PARTS:
+        hand = Hand(B, path)
+        template = known_cache(primer)
+        out = W("out." + hand.fmt)
+        B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
+        B.say("    by hand:  " + "\n              ".join(hand.describe()))
+        B.say("    mount:    " + B.show([B.partsfs, B.library, W("mnt"), "-f",
+                                         "-o", "cache=" + W("cache")]))
+        B.say("    cat:      " + B.show(["cat", W("mnt/" + path)],
+                                        stdout=out))
+        B.say("      a fresh mount for each run; cache knows the engine "
+              "version: $W/cache is a copy")
+        B.say("      of a cache in which %s was made first; fresh cache: "
+              "$W/cache does not exist" % primer)
+        t_hand, t_known, t_fresh = [], [], []
+        sizes = set()
+
+        def by_hand():
+            t, size = hand.run()
+            t_hand.append(t)
+            sizes.add(("by hand", size))
+
+        def cat(cache, into):
+            with B.mount_partsfs(B.library, cache) as m:
+                into.append(B.timed(["cat", m.path(path)],
+                                    stdout_path=out))
+            sizes.add(("cat", os.path.getsize(out)))
+            os.unlink(out)
+
+        def cat_known():
+            cache = fresh_copy(template)
+            cat(cache, t_known)
+            shutil.rmtree(cache)
+
+        def cat_fresh():
+            cache = os.path.join(B.tmp("fresh"), "cache")
+            cat(cache, t_fresh)
+            shutil.rmtree(cache)
+
+        steps = [by_hand, cat_known, cat_fresh]
+        for i in range(RUNS):
+            for step in steps[i % 3:] + steps[:i % 3]:
+                step()
+        h, k, f = median(t_hand), median(t_known), median(t_fresh)
+        B.say("    by hand:                         " + spread(t_hand))
+        B.say("    cat, cache knows engine version: " + spread(t_known))
+        B.say("    cat, fresh cache:                " + spread(t_fresh))
+        B.say("    output sizes: " + ", ".join(
+            "%s %d bytes" % s for s in sorted(sizes)))
+        paired = median([a / b for a, b in zip(t_known, t_hand)])
+        B.say("    ratio cat/by hand, cache knows the engine version: %.3f "
+              "(%+.1f%%;" % (k / h, (k / h - 1) * 100))
+        B.say("      median of paired ratios %.3f, ratio of the minimums "
+              "%.3f)" % (paired, min(t_known) / min(t_hand)))
+        B.say("      target <= 5%%: %s" % B.record(
+            "T6", "cold cat/by hand, %s, cache knows engine version" % name,
+            "%.3f (<= 1.05)" % (k / h), k / h <= 1.05))
+        B.say("    ratio cat/by hand, fresh cache: %.3f (%+.1f%%; includes "
+              "the engine's version query)" % (f / h, (f / h - 1) * 100))
+        B.say("      target <= 5%%: %s" % B.record(
+            "T6", "cold cat/by hand, %s, fresh cache" % name,
+            "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
+
+
+# --- T7 ----------------------------------------------------------------------
+
+SECONDS = 0.5
+
+
+def fake_library():
+    """One class `rod` made by tests/fake-engine, which sleeps SECONDS
+    first: default.step (size 100) and 15 listed sizes, 16 parts.  STEP,
+    because an engine's STL would also be listed as glb (converted), 16
+    more parts."""
+    root = B.tmp("rodlib")
+    os.makedirs(os.path.join(root, "data"))
+    os.makedirs(os.path.join(root, "fake", "fake"))
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write("""id: fake
+author: partsfs benchmarks <bench@example.invalid>
+license: MIT <http://opensource.org/licenses/MIT>
+blt-version: 0.4
+classes:
+  - id: rod
+    names: {name: Rod, labeling: 'Rod %%(size)s'}
+    parameters:
+      literal: {seconds: %s}
+      free: [size]
+      defaults: {size: 100}
+      types: {size: Length (mm), seconds: Number}
+      common: [[[%s]]]
+    source: partsfs benchmarks
+""" % (SECONDS, ", ".join(str(s) for s in range(1, 16))))
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
+                "license: MIT <x>, classids: [rod]}\n")
+    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
+        f.write("rod script\n")
+    conf = root + ".conf"
+    with open(conf, "w") as f:
+        f.write("executors:\n  commands:\n    - name: fake\n"
+                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
+                "\"{script}\"]\n      formats: [step]\n" % B.fake)
+    return root, conf
+
+
+def bench_cp(label, short, lib, conf, classdir, parts, copy_argv,
+             template=None, jobs1=True, mkdest=False):
+    """cp of uncached parts through a fresh mount against partsctl get of
+    each, one after another (and, if jobs1, the same cp through a mount
+    with one worker)."""
+    def cache():
+        if template:
+            return fresh_copy(template)
+        return os.path.join(B.tmp("fresh"), "cache")
+
+    def get_argv(part, c, out):
+        argv = [B.partsctl, "get", "-q"]
+        if conf:
+            argv += ["-c", conf]
+        return argv + [lib, classdir + "/" + part, "--cache", c, "-o", out]
+
+    B.say("  %s" % label)
+    m_argv = [B.partsfs, lib, W("mnt"), "-f", "-o", "cache=" + W("cache")]
+    if conf:
+        m_argv += ["-o", "config=" + conf]
+    B.say("    mount:    " + B.show(m_argv) + " (a fresh mount and cache "
+          "each run)")
+    B.say("    copy:     " + B.show(copy_argv(W("mnt"), W("dest"))))
+    B.say("    baseline: for each part P: " + B.show(get_argv(
+        "P", W("cache"), W("dest/P"))))
+    if jobs1:
+        B.say("    and:      the same copy through a mount with -o jobs=1")
+    res = {"cp": [], "gets": [], "jobs1": []}
+
+    def cp(into, extra):
+        c = cache()
+        m = B.mount_partsfs(lib, c, *extra, config=conf)
+        try:
+            dest = B.tmp("dest")
+            if not mkdest:
+                shutil.rmtree(dest)      # cp -r makes it
+            argv = copy_argv(m.dir, dest)
+            t0 = time.perf_counter()
+            B.run(argv)
+            into.append(time.perf_counter() - t0)
+            made = [p for p in os.listdir(dest) if p in parts]
+            if len(made) != len(parts):
+                raise RuntimeError("cp made %d parts of %d" % (
+                    len(made), len(parts)))
+        finally:
+            m.close()
+
+    def gets():
+        c = cache()
+        dest = B.tmp("dest")
+        t0 = time.perf_counter()
+        for p in parts:
+            B.run(get_argv(p, c, os.path.join(dest, p)))
+        res["gets"].append(time.perf_counter() - t0)
+
+    steps = [lambda: cp(res["cp"], []), gets]
+    if jobs1:
+        steps.append(lambda: cp(res["jobs1"], ["jobs=1"]))
+    for r in range(REPEATS):
+        for step in steps[r % len(steps):] + steps[:r % len(steps)]:
+            step()
+    c, g = median(res["cp"]), median(res["gets"])
+    B.say("    cp through the mount:         " + spread(res["cp"]))
+    B.say("    partsctl get, one after another: " + spread(res["gets"]))
+    if jobs1:
+        B.say("    cp through a -o jobs=1 mount: " + spread(res["jobs1"]))
+    B.say("    ratio cp/one after another: %.2f   target <= 0.6: %s" % (
+        c / g, B.record("T7", "%s/gets one after another" % short,
+                        "%.2f (<= 0.6)" % (c / g), c / g <= 0.6)))
+    if jobs1:
+        j = median(res["jobs1"])
+        B.say("    ratio cp/cp with jobs=1:   %.2f   target <= 0.6: %s" % (
+            c / j, B.record("T7", "%s/the same with jobs=1" % short,
+                            "%.2f (<= 0.6)" % (c / j), c / j <= 0.6)))
+
+
+def bench_copy():
+    B.say("T7 (issue 4) copying a class directory of 16 uncached parts vs "
+          "making them one after another")
+    B.say("    (target: <= 0.6); %d CPUs, load average %s" % (
+        os.cpu_count(), loadavg()))
+    lib, conf = fake_library()
+    # the listing of the mount (partsctl ls does not read partsfs.conf, so
+    # it lists no formats of command executors); listing makes nothing
+    with B.mount_partsfs(lib, B.tmp("cache"), config=conf) as m:
+        names = os.listdir(m.path("fake", "rod"))
+    parts = sorted(n for n in names if not n.endswith(".json"))
+    if len(parts) != 16 or any(not n.endswith(".step") for n in parts):
+        raise RuntimeError("fake/rod lists %r" % names)
+    B.say("  a library made for it: class fake/rod, %d parts (%s ... %s) made "
+          "by $B/tests/fake-engine" % (len(parts), parts[0], parts[-1]))
+    B.say("    in %.1f s each (a `seconds` literal); %d repeats" % (
+        SECONDS, REPEATS))
+    bench_cp("cp -r of the class directory", "cp -r, 16 fake parts", lib,
+             conf, "fake/rod", parts,
+             lambda mnt, dest: ["cp", "-r", os.path.join(mnt, "fake", "rod"),
+                                dest])
+    # real parts: the STL files of one OpenSCAD leaf directory
+    names = B.run([B.partsctl, "ls", B.library, "bolts/hex_screw/M8"],
+                  stdout=subprocess.PIPE).stdout.decode().split()
+    parts = [n for n in names if n.endswith(".stl")]
+    template = known_cache("bolts/hex_nut/M8/default.stl")
+    B.say("  real parts: the %d STL files of bolts/hex_screw/M8, made by "
+          "OpenSCAD (listing order)" % len(parts))
+    B.say("    $W/cache a fresh copy of a cache that knows OpenSCAD's "
+          "version; %d repeats" % REPEATS)
+    bench_cp("cp of M8/*.stl", "cp, 12 OpenSCAD parts", B.library, None,
+             "bolts/hex_screw/M8", parts,
+             lambda mnt, dest: ["cp"] + [os.path.join(
+                 mnt, "bolts", "hex_screw", "M8", p) for p in parts] + [dest],
+             template=template, jobs1=False, mkdest=True)
+
+
+def main():
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse") or \
+            which("fusermount3") is None:
+        B.say("T4-T7 (issue 4) skipped: the mount benchmarks need root, "
+              "/dev/fuse and fusermount3")
+        return
+    only = os.environ.get("BENCH_ONLY", "T4,T5,T6,T7").split(",")
+    benches = [("T4", bench_tree), ("T5", bench_reread),
+               ("T6", bench_cold_cat), ("T7", bench_copy)]
+    try:
+        first = True
+        for key, fn in benches:
+            if key in only:
+                if not first:
+                    B.say("")
+                first = False
+                fn()
+    finally:
+        B.cleanup()
+        cleanup_tmpfs()
+
+
+main()
