@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,22 @@ ring_text(const struct ring *r)
 	return s;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
+/* The child runs on a stack of its own until it execs. */
+#define CHILD_STACK (256 * 1024)
+
+struct child_args {
+	const struct run_spec *spec;
+	int devnull;
+	int errfd;
+	pid_t parent;
+};
+
+/*
+ * In the child, between clone and exec, sharing the parent's memory (which
+ * waits, as after vfork): async-signal-safe calls only, nothing written
+ * but its own stack.  The signal handlers are its own copy: resetting
+ * them leaves the parent's alone.
+ */
 static void
 child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 {
@@ -151,11 +167,47 @@ child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 	_exit(127);
 }
 
+static int
+child_main(void *arg)
+{
+	const struct child_args *a = arg;
+
+	child(a->spec, a->devnull, a->errfd, a->parent);
+	return 127;
+}
+
+/*
+ * Start the child as vfork does, not copying the parent's page tables:
+ * the cost of a fork grows with the daemon's memory, and under the address
+ * sanitizer every fork stops the allocator for all threads.  Every signal
+ * stays blocked until the child has reset its handlers (a handler of the
+ * parent must never run in the child).  The pid, or -1 with errno set.
+ */
+static pid_t
+start_child(const struct child_args *a)
+{
+	sigset_t all, old;
+	char *stack = xmalloc(CHILD_STACK);
+	pid_t pid;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(child_main, stack + CHILD_STACK,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)a);
+	err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(stack);
+	errno = err;
+	return pid;
+}
+
 int
 run_process(const struct run_spec *spec, struct run_result *res,
     struct perr *e)
 {
 	struct ring ring = { .max = spec->stderr_max };
+	struct child_args args;
 	int pipefd[2], devnull, pidfd, status = 0, err;
 	uint64_t start = now_ns(), deadline;
 	bool exited = false, eof = false;
@@ -172,17 +224,20 @@ run_process(const struct run_spec *spec, struct run_result *res,
 		return perr_set(e, err, "pipe: %s", strerror(err));
 	}
 	ring.buf = xmalloc(ring.max ? ring.max : 1);
-	if ((pid = fork()) == -1) {
+	args.spec = spec;
+	args.devnull = devnull;
+	args.errfd = pipefd[1];
+	args.parent = parent;
+	if ((pid = start_child(&args)) == -1) {
 		err = errno;
 		close(devnull);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		free(ring.buf);
-		return perr_set(e, err, "fork: %s", strerror(err));
+		return perr_set(e, err, "clone: %s", strerror(err));
 	}
-	if (pid == 0)
-		child(spec, devnull, pipefd[1], parent);
-	/* both sides set the group, so neither waits for the other */
+	/* the child set its group before it let us go on, unless the clone
+	 * ran as a plain fork (valgrind runs it so): set it here too */
 	setpgid(pid, pid);
 	group_add(pid);
 	res->pid = pid;

@@ -140,6 +140,13 @@ void cache_unpin(struct cache *c, const struct cache_key *key);
 /* A value remembered in the index (executor versions by binary). */
 char *cache_memo_get(struct cache *c, const char *name);
 void cache_memo_set(struct cache *c, const char *name, const char *value);
+/* Memos named with this prefix only save work: eviction drops them all
+ * first whenever the cache is over its limit. */
+#define CACHE_MEMO_SPARE "spare:"
+/* How many memos have names starting with `prefix` (no glob characters);
+ * drop them all. */
+uint64_t cache_memo_count(struct cache *c, const char *prefix);
+void cache_memo_drop(struct cache *c, const char *prefix);
 
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number

@@ -15,6 +15,8 @@
 #include "ctl.h"
 #include "partsfs/core.h"
 #include "partsfs/describe.h"
+#include "partsfs/log.h"
+#include "partsfs/resmemo.h"
 
 static void
 get_usage(FILE *fp)
@@ -133,6 +135,63 @@ write_json(const struct pnode *part, const char *file)
 	return rc;
 }
 
+/* Write a cached part to the output: a CTL code. */
+static int
+write_part(const char *blob, const char *output, enum format fmt)
+{
+	int fd, r, rc = CTL_OK;
+
+	if ((fd = open_output(output, fmt)) == -1)
+		return CTL_SYSTEM;
+	if ((r = copy_to(blob, fd)) != 0) {
+		ctl_error("writing %s: %s", output ? output : "the output",
+		    strerror(-r));
+		rc = CTL_SYSTEM;
+	}
+	if (fd != STDOUT_FILENO && close(fd) == -1) {
+		ctl_error("%s: %s", output, strerror(errno));
+		rc = CTL_SYSTEM;
+	}
+	return rc;
+}
+
+/*
+ * A part made before, found without loading the library: the resolution
+ * memo gives its key while the library's files are as they were.  True
+ * when it was written (*rc set); false when the library must be loaded.
+ */
+static bool
+get_remembered(const char *root, const char *path, const struct conf *conf,
+    const char *output, int *rc)
+{
+	struct cache_entry hit = { 0 };
+	struct perr e = { 0 };
+	struct cache_key key;
+	struct cache *cache;
+	const char *dot = strrchr(path, '.');
+	char *real;
+	bool done = false;
+	int fmt;
+
+	if (dot == NULL || (fmt = format_from_ext(dot + 1,
+	    strlen(dot + 1))) < 0 || fmt == FMT_JSON ||
+	    (real = realpath(root, NULL)) == NULL)
+		return false;
+	cache = cache_open(conf->cache_dir, conf->cache_max,
+	    conf->negative_ttl, &e);
+	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
+	    cache_lookup(cache, &key, &hit) == 1) {
+		log_debug("%s: made before as %s (resolution memo)", path,
+		    key.hex);
+		*rc = write_part(hit.path, output, (enum format)fmt);
+		done = true;
+	}
+	cache_entry_clear(&hit);
+	cache_close(cache);
+	free(real);
+	return done;
+}
+
 /* Wait for the job, telling a terminal what runs and for how long. */
 static enum job_state
 wait_job(struct job *job, bool progress)
@@ -170,11 +229,14 @@ cmd_get(int argc, char **argv)
 	struct cache_entry hit = { 0 };
 	struct library *lib = NULL;
 	struct job *job = NULL;
+	struct resmemo_snap *snap = NULL;
+	struct plan plan;
 	struct conf *conf;
+	char *real;
 	struct core *core;
 	struct pnode node;
 	bool quiet = false;
-	int c, r, fd, rc = CTL_OK;
+	int c, r, rc = CTL_OK;
 
 	while ((c = getopt_long(argc, argv, "o:qc:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -207,8 +269,17 @@ cmd_get(int argc, char **argv)
 	}
 	if ((conf = ctl_conf(config, cache, timeout)) == NULL)
 		return CTL_USAGE;
+	if (get_remembered(argv[optind], argv[optind + 1], conf, output, &rc)) {
+		conf_free(conf);
+		return rc;
+	}
+	if ((real = realpath(argv[optind], NULL)) != NULL) {
+		snap = resmemo_snap(real, conf);
+		free(real);
+	}
 	if ((core = core_open(argv[optind], conf, &e)) == NULL) {
 		ctl_error("%s", e.msg);
+		resmemo_snap_free(snap);
 		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :
 		    CTL_SYSTEM;
 	}
@@ -241,19 +312,13 @@ cmd_get(int argc, char **argv)
 		}
 		hit.path = xstrdup(job_result(job)->path);
 	}
-	if ((fd = open_output(output, node.fmt)) == -1) {
-		rc = CTL_SYSTEM;
-		goto clear;
+	/* the next get of this path need not load the library */
+	if (plan_make(&core->env, &node, &plan, NULL) == 0) {
+		resmemo_record(core->cache, snap, argv[optind + 1], conf,
+		    &plan);
+		plan_clear(&plan);
 	}
-	if ((r = copy_to(hit.path, fd)) != 0) {
-		ctl_error("writing %s: %s", output ? output : "the output",
-		    strerror(-r));
-		rc = CTL_SYSTEM;
-	}
-	if (fd != STDOUT_FILENO && close(fd) == -1) {
-		ctl_error("%s: %s", output, strerror(errno));
-		rc = CTL_SYSTEM;
-	}
+	rc = write_part(hit.path, output, node.fmt);
 clear:
 	pnode_clear(&node);
 out:
@@ -261,5 +326,6 @@ out:
 	job_unref(job);
 	library_unref(lib);
 	core_close(core);
+	resmemo_snap_free(snap);
 	return rc;
 }

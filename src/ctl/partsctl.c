@@ -101,8 +101,10 @@ main(int argc, char **argv)
 		printf("partsctl %s\n", PACKAGE_VERSION);
 		return CTL_OK;
 	}
-	/* what the core logs (a damaged cache index set aside) */
-	log_open("partsctl", false, false);
+	/* what the core logs (a damaged cache index set aside); its debug
+	 * messages with PARTSFS_DEBUG=1 */
+	log_open("partsctl", false, getenv("PARTSFS_DEBUG") != NULL &&
+	    strcmp(getenv("PARTSFS_DEBUG"), "1") == 0);
 	for (size_t i = 0; i < PF_ARRAY_LEN(commands); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

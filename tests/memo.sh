@@ -1,0 +1,160 @@
+#!/bin/bash
+# memo.sh -- the resolution memo of partsctl get: a part made before is
+# served without loading the library, and never once anything it came from
+# has changed (library files, the engine's script, the configuration, PATH).
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+plan 8
+
+export PARTSFS_DATADIR="$top_srcdir/src"
+export PARTSFS_LIBEXECDIR="$top_builddir"
+export HOME="$TMP/home"
+export PARTSFS_DEBUG=1
+mkdir -p "$HOME"
+FAKE="$top_builddir/tests/fake-engine"
+LIB="$TMP/lib"
+cp -R "$top_srcdir/tests/data/cmdlib" "$LIB"
+
+conf() {  # conf FILE [PROGRAM-TO-RUN-THE-ENGINE-WITH]
+	cat >"$1" <<EOF
+executors:
+  commands:
+    - name: fake
+      argv: [${2:+$2, }$FAKE, "{params}", "{output}", "{format}", "{script}"]
+      formats: [stl, step]
+jobs:
+  timeout: ${TIMEOUT:-20}
+cache:
+  dir: $TMP/cache
+EOF
+}
+conf "$TMP/partsfs.conf"
+export PARTSFS_CONFIG="$TMP/partsfs.conf"
+
+# Files changed in the last 2 seconds are never vouched for: let the
+# library (just copied or edited) age past that.
+settle() { sleep 2.2; }
+
+# a part whose every engine run appends a line to $TMP/runs
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+PART="fake/box/size=7,counter=$(enc "$TMP/runs").step"
+runs() { if [ -f "$TMP/runs" ]; then wc -l <"$TMP/runs"; else echo 0; fi; }
+get() { run "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step" "$@"; }
+MEMO="(resolution memo)"
+
+begin "a part made before is served without loading the library"
+settle
+get
+expect_rc 0
+expect_eq "$(runs)" 1 "engine runs"
+cp "$TMP/part.step" "$TMP/first.step"
+expect_not_contains "$err" "$MEMO" "the first get's stderr"
+get
+expect_rc 0
+expect_contains "$err" "$MEMO" "the second get's stderr"
+expect_eq "$(runs)" 1 "engine runs"
+cmp -s "$TMP/part.step" "$TMP/first.step" || fail "the served part differs"
+# and standard output gets the same bytes
+"$PARTSCTL" get "$LIB" "$PART" >"$TMP/stdout.step" 2>/dev/null
+cmp -s "$TMP/stdout.step" "$TMP/first.step" || fail "standard output differs"
+end
+
+begin "an edit to the class in the .blt is seen at once"
+sed -i 's/labeling: Test box/labeling: Test crate/' "$LIB/data/fake.blt"
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+expect_eq "$(runs)" 2 "engine runs"
+end
+
+begin "what changed in the last 2 seconds is not remembered"
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "right after the edit"
+settle
+get
+expect_not_contains "$err" "$MEMO" "the get that remembers"
+get
+expect_contains "$err" "$MEMO" "once remembered"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+expect_eq "$(runs)" 2 "engine runs"
+end
+
+begin "an edit to the engine's script makes the part again"
+printf 'a changed script\n' >>"$LIB/fake/fake/box.txt"
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO"
+expect_eq "$(runs)" 3 "engine runs"
+end
+
+begin "a new file in data/ or a base directory is noticed"
+settle
+get
+get
+expect_contains "$err" "$MEMO" "before"
+cp "$LIB/fake/fake/box.txt" "$LIB/fake/fake/other.txt"
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "after a new sibling of the script"
+expect_eq "$(runs)" 4 "engine runs (a sibling is part of the key)"
+settle
+get
+get
+expect_contains "$err" "$MEMO" "again"
+printf -- '---\nid: broken\n' >"$LIB/data/broken.blt"
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "after a new collection"
+expect_eq "$(runs)" 4 "engine runs (same key)"
+end
+
+begin "a configuration or PATH that changes a key is not served another's"
+settle
+get
+get
+expect_contains "$err" "$MEMO" "before"
+# another timeout changes no key: still remembered
+TIMEOUT=30 conf "$TMP/slow.conf"
+get -c "$TMP/slow.conf"
+expect_contains "$err" "$MEMO" "with another timeout"
+# another engine command line is another key
+conf "$TMP/other.conf" /usr/bin/env
+get -c "$TMP/other.conf"
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "with another command line"
+expect_eq "$(runs)" 5 "engine runs"
+PATH="$TMP:$PATH" get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "with another PATH"
+expect_eq "$(runs)" 5 "engine runs (same key)"
+end
+
+begin "a remembered part gone from the cache is made again"
+get
+expect_contains "$err" "$MEMO" "before"
+run "$PARTSCTL" cache clear
+expect_rc 0
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "after cache clear"
+expect_eq "$(runs)" 6 "engine runs"
+cmp -s "$TMP/part.step" "$TMP/first.step" && fail "the label edit is lost"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+end
+
+begin "a part of a library moved elsewhere is not served from the old one"
+settle
+get
+get
+expect_contains "$err" "$MEMO" "before"
+mv "$LIB" "$TMP/moved"
+mkdir -p "$LIB/data"
+run "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step"
+expect_rc 1
+expect_not_contains "$err" "$MEMO" "with the library gone"
+rm -rf "$LIB"
+mv "$TMP/moved" "$LIB"
+end
+
+done_testing
