@@ -158,6 +158,27 @@ fail(struct worker *w, enum kind k, const char *what, const char *path,
 		fprintf(stderr, "soak: %s %s: %s\n", what, path, strerror(err));
 }
 
+/* A read that returned the wrong bytes: what came, for the report. */
+static void
+fail_bytes(struct worker *w, enum kind k, const char *path, const char *buf,
+    ssize_t len)
+{
+	char shown[4 * 24 + 1];
+	size_t n = 0;
+
+	atomic_fetch_add(&S.bad, 1);
+	atomic_fetch_add_explicit(&w->errors[k], 1, memory_order_relaxed);
+	for (ssize_t i = 0; i < len && i < 24; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		n += (size_t)snprintf(shown + n, sizeof shown - n,
+		    c >= 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\x%02x", c);
+	}
+	shown[n] = '\0';
+	if (atomic_fetch_add(&S.unexpected, 1) < 20)
+		fprintf(stderr, "soak: read (wrong bytes) %s: %zd bytes, "
+		    "starting \"%s\"\n", path, len, shown);
+}
+
 /* Read a whole file; returns its length or -1 with errno. */
 static ssize_t
 slurp(const char *path, char *buf, size_t cap)
@@ -255,10 +276,8 @@ do_read(struct worker *w)
 	len = slurp(path, w->buf, READ_BUF);
 	if (len < 0)
 		fail(w, K_READ, "read", path, errno);
-	else if (part ? !is_step(w->buf, len) : len < 2 || w->buf[0] != '{') {
-		atomic_fetch_add(&S.bad, 1);
-		fail(w, K_READ, "read (wrong bytes)", path, EBADMSG);
-	}
+	else if (part ? !is_step(w->buf, len) : len < 2 || w->buf[0] != '{')
+		fail_bytes(w, K_READ, path, w->buf, len);
 	record(w, K_READ, t0);
 }
 
@@ -277,10 +296,8 @@ do_make(struct worker *w)
 	len = slurp(path, w->buf, READ_BUF);
 	if (len < 0)
 		fail(w, K_MAKE, "read", path, errno);
-	else if (!is_step(w->buf, len)) {
-		atomic_fetch_add(&S.bad, 1);
-		fail(w, K_MAKE, "read (wrong bytes)", path, EBADMSG);
-	}
+	else if (!is_step(w->buf, len))
+		fail_bytes(w, K_MAKE, path, w->buf, len);
 	record(w, K_MAKE, t0);
 }
 

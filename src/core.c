@@ -12,17 +12,25 @@
 struct core *
 core_open(const char *root, struct conf *conf, struct perr *e)
 {
+	return core_open_cache(root, conf, NULL, e);
+}
+
+struct core *
+core_open_cache(const char *root, struct conf *conf, struct cache *cache,
+    struct perr *e)
+{
 	struct library_opts opts = { .conf = conf };
 	struct core *c;
 	struct library *lib;
-	struct cache *cache;
 
 	if ((lib = library_load(root, &opts, e)) == NULL) {
+		cache_close(cache);
 		conf_free(conf);
 		return NULL;
 	}
-	cache = cache_open(conf->cache_dir, conf->cache_max,
-	    conf->negative_ttl, e);
+	if (cache == NULL)
+		cache = cache_open(conf->cache_dir, conf->cache_max,
+		    conf->negative_ttl, e);
 	if (cache == NULL) {
 		library_unref(lib);
 		conf_free(conf);

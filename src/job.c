@@ -69,6 +69,8 @@ struct jobs {
 	struct error_rec errors[MAX_ERRORS];
 	size_t nerrors;
 	size_t errpos;
+	void (*on_made)(void *, const char *, const struct cache_entry *);
+	void *on_made_arg;
 };
 
 static void
@@ -307,6 +309,9 @@ run_job(struct jobs *jobs, struct job *j)
 	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
 	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
 		key_unlock(lockfd, lockpath);
+		if (jobs->on_made != NULL)
+			jobs->on_made(jobs->on_made_arg, j->plan.path,
+			    &j->entry);
 		pthread_mutex_lock(&jobs->lock);
 		finish(jobs, j, JOB_DONE);
 		return;
@@ -347,8 +352,18 @@ run_job(struct jobs *jobs, struct job *j)
 	free(scratch);
 done:
 	key_unlock(lockfd, lockpath);
+	if (state == JOB_DONE && jobs->on_made != NULL)
+		jobs->on_made(jobs->on_made_arg, j->plan.path, &j->entry);
 	pthread_mutex_lock(&jobs->lock);
 	finish(jobs, j, state);
+}
+
+void
+jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
+    const struct cache_entry *entry), void *arg)
+{
+	jobs->on_made = fn;
+	jobs->on_made_arg = arg;
 }
 
 static void *

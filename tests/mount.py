@@ -6,6 +6,7 @@
 # TAP output; needs root and /dev/fuse.
 
 import errno
+import glob
 import json
 import mmap
 import os
@@ -441,6 +442,38 @@ def a_hundred_distinct_opens_complete_while_ls_answers_at_once():
         # readers still inside would keep the mount busy
         for t in ts:
             t.join(120)
+        m.unmount()
+
+
+@test
+def a_size_0_told_just_before_the_part_was_made_is_not_read_as_eof():
+    # A stat that found the part not made (its blob is moved away here)
+    # tells the kernel size 0; the part is made (moved back) and read at
+    # once: the read must see the whole part, not the size 0 it was told
+    # a moment before (the zero attribute timeout of a part not made).
+    lib = fake_library(os.path.join(TMP, "libtick"), sizes=[1, 2])
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        check_box(read(p), 2, "the first read")
+        blobs = glob.glob(os.path.join(m.cache, "blobs", "*", "*.stl"))
+        eq(len(blobs), 1, "blobs")
+        aside = blobs[0] + ".aside"
+        tried = short = 0
+        for _ in range(3):
+            # the made part's attributes are kept 1 s: let them go
+            time.sleep(1.05)
+            os.rename(blobs[0], aside)
+            st = os.stat(p)
+            os.rename(aside, blobs[0])
+            data = read(p)
+            if st.st_size == 0:
+                tried += 1
+                short += len(data) != 684
+        check(tried > 0, "the stat never saw the part missing")
+        eq(short, 0, "reads cut short by a stale size 0, of %d" % tried)
+        check_box(read(p), 2, "the last read")
+    finally:
         m.unmount()
 
 

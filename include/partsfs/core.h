@@ -34,6 +34,10 @@ struct core {
  * the cache cannot be used.
  */
 struct core *core_open(const char *root, struct conf *conf, struct perr *e);
+/* The same with a cache already open (taken over, closed on failure too);
+ * NULL `cache` opens it as core_open does. */
+struct core *core_open_cache(const char *root, struct conf *conf,
+    struct cache *cache, struct perr *e);
 /* Stop the jobs (killing running engines), close the cache. */
 void core_close(struct core *c);
 

@@ -35,6 +35,11 @@ struct jobs_stats {
 struct jobs *jobs_new(const struct exec_env *env, int workers);
 /* Stop: queued jobs fail, running engines are killed, workers joined. */
 void jobs_free(struct jobs *jobs);
+/* Have fn(arg, path, entry) called, in the worker, each time a job finds
+ * its part in the cache, made by it or by another process, before anyone
+ * waiting for the job hears of it.  Set once, before the first job. */
+void jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
+    const struct cache_entry *entry), void *arg);
 
 /*
  * The job making `plan` (copied): the one under way for its key if there

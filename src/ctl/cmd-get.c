@@ -162,7 +162,7 @@ write_part(const char *blob, const char *output, enum format fmt)
  */
 static bool
 get_remembered(const char *root, const char *path, const struct conf *conf,
-    const char *output, int *rc)
+    const char *output, struct cache **cachep, int *rc)
 {
 	struct cache_entry hit = { 0 };
 	struct perr e = { 0 };
@@ -173,10 +173,12 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 	bool done = false;
 	int fmt;
 
+	*cachep = NULL;
 	if (dot == NULL || (fmt = format_from_ext(dot + 1,
 	    strlen(dot + 1))) < 0 || fmt == FMT_JSON ||
 	    (real = realpath(root, NULL)) == NULL)
 		return false;
+	/* an error opening the cache is core_open's to report */
 	cache = cache_open(conf->cache_dir, conf->cache_max,
 	    conf->negative_ttl, &e);
 	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
@@ -187,7 +189,10 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 		done = true;
 	}
 	cache_entry_clear(&hit);
-	cache_close(cache);
+	if (done)
+		cache_close(cache);
+	else
+		*cachep = cache;     /* for the library's turn */
 	free(real);
 	return done;
 }
@@ -230,6 +235,7 @@ cmd_get(int argc, char **argv)
 	struct library *lib = NULL;
 	struct job *job = NULL;
 	struct resmemo_snap *snap = NULL;
+	struct cache *opened;
 	struct plan plan;
 	struct conf *conf;
 	char *real;
@@ -269,7 +275,8 @@ cmd_get(int argc, char **argv)
 	}
 	if ((conf = ctl_conf(config, cache, timeout)) == NULL)
 		return CTL_USAGE;
-	if (get_remembered(argv[optind], argv[optind + 1], conf, output, &rc)) {
+	if (get_remembered(argv[optind], argv[optind + 1], conf, output,
+	    &opened, &rc)) {
 		conf_free(conf);
 		return rc;
 	}
@@ -277,7 +284,7 @@ cmd_get(int argc, char **argv)
 		snap = resmemo_snap(real, conf);
 		free(real);
 	}
-	if ((core = core_open(argv[optind], conf, &e)) == NULL) {
+	if ((core = core_open_cache(argv[optind], conf, opened, &e)) == NULL) {
 		ctl_error("%s", e.msg);
 		resmemo_snap_free(snap);
 		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :

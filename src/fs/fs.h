@@ -38,6 +38,26 @@ void inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
 /* true at most once a minute per inode: time to mark its part used in the
  * cache's LRU order. */
 bool inodes_touch_due(struct inodes *t, fuse_ino_t ino);
+/*
+ * The sizes the kernel was told.  A part not made yet is reported with
+ * size 0.  The kernel applies answers about an inode in the order they
+ * arrive and drops the answers to requests sent before the last one it
+ * applied: an answer "size 0" worked out just before the part was made can
+ * arrive after a reader's open, and make the kernel drop that reader's own
+ * fresh answer, so that its read ends at 0 bytes.  The daemon therefore
+ * gives the kernel the made part's size itself (a store of its last page,
+ * which also makes the kernel drop every older answer): when a job of
+ * ours made it (inodes_made: the inode of that path, if the kernel has
+ * it), and at an open when a report said "not made" since the size was
+ * last given (inodes_stale_size: a part made by another process).  Every
+ * report of a part's attributes is bracketed by report_begin and
+ * report_end, `missing` when it said "not made".
+ */
+uint64_t inodes_report_begin(struct inodes *t, fuse_ino_t ino);
+void inodes_report_end(struct inodes *t, fuse_ino_t ino, uint64_t seq,
+    bool missing);
+bool inodes_stale_size(struct inodes *t, fuse_ino_t ino);
+fuse_ino_t inodes_made(struct inodes *t, const char *path);
 /* The inode number of `path`, adding the inode or counting one more
  * lookup of it. */
 fuse_ino_t inodes_lookup(struct inodes *t, const char *path);
@@ -116,6 +136,9 @@ char *status_text(struct fs *fs, enum status_file f);
 struct watch *watch_start(struct fs *fs, struct perr *e);
 void watch_stop(struct watch *w);
 /* Record a library problem for /.partsfs/errors and the log. */
+/* The jobs' hook: a part was made (jobs_on_made). */
+void fs_part_made(void *arg, const char *path,
+    const struct cache_entry *entry);
 void fs_library_error(struct fs *fs, const char *msg);
 
 #endif

@@ -17,6 +17,11 @@ struct inode {
 	uint64_t keyed;
 	struct cache_key key;
 	uint64_t touched;           /* when its part was last marked used */
+	/* attribute reports: begun, the last that said "not made", the
+	 * last covered by an invalidation, and those under way */
+	uint64_t reports;
+	uint64_t missing_seq;
+	uint64_t covered_seq;
 	struct inode *next_ino;
 	struct inode *next_path;
 };
@@ -291,6 +296,70 @@ inodes_touch_due(struct inodes *t, fuse_ino_t ino)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return due;
+}
+
+uint64_t
+inodes_report_begin(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i;
+	uint64_t seq = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL)
+		seq = ++i->reports;
+	pthread_mutex_unlock(&t->lock);
+	return seq;
+}
+
+void
+inodes_report_end(struct inodes *t, fuse_ino_t ino, uint64_t seq,
+    bool missing)
+{
+	struct inode *i;
+
+	if (seq == 0 || !missing)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && seq > i->missing_seq)
+		i->missing_seq = seq;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Every report begun so far is covered by a size the kernel was given. */
+static void
+cover(struct inode *i)
+{
+	i->covered_seq = i->reports;
+}
+
+bool
+inodes_stale_size(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i;
+	bool stale = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && i->missing_seq > i->covered_seq) {
+		stale = true;
+		cover(i);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return stale;
+}
+
+fuse_ino_t
+inodes_made(struct inodes *t, const char *path)
+{
+	struct inode *i;
+	fuse_ino_t ino = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_path(t, path)) != NULL) {
+		ino = i->ino;
+		cover(i);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ino;
 }
 
 size_t

@@ -197,7 +197,7 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
     fuse_ino_t ino, struct stat *st, double *timeout)
 {
 	char *text;
-	uint64_t size;
+	uint64_t size, seq;
 
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
@@ -248,12 +248,14 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 			goto json;
 		/* The exact size once made; until then a placeholder the
 		 * kernel must ask about again. */
+		seq = inodes_report_begin(fs->inodes, ino);
 		if (part_cached(fs, lib, &n->pn, ino, &size) == 1)
 			st->st_size = (off_t)size;
 		else {
 			st->st_size = 0;
 			*timeout = 0;
 		}
+		inodes_report_end(fs->inodes, ino, seq, st->st_size == 0);
 		break;
 	default:
 	json:
@@ -292,6 +294,7 @@ struct pending {
 	enum pending_kind kind;
 	fuse_req_t req;
 	struct fuse_file_info fi;
+	fuse_ino_t ino;
 	fuse_ino_t parent;
 	char *path;
 	struct cache_key key;
@@ -671,7 +674,18 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (child_of(fs, lib, d->path, name, &child, &childpath,
 		    NULL) != 0)
 			continue;          /* gone in a live edit */
-		if (plus) {
+		if (plus && child.status == ST_NONE &&
+		    child.pn.kind == PN_PART && child.pn.fmt != FMT_JSON) {
+			/* A part goes without attributes (node id 0: the
+			 * kernel takes the name and type only): its size
+			 * needs its cache key, which a listing or find has
+			 * no use for, and a stat asks for it anyway while
+			 * the part is not made (zero timeout). */
+			e.attr.st_ino = inodes_number(childpath);
+			e.attr.st_mode = S_IFREG;
+			need = fuse_add_direntry_plus(req, buf + pos,
+			    size - pos, name, &e, i + 1);
+		} else if (plus) {
 			e.ino = inodes_lookup(fs->inodes, childpath);
 			node_attr(fs, lib, &child, e.ino, &e.attr,
 			    &e.attr_timeout);
@@ -729,6 +743,62 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* Opening parts. */
 
+/* Give the kernel the size of the made part at `blob` by storing its last
+ * page in the inode's page cache (see fs.h).  The blob's content is what
+ * any read would get, so nothing wrong can be cached. */
+static void
+store_size(struct fs *fs, fuse_ino_t ino, int fd)
+{
+	long pagesize = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	off_t off;
+	size_t n;
+	char *page;
+
+	if (fs->se == NULL || fstat(fd, &st) == -1 || st.st_size <= 0)
+		return;
+	off = (st.st_size - 1) / pagesize * pagesize;
+	n = (size_t)(st.st_size - off);
+	page = xmalloc(n);
+	if (pread(fd, page, n, off) == (ssize_t)n) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+		bv.buf[0].mem = page;
+		fuse_lowlevel_notify_store(fs->se, ino, off, &bv, 0);
+	}
+	free(page);
+}
+
+/* A job made a part (or found it made by another process): the kernel
+ * learns its size before any open of it is answered. */
+void
+fs_part_made(void *arg, const char *path, const struct cache_entry *entry)
+{
+	struct fs *fs = arg;
+	fuse_ino_t ino;
+	int fd;
+
+	if ((ino = inodes_made(fs->inodes, path)) == 0)
+		return;             /* the kernel has no inode for it */
+	if ((fd = open(entry->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	store_size(fs, ino, fd);
+	close(fd);
+}
+
+/* Reply to the open of a made part, giving the kernel its size first when
+ * it may hold a stale 0 (see fs.h). */
+static void
+reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (inodes_stale_size(fs->inodes, ino))
+		store_size(fs, ino, h->fd);
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
+}
+
 /* An open file of a made part: its cache file's descriptor. */
 static int
 open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
@@ -760,8 +830,7 @@ open_done(void *arg, struct job *job)
 		return;             /* interrupted: answered already */
 	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
 	    open_blob(fs, res->path, &p->key, &p->fi) == 0) {
-		if (fuse_reply_open(p->req, &p->fi) != 0)
-			handle_free(fs, (struct handle *)(uintptr_t)p->fi.fh);
+		reply_part_open(fs, p->req, p->ino, &p->fi);
 		pending_free(fs, p, false);
 		return;
 	}
@@ -897,37 +966,45 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 			atomic_fetch_add(&fs->core->hits, 1);
 			if (inodes_touch_due(fs->inodes, ino))
 				cache_touch(fs->core->cache, &key);
-			if (fuse_reply_open(req, fi) != 0)
-				handle_free(fs, (struct handle *)
-				    (uintptr_t)fi->fh);
+			reply_part_open(fs, req, ino, fi);
 			return;
 		}
 		cache_unpin(fs->core->cache, &key);
 	}
-	r = core_request(fs->core, &n->pn, false, &hit, &job, &key, &e);
-	if (r < 0) {
-		/* no engine for it (or none installed): say why, once */
-		jobs_record_error(fs->core->jobs, path, e.msg);
-		log_warning("%s", e.msg);
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	cache_pin(fs->core->cache, &key);
-	if (r == 1) {
+	for (int tries = 0;; tries++) {
+		r = core_request(fs->core, &n->pn, false, &hit, &job, &key,
+		    &e);
+		if (r < 0) {
+			/* no engine for it (or none installed): say why,
+			 * once */
+			jobs_record_error(fs->core->jobs, path, e.msg);
+			log_warning("%s", e.msg);
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		cache_pin(fs->core->cache, &key);
+		if (r == 0)
+			break;
 		r = open_blob(fs, hit.path, &key, fi);
 		cache_entry_clear(&hit);
-		if (r != 0) {
-			cache_unpin(fs->core->cache, &key);
+		if (r == 0) {
+			reply_part_open(fs, req, ino, fi);
+			return;
+		}
+		cache_unpin(fs->core->cache, &key);
+		/* evicted between the lookup and the pin: ask again, and
+		 * the part is made again */
+		if (r != -ENOENT || tries == 2) {
 			fuse_reply_err(req, -r);
-		} else if (fuse_reply_open(req, fi) != 0)
-			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
-		return;
+			return;
+		}
 	}
 	/* Park the request: the job's end or an interrupt answers it, and
 	 * no FUSE thread waits meanwhile. */
 	p = xcalloc(1, sizeof *p);
 	p->kind = P_OPEN;
 	p->req = req;
+	p->ino = ino;
 	p->fi = *fi;
 	p->path = xstrdup(path);
 	p->key = key;
