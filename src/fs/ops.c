@@ -346,6 +346,7 @@ pending_free(struct fs *fs, struct pending *p, bool unpin)
 /* Handles of open files. */
 
 struct handle {
+	struct handle *prev, *next;    /* the open ones (handles_lock) */
 	atomic_int refs;           /* the open file's, and a read's */
 	int fd;                    /* a cache file or drawing, or -1 */
 	bool splice;               /* fd never changes: read by splice */
@@ -360,6 +361,40 @@ struct handle {
  * reads are spliced from it.  A drawing is the library's file, which can
  * be edited while open: it is read with pread.
  */
+/*
+ * Open files and directories the kernel has not released yet.  When the
+ * mount goes away with releases still queued (the kernel sends them in
+ * the background), they are freed at the end instead of leaking.
+ */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *handles;
+static struct dirhandle *dirhandles;
+
+static struct handle *
+handle_link(struct handle *h)
+{
+	pthread_mutex_lock(&handles_lock);
+	h->next = handles;
+	if (handles != NULL)
+		handles->prev = h;
+	handles = h;
+	pthread_mutex_unlock(&handles_lock);
+	return h;
+}
+
+static void
+handle_unlink(struct handle *h)
+{
+	pthread_mutex_lock(&handles_lock);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_lock);
+}
+
 static struct handle *
 handle_fd(int fd, bool immutable)
 {
@@ -372,7 +407,7 @@ handle_fd(int fd, bool immutable)
 		h->splice = true;
 		h->len = (size_t)st.st_size;
 	}
-	return h;
+	return handle_link(h);
 }
 
 static struct handle *
@@ -384,7 +419,7 @@ handle_text(char *text)
 	h->fd = -1;
 	h->data = text;
 	h->len = strlen(text);
-	return h;
+	return handle_link(h);
 }
 
 /*
@@ -398,6 +433,7 @@ handle_free(struct fs *fs, struct handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) != 1)
 		return;
+	handle_unlink(h);
 	if (h->fd != -1)
 		close(h->fd);
 	if (h->pinned)
@@ -584,10 +620,60 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 /* Directories: the listing is made once, at opendir. */
 
 struct dirhandle {
+	struct dirhandle *prev, *next; /* opened ones (handles_lock) */
 	char *path;
 	char **names;
 	size_t n;
 };
+
+static void
+dirhandle_free(struct dirhandle *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->path);
+	free(d);
+}
+
+static void
+dirhandle_unlink(struct dirhandle *d)
+{
+	pthread_mutex_lock(&handles_lock);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		dirhandles = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&handles_lock);
+}
+
+void
+fs_handles_free(struct fs *fs)
+{
+	struct handle *h;
+	struct dirhandle *d;
+
+	for (;;) {
+		pthread_mutex_lock(&handles_lock);
+		h = handles;
+		pthread_mutex_unlock(&handles_lock);
+		if (h == NULL)
+			break;
+		atomic_store(&h->refs, 1);
+		handle_free(fs, h);
+	}
+	for (;;) {
+		pthread_mutex_lock(&handles_lock);
+		d = dirhandles;
+		pthread_mutex_unlock(&handles_lock);
+		if (d == NULL)
+			break;
+		dirhandle_unlink(d);
+		dirhandle_free(d);
+	}
+}
 
 static int
 collect_name(void *ctx, const char *name, const struct pnode *child)
@@ -626,12 +712,15 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pnode_list(lib, &n.pn, collect_name, d, &e);
 	}
 	fi->fh = (uintptr_t)d;
+	pthread_mutex_lock(&handles_lock);
+	d->next = dirhandles;
+	if (dirhandles != NULL)
+		dirhandles->prev = d;
+	dirhandles = d;
+	pthread_mutex_unlock(&handles_lock);
 	if (fuse_reply_open(req, fi) != 0) {
-		for (size_t i = 0; i < d->n; i++)
-			free(d->names[i]);
-		free(d->names);
-		free(d->path);
-		free(d);
+		dirhandle_unlink(d);
+		dirhandle_free(d);
 	}
 out:
 	fnode_clear(&n);
@@ -733,11 +822,8 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->names[i]);
-	free(d->names);
-	free(d->path);
-	free(d);
+	dirhandle_unlink(d);
+	dirhandle_free(d);
 	fuse_reply_err(req, 0);
 }
 
