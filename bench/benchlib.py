@@ -173,6 +173,65 @@ class Bench:
         proc = self.mount(argv, mnt, mnt + ".log")
         return Mounted(self, proc, mnt, argv)
 
+    def fake_rod(self, root, parameters, conf_extra=""):
+        """Add collection `fake` to the library at `root`: class rod, made
+        by tests/fake-engine as STEP, `parameters` its BOLTS parameters
+        block (YAML, indented for it).  Returns a configuration file with
+        the engine as command executor `fake`, and `conf_extra` after."""
+        os.makedirs(os.path.join(root, "data"), exist_ok=True)
+        os.makedirs(os.path.join(root, "fake", "fake"))
+        with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+            f.write("id: fake\n"
+                    "author: partsfs benchmarks <bench@example.invalid>\n"
+                    "license: MIT <http://opensource.org/licenses/MIT>\n"
+                    "blt-version: 0.4\n"
+                    "classes:\n"
+                    "  - id: rod\n"
+                    "    names: {name: Rod, labeling: 'Rod %(size)s'}\n"
+                    "    parameters:\n" + parameters +
+                    "    source: partsfs benchmarks\n")
+        with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+            f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
+                    "license: MIT <x>, classids: [rod]}\n")
+        with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
+            f.write("rod script\n")
+        conf = root + ".conf"
+        with open(conf, "w") as f:
+            f.write("executors:\n  commands:\n    - name: fake\n"
+                    "      argv: [%s, \"{params}\", \"{output}\", "
+                    "\"{format}\", \"{script}\"]\n      formats: [step]\n"
+                    % self.fake + conf_extra)
+        return conf
+
+    def report_cold(self, target, verb, name, t_hand, t_known, t_fresh,
+                    sizes):
+        """T1 and T6: `verb` (get, cat) of `name`'s part, cold, with a
+        cache that knows the engine version and with a fresh one, against
+        the engine by hand: the times, the ratios and the verdicts."""
+        h, k, f = median(t_hand), median(t_known), median(t_fresh)
+        self.say("    by hand:                         " + spread(t_hand))
+        self.say("    %s, cache knows engine version: " % verb +
+                 spread(t_known))
+        self.say("    %s, fresh cache:                " % verb +
+                 spread(t_fresh))
+        self.say("    output sizes: " + ", ".join(
+            "%s %d bytes" % s for s in sorted(sizes)))
+        paired = median([a / b for a, b in zip(t_known, t_hand)])
+        self.say("    ratio %s/by hand, cache knows the engine version: "
+                 "%.3f (overhead %+.1f%%;" % (verb, k / h, (k / h - 1) * 100))
+        self.say("      median of paired ratios %.3f, ratio of the minimums "
+                 "%.3f)" % (paired, min(t_known) / min(t_hand)))
+        self.say("      target <= 5%%: %s" % self.record(
+            target, "cold %s/by hand, %s, cache knows engine version" % (
+                verb, name), "%.3f (<= 1.05)" % (k / h), k / h <= 1.05))
+        self.say("    ratio %s/by hand, fresh cache: %.3f (overhead %+.1f%%; "
+                 "includes the engine's version query)" % (
+                     verb, f / h, (f / h - 1) * 100))
+        self.say("      target <= 5%%: %s" % self.record(
+            target, "cold %s/by hand, %s, fresh cache" % (verb, name),
+            "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
+        return h, k, f
+
     def cleanup(self):
         for proc, mnt in list(self.mounts):
             try:

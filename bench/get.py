@@ -105,26 +105,9 @@ for name, path, primer in PARTS:
         # rotate the order so that no variant always runs first
         for step in steps[i % 3:] + steps[:i % 3]:
             step()
-    h, k, f = median(t_hand), median(t_known), median(t_fresh)
+    h, k, f = B.report_cold("T1", "get", name, t_hand, t_known, t_fresh,
+                            sizes)
     cold[name] = (path, k)
-    B.say("    by hand:                         " + spread(t_hand))
-    B.say("    get, cache knows engine version: " + spread(t_known))
-    B.say("    get, fresh cache:                " + spread(t_fresh))
-    B.say("    output sizes: " + ", ".join(
-        "%s %d bytes" % s for s in sorted(sizes)))
-    paired = median([a / b for a, b in zip(t_known, t_hand)])
-    B.say("    ratio get/by hand, cache knows the engine version: %.3f "
-          "(overhead %+.1f%%;" % (k / h, (k / h - 1) * 100))
-    B.say("      median of paired ratios %.3f, ratio of the minimums "
-          "%.3f)" % (paired, min(t_known) / min(t_hand)))
-    B.say("      target <= 5%%: %s" % B.record(
-        "T1", "cold get/by hand, %s, cache knows engine version" % name,
-        "%.3f (<= 1.05)" % (k / h), k / h <= 1.05))
-    B.say("    ratio get/by hand, fresh cache: %.3f (overhead %+.1f%%; "
-          "includes the engine's version query)" % (f / h, (f / h - 1) * 100))
-    B.say("      target <= 5%%: %s" % B.record(
-        "T1", "cold get/by hand, %s, fresh cache" % name,
-        "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
 
 # What partsctl itself costs: a cold get whose engine does nothing (the
 # test engine, started from a command executor) against that engine alone.

@@ -438,25 +438,7 @@ def bench_cold_cat():
         for i in range(RUNS):
             for step in steps[i % 3:] + steps[:i % 3]:
                 step()
-        h, k, f = median(t_hand), median(t_known), median(t_fresh)
-        B.say("    by hand:                         " + spread(t_hand))
-        B.say("    cat, cache knows engine version: " + spread(t_known))
-        B.say("    cat, fresh cache:                " + spread(t_fresh))
-        B.say("    output sizes: " + ", ".join(
-            "%s %d bytes" % s for s in sorted(sizes)))
-        paired = median([a / b for a, b in zip(t_known, t_hand)])
-        B.say("    ratio cat/by hand, cache knows the engine version: %.3f "
-              "(%+.1f%%;" % (k / h, (k / h - 1) * 100))
-        B.say("      median of paired ratios %.3f, ratio of the minimums "
-              "%.3f)" % (paired, min(t_known) / min(t_hand)))
-        B.say("      target <= 5%%: %s" % B.record(
-            "T6", "cold cat/by hand, %s, cache knows engine version" % name,
-            "%.3f (<= 1.05)" % (k / h), k / h <= 1.05))
-        B.say("    ratio cat/by hand, fresh cache: %.3f (%+.1f%%; includes "
-              "the engine's version query)" % (f / h, (f / h - 1) * 100))
-        B.say("      target <= 5%%: %s" % B.record(
-            "T6", "cold cat/by hand, %s, fresh cache" % name,
-            "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
+        B.report_cold("T6", "cat", name, t_hand, t_known, t_fresh, sizes)
 
 
 # --- T7 ----------------------------------------------------------------------
@@ -470,34 +452,12 @@ def fake_library():
     because an engine's STL would also be listed as glb (converted), 16
     more parts."""
     root = B.tmp("rodlib")
-    os.makedirs(os.path.join(root, "data"))
-    os.makedirs(os.path.join(root, "fake", "fake"))
-    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
-        f.write("""id: fake
-author: partsfs benchmarks <bench@example.invalid>
-license: MIT <http://opensource.org/licenses/MIT>
-blt-version: 0.4
-classes:
-  - id: rod
-    names: {name: Rod, labeling: 'Rod %%(size)s'}
-    parameters:
-      literal: {seconds: %s}
-      free: [size]
-      defaults: {size: 100}
-      types: {size: Length (mm), seconds: Number}
-      common: [[[%s]]]
-    source: partsfs benchmarks
-""" % (SECONDS, ", ".join(str(s) for s in range(1, 16))))
-    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
-        f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
-                "license: MIT <x>, classids: [rod]}\n")
-    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
-        f.write("rod script\n")
-    conf = root + ".conf"
-    with open(conf, "w") as f:
-        f.write("executors:\n  commands:\n    - name: fake\n"
-                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
-                "\"{script}\"]\n      formats: [step]\n" % B.fake)
+    conf = B.fake_rod(root, "      literal: {seconds: %s}\n"
+                      "      free: [size]\n"
+                      "      defaults: {size: 100}\n"
+                      "      types: {size: Length (mm), seconds: Number}\n"
+                      "      common: [[[%s]]]\n" % (
+                          SECONDS, ", ".join(str(s) for s in range(1, 16))))
     return root, conf
 
 

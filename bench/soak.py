@@ -35,32 +35,10 @@ def library():
     made at once by tests/fake-engine (a small STEP file)."""
     root = os.path.join(B.tmp("soak"), "library")
     shutil.copytree(B.library, root)
-    os.makedirs(os.path.join(root, "fake", "fake"))
-    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
-        f.write("""id: fake
-author: partsfs benchmarks <bench@example.invalid>
-license: MIT <http://opensource.org/licenses/MIT>
-blt-version: 0.4
-classes:
-  - id: rod
-    names: {name: Rod, labeling: 'Rod %(size)s'}
-    parameters:
-      free: [size]
-      defaults: {size: 100}
-      types: {size: Length (mm)}
-    source: partsfs benchmarks
-""")
-    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
-        f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
-                "license: MIT <x>, classids: [rod]}\n")
-    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
-        f.write("rod script\n")
-    conf = root + ".conf"
-    with open(conf, "w") as f:
-        f.write("executors:\n  commands:\n    - name: fake\n"
-                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
-                "\"{script}\"]\n      formats: [step]\n"
-                "cache:\n  max-size: %s\n" % (B.fake, CACHE))
+    conf = B.fake_rod(root, "      free: [size]\n"
+                      "      defaults: {size: 100}\n"
+                      "      types: {size: Length (mm)}\n",
+                      "cache:\n  max-size: %s\n" % CACHE)
     return root, conf
 
 
