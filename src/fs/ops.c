@@ -841,7 +841,10 @@ store_size(struct fs *fs, fuse_ino_t ino, int fd)
 	size_t n;
 	char *page;
 
-	if (fs->se == NULL || fstat(fd, &st) == -1 || st.st_size <= 0)
+	/* once the session has ended nobody would answer the reads a
+	 * store may have to wait for */
+	if (fs->se == NULL || fuse_session_exited(fs->se) ||
+	    fstat(fd, &st) == -1 || st.st_size <= 0)
 		return;
 	off = (st.st_size - 1) / pagesize * pagesize;
 	n = (size_t)(st.st_size - off);
