@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gcrypt.h>
+#include <nettle/sha2.h>
 #include <sqlite3.h>
 
 #include "partsfs/cache.h"
@@ -282,6 +282,53 @@ blob_path(const struct cache *c, const char *hex, int fmt)
 	    format_ext(fmt));
 }
 
+/* The directory as cache_open keeps it: no trailing slashes. */
+static size_t
+dir_len(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return len;
+}
+
+char *
+cache_blob_path_in(const char *dir, const struct cache_key *key,
+    enum format fmt)
+{
+	return xasprintf("%.*s/blobs/%.2s/%s.%s", (int)dir_len(dir), dir,
+	    key->hex, key->hex, format_ext(fmt));
+}
+
+char *
+cache_memo_dir(const char *dir)
+{
+	return xasprintf("%.*s/" CACHE_MEMO_DIR, (int)dir_len(dir), dir);
+}
+
+/* Remove the memo files (they only save work, as spare memos do). */
+static void
+memo_files_remove(const struct cache *c)
+{
+	char *dir = cache_memo_dir(c->dir), *path;
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+			    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+				continue;
+			path = xasprintf("%s/%s", dir, de->d_name);
+			unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
+}
+
 static int
 row_cmp(const void *a, const void *b)
 {
@@ -289,33 +336,19 @@ row_cmp(const void *a, const void *b)
 	    ((const struct row *)b)->key.hex);
 }
 
-/* Hashing.  SHA-256 through libgcrypt, which starts in a fraction of the
- * time OpenSSL 3 takes to set up its providers: a warm `partsctl get`
- * hashes once per run.  Its functions only fail when memory runs out,
- * which is fatal here as it is for xmalloc. */
+/* Hashing.  SHA-256 through Nettle: a small library with no set-up
+ * call, which matters as a warm `partsctl get` is over in a few
+ * milliseconds and hashes once (libgcrypt's loading and initialisation
+ * took about a millisecond of that). */
 
-typedef gcry_md_hd_t digest_t;
-
-static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
-
-static void
-gcrypt_init(void)
-{
-	/* Hashing needs no secure memory. */
-	if (gcry_check_version(GCRYPT_VERSION) == NULL)
-		pf_fatal("libgcrypt is older than " GCRYPT_VERSION);
-	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-}
+typedef struct sha256_ctx *digest_t;
 
 static digest_t
 digest_new(void)
 {
-	digest_t ctx;
+	digest_t ctx = xmalloc(sizeof *ctx);
 
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (gcry_md_open(&ctx, GCRY_MD_SHA256, 0) != 0)
-		pf_fatal("cannot set up SHA-256 (out of memory)");
+	sha256_init(ctx);
 	return ctx;
 }
 
@@ -323,7 +356,13 @@ static void
 digest_add(digest_t ctx, const void *p, size_t n)
 {
 	if (n != 0)
-		gcry_md_write(ctx, p, n);
+		sha256_update(ctx, n, p);
+}
+
+static void
+digest_free(digest_t ctx)
+{
+	free(ctx);
 }
 
 /* Finish and free the digest, writing it as hex. */
@@ -331,16 +370,15 @@ static void
 digest_end(digest_t ctx, char out[CACHE_KEY_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *md = gcry_md_read(ctx, GCRY_MD_SHA256);
+	unsigned char md[SHA256_DIGEST_SIZE];
 
-	if (md == NULL)
-		pf_fatal("SHA-256 failed");
+	sha256_digest(ctx, sizeof md, md);
 	for (unsigned int i = 0; i < CACHE_KEY_LEN / 2; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	out[CACHE_KEY_LEN] = '\0';
-	gcry_md_close(ctx);
+	digest_free(ctx);
 }
 
 /* A key is many small fields: they are gathered in a buffer and handed
@@ -479,7 +517,7 @@ sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n)
 	int r;
 
 	if ((r = digest_fd(ctx, fd, n)) != 0) {
-		gcry_md_close(ctx);
+		digest_free(ctx);
 		return r;
 	}
 	digest_end(ctx, out);
@@ -1984,6 +2022,7 @@ evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 	 * its pages are used again) */
 	if ((rc = memo_prefix(c, CACHE_MEMO_SPARE, false, NULL)) != SQLITE_OK)
 		goto fail;
+	memo_files_remove(c);
 	if ((s = stmt(c, S_LRU)) == NULL) {
 		rc = sqlite3_extended_errcode(c->db);
 		goto fail;
@@ -2517,6 +2556,9 @@ cache_memo_drop(struct cache *c, const char *prefix)
 			rc = memo_prefix(c, prefix, false, NULL);
 		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	}
+	if (str_has_prefix(prefix, CACHE_MEMO_SPARE) ||
+	    str_has_prefix(CACHE_MEMO_SPARE, prefix))
+		memo_files_remove(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -2642,6 +2684,7 @@ clear_all(struct cache *c)
 	    (rc = db_run(c, S_CLEAR_PARTS)) == SQLITE_OK &&
 	    (rc = db_run(c, S_CLEAR_FAILURES)) == SQLITE_OK) {
 		clear_blobs(c);
+		memo_files_remove(c);
 		rc = db_run(c, S_COMMIT);
 	}
 	if (rc != SQLITE_OK)

@@ -5,11 +5,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -461,4 +463,180 @@ done:
 		free(extra.v[i].fp);
 	}
 	free(extra.v);
+}
+
+/*
+ * Memo files.  What the index's two memos say of a part is also kept in
+ * two small files of the cache directory, with the part's format and
+ * size, so that a warm get need not open the index at all (opening it
+ * is most of such a get).  A part file vouches for its part only
+ * FAST_FRESH seconds after it was written, since a get it serves does
+ * not mark the part used in the index: the next get after that goes
+ * through the index, which marks it, and writes the file again.  The
+ * blob is opened and its size checked: a part evicted or removed sends
+ * the get back to the index, and so does any change to the files.
+ */
+
+#define FAST_FORMAT "1"
+#define FAST_FRESH 60.0
+/* No memo file is read past this size. */
+#define FAST_MAX (8 << 20)
+
+static double
+wall_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return ts_seconds(&t);
+}
+
+/* The file of memo `name` (its last part is a digest), in `cache_dir`. */
+static char *
+fast_path(const char *cache_dir, const char *kind, const char *name)
+{
+	char *dir = cache_memo_dir(cache_dir);
+	char *p = xasprintf("%s/%s-%s.json", dir, kind, strrchr(name, ':') + 1);
+
+	free(dir);
+	return p;
+}
+
+static json_t *
+fast_load(const char *path)
+{
+	struct stat st;
+	json_t *j = NULL;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size <= FAST_MAX)
+		j = json_loadf(f, 0, NULL);
+	fclose(f);
+	if (j != NULL && (!json_is_object(j) || !json_is_string(
+	    json_object_get(j, "format")) || strcmp(json_string_value(
+	    json_object_get(j, "format")), FAST_FORMAT) != 0)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* Write j as `path`, whole or not at all (renamed into place; not synced:
+ * a file lost in a crash only costs a get through the index). */
+static void
+fast_save(const char *cache_dir, const char *path, json_t *j)
+{
+	char *dir = cache_memo_dir(cache_dir), *tmp;
+	int fd;
+
+	json_object_set_new(j, "format", json_string(FAST_FORMAT));
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		free(dir);
+		return;
+	}
+	tmp = xasprintf("%s/.new-XXXXXX", dir);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) != -1) {
+		if (fchmod(fd, 0644) == -1 ||
+		    json_dumpfd(j, fd, JSON_COMPACT) != 0 || close(fd) != 0 ||
+		    rename(tmp, path) == -1)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(dir);
+}
+
+int
+resmemo_fast_open(const char *root, const char *path,
+    const struct conf *conf, struct cache_key *key)
+{
+	char *lname, *pname, *ppath, *lpath, *blob;
+	json_t *part, *lib = NULL;
+	json_int_t fmt, size;
+	struct stat st;
+	double used, now = wall_seconds();
+	int fd = -1;
+
+	if (conf->cache_dir == NULL || conf->cache_dir[0] != '/')
+		return -1;
+	lname = lib_name(root, conf);
+	pname = part_name(lname, path);
+	ppath = fast_path(conf->cache_dir, "part", pname);
+	lpath = fast_path(conf->cache_dir, "lib", lname);
+	if ((part = fast_load(ppath)) == NULL)
+		goto out;
+	used = json_number_value(json_object_get(part, "used"));
+	fmt = json_integer_value(json_object_get(part, "fmt"));
+	size = json_integer_value(json_object_get(part, "size"));
+	/* fresh, and not from the future (a clock set back) */
+	if (!(now - used <= FAST_FRESH && used <= now + 1.0) ||
+	    fmt < 0 || fmt >= FMT__COUNT || fmt == FMT_JSON || size <= 0)
+		goto out;
+	if ((lib = fast_load(lpath)) == NULL ||
+	    !json_is_string(json_object_get(lib, "stamp")) ||
+	    !json_equal(json_object_get(lib, "stamp"),
+	    json_object_get(part, "library")) ||
+	    !json_is_string(json_object_get(part, "PATH")) ||
+	    strcmp(json_string_value(json_object_get(part, "PATH")),
+	    env_path()) != 0 ||
+	    !deps_hold(json_object_get(lib, "files")) ||
+	    !deps_hold(json_object_get(part, "files")) ||
+	    !key_from_hex(json_string_value(json_object_get(part, "key")), key))
+		goto out;
+	blob = cache_blob_path_in(conf->cache_dir, key, (enum format)fmt);
+	fd = open(blob, O_RDONLY | O_CLOEXEC);
+	free(blob);
+	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size != (off_t)size)) {
+		close(fd);
+		fd = -1;
+	}
+out:
+	json_decref(part);
+	json_decref(lib);
+	free(ppath);
+	free(lpath);
+	free(pname);
+	free(lname);
+	return fd;
+}
+
+void
+resmemo_fast_record(struct cache *c, const char *root, const char *path,
+    const struct conf *conf, const struct cache_key *key,
+    const struct cache_entry *hit)
+{
+	char *lname = lib_name(root, conf), *pname = part_name(lname, path);
+	char *ppath = NULL, *lpath = NULL;
+	json_t *part = memo_json(c, pname), *lib = memo_json(c, lname);
+	json_t *old = NULL;
+
+	if (part == NULL || lib == NULL || conf->cache_dir == NULL ||
+	    !json_is_string(json_object_get(part, "key")) ||
+	    strcmp(json_string_value(json_object_get(part, "key")),
+	    key->hex) != 0 || !json_is_string(json_object_get(lib, "stamp")) ||
+	    !json_equal(json_object_get(lib, "stamp"),
+	    json_object_get(part, "library")))
+		goto out;
+	ppath = fast_path(conf->cache_dir, "part", pname);
+	lpath = fast_path(conf->cache_dir, "lib", lname);
+	/* the library's file is written again only when it changed */
+	old = fast_load(lpath);
+	if (old == NULL || !json_equal(json_object_get(old, "stamp"),
+	    json_object_get(lib, "stamp")))
+		fast_save(conf->cache_dir, lpath, lib);
+	json_object_set_new(part, "fmt", json_integer(hit->fmt));
+	json_object_set_new(part, "size", json_integer((json_int_t)hit->size));
+	json_object_set_new(part, "used", json_real(wall_seconds()));
+	fast_save(conf->cache_dir, ppath, part);
+out:
+	json_decref(old);
+	json_decref(part);
+	json_decref(lib);
+	free(ppath);
+	free(lpath);
+	free(pname);
+	free(lname);
 }

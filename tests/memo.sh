@@ -3,7 +3,7 @@
 # served without loading the library, and never once anything it came from
 # has changed (library files, the engine's script, the configuration, PATH).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 8
+plan 11
 
 export PARTSFS_DATADIR="$top_srcdir/src"
 export PARTSFS_LIBEXECDIR="$top_builddir"
@@ -40,6 +40,32 @@ PART="fake/box/size=7,counter=$(enc "$TMP/runs").step"
 runs() { if [ -f "$TMP/runs" ]; then wc -l <"$TMP/runs"; else echo 0; fi; }
 get() { run "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step" "$@"; }
 MEMO="(resolution memo)"
+FAST="(resolution memo) without the index"
+CACHE="$TMP/cache"
+# set the time the memo file of $PART says it was written: SECONDS ago
+memo_age() {
+	python3 - "$CACHE/memo" "$1" <<'PY'
+import json, os, sys, time
+d, age = sys.argv[1], float(sys.argv[2])
+for n in os.listdir(d):
+    if n.startswith("part-"):
+        p = os.path.join(d, n)
+        with open(p) as f:
+            j = json.load(f)
+        j["used"] = time.time() - age
+        with open(p, "w") as f:
+            json.dump(j, f)
+PY
+}
+# the index's "last used" time of every part, as seconds ago
+used_ago() {
+	python3 - "$CACHE/index.sqlite" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+print(" ".join("%d" % (time.time() - u) for (u,) in
+               db.execute("SELECT used FROM parts")))
+PY
+}
 
 begin "a part made before is served without loading the library"
 settle
@@ -155,6 +181,65 @@ expect_rc 1
 expect_not_contains "$err" "$MEMO" "with the library gone"
 rm -rf "$LIB"
 mv "$TMP/moved" "$LIB"
+end
+
+begin "a part got in the last minute is served without opening the index"
+settle
+get
+get
+get
+expect_contains "$err" "$FAST" "the third get"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+# an index that cannot be read is not even looked at
+cp "$CACHE/index.sqlite" "$TMP/index.saved"
+head -c 8192 /dev/urandom >"$CACHE/index.sqlite"
+get
+expect_rc 0
+expect_contains "$err" "$FAST" "with a garbled index"
+ls "$CACHE" | grep -q damaged && fail "the index was looked at"
+cp "$TMP/index.saved" "$CACHE/index.sqlite"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+end
+
+begin "after a minute the index marks the part used and the memo file is renewed"
+get
+expect_contains "$err" "$FAST" "before"
+python3 - "$CACHE/index.sqlite" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE parts SET used = ?", (time.time() - 3600,))
+db.commit()
+PY
+memo_age 90
+get
+expect_rc 0
+expect_contains "$err" "$MEMO" "after a minute"
+expect_not_contains "$err" "$FAST" "after a minute"
+for ago in $(used_ago); do
+	[ "$ago" -lt 60 ] || fail "a part last used $ago s ago"
+done
+get
+expect_contains "$err" "$FAST" "the next get"
+expect_eq "$(runs)" 6 "engine runs"
+end
+
+begin "a part removed from the cache behind the memo file is made again"
+get
+expect_contains "$err" "$FAST" "before"
+rm -f "$CACHE"/blobs/*/*
+get
+expect_rc 0
+expect_not_contains "$err" "$MEMO" "with the part gone"
+expect_eq "$(runs)" 7 "engine runs"
+expect_contains "$(cat "$TMP/part.step")" "PRODUCT('Test crate 7 '"
+get
+get
+expect_contains "$err" "$FAST" "made again"
+run "$PARTSCTL" cache clear
+expect_eq "$(ls "$CACHE/memo" | wc -l)" 0 "memo files after cache clear"
+get
+expect_not_contains "$err" "$MEMO" "after cache clear"
+expect_eq "$(runs)" 8 "engine runs"
 end
 
 done_testing

@@ -364,6 +364,11 @@ def xattrs_describe_a_part():
     check(b"MIT" in os.getxattr(p, "user.partsfs.license"), "license")
     raises(errno.ENODATA, os.getxattr, p, "user.partsfs.error")
     raises(errno.ENODATA, os.getxattr, m.path("bolts"), "user.partsfs.label")
+    raises(errno.ENODATA, os.getxattr, p, "user.other")
+    # no security labels nor ACLs: ls -l learns it once, not per file
+    for n in ("security.selinux", "system.posix_acl_access"):
+        raises(errno.EOPNOTSUPP, os.getxattr, p, n)
+        raises(errno.EOPNOTSUPP, os.getxattr, m.path("bolts"), n)
 
 
 @test

@@ -160,17 +160,91 @@ class Mount:
             try:
                 self.proc.wait(timeout * SLOW)
             except subprocess.TimeoutExpired:
+                where = stacks(self.proc.pid, self.dir)
                 self.proc.kill()
                 self.proc.wait()
                 subprocess.run(["fusermount3", "-uz", self.dir],
                                capture_output=True)
                 raise Failed("partsfs did not exit after unmounting "
-                             "(fusermount3: %s)\n%s" % (
+                             "(fusermount3: %s)\n%s\nwhere it was:\n%s" % (
                                  um.stderr.strip() or "ok",
-                                 self.log()[-3000:]))
+                                 self.log()[-3000:], where))
         if self.proc.returncode not in (0, -signal.SIGKILL):
             raise Failed("partsfs exited with status %d:\n%s" % (
                 self.proc.returncode, self.log()[-3000:]))
+
+
+def stacks(pid, where=None):
+    """Where every thread of a process is, for a failure's report: its
+    kernel stack and, with gdb at hand, its own; with `where` (a mount
+    point), whether it is still mounted, what the FUSE connections are
+    waiting for, and which processes hold files under it."""
+    out = []
+    if where is not None:
+        with open("/proc/self/mountinfo") as f:
+            out.append("mounted: %s" % [l.strip() for l in f
+                                        if where in l])
+        conns = "/sys/fs/fuse/connections"
+        for c in sorted(os.listdir(conns)) if os.path.isdir(conns) else []:
+            try:
+                with open(os.path.join(conns, c, "waiting")) as f:
+                    out.append("fuse connection %s waiting %s" % (
+                        c, f.read().strip()))
+            except OSError:
+                pass
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            held = []
+            for link in ["cwd", "root"] + [
+                    "fd/" + fd for fd in _listdir("/proc/%s/fd" % p)]:
+                try:
+                    t = os.readlink("/proc/%s/%s" % (p, link))
+                except OSError:
+                    continue
+                if t.startswith(where):
+                    held.append("%s -> %s" % (link, t))
+            if held:
+                out.append("process %s (%s) holds %s" % (
+                    p, _read("/proc/%s/cmdline" % p).replace("\0", " "),
+                    held))
+    try:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+            t = "/proc/%d/task/%s/" % (pid, tid)
+            def get(name):
+                try:
+                    with open(t + name) as f:
+                        return f.read().strip()
+                except OSError as e:
+                    return "(%s)" % e.strerror
+            out.append("thread %s %s wchan=%s\n%s" % (
+                tid, get("comm"), get("wchan"), get("stack")))
+    except OSError as e:
+        out.append("(no /proc/%d: %s)" % (pid, e.strerror))
+    if shutil.which("gdb"):
+        try:
+            g = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                                "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+            out.append(g.stdout[-12000:])
+        except subprocess.TimeoutExpired:
+            out.append("(gdb took too long)")
+    return "\n".join(out)
+
+
+def _listdir(d):
+    try:
+        return os.listdir(d)
+    except OSError:
+        return []
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 @atexit.register

@@ -97,6 +97,9 @@ void cache_entry_clear(struct cache_entry *e);
  */
 char *cache_blob_path(const struct cache *c, const struct cache_key *key,
     enum format fmt);
+/* The same for the cache directory `dir`, without opening the cache. */
+char *cache_blob_path_in(const char *dir, const struct cache_key *key,
+    enum format fmt);
 /* Mark an entry used now (for LRU eviction). */
 void cache_touch(struct cache *c, const struct cache_key *key);
 
@@ -147,6 +150,14 @@ void cache_memo_set(struct cache *c, const char *name, const char *value);
  * drop them all. */
 uint64_t cache_memo_count(struct cache *c, const char *prefix);
 void cache_memo_drop(struct cache *c, const char *prefix);
+/*
+ * Memo files: what a spare memo says may also be kept in a file of the
+ * cache directory's memo/ (caller frees the path), for a reader that
+ * wants no index at all.  They are removed whenever spare memos are
+ * dropped, and by cache_clear.
+ */
+#define CACHE_MEMO_DIR "memo"
+char *cache_memo_dir(const char *dir);
 
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number

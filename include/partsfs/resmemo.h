@@ -54,6 +54,20 @@ bool resmemo_lookup(struct cache *c, const char *root, const char *path,
 void resmemo_record(struct cache *c, const struct resmemo_snap *before,
     const char *path, const struct conf *conf, const struct plan *p);
 
+/*
+ * Without the index: the descriptor of the blob of `path` (open for
+ * reading, its size checked), with *key set, when the memo files of the
+ * cache directory say what the memos would, the part file was written in
+ * the last minute and every file named is as it was; else -1, and the
+ * caller asks the index.  The memo files are written by
+ * resmemo_fast_record after the index served the part (entry `hit`).
+ */
+int resmemo_fast_open(const char *root, const char *path,
+    const struct conf *conf, struct cache_key *key);
+void resmemo_fast_record(struct cache *c, const char *root,
+    const char *path, const struct conf *conf, const struct cache_key *key,
+    const struct cache_entry *hit);
+
 /* At most this many part memos are kept; past it they are all dropped and
  * made again as gets come. */
 #define RESMEMO_MAX_PARTS 10000

@@ -38,20 +38,16 @@ get_usage(FILE *fp)
 	    "  -h, --help           this help\n");
 }
 
-/* Copy a file to fd with sendfile. */
+/* Copy the open file `in` to fd with sendfile. */
 static int
-copy_to(const char *path, int out)
+copy_fd(int in, int out)
 {
 	struct stat st;
 	off_t off = 0;
-	int in, r = 0;
+	int r = 0;
 
-	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (fstat(in, &st) == -1)
 		return -errno;
-	if (fstat(in, &st) == -1) {
-		r = -errno;
-		goto out;
-	}
 	while (off < st.st_size) {
 		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
 		if (n < 0 && errno == EINTR)
@@ -84,7 +80,6 @@ copy_to(const char *path, int out)
 		}
 	}
 out:
-	close(in);
 	return r;
 }
 
@@ -135,15 +130,15 @@ write_json(const struct pnode *part, const char *file)
 	return rc;
 }
 
-/* Write a cached part to the output: a CTL code. */
+/* Write a cached part, open as `in`, to the output: a CTL code. */
 static int
-write_part(const char *blob, const char *output, enum format fmt)
+write_part_fd(int in, const char *output, enum format fmt)
 {
 	int fd, r, rc = CTL_OK;
 
 	if ((fd = open_output(output, fmt)) == -1)
 		return CTL_SYSTEM;
-	if ((r = copy_to(blob, fd)) != 0) {
+	if ((r = copy_fd(in, fd)) != 0) {
 		ctl_error("writing %s: %s", output ? output : "the output",
 		    strerror(-r));
 		rc = CTL_SYSTEM;
@@ -152,6 +147,20 @@ write_part(const char *blob, const char *output, enum format fmt)
 		ctl_error("%s: %s", output, strerror(errno));
 		rc = CTL_SYSTEM;
 	}
+	return rc;
+}
+
+static int
+write_part(const char *blob, const char *output, enum format fmt)
+{
+	int in, rc;
+
+	if ((in = open(blob, O_RDONLY | O_CLOEXEC)) == -1) {
+		ctl_error("%s: %s", blob, strerror(errno));
+		return CTL_SYSTEM;
+	}
+	rc = write_part_fd(in, output, fmt);
+	close(in);
 	return rc;
 }
 
@@ -171,13 +180,22 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 	const char *dot = strrchr(path, '.');
 	char *real;
 	bool done = false;
-	int fmt;
+	int fmt, in;
 
 	*cachep = NULL;
 	if (dot == NULL || (fmt = format_from_ext(dot + 1,
 	    strlen(dot + 1))) < 0 || fmt == FMT_JSON ||
 	    (real = realpath(root, NULL)) == NULL)
 		return false;
+	/* made in the last minute: not even the index is opened */
+	if ((in = resmemo_fast_open(real, path, conf, &key)) != -1) {
+		log_debug("%s: made before as %s (resolution memo) without "
+		    "the index", path, key.hex);
+		*rc = write_part_fd(in, output, (enum format)fmt);
+		close(in);
+		free(real);
+		return true;
+	}
 	/* an error opening the cache is core_open's to report */
 	cache = cache_open(conf->cache_dir, conf->cache_max,
 	    conf->negative_ttl, &e);
@@ -186,6 +204,9 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 		log_debug("%s: made before as %s (resolution memo)", path,
 		    key.hex);
 		*rc = write_part(hit.path, output, (enum format)fmt);
+		if (*rc == CTL_OK)
+			resmemo_fast_record(cache, real, path, conf, &key,
+			    &hit);
 		done = true;
 	}
 	cache_entry_clear(&hit);
@@ -280,13 +301,12 @@ cmd_get(int argc, char **argv)
 		conf_free(conf);
 		return rc;
 	}
-	if ((real = realpath(argv[optind], NULL)) != NULL) {
+	if ((real = realpath(argv[optind], NULL)) != NULL)
 		snap = resmemo_snap(real, conf);
-		free(real);
-	}
 	if ((core = core_open_cache(argv[optind], conf, opened, &e)) == NULL) {
 		ctl_error("%s", e.msg);
 		resmemo_snap_free(snap);
+		free(real);
 		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :
 		    CTL_SYSTEM;
 	}
@@ -318,11 +338,16 @@ cmd_get(int argc, char **argv)
 			goto clear;
 		}
 		hit.path = xstrdup(job_result(job)->path);
+		hit.size = job_result(job)->size;
+		hit.fmt = job_result(job)->fmt;
 	}
 	/* the next get of this path need not load the library */
 	if (plan_make(&core->env, &node, &plan, NULL) == 0) {
 		resmemo_record(core->cache, snap, argv[optind + 1], conf,
 		    &plan);
+		if (real != NULL)
+			resmemo_fast_record(core->cache, real,
+			    argv[optind + 1], conf, &plan.key, &hit);
 		plan_clear(&plan);
 	}
 	rc = write_part(hit.path, output, node.fmt);
@@ -334,5 +359,6 @@ out:
 	library_unref(lib);
 	core_close(core);
 	resmemo_snap_free(snap);
+	free(real);
 	return rc;
 }

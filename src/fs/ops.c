@@ -1272,7 +1272,15 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	char *path, *v;
 	size_t len;
 
-	/* ls -l asks every file for ACLs and security labels: no work */
+	/*
+	 * Only user attributes exist here. Saying the other namespaces are
+	 * not supported (rather than empty) lets ls -l stop asking every file
+	 * for its security label and ACL after the first one.
+	 */
+	if (!str_has_prefix(name, "user.")) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (!str_has_prefix(name, "user.partsfs.")) {
 		fuse_reply_err(req, ENODATA);
 		return;
