@@ -89,6 +89,23 @@ class Bench:
         os.makedirs(path)
         return path
 
+    def known_cache(self, primer):
+        """A cache that knows the engine's version (memoized when the
+        primer, another part of the same engine, was made) but not the
+        part."""
+        cache = self.tmp("template")
+        self.run([self.partsctl, "get", "-q", self.library, primer,
+                  "--cache", cache, "-o",
+                  os.path.join(self.work, "primer.out")])
+        return cache
+
+    def fresh_copy(self, template):
+        """A new cache directory holding what `template` holds."""
+        cache = self.tmp("cache")
+        shutil.rmtree(cache)
+        shutil.copytree(template, cache)
+        return cache
+
     def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL):
         """Run a command to completion; its output, or a failure."""
         p = subprocess.run(argv, env=env or self.env, cwd=cwd,

@@ -40,21 +40,6 @@ def get_argv(path, cache, output):
             "-o", output]
 
 
-def known_cache(primer):
-    """A cache that knows the engine's version (memoized when the primer,
-    another part of the same engine, was made) but not the part."""
-    cache = B.tmp("template")
-    B.run(get_argv(primer, cache, os.path.join(cache, "..", "primer.out")))
-    return cache
-
-
-def fresh_copy(template):
-    cache = B.tmp("cache")
-    shutil.rmtree(cache)
-    shutil.copytree(template, cache)
-    return cache
-
-
 def check_engine(hand, name):
     want = {"OpenSCAD": "openscad", "FreeCAD": "freecad"}[name]
     if hand.executor != want:
@@ -71,7 +56,7 @@ cold = {}
 for name, path, primer in PARTS:
     hand = Hand(B, path)
     check_engine(hand, name)
-    template = known_cache(primer)
+    template = B.known_cache(primer)
     B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
     B.say("    by hand:  " + "\n              ".join(hand.describe()))
     B.say("    get:      " + B.show(get_argv(path, W("cache"), W("out." +
@@ -89,7 +74,7 @@ for name, path, primer in PARTS:
             sizes.add(("by hand", size))
 
         def get_known():
-            cache = fresh_copy(template)
+            cache = B.fresh_copy(template)
             out = os.path.join(B.tmp("out"), "out." + hand.fmt)
             t_known.append(B.timed(get_argv(path, cache, out)))
             sizes.add(("get", os.path.getsize(out)))
@@ -153,7 +138,7 @@ if os.access(B.fake, os.X_OK):
     for i in range(2 * RUNS):
         argv, env, s = fake_hand(i + 1)
         t_hand.append(B.timed(argv, env=env, cwd=s))
-        cache = fresh_copy(template)
+        cache = B.fresh_copy(template)
         t_get.append(B.timed(fake_get_argv(i + 1, cache, os.path.join(
             B.tmp("out"), "out.stl"))))
     B.say("    by hand: " + spread(t_hand))
@@ -230,7 +215,7 @@ B.say("    vs the same 8 one after another (target: <= 0.6); %d CPUs, "
 for name, path, primer in PARTS:
     ext = path.rsplit(".", 1)[1]
     paths = ["bolts/hex_screw/M8/length=%d.%s" % (n, ext) for n in LENGTHS]
-    template = known_cache(primer)
+    template = B.known_cache(primer)
     B.say("  %s: %s" % (name, " ".join(p.rsplit("/", 1)[1] for p in paths)))
     B.say("    each: " + B.show(get_argv("bolts/hex_screw/M8/length=N." + ext,
                                          W("cache"), W("out/N." + ext))))
@@ -242,7 +227,7 @@ for name, path, primer in PARTS:
     t_seq, t_par, h_seq, h_par = [], [], [], []
     for r in range(REPEATS):
         def sequential():
-            cache = fresh_copy(template)
+            cache = B.fresh_copy(template)
             out = B.tmp("out")
             t0 = time.perf_counter()
             for p in paths:
@@ -251,7 +236,7 @@ for name, path, primer in PARTS:
             t_seq.append(time.perf_counter() - t0)
 
         def concurrent():
-            cache = fresh_copy(template)
+            cache = B.fresh_copy(template)
             out = B.tmp("out")
             procs = []
             t0 = time.perf_counter()

@@ -35,22 +35,6 @@ def W(name):
     return os.path.join(B.work, name)
 
 
-def known_cache(primer):
-    """A cache that knows the engine's version but not the part: see
-    get.py."""
-    cache = B.tmp("template")
-    B.run([B.partsctl, "get", "-q", B.library, primer, "--cache", cache,
-           "-o", W("primer.out")])
-    return cache
-
-
-def fresh_copy(template):
-    cache = B.tmp("cache")
-    shutil.rmtree(cache)
-    shutil.copytree(template, cache)
-    return cache
-
-
 # --- T4 ----------------------------------------------------------------------
 
 def build_passthrough_ll():
@@ -397,7 +381,7 @@ def bench_cold_cat():
     B.say("    (target: at most 5%% slower); load average %s" % loadavg())
     for name, path, primer in PARTS:
         hand = Hand(B, path)
-        template = known_cache(primer)
+        template = B.known_cache(primer)
         out = W("out." + hand.fmt)
         B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
         B.say("    by hand:  " + "\n              ".join(hand.describe()))
@@ -425,7 +409,7 @@ def bench_cold_cat():
             os.unlink(out)
 
         def cat_known():
-            cache = fresh_copy(template)
+            cache = B.fresh_copy(template)
             cat(cache, t_known)
             shutil.rmtree(cache)
 
@@ -468,7 +452,7 @@ def bench_cp(label, short, lib, conf, classdir, parts, copy_argv,
     with one worker)."""
     def cache():
         if template:
-            return fresh_copy(template)
+            return B.fresh_copy(template)
         return os.path.join(B.tmp("fresh"), "cache")
 
     def get_argv(part, c, out):
@@ -562,7 +546,7 @@ def bench_copy():
     names = B.run([B.partsctl, "ls", B.library, "bolts/hex_screw/M8"],
                   stdout=subprocess.PIPE).stdout.decode().split()
     parts = [n for n in names if n.endswith(".stl")]
-    template = known_cache("bolts/hex_nut/M8/default.stl")
+    template = B.known_cache("bolts/hex_nut/M8/default.stl")
     B.say("  real parts: the %d STL files of bolts/hex_screw/M8, made by "
           "OpenSCAD (listing order)" % len(parts))
     B.say("    $W/cache a fresh copy of a cache that knows OpenSCAD's "

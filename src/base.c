@@ -508,14 +508,8 @@ warn_siblings_outside(struct base_ctx *ctx, size_t first)
 
 	if (ctx->db == DB_DRAWINGS || first == ctx->nfiles)
 		return;
-	fd = open_beneath(ctx->root, ctx->display_dir, O_RDONLY | O_DIRECTORY,
-	    NULL, NULL);
-	if (fd == -1)
+	if ((dp = opendir_beneath(ctx->root, ctx->display_dir)) == NULL)
 		return;
-	if ((dp = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(dp)) != NULL) {
 		char *rel, *link = NULL, *target = NULL;
 		bool sibling = false;

@@ -113,15 +113,22 @@ core_request(struct core *c, const struct pnode *part, bool prefetch,
 		return r;
 	if (key != NULL)
 		*key = plan.key;
-	r = cache_lookup(c->cache, &plan.key, hit);
-	if (r == 1) {
+	r = core_request_plan(c, &plan, prefetch, hit, job);
+	plan_clear(&plan);
+	return r;
+}
+
+int
+core_request_plan(struct core *c, const struct plan *plan, bool prefetch,
+    struct cache_entry *hit, struct job **job)
+{
+	*job = NULL;
+	if (cache_lookup(c->cache, &plan->key, hit) == 1) {
 		atomic_fetch_add(&c->hits, 1);
-		plan_clear(&plan);
 		return 1;
 	}
 	if (!prefetch)
 		atomic_fetch_add(&c->misses, 1);
-	*job = jobs_submit(c->jobs, &plan, prefetch);
-	plan_clear(&plan);
+	*job = jobs_submit(c->jobs, plan, prefetch);
 	return 0;
 }

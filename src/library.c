@@ -193,17 +193,27 @@ struct named {
 	const struct ynode *node;
 };
 
+/* By name, then by collection and class: the order of by-name/ and
+ * by-standard/ entries, ties included. */
+static int
+cmp_name_class(const char *an, const struct pclass *ac, const char *bn,
+    const struct pclass *bc)
+{
+	int c = natcmp(an, bn);
+
+	if (c != 0)
+		return c;
+	if ((c = natcmp(ac->coll->id, bc->coll->id)) != 0)
+		return c;
+	return natcmp(ac->id, bc->id);
+}
+
 static int
 cmp_named(const void *pa, const void *pb)
 {
 	const struct named *a = pa, *b = pb;
-	int c = natcmp(a->name, b->name);
 
-	if (c != 0)
-		return c;
-	if ((c = natcmp(a->cls->coll->id, b->cls->coll->id)) != 0)
-		return c;
-	return natcmp(a->cls->id, b->cls->id);
+	return cmp_name_class(a->name, a->cls, b->name, b->cls);
 }
 
 static int
@@ -217,13 +227,8 @@ static int
 cmp_link(const void *pa, const void *pb)
 {
 	const struct class_link *a = pa, *b = pb;
-	int c = natcmp(a->name, b->name);
 
-	if (c != 0)
-		return c;
-	if ((c = natcmp(a->cls->coll->id, b->cls->coll->id)) != 0)
-		return c;
-	return natcmp(a->cls->id, b->cls->id);
+	return cmp_name_class(a->name, a->cls, b->name, b->cls);
 }
 
 static void

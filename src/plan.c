@@ -409,14 +409,10 @@ add_script_and_siblings(struct plan *p, const char *root, const char *script)
 		return;
 	reldir = script + rootlen + 1;
 	rel = xstrndup(reldir, (size_t)(slash - reldir));
-	fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL, NULL);
+	dp = opendir_beneath(root, rel);
 	free(rel);
-	if (fd == -1)
+	if (dp == NULL)
 		return;
-	if ((dp = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(dp)) != NULL) {
 		struct stat st;
 		if (de->d_name[0] == '.' || !str_has_suffix(de->d_name, ext) ||

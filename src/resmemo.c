@@ -353,34 +353,48 @@ key_from_hex(const char *hex, struct cache_key *key)
 	return true;
 }
 
-bool
-resmemo_lookup(struct cache *c, const char *root, const char *path,
-    const struct conf *conf, struct cache_key *key)
+/* The part's memo was written for the library state of `lib`'s. */
+static bool
+memos_agree(const json_t *lib, const json_t *part)
 {
-	char *lname = lib_name(root, conf), *pname = part_name(lname, path);
-	json_t *part = memo_json(c, pname), *lib = NULL;
-	bool ok = false;
-
-	if (part == NULL)
-		goto out;
-	if ((lib = memo_json(c, lname)) == NULL)
-		goto out;
-	ok = json_is_string(json_object_get(lib, "stamp")) &&
+	return json_is_string(json_object_get(lib, "stamp")) &&
 	    json_equal(json_object_get(lib, "stamp"),
-	    json_object_get(part, "library")) &&
+	    json_object_get(part, "library"));
+}
+
+/* The two memos agree, the part's was written under this PATH and every
+ * file either names is as it was: true with *key set. */
+static bool
+memos_hold(const json_t *lib, const json_t *part, struct cache_key *key)
+{
+	return memos_agree(lib, part) &&
 	    json_is_string(json_object_get(part, "PATH")) &&
 	    strcmp(json_string_value(json_object_get(part, "PATH")),
 	    env_path()) == 0 &&
 	    deps_hold(json_object_get(lib, "files")) &&
 	    deps_hold(json_object_get(part, "files")) &&
 	    key_from_hex(json_string_value(json_object_get(part, "key")), key);
-out:
+}
+
+bool
+resmemo_lookup(struct cache *c, const char *root, const char *path,
+    const struct conf *conf, struct cache_key *key)
+{
+	char *lname = lib_name(root, conf), *pname = part_name(lname, path);
+	json_t *part = memo_json(c, pname), *lib = NULL;
+	bool ok = part != NULL && (lib = memo_json(c, lname)) != NULL &&
+	    memos_hold(lib, part, key);
+
 	json_decref(part);
 	json_decref(lib);
 	free(pname);
 	free(lname);
 	return ok;
 }
+
+static void fast_write(const char *cache_dir, const char *lname,
+    const char *pname, json_t *lib, json_t *part,
+    const struct cache_entry *made);
 
 /* The stamp of a library state: a digest of its fingerprints. */
 static void
@@ -397,7 +411,8 @@ snap_stamp(const struct resmemo_snap *s, struct cache_key *out)
 
 void
 resmemo_record(struct cache *c, const struct resmemo_snap *before,
-    const char *path, const struct conf *conf, const struct plan *p)
+    const char *path, const struct conf *conf, const struct plan *p,
+    const struct cache_entry *made)
 {
 	struct resmemo_snap *after, extra = { 0 };
 	struct cache_key stamp;
@@ -444,7 +459,6 @@ resmemo_record(struct cache *c, const struct resmemo_snap *before,
 		cache_memo_set(c, lname, text);
 		free(text);
 	}
-	json_decref(lib);
 	if (cache_memo_count(c, CACHE_MEMO_SPARE "resolve-part:") >=
 	    RESMEMO_MAX_PARTS)
 		cache_memo_drop(c, CACHE_MEMO_SPARE "resolve-part:");
@@ -454,7 +468,10 @@ resmemo_record(struct cache *c, const struct resmemo_snap *before,
 	text = json_dumps(part, JSON_COMPACT);
 	cache_memo_set(c, pname, text);
 	free(text);
+	if (made != NULL)
+		fast_write(conf->cache_dir, lname, pname, lib, part, made);
 	json_decref(part);
+	json_decref(lib);
 	free(pname);
 	free(lname);
 done:
@@ -574,16 +591,7 @@ resmemo_fast_open(const char *root, const char *path,
 	if (!(now - used <= FAST_FRESH && used <= now + 1.0) ||
 	    fmt < 0 || fmt >= FMT__COUNT || fmt == FMT_JSON || size <= 0)
 		goto out;
-	if ((lib = fast_load(lpath)) == NULL ||
-	    !json_is_string(json_object_get(lib, "stamp")) ||
-	    !json_equal(json_object_get(lib, "stamp"),
-	    json_object_get(part, "library")) ||
-	    !json_is_string(json_object_get(part, "PATH")) ||
-	    strcmp(json_string_value(json_object_get(part, "PATH")),
-	    env_path()) != 0 ||
-	    !deps_hold(json_object_get(lib, "files")) ||
-	    !deps_hold(json_object_get(part, "files")) ||
-	    !key_from_hex(json_string_value(json_object_get(part, "key")), key))
+	if ((lib = fast_load(lpath)) == NULL || !memos_hold(lib, part, key))
 		goto out;
 	blob = cache_blob_path_in(conf->cache_dir, key, (enum format)fmt);
 	fd = open(blob, O_RDONLY | O_CLOEXEC);
@@ -603,40 +611,48 @@ out:
 	return fd;
 }
 
+/* Write the memo files of the memos `lib` and `part` (which gets the
+ * entry's format and size, and the time), for the part `made`. */
+static void
+fast_write(const char *cache_dir, const char *lname, const char *pname,
+    json_t *lib, json_t *part, const struct cache_entry *made)
+{
+	char *ppath, *lpath;
+	json_t *old;
+
+	if (cache_dir == NULL || cache_dir[0] != '/')
+		return;
+	ppath = fast_path(cache_dir, "part", pname);
+	lpath = fast_path(cache_dir, "lib", lname);
+	/* the library's file is written again only when it changed */
+	old = fast_load(lpath);
+	if (old == NULL || !json_equal(json_object_get(old, "stamp"),
+	    json_object_get(lib, "stamp")))
+		fast_save(cache_dir, lpath, lib);
+	json_decref(old);
+	json_object_set_new(part, "fmt", json_integer(made->fmt));
+	json_object_set_new(part, "size", json_integer((json_int_t)made->size));
+	json_object_set_new(part, "used", json_real(wall_seconds()));
+	fast_save(cache_dir, ppath, part);
+	free(ppath);
+	free(lpath);
+}
+
 void
 resmemo_fast_record(struct cache *c, const char *root, const char *path,
     const struct conf *conf, const struct cache_key *key,
     const struct cache_entry *hit)
 {
 	char *lname = lib_name(root, conf), *pname = part_name(lname, path);
-	char *ppath = NULL, *lpath = NULL;
 	json_t *part = memo_json(c, pname), *lib = memo_json(c, lname);
-	json_t *old = NULL;
 
-	if (part == NULL || lib == NULL || conf->cache_dir == NULL ||
-	    !json_is_string(json_object_get(part, "key")) ||
+	if (part != NULL && lib != NULL && memos_agree(lib, part) &&
+	    json_is_string(json_object_get(part, "key")) &&
 	    strcmp(json_string_value(json_object_get(part, "key")),
-	    key->hex) != 0 || !json_is_string(json_object_get(lib, "stamp")) ||
-	    !json_equal(json_object_get(lib, "stamp"),
-	    json_object_get(part, "library")))
-		goto out;
-	ppath = fast_path(conf->cache_dir, "part", pname);
-	lpath = fast_path(conf->cache_dir, "lib", lname);
-	/* the library's file is written again only when it changed */
-	old = fast_load(lpath);
-	if (old == NULL || !json_equal(json_object_get(old, "stamp"),
-	    json_object_get(lib, "stamp")))
-		fast_save(conf->cache_dir, lpath, lib);
-	json_object_set_new(part, "fmt", json_integer(hit->fmt));
-	json_object_set_new(part, "size", json_integer((json_int_t)hit->size));
-	json_object_set_new(part, "used", json_real(wall_seconds()));
-	fast_save(conf->cache_dir, ppath, part);
-out:
-	json_decref(old);
+	    key->hex) == 0)
+		fast_write(conf->cache_dir, lname, pname, lib, part, hit);
 	json_decref(part);
 	json_decref(lib);
-	free(ppath);
-	free(lpath);
 	free(pname);
 	free(lname);
 }

@@ -808,6 +808,23 @@ out:
 	return fd;
 }
 
+DIR *
+opendir_beneath(const char *root, const char *rel)
+{
+	DIR *d;
+	int fd, err;
+
+	if ((fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL,
+	    NULL)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return d;
+}
+
 struct ynode *
 ymap_key(const struct ynode *map, const char *key)
 {

@@ -21,6 +21,14 @@ const char *fixture_diag(const struct library *lib, enum diag_severity sev,
     const char *needle);
 /* All diagnostics, one per line (static), for test notes. */
 const char *fixture_diags(const struct library *lib);
+/* Test that loading `lib` reported an error or a warning containing
+ * `text` (CHECK_MSG of tap.h). */
+#define EXPECT_ERROR(lib, text) \
+	CHECK_MSG(fixture_diag(lib, DIAG_ERROR, text) != NULL, \
+	    "no error containing \"%s\"; got:\n%s", text, fixture_diags(lib))
+#define EXPECT_WARNING(lib, text) \
+	CHECK_MSG(fixture_diag(lib, DIAG_WARNING, text) != NULL, \
+	    "no warning containing \"%s\"; got:\n%s", text, fixture_diags(lib))
 /* Collect a class's parameters with name=value text for free parameters
  * (NULL-terminated pairs); returns 0 or the error, vals has nparams. */
 int fixture_collect(const struct pclass *cls, const char *const *pairs,

@@ -202,7 +202,7 @@ def stacks(pid, where=None):
                     t = os.readlink("/proc/%s/%s" % (p, link))
                 except OSError:
                     continue
-                if t.startswith(where):
+                if t == where or t.startswith(where + "/"):
                     held.append("%s -> %s" % (link, t))
             if held:
                 out.append("process %s (%s) holds %s" % (

@@ -18,13 +18,6 @@
 #include "partsfs/exec.h"
 #include "tap.h"
 
-#define EXPECT_ERROR(lib, text) \
-	CHECK_MSG(fixture_diag(lib, DIAG_ERROR, text) != NULL, \
-	    "no error containing \"%s\"; got:\n%s", text, fixture_diags(lib))
-#define EXPECT_WARNING(lib, text) \
-	CHECK_MSG(fixture_diag(lib, DIAG_WARNING, text) != NULL, \
-	    "no warning containing \"%s\"; got:\n%s", text, fixture_diags(lib))
-
 #define BLT_HEAD \
 	"id: %s\nauthor: T <t@example.org>\nlicense: MIT <x>\n" \
 	"blt-version: 0.4\nclasses:\n" \

@@ -13,13 +13,6 @@
 #include "partsfs/path.h"
 #include "tap.h"
 
-#define EXPECT_ERROR(lib, text) \
-	CHECK_MSG(fixture_diag(lib, DIAG_ERROR, text) != NULL, \
-	    "no error containing \"%s\"; got:\n%s", text, fixture_diags(lib))
-#define EXPECT_WARNING(lib, text) \
-	CHECK_MSG(fixture_diag(lib, DIAG_WARNING, text) != NULL, \
-	    "no warning containing \"%s\"; got:\n%s", text, fixture_diags(lib))
-
 /* A minimal valid class with parameters, for variations. */
 #define CLASS_HEAD \
 	"  - id: k\n" \

@@ -47,20 +47,23 @@ bool resmemo_lookup(struct cache *c, const char *root, const char *path,
 
 /*
  * Remember that `path` resolved to the plan `p` (made from the library
- * loaded after `before` was taken).  Nothing is written when the library
- * changed since `before`, or changed too recently to tell.  Failures only
- * leave the memo unwritten.
+ * loaded after `before` was taken), and, with `made` (the part's cache
+ * entry; may be NULL), write the memo files of resmemo_fast_open too.
+ * Nothing is written when the library changed since `before`, or changed
+ * too recently to tell.  Failures only leave the memo unwritten.
  */
 void resmemo_record(struct cache *c, const struct resmemo_snap *before,
-    const char *path, const struct conf *conf, const struct plan *p);
+    const char *path, const struct conf *conf, const struct plan *p,
+    const struct cache_entry *made);
 
 /*
  * Without the index: the descriptor of the blob of `path` (open for
  * reading, its size checked), with *key set, when the memo files of the
  * cache directory say what the memos would, the part file was written in
  * the last minute and every file named is as it was; else -1, and the
- * caller asks the index.  The memo files are written by
- * resmemo_fast_record after the index served the part (entry `hit`).
+ * caller asks the index.  The memo files are written by resmemo_record
+ * when the part was made, and by resmemo_fast_record after the index
+ * served it (entry `hit`).
  */
 int resmemo_fast_open(const char *root, const char *path,
     const struct conf *conf, struct cache_key *key);

@@ -5,6 +5,7 @@
 #ifndef PARTSFS_YDOC_H
 #define PARTSFS_YDOC_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -101,5 +102,8 @@ const char *ykind_name(enum ykind k);
  */
 int open_beneath(const char *root, const char *rel, int flags, char **link,
     char **target);
+/* The directory `rel` beneath `root`, opened as open_beneath does, for
+ * readdir; NULL with errno set. */
+DIR *opendir_beneath(const char *root, const char *rel);
 
 #endif

@@ -257,7 +257,7 @@ cmd_get(int argc, char **argv)
 	struct job *job = NULL;
 	struct resmemo_snap *snap = NULL;
 	struct cache *opened;
-	struct plan plan;
+	struct plan plan = { 0 };
 	struct conf *conf;
 	char *real;
 	struct core *core;
@@ -325,7 +325,9 @@ cmd_get(int argc, char **argv)
 		rc = write_json(&node, output);
 		goto clear;
 	}
-	r = core_request(core, &node, false, &hit, &job, NULL, &e);
+	/* planned once: for the request and for the memo */
+	if ((r = plan_make(&core->env, &node, &plan, &e)) == 0)
+		r = core_request_plan(core, &plan, false, &hit, &job);
 	if (r < 0) {
 		ctl_error("%s", e.msg);
 		rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
@@ -342,16 +344,10 @@ cmd_get(int argc, char **argv)
 		hit.fmt = job_result(job)->fmt;
 	}
 	/* the next get of this path need not load the library */
-	if (plan_make(&core->env, &node, &plan, NULL) == 0) {
-		resmemo_record(core->cache, snap, argv[optind + 1], conf,
-		    &plan);
-		if (real != NULL)
-			resmemo_fast_record(core->cache, real,
-			    argv[optind + 1], conf, &plan.key, &hit);
-		plan_clear(&plan);
-	}
+	resmemo_record(core->cache, snap, argv[optind + 1], conf, &plan, &hit);
 	rc = write_part(hit.path, output, node.fmt);
 clear:
+	plan_clear(&plan);
 	pnode_clear(&node);
 out:
 	cache_entry_clear(&hit);

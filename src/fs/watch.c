@@ -90,16 +90,10 @@ watch_tree(struct watch *w, const char *root, const char *rel)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	watch_dir(w, root, rel);
-	if ((fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL,
-	    NULL)) == -1)
+	if ((d = opendir_beneath(root, rel)) == NULL)
 		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d)) != NULL) {
 		char *sub;
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR &&
