@@ -23,6 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mountlib import *  # noqa: E402,F401,F403
 import mountlib  # noqa: E402
 
+# Mounted in a namespace of its own: a test run beside this one that makes
+# a mount namespace (faults.py, badinput.py, test-cache) would otherwise
+# take a copy of whatever is mounted here at that moment, and a daemon
+# whose mount lives on in a copy does not end when it is unmounted here.
+in_private_namespace(__file__)
+
 # --- mounting and options ---------------------------------------------------
 
 @test

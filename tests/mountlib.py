@@ -127,9 +127,13 @@ class Mount:
         self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
                                      stdout=self.logfile)
         MOUNTS.append(self)
+        self.dev = None
         deadline = time.monotonic() + 4 * SLOW
         while time.monotonic() < deadline:
             if os.path.ismount(self.dir):
+                st = os.stat(self.dir)
+                self.dev = "%d:%d" % (os.major(st.st_dev),
+                                      os.minor(st.st_dev))
                 return
             if self.proc.poll() is not None:
                 raise Failed("partsfs exited: " + self.log())
@@ -160,7 +164,7 @@ class Mount:
             try:
                 self.proc.wait(timeout * SLOW)
             except subprocess.TimeoutExpired:
-                where = stacks(self.proc.pid, self.dir)
+                where = stacks(self.proc.pid, self.dir, self.dev)
                 self.proc.kill()
                 self.proc.wait()
                 subprocess.run(["fusermount3", "-uz", self.dir],
@@ -174,16 +178,20 @@ class Mount:
                 self.proc.returncode, self.log()[-3000:]))
 
 
-def stacks(pid, where=None):
+def stacks(pid, where=None, dev=None):
     """Where every thread of a process is, for a failure's report: its
     kernel stack and, with gdb at hand, its own; with `where` (a mount
     point), whether it is still mounted, what the FUSE connections are
-    waiting for, and which processes hold files under it."""
+    waiting for, and which processes hold files under it; with `dev` (the
+    mount's "major:minor"), which other mount namespaces still have it."""
     out = []
     if where is not None:
         with open("/proc/self/mountinfo") as f:
             out.append("mounted: %s" % [l.strip() for l in f
                                         if where in l])
+    if dev is not None:
+        out += holding_namespaces(dev)
+    if where is not None:
         conns = "/sys/fs/fuse/connections"
         for c in sorted(os.listdir(conns)) if os.path.isdir(conns) else []:
             try:
@@ -230,6 +238,33 @@ def stacks(pid, where=None):
         except subprocess.TimeoutExpired:
             out.append("(gdb took too long)")
     return "\n".join(out)
+
+
+def holding_namespaces(dev):
+    """The mount namespaces other than ours that have a mount of the file
+    system `dev` ("major:minor"), a line each: one of them keeps the
+    superblock, and so the FUSE connection and its daemon, alive after it
+    is unmounted here."""
+    ours = _readlink("/proc/self/ns/mnt")
+    seen = {}
+    for p in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+        ns = _readlink("/proc/%s/ns/mnt" % p)
+        if ns is None or ns == ours or ns in seen:
+            continue
+        points = [l.split()[4] for l in _read("/proc/%s/mountinfo" % p)
+                  .splitlines() if l.split()[2:3] == [dev]]
+        seen[ns] = True
+        if points:
+            yield ("mount namespace %s of process %s (%s) still has it at %s"
+                   % (ns, p, _read("/proc/%s/cmdline" % p)
+                      .replace("\0", " ").strip(), points))
+
+
+def _readlink(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
 
 
 def _listdir(d):
