@@ -115,20 +115,13 @@ static int
 write_file(const char *path, const char *data, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t off = 0;
+	int r;
 
 	if (fd == -1)
 		return -errno;
-	while (off < n) {
-		ssize_t w = write(fd, data + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int err = errno;
-			close(fd);
-			return -err;
-		}
-		off += (size_t)w;
+	if ((r = write_all(fd, data, n)) != 0) {
+		close(fd);
+		return r;
 	}
 	return close(fd) == -1 ? -errno : 0;
 }

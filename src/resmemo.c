@@ -542,25 +542,31 @@ fast_load(const char *path)
 }
 
 /* Write j as `path`, whole or not at all (renamed into place; not synced:
- * a file lost in a crash only costs a get through the index). */
+ * a file lost in a crash only costs a get through the index), in one
+ * write: jansson's own writer to a descriptor makes a call per token. */
 static void
 fast_save(const char *cache_dir, const char *path, json_t *j)
 {
-	char *dir = cache_memo_dir(cache_dir), *tmp;
-	int fd;
+	char *dir = cache_memo_dir(cache_dir), *tmp, *text;
+	int fd, ok;
 
 	json_object_set_new(j, "format", json_string(FAST_FORMAT));
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		free(dir);
 		return;
 	}
+	if ((text = json_dumps(j, JSON_COMPACT)) == NULL) {
+		free(dir);
+		return;
+	}
 	tmp = xasprintf("%s/.new-XXXXXX", dir);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) != -1) {
-		if (fchmod(fd, 0644) == -1 ||
-		    json_dumpfd(j, fd, JSON_COMPACT) != 0 || close(fd) != 0 ||
-		    rename(tmp, path) == -1)
+		ok = fchmod(fd, 0644) == 0 &&
+		    write_all(fd, text, strlen(text)) == 0;
+		if (close(fd) != 0 || !ok || rename(tmp, path) == -1)
 			unlink(tmp);
 	}
+	free(text);
 	free(tmp);
 	free(dir);
 }

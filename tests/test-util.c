@@ -1,8 +1,14 @@
-/* test-util.c -- natural order, UTF-8 checks, buffers and arenas. */
+/* test-util.c -- natural order, UTF-8 checks, buffers, arenas and
+ * write_all. */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "partsfs/util.h"
 #include "tap.h"
@@ -113,6 +119,44 @@ errors_carry_code_and_message(void)
 	CHECK_INT(perr_set(NULL, 5, "ignored"), -5);
 }
 
+static void
+write_all_writes_everything_and_reports_errors(void)
+{
+	static char data[256 * 1024], got[sizeof data];
+	size_t off = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2], status;
+
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	/* more than a pipe holds, so the writer is cut short and goes on */
+	CHECK_INT(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		_exit(write_all(p[1], data, sizeof data) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	while (off < sizeof got &&
+	    (n = read(p[0], got + off, sizeof got - off)) > 0)
+		off += (size_t)n;
+	CHECK_INT(read(p[0], got, 1), 0);
+	close(p[0]);
+	CHECK_INT(waitpid(pid, &status, 0), pid);
+	CHECK_INT(status, 0);
+	CHECK(off == sizeof data);
+	CHECK(memcmp(got, data, sizeof data) == 0);
+	CHECK_INT(write_all(-1, data, 1), -EBADF);
+	/* no reader left: EPIPE (SIGPIPE ignored) */
+	CHECK_INT(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	CHECK_INT(write_all(p[1], data, 10), -EPIPE);
+	signal(SIGPIPE, SIG_DFL);
+	close(p[1]);
+	CHECK_INT(write_all(p[1], data, 0), 0);
+}
+
 TAP_MAIN(
 	TAP_CASE(natural_order_compares_numbers_by_value),
 	TAP_CASE(natural_order_compares_decimal_fractions),
@@ -122,5 +166,6 @@ TAP_MAIN(
 	TAP_CASE(utf8_accepts_valid_and_refuses_invalid_text),
 	TAP_CASE(buffers_grow_and_stay_terminated),
 	TAP_CASE(arenas_hand_out_zeroed_aligned_memory),
-	TAP_CASE(errors_carry_code_and_message)
+	TAP_CASE(errors_carry_code_and_message),
+	TAP_CASE(write_all_writes_everything_and_reports_errors)
 )

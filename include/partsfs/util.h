@@ -86,4 +86,8 @@ bool utf8_valid(const char *s, size_t n);
 uint64_t now_ns(void);
 double now_s(void);
 
+/* Write all n bytes to fd, going on after short writes and EINTR: 0 or
+ * -errno. */
+int write_all(int fd, const void *data, size_t n);
+
 #endif
