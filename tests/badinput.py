@@ -612,6 +612,51 @@ def a_module_sibling_linked_outside_is_not_read():
 
 
 @test
+def a_drawing_swapped_for_a_link_out_while_mounted_is_not_served():
+    # loading checked the drawing; a link put in its place afterwards must
+    # be refused by the read itself, before the live reload drops it
+    lib = hostile("drawswap")
+    d = os.path.join(lib, "drawings", "fake")
+    os.makedirs(d)
+    with open(os.path.join(d, "fake.base"), "w") as f:
+        f.write("- {filename: rod, type: drawing-dimensions, author: t "
+                "<t@x>, license: MIT <x>, classids: [rod]}\n")
+    drawing = os.path.join(d, "rod.svg")
+    with open(drawing, "w") as f:
+        f.write("<svg>rod</svg>\n")
+    secret = "secret " * 1000
+    target = outside("swapped.svg", secret)
+    opens = Opens([target])
+    m = Mount(lib)
+    try:
+        eq(read(m.path("fake/rod.svg")), b"<svg>rod</svg>\n", "the drawing")
+        link = drawing + ".new"
+        os.symlink(target, link)
+        os.rename(link, drawing)
+        # at once: the reload waits for the library to be quiet
+        got = errno_of(read, m.path("fake/rod.svg"))
+        check(got in ("EACCES", "ENOENT"), "reading the swapped drawing: %s"
+              % got)
+        try:
+            size = os.stat(m.path("fake/rod.svg")).st_size
+            check(size != len(secret), "the size of the file outside")
+        except FileNotFoundError:
+            pass
+        # the reload reports the link and the drawing stays refused
+        wait_until(lambda: "drawings/fake/rod.svg is a link to" in
+                   read(m.path(".partsfs", "errors")).decode(),
+                   "the link reported after the reload")
+        got = errno_of(read, m.path("fake/rod.svg"))
+        check(got in ("EACCES", "ENOENT"), "reading it after the reload: %s"
+              % got)
+        check(m.proc.poll() is None, "partsfs exited")
+    finally:
+        m.unmount()
+    eq(opens.opened(), [], "files outside the library opened")
+    opens.close()
+
+
+@test
 def names_too_long_for_a_file_name_are_refused_and_listing_survives():
     lib = hostile("long")
     key, cid = "K" * 5000, "c" * 5000

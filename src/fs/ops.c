@@ -16,6 +16,7 @@
 #include "fs.h"
 #include "partsfs/describe.h"
 #include "partsfs/log.h"
+#include "partsfs/ydoc.h"
 
 static struct fs *the_fs;      /* for callbacks from job threads */
 
@@ -192,6 +193,43 @@ set_time(struct stat *st, const struct timespec *t)
 }
 
 /* Attributes of a node; *timeout is how long the kernel may keep them. */
+/*
+ * A drawing of the library, opened without leaving it.  Loading took its
+ * real path beneath the root; the file may have been replaced by a link
+ * out since (the live reload comes a moment later), and such a link is
+ * refused here as loading refuses it: EACCES, with a warning.
+ */
+static int
+open_drawing(const struct library *lib, const char *file, int flags)
+{
+	size_t n = strlen(lib->root);
+	const char *rel = file + n;
+	struct stat st;
+	int fd;
+
+	if (strncmp(file, lib->root, n) != 0 || (*rel != '/' && n > 1)) {
+		errno = EACCES;
+		return -1;
+	}
+	while (*rel == '/')
+		rel++;
+	/* O_NONBLOCK: a FIFO swapped in must not hold the thread (openat2
+	 * takes no other flag with O_PATH) */
+	if (!(flags & O_PATH))
+		flags |= O_NONBLOCK;
+	fd = open_beneath(lib->root, rel, flags, NULL, NULL);
+	if (fd == -1 && (errno == EXDEV || errno == ELOOP)) {
+		log_warning("%s leads outside the library now: refused", rel);
+		errno = EACCES;
+	} else if (fd != -1 && (fstat(fd, &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EACCES;
+		fd = -1;
+	}
+	return fd;
+}
+
 static void
 node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
     fuse_ino_t ino, struct stat *st, double *timeout)
@@ -239,8 +277,12 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 	}
 	case PN_DRAWING: {
 		struct stat fst;
-		if (stat(n->pn.file, &fst) == 0)
-			st->st_size = fst.st_size;
+		int fd = open_drawing(lib, n->pn.file, O_PATH);
+		if (fd != -1) {
+			if (fstat(fd, &fst) == 0)
+				st->st_size = fst.st_size;
+			close(fd);
+		}
 		break;
 	}
 	case PN_PART:
@@ -1130,7 +1172,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (fuse_reply_open(req, fi) != 0)
 			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
 	} else if (n.pn.kind == PN_DRAWING) {
-		if ((fd = open(n.pn.file, O_RDONLY | O_CLOEXEC)) == -1)
+		if ((fd = open_drawing(lib, n.pn.file, O_RDONLY)) == -1)
 			fuse_reply_err(req, errno);
 		else {
 			fi->fh = (uintptr_t)handle_fd(fd, false);
