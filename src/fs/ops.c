@@ -192,7 +192,6 @@ set_time(struct stat *st, const struct timespec *t)
 	st->st_atim = *t;
 }
 
-/* Attributes of a node; *timeout is how long the kernel may keep them. */
 /*
  * A drawing of the library, opened without leaving it.  Loading took its
  * real path beneath the root; the file may have been replaced by a link
@@ -230,9 +229,16 @@ open_drawing(const struct library *lib, const char *file, int flags)
 	return fd;
 }
 
+/*
+ * The attributes of node n (inode ino) and how long the kernel may keep
+ * them.  A part not made has the placeholder size 0 and a zero timeout.
+ * `listing`: for a listing, which gives every part that placeholder
+ * without working out its cache key (a stat asks again anyway, and find
+ * needs no size at all).
+ */
 static void
 node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
-    fuse_ino_t ino, struct stat *st, double *timeout)
+    fuse_ino_t ino, struct stat *st, double *timeout, bool listing)
 {
 	char *text;
 	uint64_t size, seq;
@@ -291,7 +297,7 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 		/* The exact size once made; until then a placeholder the
 		 * kernel must ask about again. */
 		seq = inodes_report_begin(fs->inodes, ino);
-		if (part_cached(fs, lib, &n->pn, ino, &size) == 1)
+		if (!listing && part_cached(fs, lib, &n->pn, ino, &size) == 1)
 			st->st_size = (off_t)size;
 		else {
 			st->st_size = 0;
@@ -494,7 +500,7 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 
 	memset(&e, 0, sizeof e);
 	e.ino = inodes_lookup(fs->inodes, path);
-	node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout);
+	node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout, false);
 	e.entry_timeout = fs->timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		inodes_forget(fs->inodes, e.ino, 1);
@@ -630,7 +636,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fi;
 	if (!node_of(req, ino, &lib, &n, &path))
 		return;
-	node_attr(fs, lib, &n, ino, &st, &timeout);
+	node_attr(fs, lib, &n, ino, &st, &timeout, false);
 	fuse_reply_attr(req, &st, timeout);
 	fnode_clear(&n);
 	library_unref(lib);
@@ -805,21 +811,23 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (child_of(fs, lib, d->path, name, &child, &childpath,
 		    NULL) != 0)
 			continue;          /* gone in a live edit */
-		if (plus && child.status == ST_NONE &&
+		if (plus && fs->exact_size && child.status == ST_NONE &&
 		    child.pn.kind == PN_PART && child.pn.fmt != FMT_JSON) {
-			/* A part goes without attributes (node id 0: the
-			 * kernel takes the name and type only): its size
-			 * needs its cache key, which a listing or find has
-			 * no use for, and a stat asks for it anyway while
-			 * the part is not made (zero timeout). */
+			/* With exact_size a part goes without attributes
+			 * (node id 0: the kernel takes the name and type
+			 * only), so that its stat starts with the lookup
+			 * that makes it. */
 			e.attr.st_ino = inodes_number(childpath);
 			e.attr.st_mode = S_IFREG;
 			need = fuse_add_direntry_plus(req, buf + pos,
 			    size - pos, name, &e, i + 1);
 		} else if (plus) {
 			e.ino = inodes_lookup(fs->inodes, childpath);
+			/* a part with the placeholder of one not made: the
+			 * kernel keeps the name, so a stat of it (ls -l)
+			 * asks for its attributes only, without a lookup */
 			node_attr(fs, lib, &child, e.ino, &e.attr,
-			    &e.attr_timeout);
+			    &e.attr_timeout, true);
 			e.entry_timeout = fs->timeout;
 			need = fuse_add_direntry_plus(req, buf + pos,
 			    size - pos, name, &e, i + 1);
