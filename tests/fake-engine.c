@@ -1,6 +1,7 @@
 /* fake-engine.c -- a CAD engine for the tests of the `command` executor:
  * reads the parameter file partsfs writes and makes a box, or misbehaves
- * in the way its "mode" parameter asks (hang, crash, garbage, ...).
+ * in the way its "mode" parameter asks (hang, crash, garbage, stamped
+ * output that differs from run to run, ...).
  *
  * usage: fake-engine PARAMS.json OUTPUT FORMAT SCRIPT
  * Parameters used: mode (text), size (mm), seconds (number), counter (a
@@ -185,6 +186,21 @@ main(int argc, char **argv)
 		    (long)((seconds - (double)(time_t)seconds) * 1e9) };
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 			;
+	}
+	if (strcmp(mode, "stamped") == 0 && strcmp(argv[3], "step") == 0) {
+		/* as engines stamp the time: each run its own bytes and a
+		 * length of its own, over a few pages */
+		FILE *fp = fopen(argv[2], "w");
+		long pid = (long)getpid();
+
+		if (fp == NULL)
+			return 1;
+		fprintf(fp, "ISO-10303-21;\n/* run %ld ", pid);
+		for (long i = 0; i < 8192 + pid % 4093; i++)
+			fputc('a' + (int)((pid + i) % 26), fp);
+		fprintf(fp, " */\nHEADER;\nENDSEC;\nDATA;\n#2=BOX(%g);\n"
+		    "ENDSEC;\nEND-ISO-10303-21;\n", size);
+		return fclose(fp) == 0 ? 0 : 1;
 	}
 	if (strcmp(argv[3], "step") == 0)
 		return write_step(argv[2], label, note, size) == 0 ? 0 : 1;

@@ -667,6 +667,47 @@ def an_edited_script_makes_the_part_afresh():
 
 # --- unmounting ----------------------------------------------------------------
 
+def blobs_of(cache):
+    """The cache files under a cache directory, by content."""
+    found = {}
+    for d, _, files in os.walk(os.path.join(cache, "blobs")):
+        for f in files:
+            found[read(os.path.join(d, f))] = os.path.join(d, f)
+    return found
+
+
+@test
+def a_part_made_again_after_eviction_is_read_whole_not_mixed_with_the_old():
+    # an engine that stamps each run (as FreeCAD stamps the time): the
+    # part made again after it left the cache is another file, of
+    # another length; pages the kernel kept of the first must not be
+    # served with it
+    lib = fake_library(os.path.join(TMP, "libstamp"), mode="stamped")
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=2.step")
+        first = read(p)
+        check(first.startswith(b"ISO-10303-21;\n/* run "), first[:80])
+        eq(list(blobs_of(m.cache)), [first], "the cache file")
+        # another process empties the cache behind the mount
+        partsctl("cache", "--cache", m.cache, "clear")
+        second = read(p)
+        now = list(blobs_of(m.cache))
+        eq(len(now), 1, "cache files after the part was made again")
+        check(now[0] != first, "made again with the same bytes")
+        check(second == now[0], "read %d bytes (%s...), the cache file has "
+              "%d (%s...), the first was %d" % (
+                  len(second), second[:40], len(now[0]), now[0][:40],
+                  len(first)))
+        eq(os.stat(p).st_size, len(now[0]), "the size")
+        # a page the kernel drops comes back from the same file
+        with open(p, "rb") as f:
+            os.posix_fadvise(f.fileno(), 4096, 4096, os.POSIX_FADV_DONTNEED)
+        check(read(p) == now[0], "read again after a page was dropped")
+    finally:
+        m.unmount()
+
+
 @test
 def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
     counter = os.path.join(TMP, "cunmount")

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "partsfs/core.h"
@@ -58,6 +59,16 @@ void inodes_report_end(struct inodes *t, fuse_ino_t ino, uint64_t seq,
     bool missing);
 bool inodes_stale_size(struct inodes *t, fuse_ino_t ino);
 fuse_ino_t inodes_made(struct inodes *t, const char *path);
+/*
+ * The content of a part is the same for a key, up to what engines stamp
+ * into it (FreeCAD's STEP header has the time): a part evicted and made
+ * again is another file, maybe of another size, and pages the kernel kept
+ * from the first must not mix with the second.  true when the cache file
+ * `blob` (its stat) differs from the one last given for inode ino (which is
+ * then forgotten for this one): its pages and attributes must go.
+ */
+bool inodes_content_changed(struct inodes *t, fuse_ino_t ino,
+    const struct stat *blob);
 /* The inode number of `path`, adding the inode or counting one more
  * lookup of it. */
 fuse_ino_t inodes_lookup(struct inodes *t, const char *path);

@@ -22,6 +22,12 @@ struct inode {
 	uint64_t reports;
 	uint64_t missing_seq;
 	uint64_t covered_seq;
+	/* the cache file the kernel's pages may come from (given: known) */
+	bool given;
+	dev_t blob_dev;
+	ino_t blob_ino;
+	off_t blob_size;
+	struct timespec blob_mtime;
 	struct inode *next_ino;
 	struct inode *next_path;
 };
@@ -345,6 +351,32 @@ inodes_stale_size(struct inodes *t, fuse_ino_t ino)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return stale;
+}
+
+bool
+inodes_content_changed(struct inodes *t, fuse_ino_t ino,
+    const struct stat *blob)
+{
+	struct inode *i;
+	bool changed = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL) {
+		/* a file made again may have the number of the one removed
+		 * before it: its time and size tell them apart */
+		changed = i->given && (i->blob_dev != blob->st_dev ||
+		    i->blob_ino != blob->st_ino ||
+		    i->blob_size != blob->st_size ||
+		    i->blob_mtime.tv_sec != blob->st_mtim.tv_sec ||
+		    i->blob_mtime.tv_nsec != blob->st_mtim.tv_nsec);
+		i->given = true;
+		i->blob_dev = blob->st_dev;
+		i->blob_ino = blob->st_ino;
+		i->blob_size = blob->st_size;
+		i->blob_mtime = blob->st_mtim;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return changed;
 }
 
 fuse_ino_t

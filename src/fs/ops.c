@@ -907,6 +907,20 @@ store_size(struct fs *fs, fuse_ino_t ino, int fd)
 	free(page);
 }
 
+/* Before the kernel is given anything of the made part in fd: when it is
+ * another cache file than its pages may come from, they and the
+ * attributes go (see inodes_content_changed). */
+static void
+drop_other_content(struct fs *fs, fuse_ino_t ino, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && inodes_content_changed(fs->inodes, ino,
+	    &st) && fs->se != NULL &&
+	    !fuse_session_exited(fs->se))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
 /* A job made a part (or found it made by another process): the kernel
  * learns its size before any open of it is answered. */
 void
@@ -920,6 +934,7 @@ fs_part_made(void *arg, const char *path, const struct cache_entry *entry)
 		return;             /* the kernel has no inode for it */
 	if ((fd = open(entry->path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
+	drop_other_content(fs, ino, fd);
 	store_size(fs, ino, fd);
 	close(fd);
 }
@@ -932,6 +947,7 @@ reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
+	drop_other_content(fs, ino, h->fd);
 	if (inodes_stale_size(fs->inodes, ino))
 		store_size(fs, ino, h->fd);
 	if (fuse_reply_open(req, fi) != 0)
