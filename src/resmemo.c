@@ -617,6 +617,49 @@ out:
 	return fd;
 }
 
+/*
+ * A part file older than FAST_FRESH vouches for nothing any more, and one
+ * left half-written (.new-*) by a crash is of no use: they are removed,
+ * at most once a FAST_FRESH per cache (memo/.swept holds the time of the
+ * last sweep), so that memo/ keeps only the parts got in the last minutes
+ * and its size stays small beside the blobs the cache counts.
+ */
+static void
+fast_sweep(const char *cache_dir)
+{
+	char *dir = cache_memo_dir(cache_dir);
+	char *mark = xasprintf("%s/.swept", dir);
+	double now = wall_seconds(), t;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = NULL;
+	int fd;
+
+	if (stat(mark, &st) == 0 && (t = ts_seconds(&st.st_mtim)) <= now + 1.0 &&
+	    now - t < FAST_FRESH)
+		goto out;
+	if ((fd = open(mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) == -1)
+		goto out;
+	futimens(fd, NULL);
+	close(fd);
+	if ((d = opendir(dir)) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		if (!str_has_prefix(de->d_name, "part-") &&
+		    !str_has_prefix(de->d_name, ".new-"))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - ts_seconds(&st.st_mtim) > FAST_FRESH)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+out:
+	free(mark);
+	free(dir);
+}
+
 /* Write the memo files of the memos `lib` and `part` (which gets the
  * entry's format and size, and the time), for the part `made`. */
 static void
@@ -640,6 +683,7 @@ fast_write(const char *cache_dir, const char *lname, const char *pname,
 	json_object_set_new(part, "size", json_integer((json_int_t)made->size));
 	json_object_set_new(part, "used", json_real(wall_seconds()));
 	fast_save(cache_dir, ppath, part);
+	fast_sweep(cache_dir);
 	free(ppath);
 	free(lpath);
 }

@@ -3,7 +3,7 @@
 # served without loading the library, and never once anything it came from
 # has changed (library files, the engine's script, the configuration, PATH).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 11
+plan 12
 
 export PARTSFS_DATADIR="$top_srcdir/src"
 export PARTSFS_LIBEXECDIR="$top_builddir"
@@ -240,6 +240,38 @@ expect_eq "$(ls "$CACHE/memo" | wc -l)" 0 "memo files after cache clear"
 get
 expect_not_contains "$err" "$MEMO" "after cache clear"
 expect_eq "$(runs)" 8 "engine runs"
+end
+
+begin "memo files past a minute are swept out, at most once a minute"
+get
+get
+expect_contains "$err" "$FAST" "before"
+old_part=$(ls "$CACHE/memo" | grep '^part-')
+lib_file=$(ls "$CACHE/memo" | grep '^lib-')
+[ -n "$old_part" ] && [ -n "$lib_file" ] || fail "memo files: $(ls "$CACHE/memo")"
+: >"$CACHE/memo/.new-crashed"
+touch -d '3 minutes ago' "$CACHE/memo/$old_part" "$CACHE/memo/.new-crashed" \
+    "$CACHE/memo/$lib_file" "$CACHE/memo/.swept"
+# another part's first get writes its memo file, and sweeps
+run "$PARTSCTL" get "$LIB" fake/box/size=8.step -o "$TMP/other.step"
+expect_rc 0
+left=$(ls -A "$CACHE/memo")
+expect_not_contains "$left" "$old_part" "the aged part file"
+expect_not_contains "$left" ".new-crashed" "a half-written file"
+expect_contains "$left" "$lib_file" "the library's file"
+expect_eq "$(ls "$CACHE/memo" | grep -c '^part-')" 1 "part files"
+# within the minute no sweep again: an aged file stays
+: >"$CACHE/memo/part-0000.json"
+touch -d '3 minutes ago' "$CACHE/memo/part-0000.json"
+run "$PARTSCTL" get "$LIB" fake/box/size=9.step -o "$TMP/other.step"
+expect_rc 0
+expect_contains "$(ls "$CACHE/memo")" "part-0000.json" "swept again at once"
+# the swept part goes through the index and is vouched for again
+get
+expect_contains "$err" "$MEMO" "after the sweep"
+expect_not_contains "$err" "$FAST" "after the sweep"
+get
+expect_contains "$err" "$FAST" "the next get"
 end
 
 done_testing
