@@ -525,14 +525,24 @@ sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n)
 }
 
 int
-sha256_file(const char *path, char out[CACHE_KEY_LEN + 1])
+sha256_file(const char *path, char out[CACHE_KEY_LEN + 1], struct stat *st)
 {
+	struct stat own;
 	uint64_t n;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (st == NULL)
+		st = &own;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
 		return -errno;
-	r = sha256_fd(fd, out, &n);
+	if (fstat(fd, st) == -1)
+		r = -errno;
+	else if (!S_ISREG(st->st_mode))
+		r = S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
+	else if ((r = sha256_fd(fd, out, &n)) == 0 &&
+	    n != (uint64_t)st->st_size)
+		r = -EAGAIN;           /* it changed while it was read */
 	close(fd);
 	return r;
 }

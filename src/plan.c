@@ -346,7 +346,8 @@ source_digest(const char *path, char hex[CACHE_KEY_LEN + 1])
 		}
 	}
 	pthread_mutex_unlock(&digests_lock);
-	if ((r = sha256_file(path, hex)) != 0)
+	/* the identity remembered is that of the file read */
+	if ((r = sha256_file(path, hex, &st)) != 0)
 		return r;
 	pthread_mutex_lock(&digests_lock);
 	if (ndigests < PF_ARRAY_LEN(digests))

@@ -96,7 +96,7 @@ scratch_stl(struct cache *c, const char *name, unsigned ntri,
 	path = xasprintf("%s/out.stl", dir);
 	free(dir);
 	stl_write(path, ntri, seed_of(name));
-	if (sha != NULL && sha256_file(path, sha) != 0)
+	if (sha != NULL && sha256_file(path, sha, NULL) != 0)
 		abort();
 	return path;
 }
@@ -496,7 +496,7 @@ a_field_is_hashed_as_label_nul_length_and_data(void)
 	CHECK(fp != NULL);
 	fwrite(bytes, 1, sizeof bytes, fp);
 	fclose(fp);
-	CHECK_INT(sha256_file(path, sha), 0);
+	CHECK_INT(sha256_file(path, sha, NULL), 0);
 	h = keyhash_new();
 	keyhash_add(h, "lbl", "data", 4);
 	keyhash_final(h, &k);
@@ -514,12 +514,12 @@ sha256_file_gives_the_standard_test_vectors(void)
 	tap_write(dir, "abc", "abc");
 	tap_write(dir, "empty", "");
 	path = xasprintf("%s/abc", dir);
-	CHECK_INT(sha256_file(path, sha), 0);
+	CHECK_INT(sha256_file(path, sha, NULL), 0);
 	CHECK_STR(sha, "ba7816bf8f01cfea414140de5dae2223"
 	    "b00361a396177a9cb410ff61f20015ad");
 	free(path);
 	path = xasprintf("%s/empty", dir);
-	CHECK_INT(sha256_file(path, sha), 0);
+	CHECK_INT(sha256_file(path, sha, NULL), 0);
 	CHECK_STR(sha, "e3b0c44298fc1c149afbf4c8996fb924"
 	    "27ae41e4649b934ca495991b7852b855");
 	free(path);
@@ -530,12 +530,38 @@ sha256_file_gives_the_standard_test_vectors(void)
 	for (int i = 0; i < 1000000; i++)
 		fputc('a', fp);
 	fclose(fp);
-	CHECK_INT(sha256_file(path, sha), 0);
+	CHECK_INT(sha256_file(path, sha, NULL), 0);
 	CHECK_STR(sha, "cdc76e5c9914fb9281a1c7e284d73e67"
 	    "f1809a48a497200e046d39ccc7112cd0");
 	free(path);
 	path = xasprintf("%s/missing", dir);
-	CHECK_INT(sha256_file(path, sha), -ENOENT);
+	CHECK_INT(sha256_file(path, sha, NULL), -ENOENT);
+	free(path);
+}
+
+static void
+sha256_file_reads_regular_files_only_and_says_which(void)
+{
+	const char *dir = tap_tmpdir();
+	char sha[CACHE_KEY_LEN + 1], *path, *link, *fifo;
+	struct stat st, want;
+
+	tap_write(dir, "abc", "abc");
+	path = xasprintf("%s/abc", dir);
+	CHECK_INT(sha256_file(path, sha, &st), 0);
+	CHECK_INT(stat(path, &want), 0);
+	CHECK(st.st_ino == want.st_ino && st.st_size == 3);
+	/* a link in the last component is not followed */
+	link = xasprintf("%s/link", dir);
+	CHECK_INT(symlink(path, link), 0);
+	CHECK_INT(sha256_file(link, sha, NULL), -ELOOP);
+	/* a FIFO is refused at once, not waited on for a writer */
+	fifo = xasprintf("%s/fifo", dir);
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	CHECK_INT(sha256_file(fifo, sha, NULL), -EINVAL);
+	CHECK_INT(sha256_file(dir, sha, NULL), -EISDIR);
+	free(fifo);
+	free(link);
 	free(path);
 }
 
@@ -594,7 +620,7 @@ a_published_part_gives_its_bytes_back_and_survives_reopening(void)
 	CHECK(ent.path[0] == '/');
 	CHECK_INT(ent.size, STL_SIZE(12));
 	CHECK(ent.fmt == FMT_STL);
-	CHECK_INT(sha256_file(ent.path, got), 0);
+	CHECK_INT(sha256_file(ent.path, got, NULL), 0);
 	CHECK_STR(got, sha);
 	cache_entry_clear(&ent);
 	cache_entry_clear(&pub);
@@ -604,7 +630,7 @@ a_published_part_gives_its_bytes_back_and_survives_reopening(void)
 	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK_MSG(c != NULL, "%s", e.msg);
 	CHECK_INT(cache_lookup(c, &k, &ent), 1);
-	CHECK_INT(sha256_file(ent.path, got), 0);
+	CHECK_INT(sha256_file(ent.path, got, NULL), 0);
 	CHECK_STR(got, sha);
 	cache_entry_clear(&ent);
 	cache_close(c);
@@ -967,7 +993,7 @@ a_garbage_index_is_set_aside_and_valid_blobs_are_reindexed(void)
 	CHECK(job != NULL);
 	tap_write(job, "out.step", step);
 	tmp = xasprintf("%s/out.step", job);
-	CHECK_INT(sha256_file(tmp, sha), 0);
+	CHECK_INT(sha256_file(tmp, sha, NULL), 0);
 	CHECK_INT(cache_publish(c, &k, FMT_STEP, tmp, "step", NULL, &e), 0);
 	free(tmp);
 	free(job);
@@ -999,7 +1025,7 @@ a_garbage_index_is_set_aside_and_valid_blobs_are_reindexed(void)
 	CHECK_INT(present(c, "two"), 1);
 	CHECK_INT(cache_lookup(c, &k, &ent), 1);
 	CHECK(ent.fmt == FMT_STEP);
-	CHECK_INT(sha256_file(ent.path, got), 0);
+	CHECK_INT(sha256_file(ent.path, got, NULL), 0);
 	CHECK_STR(got, sha);
 	cache_entry_clear(&ent);
 	CHECK(!exists(bad));
@@ -1766,7 +1792,7 @@ worker_run(void *arg)
 			w->failures++;
 			snprintf(w->msg, sizeof w->msg, "%s: not found", name);
 		} else {
-			if (sha256_file(ent.path, got) != 0 ||
+			if (sha256_file(ent.path, got, NULL) != 0 ||
 			    strcmp(got, sha) != 0) {
 				w->failures++;
 				snprintf(w->msg, sizeof w->msg, "%s: wrong "
@@ -1975,7 +2001,7 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 		snprintf(name, sizeof name, "early %d", i);
 		ki = key_of(name);
 		CHECK_INT(cache_lookup(c, &ki, &ent), 1);
-		CHECK_INT(sha256_file(ent.path, got), 0);
+		CHECK_INT(sha256_file(ent.path, got, NULL), 0);
 		CHECK_STR(got, sha[i]);
 		cache_entry_clear(&ent);
 	}
@@ -2083,6 +2109,7 @@ TAP_MAIN(
 	TAP_CASE(labelled_fields_do_not_collide_and_equal_input_gives_equal_keys),
 	TAP_CASE(a_field_is_hashed_as_label_nul_length_and_data),
 	TAP_CASE(sha256_file_gives_the_standard_test_vectors),
+	TAP_CASE(sha256_file_reads_regular_files_only_and_says_which),
 	TAP_CASE(a_file_field_hashes_like_its_bytes),
 	TAP_CASE(a_published_part_gives_its_bytes_back_and_survives_reopening),
 	TAP_CASE(publish_moves_the_scratch_file_into_the_cache),

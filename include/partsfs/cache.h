@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "partsfs/format.h"
 #include "partsfs/util.h"
@@ -31,8 +32,11 @@ void keyhash_add_str(struct keyhash *h, const char *label, const char *s);
 int keyhash_add_file(struct keyhash *h, const char *label, const char *path);
 void keyhash_final(struct keyhash *h, struct cache_key *out);  /* frees h */
 
-/* SHA-256 of a file's content as hex. */
-int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1]);
+/* SHA-256 of a regular file's content as hex, and the stat(2) of the file
+ * read (st may be NULL): a link in its last component, a FIFO or a
+ * device is refused (-ELOOP, -EINVAL), without waiting.  0 or -errno. */
+int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1],
+    struct stat *st);
 
 struct cache;
 
