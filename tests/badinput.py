@@ -381,6 +381,18 @@ def hostile(name):
     return fake_library(os.path.join(TMP, "lib-" + name))
 
 
+def hostile_base(name, db, entry):
+    """hostile(name) with a database directory <db>/fake whose .base file
+    has the one element `entry` (the inside of a flow mapping); the
+    library and that directory."""
+    lib = hostile(name)
+    d = os.path.join(lib, db, "fake")
+    os.makedirs(d)
+    with open(os.path.join(d, "fake.base"), "w") as f:
+        f.write("- {%s, author: t <t@x>, license: MIT <x>}\n" % entry)
+    return lib, d
+
+
 @test
 def deeply_nested_yaml_is_refused():
     lib = hostile("deep")
@@ -585,13 +597,9 @@ def a_base_file_linked_outside_is_refused_unread():
 def a_module_sibling_linked_outside_is_not_read():
     # a module may include its siblings, so their bytes are part of the
     # cache key; one that is a link out of the library must not be read
-    lib = hostile("sibling")
-    d = os.path.join(lib, "openscad", "fake")
-    os.makedirs(d)
-    with open(os.path.join(d, "fake.base"), "w") as f:
-        f.write("- {filename: rod.scad, type: module, author: t <t@x>, "
-                "license: MIT <x>, modules: [{name: rod, arguments: [size], "
-                "classids: [rod]}]}\n")
+    lib, d = hostile_base("sibling", "openscad",
+                          "filename: rod.scad, type: module, modules: [{name: "
+                          "rod, arguments: [size], classids: [rod]}]")
     with open(os.path.join(d, "rod.scad"), "w") as f:
         f.write("module rod(size) { cube(size); }\n")
     target = outside("secret.scad", "// a secret\n")
@@ -615,12 +623,9 @@ def a_module_sibling_linked_outside_is_not_read():
 def a_drawing_swapped_for_a_link_out_while_mounted_is_not_served():
     # loading checked the drawing; a link put in its place afterwards must
     # be refused by the read itself, before the live reload drops it
-    lib = hostile("drawswap")
-    d = os.path.join(lib, "drawings", "fake")
-    os.makedirs(d)
-    with open(os.path.join(d, "fake.base"), "w") as f:
-        f.write("- {filename: rod, type: drawing-dimensions, author: t "
-                "<t@x>, license: MIT <x>, classids: [rod]}\n")
+    lib, d = hostile_base("drawswap", "drawings",
+                          "filename: rod, type: drawing-dimensions, "
+                          "classids: [rod]")
     drawing = os.path.join(d, "rod.svg")
     with open(drawing, "w") as f:
         f.write("<svg>rod</svg>\n")
