@@ -622,6 +622,40 @@ def edits_to_the_library_show_up_within_a_second():
 
 
 @test
+def edits_to_a_linked_file_inside_the_library_show_up():
+    # data/bolts.blt and a module are links to files kept elsewhere in
+    # the library: an edit to those files is an edit to the library
+    lib = os.path.join(TMP, "livelink")
+    shutil.copytree(LIBRARY, lib)
+    shared = os.path.join(lib, "shared")
+    os.makedirs(shared)
+    os.rename(os.path.join(lib, "data", "bolts.blt"),
+              os.path.join(shared, "bolts.blt"))
+    os.symlink("../shared/bolts.blt", os.path.join(lib, "data", "bolts.blt"))
+    m = Mount(lib)
+    try:
+        check("hex_nut" in os.listdir(m.path("bolts")), "the linked .blt")
+        with open(os.path.join(shared, "bolts.blt"), "a") as f:
+            f.write("  - id: pin\n    names: {name: Pin, labeling: 'Pin "
+                    "%(d)s'}\n    parameters: {free: [d], types: {d: "
+                    "Length (mm)}}\n    source: test\n")
+        took = eventually(lambda: "pin" in os.listdir(m.path("bolts")),
+                          "the class added to the linked file")
+        check(took < 1.0, "the new class took %.2f s" % took)
+        # an editor that writes a new file and renames it over the old
+        text = open(os.path.join(shared, "bolts.blt")).read()
+        with open(os.path.join(shared, ".bolts.blt.new"), "w") as f:
+            f.write(text.replace("  - id: pin\n", "  - id: peg\n"))
+        os.rename(os.path.join(shared, ".bolts.blt.new"),
+                  os.path.join(shared, "bolts.blt"))
+        eventually(lambda: "peg" in os.listdir(m.path("bolts")),
+                   "the class renamed by a replace")
+        check("pin" not in os.listdir(m.path("bolts")), "pin stays")
+    finally:
+        m.unmount()
+
+
+@test
 def a_broken_edit_keeps_the_last_good_version_and_reports_it():
     lib = os.path.join(TMP, "broken")
     shutil.copytree(LIBRARY, lib)

@@ -84,9 +84,33 @@ watch_dir(struct watch *w, const char *root, const char *rel)
 	free(path);
 }
 
-/* A directory and its subdirectories one level down. */
+/* A file root/rel that is a link to a file elsewhere in the library: the
+ * directory of its target, where edits to it show (the link's own
+ * directory only sees the link change). */
 static void
-watch_tree(struct watch *w, const char *root, const char *rel)
+watch_link_target(struct watch *w, const char *root, const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel), *real, *slash;
+	size_t n = strlen(root);
+	struct stat st;
+
+	real = realpath(path, NULL);
+	free(path);
+	if (real == NULL)
+		return;
+	if (strncmp(real, root, n) == 0 && real[n] == '/' &&
+	    stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (slash = strrchr(real, '/')) > real + n) {
+		*slash = '\0';
+		watch_dir(w, root, real + n + 1);
+	}
+	free(real);
+}
+
+/* A directory, the targets of the links to files in it and, `depth`
+ * levels down, the same for its subdirectories. */
+static void
+watch_tree(struct watch *w, const char *root, const char *rel, int depth)
 {
 	struct dirent *de;
 	DIR *d;
@@ -96,18 +120,25 @@ watch_tree(struct watch *w, const char *root, const char *rel)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char *sub;
+		struct stat st;
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR &&
 		    de->d_type != DT_LNK && de->d_type != DT_UNKNOWN))
 			continue;
 		sub = xasprintf("%s/%s", rel, de->d_name);
-		watch_dir(w, root, sub);
+		if (de->d_type != DT_DIR && fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			watch_link_target(w, root, sub);
+		if (depth > 0)
+			watch_tree(w, root, sub, depth - 1);
 		free(sub);
 	}
 	closedir(d);
 }
 
 /* (Re)add the watches: the root, data/ and the databases with their
- * collection directories.  inotify ignores a directory already watched. */
+ * collection directories, and the directories of files inside the library
+ * that files there link to.  inotify ignores a directory already
+ * watched. */
 static void
 add_watches(struct watch *w)
 {
@@ -123,9 +154,9 @@ add_watches(struct watch *w)
 	w->root_wd = inotify_add_watch(w->ifd, root, MASK);
 	w->root_lost = w->root_wd == -1;
 	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++)
-		watch_tree(w, root, dbs[i]);
+		watch_tree(w, root, dbs[i], 1);
 	for (size_t i = 0; i < conf->ncommands; i++)
-		watch_tree(w, root, conf->commands[i].name);
+		watch_tree(w, root, conf->commands[i].name, 1);
 }
 
 /* The error lines of a library's diagnostics. */
