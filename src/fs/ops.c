@@ -1240,7 +1240,7 @@ read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = h->fd;
 		buf.buf[0].pos = off;
-		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		fuse_reply_data(req, &buf, 0);
 		return;
 	}
 	if (h->fd != -1) {
@@ -1525,11 +1525,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	struct fs *fs = userdata;
 
 	the_fs = fs;
-	/* reads spliced from the cache files */
+	/* reads spliced from the cache files; the pages are copied, not
+	 * moved: they belong to the cache file's page cache, and the
+	 * kernel's attempt to steal one it cannot take ends in a page dump
+	 * in its log ("fuse: trying to steal weird page") */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
-		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	conn->want &= ~FUSE_CAP_SPLICE_MOVE;
 	/* POSIX ACLs (there are none) are then cached by the kernel per
 	 * inode instead of being asked for at every ls -l; permissions are
 	 * the kernel's business anyway (default_permissions). */
