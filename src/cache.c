@@ -533,8 +533,7 @@ sha256_file(const char *path, char out[CACHE_KEY_LEN + 1], struct stat *st)
 
 	if (st == NULL)
 		st = &own;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return -errno;
 	if (fstat(fd, st) == -1)
 		r = -errno;

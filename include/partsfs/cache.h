@@ -33,8 +33,8 @@ int keyhash_add_file(struct keyhash *h, const char *label, const char *path);
 void keyhash_final(struct keyhash *h, struct cache_key *out);  /* frees h */
 
 /* SHA-256 of a regular file's content as hex, and the stat(2) of the file
- * read (st may be NULL): a link in its last component, a FIFO or a
- * device is refused (-ELOOP, -EINVAL), without waiting.  0 or -errno. */
+ * read (st may be NULL): a FIFO or a device is refused (-EINVAL) without
+ * waiting for it, a directory with -EISDIR.  0 or -errno. */
 int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1],
     struct stat *st);
 
