@@ -240,6 +240,64 @@ version_learnt(const char *memo, const char *version)
 	pthread_mutex_unlock(&versions_lock);
 }
 
+/*
+ * The versions being asked for by a thread of this process, so that jobs
+ * started together on a fresh cache run one query per engine, not one
+ * each (a FreeCAD query is a whole start of FreeCAD).  version_ask_begin
+ * gives the version when another thread asked for it meanwhile (caller
+ * frees), and NULL when the caller is to ask (it must then call
+ * version_ask_end).
+ */
+static pthread_cond_t versions_cond = PTHREAD_COND_INITIALIZER;
+static char **asking;
+static size_t nasking;
+
+static char *
+version_ask_begin(const char *memo)
+{
+	bool busy;
+
+	pthread_mutex_lock(&versions_lock);
+	for (;;) {
+		busy = false;
+		for (size_t i = 0; i < nasking && !busy; i++)
+			busy = strcmp(asking[i], memo) == 0;
+		if (!busy)
+			break;
+		pthread_cond_wait(&versions_cond, &versions_lock);
+	}
+	for (size_t i = 0; i < nversions; i++) {
+		if (strcmp(versions[i].memo, memo) == 0) {
+			char *v = xstrdup(versions[i].version);
+			pthread_mutex_unlock(&versions_lock);
+			return v;
+		}
+	}
+	asking = xreallocarray(asking, nasking + 1, sizeof *asking);
+	asking[nasking++] = xstrdup(memo);
+	pthread_mutex_unlock(&versions_lock);
+	return NULL;
+}
+
+static void
+version_ask_end(const char *memo)
+{
+	pthread_mutex_lock(&versions_lock);
+	for (size_t i = 0; i < nasking; i++) {
+		if (strcmp(asking[i], memo) == 0) {
+			free(asking[i]);
+			asking[i] = asking[--nasking];
+			break;
+		}
+	}
+	if (nasking == 0) {
+		free(asking);
+		asking = NULL;
+	}
+	pthread_cond_broadcast(&versions_cond);
+	pthread_mutex_unlock(&versions_lock);
+}
+
 char *
 exec_version(const struct exec_env *env, const char *program,
     char *const *argv, const char *extra_env)
@@ -257,6 +315,7 @@ exec_version(const struct exec_env *env, const char *program,
 	struct run_result res;
 	struct stat st;
 	char *memo, *v = NULL, *first = NULL;
+	bool asked = false;
 	size_t n = 0;
 
 	if (stat(program, &st) == -1)
@@ -270,6 +329,9 @@ exec_version(const struct exec_env *env, const char *program,
 		version_learnt(memo, v);
 		goto out;
 	}
+	if ((v = version_ask_begin(memo)) != NULL)
+		goto out;
+	asked = true;
 	while (argv != NULL && argv[n] != NULL)
 		n++;
 	av = xcalloc(n + 3, sizeof *av);
@@ -301,6 +363,8 @@ remember:
 	if (env->cache != NULL)
 		cache_memo_set(env->cache, memo, v);
 	version_learnt(memo, v);
+	if (asked)
+		version_ask_end(memo);
 out:
 	free(first);
 	free((void *)av);

@@ -3,7 +3,10 @@
  * stdin from /dev/null, resource limits. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +213,58 @@ a_program_that_cannot_be_run_exits_127(void)
 	run_result_clear(&r);
 }
 
+struct asker {
+	const char *program;
+	char *version;
+};
+
+static void *
+ask_version(void *arg)
+{
+	struct asker *a = arg;
+	struct exec_env env = { 0 };
+	char *argv[] = { (char *)a->program, NULL };
+
+	a->version = exec_version(&env, a->program, argv, NULL);
+	return NULL;
+}
+
+static void
+threads_asking_one_engine_version_at_once_run_one_query(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script = xasprintf("%s/engine-version", dir);
+	char *runs = xasprintf("%s/runs", dir), *text;
+	struct asker a[6];
+	pthread_t t[6];
+	FILE *fp;
+	int n = 0, c;
+
+	text = xasprintf("#!/bin/sh\necho run >>'%s'\nsleep 0.3\n"
+	    "echo 'engine 4.2'\n", runs);
+	tap_write(dir, "engine-version", text);
+	CHECK_INT(chmod(script, 0755), 0);
+	for (int i = 0; i < 6; i++) {
+		a[i].program = script;
+		CHECK_INT(pthread_create(&t[i], NULL, ask_version, &a[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_STR(a[i].version != NULL ? a[i].version : "(null)",
+		    "engine 4.2");
+		free(a[i].version);
+	}
+	CHECK((fp = fopen(runs, "r")) != NULL);
+	while (fp != NULL && (c = fgetc(fp)) != EOF)
+		n += c == '\n';
+	if (fp != NULL)
+		fclose(fp);
+	CHECK_INT(n, 1);
+	free(text);
+	free(runs);
+	free(script);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_exit_status_is_reported),
 	TAP_CASE(a_killing_signal_is_reported),
@@ -221,5 +276,6 @@ TAP_MAIN(
 	TAP_CASE(stdin_is_empty_and_the_directory_is_set),
 	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
 	TAP_CASE(the_address_space_limit_applies),
-	TAP_CASE(a_program_that_cannot_be_run_exits_127)
+	TAP_CASE(a_program_that_cannot_be_run_exits_127),
+	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query)
 )
