@@ -284,26 +284,42 @@ check_global_ids(struct library *lib, struct diags *d)
 	free(v);
 }
 
-/* by-name/: a class name's safe name is unique in the library. */
-static void
-build_by_name(struct library *lib, struct diags *d)
+/* Every class name (or, with `standards`, every standard) of the library
+ * with its class, in the order of its safe form; the count in *np. */
+static struct named *
+all_named(const struct library *lib, bool standards, size_t *np)
 {
 	struct named *v = NULL;
-	size_t n = 0, cap = 0, lcap = 0;
+	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < lib->ncolls; i++) {
 		const struct collection *c = lib->colls[i];
 		for (size_t j = 0; j < c->nclasses; j++) {
 			const struct pclass *cls = &c->classes[j];
-			for (size_t k = 0; k < cls->nnames; k++)
+			size_t count = standards ? cls->nstandards :
+			    cls->nnames;
+			for (size_t k = 0; k < count; k++) {
+				const struct ident *id = standards ?
+				    &cls->standards[k].standard :
+				    &cls->names[k].name;
 				push_named(&v, &n, &cap, (struct named){
-				    cls->names[k].name.safe,
-				    cls->names[k].name.nice, cls,
-				    cls->node });
+				    id->safe, id->nice, cls, cls->node });
+			}
 		}
 	}
 	if (n > 1)
 		qsort(v, n, sizeof *v, cmp_named);
+	*np = n;
+	return v;
+}
+
+/* by-name/: a class name's safe name is unique in the library. */
+static void
+build_by_name(struct library *lib, struct diags *d)
+{
+	size_t n, lcap = 0;
+	struct named *v = all_named(lib, false, &n);
+
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
 			if (v[i - 1].cls != v[i].cls)
@@ -325,22 +341,9 @@ build_by_name(struct library *lib, struct diags *d)
 static void
 build_by_standard(struct library *lib, struct diags *d)
 {
-	struct named *v = NULL;
-	size_t n = 0, cap = 0, lcap = 0;
+	size_t n, lcap = 0;
+	struct named *v = all_named(lib, true, &n);
 
-	for (size_t i = 0; i < lib->ncolls; i++) {
-		const struct collection *c = lib->colls[i];
-		for (size_t j = 0; j < c->nclasses; j++) {
-			const struct pclass *cls = &c->classes[j];
-			for (size_t k = 0; k < cls->nstandards; k++)
-				push_named(&v, &n, &cap, (struct named){
-				    cls->standards[k].standard.safe,
-				    cls->standards[k].standard.nice, cls,
-				    cls->node });
-		}
-	}
-	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_named);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1, nclasses = 1;
 		while (j < n && strcmp(v[j].name, v[i].name) == 0) {
