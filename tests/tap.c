@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -41,6 +42,41 @@ tap_note(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw);
+
+void
+tap_in_child(void (*body)(void))
+{
+	size_t had = ntmpdirs;
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		tap_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		failed = false;
+		body();
+		/* the child's own directories; the parent's stay its own */
+		for (size_t i = had; i < ntmpdirs; i++)
+			nftw(tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(failed ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		tap_fail(__FILE__, __LINE__, "the case's process %s %d",
+		    WIFEXITED(status) ? "exited with" : "died of signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    WTERMSIG(status));
 }
 
 static int

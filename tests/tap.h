@@ -19,6 +19,11 @@ int tap_run(const struct tap_case *cases, size_t n);
  * false; the CHECK macros return from the case on failure. */
 bool tap_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Run `body` (the running case's checks) in a child process, which is
+ * the case's failure when it fails or dies: for a case that changes the
+ * process for good (a mount namespace of its own, say), so that the
+ * change ends with the case. */
+void tap_in_child(void (*body)(void));
 /* A diagnostic line ("# ...") for the running case. */
 void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1893,21 +1893,8 @@ two_processes_publish_into_one_cache_at_once(void)
 
 /* A full disk. */
 
-static char *mounted;
-
 static void
-unmount_tmpfs(void)
-{
-	if (mounted != NULL) {
-		if (umount2(mounted, MNT_DETACH) == -1)
-			perror(mounted);
-		free(mounted);
-		mounted = NULL;
-	}
-}
-
-static void
-a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
+full_disk(void)
 {
 	const char *base = tap_tmpdir();
 	char sha[3][CACHE_KEY_LEN + 1], got[CACHE_KEY_LEN + 1], name[32];
@@ -1926,8 +1913,10 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 
 	mnt = xasprintf("%s/mnt", base);
 	CHECK_INT(mkdir(mnt, 0755), 0);
-	/* In a mount namespace of our own, so the tmpfs goes with the
-	 * process however it ends; it is unmounted at exit as well. */
+	/* In a mount namespace of our own (the case runs in a child
+	 * process), so the tmpfs goes with it however it ends, and no mount
+	 * of anyone else's is copied into a namespace that outlives the
+	 * case. */
 	if (unshare(CLONE_NEWNS) == -1 ||
 	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
 	    mount("tmpfs", mnt, "tmpfs", 0, "size=1m") == -1) {
@@ -1939,8 +1928,6 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 		}
 		CHECK_MSG(0, "mount %s: %s", mnt, strerror(errno));
 	}
-	mounted = mnt;
-	atexit(unmount_tmpfs);
 	dir = xasprintf("%s/cache", mnt);
 
 	c = cache_open(dir, NO_LIMIT, 60, &e);
@@ -2030,7 +2017,13 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 	free(filler);
 	free(job);
 	free(dir);
-	unmount_tmpfs();
+	free(mnt);
+}
+
+static void
+a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
+{
+	tap_in_child(full_disk);
 }
 
 /* A cache of a realistic size. */
