@@ -372,6 +372,20 @@ out:
 	return v;
 }
 
+char *
+exec_engine_version(const struct exec_env *env, enum exec_kind kind,
+    const struct conf_command *cmd, const char *program)
+{
+	if (kind == EX_FREECAD) {
+		/* our driver answers in place of a job */
+		char *argv[] = { (char *)program, env->conf->freecad_driver,
+		    NULL };
+		return exec_version(env, program, argv, "PARTSFS_VERSION=1");
+	}
+	return exec_version(env, program, cmd != NULL ? cmd->version_argv :
+	    NULL, NULL);
+}
+
 /* Digests of generator sources, remembered by file identity so that
  * computing a key does not re-read the scripts every time. */
 
@@ -765,13 +779,8 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 		plan_clear(out);
 		return r;
 	}
-	if (out->kind == EX_FREECAD) {
-		char *argv[] = { out->program, conf->freecad_driver, NULL };
-		out->version = exec_version(env, out->program, argv,
-		    "PARTSFS_VERSION=1");
-	} else
-		out->version = exec_version(env, out->program,
-		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL);
+	out->version = exec_engine_version(env, out->kind, out->cmd,
+	    out->program);
 	vals = xcalloc(ps->nparams + 1, sizeof *vals);
 	pset_collect(ps, part->free, vals, NULL);
 	r = compute_key(env, out, ps, vals, e);
