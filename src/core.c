@@ -110,10 +110,11 @@ core_close(struct core *c)
 {
 	if (c == NULL)
 		return;
-	/* a version query takes one start of its engine at most */
+	/* stopping the jobs kills every engine started, the warm-up's
+	 * version query too */
+	jobs_free(c->jobs);
 	if (c->warming)
 		pthread_join(c->warmer, NULL);
-	jobs_free(c->jobs);
 	cache_close(c->cache);
 	library_unref(c->lib);
 	pthread_mutex_destroy(&c->lock);

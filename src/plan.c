@@ -315,7 +315,7 @@ exec_version(const struct exec_env *env, const char *program,
 	struct run_result res;
 	struct stat st;
 	char *memo, *v = NULL, *first = NULL;
-	bool asked = false;
+	bool asked = false, lasting = true;
 	size_t n = 0;
 
 	if (stat(program, &st) == -1)
@@ -357,10 +357,13 @@ exec_version(const struct exec_env *env, const char *program,
 		else
 			v = xasprintf("unknown (exit status %d, signal %d)",
 			    res.status, res.signal);
+		/* ended by a signal but not by its time limit (partsfs
+		 * stopping kills it so): not kept, asked again next time */
+		lasting = res.signal == 0 || res.timed_out;
 		run_result_clear(&res);
 	}
 remember:
-	if (env->cache != NULL)
+	if (env->cache != NULL && lasting)
 		cache_memo_set(env->cache, memo, v);
 	version_learnt(memo, v);
 	if (asked)

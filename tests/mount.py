@@ -784,6 +784,28 @@ def the_engine_version_is_asked_once_at_mount_not_by_the_first_read():
 
 
 @test
+def unmounting_while_the_version_is_asked_exits_at_once_and_keeps_no_answer():
+    runs = os.path.join(TMP, "slow-version-runs")
+    script = os.path.join(TMP, "slow-version")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho run >>'%s'\nsleep 30\necho 'fake 1.0'\n"
+                % runs)
+    os.chmod(script, 0o755)
+    lib = fake_library(os.path.join(TMP, "libslowversion"))
+    m = Mount(lib, fake_version=script)
+    eventually(lambda: count_lines(runs) == 1, "the version asked", 5)
+    t0 = time.monotonic()
+    m.unmount(timeout=10)
+    check(time.monotonic() - t0 < 5, "exit took %.1f s" %
+          (time.monotonic() - t0))
+    db = sqlite3.connect(os.path.join(m.cache, "index.sqlite"))
+    versions = [v for (v,) in db.execute(
+        "SELECT value FROM memo WHERE name LIKE 'version %'")]
+    db.close()
+    eq(versions, [], "versions the cache remembers")
+
+
+@test
 def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
     counter = os.path.join(TMP, "cunmount")
     lib = fake_library(os.path.join(TMP, "libunm"), seconds=60,
