@@ -49,72 +49,12 @@ core_open_cache(const char *root, struct conf *conf, struct cache *cache,
 	return c;
 }
 
-/* Ask engine `want` (a name or path) of kind `k` for its version. */
-static void
-warm_one(struct core *c, enum exec_kind k, const struct conf_command *cmd,
-    const char *want)
-{
-	char *program, *v;
-
-	if (want == NULL || (program = exec_find_program(want)) == NULL)
-		return;
-	v = exec_engine_version(&c->env, k, cmd, program);
-	free(v);
-	free(program);
-}
-
-static void *
-warm_thread(void *arg)
-{
-	struct core *c = arg;
-	const struct conf *conf = c->conf;
-	struct library *lib = core_library(c);
-	bool scad = false, freecad = false;
-	bool *cmds = xcalloc(conf->ncommands + 1, sizeof *cmds);
-
-	for (size_t i = 0; i < lib->ncolls; i++) {
-		const struct collection *coll = lib->colls[i];
-		for (size_t j = 0; j < coll->nclasses; j++) {
-			const struct pclass *cls = &coll->classes[j];
-			scad |= cls->scad != NULL;
-			freecad |= cls->freecad != NULL;
-			for (size_t m = 0; m < cls->ncommands; m++) {
-				for (size_t k = 0; k < conf->ncommands; k++)
-					cmds[k] |= strcmp(conf->commands[k].name,
-					    cls->commands[m].name) == 0;
-			}
-		}
-	}
-	library_unref(lib);
-	if (scad)
-		warm_one(c, EX_OPENSCAD, NULL, conf->openscad);
-	if (freecad)
-		warm_one(c, EX_FREECAD, NULL, conf->freecad);
-	for (size_t k = 0; k < conf->ncommands; k++) {
-		if (cmds[k] && conf->commands[k].argv != NULL)
-			warm_one(c, EX_COMMAND, &conf->commands[k],
-			    conf->commands[k].argv[0]);
-	}
-	free(cmds);
-	return NULL;
-}
-
-void
-core_warm_versions(struct core *c)
-{
-	c->warming = pthread_create(&c->warmer, NULL, warm_thread, c) == 0;
-}
-
 void
 core_close(struct core *c)
 {
 	if (c == NULL)
 		return;
-	/* stopping the jobs kills every engine started, the warm-up's
-	 * version query too */
 	jobs_free(c->jobs);
-	if (c->warming)
-		pthread_join(c->warmer, NULL);
 	cache_close(c->cache);
 	library_unref(c->lib);
 	pthread_mutex_destroy(&c->lock);

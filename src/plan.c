@@ -375,8 +375,10 @@ out:
 	return v;
 }
 
-char *
-exec_engine_version(const struct exec_env *env, enum exec_kind kind,
+/* The version of engine `program` of kind `kind` (`cmd`: its command
+ * executor, for EX_COMMAND). */
+static char *
+engine_version(const struct exec_env *env, enum exec_kind kind,
     const struct conf_command *cmd, const char *program)
 {
 	if (kind == EX_FREECAD) {
@@ -782,8 +784,7 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 		plan_clear(out);
 		return r;
 	}
-	out->version = exec_engine_version(env, out->kind, out->cmd,
-	    out->program);
+	out->version = engine_version(env, out->kind, out->cmd, out->program);
 	vals = xcalloc(ps->nparams + 1, sizeof *vals);
 	pset_collect(ps, part->free, vals, NULL);
 	r = compute_key(env, out, ps, vals, e);

@@ -12,7 +12,6 @@ import mmap
 import os
 import shutil
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -741,68 +740,6 @@ def a_part_made_again_after_eviction_is_read_whole_not_mixed_with_the_old():
         check(read(p) == now[0], "read again after a page was dropped")
     finally:
         m.unmount()
-
-
-@test
-def the_engine_version_is_asked_once_at_mount_not_by_the_first_read():
-    # a version command that takes a while and counts its runs
-    runs = os.path.join(TMP, "version-runs")
-    script = os.path.join(TMP, "fake-version")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho run >>'%s'\nsleep 0.5\necho 'fake 1.0'\n"
-                % runs)
-    os.chmod(script, 0o755)
-    lib = fake_library(os.path.join(TMP, "libversion"))
-    m = Mount(lib, fake_version=script)
-    try:
-        # asked at once, before anything is read
-        eventually(lambda: count_lines(runs) == 1, "the version asked", 5)
-        t0 = time.monotonic()
-        check_box(read(m.path("fake/rod/size=3.stl")), 3)
-        check(time.monotonic() - t0 < 5, "the first read")
-        eq(count_lines(runs), 1, "version queries after the first read")
-        # parts read at once right after mounting a new cache wait for
-        # that one query rather than asking again
-        m2 = Mount(lib, fake_version=script)
-        try:
-            threads = [threading.Thread(target=read, args=(m2.path(
-                "fake/rod/size=%d.stl" % s),)) for s in (4, 5, 6)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(30)
-        finally:
-            m2.unmount()
-        eq(count_lines(runs), 2, "version queries with a second cache")
-        db = sqlite3.connect(os.path.join(m2.cache, "index.sqlite"))
-        versions = [v for (v,) in db.execute(
-            "SELECT value FROM memo WHERE name LIKE 'version %'")]
-        db.close()
-        eq(versions, ["fake 1.0"], "the version the cache remembers")
-    finally:
-        m.unmount()
-
-
-@test
-def unmounting_while_the_version_is_asked_exits_at_once_and_keeps_no_answer():
-    runs = os.path.join(TMP, "slow-version-runs")
-    script = os.path.join(TMP, "slow-version")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho run >>'%s'\nsleep 30\necho 'fake 1.0'\n"
-                % runs)
-    os.chmod(script, 0o755)
-    lib = fake_library(os.path.join(TMP, "libslowversion"))
-    m = Mount(lib, fake_version=script)
-    eventually(lambda: count_lines(runs) == 1, "the version asked", 5)
-    t0 = time.monotonic()
-    m.unmount(timeout=10)
-    check(time.monotonic() - t0 < 5, "exit took %.1f s" %
-          (time.monotonic() - t0))
-    db = sqlite3.connect(os.path.join(m.cache, "index.sqlite"))
-    versions = [v for (v,) in db.execute(
-        "SELECT value FROM memo WHERE name LIKE 'version %'")]
-    db.close()
-    eq(versions, [], "versions the cache remembers")
 
 
 @test

@@ -99,17 +99,14 @@ def partsctl(*args, check_rc=True):
     return p.stdout
 
 
-def write_conf(path, cache, extra="", executors="", fake_version=None):
+def write_conf(path, cache, extra="", executors=""):
     """A configuration with the fake engine, a private cache, `executors`
-    lines under executors: and `extra` top-level sections; `fake_version`,
-    a program that prints the fake engine's version."""
-    version = ("      version: [%s]\n" % fake_version) if fake_version else ""
+    lines under executors: and `extra` top-level sections."""
     with open(path, "w") as f:
         f.write("executors:\n%s  commands:\n    - name: fake\n"
                 "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
-                " \"{script}\"]\n      formats: [stl, step]\n%s"
-                "cache:\n  dir: %s\n%s" % (executors, FAKE, version, cache,
-                                            extra))
+                " \"{script}\"]\n      formats: [stl, step]\n"
+                "cache:\n  dir: %s\n%s" % (executors, FAKE, cache, extra))
 
 
 class Mount:
@@ -117,12 +114,11 @@ class Mount:
     configuration and cache; its log is self.log()."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
-                 cache=None, fake_version=None):
+                 cache=None):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
         self.conf = os.path.join(self.dir + ".conf")
-        write_conf(self.conf, self.cache, conf_extra, executors,
-                   fake_version)
+        write_conf(self.conf, self.cache, conf_extra, executors)
         self.logfile = open(self.dir + ".log", "w+")
         args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
                           "config=" + self.conf]

@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "partsfs/cache.h"
 #include "partsfs/exec.h"
 #include "tap.h"
 
@@ -265,6 +267,62 @@ threads_asking_one_engine_version_at_once_run_one_query(void)
 	free(script);
 }
 
+struct slow_asker {
+	struct exec_env env;
+	const char *program;
+	char *version;
+};
+
+static void *
+ask_slow_version(void *arg)
+{
+	struct slow_asker *a = arg;
+	char *argv[] = { (char *)a->program, NULL };
+
+	a->version = exec_version(&a->env, a->program, argv, NULL);
+	return NULL;
+}
+
+static void
+a_version_query_killed_from_outside_is_not_remembered(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script = xasprintf("%s/slow-version", dir);
+	char *runs = xasprintf("%s/runs", dir), *text, *memo, *kept;
+	struct slow_asker a = { .program = script };
+	struct perr e = { 0 };
+	struct stat st;
+	pthread_t t;
+	int waited;
+
+	text = xasprintf("#!/bin/sh\necho run >>'%s'\nexec sleep 30\n", runs);
+	tap_write(dir, "slow-version", text);
+	CHECK_INT(chmod(script, 0755), 0);
+	a.env.cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(a.env.cache != NULL, "%s", e.msg);
+	CHECK_INT(pthread_create(&t, NULL, ask_slow_version, &a), 0);
+	for (waited = 0; waited < 500 && stat(runs, &st) == -1; waited++)
+		usleep(10000);
+	/* partsfs stopping: every engine run_process started is killed */
+	run_kill_all(SIGKILL);
+	pthread_join(t, NULL);
+	CHECK(waited < 500);
+	CHECK_CONTAINS(a.version, "unknown");
+	/* the memo exec_version keeps a version under: none was kept */
+	CHECK_INT(stat(script, &st), 0);
+	memo = xasprintf("version %s %jd %jd.%09ld", script,
+	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	kept = cache_memo_get(a.env.cache, memo);
+	CHECK_MSG(kept == NULL, "remembered: %s", kept);
+	cache_close(a.env.cache);
+	free(memo);
+	free(a.version);
+	free(text);
+	free(runs);
+	free(script);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_exit_status_is_reported),
 	TAP_CASE(a_killing_signal_is_reported),
@@ -277,5 +335,6 @@ TAP_MAIN(
 	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
 	TAP_CASE(the_address_space_limit_applies),
 	TAP_CASE(a_program_that_cannot_be_run_exits_127),
-	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query)
+	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
+	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered)
 )

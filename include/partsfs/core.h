@@ -25,8 +25,6 @@ struct core {
 	struct library *lib;          /* the current snapshot */
 	atomic_uint_fast64_t hits;
 	atomic_uint_fast64_t misses;
-	pthread_t warmer;             /* core_warm_versions' thread */
-	bool warming;
 };
 
 /*
@@ -42,12 +40,7 @@ struct core *core_open_cache(const char *root, struct conf *conf,
     struct cache *cache, struct perr *e);
 /* Stop the jobs (killing running engines), close the cache. */
 void core_close(struct core *c);
-/* Ask the engines the library uses for their versions in the background
- * (each that the cache does not know yet), so that the first part made
- * after mounting a new cache does not wait for that query; a job that
- * needs a version meanwhile waits for the answer instead of asking again.
- * For the daemon, after it has detached. */
-void core_warm_versions(struct core *c);
+
 
 /* A reference to the current library snapshot (library_unref it). */
 struct library *core_library(struct core *c);

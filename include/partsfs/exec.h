@@ -146,11 +146,6 @@ int exec_run(const struct exec_env *env, const struct plan *plan,
 char *exec_version(const struct exec_env *env, const char *program,
     char *const *argv, const char *extra_env);
 
-/* The version of engine `program` of kind `kind` (`cmd`: its command
- * executor, for EX_COMMAND), asked as a job's plan asks it. */
-char *exec_engine_version(const struct exec_env *env, enum exec_kind kind,
-    const struct conf_command *cmd, const char *program);
-
 /* A program by name: itself when it contains '/', else looked up on
  * $PATH.  NULL when not found or not executable. */
 char *exec_find_program(const char *name);

@@ -262,7 +262,6 @@ main(int argc, char **argv)
 		goto unmount;
 	}
 	conf = NULL;
-	core_warm_versions(fs.core);
 	jobs_on_made(fs.core->jobs, fs_part_made, &fs);
 	if ((fs.watch = watch_start(&fs, &e)) == NULL)
 		log_warning("live reloading is off: %s", e.msg);
