@@ -580,6 +580,17 @@ def eventually(cond, what, timeout=2.0):
     raise Failed("%s: not within %.1f s" % (what, timeout))
 
 
+# A class to append to bolts.blt.
+PIN_CLASS = ("  - id: pin\n    names: {name: Pin, labeling: 'Pin %(d)s'}\n"
+             "    parameters: {free: [d], types: {d: Length (mm)}}\n"
+             "    source: test\n")
+
+
+def class_appears_within_a_second(m, cid, what):
+    took = eventually(lambda: cid in os.listdir(m.path("bolts")), what)
+    check(took < 1.0, "%s took %.2f s" % (what, took))
+
+
 @test
 def edits_to_the_library_show_up_within_a_second():
     lib = os.path.join(TMP, "live")
@@ -592,12 +603,8 @@ def edits_to_the_library_show_up_within_a_second():
         check("M24" in os.listdir(washers), "M24 missing")
         # a new class appears
         with open(blt, "a") as f:
-            f.write("  - id: pin\n    names: {name: Pin, labeling: 'Pin "
-                    "%(d)s'}\n    parameters: {free: [d], types: {d: "
-                    "Length (mm)}}\n    source: test\n")
-        took = eventually(lambda: "pin" in os.listdir(m.path("bolts")),
-                          "the new class")
-        check(took < 1.0, "the new class took %.2f s" % took)
+            f.write(PIN_CLASS)
+        class_appears_within_a_second(m, "pin", "the new class")
         # ... and goes again; a new choice appears (a washer row)
         row = "          M24: [25,   44, 4]\n"
         check(row in text, "the washer table changed")
@@ -636,12 +643,9 @@ def edits_to_a_linked_file_inside_the_library_show_up():
     try:
         check("hex_nut" in os.listdir(m.path("bolts")), "the linked .blt")
         with open(os.path.join(shared, "bolts.blt"), "a") as f:
-            f.write("  - id: pin\n    names: {name: Pin, labeling: 'Pin "
-                    "%(d)s'}\n    parameters: {free: [d], types: {d: "
-                    "Length (mm)}}\n    source: test\n")
-        took = eventually(lambda: "pin" in os.listdir(m.path("bolts")),
-                          "the class added to the linked file")
-        check(took < 1.0, "the new class took %.2f s" % took)
+            f.write(PIN_CLASS)
+        class_appears_within_a_second(m, "pin",
+                                      "the class added to the linked file")
         # an editor that writes a new file and renames it over the old
         text = open(os.path.join(shared, "bolts.blt")).read()
         with open(os.path.join(shared, ".bolts.blt.new"), "w") as f:
@@ -670,9 +674,7 @@ def a_broken_edit_keeps_the_last_good_version_and_reports_it():
         check("hex_bolt" in os.listdir(m.path("bolts")), "hex_bolt vanished")
         check("last good version" in m.log(), "not logged")
         with open(blt, "w") as f:
-            f.write(good + "  - id: pin\n    names: {name: Pin, labeling: "
-                    "'Pin %(d)s'}\n    parameters: {free: [d], types: "
-                    "{d: Length (mm)}}\n    source: test\n")
+            f.write(good + PIN_CLASS)
         eventually(lambda: "pin" in os.listdir(m.path("bolts")),
                    "the next good edit")
     finally:
