@@ -275,13 +275,6 @@ blob_name(const char *name, struct cache_key *k)
 	return fmt_parse(name + CACHE_KEY_LEN + 1);
 }
 
-static char *
-blob_path(const struct cache *c, const char *hex, int fmt)
-{
-	return xasprintf("%s/blobs/%.2s/%s.%s", c->dir, hex, hex,
-	    format_ext(fmt));
-}
-
 /* The directory as cache_open keeps it: no trailing slashes. */
 static size_t
 dir_len(const char *dir)
@@ -293,12 +286,25 @@ dir_len(const char *dir)
 	return len;
 }
 
+/* Where the blob of key `hex` in format `fmt` lives under cache `dir`. */
+static char *
+blob_path_in(const char *dir, const char *hex, int fmt)
+{
+	return xasprintf("%.*s/blobs/%.2s/%s.%s", (int)dir_len(dir), dir,
+	    hex, hex, format_ext(fmt));
+}
+
+static char *
+blob_path(const struct cache *c, const char *hex, int fmt)
+{
+	return blob_path_in(c->dir, hex, fmt);
+}
+
 char *
 cache_blob_path_in(const char *dir, const struct cache_key *key,
     enum format fmt)
 {
-	return xasprintf("%.*s/blobs/%.2s/%s.%s", (int)dir_len(dir), dir,
-	    key->hex, key->hex, format_ext(fmt));
+	return blob_path_in(dir, key->hex, fmt);
 }
 
 char *

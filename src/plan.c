@@ -208,16 +208,24 @@ static pthread_mutex_t versions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct known_version versions[16];
 static size_t nversions;
 
+/* A copy of the version known for `memo`, or NULL; versions_lock held. */
+static char *
+known_locked(const char *memo)
+{
+	for (size_t i = 0; i < nversions; i++) {
+		if (strcmp(versions[i].memo, memo) == 0)
+			return xstrdup(versions[i].version);
+	}
+	return NULL;
+}
+
 static char *
 version_known(const char *memo)
 {
-	char *v = NULL;
+	char *v;
 
 	pthread_mutex_lock(&versions_lock);
-	for (size_t i = 0; i < nversions && v == NULL; i++) {
-		if (strcmp(versions[i].memo, memo) == 0)
-			v = xstrdup(versions[i].version);
-	}
+	v = known_locked(memo);
 	pthread_mutex_unlock(&versions_lock);
 	return v;
 }
@@ -255,6 +263,7 @@ static size_t nasking;
 static char *
 version_ask_begin(const char *memo)
 {
+	char *v;
 	bool busy;
 
 	pthread_mutex_lock(&versions_lock);
@@ -266,17 +275,12 @@ version_ask_begin(const char *memo)
 			break;
 		pthread_cond_wait(&versions_cond, &versions_lock);
 	}
-	for (size_t i = 0; i < nversions; i++) {
-		if (strcmp(versions[i].memo, memo) == 0) {
-			char *v = xstrdup(versions[i].version);
-			pthread_mutex_unlock(&versions_lock);
-			return v;
-		}
+	if ((v = known_locked(memo)) == NULL) {
+		asking = xreallocarray(asking, nasking + 1, sizeof *asking);
+		asking[nasking++] = xstrdup(memo);
 	}
-	asking = xreallocarray(asking, nasking + 1, sizeof *asking);
-	asking[nasking++] = xstrdup(memo);
 	pthread_mutex_unlock(&versions_lock);
-	return NULL;
+	return v;
 }
 
 static void
@@ -373,22 +377,6 @@ out:
 	free((void *)av);
 	free(memo);
 	return v;
-}
-
-/* The version of engine `program` of kind `kind` (`cmd`: its command
- * executor, for EX_COMMAND). */
-static char *
-engine_version(const struct exec_env *env, enum exec_kind kind,
-    const struct conf_command *cmd, const char *program)
-{
-	if (kind == EX_FREECAD) {
-		/* our driver answers in place of a job */
-		char *argv[] = { (char *)program, env->conf->freecad_driver,
-		    NULL };
-		return exec_version(env, program, argv, "PARTSFS_VERSION=1");
-	}
-	return exec_version(env, program, cmd != NULL ? cmd->version_argv :
-	    NULL, NULL);
 }
 
 /* Digests of generator sources, remembered by file identity so that
@@ -784,7 +772,13 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 		plan_clear(out);
 		return r;
 	}
-	out->version = engine_version(env, out->kind, out->cmd, out->program);
+	if (out->kind == EX_FREECAD) {
+		char *argv[] = { out->program, conf->freecad_driver, NULL };
+		out->version = exec_version(env, out->program, argv,
+		    "PARTSFS_VERSION=1");
+	} else
+		out->version = exec_version(env, out->program,
+		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL);
 	vals = xcalloc(ps->nparams + 1, sizeof *vals);
 	pset_collect(ps, part->free, vals, NULL);
 	r = compute_key(env, out, ps, vals, e);

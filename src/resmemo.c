@@ -635,8 +635,9 @@ fast_sweep(const char *cache_dir)
 	DIR *d = NULL;
 	int fd;
 
-	if (stat(mark, &st) == 0 && (t = ts_seconds(&st.st_mtim)) <= now + 1.0 &&
-	    now - t < FAST_FRESH)
+	/* swept in the last minute (and not in the future) */
+	if (stat(mark, &st) == 0 && (t = ts_seconds(&st.st_mtim)) <=
+	    now + 1.0 && now - t < FAST_FRESH)
 		goto out;
 	if ((fd = open(mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0644)) == -1)

@@ -664,8 +664,7 @@ ydoc_load(struct arena *arena, const char *path, const char *display,
 
 /* Opening files of a library without leaving it. */
 
-/* Is `path` `dir` or under it?  Both absolute, without symlinks. */
-static bool
+bool
 path_beneath(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);

@@ -41,7 +41,6 @@ struct core *core_open_cache(const char *root, struct conf *conf,
 /* Stop the jobs (killing running engines), close the cache. */
 void core_close(struct core *c);
 
-
 /* A reference to the current library snapshot (library_unref it). */
 struct library *core_library(struct core *c);
 /* Make `lib` (whose reference is taken over) the current snapshot. */

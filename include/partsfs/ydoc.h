@@ -102,6 +102,8 @@ const char *ykind_name(enum ykind k);
  */
 int open_beneath(const char *root, const char *rel, int flags, char **link,
     char **target);
+/* Is `path` `dir` or under it?  Both absolute, without symlinks. */
+bool path_beneath(const char *path, const char *dir);
 /* The directory `rel` beneath `root`, opened as open_beneath does, for
  * readdir; NULL with errno set. */
 DIR *opendir_beneath(const char *root, const char *rel);

@@ -147,12 +147,12 @@ char *status_text(struct fs *fs, enum status_file f);
 struct watch *watch_start(struct fs *fs, struct perr *e);
 void watch_stop(struct watch *w);
 /* Record a library problem for /.partsfs/errors and the log. */
+void fs_library_error(struct fs *fs, const char *msg);
 /* Free the open files and directories the kernel never released (the
  * session has ended). */
 void fs_handles_free(struct fs *fs);
 /* The jobs' hook: a part was made (jobs_on_made). */
 void fs_part_made(void *arg, const char *path,
     const struct cache_entry *entry);
-void fs_library_error(struct fs *fs, const char *msg);
 
 #endif

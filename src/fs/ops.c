@@ -196,17 +196,17 @@ set_time(struct stat *st, const struct timespec *t)
  * A drawing of the library, opened without leaving it.  Loading took its
  * real path beneath the root; the file may have been replaced by a link
  * out since (the live reload comes a moment later), and such a link is
- * refused here as loading refuses it: EACCES, with a warning.
+ * refused here as loading refuses it: EACCES, with a warning.  *st is
+ * the file's stat.
  */
 static int
-open_drawing(const struct library *lib, const char *file, int flags)
+open_drawing(const struct library *lib, const char *file, int flags,
+    struct stat *st)
 {
-	size_t n = strlen(lib->root);
-	const char *rel = file + n;
-	struct stat st;
+	const char *rel = file + strlen(lib->root);
 	int fd;
 
-	if (strncmp(file, lib->root, n) != 0 || (*rel != '/' && n > 1)) {
+	if (!path_beneath(file, lib->root)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -220,8 +220,8 @@ open_drawing(const struct library *lib, const char *file, int flags)
 	if (fd == -1 && (errno == EXDEV || errno == ELOOP)) {
 		log_warning("%s leads outside the library now: refused", rel);
 		errno = EACCES;
-	} else if (fd != -1 && (fstat(fd, &st) == -1 ||
-	    !S_ISREG(st.st_mode))) {
+	} else if (fd != -1 && (fstat(fd, st) == -1 ||
+	    !S_ISREG(st->st_mode))) {
 		close(fd);
 		errno = EACCES;
 		fd = -1;
@@ -283,10 +283,9 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 	}
 	case PN_DRAWING: {
 		struct stat fst;
-		int fd = open_drawing(lib, n->pn.file, O_PATH);
+		int fd = open_drawing(lib, n->pn.file, O_PATH, &fst);
 		if (fd != -1) {
-			if (fstat(fd, &fst) == 0)
-				st->st_size = fst.st_size;
+			st->st_size = fst.st_size;
 			close(fd);
 		}
 		break;
@@ -393,8 +392,13 @@ pending_free(struct fs *fs, struct pending *p, bool unpin)
 
 /* Handles of open files. */
 
+/* A link in a list of open handles (open_add, open_del). */
+struct open_link {
+	struct open_link *prev, *next;
+};
+
 struct handle {
-	struct handle *prev, *next;    /* the open ones (handles_lock) */
+	struct open_link link;     /* first: the open ones (handles_lock) */
 	atomic_int refs;           /* the open file's, and a read's */
 	int fd;                    /* a cache file or drawing, or -1 */
 	bool splice;               /* fd never changes: read by splice */
@@ -405,44 +409,62 @@ struct handle {
 };
 
 /*
- * A cache file is immutable, so its size at open is its size for good and
- * reads are spliced from it.  A drawing is the library's file, which can
- * be edited while open: it is read with pread.
- */
-/*
  * Open files and directories the kernel has not released yet.  When the
  * mount goes away with releases still queued (the kernel sends them in
  * the background), they are freed at the end instead of leaking.
  */
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct handle *handles;
-static struct dirhandle *dirhandles;
+static struct open_link *handles, *dirhandles;
+
+static void
+open_add(struct open_link **head, struct open_link *l)
+{
+	pthread_mutex_lock(&handles_lock);
+	l->prev = NULL;
+	l->next = *head;
+	if (*head != NULL)
+		(*head)->prev = l;
+	*head = l;
+	pthread_mutex_unlock(&handles_lock);
+}
+
+static void
+open_del(struct open_link **head, struct open_link *l)
+{
+	pthread_mutex_lock(&handles_lock);
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		*head = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&handles_lock);
+}
+
+/* The first of a list (NULL when empty), to free what is left. */
+static struct open_link *
+open_first(struct open_link **head)
+{
+	struct open_link *l;
+
+	pthread_mutex_lock(&handles_lock);
+	l = *head;
+	pthread_mutex_unlock(&handles_lock);
+	return l;
+}
 
 static struct handle *
 handle_link(struct handle *h)
 {
-	pthread_mutex_lock(&handles_lock);
-	h->next = handles;
-	if (handles != NULL)
-		handles->prev = h;
-	handles = h;
-	pthread_mutex_unlock(&handles_lock);
+	open_add(&handles, &h->link);
 	return h;
 }
 
-static void
-handle_unlink(struct handle *h)
-{
-	pthread_mutex_lock(&handles_lock);
-	if (h->prev != NULL)
-		h->prev->next = h->next;
-	else
-		handles = h->next;
-	if (h->next != NULL)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&handles_lock);
-}
-
+/*
+ * A cache file is immutable, so its size at open is its size for good and
+ * reads are spliced from it.  A drawing is the library's file, which can
+ * be edited while open: it is read with pread.
+ */
 static struct handle *
 handle_fd(int fd, bool immutable)
 {
@@ -481,7 +503,7 @@ handle_free(struct fs *fs, struct handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) != 1)
 		return;
-	handle_unlink(h);
+	open_del(&handles, &h->link);
 	if (h->fd != -1)
 		close(h->fd);
 	if (h->pinned)
@@ -668,7 +690,7 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 /* Directories: the listing is made once, at opendir. */
 
 struct dirhandle {
-	struct dirhandle *prev, *next; /* opened ones (handles_lock) */
+	struct open_link link;     /* first: the open ones (handles_lock) */
 	char *path;
 	char **names;
 	size_t n;
@@ -687,14 +709,7 @@ dirhandle_free(struct dirhandle *d)
 static void
 dirhandle_unlink(struct dirhandle *d)
 {
-	pthread_mutex_lock(&handles_lock);
-	if (d->prev != NULL)
-		d->prev->next = d->next;
-	else
-		dirhandles = d->next;
-	if (d->next != NULL)
-		d->next->prev = d->prev;
-	pthread_mutex_unlock(&handles_lock);
+	open_del(&dirhandles, &d->link);
 }
 
 void
@@ -703,21 +718,12 @@ fs_handles_free(struct fs *fs)
 	struct handle *h;
 	struct dirhandle *d;
 
-	for (;;) {
-		pthread_mutex_lock(&handles_lock);
-		h = handles;
-		pthread_mutex_unlock(&handles_lock);
-		if (h == NULL)
-			break;
+	/* link is the first member of both */
+	while ((h = (struct handle *)open_first(&handles)) != NULL) {
 		atomic_store(&h->refs, 1);
 		handle_free(fs, h);
 	}
-	for (;;) {
-		pthread_mutex_lock(&handles_lock);
-		d = dirhandles;
-		pthread_mutex_unlock(&handles_lock);
-		if (d == NULL)
-			break;
+	while ((d = (struct dirhandle *)open_first(&dirhandles)) != NULL) {
 		dirhandle_unlink(d);
 		dirhandle_free(d);
 	}
@@ -760,12 +766,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pnode_list(lib, &n.pn, collect_name, d, &e);
 	}
 	fi->fh = (uintptr_t)d;
-	pthread_mutex_lock(&handles_lock);
-	d->next = dirhandles;
-	if (dirhandles != NULL)
-		dirhandles->prev = d;
-	dirhandles = d;
-	pthread_mutex_unlock(&handles_lock);
+	open_add(&dirhandles, &d->link);
 	if (fuse_reply_open(req, fi) != 0) {
 		dirhandle_unlink(d);
 		dirhandle_free(d);
@@ -883,21 +884,19 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * page in the inode's page cache (see fs.h).  The blob's content is what
  * any read would get, so nothing wrong can be cached. */
 static void
-store_size(struct fs *fs, fuse_ino_t ino, int fd)
+store_size(struct fs *fs, fuse_ino_t ino, int fd, off_t size)
 {
 	long pagesize = sysconf(_SC_PAGESIZE);
-	struct stat st;
 	off_t off;
 	size_t n;
 	char *page;
 
 	/* once the session has ended nobody would answer the reads a
 	 * store may have to wait for */
-	if (fs->se == NULL || fuse_session_exited(fs->se) ||
-	    fstat(fd, &st) == -1 || st.st_size <= 0)
+	if (fs->se == NULL || fuse_session_exited(fs->se) || size <= 0)
 		return;
-	off = (st.st_size - 1) / pagesize * pagesize;
-	n = (size_t)(st.st_size - off);
+	off = (size - 1) / pagesize * pagesize;
+	n = (size_t)(size - off);
 	page = xmalloc(n);
 	if (pread(fd, page, n, off) == (ssize_t)n) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
@@ -907,16 +906,14 @@ store_size(struct fs *fs, fuse_ino_t ino, int fd)
 	free(page);
 }
 
-/* Before the kernel is given anything of the made part in fd: when it is
- * another cache file than its pages may come from, they and the
- * attributes go (see inodes_content_changed). */
+/* Before the kernel is given anything of the made part whose cache file
+ * has the stat `st`: when it is another cache file than the kernel's
+ * pages may come from, they and the attributes go (see
+ * inodes_content_changed). */
 static void
-drop_other_content(struct fs *fs, fuse_ino_t ino, int fd)
+drop_other_content(struct fs *fs, fuse_ino_t ino, const struct stat *st)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && inodes_content_changed(fs->inodes, ino,
-	    &st) && fs->se != NULL &&
+	if (inodes_content_changed(fs->inodes, ino, st) && fs->se != NULL &&
 	    !fuse_session_exited(fs->se))
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 }
@@ -927,6 +924,7 @@ void
 fs_part_made(void *arg, const char *path, const struct cache_entry *entry)
 {
 	struct fs *fs = arg;
+	struct stat st;
 	fuse_ino_t ino;
 	int fd;
 
@@ -934,8 +932,10 @@ fs_part_made(void *arg, const char *path, const struct cache_entry *entry)
 		return;             /* the kernel has no inode for it */
 	if ((fd = open(entry->path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
-	drop_other_content(fs, ino, fd);
-	store_size(fs, ino, fd);
+	if (fstat(fd, &st) == 0) {
+		drop_other_content(fs, ino, &st);
+		store_size(fs, ino, fd, st.st_size);
+	}
 	close(fd);
 }
 
@@ -946,10 +946,13 @@ reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
     struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct stat st;
 
-	drop_other_content(fs, ino, h->fd);
-	if (inodes_stale_size(fs->inodes, ino))
-		store_size(fs, ino, h->fd);
+	if (fstat(h->fd, &st) == 0) {
+		drop_other_content(fs, ino, &st);
+		if (inodes_stale_size(fs->inodes, ino))
+			store_size(fs, ino, h->fd, st.st_size);
+	}
 	if (fuse_reply_open(req, fi) != 0)
 		handle_free(fs, h);
 }
@@ -1177,6 +1180,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct library *lib;
 	struct fnode n;
 	struct perr e = { 0 };
+	struct stat st;
 	char *path, *text;
 	int fd;
 
@@ -1196,7 +1200,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (fuse_reply_open(req, fi) != 0)
 			handle_free(fs, (struct handle *)(uintptr_t)fi->fh);
 	} else if (n.pn.kind == PN_DRAWING) {
-		if ((fd = open_drawing(lib, n.pn.file, O_RDONLY)) == -1)
+		if ((fd = open_drawing(lib, n.pn.file, O_RDONLY, &st)) == -1)
 			fuse_reply_err(req, errno);
 		else {
 			fi->fh = (uintptr_t)handle_fd(fd, false);

@@ -98,9 +98,8 @@ watch_link_target(struct watch *w, const char *root, const char *rel)
 	free(path);
 	if (real == NULL)
 		return;
-	if (strncmp(real, root, n) == 0 && real[n] == '/' &&
-	    stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (slash = strrchr(real, '/')) > real + n) {
+	if (path_beneath(real, root) && stat(real, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (slash = strrchr(real, '/')) > real + n) {
 		*slash = '\0';
 		watch_dir(w, root, real + n + 1);
 	}
