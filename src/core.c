@@ -100,8 +100,8 @@ core_key(struct core *c, const struct pnode *part, struct cache_key *key,
 	return 0;
 }
 
-int
-core_request(struct core *c, const struct pnode *part, bool prefetch,
+static int
+request(struct core *c, const struct pnode *part, bool prefetch, bool now,
     struct cache_entry *hit, struct job **job, struct cache_key *key,
     struct perr *e)
 {
@@ -109,13 +109,31 @@ core_request(struct core *c, const struct pnode *part, bool prefetch,
 	int r;
 
 	*job = NULL;
-	if ((r = plan_make(&c->env, part, &plan, e)) != 0)
+	r = now ? plan_make_now(&c->env, part, &plan, e) :
+	    plan_make(&c->env, part, &plan, e);
+	if (r != 0)
 		return r;
 	if (key != NULL)
 		*key = plan.key;
 	r = core_request_plan(c, &plan, prefetch, hit, job);
 	plan_clear(&plan);
 	return r;
+}
+
+int
+core_request(struct core *c, const struct pnode *part, bool prefetch,
+    struct cache_entry *hit, struct job **job, struct cache_key *key,
+    struct perr *e)
+{
+	return request(c, part, prefetch, false, hit, job, key, e);
+}
+
+int
+core_request_now(struct core *c, const struct pnode *part, bool prefetch,
+    struct cache_entry *hit, struct job **job, struct cache_key *key,
+    struct perr *e)
+{
+	return request(c, part, prefetch, true, hit, job, key, e);
 }
 
 int

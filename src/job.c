@@ -46,6 +46,13 @@ struct queue {
 	struct job *tail;
 };
 
+/* A piece of work that is not a job (jobs_run). */
+struct task {
+	void (*fn)(void *arg, bool stopping);
+	void *arg;
+	struct task *next;
+};
+
 struct error_rec {
 	time_t when;
 	char *path;
@@ -61,6 +68,8 @@ struct jobs {
 	size_t cap;
 	struct queue normal;
 	struct queue prefetch;
+	struct task *tasks, **tasks_tail;
+	size_t ntasks;
 	pthread_t *threads;
 	int nthreads;                   /* started */
 	int max_threads;
@@ -366,10 +375,25 @@ jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
 	jobs->on_made_arg = arg;
 }
 
+/* The next task, counted in ntasks until it has run; lock held. */
+static struct task *
+task_pop(struct jobs *jobs)
+{
+	struct task *t = jobs->tasks;
+
+	if (t != NULL) {
+		jobs->tasks = t->next;
+		if (jobs->tasks == NULL)
+			jobs->tasks_tail = &jobs->tasks;
+	}
+	return t;
+}
+
 static void *
 worker(void *arg)
 {
 	struct jobs *jobs = arg;
+	struct task *t;
 	struct job *j;
 	sigset_t all;
 
@@ -378,12 +402,22 @@ worker(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		pthread_mutex_lock(&jobs->lock);
-		while (!jobs->stopping && jobs->normal.head == NULL &&
-		    jobs->prefetch.head == NULL)
+		while (!jobs->stopping && jobs->tasks == NULL &&
+		    jobs->normal.head == NULL && jobs->prefetch.head == NULL)
 			pthread_cond_wait(&jobs->work, &jobs->lock);
 		if (jobs->stopping) {
 			pthread_mutex_unlock(&jobs->lock);
 			return NULL;
+		}
+		/* tasks first: they plan the jobs of readers waiting */
+		if ((t = task_pop(jobs)) != NULL) {
+			pthread_mutex_unlock(&jobs->lock);
+			t->fn(t->arg, false);
+			free(t);
+			pthread_mutex_lock(&jobs->lock);
+			jobs->ntasks--;
+			pthread_mutex_unlock(&jobs->lock);
+			continue;
 		}
 		if ((j = queue_pop(&jobs->normal)) == NULL)
 			j = queue_pop(&jobs->prefetch);
@@ -407,6 +441,7 @@ jobs_new(const struct exec_env *env, int workers)
 		workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers <= 0)
 		workers = 1;
+	jobs->tasks_tail = &jobs->tasks;
 	jobs->max_threads = workers;
 	jobs->threads = xcalloc((size_t)workers, sizeof *jobs->threads);
 	return jobs;
@@ -418,7 +453,7 @@ jobs_new(const struct exec_env *env, int workers)
 static void
 grow_pool(struct jobs *jobs)
 {
-	size_t busy = jobs->ntable;
+	size_t busy = jobs->ntable + jobs->ntasks;
 
 	if (jobs->nthreads >= jobs->max_threads ||
 	    (size_t)jobs->nthreads >= busy)
@@ -433,6 +468,7 @@ grow_pool(struct jobs *jobs)
 void
 jobs_free(struct jobs *jobs)
 {
+	struct task *t;
 	struct job *j;
 
 	if (jobs == NULL)
@@ -440,6 +476,14 @@ jobs_free(struct jobs *jobs)
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stopping = true;
 	pthread_cond_broadcast(&jobs->work);
+	/* tasks not started hear that we stop, here */
+	while ((t = task_pop(jobs)) != NULL) {
+		jobs->ntasks--;
+		pthread_mutex_unlock(&jobs->lock);
+		t->fn(t->arg, true);
+		free(t);
+		pthread_mutex_lock(&jobs->lock);
+	}
 	/* queued jobs will not run */
 	while ((j = queue_pop(&jobs->normal)) != NULL ||
 	    (j = queue_pop(&jobs->prefetch)) != NULL) {
@@ -462,6 +506,28 @@ jobs_free(struct jobs *jobs)
 	pthread_cond_destroy(&jobs->work);
 	pthread_mutex_destroy(&jobs->lock);
 	free(jobs);
+}
+
+void
+jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping), void *arg)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&jobs->lock);
+	if (jobs->stopping) {
+		pthread_mutex_unlock(&jobs->lock);
+		fn(arg, true);
+		return;
+	}
+	t = xcalloc(1, sizeof *t);
+	t->fn = fn;
+	t->arg = arg;
+	*jobs->tasks_tail = t;
+	jobs->tasks_tail = &t->next;
+	jobs->ntasks++;
+	grow_pool(jobs);
+	pthread_cond_signal(&jobs->work);
+	pthread_mutex_unlock(&jobs->lock);
 }
 
 struct job *

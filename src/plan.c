@@ -302,9 +302,14 @@ version_ask_end(const char *memo)
 	pthread_mutex_unlock(&versions_lock);
 }
 
-char *
-exec_version(const struct exec_env *env, const char *program,
-    char *const *argv, const char *extra_env)
+/*
+ * The version of `program` (see exec_version).  When it is not known yet
+ * and `ask` is false, NULL with *unknown set instead of running the
+ * query.
+ */
+static char *
+version_of(const struct exec_env *env, const char *program,
+    char *const *argv, const char *extra_env, bool ask, bool *unknown)
 {
 	const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
 	    "LANG=C.UTF-8", "HOME=/tmp", extra_env, NULL };
@@ -331,6 +336,10 @@ exec_version(const struct exec_env *env, const char *program,
 		goto out;
 	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL) {
 		version_learnt(memo, v);
+		goto out;
+	}
+	if (!ask) {
+		*unknown = true;
 		goto out;
 	}
 	if ((v = version_ask_begin(memo)) != NULL)
@@ -377,6 +386,15 @@ out:
 	free((void *)av);
 	free(memo);
 	return v;
+}
+
+char *
+exec_version(const struct exec_env *env, const char *program,
+    char *const *argv, const char *extra_env)
+{
+	bool unknown = false;
+
+	return version_of(env, program, argv, extra_env, true, &unknown);
 }
 
 /* Digests of generator sources, remembered by file identity so that
@@ -670,9 +688,11 @@ compute_key(const struct exec_env *env, struct plan *p,
 	return 0;
 }
 
-int
-plan_make(const struct exec_env *env, const struct pnode *part,
-    struct plan *out, struct perr *e)
+/* plan_make and plan_make_now; `ask`: the engine may be run for its
+ * version. */
+static int
+plan_build(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, bool ask, struct perr *e)
 {
 	const struct conf *conf = env->conf;
 	const struct pclass *cls = part->cls;
@@ -681,6 +701,7 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 	struct value *vals;
 	struct buf b = BUF_INIT;
 	const char *want;
+	bool unknown = false;
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -774,11 +795,18 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 	}
 	if (out->kind == EX_FREECAD) {
 		char *argv[] = { out->program, conf->freecad_driver, NULL };
-		out->version = exec_version(env, out->program, argv,
-		    "PARTSFS_VERSION=1");
+		out->version = version_of(env, out->program, argv,
+		    "PARTSFS_VERSION=1", ask, &unknown);
 	} else
-		out->version = exec_version(env, out->program,
-		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL);
+		out->version = version_of(env, out->program,
+		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL,
+		    ask, &unknown);
+	if (unknown) {
+		r = perr_set(e, EWOULDBLOCK, "%s: the version of %s is not "
+		    "known yet", out->path, out->program);
+		plan_clear(out);
+		return r;
+	}
 	vals = xcalloc(ps->nparams + 1, sizeof *vals);
 	pset_collect(ps, part->free, vals, NULL);
 	r = compute_key(env, out, ps, vals, e);
@@ -786,4 +814,18 @@ plan_make(const struct exec_env *env, const struct pnode *part,
 	if (r != 0)
 		plan_clear(out);
 	return r;
+}
+
+int
+plan_make(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e)
+{
+	return plan_build(env, part, out, true, e);
+}
+
+int
+plan_make_now(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e)
+{
+	return plan_build(env, part, out, false, e);
 }

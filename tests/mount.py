@@ -354,6 +354,43 @@ def with_exact_size_lookup_waits_and_sizes_are_exact():
 
 
 @test
+def with_exact_size_lookups_in_one_directory_wait_side_by_side():
+    # The kernel sends lookups of one directory one at a time unless the
+    # file system says it takes them in parallel (libfuse 3.14 does not
+    # pass that on; wire.c does): four parts of 1.5 s on four workers
+    # would then take 6 s, and listing the directory would wait too.
+    lib = fake_library(os.path.join(TMP, "libpar"), seconds=1.5)
+    m = Mount(lib, "exact_size", "jobs=4")
+    ts = []
+    try:
+        sizes = {}
+
+        def stat(n):
+            sizes[n] = os.stat(m.path("fake/rod", n)).st_size
+        names = ["size=%d.stl" % s for s in range(1, 5)]
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=stat, args=(n,)) for n in names]
+        for t in ts:
+            t.start()
+        wait_until(lambda: m.stats()["jobs_run"] == 4,
+                   "four engines started", 1.2 * SLOW)
+        t1 = time.monotonic()
+        os.listdir(m.path("fake/rod"))
+        listed = time.monotonic() - t1
+        for t in ts:
+            t.join(60)
+        took = time.monotonic() - t0
+        eq(sizes, {n: 684 for n in names}, "exact sizes")
+        if not WRAPPER:
+            check(listed < 0.2 * SLOW, "listing took %.2f s" % listed)
+            check(took < 4.0 * SLOW, "four lookups took %.2f s" % took)
+    finally:
+        for t in ts:
+            t.join(60)
+        m.unmount()
+
+
+@test
 def xattrs_describe_a_part():
     m = bundled()
     p = m.path("bolts/hex_screw/M8/length=20.step")
@@ -510,6 +547,116 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
         eq(os.getxattr(p, "user.partsfs.cached"), b"yes")
         eq(count_lines(os.path.join(TMP, "cint")), 1, "engine runs")
     finally:
+        m.unmount()
+
+
+@test
+def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
+    # On a new cache the first part of an engine waits for the engine's
+    # version query (a whole start of FreeCAD, say; 3 s here).  Opens
+    # waiting for it are parked like opens waiting for a job: more of
+    # them than FUSE threads (libfuse's max_threads, 10 by default) leave
+    # ls answering at once, and Ctrl-C answers at once.
+    lib = fake_library(os.path.join(TMP, "libver"), sizes=range(1, 31),
+                       counter=os.path.join(TMP, "cver"))
+    asked = os.path.join(TMP, "ver-asked")
+    script = os.path.join(TMP, "slow-version")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 3\n"
+                "echo 'fake 9.1'\n" % asked)
+    os.chmod(script, 0o755)
+    m = Mount(lib, version=[script])
+    ts = []
+    try:
+        out = {}
+
+        def reader(n):
+            try:
+                out[n] = read(m.path("fake/rod", n))
+            except OSError as e:
+                out[n] = e
+        names = ["size=%d.stl" % s for s in range(2, 31)]
+        ts = [threading.Thread(target=reader, args=(n,)) for n in names]
+        for t in ts:
+            t.start()
+        wait_until(lambda: os.path.exists(asked), "the version query", 2 * SLOW)
+        cat = subprocess.Popen(
+            ["cat", m.path("fake/rod/size=1.stl")], stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        os.listdir(m.path("fake/rod"))
+        st = os.stat(m.path("fake/rod/size=1.stl"))
+        m.stats()
+        took = time.monotonic() - t0
+        eq(st.st_size, 0, "the placeholder size while the version is asked")
+        t0 = time.monotonic()
+        cat.send_signal(signal.SIGINT)
+        cat.wait(10)
+        took_cat = time.monotonic() - t0
+        eq(cat.returncode, -signal.SIGINT, "cat's end")
+        if not WRAPPER:
+            check(took < 0.2 * SLOW, "ls, stat and a read of /.partsfs "
+                  "took %.2f s while the version was asked" % took)
+            check(took_cat < 0.5 * SLOW, "cat died after %.2f s" % took_cat)
+        for t in ts:
+            t.join(60)
+        eq(count_lines(asked), 1, "version queries")
+        eq(len(out), 29, "opens completed")
+        for n, data in out.items():
+            check(isinstance(data, bytes) and len(data) == 684,
+                  "%s: %r" % (n, data if not isinstance(data, bytes)
+                              else len(data)))
+        eq(m.stats()["interrupted"], 1, "interrupted")
+        # the interrupted open's part is made all the same
+        eventually(lambda: os.getxattr(m.path("fake/rod/size=1.stl"),
+                                       "user.partsfs.cached") == b"yes",
+                   "the interrupted part made", 5 * SLOW)
+        check(count_lines(os.path.join(TMP, "cver")) >= 30, "engine runs")
+    finally:
+        for t in ts:
+            t.join(60)
+        m.unmount()
+
+
+@test
+def with_exact_size_lookups_waiting_for_the_version_are_parked_too():
+    lib = fake_library(os.path.join(TMP, "libverx"), sizes=range(1, 16))
+    asked = os.path.join(TMP, "verx-asked")
+    script = os.path.join(TMP, "slow-version-x")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 2\n"
+                "echo 'fake 9.2'\n" % asked)
+    os.chmod(script, 0o755)
+    m = Mount(lib, "exact_size", version=[script])
+    ts = []
+    try:
+        sizes = {}
+
+        def stat(n):
+            try:
+                sizes[n] = os.stat(m.path("fake/rod", n)).st_size
+            except OSError as e:
+                sizes[n] = e
+        names = ["size=%d.stl" % s for s in range(1, 16)]
+        ts = [threading.Thread(target=stat, args=(n,)) for n in names]
+        for t in ts:
+            t.start()
+        wait_until(lambda: os.path.exists(asked), "the version query", 2 * SLOW)
+        t0 = time.monotonic()
+        os.listdir(m.path())
+        os.listdir(m.path("fake/rod"))
+        took = time.monotonic() - t0
+        if not WRAPPER:
+            check(took < 0.2 * SLOW, "ls took %.2f s while the version "
+                  "was asked" % took)
+        for t in ts:
+            t.join(60)
+        eq(count_lines(asked), 1, "version queries")
+        eq(sizes, {n: 684 for n in names}, "exact sizes")
+    finally:
+        for t in ts:
+            t.join(60)
         m.unmount()
 
 

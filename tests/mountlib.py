@@ -99,14 +99,18 @@ def partsctl(*args, check_rc=True):
     return p.stdout
 
 
-def write_conf(path, cache, extra="", executors=""):
+def write_conf(path, cache, extra="", executors="", version=None):
     """A configuration with the fake engine, a private cache, `executors`
-    lines under executors: and `extra` top-level sections."""
+    lines under executors: and `extra` top-level sections; `version`, a
+    list, is the fake engine's version command."""
     with open(path, "w") as f:
         f.write("executors:\n%s  commands:\n    - name: fake\n"
                 "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
                 " \"{script}\"]\n      formats: [stl, step]\n"
-                "cache:\n  dir: %s\n%s" % (executors, FAKE, cache, extra))
+                % (executors, FAKE))
+        if version is not None:
+            f.write("      version: %s\n" % json.dumps(version))
+        f.write("cache:\n  dir: %s\n%s" % (cache, extra))
 
 
 class Mount:
@@ -114,11 +118,11 @@ class Mount:
     configuration and cache; its log is self.log()."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
-                 cache=None):
+                 cache=None, version=None):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
         self.conf = os.path.join(self.dir + ".conf")
-        write_conf(self.conf, self.cache, conf_extra, executors)
+        write_conf(self.conf, self.cache, conf_extra, executors, version)
         self.logfile = open(self.dir + ".log", "w+")
         args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
                           "config=" + self.conf]

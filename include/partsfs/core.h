@@ -57,6 +57,11 @@ void core_set_library(struct core *c, struct library *lib);
 int core_request(struct core *c, const struct pnode *part, bool prefetch,
     struct cache_entry *hit, struct job **job, struct cache_key *key,
     struct perr *e);
+/* The same without waiting for an engine's version query: -EWOULDBLOCK
+ * instead (see plan_make_now). */
+int core_request_now(struct core *c, const struct pnode *part,
+    bool prefetch, struct cache_entry *hit, struct job **job,
+    struct cache_key *key, struct perr *e);
 /* The same for a part already planned (plan_make with the core's env):
  * 1 with `hit`, or 0 with `*job`. */
 int core_request_plan(struct core *c, const struct plan *plan,

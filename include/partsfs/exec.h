@@ -71,6 +71,15 @@ struct exec_env {
  */
 int plan_make(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e);
+/*
+ * The same without waiting for an engine: -EWOULDBLOCK where plan_make
+ * would run the engine to learn its version (the first part of an engine
+ * this process and its cache have not met).  For threads that must answer
+ * at once; plan_make, on a thread that may wait, then learns the version
+ * for all.
+ */
+int plan_make_now(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e);
 void plan_clear(struct plan *p);
 
 /* The formats a class can be made in under a configuration (json always). */

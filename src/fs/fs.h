@@ -130,6 +130,10 @@ struct fs {
 	size_t seqpos;
 	atomic_uint_fast64_t opens;
 	atomic_uint_fast64_t interrupted;
+	/* the kernel's INIT and our answer (wire.c) */
+	bool parallel_dirops;      /* asked for in op_init */
+	atomic_bool init_seen, init_answered;
+	uint64_t init_unique;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -151,6 +155,9 @@ void fs_library_error(struct fs *fs, const char *msg);
 /* Free the open files and directories the kernel never released (the
  * session has ended). */
 void fs_handles_free(struct fs *fs);
+/* Read and write the session's /dev/fuse through wire.c (after
+ * mounting, before the loop): 0 or -1. */
+int fs_wire(struct fs *fs);
 /* The jobs' hook: a part was made (jobs_on_made). */
 void fs_part_made(void *arg, const char *path,
     const struct cache_entry *entry);

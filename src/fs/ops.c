@@ -145,7 +145,9 @@ json_text(const struct fnode *n, struct perr *e)
 }
 
 /* A part's cache key: remembered in its inode, else planned.  0 or
- * -errno when the part cannot be planned. */
+ * -errno when the part cannot be planned, EWOULDBLOCK when not without
+ * asking its engine for its version (then it is not in the cache
+ * either: nothing was made with that version). */
 static int
 part_key(struct fs *fs, const struct library *lib, const struct pnode *pn,
     fuse_ino_t ino, struct cache_key *key)
@@ -155,7 +157,7 @@ part_key(struct fs *fs, const struct library *lib, const struct pnode *pn,
 
 	if (inodes_get_key(fs->inodes, ino, lib->generation, key))
 		return 0;
-	if ((r = plan_make(&fs->core->env, pn, &plan, NULL)) != 0)
+	if ((r = plan_make_now(&fs->core->env, pn, &plan, NULL)) != 0)
 		return r;
 	*key = plan.key;
 	plan_clear(&plan);
@@ -328,8 +330,9 @@ errno_of(const struct perr *e)
 }
 
 /* Parked requests: an open (or, with exact_size, a lookup) waiting for a
- * job.  They are found by id: whichever of the job's completion and an
- * interrupt takes the entry out of the table answers the request. */
+ * job, or for the planning that gives it its job (plan_task).  They are
+ * found by id: whichever of the job's completion, the planning's failure
+ * and an interrupt takes the entry out of the table answers the request. */
 
 enum pending_kind {
 	P_OPEN,
@@ -345,7 +348,8 @@ struct pending {
 	fuse_ino_t parent;
 	char *path;
 	struct cache_key key;
-	struct job *job;
+	bool pinned;               /* key is pinned in the cache */
+	struct job *job;           /* NULL while being planned */
 	struct pending *next;
 };
 
@@ -381,13 +385,39 @@ pending_take(uint64_t id)
 }
 
 static void
-pending_free(struct fs *fs, struct pending *p, bool unpin)
+pending_free(struct fs *fs, struct pending *p)
 {
-	if (unpin)
+	if (p->pinned)
 		cache_unpin(fs->core->cache, &p->key);
-	job_unref(p->job);
+	if (p->job != NULL)
+		job_unref(p->job);
 	free(p->path);
 	free(p);
+}
+
+/* Park a request until `job` (whose key `key` the caller pinned) ends,
+ * when done(id, job) answers it.  An interrupt may answer it first, even
+ * before this returns: the job goes on without it. */
+static void
+pending_wait(struct fs *fs, uint64_t id, struct job *job,
+    const struct cache_key *key, void (*done)(void *arg, struct job *job))
+{
+	struct pending *p;
+
+	pthread_mutex_lock(&pending_lock);
+	for (p = pending_list; p != NULL && p->id != id; p = p->next)
+		;
+	if (p != NULL) {
+		p->job = job_ref(job);
+		p->key = *key;
+		p->pinned = true;
+	}
+	pthread_mutex_unlock(&pending_lock);
+	if (p != NULL)
+		job_notify(job, done, (void *)(uintptr_t)id);
+	else
+		cache_unpin(fs->core->cache, key);
+	job_unref(job);
 }
 
 /* Handles of open files. */
@@ -529,7 +559,11 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 }
 
 static void lookup_done(void *arg, struct job *job);
-static void interrupted(fuse_req_t req, void *arg);
+static uint64_t park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
+    fuse_ino_t parent, const char *path, const struct fuse_file_info *fi);
+static void plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
+    fuse_ino_t ino, fuse_ino_t parent, const char *path,
+    const struct fuse_file_info *fi);
 
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -554,28 +588,25 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct cache_entry hit;
 		struct job *job;
 		struct cache_key key;
-		int r = core_request(fs->core, &child.pn, false, &hit, &job,
-		    &key, &e);
+		int r = core_request_now(fs->core, &child.pn, false, &hit,
+		    &job, &key, &e);
 		if (r == 0) {
-			struct pending *p = xcalloc(1, sizeof *p);
-			p->kind = P_LOOKUP;
-			p->req = req;
-			p->parent = parent;
-			p->path = childpath;
-			p->key = key;
-			p->job = job;
+			uint64_t id = park(req, P_LOOKUP, 0, parent, childpath,
+			    NULL);
 			cache_pin(fs->core->cache, &key);
-			pending_add(p);
-			fuse_req_interrupt_func(req, interrupted,
-			    (void *)(uintptr_t)p->id);
-			job_notify(job, lookup_done, (void *)(uintptr_t)p->id);
-			fnode_clear(&child);
-			goto out;
+			pending_wait(fs, id, job, &key, lookup_done);
+			goto done;
+		}
+		if (r == -EWOULDBLOCK) {
+			plan_later(fs, req, P_LOOKUP, 0, parent, childpath,
+			    NULL);
+			goto done;
 		}
 		if (r == 1)
 			cache_entry_clear(&hit);
 	}
 	reply_entry(req, fs, lib, &child, childpath);
+done:
 	free(childpath);
 	fnode_clear(&child);
 out:
@@ -604,7 +635,7 @@ lookup_done(void *arg, struct job *job)
 		fnode_clear(&n);
 	}
 	library_unref(lib);
-	pending_free(fs, p, true);
+	pending_free(fs, p);
 }
 
 static void
@@ -988,14 +1019,15 @@ open_done(void *arg, struct job *job)
 		return;             /* interrupted: answered already */
 	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
 	    open_blob(fs, res->path, &p->key, &p->fi) == 0) {
+		p->pinned = false;      /* the handle has the pin now */
 		reply_part_open(fs, p->req, p->ino, &p->fi);
-		pending_free(fs, p, false);
+		pending_free(fs, p);
 		return;
 	}
 	if (job_state(job) == JOB_FAILED)
 		log_warning("%s: %s", p->path, job_error(job));
 	fuse_reply_err(p->req, EIO);
-	pending_free(fs, p, true);
+	pending_free(fs, p);
 }
 
 static void
@@ -1008,7 +1040,29 @@ interrupted(fuse_req_t req, void *arg)
 	atomic_fetch_add(&the_fs->interrupted, 1);
 	/* the job goes on into the cache; only this reader gives up */
 	fuse_reply_err(req, EINTR);
-	pending_free(the_fs, p, true);
+	pending_free(the_fs, p);
+}
+
+/* Park request `req` (see struct pending); its id. */
+static uint64_t
+park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
+    fuse_ino_t parent, const char *path, const struct fuse_file_info *fi)
+{
+	struct pending *p = xcalloc(1, sizeof *p);
+	uint64_t id;
+
+	p->kind = kind;
+	p->req = req;
+	p->ino = ino;
+	p->parent = parent;
+	p->path = xstrdup(path);
+	if (fi != NULL)
+		p->fi = *fi;
+	pending_add(p);
+	/* nothing takes it out before the interrupt function is set */
+	id = p->id;
+	fuse_req_interrupt_func(req, interrupted, (void *)(uintptr_t)id);
+	return id;
 }
 
 /* A program reading a directory's parts (cp -r, a file manager making
@@ -1084,7 +1138,8 @@ prefetch_siblings(struct fs *fs, const struct library *lib,
 		if (!str_has_suffix(name, format_ext(fmt)) ||
 		    pnode_child(lib, &dir, name, &sib, NULL) != 0)
 			continue;
-		r = core_request(fs->core, &sib, true, &hit, &job, NULL, NULL);
+		r = core_request_now(fs->core, &sib, true, &hit, &job, NULL,
+		    NULL);
 		if (r == 1)
 			cache_entry_clear(&hit);
 		else if (r == 0) {
@@ -1101,16 +1156,139 @@ prefetch_siblings(struct fs *fs, const struct library *lib,
 	pnode_clear(&dir);
 }
 
+/*
+ * Ask for the part an open is for.  1: it is in the cache and opened into
+ * fi (the handle holds the pin of its key); 0: *job makes it, `key`
+ * pinned; -errno to answer with: EIO when it cannot be planned (the reason
+ * recorded and logged), EWOULDBLOCK (only when `now`) when planning must
+ * wait for an engine's version query.
+ */
+static int
+open_request(struct fs *fs, const struct pnode *pn, const char *path,
+    bool now, struct fuse_file_info *fi, struct cache_key *key,
+    struct job **job)
+{
+	struct cache_entry hit;
+	struct perr e = { 0 };
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = now ? core_request_now(fs->core, pn, false, &hit, job,
+		    key, &e) : core_request(fs->core, pn, false, &hit, job,
+		    key, &e);
+		if (r == -EWOULDBLOCK && now)
+			return r;
+		if (r < 0) {
+			/* no engine for it (or none installed): say why,
+			 * once */
+			jobs_record_error(fs->core->jobs, path, e.msg);
+			log_warning("%s", e.msg);
+			return -EIO;
+		}
+		cache_pin(fs->core->cache, key);
+		if (r == 0)
+			return 0;
+		r = open_blob(fs, hit.path, key, fi);
+		cache_entry_clear(&hit);
+		if (r == 0)
+			return 1;
+		cache_unpin(fs->core->cache, key);
+		/* evicted between the lookup and the pin: ask again, and
+		 * the part is made again */
+		if (r != -ENOENT || tries == 2)
+			return r;
+	}
+}
+
+/* A parked request's planning, handed to a job worker because it waits
+ * for an engine's version query (plan_later). */
+struct plan_task {
+	uint64_t id;
+	enum pending_kind kind;
+	char *path;
+	struct fuse_file_info fi;
+};
+
+static void
+plan_task(void *arg, bool stopping)
+{
+	struct plan_task *t = arg;
+	struct fs *fs = the_fs;
+	struct library *lib = NULL;
+	struct cache_entry hit;
+	struct cache_key key;
+	struct pending *p;
+	struct job *job = NULL;
+	struct fnode n;
+	enum format fmt = FMT_JSON;
+	int r = -EIO;
+
+	if (!stopping && fs_resolve(fs, lib = core_library(fs->core),
+	    t->path, &n, NULL) == 0) {
+		if (!is_made(&n))
+			r = -ENOENT;    /* changed in a live edit meanwhile */
+		else if (t->kind == P_OPEN) {
+			fmt = n.pn.fmt;
+			r = open_request(fs, &n.pn, t->path, false, &t->fi,
+			    &key, &job);
+		} else if ((r = core_request(fs->core, &n.pn, false, &hit,
+		    &job, &key, NULL)) == 0)
+			cache_pin(fs->core->cache, &key);
+		else if (r == 1)
+			cache_entry_clear(&hit);
+		fnode_clear(&n);
+	} else if (!stopping)
+		r = -ENOENT;            /* gone in a live edit meanwhile */
+	if (r == 0) {
+		pending_wait(fs, t->id, job, &key, t->kind == P_OPEN ?
+		    open_done : lookup_done);
+		if (t->kind == P_OPEN)
+			prefetch_siblings(fs, lib, t->path, fmt);
+	} else if (t->kind == P_LOOKUP)
+		/* made, failed or gone: the lookup says which */
+		lookup_done((void *)(uintptr_t)t->id, NULL);
+	else if ((p = pending_take(t->id)) == NULL) {
+		if (r == 1)             /* interrupted meanwhile */
+			handle_free(fs, (struct handle *)(uintptr_t)t->fi.fh);
+	} else {
+		if (r == 1)
+			reply_part_open(fs, p->req, p->ino, &t->fi);
+		else
+			fuse_reply_err(p->req, -r);
+		pending_free(fs, p);
+	}
+	library_unref(lib);
+	free(t->path);
+	free(t);
+}
+
+/* Park a request whose planning must wait for an engine's version query
+ * (the first part of an engine a new cache makes: a whole start of
+ * FreeCAD, say), and have a job worker plan it: no FUSE thread waits,
+ * and an interrupt answers at once. */
+static void
+plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
+    fuse_ino_t ino, fuse_ino_t parent, const char *path,
+    const struct fuse_file_info *fi)
+{
+	struct plan_task *t = xcalloc(1, sizeof *t);
+
+	t->kind = kind;
+	t->path = xstrdup(path);
+	if (fi != NULL)
+		t->fi = *fi;
+	t->id = park(req, kind, ino, parent, path, fi);
+	jobs_run(fs->core->jobs, plan_task, t);
+}
+
 static void
 open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
     const struct fnode *n, fuse_ino_t ino, const char *path,
     struct fuse_file_info *fi)
 {
-	struct cache_entry hit;
 	struct cache_key key;
-	struct pending *p;
 	struct job *job;
-	struct perr e = { 0 };
+	uint64_t id;
 	int r;
 
 	/* made already (the common case): straight from its blob, with no
@@ -1129,48 +1307,20 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 		}
 		cache_unpin(fs->core->cache, &key);
 	}
-	for (int tries = 0;; tries++) {
-		r = core_request(fs->core, &n->pn, false, &hit, &job, &key,
-		    &e);
-		if (r < 0) {
-			/* no engine for it (or none installed): say why,
-			 * once */
-			jobs_record_error(fs->core->jobs, path, e.msg);
-			log_warning("%s", e.msg);
-			fuse_reply_err(req, EIO);
-			return;
-		}
-		cache_pin(fs->core->cache, &key);
-		if (r == 0)
-			break;
-		r = open_blob(fs, hit.path, &key, fi);
-		cache_entry_clear(&hit);
-		if (r == 0) {
-			reply_part_open(fs, req, ino, fi);
-			return;
-		}
-		cache_unpin(fs->core->cache, &key);
-		/* evicted between the lookup and the pin: ask again, and
-		 * the part is made again */
-		if (r != -ENOENT || tries == 2) {
-			fuse_reply_err(req, -r);
-			return;
-		}
+	r = open_request(fs, &n->pn, path, true, fi, &key, &job);
+	if (r == 1)
+		reply_part_open(fs, req, ino, fi);
+	else if (r == -EWOULDBLOCK)
+		plan_later(fs, req, P_OPEN, ino, 0, path, fi);
+	else if (r < 0)
+		fuse_reply_err(req, -r);
+	else {
+		/* Park the request: the job's end or an interrupt answers
+		 * it, and no FUSE thread waits meanwhile. */
+		id = park(req, P_OPEN, ino, 0, path, fi);
+		pending_wait(fs, id, job, &key, open_done);
+		prefetch_siblings(fs, lib, path, n->pn.fmt);
 	}
-	/* Park the request: the job's end or an interrupt answers it, and
-	 * no FUSE thread waits meanwhile. */
-	p = xcalloc(1, sizeof *p);
-	p->kind = P_OPEN;
-	p->req = req;
-	p->ino = ino;
-	p->fi = *fi;
-	p->path = xstrdup(path);
-	p->key = key;
-	p->job = job;
-	pending_add(p);
-	fuse_req_interrupt_func(req, interrupted, (void *)(uintptr_t)p->id);
-	job_notify(job, open_done, (void *)(uintptr_t)p->id);
-	prefetch_siblings(fs, lib, path, n->pn.fmt);
 }
 
 static void
@@ -1541,6 +1691,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	 * the kernel's business anyway (default_permissions). */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* Lookups and listings of one directory in parallel: without it
+	 * the kernel sends them one at a time, and a lookup waiting for its
+	 * part (exact_size) holds up the whole directory.  libfuse 3.14
+	 * leaves the flag out of its answer; wire.c puts it in. */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	fs->parallel_dirops = (conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0;
 	/* With exact sizes, a listing must not ask for every part's
 	 * attributes: that would make them all. */
 	if (fs->exact_size)

@@ -243,6 +243,8 @@ main(int argc, char **argv)
 		goto destroy;
 	if (fuse_session_mount(fs.se, cmd.mountpoint) != 0)
 		goto signals;
+	if (fs_wire(&fs) != 0)
+		goto unmount;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto unmount;
 	log_open("partsfs", !cmd.foreground, cmd.debug);
