@@ -310,6 +310,7 @@ run_job(struct jobs *jobs, struct job *j)
 	struct perr e = { 0 };
 	char *scratch, *out = NULL;
 	enum job_state state = JOB_FAILED;
+	int r;
 
 	char *lockpath = NULL;
 	int lockfd;
@@ -336,6 +337,12 @@ run_job(struct jobs *jobs, struct job *j)
 			return;
 		}
 	}
+	/* Edited since it was planned: not remembered as a failure, as the
+	 * next request plans it afresh. */
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		goto done;
+	}
 	if ((scratch = cache_scratch(jobs->env.cache, &e)) == NULL) {
 		j->error = xasprintf("no scratch space for the job: %s", e.msg);
 		goto done;
@@ -343,7 +350,12 @@ run_job(struct jobs *jobs, struct job *j)
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stats.runs++;
 	pthread_mutex_unlock(&jobs->lock);
-	if (exec_run(&jobs->env, &j->plan, scratch, &out, &fail) != 0) {
+	r = exec_run(&jobs->env, &j->plan, scratch, &out, &fail);
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0)
+		/* made (or failed) from something else than its key says;
+		 * nor is what the engine said of another file shown */
+		j->error = xstrdup(e.msg);
+	else if (r != 0) {
 		j->error = exec_failure_text(&fail);
 		/* an engine killed because we stop did not fail */
 		if (!stopping(jobs))
@@ -575,6 +587,8 @@ jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
 	for (size_t i = 0; i < plan->nsources; i++) {
 		j->plan.sources[i].label = xstrdup(plan->sources[i].label);
 		j->plan.sources[i].path = xstrdup(plan->sources[i].path);
+		memcpy(j->plan.sources[i].digest, plan->sources[i].digest,
+		    sizeof plan->sources[i].digest);
 	}
 
 	if (cache_failed(jobs->env.cache, &plan->key, &msg) == 1) {

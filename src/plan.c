@@ -666,6 +666,7 @@ compute_key(const struct exec_env *env, struct plan *p,
 			    p->sources[i].path, strerror(-r));
 		}
 		keyhash_add_str(h, p->sources[i].label, hex);
+		memcpy(p->sources[i].digest, hex, sizeof hex);
 	}
 	for (size_t i = 0; i < ps->nparams; i++) {
 		/* name:type:kind:value */
@@ -685,6 +686,37 @@ compute_key(const struct exec_env *env, struct plan *p,
 	(void)env;
 	keyhash_final(h, &p->key);
 	buf_free(&b);
+	return 0;
+}
+
+int
+plan_sources_check(const struct exec_env *env, const struct plan *p,
+    struct perr *e)
+{
+	char hex[CACHE_KEY_LEN + 1];
+	size_t rootlen = env->root != NULL ? strlen(env->root) : 0;
+	int fd;
+
+	for (size_t i = 0; i < p->nsources; i++) {
+		const struct exec_source *s = &p->sources[i];
+		if (env->root != NULL && path_beneath(s->path, env->root)) {
+			const char *rel = s->path + rootlen;
+			while (*rel == '/')
+				rel++;
+			fd = open_beneath(env->root, rel, O_PATH, NULL, NULL);
+			if (fd == -1 && (errno == EXDEV || errno == ELOOP))
+				return perr_set(e, EXDEV, "%s leads outside the "
+				    "library now: the part is not made",
+				    s->path);
+			if (fd != -1)
+				close(fd);
+		}
+		if (source_digest(s->path, hex) != 0 ||
+		    strcmp(hex, s->digest) != 0)
+			return perr_set(e, ESTALE, "%s changed while the part "
+			    "was being made: it is not stored; ask again",
+			    s->path);
+	}
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* fake-engine.c -- a CAD engine for the tests of the `command` executor:
  * reads the parameter file partsfs writes and makes a box, or misbehaves
  * in the way its "mode" parameter asks (hang, crash, garbage, stamped
- * output that differs from run to run, ...).
+ * output that differs from run to run, the script's first line as the
+ * part's name, ...).
  *
  * usage: fake-engine PARAMS.json OUTPUT FORMAT SCRIPT
  * Parameters used: mode (text), size (mm), seconds (number), counter (a
@@ -201,6 +202,17 @@ main(int argc, char **argv)
 		fprintf(fp, " */\nHEADER;\nENDSEC;\nDATA;\n#2=BOX(%g);\n"
 		    "ENDSEC;\nEND-ISO-10303-21;\n", size);
 		return fclose(fp) == 0 ? 0 : 1;
+	}
+	if (strcmp(mode, "script") == 0) {
+		/* the script's first line, read at the end as an engine
+		 * reads its module, is the part's name */
+		static char line[64];
+		FILE *fp = fopen(argv[4], "r");
+		if (fp == NULL || fgets(line, sizeof line, fp) == NULL)
+			return 1;
+		fclose(fp);
+		line[strcspn(line, "\n")] = '\0';
+		note = line;
 	}
 	if (strcmp(argv[3], "step") == 0)
 		return write_step(argv[2], label, note, size) == 0 ? 0 : 1;

@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 27
+plan 29
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src"
@@ -264,6 +264,40 @@ fi
 get "$CMDLIB" "fake/box/size=3,counter=$(enc "$TMP/kill.count").stl" -o "$TMP/k.stl"
 expect_rc 0
 expect_eq "$(stl_bbox "$TMP/k.stl")" "0.00 0.00 0.00 3.00 3.00 3.00"
+end
+
+begin "a module edited while its part is made is not stored under the old key"
+# the test engine names the part after its script's first line, read at
+# the end of its second of work; the script is edited within that second
+rm -rf "$TMP/editlib"
+cp -r "$CMDLIB" "$TMP/editlib"
+script="$TMP/editlib/fake/fake/box.txt"
+echo "box script A" >"$script"
+( sleep 0.4; echo "box script B" >"$script" ) &
+get "$TMP/editlib" "fake/box/mode=script,seconds=1,size=5.stl" -o "$TMP/edit.stl"
+wait
+expect_rc 3
+expect_contains "$err" "box.txt changed while the part was being made"
+# back to A: A's key must give a part made from A (nothing was stored
+# under it from B, nor a failure remembered)
+echo "box script A" >"$script"
+get "$TMP/editlib" "fake/box/mode=script,seconds=1,size=5.stl" -o "$TMP/edit.stl"
+expect_rc 0
+expect_eq "$(head -c 40 "$TMP/edit.stl" | tr -d '\0')" "fake-engine box script A"
+end
+
+begin "a module swapped for a link out of the library while its part is made is refused"
+echo "secret line" >"$TMP/secret.txt"
+rm -rf "$TMP/linklib" "$TMP/link.stl"
+cp -r "$CMDLIB" "$TMP/linklib"
+script="$TMP/linklib/fake/fake/box.txt"
+( sleep 0.4; ln -s "$TMP/secret.txt" "$script.new" && mv -T "$script.new" "$script" ) &
+get "$TMP/linklib" "fake/box/mode=script,seconds=1,size=6.stl" -o "$TMP/link.stl"
+wait
+expect_rc 3
+expect_contains "$err" "box.txt leads outside the library now"
+expect_not_contains "$err" "secret line"
+[ -e "$TMP/link.stl" ] && fail "a part was written"
 end
 
 begin "a new run removes the scratch space of a killed one"

@@ -29,6 +29,7 @@ const char *exec_kind_name(enum exec_kind k);
 struct exec_source {
 	char *label;             /* "module", "include", "driver", "sibling" */
 	char *path;
+	char digest[CACHE_KEY_LEN + 1];  /* SHA-256 the key was made from */
 };
 
 /* Everything making one part takes.  Self-contained: it owns copies of
@@ -81,6 +82,15 @@ int plan_make(const struct exec_env *env, const struct pnode *part,
 int plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e);
 void plan_clear(struct plan *p);
+/*
+ * Are the plan's sources still what its key was computed from, and those
+ * inside the library still inside it?  0, or -errno with `e` saying
+ * which file changed.  A job checks before and after its engine runs: a
+ * part made from a module edited meanwhile (or swapped for a link out of
+ * the library) must not be stored under the key of the old one.
+ */
+int plan_sources_check(const struct exec_env *env, const struct plan *p,
+    struct perr *e);
 
 /* The formats a class can be made in under a configuration (json always). */
 uint32_t plan_formats(const struct conf *conf, const struct pclass *cls);
