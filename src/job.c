@@ -30,6 +30,7 @@ struct job {
 	enum job_state state;
 	bool prefetch;
 	bool in_table;
+	bool stale;                     /* JOB_FAILED: its sources changed */
 	struct cache_entry entry;       /* JOB_DONE */
 	char *error;                    /* JOB_FAILED */
 	pthread_cond_t cond;
@@ -341,6 +342,7 @@ run_job(struct jobs *jobs, struct job *j)
 	 * next request plans it afresh. */
 	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
 		j->error = xstrdup(e.msg);
+		j->stale = true;
 		goto done;
 	}
 	if ((scratch = cache_scratch(jobs->env.cache, &e)) == NULL) {
@@ -351,11 +353,12 @@ run_job(struct jobs *jobs, struct job *j)
 	jobs->stats.runs++;
 	pthread_mutex_unlock(&jobs->lock);
 	r = exec_run(&jobs->env, &j->plan, scratch, &out, &fail);
-	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0)
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
 		/* made (or failed) from something else than its key says;
 		 * nor is what the engine said of another file shown */
 		j->error = xstrdup(e.msg);
-	else if (r != 0) {
+		j->stale = true;
+	} else if (r != 0) {
 		j->error = exec_failure_text(&fail);
 		/* an engine killed because we stop did not fail */
 		if (!stopping(jobs))
@@ -706,6 +709,12 @@ const char *
 job_error(struct job *j)
 {
 	return j->state == JOB_FAILED ? j->error : NULL;
+}
+
+bool
+job_stale(struct job *j)
+{
+	return j->state == JOB_FAILED && j->stale;
 }
 
 const char *

@@ -714,8 +714,7 @@ plan_sources_check(const struct exec_env *env, const struct plan *p,
 		if (source_digest(s->path, hex) != 0 ||
 		    strcmp(hex, s->digest) != 0)
 			return perr_set(e, ESTALE, "%s changed while the part "
-			    "was being made: it is not stored; ask again",
-			    s->path);
+			    "was being made; nothing was stored", s->path);
 	}
 	return 0;
 }

@@ -848,6 +848,66 @@ def an_edited_script_makes_the_part_afresh():
         m.unmount()
 
 
+@test
+def a_script_edited_while_its_part_is_made_gives_the_new_part():
+    # The test engine names the part after its script's first line, read
+    # at the end of its run; the script is edited during the run.  The
+    # reader gets the part of the edited script, not EIO, and the old
+    # script's key holds nothing made from the new one.
+    lib = fake_library(os.path.join(TMP, "libmid"), seconds=1.0,
+                       mode="script", counter=os.path.join(TMP, "cmid"))
+    script = os.path.join(lib, "fake", "fake", "rod.txt")
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        out = {}
+        t = threading.Thread(target=lambda: out.update(data=read(p)))
+        t.start()
+        wait_until(lambda: count_lines(os.path.join(TMP, "cmid")) == 1,
+                   "the first run", 2 * SLOW)
+        with open(script, "w") as f:
+            f.write("rod script 2\n")
+        t.join(30)
+        check("data" in out, "the read failed: %s" % m.log()[-400:])
+        eq(out.get("data", b"")[:80].rstrip(b"\0"),
+           b"fake-engine rod script 2", "the part's name")
+        eq(count_lines(os.path.join(TMP, "cmid")), 2, "engine runs")
+        check("changed while the part was being made" in m.log(),
+              "the change is not logged")
+        # back to the first script: its part is made from it
+        with open(script, "w") as f:
+            f.write("rod script 1\n")
+        time.sleep(0.5)
+        eq(read(p)[:80].rstrip(b"\0"), b"fake-engine rod script 1",
+           "the part's name after going back")
+    finally:
+        m.unmount()
+
+
+@test
+def with_exact_size_a_script_edited_during_a_lookup_gives_the_new_size():
+    lib = fake_library(os.path.join(TMP, "libmidx"), seconds=1.0,
+                       mode="script", counter=os.path.join(TMP, "cmidx"))
+    script = os.path.join(lib, "fake", "fake", "rod.txt")
+    m = Mount(lib, "exact_size")
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        out = {}
+        t = threading.Thread(target=lambda: out.update(st=os.stat(p)))
+        t.start()
+        wait_until(lambda: count_lines(os.path.join(TMP, "cmidx")) == 1,
+                   "the first run", 2 * SLOW)
+        with open(script, "w") as f:
+            f.write("rod script 2\n")
+        t.join(30)
+        eq(out["st"].st_size, 684, "the size the lookup gave")
+        eq(count_lines(os.path.join(TMP, "cmidx")), 2, "engine runs")
+        eq(read(p)[:80].rstrip(b"\0"), b"fake-engine rod script 2",
+           "the part's name")
+    finally:
+        m.unmount()
+
+
 # --- unmounting ----------------------------------------------------------------
 
 def blobs_of(cache):

@@ -75,6 +75,9 @@ void job_notify(struct job *job, void (*fn)(void *arg, struct job *job),
  * job is referenced. */
 const struct cache_entry *job_result(struct job *job);
 const char *job_error(struct job *job);
+/* Failed because a file its key digests changed while it was made (see
+ * plan_sources_check): planning the part again gives the new key. */
+bool job_stale(struct job *job);
 const char *job_path(struct job *job);
 /* The engine making it: "openscad", "freecad" or the command's name. */
 const char *job_executor(struct job *job);

@@ -350,6 +350,7 @@ struct pending {
 	struct cache_key key;
 	bool pinned;               /* key is pinned in the cache */
 	struct job *job;           /* NULL while being planned */
+	int replans;               /* planned again after stale jobs */
 	struct pending *next;
 };
 
@@ -559,6 +560,7 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 }
 
 static void lookup_done(void *arg, struct job *job);
+static bool replan(struct fs *fs, uint64_t id);
 static uint64_t park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
     fuse_ino_t parent, const char *path, const struct fuse_file_info *fi);
 static void plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
@@ -617,13 +619,18 @@ out:
 static void
 lookup_done(void *arg, struct job *job)
 {
-	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+	struct pending *p;
 	struct fs *fs = the_fs;
 	struct library *lib;
 	struct fnode n;
 
-	(void)job;
-	if (p == NULL)
+	/* as open_done: the size must be that of the part as it is now */
+	if (job != NULL && job_stale(job) &&
+	    replan(fs, (uint64_t)(uintptr_t)arg)) {
+		log_info("%s; planned again", job_error(job));
+		return;
+	}
+	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;
 	lib = core_library(fs->core);
 	if (fs_resolve(fs, lib, p->path, &n, NULL) != 0)
@@ -1011,11 +1018,17 @@ open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
 static void
 open_done(void *arg, struct job *job)
 {
-	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+	struct pending *p;
 	struct fs *fs = the_fs;
 	const struct cache_entry *res;
 
-	if (p == NULL)
+	/* its module was edited while it was made: the reader gets the part
+	 * of the module as it is now */
+	if (job_stale(job) && replan(fs, (uint64_t)(uintptr_t)arg)) {
+		log_info("%s; planned again", job_error(job));
+		return;
+	}
+	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;             /* interrupted: answered already */
 	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
 	    open_blob(fs, res->path, &p->key, &p->fi) == 0) {
@@ -1260,6 +1273,46 @@ plan_task(void *arg, bool stopping)
 	library_unref(lib);
 	free(t->path);
 	free(t);
+}
+
+/* Plan a parked request again, on a job worker, after its job failed
+ * because the part's module changed while it was made (job_stale); a few
+ * times at most, for a file that changes all the time.  False when it is
+ * not done (the request is then answered with the failure). */
+static bool
+replan(struct fs *fs, uint64_t id)
+{
+	struct plan_task *t = NULL;
+	struct cache_key key;
+	struct pending *p;
+	struct job *job = NULL;
+	bool pinned = false;
+
+	pthread_mutex_lock(&pending_lock);
+	for (p = pending_list; p != NULL && p->id != id; p = p->next)
+		;
+	if (p != NULL && p->replans < 3) {
+		p->replans++;
+		t = xcalloc(1, sizeof *t);
+		t->id = id;
+		t->kind = p->kind;
+		t->path = xstrdup(p->path);
+		t->fi = p->fi;
+		/* the stale job and its key go; the new plan gives others */
+		job = p->job;
+		key = p->key;
+		pinned = p->pinned;
+		p->job = NULL;
+		p->pinned = false;
+	}
+	pthread_mutex_unlock(&pending_lock);
+	if (t == NULL)
+		return false;
+	if (pinned)
+		cache_unpin(fs->core->cache, &key);
+	job_unref(job);
+	jobs_run(fs->core->jobs, plan_task, t);
+	return true;
 }
 
 /* Park a request whose planning must wait for an engine's version query
