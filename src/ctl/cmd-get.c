@@ -325,23 +325,35 @@ cmd_get(int argc, char **argv)
 		rc = write_json(&node, output);
 		goto clear;
 	}
-	/* planned once: for the request and for the memo */
-	if ((r = plan_make(&core->env, &node, &plan, &e)) == 0)
-		r = core_request_plan(core, &plan, false, &hit, &job);
-	if (r < 0) {
-		ctl_error("%s", e.msg);
-		rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
-		goto clear;
-	}
-	if (r == 0) {
-		if (wait_job(job, !quiet && isatty(STDERR_FILENO)) != JOB_DONE) {
+	/* planned once: for the request and for the memo; again (a few
+	 * times at most) when the module changed while the part was made */
+	for (int tries = 0;; tries++) {
+		if ((r = plan_make(&core->env, &node, &plan, &e)) == 0)
+			r = core_request_plan(core, &plan, false, &hit, &job);
+		if (r < 0) {
+			ctl_error("%s", e.msg);
+			rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
+			goto clear;
+		}
+		if (r == 1)
+			break;
+		if (wait_job(job, !quiet && isatty(STDERR_FILENO)) ==
+		    JOB_DONE) {
+			hit.path = xstrdup(job_result(job)->path);
+			hit.size = job_result(job)->size;
+			hit.fmt = job_result(job)->fmt;
+			break;
+		}
+		if (!job_stale(job) || tries == 2) {
 			ctl_error("%s: %s", job_path(job), job_error(job));
 			rc = CTL_FAILED;
 			goto clear;
 		}
-		hit.path = xstrdup(job_result(job)->path);
-		hit.size = job_result(job)->size;
-		hit.fmt = job_result(job)->fmt;
+		if (!quiet)
+			ctl_error("%s; planned again", job_error(job));
+		job_unref(job);
+		job = NULL;
+		plan_clear(&plan);
 	}
 	/* the next get of this path need not load the library */
 	resmemo_record(core->cache, snap, argv[optind + 1], conf, &plan, &hit);
