@@ -18,6 +18,9 @@
 
 #define MAX_ERRORS 64
 
+/* Threads for tasks (jobs_run): more tasks than this wait their turn. */
+#define TASK_THREADS 4
+
 struct note {
 	void (*fn)(void *, struct job *);
 	void *arg;
@@ -69,8 +72,13 @@ struct jobs {
 	size_t cap;
 	struct queue normal;
 	struct queue prefetch;
+	/* tasks (jobs_run), on threads of their own: planning that waits
+	 * for an engine's version query holds none of the job workers */
 	struct task *tasks, **tasks_tail;
-	size_t ntasks;
+	pthread_cond_t task_work;
+	pthread_t task_threads[TASK_THREADS];
+	int ntask_threads;
+	int idle_task_threads;
 	pthread_t *threads;
 	int nthreads;                   /* started */
 	int max_threads;
@@ -390,7 +398,7 @@ jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
 	jobs->on_made_arg = arg;
 }
 
-/* The next task, counted in ntasks until it has run; lock held. */
+/* The next task; lock held. */
 static struct task *
 task_pop(struct jobs *jobs)
 {
@@ -408,7 +416,6 @@ static void *
 worker(void *arg)
 {
 	struct jobs *jobs = arg;
-	struct task *t;
 	struct job *j;
 	sigset_t all;
 
@@ -417,22 +424,12 @@ worker(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		pthread_mutex_lock(&jobs->lock);
-		while (!jobs->stopping && jobs->tasks == NULL &&
-		    jobs->normal.head == NULL && jobs->prefetch.head == NULL)
+		while (!jobs->stopping && jobs->normal.head == NULL &&
+		    jobs->prefetch.head == NULL)
 			pthread_cond_wait(&jobs->work, &jobs->lock);
 		if (jobs->stopping) {
 			pthread_mutex_unlock(&jobs->lock);
 			return NULL;
-		}
-		/* tasks first: they plan the jobs of readers waiting */
-		if ((t = task_pop(jobs)) != NULL) {
-			pthread_mutex_unlock(&jobs->lock);
-			t->fn(t->arg, false);
-			free(t);
-			pthread_mutex_lock(&jobs->lock);
-			jobs->ntasks--;
-			pthread_mutex_unlock(&jobs->lock);
-			continue;
 		}
 		if ((j = queue_pop(&jobs->normal)) == NULL)
 			j = queue_pop(&jobs->prefetch);
@@ -457,6 +454,7 @@ jobs_new(const struct exec_env *env, int workers)
 	if (workers <= 0)
 		workers = 1;
 	jobs->tasks_tail = &jobs->tasks;
+	pthread_cond_init(&jobs->task_work, NULL);
 	jobs->max_threads = workers;
 	jobs->threads = xcalloc((size_t)workers, sizeof *jobs->threads);
 	return jobs;
@@ -468,7 +466,7 @@ jobs_new(const struct exec_env *env, int workers)
 static void
 grow_pool(struct jobs *jobs)
 {
-	size_t busy = jobs->ntable + jobs->ntasks;
+	size_t busy = jobs->ntable;
 
 	if (jobs->nthreads >= jobs->max_threads ||
 	    (size_t)jobs->nthreads >= busy)
@@ -491,9 +489,9 @@ jobs_free(struct jobs *jobs)
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stopping = true;
 	pthread_cond_broadcast(&jobs->work);
+	pthread_cond_broadcast(&jobs->task_work);
 	/* tasks not started hear that we stop, here */
 	while ((t = task_pop(jobs)) != NULL) {
-		jobs->ntasks--;
 		pthread_mutex_unlock(&jobs->lock);
 		t->fn(t->arg, true);
 		free(t);
@@ -512,6 +510,9 @@ jobs_free(struct jobs *jobs)
 	run_kill_all(SIGKILL);
 	for (int i = 0; i < jobs->nthreads; i++)
 		pthread_join(jobs->threads[i], NULL);
+	for (int i = 0; i < jobs->ntask_threads; i++)
+		pthread_join(jobs->task_threads[i], NULL);
+	pthread_cond_destroy(&jobs->task_work);
 	free(jobs->threads);
 	free(jobs->table);
 	for (size_t i = 0; i < MAX_ERRORS; i++) {
@@ -521,6 +522,33 @@ jobs_free(struct jobs *jobs)
 	pthread_cond_destroy(&jobs->work);
 	pthread_mutex_destroy(&jobs->lock);
 	free(jobs);
+}
+
+static void *
+tasker(void *arg)
+{
+	struct jobs *jobs = arg;
+	struct task *t;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&jobs->lock);
+	for (;;) {
+		jobs->idle_task_threads++;
+		while (!jobs->stopping && jobs->tasks == NULL)
+			pthread_cond_wait(&jobs->task_work, &jobs->lock);
+		jobs->idle_task_threads--;
+		if (jobs->stopping)
+			break;
+		t = task_pop(jobs);
+		pthread_mutex_unlock(&jobs->lock);
+		t->fn(t->arg, false);
+		free(t);
+		pthread_mutex_lock(&jobs->lock);
+	}
+	pthread_mutex_unlock(&jobs->lock);
+	return NULL;
 }
 
 void
@@ -539,9 +567,12 @@ jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping), void *arg)
 	t->arg = arg;
 	*jobs->tasks_tail = t;
 	jobs->tasks_tail = &t->next;
-	jobs->ntasks++;
-	grow_pool(jobs);
-	pthread_cond_signal(&jobs->work);
+	if (jobs->idle_task_threads == 0 &&
+	    jobs->ntask_threads < TASK_THREADS &&
+	    pthread_create(&jobs->task_threads[jobs->ntask_threads], NULL,
+	    tasker, jobs) == 0)
+		jobs->ntask_threads++;
+	pthread_cond_signal(&jobs->task_work);
 	pthread_mutex_unlock(&jobs->lock);
 }
 

@@ -329,9 +329,19 @@ version_of(const struct exec_env *env, const char *program,
 
 	if (stat(program, &st) == -1)
 		return NULL;
-	memo = xasprintf("version %s %jd %jd.%09ld", program,
-	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
-	    st.st_mtim.tv_nsec);
+	/* the program's identity and the query: two executors may run one
+	 * program (an interpreter) with version commands of their own */
+	{
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "version %s %jd %jd.%09ld", program,
+		    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec);
+		for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+			buf_printf(&b, " [%s]", argv[i]);
+		if (extra_env != NULL)
+			buf_printf(&b, " env %s", extra_env);
+		memo = buf_steal(&b);
+	}
 	if ((v = version_known(memo)) != NULL)
 		goto out;
 	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL) {

@@ -620,6 +620,59 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
 
 
 @test
+def a_slow_version_query_holds_up_no_part_of_another_engine():
+    # Planning that waits for an engine's version runs on threads of its
+    # own, not on the job workers: with one worker, a part of a second
+    # engine is made while the first engine's query (3 s) goes on.
+    lib = fake_library(os.path.join(TMP, "libver2"), extra_classes="""\
+  - id: bar
+    names: {name: Bar, labeling: 'Bar %(size)s'}
+    parameters:
+      free: [size]
+      defaults: {size: 1}
+      types: {size: Length (mm)}
+      common: [[[1, 2]]]
+    source: test
+""")
+    os.makedirs(os.path.join(lib, "fake2", "fake"))
+    with open(os.path.join(lib, "fake2", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: bar.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [bar]}\n")
+    with open(os.path.join(lib, "fake2", "fake", "bar.txt"), "w") as f:
+        f.write("bar script\n")
+    asked = os.path.join(TMP, "ver2-asked")
+    script = os.path.join(TMP, "slow-version-2")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 3\n"
+                "echo 'fake 9.3'\n" % asked)
+    os.chmod(script, 0o755)
+    m = Mount(lib, "jobs=1", version=[script], commands=(
+        "    - name: fake2\n      argv: [%s, \"{params}\", \"{output}\", "
+        "\"{format}\", \"{script}\"]\n      formats: [stl]\n" % FAKE))
+    t = None
+    try:
+        out = {}
+        t = threading.Thread(target=lambda: out.update(
+            rod=read(m.path("fake/rod/size=1.stl"))))
+        t.start()
+        wait_until(lambda: os.path.exists(asked), "the version query",
+                   2 * SLOW)
+        t0 = time.monotonic()
+        bar = read(m.path("fake/bar/size=2.stl"))
+        took = time.monotonic() - t0
+        eq(len(bar), 684, "the other engine's part")
+        if not WRAPPER:
+            check(took < 1.5 * SLOW, "the other engine's part took %.2f s "
+                  "while the first engine's version was asked" % took)
+        t.join(30)
+        eq(len(out.get("rod", b"")), 684, "the first engine's part")
+    finally:
+        if t is not None:
+            t.join(30)
+        m.unmount()
+
+
+@test
 def with_exact_size_lookups_waiting_for_the_version_are_parked_too():
     lib = fake_library(os.path.join(TMP, "libverx"), sizes=range(1, 16))
     asked = os.path.join(TMP, "verx-asked")

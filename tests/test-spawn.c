@@ -310,9 +310,9 @@ a_version_query_killed_from_outside_is_not_remembered(void)
 	CHECK_CONTAINS(a.version, "unknown");
 	/* the memo exec_version keeps a version under: none was kept */
 	CHECK_INT(stat(script, &st), 0);
-	memo = xasprintf("version %s %jd %jd.%09ld", script,
+	memo = xasprintf("version %s %jd %jd.%09ld [%s]", script,
 	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
-	    st.st_mtim.tv_nsec);
+	    st.st_mtim.tv_nsec, script);
 	kept = cache_memo_get(a.env.cache, memo);
 	CHECK_MSG(kept == NULL, "remembered: %s", kept);
 	cache_close(a.env.cache);
@@ -320,6 +320,43 @@ a_version_query_killed_from_outside_is_not_remembered(void)
 	free(a.version);
 	free(text);
 	free(runs);
+	free(script);
+}
+
+/* Two executors may run one program (an interpreter, say) with version
+ * commands of their own: each is asked and remembered apart. */
+static void
+one_program_with_two_version_commands_has_two_versions(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script = xasprintf("%s/says", dir), *v[4], *memo;
+	char a[] = "a", b[] = "b";
+	char *argv_a[] = { script, a, NULL }, *argv_b[] = { script, b, NULL };
+	struct exec_env env = { 0 };
+	struct perr e = { 0 };
+	struct stat st;
+
+	tap_write(dir, "says", "#!/bin/sh\necho \"says $1\"\n");
+	CHECK_INT(chmod(script, 0755), 0);
+	env.cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(env.cache != NULL, "%s", e.msg);
+	v[0] = exec_version(&env, script, argv_a, NULL);
+	v[1] = exec_version(&env, script, argv_b, NULL);
+	v[2] = exec_version(&env, script, argv_b, "X=1");
+	CHECK_STR(v[0], "says a");
+	CHECK_STR(v[1], "says b");
+	CHECK_STR(v[2], "says b");
+	/* the cache remembers the one asked with its own command */
+	CHECK_INT(stat(script, &st), 0);
+	memo = xasprintf("version %s %jd %jd.%09ld [%s] [b]", script,
+	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec, script);
+	v[3] = cache_memo_get(env.cache, memo);
+	CHECK_STR(v[3], "says b");
+	cache_close(env.cache);
+	for (int i = 0; i < 4; i++)
+		free(v[i]);
+	free(memo);
 	free(script);
 }
 
@@ -336,5 +373,6 @@ TAP_MAIN(
 	TAP_CASE(the_address_space_limit_applies),
 	TAP_CASE(a_program_that_cannot_be_run_exits_127),
 	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
-	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered)
+	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered),
+	TAP_CASE(one_program_with_two_version_commands_has_two_versions)
 )

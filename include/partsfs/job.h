@@ -52,11 +52,11 @@ struct job *jobs_submit(struct jobs *jobs, const struct plan *plan,
     bool prefetch);
 
 /*
- * Run fn(arg, false) on a worker, before any queued job: work that may
- * wait on an engine (planning that asks an engine for its version) and
- * must not hold the caller's thread.  When the pool stops first, fn(arg,
- * true) runs instead, on the stopping thread (or at once on the caller's
- * when it has stopped).
+ * Run fn(arg, false) on a thread of the pool's own for such tasks (a few;
+ * not the job workers): work that may wait on an engine (planning that
+ * asks an engine for its version) and must not hold the caller's thread.
+ * When the pool stops first, fn(arg, true) runs instead, on the stopping
+ * thread (or at once on the caller's when it has stopped).
  */
 void jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping),
     void *arg);
