@@ -1080,10 +1080,10 @@ park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
 
 /* A program reading a directory's parts (cp -r, a file manager making
  * previews): when another part of one directory is opened within a few
- * seconds of the last, idle workers make its other parts of the same format ahead of
- * time, from the one opened onwards.  Readers do not always follow the
- * listing (cp sorts by inode number), so this does not look for a
- * strict sequence. */
+ * seconds of the last, idle workers make its other parts of the same
+ * format ahead of time, from the one opened onwards.  Readers do not
+ * always follow the listing (cp sorts by inode number), so this does not
+ * look for a strict sequence. */
 #define READING_WINDOW_NS (5ull * 1000000000ull)
 
 static bool
@@ -1213,8 +1213,8 @@ open_request(struct fs *fs, const struct pnode *pn, const char *path,
 	}
 }
 
-/* A parked request's planning, handed to a job worker because it waits
- * for an engine's version query (plan_later). */
+/* A parked request's planning, handed to a planning thread (jobs_run)
+ * because it waits for an engine's version query (plan_later). */
 struct plan_task {
 	uint64_t id;
 	enum pending_kind kind;
@@ -1275,7 +1275,7 @@ plan_task(void *arg, bool stopping)
 	free(t);
 }
 
-/* Plan a parked request again, on a job worker, after its job failed
+/* Plan a parked request again, on a planning thread, after its job failed
  * because the part's module changed while it was made (job_stale); a few
  * times at most, for a file that changes all the time.  False when it is
  * not done (the request is then answered with the failure). */
@@ -1317,8 +1317,8 @@ replan(struct fs *fs, uint64_t id)
 
 /* Park a request whose planning must wait for an engine's version query
  * (the first part of an engine a new cache makes: a whole start of
- * FreeCAD, say), and have a job worker plan it: no FUSE thread waits,
- * and an interrupt answers at once. */
+ * FreeCAD, say), and have a planning thread plan it: no FUSE thread
+ * waits, and an interrupt answers at once. */
 static void
 plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
     fuse_ino_t ino, fuse_ino_t parent, const char *path,
