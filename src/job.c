@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "partsfs/job.h"
+#include "partsfs/log.h"
 
 #define MAX_ERRORS 64
 
@@ -565,13 +566,26 @@ jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping), void *arg)
 	t = xcalloc(1, sizeof *t);
 	t->fn = fn;
 	t->arg = arg;
+	if (jobs->idle_task_threads == 0 &&
+	    jobs->ntask_threads < TASK_THREADS) {
+		int err = pthread_create(
+		    &jobs->task_threads[jobs->ntask_threads], NULL, tasker,
+		    jobs);
+		if (err == 0)
+			jobs->ntask_threads++;
+		else if (jobs->ntask_threads == 0) {
+			/* no thread to run it: run it here, late rather than
+			 * never */
+			pthread_mutex_unlock(&jobs->lock);
+			log_warning("cannot start a planning thread: %s",
+			    strerror(err));
+			fn(arg, false);
+			free(t);
+			return;
+		}
+	}
 	*jobs->tasks_tail = t;
 	jobs->tasks_tail = &t->next;
-	if (jobs->idle_task_threads == 0 &&
-	    jobs->ntask_threads < TASK_THREADS &&
-	    pthread_create(&jobs->task_threads[jobs->ntask_threads], NULL,
-	    tasker, jobs) == 0)
-		jobs->ntask_threads++;
 	pthread_cond_signal(&jobs->task_work);
 	pthread_mutex_unlock(&jobs->lock);
 }
