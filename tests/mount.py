@@ -1036,6 +1036,37 @@ def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
     eq(left, [], "scratch space left")
 
 
+@test
+def unmounting_while_an_engine_is_asked_its_version_exits_cleanly():
+    # The first part of a new cache waits for the engine's version query
+    # (here a command that would take 60 s) on a planning thread: an
+    # unmount then ends the query, answers the waiting readers and exits.
+    lib = fake_library(os.path.join(TMP, "libunmv"))
+    asked = os.path.join(TMP, "unmv-asked")
+    script = os.path.join(TMP, "hung-version")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho $$ >> '%s'\nexec sleep 60\n" % asked)
+    os.chmod(script, 0o755)
+    m = Mount(lib, version=[script])
+    readers = [subprocess.Popen(["cat", m.path("fake/rod/size=%d.stl" % s)],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+               for s in (1, 2, 3)]
+    eventually(lambda: count_lines(asked) == 1, "the version query", 5)
+    for r in readers:
+        r.kill()
+        r.wait(10)
+    t0 = time.monotonic()
+    m.unmount(timeout=10)
+    check(time.monotonic() - t0 < 5, "exit took %.1f s" %
+          (time.monotonic() - t0))
+    eq(m.proc.returncode, 0, "exit status")
+    time.sleep(0.2)
+    pid = int(open(asked).read().split()[0])
+    check(not alive(pid), "the version query %d left running" % pid)
+    eq(count_lines(asked), 1, "version queries")
+
+
 if __name__ == "__main__":
     failed = run_tests()
     if mountlib.BUNDLED is not None:
