@@ -716,7 +716,7 @@ plan_sources_check(const struct exec_env *env, const struct plan *p,
 			fd = open_beneath(env->root, rel, O_PATH, NULL, NULL);
 			if (fd == -1 && (errno == EXDEV || errno == ELOOP))
 				return perr_set(e, EXDEV, "%s leads outside the "
-				    "library now: the part is not made",
+				    "library now; nothing was stored",
 				    s->path);
 			if (fd != -1)
 				close(fd);
