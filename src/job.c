@@ -55,6 +55,7 @@ struct queue {
 struct task {
 	void (*fn)(void *arg, bool stopping);
 	void *arg;
+	char *key;                      /* one task per key at a time */
 	struct task *next;
 };
 
@@ -78,6 +79,7 @@ struct jobs {
 	struct task *tasks, **tasks_tail;
 	pthread_cond_t task_work;
 	pthread_t task_threads[TASK_THREADS];
+	char *task_keys[TASK_THREADS];  /* of the tasks running */
 	int ntask_threads;
 	int idle_task_threads;
 	pthread_t *threads;
@@ -399,18 +401,42 @@ jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
 	jobs->on_made_arg = arg;
 }
 
-/* The next task; lock held. */
-static struct task *
-task_pop(struct jobs *jobs)
+static bool
+task_key_running(const struct jobs *jobs, const char *key)
 {
-	struct task *t = jobs->tasks;
-
-	if (t != NULL) {
-		jobs->tasks = t->next;
-		if (jobs->tasks == NULL)
-			jobs->tasks_tail = &jobs->tasks;
+	for (int i = 0; i < TASK_THREADS; i++) {
+		if (jobs->task_keys[i] != NULL &&
+		    strcmp(jobs->task_keys[i], key) == 0)
+			return true;
 	}
+	return false;
+}
+
+/* The first task that may run now (`any`: the first task), taken out of
+ * the queue; lock held. */
+static struct task *
+task_pop(struct jobs *jobs, bool any)
+{
+	struct task **tp, *t;
+
+	for (tp = &jobs->tasks; (t = *tp) != NULL; tp = &t->next) {
+		if (any || t->key == NULL || !task_key_running(jobs, t->key))
+			break;
+	}
+	if (t == NULL)
+		return NULL;
+	*tp = t->next;
+	if (jobs->tasks_tail == &t->next)
+		jobs->tasks_tail = tp;
+	t->next = NULL;
 	return t;
+}
+
+static void
+task_free(struct task *t)
+{
+	free(t->key);
+	free(t);
 }
 
 static void *
@@ -492,10 +518,10 @@ jobs_free(struct jobs *jobs)
 	pthread_cond_broadcast(&jobs->work);
 	pthread_cond_broadcast(&jobs->task_work);
 	/* tasks not started hear that we stop, here */
-	while ((t = task_pop(jobs)) != NULL) {
+	while ((t = task_pop(jobs, true)) != NULL) {
 		pthread_mutex_unlock(&jobs->lock);
 		t->fn(t->arg, true);
-		free(t);
+		task_free(t);
 		pthread_mutex_lock(&jobs->lock);
 	}
 	/* queued jobs will not run */
@@ -525,35 +551,49 @@ jobs_free(struct jobs *jobs)
 	free(jobs);
 }
 
+/* A planning thread; `slot` is its place among the running keys. */
+struct tasker_arg {
+	struct jobs *jobs;
+	int slot;
+};
+
 static void *
 tasker(void *arg)
 {
-	struct jobs *jobs = arg;
-	struct task *t;
+	struct tasker_arg *a = arg;
+	struct jobs *jobs = a->jobs;
+	int slot = a->slot;
+	struct task *t = NULL;
 	sigset_t all;
 
+	free(a);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&jobs->lock);
 	for (;;) {
 		jobs->idle_task_threads++;
-		while (!jobs->stopping && jobs->tasks == NULL)
+		while (!jobs->stopping && (t = task_pop(jobs, false)) == NULL)
 			pthread_cond_wait(&jobs->task_work, &jobs->lock);
 		jobs->idle_task_threads--;
 		if (jobs->stopping)
 			break;
-		t = task_pop(jobs);
+		jobs->task_keys[slot] = t->key;
 		pthread_mutex_unlock(&jobs->lock);
 		t->fn(t->arg, false);
-		free(t);
 		pthread_mutex_lock(&jobs->lock);
+		jobs->task_keys[slot] = NULL;
+		task_free(t);
+		t = NULL;
+		/* a task of the same key may run now */
+		pthread_cond_broadcast(&jobs->task_work);
 	}
 	pthread_mutex_unlock(&jobs->lock);
 	return NULL;
 }
 
 void
-jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping), void *arg)
+jobs_run(struct jobs *jobs, const char *key,
+    void (*fn)(void *arg, bool stopping), void *arg)
 {
 	struct task *t;
 
@@ -566,21 +606,27 @@ jobs_run(struct jobs *jobs, void (*fn)(void *arg, bool stopping), void *arg)
 	t = xcalloc(1, sizeof *t);
 	t->fn = fn;
 	t->arg = arg;
+	t->key = key != NULL ? xstrdup(key) : NULL;
 	if (jobs->idle_task_threads == 0 &&
 	    jobs->ntask_threads < TASK_THREADS) {
-		int err = pthread_create(
-		    &jobs->task_threads[jobs->ntask_threads], NULL, tasker,
-		    jobs);
+		struct tasker_arg *a = xmalloc(sizeof *a);
+		int err;
+		a->jobs = jobs;
+		a->slot = jobs->ntask_threads;
+		err = pthread_create(&jobs->task_threads[a->slot], NULL,
+		    tasker, a);
 		if (err == 0)
 			jobs->ntask_threads++;
-		else if (jobs->ntask_threads == 0) {
+		else
+			free(a);
+		if (err != 0 && jobs->ntask_threads == 0) {
 			/* no thread to run it: run it here, late rather than
 			 * never */
 			pthread_mutex_unlock(&jobs->lock);
 			log_warning("cannot start a planning thread: %s",
 			    strerror(err));
 			fn(arg, false);
-			free(t);
+			task_free(t);
 			return;
 		}
 	}

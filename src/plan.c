@@ -729,6 +729,47 @@ plan_sources_check(const struct exec_env *env, const struct plan *p,
 	return 0;
 }
 
+/* The program maker `m` of class `cls` runs, as configured (not yet
+ * found on PATH), and for a command executor its entry in *cmd. */
+static const char *
+maker_program(const struct conf *conf, const struct pclass *cls,
+    const struct maker *m, const struct conf_command **cmd)
+{
+	*cmd = NULL;
+	switch (m->kind) {
+	case GEN_OPENSCAD:
+		return conf->openscad;
+	case GEN_FREECAD:
+		return conf->freecad;
+	default:
+		for (size_t c = 0; c < conf->ncommands; c++) {
+			if (strcmp(conf->commands[c].name,
+			    cls->commands[m->index].name) == 0)
+				*cmd = &conf->commands[c];
+		}
+		return *cmd != NULL ? (*cmd)->argv[0] : NULL;
+	}
+}
+
+char *
+plan_engine(const struct exec_env *env, const struct pnode *part)
+{
+	const struct conf_command *cmd;
+	const struct maker *m;
+	const char *want;
+
+	if (part->kind != PN_PART || part->fmt == FMT_JSON ||
+	    !(part->cls->formats & FMT_BIT(part->fmt)))
+		return NULL;
+	m = &part->cls->makers[part->fmt];
+	if ((want = maker_program(env->conf, part->cls, m, &cmd)) == NULL)
+		return NULL;
+	/* executors differ in their version query even when they run one
+	 * program */
+	return xasprintf("%d %s %s", (int)m->kind,
+	    cmd != NULL ? cmd->name : "-", want);
+}
+
 /* plan_make and plan_make_now; `ask`: the engine may be run for its
  * version. */
 static int
@@ -784,7 +825,6 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		for (size_t i = 0; i < out->nargs; i++)
 			out->args[i] = scad_literal(&vals[pset_find(ps,
 			    cls->scad->args[i])]);
-		want = conf->openscad;
 		add_script_and_siblings(out, env->root, out->script);
 		for (size_t i = 0; i < conf->nopenscad_include; i++) {
 			const char *inc = conf->openscad_include[i];
@@ -805,26 +845,23 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		out->kind = EX_FREECAD;
 		out->script = xstrdup(cls->freecad->file->path);
 		out->entry = xstrdup(cls->freecad->function);
-		want = conf->freecad;
 		add_script_and_siblings(out, env->root, out->script);
 		add_source(out, "driver", conf->freecad_driver);
 		break;
 	default:
 		out->kind = EX_COMMAND;
-		for (size_t c = 0; c < conf->ncommands; c++) {
-			if (strcmp(conf->commands[c].name,
-			    cls->commands[m->index].name) == 0)
-				out->cmd = &conf->commands[c];
-		}
 		out->script = xstrdup(cls->commands[m->index].file->path);
 		out->entry = xstrdup(cls->commands[m->index].name);
-		want = out->cmd->argv[0];
 		add_script_and_siblings(out, env->root, out->script);
 		break;
 	}
+	/* loading keeps only classes of configured commands: never NULL */
+	want = maker_program(conf, cls, m, &out->cmd);
 	free(vals);
 	vals = NULL;
-	if ((out->program = exec_find_program(want)) == NULL) {
+	if (want == NULL || (out->program = exec_find_program(want)) == NULL) {
+		if (want == NULL)
+			want = "?";
 		const char *pkg = missing_package(out->kind);
 		r = pkg != NULL ? perr_set(e, ENOEXEC, "%s: the %s engine '%s' "
 		    "is not installed (Debian package %s: apt-get install %s)",

@@ -649,14 +649,20 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
     m = Mount(lib, "jobs=1", version=[script], commands=(
         "    - name: fake2\n      argv: [%s, \"{params}\", \"{output}\", "
         "\"{format}\", \"{script}\"]\n      formats: [stl]\n" % FAKE))
-    t = None
+    ts = []
     try:
         out = {}
-        t = threading.Thread(target=lambda: out.update(
-            rod=read(m.path("fake/rod/size=1.stl"))))
-        t.start()
+
+        def reader(n):
+            out[n] = read(m.path("fake/rod/size=%d.stl" % n))
+        # more parts waiting for the first engine than planning threads
+        ts = [threading.Thread(target=reader, args=(n,))
+              for n in range(1, 8)]
+        for t in ts:
+            t.start()
         wait_until(lambda: os.path.exists(asked), "the version query",
                    2 * SLOW)
+        time.sleep(0.3)
         t0 = time.monotonic()
         bar = read(m.path("fake/bar/size=2.stl"))
         took = time.monotonic() - t0
@@ -664,10 +670,13 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
         if not WRAPPER:
             check(took < 1.5 * SLOW, "the other engine's part took %.2f s "
                   "while the first engine's version was asked" % took)
-        t.join(30)
-        eq(len(out.get("rod", b"")), 684, "the first engine's part")
+        for t in ts:
+            t.join(30)
+        eq(sorted(len(v) for v in out.values()), [684] * 7,
+           "the first engine's parts")
+        eq(count_lines(asked), 1, "version queries")
     finally:
-        if t is not None:
+        for t in ts:
             t.join(30)
         m.unmount()
 

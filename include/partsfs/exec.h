@@ -81,6 +81,9 @@ int plan_make(const struct exec_env *env, const struct pnode *part,
  */
 int plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e);
+/* A name for the engine (executor and program) that makes a part, or
+ * NULL: what a plan that waits is waiting for (caller frees). */
+char *plan_engine(const struct exec_env *env, const struct pnode *part);
 void plan_clear(struct plan *p);
 /*
  * Are the plan's sources still what its key was computed from, and those

@@ -565,7 +565,7 @@ static uint64_t park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
     fuse_ino_t parent, const char *path, const struct fuse_file_info *fi);
 static void plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
     fuse_ino_t ino, fuse_ino_t parent, const char *path,
-    const struct fuse_file_info *fi);
+    const struct pnode *pn, const struct fuse_file_info *fi);
 
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -601,7 +601,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 		if (r == -EWOULDBLOCK) {
 			plan_later(fs, req, P_LOOKUP, 0, parent, childpath,
-			    NULL);
+			    &child.pn, NULL);
 			goto done;
 		}
 		if (r == 1)
@@ -1311,7 +1311,7 @@ replan(struct fs *fs, uint64_t id)
 	if (pinned)
 		cache_unpin(fs->core->cache, &key);
 	job_unref(job);
-	jobs_run(fs->core->jobs, plan_task, t);
+	jobs_run(fs->core->jobs, NULL, plan_task, t);
 	return true;
 }
 
@@ -1322,16 +1322,21 @@ replan(struct fs *fs, uint64_t id)
 static void
 plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
     fuse_ino_t ino, fuse_ino_t parent, const char *path,
-    const struct fuse_file_info *fi)
+    const struct pnode *pn, const struct fuse_file_info *fi)
 {
 	struct plan_task *t = xcalloc(1, sizeof *t);
+	/* parts waiting for one engine are planned one at a time: the
+	 * first asks, and the others leave the planning threads to parts
+	 * of other engines meanwhile */
+	char *engine = plan_engine(&fs->core->env, pn);
 
 	t->kind = kind;
 	t->path = xstrdup(path);
 	if (fi != NULL)
 		t->fi = *fi;
 	t->id = park(req, kind, ino, parent, path, fi);
-	jobs_run(fs->core->jobs, plan_task, t);
+	jobs_run(fs->core->jobs, engine, plan_task, t);
+	free(engine);
 }
 
 static void
@@ -1364,7 +1369,7 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 	if (r == 1)
 		reply_part_open(fs, req, ino, fi);
 	else if (r == -EWOULDBLOCK)
-		plan_later(fs, req, P_OPEN, ino, 0, path, fi);
+		plan_later(fs, req, P_OPEN, ino, 0, path, &n->pn, fi);
 	else if (r < 0)
 		fuse_reply_err(req, -r);
 	else {
