@@ -704,16 +704,14 @@ plan_sources_check(const struct exec_env *env, const struct plan *p,
     struct perr *e)
 {
 	char hex[CACHE_KEY_LEN + 1];
-	size_t rootlen = env->root != NULL ? strlen(env->root) : 0;
 	int fd;
 
 	for (size_t i = 0; i < p->nsources; i++) {
 		const struct exec_source *s = &p->sources[i];
+		/* those of the library (not the driver, not an absolute
+		 * prelude) must still be inside it */
 		if (env->root != NULL && path_beneath(s->path, env->root)) {
-			const char *rel = s->path + rootlen;
-			while (*rel == '/')
-				rel++;
-			fd = open_beneath(env->root, rel, O_PATH, NULL, NULL);
+			fd = open_inside(env->root, s->path, O_PATH);
 			if (fd == -1 && (errno == EXDEV || errno == ELOOP))
 				return perr_set(e, EXDEV, "%s leads outside the "
 				    "library now; nothing was stored",

@@ -675,6 +675,21 @@ path_beneath(const char *path, const char *dir)
 	    path[n] == '\0');
 }
 
+int
+open_inside(const char *root, const char *path, int flags)
+{
+	const char *rel = path + strlen(root);
+
+	if (!path_beneath(path, root)) {
+		errno = EXDEV;
+		return -1;
+	}
+	while (*rel == '/')
+		rel++;
+	return open_beneath(root, *rel != '\0' ? rel : ".", flags, NULL,
+	    NULL);
+}
+
 /*
  * Does `rel` lead out of `root` on the way, and by which component: the
  * first prefix of it whose real path is outside, named in *link with its

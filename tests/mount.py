@@ -550,6 +550,18 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
         m.unmount()
 
 
+def slow_version_command(name, seconds):
+    """A version command for the fake engine that takes `seconds`: its
+    path, and the file where each run writes its pid."""
+    asked = os.path.join(TMP, name + "-asked")
+    script = os.path.join(TMP, name + "-version")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho $$ >> '%s'\nsleep %s\n"
+                "echo 'fake %s'\n" % (asked, seconds, name))
+    os.chmod(script, 0o755)
+    return script, asked
+
+
 @test
 def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
     # On a new cache the first part of an engine waits for the engine's
@@ -559,12 +571,7 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
     # ls answering at once, and Ctrl-C answers at once.
     lib = fake_library(os.path.join(TMP, "libver"), sizes=range(1, 31),
                        counter=os.path.join(TMP, "cver"))
-    asked = os.path.join(TMP, "ver-asked")
-    script = os.path.join(TMP, "slow-version")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 3\n"
-                "echo 'fake 9.1'\n" % asked)
-    os.chmod(script, 0o755)
+    script, asked = slow_version_command("ver", 3)
     m = Mount(lib, version=[script])
     ts = []
     try:
@@ -640,12 +647,7 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
                 "license: MIT <x>, classids: [bar]}\n")
     with open(os.path.join(lib, "fake2", "fake", "bar.txt"), "w") as f:
         f.write("bar script\n")
-    asked = os.path.join(TMP, "ver2-asked")
-    script = os.path.join(TMP, "slow-version-2")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 3\n"
-                "echo 'fake 9.3'\n" % asked)
-    os.chmod(script, 0o755)
+    script, asked = slow_version_command("ver2", 3)
     m = Mount(lib, "jobs=1", version=[script], commands=(
         "    - name: fake2\n      argv: [%s, \"{params}\", \"{output}\", "
         "\"{format}\", \"{script}\"]\n      formats: [stl]\n" % FAKE))
@@ -684,12 +686,7 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
 @test
 def with_exact_size_lookups_waiting_for_the_version_are_parked_too():
     lib = fake_library(os.path.join(TMP, "libverx"), sizes=range(1, 16))
-    asked = os.path.join(TMP, "verx-asked")
-    script = os.path.join(TMP, "slow-version-x")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho asked >> '%s'\nsleep 2\n"
-                "echo 'fake 9.2'\n" % asked)
-    os.chmod(script, 0o755)
+    script, asked = slow_version_command("verx", 2)
     m = Mount(lib, "exact_size", version=[script])
     ts = []
     try:
@@ -910,37 +907,60 @@ def an_edited_script_makes_the_part_afresh():
         m.unmount()
 
 
+def script_library(name):
+    """A fake library whose parts take 1 s and are named after the first
+    line of rod.txt, read at the end of the run; its run counter."""
+    counter = os.path.join(TMP, "c" + name)
+    return fake_library(os.path.join(TMP, name), seconds=1.0,
+                        mode="script", counter=counter), counter
+
+
+def edit_script_during_first_run(lib, counter, op):
+    """op() in a thread; once the first engine run has started, rod.txt
+    says "rod script 2".  What op returned (or raised)."""
+    out = []
+
+    def run():
+        try:
+            out.append(op())
+        except OSError as e:
+            out.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    wait_until(lambda: count_lines(counter) == 1, "the first run", 2 * SLOW)
+    with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
+        f.write("rod script 2\n")
+    t.join(30)
+    return out[0] if out else None
+
+
+def part_name(stl):
+    """The name the fake engine wrote into a binary STL's header."""
+    return stl[:80].rstrip(b"\0")
+
+
 @test
 def a_script_edited_while_its_part_is_made_gives_the_new_part():
     # The test engine names the part after its script's first line, read
     # at the end of its run; the script is edited during the run.  The
     # reader gets the part of the edited script, not EIO, and the old
     # script's key holds nothing made from the new one.
-    lib = fake_library(os.path.join(TMP, "libmid"), seconds=1.0,
-                       mode="script", counter=os.path.join(TMP, "cmid"))
-    script = os.path.join(lib, "fake", "fake", "rod.txt")
+    lib, counter = script_library("libmid")
     m = Mount(lib)
     try:
         p = m.path("fake/rod/size=2.stl")
-        out = {}
-        t = threading.Thread(target=lambda: out.update(data=read(p)))
-        t.start()
-        wait_until(lambda: count_lines(os.path.join(TMP, "cmid")) == 1,
-                   "the first run", 2 * SLOW)
-        with open(script, "w") as f:
-            f.write("rod script 2\n")
-        t.join(30)
-        check("data" in out, "the read failed: %s" % m.log()[-400:])
-        eq(out.get("data", b"")[:80].rstrip(b"\0"),
-           b"fake-engine rod script 2", "the part's name")
-        eq(count_lines(os.path.join(TMP, "cmid")), 2, "engine runs")
+        out = edit_script_during_first_run(lib, counter, lambda: read(p))
+        check(isinstance(out, bytes), "the read failed: %r %s" %
+              (out, m.log()[-400:]))
+        eq(part_name(out), b"fake-engine rod script 2", "the part's name")
+        eq(count_lines(counter), 2, "engine runs")
         check("changed while the part was being made" in m.log(),
               "the change is not logged")
         # back to the first script: its part is made from it
-        with open(script, "w") as f:
+        with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
             f.write("rod script 1\n")
         time.sleep(0.5)
-        eq(read(p)[:80].rstrip(b"\0"), b"fake-engine rod script 1",
+        eq(part_name(read(p)), b"fake-engine rod script 1",
            "the part's name after going back")
     finally:
         m.unmount()
@@ -948,23 +968,14 @@ def a_script_edited_while_its_part_is_made_gives_the_new_part():
 
 @test
 def with_exact_size_a_script_edited_during_a_lookup_gives_the_new_size():
-    lib = fake_library(os.path.join(TMP, "libmidx"), seconds=1.0,
-                       mode="script", counter=os.path.join(TMP, "cmidx"))
-    script = os.path.join(lib, "fake", "fake", "rod.txt")
+    lib, counter = script_library("libmidx")
     m = Mount(lib, "exact_size")
     try:
         p = m.path("fake/rod/size=2.stl")
-        out = {}
-        t = threading.Thread(target=lambda: out.update(st=os.stat(p)))
-        t.start()
-        wait_until(lambda: count_lines(os.path.join(TMP, "cmidx")) == 1,
-                   "the first run", 2 * SLOW)
-        with open(script, "w") as f:
-            f.write("rod script 2\n")
-        t.join(30)
-        eq(out["st"].st_size, 684, "the size the lookup gave")
-        eq(count_lines(os.path.join(TMP, "cmidx")), 2, "engine runs")
-        eq(read(p)[:80].rstrip(b"\0"), b"fake-engine rod script 2",
+        st = edit_script_during_first_run(lib, counter, lambda: os.stat(p))
+        eq(st.st_size, 684, "the size the lookup gave")
+        eq(count_lines(counter), 2, "engine runs")
+        eq(part_name(read(p)), b"fake-engine rod script 2",
            "the part's name")
     finally:
         m.unmount()
@@ -1051,11 +1062,7 @@ def unmounting_while_an_engine_is_asked_its_version_exits_cleanly():
     # (here a command that would take 60 s) on a planning thread: an
     # unmount then ends the query, answers the waiting readers and exits.
     lib = fake_library(os.path.join(TMP, "libunmv"))
-    asked = os.path.join(TMP, "unmv-asked")
-    script = os.path.join(TMP, "hung-version")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho $$ >> '%s'\nexec sleep 60\n" % asked)
-    os.chmod(script, 0o755)
+    script, asked = slow_version_command("unmv", 60)
     m = Mount(lib, version=[script])
     readers = [subprocess.Popen(["cat", m.path("fake/rod/size=%d.stl" % s)],
                                 stdout=subprocess.DEVNULL,

@@ -104,6 +104,10 @@ int open_beneath(const char *root, const char *rel, int flags, char **link,
     char **target);
 /* Is `path` `dir` or under it?  Both absolute, without symlinks. */
 bool path_beneath(const char *path, const char *dir);
+/* The absolute `path`, a real path inside `root` when the library was
+ * loaded, opened as open_beneath does (EXDEV: it leads out now, or never
+ * was inside). */
+int open_inside(const char *root, const char *path, int flags);
 /* The directory `rel` beneath `root`, opened as open_beneath does, for
  * readdir; NULL with errno set. */
 DIR *opendir_beneath(const char *root, const char *rel);

@@ -205,22 +205,16 @@ static int
 open_drawing(const struct library *lib, const char *file, int flags,
     struct stat *st)
 {
-	const char *rel = file + strlen(lib->root);
 	int fd;
 
-	if (!path_beneath(file, lib->root)) {
-		errno = EACCES;
-		return -1;
-	}
-	while (*rel == '/')
-		rel++;
 	/* O_NONBLOCK: a FIFO swapped in must not hold the thread (openat2
 	 * takes no other flag with O_PATH) */
 	if (!(flags & O_PATH))
 		flags |= O_NONBLOCK;
-	fd = open_beneath(lib->root, rel, flags, NULL, NULL);
+	fd = open_inside(lib->root, file, flags);
 	if (fd == -1 && (errno == EXDEV || errno == ELOOP)) {
-		log_warning("%s leads outside the library now: refused", rel);
+		log_warning("%s leads outside the library now: refused",
+		    file);
 		errno = EACCES;
 	} else if (fd != -1 && (fstat(fd, st) == -1 ||
 	    !S_ISREG(st->st_mode))) {
@@ -368,19 +362,26 @@ pending_add(struct pending *p)
 	pthread_mutex_unlock(&pending_lock);
 }
 
+/* Where the parked request `id` is linked, or where it would be;
+ * pending_lock held. */
+static struct pending **
+pending_slot(uint64_t id)
+{
+	struct pending **pp = &pending_list;
+
+	while (*pp != NULL && (*pp)->id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
 static struct pending *
 pending_take(uint64_t id)
 {
-	struct pending **pp, *p = NULL;
+	struct pending **pp, *p;
 
 	pthread_mutex_lock(&pending_lock);
-	for (pp = &pending_list; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->id == id) {
-			p = *pp;
-			*pp = p->next;
-			break;
-		}
-	}
+	if ((p = *(pp = pending_slot(id))) != NULL)
+		*pp = p->next;
 	pthread_mutex_unlock(&pending_lock);
 	return p;
 }
@@ -406,9 +407,7 @@ pending_wait(struct fs *fs, uint64_t id, struct job *job,
 	struct pending *p;
 
 	pthread_mutex_lock(&pending_lock);
-	for (p = pending_list; p != NULL && p->id != id; p = p->next)
-		;
-	if (p != NULL) {
+	if ((p = *pending_slot(id)) != NULL) {
 		p->job = job_ref(job);
 		p->key = *key;
 		p->pinned = true;
@@ -560,7 +559,7 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 }
 
 static void lookup_done(void *arg, struct job *job);
-static bool replan(struct fs *fs, uint64_t id);
+static bool replanned(struct fs *fs, void *arg, struct job *job);
 static uint64_t park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
     fuse_ino_t parent, const char *path, const struct fuse_file_info *fi);
 static void plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
@@ -624,12 +623,9 @@ lookup_done(void *arg, struct job *job)
 	struct library *lib;
 	struct fnode n;
 
-	/* as open_done: the size must be that of the part as it is now */
-	if (job != NULL && job_stale(job) &&
-	    replan(fs, (uint64_t)(uintptr_t)arg)) {
-		log_info("%s; planned again", job_error(job));
+	/* the size must be that of the part as it is now */
+	if (job != NULL && replanned(fs, arg, job))
 		return;
-	}
 	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;
 	lib = core_library(fs->core);
@@ -1022,12 +1018,9 @@ open_done(void *arg, struct job *job)
 	struct fs *fs = the_fs;
 	const struct cache_entry *res;
 
-	/* its module was edited while it was made: the reader gets the part
-	 * of the module as it is now */
-	if (job_stale(job) && replan(fs, (uint64_t)(uintptr_t)arg)) {
-		log_info("%s; planned again", job_error(job));
+	/* the reader gets the part of the module as it is now */
+	if (replanned(fs, arg, job))
 		return;
-	}
 	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;             /* interrupted: answered already */
 	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
@@ -1289,9 +1282,7 @@ replan(struct fs *fs, uint64_t id)
 	bool pinned = false;
 
 	pthread_mutex_lock(&pending_lock);
-	for (p = pending_list; p != NULL && p->id != id; p = p->next)
-		;
-	if (p != NULL && p->replans < 3) {
+	if ((p = *pending_slot(id)) != NULL && p->replans < 3) {
 		p->replans++;
 		t = xcalloc(1, sizeof *t);
 		t->id = id;
@@ -1312,6 +1303,18 @@ replan(struct fs *fs, uint64_t id)
 		cache_unpin(fs->core->cache, &key);
 	job_unref(job);
 	jobs_run(fs->core->jobs, NULL, plan_task, t);
+	return true;
+}
+
+/* For the callback of the job of parked request `arg`: when the job went
+ * stale (its module changed while it was made), the request is planned
+ * again and true returned; the callback then has nothing to answer. */
+static bool
+replanned(struct fs *fs, void *arg, struct job *job)
+{
+	if (!job_stale(job) || !replan(fs, (uint64_t)(uintptr_t)arg))
+		return false;
+	log_info("%s; planned again", job_error(job));
 	return true;
 }
 
