@@ -791,7 +791,11 @@ rc_transient(int rc)
 }
 
 /* Is the index damaged, after an error that could mean either?  Only
- * asked when something failed, so a healthy open stays fast. */
+ * asked when something failed, so a healthy open stays fast.  Damaged is
+ * what the check finds, or sqlite's own word for it: a check that cannot
+ * run (an I/O error, a full disk: sqlite cannot even map its WAL index
+ * there) says nothing about the file, which must not be set aside for
+ * it. */
 static bool
 db_damaged(sqlite3 *db)
 {
@@ -801,13 +805,13 @@ db_damaged(sqlite3 *db)
 
 	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &s, NULL);
 	if (rc != SQLITE_OK)
-		return !rc_transient(rc);
+		return rc_damage(rc);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(s, 0);
 		bad = v == NULL || strcmp(v, "ok") != 0;
 	} else
-		bad = !rc_transient(rc);
+		bad = rc_damage(rc);
 	sqlite3_finalize(s);
 	return bad;
 }
@@ -819,15 +823,19 @@ index_error(struct cache *c, int rc, struct buf *why, struct perr *e)
 {
 	/* Copied: the quick check replaces the connection's message. */
 	char *msg = xstrdup(sqlite3_errmsg(c->db));
-	int r;
+	int err = db_errno(c->db, rc), r;
 
 	if (rc_damage(rc) || (!rc_transient(rc) &&
 	    db_damaged(c->db))) {
 		buf_adds(why, msg);
 		r = INDEX_DAMAGED;
-	} else
-		r = perr_set(e, db_errno(c->db, rc), "cannot open the cache "
-		    "index %s: %s", c->index, msg);
+	} else if ((rc & 0xff) == SQLITE_IOERR && err != EIO)
+		/* "disk I/O error" alone hides a full disk */
+		r = perr_set(e, err, "cannot open the cache index %s: %s (%s)",
+		    c->index, msg, strerror(err));
+	else
+		r = perr_set(e, err, "cannot open the cache index %s: %s",
+		    c->index, msg);
 	free(msg);
 	return r;
 }

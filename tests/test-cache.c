@@ -2026,6 +2026,92 @@ a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind(void)
 	tap_in_child(full_disk);
 }
 
+/* A disk so full that sqlite cannot map the index's WAL index: the open
+ * fails for want of room, and the index, which is whole, is not set aside
+ * as damaged (nor copied: the copies would take what room is left). */
+static void
+full_disk_open(void)
+{
+	const char *base = tap_tmpdir();
+	char *mnt, *dir, *filler;
+	static char zero[4096];
+	struct cache *c;
+	struct perr e = { 0 };
+	ssize_t n;
+	int fd;
+
+	mnt = xasprintf("%s/mnt", base);
+	CHECK_INT(mkdir(mnt, 0755), 0);
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=512k") == -1) {
+		if (errno == EPERM) {
+			tap_note("skipped: cannot mount a tmpfs: %s",
+			    strerror(errno));
+			free(mnt);
+			return;
+		}
+		CHECK_MSG(0, "mount %s: %s", mnt, strerror(errno));
+	}
+	dir = xasprintf("%s/cache", mnt);
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK_MSG(publish(c, "kept", 100, &e) == 0, "%s", e.msg);
+	cache_close(c);
+
+	filler = xasprintf("%s/filler", mnt);
+	fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd != -1);
+	while ((n = write(fd, zero, sizeof zero)) > 0)
+		;
+	CHECK_MSG(n == -1 && errno == ENOSPC, "filling the disk: %s",
+	    strerror(errno));
+	close(fd);
+
+	for (int i = 0; i < 2; i++) {
+		memset(&e, 0, sizeof e);
+		c = cache_open(dir, NO_LIMIT, 60, &e);
+		if (c != NULL) {
+			/* sqlite found room after all: then it must work */
+			CHECK_INT(present(c, "kept"), 1);
+			cache_close(c);
+		} else {
+			tap_note("%s", e.msg);
+			CHECK_INT(e.code, ENOSPC);
+			CHECK_CONTAINS(e.msg, "No space left on device");
+		}
+	}
+	/* nothing set aside, the index where it was */
+	{
+		char *index = xasprintf("%s/index.sqlite", dir);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		CHECK(exists(index));
+		while (d != NULL && (de = readdir(d)) != NULL)
+			CHECK_MSG(strstr(de->d_name, "damaged") == NULL,
+			    "set aside: %s", de->d_name);
+		if (d != NULL)
+			closedir(d);
+		free(index);
+	}
+
+	CHECK_INT(unlink(filler), 0);
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK_INT(present(c, "kept"), 1);
+	cache_close(c);
+	free(filler);
+	free(dir);
+	free(mnt);
+}
+
+static void
+a_full_disk_does_not_set_a_whole_index_aside(void)
+{
+	tap_in_child(full_disk_open);
+}
+
 /* A cache of a realistic size. */
 
 static void
@@ -2145,5 +2231,6 @@ TAP_MAIN(
 	TAP_CASE(eight_threads_publish_and_look_up_concurrently),
 	TAP_CASE(two_processes_publish_into_one_cache_at_once),
 	TAP_CASE(a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind),
+	TAP_CASE(a_full_disk_does_not_set_a_whole_index_aside),
 	TAP_CASE(a_cache_of_2000_entries_reopens_with_every_entry)
 )
