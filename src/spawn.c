@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "partsfs/exec.h"
@@ -100,11 +101,21 @@ ring_text(const struct ring *r)
 {
 	char *s = xmalloc(r->len + 1);
 
-	for (size_t i = 0; i < r->len; i++)
+	/* a NUL in what the engine wrote would end the text there, and the
+	 * last lines (the reason, usually) would be lost: shown as '?' */
+	for (size_t i = 0; i < r->len; i++) {
 		s[i] = r->buf[(r->start + i) % r->max];
+		if (s[i] == '\0')
+			s[i] = '?';
+	}
 	s[r->len] = '\0';
 	return s;
 }
+
+/* Helpers an engine leaves behind have GRACE_STEPS x GRACE_STEP_NS (half
+ * a second) to end after SIGTERM before they are killed. */
+#define GRACE_STEPS 50
+#define GRACE_STEP_NS 10000000L
 
 /* The child runs on a stack of its own until it execs. */
 #define CHILD_STACK (256 * 1024)
@@ -289,8 +300,20 @@ run_process(const struct run_spec *spec, struct run_result *res,
 				exited = true;
 		}
 	}
-	/* Kill what is left of the group (helpers the engine started), then
-	 * reap the engine if it has not been reaped. */
+	/* What is left of the group (helpers the engine started) ends with
+	 * it.  When the engine ended of itself, they are asked first, and
+	 * given a moment to clean up after themselves (xvfb-run leaves its
+	 * Xvfb stopping, which then removes its lock file and socket from
+	 * /tmp); then, or at once after a time limit, they are killed.
+	 * The engine has been reaped by then, but the group's members keep
+	 * its number from being reused, and without members the signals
+	 * find nobody (ESRCH). */
+	if (exited && kill(-pid, SIGTERM) == 0) {
+		for (int i = 0; i < GRACE_STEPS && kill(-pid, 0) == 0; i++) {
+			struct timespec ts = { 0, GRACE_STEP_NS };
+			nanosleep(&ts, NULL);
+		}
+	}
 	kill(-pid, SIGKILL);
 	if (!exited)
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)

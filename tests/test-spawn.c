@@ -151,6 +151,50 @@ helpers_left_running_after_exit_are_killed(void)
 	run_result_clear(&r);
 }
 
+/* A helper is asked to end before it is killed, and has a moment to clean
+ * up (as Xvfb removes its lock file); one that ignores the request is
+ * killed all the same, half a second later. */
+static void
+helpers_left_running_get_a_moment_to_clean_up(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script, *done = xasprintf("%s/cleaned", dir);
+	struct run_result r;
+	double t;
+
+	script = xasprintf("(trap 'echo cleaned > %s; exit 0' TERM; "
+	    "while :; do sleep 0.01; done) >/dev/null 2>&1 & "
+	    "sleep 0.2; exit 0", done);
+	CHECK_INT(sh(script, 10, &r), 0);
+	CHECK_INT(r.status, 0);
+	CHECK_MSG(access(done, F_OK) == 0, "the helper did not clean up");
+	run_result_clear(&r);
+	free(script);
+
+	CHECK(!grandchild_survives("trap '' TERM; sleep 1000 >/dev/null 2>&1",
+	    "sleep 0.1; exit 0", 10, &r));
+	t = r.elapsed;
+	CHECK_MSG(t < 3, "took %.2f s", t);
+	run_result_clear(&r);
+	free(done);
+}
+
+/* A NUL byte in what the engine writes does not cut off the lines after
+ * it, which usually hold the reason. */
+static void
+a_nul_in_stderr_keeps_the_lines_after_it(void)
+{
+	struct run_result r;
+
+	CHECK_INT(sh("printf 'progress\\0\\n' >&2; "
+	    "echo 'ERROR: the real reason' >&2; exit 1", 10, &r), 0);
+	CHECK_INT(r.status, 1);
+	CHECK_MSG(strstr(r.stderr_tail, "ERROR: the real reason") != NULL,
+	    "stderr tail: [%s]", r.stderr_tail);
+	CHECK(strstr(r.stderr_tail, "progress?") != NULL);
+	run_result_clear(&r);
+}
+
 static void
 the_environment_is_exactly_the_given_one(void)
 {
@@ -377,6 +421,8 @@ TAP_MAIN(
 	TAP_CASE(only_the_last_bytes_of_a_flood_are_kept),
 	TAP_CASE(the_timeout_kills_the_whole_group),
 	TAP_CASE(helpers_left_running_after_exit_are_killed),
+	TAP_CASE(helpers_left_running_get_a_moment_to_clean_up),
+	TAP_CASE(a_nul_in_stderr_keeps_the_lines_after_it),
 	TAP_CASE(the_environment_is_exactly_the_given_one),
 	TAP_CASE(stdin_is_empty_and_the_directory_is_set),
 	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
