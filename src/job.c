@@ -320,7 +320,7 @@ run_job(struct jobs *jobs, struct job *j)
 {
 	struct exec_failure fail = { 0 };
 	struct perr e = { 0 };
-	char *scratch, *out = NULL;
+	char *scratch = NULL, *out = NULL;
 	enum job_state state = JOB_FAILED;
 	int r;
 
@@ -383,14 +383,18 @@ run_job(struct jobs *jobs, struct job *j)
 		state = JOB_DONE;
 	exec_failure_clear(&fail);
 	free(out);
-	cache_scratch_remove(scratch);
-	free(scratch);
 done:
 	key_unlock(lockfd, lockpath);
 	if (state == JOB_DONE && jobs->on_made != NULL)
 		jobs->on_made(jobs->on_made_arg, j->plan.path, &j->entry);
 	pthread_mutex_lock(&jobs->lock);
 	finish(jobs, j, state);
+	/* What the engine left behind goes once the waiters have their
+	 * answer: nothing in it is theirs (the part was moved out). */
+	if (scratch != NULL) {
+		cache_scratch_remove(scratch);
+		free(scratch);
+	}
 }
 
 void
