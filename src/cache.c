@@ -2002,6 +2002,77 @@ db_checkpoint(struct cache *c)
 }
 
 /*
+ * Blobs in use.  A reader holds a shared flock on its blob's descriptor
+ * (cache_blob_open) for as long as it reads; eviction removes a blob only
+ * after taking an exclusive one without waiting, so a part being read by
+ * any process sharing the cache is not evicted (the pins of cache_pin say
+ * the same within a process, before the blob is even opened).  A reader
+ * that opened the file just as it was removed finds it unlinked once it
+ * has its lock, and takes it as gone.
+ */
+int
+cache_blob_open(const char *path)
+{
+	struct stat st;
+	int fd, err;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (flock(fd, LOCK_SH) == -1) {
+		if (errno != EINTR) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+	}
+	if (fstat(fd, &st) == -1 || st.st_nlink == 0) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	return fd;
+}
+
+/* The blob of an eviction candidate, locked for removal in *fdp (-1 when
+ * it is gone already): 0, or -1 when someone reads it. */
+static int
+blob_claim(struct cache *c, const char *hex, int fmt, int *fdp)
+{
+	char *path = blob_path(c, hex, fmt);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	free(path);
+	*fdp = -1;
+	if (fd == -1)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return errno == EWOULDBLOCK ? -1 : 0;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* An entry chosen for eviction. */
+struct victim {
+	char hex[CACHE_KEY_LEN + 1];
+	int fmt;
+	uint64_t size;
+	int fd;                     /* its blob, locked for removal, or -1 */
+};
+
+static void
+victims_release(struct victim *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].fd != -1)
+			close(v[i].fd);
+		v[i].fd = -1;
+	}
+}
+
+/*
  * Evict least recently used entries until the disk space of the cache (its
  * blobs in whole blocks and the index files) is within the limit, sparing
  * pinned entries and `keep`.  The WAL is truncated before it is counted
@@ -2012,11 +2083,7 @@ db_checkpoint(struct cache *c)
 static int
 evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 {
-	struct victim {
-		char hex[CACHE_KEY_LEN + 1];
-		int fmt;
-		uint64_t size;
-	} *v = NULL;
+	struct victim *v = NULL;
 	size_t nv = 0, cap = 0;
 	sqlite3_stmt *s;
 	uint64_t entries, blobs, wal, total = 0;
@@ -2054,18 +2121,26 @@ evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 		const char *hex = (const char *)sqlite3_column_text(s, 0);
 		uint64_t size;
 
+		int fmt = fmt_parse((const char *)sqlite3_column_text(s, 1));
+		int fd = -1;
+
 		size = disk_size(c, (uint64_t)sqlite3_column_int64(s, 2));
 		if (hex == NULL || (keep != NULL &&
 		    strcmp(hex, keep->hex) == 0) ||
 		    (strlen(hex) == CACHE_KEY_LEN && pin_find(c, hex) != NULL))
+			continue;
+		/* read by someone, in this process or another: spared */
+		if (strlen(hex) == CACHE_KEY_LEN && fmt >= 0 &&
+		    blob_claim(c, hex, fmt, &fd) != 0)
 			continue;
 		if (nv == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = xreallocarray(v, cap, sizeof *v);
 		}
 		snprintf(v[nv].hex, sizeof v[nv].hex, "%s", hex);
-		v[nv].fmt = fmt_parse((const char *)sqlite3_column_text(s, 1));
+		v[nv].fmt = fmt;
 		v[nv].size = size;
+		v[nv].fd = fd;
 		nv++;
 		total -= size < total ? size : total;
 	}
@@ -2081,6 +2156,9 @@ evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 			int err = unlink(path) == -1 ? errno : 0;
 
 			free(path);
+			if (v[i].fd != -1)
+				close(v[i].fd);
+			v[i].fd = -1;
 			if (err != 0 && err != ENOENT)
 				continue;     /* still there: the row stays */
 		}
@@ -2091,6 +2169,7 @@ evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 				*freed += v[i].size;
 		}
 	}
+	victims_release(v, nv);
 	if (rc == SQLITE_OK)
 		rc = db_run(c, S_COMMIT);
 	if (rc != SQLITE_OK)
@@ -2103,6 +2182,7 @@ evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
 	return SQLITE_OK;
 
 fail:
+	victims_release(v, nv);
 	free(v);
 	*n += removed;
 	db_rollback(c);
@@ -2187,6 +2267,14 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
     const char *tmp, const char *label, struct cache_entry *out,
     struct perr *e)
 {
+	return cache_publish_open(c, key, fmt, tmp, label, out, NULL, e);
+}
+
+int
+cache_publish_open(struct cache *c, const struct cache_key *key,
+    enum format fmt, const char *tmp, const char *label,
+    struct cache_entry *out, int *fdp, struct perr *e)
+{
 	static const char *const reading = "reading the result";
 	static const char *const writing = "writing to the cache";
 	char sha[CACHE_KEY_LEN + 1], *sub = NULL, *path = NULL;
@@ -2241,6 +2329,12 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 		goto fail;
 	}
 	path = blob_path(c, key->hex, fmt);
+	/* in use from the moment it is visible (cache_blob_open) */
+	if (fdp != NULL && (flock(fd, LOCK_SH) == -1 ||
+	    lseek(fd, 0, SEEK_SET) == -1)) {
+		r = publish_fail(e, key, reading, errno);
+		goto fail;
+	}
 	if ((r = blob_place(tmp, path, &fresh)) != 0) {
 		r = publish_fail(e, key, writing, -r);
 		goto fail;
@@ -2279,7 +2373,10 @@ cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
 	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	pthread_mutex_unlock(&c->lock);
 
-	close(fd);
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
 	free(sub);
 	if (out != NULL) {
 		out->path = path;

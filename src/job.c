@@ -35,7 +35,9 @@ struct job {
 	bool prefetch;
 	bool in_table;
 	bool stale;                     /* JOB_FAILED: its sources changed */
+	bool system;                    /* JOB_FAILED: not the engine's doing */
 	struct cache_entry entry;       /* JOB_DONE */
+	int blob_fd;                    /* JOB_DONE: entry's blob open, or -1 */
 	char *error;                    /* JOB_FAILED */
 	pthread_cond_t cond;
 	struct note *notes;
@@ -177,6 +179,8 @@ job_free(struct job *j)
 {
 	plan_clear(&j->plan);
 	cache_entry_clear(&j->entry);
+	if (j->blob_fd != -1)
+		close(j->blob_fd);
 	free(j->error);
 	free(j->notes);
 	pthread_cond_destroy(&j->cond);
@@ -329,7 +333,16 @@ run_job(struct jobs *jobs, struct job *j)
 
 	/* Made in the meantime (another process, or before we were asked)? */
 	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	if (lockfd == -1 && stopping(jobs)) {
+		/* gave up waiting for another process's job: we stop */
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		pthread_mutex_lock(&jobs->lock);
+		finish(jobs, j, JOB_FAILED);
+		return;
+	}
 	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
+		j->blob_fd = cache_blob_open(j->entry.path);
 		key_unlock(lockfd, lockpath);
 		if (jobs->on_made != NULL)
 			jobs->on_made(jobs->on_made_arg, j->plan.path,
@@ -358,6 +371,7 @@ run_job(struct jobs *jobs, struct job *j)
 	}
 	if ((scratch = cache_scratch(jobs->env.cache, &e)) == NULL) {
 		j->error = xasprintf("no scratch space for the job: %s", e.msg);
+		j->system = true;
 		goto done;
 	}
 	pthread_mutex_lock(&jobs->lock);
@@ -374,11 +388,15 @@ run_job(struct jobs *jobs, struct job *j)
 		/* an engine killed because we stop did not fail */
 		if (!stopping(jobs))
 			cache_fail(jobs->env.cache, &j->plan.key, j->error);
-	} else if (cache_publish(jobs->env.cache, &j->plan.key, j->plan.fmt,
-	    out, j->plan.label, &j->entry, &e) != 0) {
+		else
+			j->system = true;
+	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
+	    j->plan.fmt, out, j->plan.label, &j->entry, &j->blob_fd,
+	    &e) != 0) {
 		/* not remembered as a failure: eviction may make room */
 		j->error = xasprintf("the part was made but could not be "
 		    "stored: %s", e.msg);
+		j->system = true;
 	} else
 		state = JOB_DONE;
 	exec_failure_clear(&fail);
@@ -510,13 +528,11 @@ grow_pool(struct jobs *jobs)
 }
 
 void
-jobs_free(struct jobs *jobs)
+jobs_stop(struct jobs *jobs)
 {
 	struct task *t;
 	struct job *j;
 
-	if (jobs == NULL)
-		return;
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stopping = true;
 	pthread_cond_broadcast(&jobs->work);
@@ -532,6 +548,7 @@ jobs_free(struct jobs *jobs)
 	while ((j = queue_pop(&jobs->normal)) != NULL ||
 	    (j = queue_pop(&jobs->prefetch)) != NULL) {
 		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
 		finish(jobs, j, JOB_FAILED);
 		job_unref(j);
 		pthread_mutex_lock(&jobs->lock);
@@ -539,6 +556,14 @@ jobs_free(struct jobs *jobs)
 	pthread_mutex_unlock(&jobs->lock);
 	/* running engines are killed; their workers finish the jobs */
 	run_kill_all(SIGKILL);
+}
+
+void
+jobs_free(struct jobs *jobs)
+{
+	if (jobs == NULL)
+		return;
+	jobs_stop(jobs);
 	for (int i = 0; i < jobs->nthreads; i++)
 		pthread_join(jobs->threads[i], NULL);
 	for (int i = 0; i < jobs->ntask_threads; i++)
@@ -664,6 +689,7 @@ jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
 
 	j = xcalloc(1, sizeof *j);
 	j->jobs = jobs;
+	j->blob_fd = -1;
 	pthread_cond_init(&j->cond, NULL);
 	j->submitted = now_ns();
 	j->prefetch = prefetch;
@@ -703,6 +729,7 @@ jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
 		j->refs = 1;
 		j->state = JOB_FAILED;
 		j->error = xstrdup("partsfs is stopping");
+		j->system = true;
 		pthread_mutex_unlock(&jobs->lock);
 		return j;
 	}
@@ -810,6 +837,20 @@ bool
 job_stale(struct job *j)
 {
 	return j->state == JOB_FAILED && j->stale;
+}
+
+int
+job_blob_fd(struct job *j)
+{
+	if (j->state != JOB_DONE || j->blob_fd == -1)
+		return -1;
+	return fcntl(j->blob_fd, F_DUPFD_CLOEXEC, 0);
+}
+
+bool
+job_system(struct job *j)
+{
+	return j->state == JOB_FAILED && j->system;
 }
 
 const char *

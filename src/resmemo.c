@@ -600,7 +600,7 @@ resmemo_fast_open(const char *root, const char *path,
 	if ((lib = fast_load(lpath)) == NULL || !memos_hold(lib, part, key))
 		goto out;
 	blob = cache_blob_path_in(conf->cache_dir, key, (enum format)fmt);
-	fd = open(blob, O_RDONLY | O_CLOEXEC);
+	fd = cache_blob_open(blob);
 	free(blob);
 	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size != (off_t)size)) {

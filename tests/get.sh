@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 29
+plan 32
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src"
@@ -247,6 +247,98 @@ expect_eq "$(wc -l <"$TMP/dedup.count")" "1" "engine runs"
 for i in $(seq 2 16); do
 	cmp -s "$TMP/dedup.1" "$TMP/dedup.$i" || fail "copy $i differs"
 done
+end
+
+# alive: a process that exists and is not a zombie
+alive() { [ -e /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status; }
+# the number of lines of a file, 0 while it does not exist
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+begin "SIGTERM or Ctrl-C during a job: the engine and its helpers end with partsctl, nothing remembered"
+for sig in TERM INT; do
+	rm -f "$TMP/sig.pids" "$TMP/sig.stl"
+	# a script runs a background job with SIGINT ignored; env gives it
+	# back its default, as an interactive shell would
+	env --default-signal=INT "$PARTSCTL" get --cache "$TMP/sigcache" "$CMDLIB" \
+	    "fake/box/mode=orphan,seconds=30,size=4,counter=$(enc "$TMP/sig.pids").stl" \
+	    -o "$TMP/sig.stl" 2>"$TMP/sig.err" &
+	pid=$!
+	for i in $(seq 100); do
+		[ "$(lines "$TMP/sig.pids")" = 2 ] && break
+		sleep 0.1
+	done
+	[ "$(lines "$TMP/sig.pids")" = 2 ] ||
+		fail "SIG$sig: the engine did not start its helper"
+	kill -$sig $pid
+	wait $pid
+	st=$?
+	expect_eq "$st" "$((128 + $(kill -l $sig)))" "SIG$sig: exit status"
+	sleep 0.3
+	for p in $(cat "$TMP/sig.pids"); do
+		if alive $p; then fail "SIG$sig: engine process $p still runs"; fi
+	done
+	if [ -e "$TMP/sig.stl" ]; then fail "SIG$sig: a part file was written"; fi
+	expect_eq "$(cat "$TMP/sig.err")" "" "SIG$sig: stderr"
+done
+run "$PARTSCTL" cache --cache "$TMP/sigcache" stats
+expect_contains "$out" "failures remembered: 0"
+end
+
+begin "parts evicted by other gets before they are read are not lost"
+# a cache smaller than its own index: every get evicts every part it can,
+# the one another get is about to read included, unless it is in use
+cat >"$TMP/tiny.conf" <<END_CONF
+executors:
+  commands:
+    - name: fake
+      argv: [$FAKE, "{params}", "{output}", "{format}", "{script}"]
+      formats: [stl]
+cache:
+  dir: $TMP/tinycache
+  max-size: 20K
+END_CONF
+rm -rf "$TMP/tiny"
+mkdir -p "$TMP/tiny"
+for i in $(seq 30); do
+	( "$PARTSCTL" get -q -c "$TMP/tiny.conf" "$CMDLIB" "fake/box/size=$i.stl" \
+	    -o "$TMP/tiny/$i.stl" 2>"$TMP/tiny/$i.err"
+	  echo $? >"$TMP/tiny/$i.rc" ) &
+done
+wait
+for i in $(seq 30); do
+	expect_eq "$(cat "$TMP/tiny/$i.rc")" 0 "get $i: $(cat "$TMP/tiny/$i.err")"
+	expect_eq "$(stl_bbox "$TMP/tiny/$i.stl")" \
+	    "0.00 0.00 0.00 $i.00 $i.00 $i.00" "part $i"
+done
+end
+
+begin "-o FILE is written whole or not at all: a full disk leaves no part file, or the old one"
+rm -rf "$TMP/small"
+mkdir -p "$TMP/small"
+# in a mount namespace of its own, so the tmpfs goes with it; one get
+# into a new file, one over an existing file
+unshare -m --propagation private sh -c '
+	mount -t tmpfs -o size=8k tmpfs "$1" || exit 99
+	echo "the old part" >"$1/old.stl"
+	dd if=/dev/zero of="$1/fill" bs=1k count=64 2>/dev/null
+	for f in new old; do
+		"$2" get -q "$3" fake/box/size=6.stl -o "$1/$f.stl" 2>"$4.$f.err"
+		echo $? >"$4.$f.rc"
+	done
+	cat "$1/old.stl" >"$4.part"
+	ls -a "$1" | tr "\n" " " >"$4.ls"
+' sh "$TMP/small" "$PARTSCTL" "$CMDLIB" "$TMP/small"
+if [ "$?" = 99 ]; then
+	echo "# skipped: cannot mount a tmpfs"
+else
+	for f in new old; do
+		expect_eq "$(cat "$TMP/small.$f.rc")" 4 "exit status ($f)"
+		expect_contains "$(cat "$TMP/small.$f.err")" \
+		    "No space left on device"
+	done
+	expect_eq "$(cat "$TMP/small.part")" "the old part" "the old file"
+	expect_eq "$(cat "$TMP/small.ls")" ". .. fill old.stl " "what is left"
+fi
 end
 
 begin "kill -9 during a job: no engine left, and the next run serves the part"

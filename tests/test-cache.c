@@ -1396,6 +1396,51 @@ eviction_never_removes_a_pinned_entry(void)
 	cache_close(c);
 }
 
+/* A part another process reads (its blob open with cache_blob_open, on a
+ * cache handle of its own) is not evicted by this one; once it is closed,
+ * it goes as the least recently used.  A blob opened just as it was
+ * evicted is reported gone. */
+static void
+eviction_spares_a_part_another_process_reads(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key a = key_of("a");
+	struct cache_entry ent;
+	struct cache *c, *reader;
+	struct perr e;
+	char *blob;
+	int fd;
+
+	c = cache_open(dir, 3 * on_disk(dir, STL_SIZE(BIG)) + INDEX_ROOM, 60,
+	    &e);
+	CHECK(c != NULL);
+	reader = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(reader != NULL);
+	CHECK_INT(publish(c, "a", BIG, &e), 0);
+	CHECK_INT(publish(c, "b", BIG, &e), 0);
+	CHECK_INT(publish(c, "c", BIG, &e), 0);
+	CHECK_INT(cache_lookup(reader, &a, &ent), 1);
+	fd = cache_blob_open(ent.path);
+	CHECK(fd != -1);
+	blob = xstrdup(ent.path);
+	cache_entry_clear(&ent);
+
+	CHECK_INT(publish(c, "d", BIG, &e), 0);
+	CHECK_INT(present(c, "a"), 1);
+	CHECK_INT(present(c, "b"), 0);
+	CHECK(exists(blob));
+	CHECK_INT(close(fd), 0);
+	CHECK_INT(publish(c, "e", BIG, &e), 0);
+	CHECK_INT(present(c, "a"), 0);
+	CHECK(!exists(blob));
+	/* gone: opening it says so */
+	CHECK_INT(cache_blob_open(blob), -1);
+	CHECK_INT(errno, ENOENT);
+	cache_close(reader);
+	cache_close(c);
+	free(blob);
+}
+
 static void
 a_part_larger_than_the_limit_is_kept_alone(void)
 {
@@ -2215,6 +2260,7 @@ TAP_MAIN(
 	TAP_CASE(a_failed_publish_keeps_the_blob_that_was_there),
 	TAP_CASE(eviction_removes_the_least_recently_used_first),
 	TAP_CASE(eviction_never_removes_a_pinned_entry),
+	TAP_CASE(eviction_spares_a_part_another_process_reads),
 	TAP_CASE(a_part_larger_than_the_limit_is_kept_alone),
 	TAP_CASE(prune_evicts_to_a_smaller_limit_and_drops_expired_failures),
 	TAP_CASE(the_wal_stays_small_however_many_parts_are_published),

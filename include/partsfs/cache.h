@@ -104,6 +104,13 @@ char *cache_blob_path(const struct cache *c, const struct cache_key *key,
 /* The same for the cache directory `dir`, without opening the cache. */
 char *cache_blob_path_in(const char *dir, const struct cache_key *key,
     enum format fmt);
+/*
+ * Open a blob file to read it, marked in use for as long as the descriptor
+ * is open: eviction, by this process or any other sharing the cache,
+ * leaves it alone.  -1 with errno set; ENOENT also when it was being
+ * evicted as it was opened.
+ */
+int cache_blob_open(const char *path);
 /* Mark an entry used now (for LRU eviction). */
 void cache_touch(struct cache *c, const struct cache_key *key);
 
@@ -118,6 +125,12 @@ void cache_touch(struct cache *c, const struct cache_key *key);
 int cache_publish(struct cache *c, const struct cache_key *key,
     enum format fmt, const char *tmp, const char *label,
     struct cache_entry *out, struct perr *e);
+/* The same, also giving the new blob open in *fdp and marked in use (as
+ * cache_blob_open) from the moment it appeared: no eviction, by any
+ * process, can take it before the caller has read it. */
+int cache_publish_open(struct cache *c, const struct cache_key *key,
+    enum format fmt, const char *tmp, const char *label,
+    struct cache_entry *out, int *fdp, struct perr *e);
 
 /* Check the index (PRAGMA quick_check) and every blob against it now
  * (cache_open does it when a crash left scratch space behind, and

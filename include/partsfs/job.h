@@ -33,7 +33,11 @@ struct jobs_stats {
 
 /* A pool of `workers` threads (0: one per CPU) making parts into `cache`. */
 struct jobs *jobs_new(const struct exec_env *env, int workers);
-/* Stop: queued jobs fail, running engines are killed, workers joined. */
+/* Stop: queued jobs fail, running engines are killed (their jobs fail
+ * without being remembered as failures), new jobs fail at once.  Safe
+ * from any thread, any number of times. */
+void jobs_stop(struct jobs *jobs);
+/* jobs_stop, then the workers are joined and everything freed. */
 void jobs_free(struct jobs *jobs);
 /* Have fn(arg, path, entry) called, in the worker, each time a job finds
  * its part in the cache, made by it or by another process, before anyone
@@ -77,9 +81,17 @@ void job_notify(struct job *job, void (*fn)(void *arg, struct job *job),
  * job is referenced. */
 const struct cache_entry *job_result(struct job *job);
 const char *job_error(struct job *job);
+/* A done job's blob, open for reading and marked in use (see
+ * cache_blob_open) since the moment it was published or found: a new
+ * descriptor the caller closes, or -1 (then open job_result's path). */
+int job_blob_fd(struct job *job);
 /* Failed because a file its key digests changed while it was made (see
  * plan_sources_check): planning the part again gives the new key. */
 bool job_stale(struct job *job);
+/* Failed for want of room or another system error (no scratch space, the
+ * part could not be stored), or because the pool stops: not the engine's
+ * fault nor the part's. */
+bool job_system(struct job *job);
 const char *job_path(struct job *job);
 /* The engine making it: "openscad", "freecad" or the command's name. */
 const char *job_executor(struct job *job);

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,32 +86,111 @@ out:
 	return r;
 }
 
-static int
-open_output(const char *file, enum format fmt)
-{
+/*
+ * Where the part goes.  A FILE that is (or will be) a regular file is
+ * written whole or not at all: into a temporary file beside it, renamed
+ * over it at the end, so that a full disk, an error or a kill leaves
+ * whatever was there before, not a truncated part.  Anything else (a
+ * FIFO, /dev/stdout, a directory we may not write in) is written in
+ * place, as is standard output.
+ */
+struct output {
+	const char *file;       /* NULL: standard output */
+	char *target;           /* the file the temporary file replaces */
+	char *tmp;              /* the temporary file, or NULL */
 	int fd;
+};
 
+static int
+output_open(struct output *o, const char *file, enum format fmt)
+{
+	struct stat st;
+	bool existed;
+	char *slash;
+
+	memset(o, 0, sizeof *o);
+	o->file = file;
+	o->fd = -1;
 	if (file == NULL) {
 		if (isatty(STDOUT_FILENO) && fmt != FMT_JSON) {
 			ctl_error("not writing a %s file to a terminal: use -o "
 			    "FILE", format_ext(fmt));
 			return -1;
 		}
-		return STDOUT_FILENO;
+		o->fd = STDOUT_FILENO;
+		return 0;
 	}
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1)
+	existed = stat(file, &st) == 0;
+	if (!existed || S_ISREG(st.st_mode)) {
+		/* beside the file itself when FILE is a link to it */
+		o->target = existed ? realpath(file, NULL) : NULL;
+		if (o->target == NULL)
+			o->target = xstrdup(file);
+		slash = strrchr(o->target, '/');
+		o->tmp = xasprintf("%.*s.%s.partsctl-XXXXXX",
+		    slash ? (int)(slash - o->target + 1) : 0, o->target,
+		    slash ? slash + 1 : o->target);
+		if ((o->fd = mkostemp(o->tmp, O_CLOEXEC)) != -1) {
+			mode_t mask = umask(0);
+			umask(mask);
+			if (existed) {
+				/* as writing over it would keep them */
+				fchmod(o->fd, st.st_mode & 07777);
+				if (fchown(o->fd, st.st_uid, st.st_gid) == -1)
+					fchmod(o->fd, st.st_mode & 0777);
+			} else
+				fchmod(o->fd, 0666 & ~mask);
+			return 0;
+		}
+		/* no room for another name there (a directory we may not
+		 * write in): in place, then */
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+	o->fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (o->fd == -1) {
 		ctl_error("%s: %s", file, strerror(errno));
-	return fd;
+		free(o->target);
+		o->target = NULL;
+	}
+	return o->fd == -1 ? -1 : 0;
+}
+
+/* Finish the output: a CTL code.  `ok`: everything was written (else the
+ * temporary file goes, and what was there stays). */
+static int
+output_close(struct output *o, bool ok)
+{
+	int rc = ok ? CTL_OK : CTL_SYSTEM;
+
+	if (o->fd != -1 && o->fd != STDOUT_FILENO && close(o->fd) == -1 &&
+	    rc == CTL_OK) {
+		ctl_error("%s: %s", o->file, strerror(errno));
+		rc = CTL_SYSTEM;
+	}
+	o->fd = -1;
+	if (o->tmp != NULL) {
+		if (rc == CTL_OK && rename(o->tmp, o->target) == -1) {
+			ctl_error("%s: %s", o->file, strerror(errno));
+			rc = CTL_SYSTEM;
+		}
+		if (rc != CTL_OK)
+			unlink(o->tmp);
+	}
+	free(o->tmp);
+	free(o->target);
+	o->tmp = o->target = NULL;
+	return rc;
 }
 
 static int
 write_json(const struct pnode *part, const char *file)
 {
 	struct perr e = { 0 };
+	struct output o;
 	json_t *j = describe_part(part, &e);
 	char *text;
-	int fd, rc = CTL_OK;
+	bool ok;
 
 	if (j == NULL) {
 		ctl_error("%s", e.msg);
@@ -116,52 +198,31 @@ write_json(const struct pnode *part, const char *file)
 	}
 	text = describe_dump(j);
 	json_decref(j);
-	if ((fd = open_output(file, FMT_JSON)) == -1) {
+	if (output_open(&o, file, FMT_JSON) == -1) {
 		free(text);
 		return CTL_SYSTEM;
 	}
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		ctl_error("writing: %s", strerror(errno));
-		rc = CTL_SYSTEM;
-	}
-	if (fd != STDOUT_FILENO)
-		close(fd);
+	ok = write(o.fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (!ok)
+		ctl_error("writing %s: %s", file ? file : "the output",
+		    strerror(errno));
 	free(text);
-	return rc;
+	return output_close(&o, ok);
 }
 
 /* Write a cached part, open as `in`, to the output: a CTL code. */
 static int
 write_part_fd(int in, const char *output, enum format fmt)
 {
-	int fd, r, rc = CTL_OK;
+	struct output o;
+	int r;
 
-	if ((fd = open_output(output, fmt)) == -1)
+	if (output_open(&o, output, fmt) == -1)
 		return CTL_SYSTEM;
-	if ((r = copy_fd(in, fd)) != 0) {
+	if ((r = copy_fd(in, o.fd)) != 0)
 		ctl_error("writing %s: %s", output ? output : "the output",
 		    strerror(-r));
-		rc = CTL_SYSTEM;
-	}
-	if (fd != STDOUT_FILENO && close(fd) == -1) {
-		ctl_error("%s: %s", output, strerror(errno));
-		rc = CTL_SYSTEM;
-	}
-	return rc;
-}
-
-static int
-write_part(const char *blob, const char *output, enum format fmt)
-{
-	int in, rc;
-
-	if ((in = open(blob, O_RDONLY | O_CLOEXEC)) == -1) {
-		ctl_error("%s: %s", blob, strerror(errno));
-		return CTL_SYSTEM;
-	}
-	rc = write_part_fd(in, output, fmt);
-	close(in);
-	return rc;
+	return output_close(&o, r == 0);
 }
 
 /*
@@ -201,13 +262,17 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 	    conf->negative_ttl, &e);
 	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
 	    cache_lookup(cache, &key, &hit) == 1) {
-		log_debug("%s: made before as %s (resolution memo)", path,
-		    key.hex);
-		*rc = write_part(hit.path, output, (enum format)fmt);
-		if (*rc == CTL_OK)
-			resmemo_fast_record(cache, real, path, conf, &key,
-			    &hit);
-		done = true;
+		/* gone since (another process evicted it): made again */
+		if ((in = cache_blob_open(hit.path)) != -1) {
+			log_debug("%s: made before as %s (resolution memo)",
+			    path, key.hex);
+			*rc = write_part_fd(in, output, (enum format)fmt);
+			close(in);
+			if (*rc == CTL_OK)
+				resmemo_fast_record(cache, real, path, conf,
+				    &key, &hit);
+			done = true;
+		}
 	}
 	cache_entry_clear(&hit);
 	if (done)
@@ -216,6 +281,80 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 		*cachep = cache;     /* for the library's turn */
 	free(real);
 	return done;
+}
+
+/*
+ * Ctrl-C (SIGINT), SIGTERM and SIGHUP while engines may run: a thread of
+ * their own takes them, stops the jobs (engines are killed with their
+ * whole process group, helpers included, and nothing is remembered as a
+ * failure) and ends the process by the same signal.  Without it the
+ * engine died with us (PR_SET_PDEATHSIG) but what it had started (Xvfb
+ * under xvfb-run, say) ran on.  What the job left in the cache's scratch
+ * area goes at the next start, as after any crash.
+ */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jobs *stop_jobs;
+static int stop_signal;
+static sigset_t stop_set;
+
+static void *
+stop_waiter(void *arg)
+{
+	int sig;
+
+	(void)arg;
+	while (sigwait(&stop_set, &sig) != 0)
+		;
+	pthread_mutex_lock(&stop_lock);
+	stop_signal = sig;
+	if (stop_jobs != NULL)
+		jobs_stop(stop_jobs);
+	pthread_mutex_unlock(&stop_lock);
+	signal(sig, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
+	raise(sig);
+	return NULL;
+}
+
+/* Take those signals on a thread of their own from now on (before any job
+ * worker starts: threads inherit the mask). */
+static void
+stop_on_signals(void)
+{
+	pthread_t t;
+
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	if (pthread_create(&t, NULL, stop_waiter, NULL) == 0)
+		pthread_detach(t);
+	else
+		pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
+}
+
+static void
+stop_watch(struct jobs *jobs)
+{
+	pthread_mutex_lock(&stop_lock);
+	stop_jobs = jobs;
+	pthread_mutex_unlock(&stop_lock);
+}
+
+/* A job failed because a signal stopped it: nothing to say, as the
+ * stopping thread is ending the process. */
+static void
+stop_if_stopped(void)
+{
+	int sig;
+
+	pthread_mutex_lock(&stop_lock);
+	sig = stop_signal;
+	pthread_mutex_unlock(&stop_lock);
+	if (sig != 0)
+		for (;;)
+			pause();
 }
 
 /* Wait for the job, telling a terminal what runs and for how long. */
@@ -263,7 +402,7 @@ cmd_get(int argc, char **argv)
 	struct core *core;
 	struct pnode node;
 	bool quiet = false;
-	int c, r, rc = CTL_OK;
+	int c, r, in, rc = CTL_OK;
 
 	while ((c = getopt_long(argc, argv, "o:qc:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -303,6 +442,7 @@ cmd_get(int argc, char **argv)
 	}
 	if ((real = realpath(argv[optind], NULL)) != NULL)
 		snap = resmemo_snap(real, conf);
+	stop_on_signals();
 	if ((core = core_open_cache(argv[optind], conf, opened, &e)) == NULL) {
 		ctl_error("%s", e.msg);
 		resmemo_snap_free(snap);
@@ -310,6 +450,7 @@ cmd_get(int argc, char **argv)
 		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :
 		    CTL_SYSTEM;
 	}
+	stop_watch(core->jobs);
 	lib = core_library(core);
 	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {
 		ctl_error("%s: %s", argv[optind + 1], e.msg);
@@ -326,7 +467,8 @@ cmd_get(int argc, char **argv)
 		goto clear;
 	}
 	/* planned once: for the request and for the memo; again (a few
-	 * times at most) when the module changed while the part was made */
+	 * times at most) when the module changed while the part was made,
+	 * or when the part went from the cache before we could open it */
 	for (int tries = 0;; tries++) {
 		if ((r = plan_make(&core->env, &node, &plan, &e)) == 0)
 			r = core_request_plan(core, &plan, false, &hit, &job);
@@ -335,29 +477,47 @@ cmd_get(int argc, char **argv)
 			rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
 			goto clear;
 		}
-		if (r == 1)
-			break;
-		if (wait_job(job, !quiet && isatty(STDERR_FILENO)) ==
+		in = -1;
+		if (r == 0 && wait_job(job, !quiet && isatty(STDERR_FILENO)) ==
 		    JOB_DONE) {
 			hit.path = xstrdup(job_result(job)->path);
 			hit.size = job_result(job)->size;
 			hit.fmt = job_result(job)->fmt;
-			break;
+			in = job_blob_fd(job);
+		} else if (r == 0) {
+			stop_if_stopped();
+			if (!job_stale(job) || tries == 2) {
+				ctl_error("%s: %s", job_path(job),
+				    job_error(job));
+				rc = job_system(job) ? CTL_SYSTEM : CTL_FAILED;
+				goto clear;
+			}
+			if (!quiet)
+				ctl_error("%s; planned again", job_error(job));
+			goto again;
 		}
-		if (!job_stale(job) || tries == 2) {
-			ctl_error("%s: %s", job_path(job), job_error(job));
-			rc = CTL_FAILED;
+		/* opened at once: another process's eviction, prune or clear
+		 * may take it any time */
+		if (in != -1 || (in = cache_blob_open(hit.path)) != -1)
+			break;
+		if (errno != ENOENT || tries == 2) {
+			ctl_error("%s: %s", hit.path, strerror(errno));
+			rc = CTL_SYSTEM;
 			goto clear;
 		}
 		if (!quiet)
-			ctl_error("%s; planned again", job_error(job));
+			ctl_error("%s went from the cache before it could be "
+			    "read; made again", argv[optind + 1]);
+	again:
+		cache_entry_clear(&hit);
 		job_unref(job);
 		job = NULL;
 		plan_clear(&plan);
 	}
 	/* the next get of this path need not load the library */
 	resmemo_record(core->cache, snap, argv[optind + 1], conf, &plan, &hit);
-	rc = write_part(hit.path, output, node.fmt);
+	rc = write_part_fd(in, output, node.fmt);
+	close(in);
 clear:
 	plan_clear(&plan);
 	pnode_clear(&node);
@@ -365,6 +525,7 @@ out:
 	cache_entry_clear(&hit);
 	job_unref(job);
 	library_unref(lib);
+	stop_watch(NULL);
 	core_close(core);
 	resmemo_snap_free(snap);
 	free(real);

@@ -996,7 +996,7 @@ static int
 open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
     struct fuse_file_info *fi)
 {
-	int fd = open(blob, O_RDONLY | O_CLOEXEC);
+	int fd = cache_blob_open(blob);
 	struct handle *h;
 
 	if (fd == -1)
