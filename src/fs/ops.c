@@ -1036,12 +1036,26 @@ open_done(void *arg, struct job *job)
 	pending_free(fs, p);
 }
 
+/*
+ * The request being parked by this thread.  An interrupt that came before
+ * it was parked makes fuse_req_interrupt_func call `interrupted` at once,
+ * with the request's lock held, which libfuse releases after the call: a
+ * reply there would free the request under it.  Such an interrupt is only
+ * noted, and answered by park once that call returned.
+ */
+static __thread uint64_t parking_id;
+static __thread bool parking_interrupted;
+
 static void
 interrupted(fuse_req_t req, void *arg)
 {
-	struct pending *p = pending_take((uint64_t)(uintptr_t)arg);
+	struct pending *p;
 
-	if (p == NULL)
+	if ((uint64_t)(uintptr_t)arg == parking_id) {
+		parking_interrupted = true;
+		return;
+	}
+	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;             /* the job answered first */
 	atomic_fetch_add(&the_fs->interrupted, 1);
 	/* the job goes on into the cache; only this reader gives up */
@@ -1067,7 +1081,12 @@ park(fuse_req_t req, enum pending_kind kind, fuse_ino_t ino,
 	pending_add(p);
 	/* nothing takes it out before the interrupt function is set */
 	id = p->id;
+	parking_id = id;
+	parking_interrupted = false;
 	fuse_req_interrupt_func(req, interrupted, (void *)(uintptr_t)id);
+	parking_id = 0;
+	if (parking_interrupted)
+		interrupted(req, (void *)(uintptr_t)id);
 	return id;
 }
 
@@ -1747,11 +1766,11 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	conn->want &= ~FUSE_CAP_SPLICE_MOVE;
-	/* POSIX ACLs (there are none) are then cached by the kernel per
-	 * inode instead of being asked for at every ls -l; permissions are
-	 * the kernel's business anyway (default_permissions). */
-	if (conn->capable & FUSE_CAP_POSIX_ACL)
-		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* No POSIX ACLs (FUSE_CAP_POSIX_ACL): the kernel would then ask for
+	 * them to check the access of every user but the owner, and the
+	 * EOPNOTSUPP partsfs answers for system.* attributes would refuse
+	 * them all under allow_other.  ls -l learns of that answer once. */
+	conn->want &= ~FUSE_CAP_POSIX_ACL;
 	/* Lookups and listings of one directory in parallel: without it
 	 * the kernel sends them one at a time, and a lookup waiting for its
 	 * part (exact_size) holds up the whole directory.  libfuse 3.14
