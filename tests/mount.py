@@ -815,6 +815,15 @@ def a_failed_job_is_eio_with_its_reason_in_xattr_errors_and_log():
         time.sleep(1.2)
         raises(errno.EIO, read, p)
         eq(count_lines(os.path.join(TMP, "cfail")), 2, "runs after ttl")
+        # fixed: once the part is made, the last failure is not its
+        # reason any more (/.partsfs/errors keeps the history)
+        fake_library(lib, mode="box", counter=os.path.join(TMP, "cfail"))
+        eventually(lambda: read(m.path("fake/rod/size=2.json")).find(
+            b'"box"') != -1, "the edit seen")
+        check_box(read(p), 2)
+        raises(errno.ENODATA, os.getxattr, p, "user.partsfs.error")
+        check("status 3" in read(m.path(".partsfs/errors")).decode(),
+              "the history")
     finally:
         m.unmount()
 
@@ -963,6 +972,39 @@ def an_edited_script_makes_the_part_afresh():
         read(p)
         eq(count_lines(os.path.join(TMP, "cedit")), 2, "runs after")
     finally:
+        m.unmount()
+
+
+@test
+def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
+    # The path is another part after the edit (not made: size 0) or gone
+    # with its collection; an open file still reads its own part, as an
+    # open file whose name was removed does.  (Its fstat gives the path's
+    # attributes: the kernel asks for them without the open file.)
+    lib = fake_library(os.path.join(TMP, "libopenedit"))
+    m = Mount(lib)
+    fds = []
+    try:
+        part = m.path("fake/rod/size=2.stl")
+        desc = m.path("fake/rod/size=2.json")
+        before = read(part)
+        fds = [os.open(part, os.O_RDONLY), os.open(desc, os.O_RDONLY)]
+        text = os.pread(fds[1], 1 << 20, 0)
+        with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
+            f.write("rod script 2\n")
+        eventually(lambda: os.getxattr(part, "user.partsfs.cached") ==
+                   b"no", "the edit seen")
+        eq(os.stat(part).st_size, 0, "the path's new part")
+        eq(os.pread(fds[0], 1 << 20, 0), before, "the part read")
+        # the collection goes: the files stay readable
+        os.rename(os.path.join(lib, "data", "fake.blt"),
+                  os.path.join(lib, "fake.blt.away"))
+        eventually(lambda: not os.path.exists(part), "the removal seen")
+        eq(os.pread(fds[0], 1 << 20, 0), before, "the part read then")
+        eq(os.pread(fds[1], 1 << 20, 0), text, "the description read then")
+    finally:
+        for fd in fds:
+            os.close(fd)
         m.unmount()
 
 

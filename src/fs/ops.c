@@ -679,6 +679,62 @@ node_of(fuse_req_t req, fuse_ino_t ino, struct library **lib,
 	return true;
 }
 
+/* The size of an open file for its reader: what it reads (a part's cache
+ * file, a generated text), whatever a live edit made of its path since.
+ * False for a drawing (the library's own file, read as it is now). */
+static bool
+handle_size(const struct fuse_file_info *fi, off_t *size)
+{
+	const struct handle *h;
+
+	if (fi == NULL || fi->fh == 0)
+		return false;
+	h = (const struct handle *)(uintptr_t)fi->fh;
+	if (!h->splice && h->data == NULL)
+		return false;
+	*size = (off_t)h->len;
+	return true;
+}
+
+/*
+ * The attributes of an open file (an fstat, or the kernel checking the
+ * size as it reads): those of its path, with the size of what it reads.
+ * After an edit of the module the path is another part, not made yet
+ * (size 0: a read would end at once), or gone with its collection; the
+ * open file still reads its own part to the end.
+ */
+static void
+open_file_attr(struct fs *fs, fuse_ino_t ino, off_t size, struct stat *st,
+    double *timeout)
+{
+	struct library *lib = core_library(fs->core);
+	struct perr e = { 0 };
+	struct fnode n;
+	char *path;
+
+	memset(st, 0, sizeof *st);
+	*timeout = 0;
+	if ((path = inodes_path(fs->inodes, ino)) != NULL &&
+	    fs_resolve(fs, lib, path, &n, &e) == 0) {
+		node_attr(fs, lib, &n, ino, st, timeout, false);
+		fnode_clear(&n);
+	} else {
+		st->st_ino = ino;
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_uid = fs->uid;
+		st->st_gid = fs->gid;
+		st->st_blksize = 4096;
+		set_time(st, &lib->mtime);
+	}
+	if (!S_ISREG(st->st_mode))
+		st->st_mode = S_IFREG | 0444;
+	st->st_size = size;
+	st->st_blocks = (size + 511) / 512;
+	free(path);
+	library_unref(lib);
+}
+
 static void
 op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -688,8 +744,13 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	double timeout;
 	char *path;
+	off_t size;
 
-	(void)fi;
+	if (handle_size(fi, &size)) {
+		open_file_attr(fs, ino, size, &st, &timeout);
+		fuse_reply_attr(req, &st, timeout);
+		return;
+	}
 	if (!node_of(req, ino, &lib, &n, &path))
 		return;
 	node_attr(fs, lib, &n, ino, &st, &timeout, false);
@@ -1539,8 +1600,11 @@ xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
 
 	if (n->status != ST_NONE || n->pn.kind != PN_PART)
 		return NULL;
+	/* the last attempt's failure: none once the part is made (by a later
+	 * attempt, or by another process) */
 	if (strcmp(name, "user.partsfs.error") == 0)
-		return jobs_error_for(fs->core->jobs, path);
+		return is_made(n) && part_cached(fs, lib, &n->pn, ino,
+		    &size) == 1 ? NULL : jobs_error_for(fs->core->jobs, path);
 	if (strcmp(name, "user.partsfs.cached") == 0)
 		return xstrdup(!is_made(n) ? "yes" :
 		    part_cached(fs, lib, &n->pn, ino, &size) == 1 ? "yes" :
