@@ -232,7 +232,7 @@ run_engine(const struct exec_env *env, const char *what,
 	free(fail->stderr_tail);
 	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
 	if (res.timed_out)
-		r = fail_with(fail, argv, "%s timed out after %.0f s (its "
+		r = fail_with(fail, argv, "%s timed out after %g s (its "
 		    "process group was killed)", what, conf->timeout);
 	else if (res.signal != 0)
 		r = fail_with(fail, argv, "%s was killed by signal %d (%s) "
@@ -306,8 +306,23 @@ run_openscad(const struct exec_env *env, const struct plan *p,
 		argv[n++] = wrapped;
 		for (size_t i = 1; i < conf->npng_wrapper && n < 8; i++)
 			argv[n++] = conf->png_wrapper[i];
-	} else if (p->native == FMT_PNG && getenv("DISPLAY") != NULL)
+	} else if (p->native == FMT_PNG && getenv("DISPLAY") != NULL) {
+		/* the display, and the key to it: the engine's HOME is its
+		 * scratch directory, where no .Xauthority is */
+		const char *xauth = getenv("XAUTHORITY"), *home = getenv("HOME");
+		char *dflt = NULL;
+
 		env_add(&ev, xasprintf("DISPLAY=%s", getenv("DISPLAY")));
+		if ((xauth == NULL || xauth[0] == '\0') && home != NULL &&
+		    home[0] == '/') {
+			dflt = xasprintf("%s/.Xauthority", home);
+			if (access(dflt, R_OK) == 0)
+				xauth = dflt;
+		}
+		if (xauth != NULL && xauth[0] != '\0')
+			env_add(&ev, xasprintf("XAUTHORITY=%s", xauth));
+		free(dflt);
+	}
 	argv[n++] = p->program;
 	argv[n++] = "-o";
 	argv[n++] = oarg;

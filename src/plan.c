@@ -302,6 +302,41 @@ version_ask_end(const char *memo)
 	pthread_mutex_unlock(&versions_lock);
 }
 
+/* What stands for the version of a program that is not asked for it: its
+ * path, size and modification time. */
+static char *
+program_identity(const char *program)
+{
+	struct stat st;
+
+	if (stat(program, &st) == -1)
+		return xasprintf("%s (not found)", program);
+	return xasprintf("%s, %jd bytes, modified %jd.%09ld", program,
+	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+}
+
+/* A new private directory for a version query: in the cache's scratch
+ * area, or under TMPDIR without a cache; NULL if none can be made. */
+static char *
+version_home(const struct exec_env *env)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct perr e = { 0 };
+	char *dir;
+
+	if (env->cache != NULL)
+		return cache_scratch(env->cache, &e);
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	dir = xasprintf("%s/partsfs-version-XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 /*
  * The version of `program` (see exec_version).  When it is not known yet
  * and `ask` is false, NULL with *unknown set instead of running the
@@ -312,7 +347,7 @@ version_of(const struct exec_env *env, const char *program,
     char *const *argv, const char *extra_env, bool ask, bool *unknown)
 {
 	const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
-	    "LANG=C.UTF-8", "HOME=/tmp", extra_env, NULL };
+	    "LANG=C.UTF-8", NULL, NULL, NULL, extra_env, NULL };
 	const char **av = NULL;
 	struct run_spec spec = {
 		.envp = envp,
@@ -321,6 +356,7 @@ version_of(const struct exec_env *env, const char *program,
 		.stderr_max = 4096,
 		.capture_stdout = true,
 	};
+	char *home = NULL, *vars[3] = { NULL, NULL, NULL };
 	struct run_result res;
 	struct stat st;
 	char *memo, *v = NULL, *first = NULL;
@@ -372,6 +408,22 @@ version_of(const struct exec_env *env, const char *program,
 			av[i] = argv[i];
 	}
 	spec.argv = av;
+	/* in a directory of its own, as a job is: an engine (FreeCAD) makes
+	 * its settings and caches under HOME, which must not be a directory
+	 * all users share */
+	if ((home = version_home(env)) != NULL) {
+		vars[0] = xasprintf("HOME=%s", home);
+		vars[1] = xasprintf("TMPDIR=%s", home);
+		vars[2] = xasprintf("XDG_RUNTIME_DIR=%s", home);
+		envp[2] = vars[0];
+		envp[3] = vars[1];
+		envp[4] = vars[2];
+		spec.cwd = home;
+	} else {
+		v = xstrdup("unknown (no directory to run it in)");
+		lasting = false;
+		goto remember;
+	}
 	if (run_process(&spec, &res, NULL) != 0)
 		v = xstrdup("unknown (could not run)");
 	else {
@@ -386,6 +438,10 @@ version_of(const struct exec_env *env, const char *program,
 		run_result_clear(&res);
 	}
 remember:
+	cache_scratch_remove(home);
+	free(home);
+	for (int i = 0; i < 3; i++)
+		free(vars[i]);
 	if (env->cache != NULL && lasting)
 		cache_memo_set(env->cache, memo, v);
 	version_learnt(memo, v);
@@ -873,7 +929,12 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		char *argv[] = { out->program, conf->freecad_driver, NULL };
 		out->version = version_of(env, out->program, argv,
 		    "PARTSFS_VERSION=1", ask, &unknown);
-	} else
+	} else if (out->cmd != NULL && out->cmd->version_argv == NULL)
+		/* a command engine without a version command is not run to
+		 * ask (it may not know --version): its program's identity
+		 * stands for its version, and a new program changes it */
+		out->version = program_identity(out->program);
+	else
 		out->version = version_of(env, out->program,
 		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL,
 		    ask, &unknown);

@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 32
+plan 33
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src"
@@ -114,6 +114,16 @@ expect_contains "$(head -c 200 "$TMP/w.amf")" "<amf"
 expect_eq "$(head -c 2 "$TMP/w.3mf")" "PK"
 expect_contains "$(cat "$TMP/w.csg")" "rotate_extrude"
 expect_eq "$(head -c 4 "$TMP/w.png" | tail -c 3)" "PNG"
+# on a display that wants its key (XAUTHORITY, as ssh -X and display
+# managers give): the engine gets the key with the display
+if command -v xvfb-run >/dev/null; then
+	unset XAUTHORITY
+	run xvfb-run -a -f "$TMP/xauth" env DISPLAY_WAS_SET=1 \
+	    "$PARTSCTL" get "$LIBRARY" bolts/plain_washer/M12/default.png \
+	    -o "$TMP/w12.png"
+	expect_rc 0
+	expect_eq "$(head -c 4 "$TMP/w12.png" | tail -c 3)" "PNG"
+fi
 end
 
 begin "json parts are answered at once, without the cache"
@@ -168,6 +178,9 @@ start=$(date +%s)
 get -c "$TMP/t1.conf" "$CMDLIB" "fake/box/mode=orphan,seconds=100,counter=$(enc "$TMP/hang.pids").stl" -o "$TMP/x"
 expect_rc 3
 expect_contains "$err" "fake timed out after 1 s (its process group was killed)"
+get --timeout 0.5 "$CMDLIB" "fake/box/mode=hang,size=2.stl" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 0.5 s"
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "took too long"
 for pid in $(cat "$TMP/hang.pids"); do
 	if [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; then
@@ -253,6 +266,38 @@ end
 alive() { [ -e /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status; }
 # the number of lines of a file, 0 while it does not exist
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+begin "a command engine without a version command is not run to ask for one"
+# it may not know --version; its program's identity stands for it
+cat >"$TMP/logged-engine" <<END_ENGINE
+#!/bin/sh
+echo "\$*" >>"$TMP/logged.args"
+exec "$FAKE" "\$@"
+END_ENGINE
+chmod +x "$TMP/logged-engine"
+cat >"$TMP/logged.conf" <<END_CONF
+executors:
+  commands:
+    - name: fake
+      argv: [$TMP/logged-engine, "{params}", "{output}", "{format}", "{script}"]
+      formats: [stl]
+cache:
+  dir: $TMP/loggedcache
+END_CONF
+rm -f "$TMP/logged.args"
+get -c "$TMP/logged.conf" "$CMDLIB" fake/box/size=9.stl -o "$TMP/l.stl"
+expect_rc 0
+expect_eq "$(lines "$TMP/logged.args")" 1 "engine runs"
+expect_not_contains "$(cat "$TMP/logged.args")" "--version"
+# the same program: the part is in the cache
+get -c "$TMP/logged.conf" "$CMDLIB" fake/box/size=9.stl -o "$TMP/l.stl"
+expect_eq "$(lines "$TMP/logged.args")" 1 "engine runs, again"
+# a new program (another modification time): a new part
+touch -d "+1 minute" "$TMP/logged-engine"
+get -c "$TMP/logged.conf" "$CMDLIB" fake/box/size=9.stl -o "$TMP/l.stl"
+expect_rc 0
+expect_eq "$(lines "$TMP/logged.args")" 2 "engine runs, new program"
+end
 
 begin "SIGTERM or Ctrl-C during a job: the engine and its helpers end with partsctl, nothing remembered"
 for sig in TERM INT; do

@@ -414,6 +414,37 @@ one_program_with_two_version_commands_has_two_versions(void)
 	free(script);
 }
 
+/* A version query runs in a private directory (HOME, TMPDIR and its
+ * working directory), removed after: not in /tmp, which all users share
+ * (FreeCAD writes its settings under HOME). */
+static void
+a_version_query_runs_in_a_private_directory_removed_after(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script = xasprintf("%s/where", dir), *v, *home, *cache;
+	char *argv[] = { script, NULL };
+	struct exec_env env = { 0 };
+	struct perr e = { 0 };
+	struct stat st;
+
+	tap_write(dir, "where", "#!/bin/sh\n"
+	    "[ \"$HOME\" = \"$TMPDIR\" ] && [ \"$HOME\" = \"$(pwd)\" ] && "
+	    "[ -w \"$HOME\" ] && echo \"in $HOME\"\n");
+	CHECK_INT(chmod(script, 0755), 0);
+	cache = xasprintf("%s/cache", dir);
+	env.cache = cache_open(cache, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(env.cache != NULL, "%s", e.msg);
+	v = exec_version(&env, script, argv, NULL);
+	CHECK_MSG(strncmp(v, "in ", 3) == 0, "version [%s]", v);
+	home = v + 3;
+	CHECK_MSG(strncmp(home, cache, strlen(cache)) == 0, "HOME %s", home);
+	CHECK_MSG(stat(home, &st) == -1 && errno == ENOENT, "%s left", home);
+	cache_close(env.cache);
+	free(v);
+	free(cache);
+	free(script);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_exit_status_is_reported),
 	TAP_CASE(a_killing_signal_is_reported),
@@ -430,5 +461,6 @@ TAP_MAIN(
 	TAP_CASE(a_program_that_cannot_be_run_exits_127),
 	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
 	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered),
-	TAP_CASE(one_program_with_two_version_commands_has_two_versions)
+	TAP_CASE(one_program_with_two_version_commands_has_two_versions),
+	TAP_CASE(a_version_query_runs_in_a_private_directory_removed_after)
 )
