@@ -357,11 +357,13 @@ read_standards(struct arena *a, struct pclass *c, const struct ynode *el,
 		year = ymap_get(se, "year");
 		if (!yscalar_is_null(year)) {
 			double y;
+			/* in range before the cast: converting 1e300 to
+			 * int is undefined */
 			if (year->kind != Y_SCALAR ||
 			    !num_parse(year->str, year->len, &y) ||
-			    y != (int)y) {
+			    !(y >= 0 && y <= 9999) || y != (int)y) {
 				yerror(d, year, "standard: year must be an "
-				    "integer");
+				    "integer from 0 to 9999");
 				continue;
 			}
 			cs->year = (int)y;

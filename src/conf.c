@@ -66,9 +66,11 @@ static const struct spec spec_workers = {
 static const struct spec spec_cost = {
 	SPEC_INT, 1, 100, false, "a cost from 1 to 100"
 };
+/* A time limit shorter than a millisecond could not even start an
+ * engine; smaller values are mistakes. */
 static const struct spec spec_timeout = {
-	SPEC_SECONDS, 0, 1e9, true,
-	"a number of seconds greater than 0, at most 1000000000"
+	SPEC_SECONDS, 0.001, 1e9, false,
+	"a number of seconds from 0.001 to 1000000000"
 };
 static const struct spec spec_cpu = {
 	SPEC_SECONDS, 0, 1e9, false,
@@ -86,6 +88,13 @@ static const struct spec spec_limit = {
 	SPEC_SIZE, 0, 0, false,
 	"a size (0: no limit): bytes, or a number with K, M, G or T "
 	"(powers of 1024)"
+};
+/* An address space under 16 MiB cannot even map an engine's libraries
+ * (jobs.memory: 1 is a slip for 1G, not a limit). */
+static const struct spec spec_memory = {
+	SPEC_SIZE, 16 << 20, 0, false,
+	"a size of 16M or more (0: no limit): bytes, or a number with K, M, "
+	"G or T (powers of 1024)"
 };
 static const struct spec spec_cache_max = {
 	SPEC_SIZE, 0, 0, true,
@@ -253,7 +262,8 @@ spec_parse(const struct spec *sp, const char *s, union num *out)
 		out->d = d;
 		return true;
 	case SPEC_SIZE:
-		if (!parse_size(s, &out->u) || (sp->above && out->u == 0))
+		if (!parse_size(s, &out->u) || (sp->above && out->u == 0) ||
+		    (out->u != 0 && (double)out->u < sp->min))
 			return false;
 #if SIZE_MAX < UINT64_MAX
 		if (out->u > SIZE_MAX)
@@ -782,7 +792,7 @@ read_jobs(struct conf *c, const struct ynode *root, struct diags *d)
 		c->workers = u.i;
 	if (read_num(j, "timeout", "jobs.timeout", &spec_timeout, &u, d))
 		c->timeout = u.d;
-	if (read_num(j, "memory", "jobs.memory", &spec_limit, &u, d))
+	if (read_num(j, "memory", "jobs.memory", &spec_memory, &u, d))
 		c->memory = u.u;
 	if (read_num(j, "cpu", "jobs.cpu", &spec_cpu, &u, d))
 		c->cpu = u.d;
@@ -938,7 +948,7 @@ conf_set(struct conf *c, const char *name, const char *value,
 	else if (strcmp(name, "timeout") == 0)
 		sp = &spec_timeout;
 	else if (strcmp(name, "memory") == 0)
-		sp = &spec_limit;
+		sp = &spec_memory;
 	else if (strcmp(name, "cpu") == 0)
 		sp = &spec_cpu;
 	else if (strcmp(name, "negative_ttl") == 0)
@@ -961,7 +971,7 @@ conf_set(struct conf *c, const char *name, const char *value,
 		c->workers = u.i;
 	else if (sp == &spec_timeout)
 		c->timeout = u.d;
-	else if (sp == &spec_limit)
+	else if (sp == &spec_memory)
 		c->memory = u.u;
 	else if (sp == &spec_cpu)
 		c->cpu = u.d;

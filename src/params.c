@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "partsfs/params.h"
+#include "partsfs/path.h"
 
 /* Expanding `common` stops here: a class is a directory tree, not a
  * database. */
@@ -186,6 +187,41 @@ pset_ndiscrete(const struct pset *ps)
 }
 
 /* Declare a parameter from a `types` entry. */
+/*
+ * A parameter's name goes into part file names (name=value, pairs joined
+ * by ',') and into labeling templates (%(name)s), safe ones included:
+ * printable ASCII without blanks, without what those use (= , % and
+ * parentheses) and without what a safe name may not hold (/ \ ? * : | " '
+ * < >).  Every name of the BOLTS corpus is letters, digits and '_'.
+ */
+static bool
+param_name_valid(const char *name, struct diags *diags,
+    const struct ynode *at)
+{
+	const unsigned char *c;
+
+	if (name[0] == '\0') {
+		yerror(diags, at, "types: a parameter name is empty");
+		return false;
+	}
+	for (c = (const unsigned char *)name; *c != '\0'; c++) {
+		if (*c <= 0x20 || *c >= 0x7f ||
+		    strchr("=,%()/\\?*:|\"'<>", *c) != NULL) {
+			if (*c <= 0x20 || *c >= 0x7f)
+				yerror(diags, at, "types: parameter name '%s' "
+				    "holds byte 0x%02x: use letters, digits "
+				    "and '_'", name, *c);
+			else
+				yerror(diags, at, "types: parameter name '%s' "
+				    "holds '%c', which part file names or "
+				    "labels cannot: use letters, digits and "
+				    "'_'", name, *c);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void
 declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 {
@@ -195,6 +231,8 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 	int t, i;
 
 	if ((name = ytext(key, "types", b->diags)) == NULL)
+		return;
+	if (!param_name_valid(name, b->diags, key))
 		return;
 	if (yscalar_is_null(val)) {
 		yerror(b->diags, val, "types: parameter '%s' has no type", name);
@@ -441,6 +479,19 @@ use_index(struct builder *b, const struct ynode *n, const char *what)
 	return pi;
 }
 
+/* The length of a Table Index value as a directory name of the tree. */
+static size_t
+dir_name_len(const char *key)
+{
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	path_encode_dir(key, &b);
+	n = b.len;
+	buf_free(&b);
+	return n;
+}
+
 static const struct ynode *
 mandatory(struct builder *b, const struct ynode *el, const char *key,
     const char *what)
@@ -486,10 +537,11 @@ read_row_keys(struct builder *b, const struct ynode *data, const char *what)
 			yerror(b->diags, k, "%s: key '%s' is not a valid Table "
 			    "Index value (ASCII, without / \\ ? * : | \" ' < > "
 			    "or control characters)", what, k->str);
-		else if (strlen(k->str) > PF_NAME_MAX)
+		else if (dir_name_len(k->str) > PF_NAME_MAX)
 			yerror(b->diags, k, "%s: key '%.24s...' is %zu bytes "
-			    "long; a name in the tree holds at most %d", what,
-			    k->str, strlen(k->str), PF_NAME_MAX);
+			    "long as a name in the tree (%% written %%25), "
+			    "which holds at most %d", what, k->str,
+			    dir_name_len(k->str), PF_NAME_MAX);
 	}
 	return keys;
 }
@@ -634,11 +686,12 @@ read_table2d(struct builder *b, const struct ynode *el)
 				yerror(b->diags, cols->items[c], "2d table "
 				    "column '%s' is not a valid Table Index "
 				    "value", k);
-			else if (strlen(k) > PF_NAME_MAX)
+			else if (dir_name_len(k) > PF_NAME_MAX)
 				yerror(b->diags, cols->items[c], "2d table "
-				    "column '%.24s...' is %zu bytes long; a "
-				    "name in the tree holds at most %d", k,
-				    strlen(k), PF_NAME_MAX);
+				    "column '%.24s...' is %zu bytes long as a "
+				    "name in the tree (%% written %%25), which "
+				    "holds at most %d", k, dir_name_len(k),
+				    PF_NAME_MAX);
 			t.colkeys[c] = k;
 		}
 	}
@@ -647,7 +700,10 @@ read_table2d(struct builder *b, const struct ynode *el)
 		    "row keys to rows");
 		data = NULL;
 	}
-	if (!ok || cols == NULL || data == NULL)
+	/* each of the three is reported by mandatory() when missing; a
+	 * table without them cannot be read, nor its cells typed */
+	if (!ok || cols == NULL || data == NULL || t.result < 0 || t.row < 0 ||
+	    t.col < 0)
 		return;
 	t.nrows = data->n;
 	t.rowkeys = read_row_keys(b, data, "2d table");

@@ -164,8 +164,12 @@ child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 		setrlimit(RLIMIT_AS, &rl);
 	}
 	if (spec->cpu > 0) {
+		/* whole seconds, rounded up: 0.5 s must not become 0,
+		 * which ends the engine at its first tick */
 		rl.rlim_cur = (rlim_t)spec->cpu;
-		rl.rlim_max = (rlim_t)spec->cpu + 5;
+		if ((double)rl.rlim_cur < spec->cpu)
+			rl.rlim_cur++;
+		rl.rlim_max = rl.rlim_cur + 5;
 		setrlimit(RLIMIT_CPU, &rl);
 	}
 	if (spec->fsize) {

@@ -127,6 +127,13 @@ num_parse(const char *s, size_t n, double *out)
 	d = strtod(buf, &end);
 	if (*end != '\0' || !isfinite(d))
 		return false;
+	/* too small for a double: a value that is not zero must not read as
+	 * 0 (another part) */
+	if (d == 0 && errno == ERANGE) {
+		for (size_t k = 0; k < n && buf[k] != 'e' && buf[k] != 'E'; k++)
+			if (buf[k] >= '1' && buf[k] <= '9')
+				return false;
+	}
 	*out = d == 0 ? 0 : d;      /* -0 reads as 0 */
 	return true;
 }

@@ -53,7 +53,14 @@ struct loader {
 	const struct ydoc_limits *limits;
 	struct diags *diags;
 	int include_depth;
-	size_t nodes;                 /* nodes made, aliases expanded */
+	/* the directory includes are relative to, as diagnostics name it:
+	 * that of the document that includes the others (includes of an
+	 * include are relative to the same directory, not to the file) */
+	const char *incdir;
+	/* nodes made, aliases expanded: one count for a document and all it
+	 * includes (each include would otherwise have a budget of its own,
+	 * and includes that include others multiply it) */
+	size_t *nodes;
 	struct frame *stack;
 	size_t depth;
 	size_t stack_cap;
@@ -64,8 +71,8 @@ struct loader {
 };
 
 static struct ynode *load_buffer(struct arena *, const char *, size_t,
-    const char *, const char *, const struct ydoc_limits *, struct diags *,
-    int);
+    const char *, const char *, const char *, const struct ydoc_limits *,
+    struct diags *, int, size_t *);
 
 const char *
 ykind_name(enum ykind k)
@@ -206,21 +213,23 @@ anchor_find(struct loader *l, const char *name)
 static bool
 count_nodes(struct loader *l, size_t n, const yaml_mark_t *m)
 {
-	if (n > l->limits->max_nodes - l->nodes) {
+	if (n > l->limits->max_nodes - *l->nodes) {
 		lerror(l, m, "the document expands to more than %zu nodes "
-		    "(aliases that multiply, a \"YAML bomb\"?)",
+		    "(aliases or includes that multiply, a \"YAML bomb\"?)",
 		    l->limits->max_nodes);
 		return false;
 	}
-	l->nodes += n;
+	*l->nodes += n;
 	return true;
 }
 
 /* Resolve an !include: a path relative to include_root that must stay
- * inside it. */
+ * inside it.  *weight: the nodes it added (what an alias of it costs). */
 static struct ynode *
-include_file(struct loader *l, const char *rel, const yaml_mark_t *m)
+include_file(struct loader *l, const char *rel, const yaml_mark_t *m,
+    size_t *weight)
 {
+	size_t before = *l->nodes;
 	char *display = NULL, *link = NULL, *target = NULL;
 	struct ynode *n = NULL;
 	struct stat st;
@@ -279,16 +288,21 @@ include_file(struct loader *l, const char *rel, const yaml_mark_t *m)
 		}
 		len += (size_t)got;
 	}
-	/* Diagnostics name the included file relative to the library:
-	 * the including file's directory plus the include path. */
-	{
+	/* Diagnostics name the included file relative to the library: the
+	 * directory of the top document plus the include path. */
+	if (l->incdir == NULL) {
 		const char *slash = strrchr(l->display, '/');
-		int dirlen = slash != NULL ? (int)(slash - l->display) : 0;
-		display = dirlen > 0 ? arena_printf(l->arena, "%.*s/%s", dirlen,
-		    l->display, rel) : arena_strdup(l->arena, rel);
+		l->incdir = slash != NULL ? arena_strndup(l->arena, l->display,
+		    (size_t)(slash - l->display)) : "";
 	}
-	n = load_buffer(l->arena, data, len, display, l->include_root,
-	    l->limits, l->diags, l->include_depth + 1);
+	display = l->incdir[0] != '\0' ? arena_printf(l->arena, "%s/%s",
+	    l->incdir, rel) : arena_strdup(l->arena, rel);
+	n = load_buffer(l->arena, data, len, display, l->incdir,
+	    l->include_root, l->limits, l->diags, l->include_depth + 1,
+	    l->nodes);
+	if (n == NULL && *l->nodes >= l->limits->max_nodes)
+		l->failed = true;   /* the budget is spent: so is ours */
+	*weight = *l->nodes - before + 1;
 out:
 	if (fd != -1)
 		close(fd);
@@ -405,6 +419,7 @@ handle_scalar(struct loader *l, yaml_event_t *ev, struct ynode **root)
 	const yaml_char_t *tag = ev->data.scalar.tag;
 	struct ynode *n;
 	bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	size_t weight = 1;
 
 	if (!count_nodes(l, 1, &ev->start_mark))
 		return;
@@ -413,7 +428,7 @@ handle_scalar(struct loader *l, yaml_event_t *ev, struct ynode **root)
 		    "byte");
 		n = new_node(l, Y_NULL, &ev->start_mark);
 	} else if (tag_is(tag, "!include")) {
-		n = include_file(l, val, &ev->start_mark);
+		n = include_file(l, val, &ev->start_mark, &weight);
 		if (n == NULL)
 			n = new_node(l, Y_NULL, &ev->start_mark);
 	} else {
@@ -430,9 +445,12 @@ handle_scalar(struct loader *l, yaml_event_t *ev, struct ynode **root)
 		if (yscalar_is_null(n) && !tag_is(tag, "tag:yaml.org,2002:str"))
 			n->kind = Y_NULL;
 	}
-	if (ev->data.scalar.anchor != NULL)
-		anchor_add(l, (const char *)ev->data.scalar.anchor, n, true);
-	attach(l, n, 1, root);
+	if (ev->data.scalar.anchor != NULL) {
+		int ai = anchor_add(l, (const char *)ev->data.scalar.anchor, n,
+		    true);
+		l->anchors[ai].weight = weight;
+	}
+	attach(l, n, weight, root);
 }
 
 static void
@@ -509,16 +527,20 @@ handle_alias(struct loader *l, yaml_event_t *ev, struct ynode **root)
 
 static struct ynode *
 load_buffer(struct arena *arena, const char *data, size_t len,
-    const char *display, const char *include_root,
-    const struct ydoc_limits *limits, struct diags *diags, int include_depth)
+    const char *display, const char *incdir, const char *include_root,
+    const struct ydoc_limits *limits, struct diags *diags, int include_depth,
+    size_t *nodes)
 {
+	size_t own = 0;
 	struct loader l = {
 		.arena = arena,
 		.display = display,
+		.incdir = incdir,
 		.include_root = include_root,
 		.limits = limits != NULL ? limits : &ydoc_default_limits,
 		.diags = diags,
 		.include_depth = include_depth,
+		.nodes = nodes != NULL ? nodes : &own,
 	};
 	struct ynode *root = NULL;
 	yaml_parser_t parser;
@@ -598,7 +620,7 @@ ydoc_load_buffer(struct arena *arena, const char *data, size_t len,
     const struct ydoc_limits *limits, struct diags *diags)
 {
 	return load_buffer(arena, data, len, arena_strdup(arena, display),
-	    include_root, limits, diags, 0);
+	    NULL, include_root, limits, diags, 0, NULL);
 }
 
 struct ynode *
@@ -639,7 +661,7 @@ ydoc_load_fd(struct arena *arena, int fd, const char *display,
 		len += (size_t)got;
 	}
 	root = load_buffer(arena, data, len, arena_strdup(arena, display),
-	    include_root, lim, diags, 0);
+	    NULL, include_root, lim, diags, 0, NULL);
 	free(data);
 	return root;
 }

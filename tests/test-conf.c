@@ -477,7 +477,9 @@ numbers_out_of_range_are_errors(void)
 	isolate();
 	EXPECT_REFUSED("jobs:\n  timeout: 0\n",
 	    "partsfs.conf:2:12: error: jobs.timeout: '0' is not a number of "
-	    "seconds greater than 0, at most 1000000000");
+	    "seconds from 0.001 to 1000000000");
+	EXPECT_REFUSED("jobs:\n  timeout: 1e-300\n",
+	    "jobs.timeout: '1e-300' is not");
 	EXPECT_REFUSED("jobs:\n  timeout: 2e9\n", "jobs.timeout: '2e9' is not");
 	EXPECT_REFUSED("jobs:\n  timeout: soon\n", "jobs.timeout: 'soon' is not");
 	EXPECT_REFUSED("jobs:\n  cpu: -1\n",
@@ -519,15 +521,23 @@ sizes_must_be_sizes(void)
 
 	isolate();
 	EXPECT_REFUSED("jobs:\n  memory: 4GB\n",
-	    "partsfs.conf:2:11: error: jobs.memory: '4GB' is not a size (0: "
-	    "no limit): bytes, or a number with K, M, G or T (powers of "
-	    "1024)");
+	    "partsfs.conf:2:11: error: jobs.memory: '4GB' is not a size of 16M "
+	    "or more (0: no limit): bytes, or a number with K, M, G or T "
+	    "(powers of 1024)");
 	EXPECT_REFUSED("jobs:\n  stderr: 1.5K\n", "jobs.stderr: '1.5K' is not");
 	EXPECT_REFUSED("jobs:\n  output-max: -1\n",
 	    "jobs.output-max: '-1' is not");
 	EXPECT_REFUSED("cache:\n  max-size: 0\n",
 	    "partsfs.conf:2:13: error: cache.max-size: '0' is not a size "
 	    "greater than 0");
+	EXPECT_REFUSED("jobs:\n  memory: 1\n",
+	    "partsfs.conf:2:11: error: jobs.memory: '1' is not a size of 16M "
+	    "or more (0: no limit)");
+	EXPECT_REFUSED("jobs:\n  memory: 15M\n", "jobs.memory: '15M' is not");
+	EXPECT_ACCEPTED(c, "jobs: {memory: 16M}\n");
+	CHECK_INT(c->memory, 16 << 20);
+	conf_free(c);
+	isolate();
 	EXPECT_ACCEPTED(c, "jobs: {memory: 0, output-max: 0, stderr: 0}\n");
 	CHECK_INT(c->memory, 0);
 	CHECK_INT(c->output_max, 0);
@@ -850,8 +860,8 @@ conf_set_rejects_bad_values_and_unknown_names(void)
 	c = conf_default();
 	CHECK_INT(conf_set(c, "timeout", "0", &e), -EINVAL);
 	CHECK_INT(e.code, EINVAL);
-	CHECK_STR(e.msg, "timeout=0: expected a number of seconds greater "
-	    "than 0, at most 1000000000");
+	CHECK_STR(e.msg, "timeout=0: expected a number of seconds from "
+	    "0.001 to 1000000000");
 	CHECK_NUM(c->timeout, 120);
 	CHECK_INT(conf_set(c, "jobs", "300", &e), -EINVAL);
 	CHECK_STR(e.msg, "jobs=300: expected a number of parallel jobs from "

@@ -247,6 +247,28 @@ the_address_space_limit_applies(void)
 	run_result_clear(&r);
 }
 
+/* A CPU limit under a second is a second, not none at all: RLIMIT_CPU 0
+ * would send SIGXCPU at the engine's first tick. */
+static void
+a_cpu_limit_under_a_second_is_rounded_up(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "i=0; while [ $i -lt 2000 ]; "
+	    "do i=$((i + 1)); done; exit 0", NULL };
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = ENVP,
+		.timeout = 30,
+		.cpu = 0.5,
+		.stderr_max = 4096,
+	};
+	struct run_result r;
+
+	CHECK_INT(run_process(&spec, &r, NULL), 0);
+	CHECK_INT(r.signal, 0);
+	CHECK_INT(r.status, 0);
+	run_result_clear(&r);
+}
+
 static void
 a_program_that_cannot_be_run_exits_127(void)
 {
@@ -458,6 +480,7 @@ TAP_MAIN(
 	TAP_CASE(stdin_is_empty_and_the_directory_is_set),
 	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
 	TAP_CASE(the_address_space_limit_applies),
+	TAP_CASE(a_cpu_limit_under_a_second_is_rounded_up),
 	TAP_CASE(a_program_that_cannot_be_run_exits_127),
 	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
 	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered),

@@ -203,12 +203,15 @@ standards_need_a_body_and_a_known_status(void)
 	    "    standards:\n"
 	    "      - {standard: ISO 1, labeling: x}\n"
 	    "      - {standard: ISO 2, labeling: x, body: ISO, status: old}\n"
-	    "      - {standard: ISO 3, labeling: x, body: ISO, year: soon}\n");
+	    "      - {standard: ISO 3, labeling: x, body: ISO, year: soon}\n"
+	    "      - {standard: ISO 4, labeling: x, body: ISO, year: 1e300}\n");
 
 	EXPECT_ERROR(l, "data/c.blt:10:9: error: standard: missing the "
 	    "mandatory key 'body'");
 	EXPECT_ERROR(l, "status 'old' must be active or withdrawn");
 	EXPECT_ERROR(l, "year must be an integer");
+	EXPECT_ERROR(l, "data/c.blt:13:57: error: standard: year must be an "
+	    "integer from 0 to 9999");
 	library_unref(l);
 }
 
@@ -342,6 +345,91 @@ a_2d_table_has_two_different_indexes(void)
 
 	EXPECT_ERROR(l, "rowindex and colindex are the same parameter");
 	library_unref(l);
+}
+
+/* A 2d table without its result (or an index) is reported, and its cells
+ * are not read with the type of a parameter it does not have (that read
+ * was the one before the array: enough parameters give the array a block
+ * of its own, where ASan sees it). */
+static void
+a_2d_table_without_result_or_index_is_an_error(void)
+{
+	static const char *const missing[] = { "result", "rowindex",
+	    "colindex" };
+
+	for (size_t m = 0; m < PF_ARRAY_LEN(missing); m++) {
+		struct buf y = BUF_INIT;
+		struct library *l;
+		char *want;
+
+		buf_adds(&y, CLASS_HEAD
+		    "    parameters:\n"
+		    "      free: [r, c]\n"
+		    "      types: {r: Table Index, c: Table Index, p: Number");
+		for (int i = 0; i < 150; i++)
+			buf_printf(&y, ", x%d: Number", i);
+		buf_adds(&y, "}\n      tables2d: {");
+		if (strcmp(missing[m], "rowindex") != 0)
+			buf_adds(&y, "rowindex: r, ");
+		if (strcmp(missing[m], "colindex") != 0)
+			buf_adds(&y, "colindex: c, ");
+		if (strcmp(missing[m], "result") != 0)
+			buf_adds(&y, "result: p, ");
+		buf_adds(&y, "columns: [A, B], data: {X: [1, 2], Y: [3, 4]}}\n");
+		l = fixture_load("c", buf_str(&y));
+		want = xasprintf("2d table: missing the mandatory key '%s'",
+		    missing[m]);
+		EXPECT_ERROR(l, want);
+		library_unref(l);
+		free(want);
+		buf_free(&y);
+	}
+}
+
+/* Parameter names go into part file names and labels: those that would
+ * break them are errors (the class's parts could not be found by the
+ * names listed). */
+static void
+parameter_names_fit_file_names_and_labels(void)
+{
+	struct library *l = fixture_load("c", CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [ok_1]\n"
+	    "      types: {ok_1: Number, \"le/n\": Length (mm), \"a=b\": "
+	    "Number,\n"
+	    "              \"x,y\": String, \"p%\": Number, \"(q)\": Number,\n"
+	    "              \"sp ace\": Number, \"\": Number}\n");
+
+	EXPECT_ERROR(l, "parameter name 'le/n' holds '/'");
+	EXPECT_ERROR(l, "parameter name 'a=b' holds '='");
+	EXPECT_ERROR(l, "parameter name 'x,y' holds ','");
+	EXPECT_ERROR(l, "parameter name 'p%' holds '%'");
+	EXPECT_ERROR(l, "parameter name '(q)' holds '('");
+	EXPECT_ERROR(l, "parameter name 'sp ace' holds byte 0x20");
+	EXPECT_ERROR(l, "a parameter name is empty");
+	library_unref(l);
+}
+
+/* A Table Index value is a directory name as the tree writes it: '%' as
+ * %25, so 100 of them are 300 bytes, over the limit of a name. */
+static void
+table_keys_are_measured_as_written_in_the_tree(void)
+{
+	char key[101], *text;
+	struct library *l;
+
+	memset(key, '%', 100);
+	key[100] = '\0';
+	text = xasprintf(CLASS_HEAD
+	    "    parameters:\n"
+	    "      free: [k]\n"
+	    "      types: {k: Table Index, d: Number}\n"
+	    "      tables: {index: k, columns: [d], data: {M1: [1], '%s': "
+	    "[2]}}\n", key);
+	l = fixture_load("c", text);
+	EXPECT_ERROR(l, "is 300 bytes long as a name in the tree");
+	library_unref(l);
+	free(text);
 }
 
 static void
@@ -705,6 +793,9 @@ TAP_MAIN(
 	TAP_CASE(a_table_index_must_have_type_table_index),
 	TAP_CASE(table_keys_may_not_hold_forbidden_characters),
 	TAP_CASE(a_2d_table_has_two_different_indexes),
+	TAP_CASE(a_2d_table_without_result_or_index_is_an_error),
+	TAP_CASE(parameter_names_fit_file_names_and_labels),
+	TAP_CASE(table_keys_are_measured_as_written_in_the_tree),
 	TAP_CASE(defaults_are_for_free_parameters_only),
 	TAP_CASE(table_index_defaults_are_among_the_choices),
 	TAP_CASE(a_missing_table_index_default_falls_back_to_the_first_choice),

@@ -94,6 +94,10 @@ numbers_accept_plain_decimal_spellings(void)
 	CHECK(num_parse("5.", 2, &d) && d == 5);
 	CHECK(num_parse("1E-3", 4, &d) && d == 0.001);
 	CHECK(num_parse("-0", 2, &d) && d == 0 && !signbit(d));
+	/* zero however small its exponent; a denormal is a value */
+	CHECK(num_parse("0e-999", 6, &d) && d == 0);
+	CHECK(num_parse("0.000e-400", 10, &d) && d == 0);
+	CHECK(num_parse("1e-310", 6, &d) && d > 0);
 }
 
 static void
@@ -101,7 +105,7 @@ numbers_refuse_everything_else(void)
 {
 	const char *bad[] = { "", "+", "-", ".", "e5", "1e", "1e+", "abc",
 	    "20mm", " 20", "20 ", "0x10", "inf", "-inf", "nan", "NaN",
-	    "1e400", "1,5", "1..2", "--1" };
+	    "1e400", "1,5", "1..2", "--1", "1e-400", "-2.5e-999" };
 	double d;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

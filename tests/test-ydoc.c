@@ -32,6 +32,21 @@ first_diag(void)
 	return s;
 }
 
+/* Every diagnostic of the last load, one per line. */
+static const char *
+all_diags(void)
+{
+	static struct buf b;
+
+	buf_free(&b);
+	for (size_t i = 0; i < D.n; i++) {
+		char *s = diag_format(&D.v[i]);
+		buf_printf(&b, "%s\n", s);
+		free(s);
+	}
+	return buf_str(&b);
+}
+
 static void
 nodes_carry_one_based_line_and_column(void)
 {
@@ -235,6 +250,69 @@ load_with_include(const char *dir, const char *target)
 	return r;
 }
 
+/* Includes share the document's node budget: one that includes another
+ * many times, which includes another many times, multiplies what a few
+ * kilobytes hold (here 100 x 100 x 2000 nodes); an alias of an included
+ * tree costs the tree.  Each is refused at once, not after gigabytes. */
+static void
+includes_share_the_node_budget(void)
+{
+	const char *dir = tap_tmpdir();
+	struct buf leaf = BUF_INIT, mid = BUF_INIT, top = BUF_INIT;
+	struct buf alias = BUF_INIT;
+	struct ynode *r;
+	double t0 = now_s();
+
+	buf_adds(&leaf, "[0");
+	for (int i = 1; i < 2000; i++)
+		buf_printf(&leaf, ", %d", i);
+	buf_adds(&leaf, "]\n");
+	tap_write(dir, "data/leaf.yaml", buf_str(&leaf));
+	buf_adds(&mid, "[!include leaf.yaml");
+	buf_adds(&top, "[!include mid.yaml");
+	for (int i = 1; i < 100; i++) {
+		buf_adds(&mid, ", !include leaf.yaml");
+		buf_adds(&top, ", !include mid.yaml");
+	}
+	buf_adds(&mid, "]\n");
+	buf_adds(&top, "]\n");
+	tap_write(dir, "data/mid.yaml", buf_str(&mid));
+	tap_write(dir, "data/top.yaml", buf_str(&top));
+	r = load_with_include(dir, "top.yaml");
+	CHECK(r == NULL || ymap_get(r, "data") == NULL ||
+	    ymap_get(r, "data")->kind != Y_SEQ ||
+	    ymap_get(r, "data")->n < 100);
+	CHECK_CONTAINS(all_diags(), "expands to more than");
+
+	/* an anchored include, aliased 5000 times: 10 M nodes' worth */
+	buf_adds(&alias, "x: &x !include leaf.yaml\ny: [*x");
+	for (int i = 1; i < 5000; i++)
+		buf_adds(&alias, ", *x");
+	buf_adds(&alias, "]\n");
+	tap_write(dir, "data/alias.yaml", buf_str(&alias));
+	r = load_with_include(dir, "alias.yaml");
+	CHECK_CONTAINS(all_diags(), "expands to more than");
+	CHECK_MSG(now_s() - t0 < 10, "took %.1f s", now_s() - t0);
+	buf_free(&leaf);
+	buf_free(&mid);
+	buf_free(&top);
+	buf_free(&alias);
+}
+
+/* The includes of an included file are relative to the data directory,
+ * as the file itself is, and diagnostics name the file that was read. */
+static void
+a_nested_include_is_named_as_read(void)
+{
+	const char *dir = tap_tmpdir();
+
+	tap_write(dir, "data/sub/a.yaml", "x: !include b.yaml\n");
+	tap_write(dir, "data/b.yaml", "k: 1\nk: 2\n");
+	load_with_include(dir, "sub/a.yaml");
+	CHECK_CONTAINS(all_diags(), "data/b.yaml:2:1: warning: duplicate "
+	    "key 'k'");
+}
+
 static void
 include_may_not_leave_the_data_directory(void)
 {
@@ -305,6 +383,8 @@ TAP_MAIN(
 	TAP_CASE(an_explicit_string_tag_keeps_text),
 	TAP_CASE(include_reads_a_file_relative_to_the_data_directory),
 	TAP_CASE(include_may_not_leave_the_data_directory),
+	TAP_CASE(includes_share_the_node_budget),
+	TAP_CASE(a_nested_include_is_named_as_read),
 	TAP_CASE(include_is_refused_where_not_allowed),
 	TAP_CASE(files_over_the_size_limit_are_refused)
 )
