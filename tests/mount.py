@@ -569,6 +569,53 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
         m.unmount()
 
 
+# A reader that handles SIGUSR1 and goes on (as a CAD program handles
+# SIGCHLD), opening with libc's open itself: Python's os.open would retry
+# after EINTR and hide it.
+HANDLING_READER = r"""
+import ctypes, os, signal, sys
+signal.signal(signal.SIGUSR1, lambda *a: None)
+libc = ctypes.CDLL(None, use_errno=True)
+print("ready", flush=True)
+fd = libc.open(sys.argv[1].encode(), os.O_RDONLY)
+print(fd if fd >= 0 else "errno %d" % ctypes.get_errno(), flush=True)
+"""
+
+
+@test
+def a_signal_the_reader_handles_does_not_fail_its_open():
+    lib = fake_library(os.path.join(TMP, "libsignal"), seconds=1.5)
+    m = Mount(lib)
+
+    def reader(path):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HANDLING_READER, m.path(path)],
+            stdout=subprocess.PIPE, text=True)
+        eq(proc.stdout.readline().strip(), "ready", "the reader")
+        time.sleep(0.4)
+        proc.send_signal(signal.SIGUSR1)
+        return proc
+
+    try:
+        proc = reader("fake/rod/size=3.stl")
+        out = proc.communicate(timeout=10 * SLOW)[0].strip()
+        check(out.isdigit(), "the open after SIGUSR1 gave " + out)
+        eq(m.stats()["interrupted"], 0, "interrupted")
+        # a handled signal, then a fatal one (SIGTERM: Python handles
+        # SIGINT itself): the reader still ends at once
+        proc = reader("fake/rod/size=4.stl")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10 * SLOW)
+        took = time.monotonic() - t0
+        eq(proc.returncode, -signal.SIGTERM, "the reader's end")
+        check(took < 0.5 * SLOW, "the reader died after %.2f s" % took)
+        eq(m.stats()["interrupted"], 1, "interrupted")
+    finally:
+        m.unmount()
+
+
 @test
 def interrupts_racing_the_parking_of_opens_do_no_harm():
     # An interrupt that reaches the daemon while an open is being parked

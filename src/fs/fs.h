@@ -155,6 +155,9 @@ void fs_library_error(struct fs *fs, const char *msg);
 /* Free the open files and directories the kernel never released (the
  * session has ended). */
 void fs_handles_free(struct fs *fs);
+/* Stop watching the readers of declined interrupts (the session has
+ * ended). */
+void fs_interrupts_stop(void);
 /* Read and write the session's /dev/fuse through wire.c (after
  * mounting, before the loop): 0 or -1. */
 int fs_wire(struct fs *fs);

@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -345,6 +348,7 @@ struct pending {
 	bool pinned;               /* key is pinned in the cache */
 	struct job *job;           /* NULL while being planned */
 	int replans;               /* planned again after stale jobs */
+	pid_t reader;              /* an interrupt was declined: its thread */
 	struct pending *next;
 };
 
@@ -1107,21 +1111,186 @@ open_done(void *arg, struct job *job)
 static __thread uint64_t parking_id;
 static __thread bool parking_interrupted;
 
+/*
+ * Which interrupts end a wait.  The kernel sends one for any signal that
+ * reaches a reader waiting in open or lookup, also one the reader handles
+ * and then goes on (SIGCHLD in a CAD program, SIGWINCH in a terminal):
+ * EINTR for those failed opens that programs do not retry.  So only a
+ * reader being killed (Ctrl-C on cat) gets EINTR at once; the others wait
+ * on for their part.  A fatal signal that comes later brings no second
+ * interrupt: a thread looks at the readers of declined interrupts every
+ * INTERRUPT_POLL_MS and answers those being killed.
+ */
+#define INTERRUPT_POLL_MS 50
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t watch_thread;
+static bool watch_running, watch_stopping;
+
+/* Signals whose default action ends a process (all but SIGCHLD, SIGCONT,
+ * SIGURG, SIGWINCH and the stop signals), as a mask of /proc's bits. */
+static unsigned long long
+ending_by_default(void)
+{
+	static const int spare[] = { SIGCHLD, SIGCONT, SIGURG, SIGWINCH,
+	    SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU };
+	unsigned long long m = ~0ull;
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(spare); i++)
+		m &= ~(1ull << (spare[i] - 1));
+	return m;
+}
+
+/*
+ * Is thread `tid` being killed?  That is, has it (or its process) a
+ * signal pending that it neither blocks, nor handles, nor ignores, and
+ * whose default action ends it; or SIGKILL, which the kernel adds for
+ * such a signal when nothing else is pending.  A thread that is gone is
+ * dead already.
+ */
+static bool
+reader_dying(pid_t tid)
+{
+	unsigned long long v, pending = 0, blocked = 0, ignored = 0, caught = 0;
+	unsigned long long kill = 1ull << (SIGKILL - 1);
+	char path[64], line[256];
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return true;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if (sscanf(line, "SigPnd: %llx", &v) == 1 ||
+		    sscanf(line, "ShdPnd: %llx", &v) == 1)
+			pending |= v;
+		else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+			blocked = v;
+		else if (sscanf(line, "SigIgn: %llx", &v) == 1)
+			ignored = v;
+		else if (sscanf(line, "SigCgt: %llx", &v) == 1)
+			caught = v;
+	}
+	fclose(fp);
+	return (pending & kill) != 0 || (pending & ~blocked & ~ignored &
+	    ~caught & ending_by_default()) != 0;
+}
+
+/* Answer a parked request with EINTR: its reader gives up, the job goes
+ * on into the cache. */
 static void
-interrupted(fuse_req_t req, void *arg)
+answer_interrupted(struct fs *fs, struct pending *p)
+{
+	atomic_fetch_add(&fs->interrupted, 1);
+	fuse_reply_err(p->req, EINTR);
+	pending_free(fs, p);
+}
+
+/* Answer the declined interrupts whose readers are being killed now. */
+static void
+answer_dying(struct fs *fs)
+{
+	uint64_t ids[64];
+	pid_t tids[64];
+	struct pending *p;
+	size_t n = 0;
+
+	pthread_mutex_lock(&pending_lock);
+	for (p = pending_list; p != NULL && n < PF_ARRAY_LEN(ids); p = p->next)
+		if (p->reader != 0) {
+			ids[n] = p->id;
+			tids[n++] = p->reader;
+		}
+	pthread_mutex_unlock(&pending_lock);
+	for (size_t i = 0; i < n; i++)
+		if (reader_dying(tids[i]) && (p = pending_take(ids[i])) != NULL)
+			answer_interrupted(fs, p);
+}
+
+static void *
+interrupt_watch(void *arg)
+{
+	struct fs *fs = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&watch_lock);
+	while (!watch_stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += INTERRUPT_POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&watch_cond, &watch_lock, &ts);
+		if (watch_stopping)
+			break;
+		pthread_mutex_unlock(&watch_lock);
+		answer_dying(fs);
+		pthread_mutex_lock(&watch_lock);
+	}
+	pthread_mutex_unlock(&watch_lock);
+	return NULL;
+}
+
+/* Keep request `id` parked after an interrupt of reader `tid`, watched:
+ * false when it was answered already. */
+static bool
+decline_interrupt(struct fs *fs, uint64_t id, pid_t tid)
 {
 	struct pending *p;
 
-	if ((uint64_t)(uintptr_t)arg == parking_id) {
+	pthread_mutex_lock(&pending_lock);
+	if ((p = *pending_slot(id)) != NULL)
+		p->reader = tid;
+	pthread_mutex_unlock(&pending_lock);
+	if (p == NULL)
+		return false;
+	pthread_mutex_lock(&watch_lock);
+	if (!watch_running && !watch_stopping &&
+	    pthread_create(&watch_thread, NULL, interrupt_watch, fs) == 0)
+		watch_running = true;
+	pthread_mutex_unlock(&watch_lock);
+	/* no thread to watch for a later kill: the reader gets EINTR now */
+	return watch_running;
+}
+
+void
+fs_interrupts_stop(void)
+{
+	bool running;
+
+	pthread_mutex_lock(&watch_lock);
+	watch_stopping = true;
+	running = watch_running;
+	pthread_cond_broadcast(&watch_cond);
+	pthread_mutex_unlock(&watch_lock);
+	if (running)
+		pthread_join(watch_thread, NULL);
+}
+
+static void
+interrupted(fuse_req_t req, void *arg)
+{
+	uint64_t id = (uint64_t)(uintptr_t)arg;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pending *p;
+
+	if (id == parking_id) {
 		parking_interrupted = true;
 		return;
 	}
-	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
+	/* a reader that handles the signal and goes on waits on (a pid of
+	 * 0: the reader is not in our pid namespace; EINTR as before) */
+	if (ctx->pid > 0 && !reader_dying(ctx->pid) &&
+	    decline_interrupt(the_fs, id, ctx->pid))
+		return;
+	if ((p = pending_take(id)) == NULL)
 		return;             /* the job answered first */
-	atomic_fetch_add(&the_fs->interrupted, 1);
-	/* the job goes on into the cache; only this reader gives up */
-	fuse_reply_err(req, EINTR);
-	pending_free(the_fs, p);
+	answer_interrupted(the_fs, p);
 }
 
 /* Park request `req` (see struct pending); its id. */

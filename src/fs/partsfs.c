@@ -286,6 +286,7 @@ main(int argc, char **argv)
 	rc = rc < 0 ? 1 : 0;
 	log_info("unmounting %s", cmd.mountpoint);
 	watch_stop(fs.watch);
+	fs_interrupts_stop();
 	fs_handles_free(&fs);
 	/* engines are killed, queued jobs fail, the cache is closed whole */
 	core_close(fs.core);
