@@ -626,6 +626,49 @@ remove_tree_at(int dirfd, const char *name)
 	return r;
 }
 
+/* Remove what directory `name` under `parent` holds, keeping it. */
+static int
+empty_dir_at(int parent, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0, r2;
+
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((r2 = remove_tree_at(dirfd(d), de->d_name)) != 0 && r == 0)
+			r = r2;
+	}
+	closedir(d);
+	return r;
+}
+
+int
+cache_remove_parts(const char *dir)
+{
+	int fd, r, r2;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	r = empty_dir_at(fd, "blobs");
+	if ((r2 = empty_dir_at(fd, "memo")) != 0 && r == 0)
+		r = r2;
+	close(fd);
+	return r;
+}
+
 /* The index. */
 
 static int memo_prefix(struct cache *c, const char *prefix, bool count,

@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 33
+plan 34
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src"
@@ -385,6 +385,40 @@ else
 	expect_eq "$(cat "$TMP/small.part")" "the old part" "the old file"
 	expect_eq "$(cat "$TMP/small.ls")" ". .. fill old.stl " "what is left"
 fi
+end
+
+begin "cache clear frees a disk too full to open the cache index on"
+rm -rf "$TMP/fullc"
+mkdir -p "$TMP/fullc"
+unshare -m --propagation private sh -c '
+	mount -t tmpfs -o size=512k tmpfs "$1" || exit 99
+	# parts take much of the disk, then something else the rest
+	for n in $(seq 30); do
+		"$2" get -q --cache "$1/cache" "$3" fake/box/size=$n.stl \
+		    -o /dev/null || exit 98
+	done
+	"$2" cache --cache "$1/cache" stats >/dev/null || exit 98
+	dd if=/dev/zero of="$1/fill" bs=4k count=1000 2>/dev/null
+	"$2" cache --cache "$1/cache" stats >/dev/null 2>"$4.stats.err"
+	echo $? >"$4.stats.rc"
+	"$2" cache --cache "$1/cache" clear >"$4.out" 2>"$4.err"
+	echo $? >"$4.rc"
+	"$2" cache --cache "$1/cache" stats >"$4.after" 2>&1
+	ls "$1/cache" | tr "\n" " " >"$4.ls"
+' sh "$TMP/fullc" "$PARTSCTL" "$CMDLIB" "$TMP/fullc"
+case $? in
+99) echo "# skipped: cannot mount a tmpfs";;
+98) fail "the parts were not made";;
+*)
+	expect_eq "$(cat "$TMP/fullc.stats.rc")" 4 "stats on the full disk"
+	expect_contains "$(cat "$TMP/fullc.stats.err")" "No space left on device"
+	expect_eq "$(cat "$TMP/fullc.rc")" 0 "clear: $(cat "$TMP/fullc.err")"
+	expect_contains "$(cat "$TMP/fullc.err")" "removing the parts' files first"
+	expect_contains "$(cat "$TMP/fullc.after")" "entries: 0"
+	# nothing set aside as damaged
+	expect_not_contains "$(cat "$TMP/fullc.ls")" "damaged"
+	;;
+esac
 end
 
 begin "kill -9 during a job: no engine left, and the next run serves the part"

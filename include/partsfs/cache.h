@@ -144,6 +144,10 @@ int cache_check(struct cache *c, struct perr *e);
  * cache_scratch_remove).  Scratch space of a process that died is
  * removed by the next cache_open. */
 char *cache_scratch(struct cache *c, struct perr *e);
+/* Remove the parts' files (and memo files) of the cache in `dir` without
+ * opening it: what frees a disk too full to open the index on.  The next
+ * open drops the rows whose files are gone.  0 or the first -errno. */
+int cache_remove_parts(const char *dir);
 void cache_scratch_remove(const char *dir);
 
 /* Negative entries: remember a failure for the negative lifetime. */

@@ -2,6 +2,7 @@
  * verifying the cache of made parts. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -52,9 +53,10 @@ cmd_cache(int argc, char **argv)
 	struct perr e = { 0 };
 	struct cache *cache;
 	struct conf *conf;
+	const char *why = NULL;
 	json_t *j = NULL;
 	bool json = false;
-	int c, rc = CTL_OK;
+	int c, err = 0, rc = CTL_OK;
 
 	while ((c = getopt_long(argc, argv, "jc:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -90,13 +92,21 @@ cmd_cache(int argc, char **argv)
 		return CTL_USAGE;
 	cache = cache_open(conf->cache_dir, conf->cache_max, conf->negative_ttl,
 	    &e);
+	if (cache == NULL && e.code == ENOSPC && strcmp(what, "clear") == 0) {
+		/* a disk too full to open the index on: the parts go first,
+		 * then the index has room */
+		ctl_error("%s; removing the parts' files first", e.msg);
+		cache_remove_parts(conf->cache_dir);
+		cache = cache_open(conf->cache_dir, conf->cache_max,
+		    conf->negative_ttl, &e);
+	}
 	if (cache == NULL) {
 		ctl_error("%s", e.msg);
 		conf_free(conf);
 		return CTL_SYSTEM;
 	}
 	if (strcmp(what, "stats") == 0) {
-		if (cache_stats(cache, &st) != 0)
+		if ((err = cache_stats(cache, &st)) != 0)
 			rc = CTL_SYSTEM;
 		else if (json)
 			j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
@@ -118,8 +128,13 @@ cmd_cache(int argc, char **argv)
 		uint64_t freed = 0;
 		int n = cache_check(cache, &e) != 0 ? -1 :
 		    cache_prune(cache, &freed);
-		if (n < 0)
+		if (n < 0) {
 			rc = CTL_SYSTEM;
+			if (e.msg[0] == '\0')
+				err = n;
+			else
+				why = e.msg;
+		}
 		else if (json)
 			j = json_pack("{s:i, s:I}", "removed", n, "bytes_freed",
 			    (json_int_t)freed);
@@ -127,18 +142,21 @@ cmd_cache(int argc, char **argv)
 			printf("removed %d entries, %.1f MiB\n", n, mib(freed));
 	} else if (strcmp(what, "clear") == 0) {
 		/* what was there: cache_clear does not count */
-		int n = cache_stats(cache, &st) != 0 ? -1 : cache_clear(cache);
+		int n = (err = cache_stats(cache, &st)) != 0 ? err :
+		    cache_clear(cache);
 		if (n == 0)
 			n = (int)st.entries;
-		if (n < 0)
+		if (n < 0) {
 			rc = CTL_SYSTEM;
+			err = n;
+		}
 		else if (json)
 			j = json_pack("{s:i}", "removed", n);
 		else
 			printf("removed %d entries\n", n);
 	} else {
 		uint64_t checked = 0, removed = 0;
-		if (cache_verify(cache, &checked, &removed) < 0)
+		if ((err = cache_verify(cache, &checked, &removed)) < 0)
 			rc = CTL_SYSTEM;
 		else if (json)
 			j = json_pack("{s:I, s:I}", "checked",
@@ -148,7 +166,8 @@ cmd_cache(int argc, char **argv)
 			    (uintmax_t)checked, (uintmax_t)removed);
 	}
 	if (rc != CTL_OK)
-		ctl_error("cache %s failed", what);
+		ctl_error("cache %s failed: %s", what, why != NULL ? why :
+		    strerror(err < 0 ? -err : EIO));
 	if (j != NULL) {
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
