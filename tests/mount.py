@@ -1022,6 +1022,37 @@ def an_edited_script_makes_the_part_afresh():
         m.unmount()
 
 
+TUBE_CLASS = """\
+  - id: tube
+    names: {name: Tube, labeling: 'Tube %(size)s'}
+    parameters:
+      free: [size]
+      defaults: {size: 1}
+      types: {size: Length (mm)}
+    source: test
+"""
+
+
+@test
+def a_directory_listed_again_on_one_open_shows_it_as_it_is_then():
+    # rewinddir on an open directory lists it anew (POSIX): os.listdir of
+    # a descriptor rewinds it first
+    lib = fake_library(os.path.join(TMP, "librewind"))
+    m = Mount(lib)
+    fd = os.open(m.path("fake"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        before = sorted(os.listdir(fd))
+        check("rod" in before and "tube" not in before, str(before))
+        fake_library(lib, extra_classes=TUBE_CLASS)
+        eventually(lambda: "tube" in os.listdir(m.path("fake")),
+                   "the new class")
+        after = sorted(os.listdir(fd))
+        eq(after, sorted(before + ["tube", "tube.json"]), "listed again")
+    finally:
+        os.close(fd)
+        m.unmount()
+
+
 @test
 def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
     # The path is another part after the edit (not made: size 0) or gone

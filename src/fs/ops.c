@@ -793,6 +793,8 @@ struct dirhandle {
 	char *path;
 	char **names;
 	size_t n;
+	bool read;                 /* listed once: a new start (rewinddir)
+				    * lists the directory as it is then */
 };
 
 static void
@@ -839,13 +841,51 @@ collect_name(void *ctx, const char *name, const struct pnode *child)
 	return 0;
 }
 
+/* The names of directory n, for handle d. */
+static void
+dirhandle_fill(struct dirhandle *d, const struct library *lib,
+    const struct fnode *n)
+{
+	struct perr e = { 0 };
+
+	if (n->status == ST_DIR) {
+		for (int f = ST_JOBS; f <= ST_VERSION; f++)
+			collect_name(d, status_names[f], NULL);
+	} else {
+		if (n->pn.kind == PN_ROOT)
+			collect_name(d, STATUS_DIR, NULL);
+		pnode_list(lib, &n->pn, collect_name, d, &e);
+	}
+}
+
+/* A listing started again on an open directory (rewinddir, or a second
+ * pass): the names as they are now, after live edits since the open. */
+static void
+dirhandle_refresh(struct fs *fs, struct dirhandle *d,
+    const struct library *lib)
+{
+	struct perr e = { 0 };
+	struct fnode n;
+
+	if (fs_resolve(fs, lib, d->path, &n, &e) != 0)
+		return;             /* gone: what it was */
+	if (is_dir(&n)) {
+		for (size_t i = 0; i < d->n; i++)
+			free(d->names[i]);
+		free(d->names);
+		d->names = NULL;
+		d->n = 0;
+		dirhandle_fill(d, lib, &n);
+	}
+	fnode_clear(&n);
+}
+
 static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirhandle *d;
 	struct library *lib;
 	struct fnode n;
-	struct perr e = { 0 };
 	char *path;
 
 	if (!node_of(req, ino, &lib, &n, &path))
@@ -856,14 +896,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	d = xcalloc(1, sizeof *d);
 	d->path = xstrdup(path);
-	if (n.status == ST_DIR) {
-		for (int f = ST_JOBS; f <= ST_VERSION; f++)
-			collect_name(d, status_names[f], NULL);
-	} else {
-		if (n.pn.kind == PN_ROOT)
-			collect_name(d, STATUS_DIR, NULL);
-		pnode_list(lib, &n.pn, collect_name, d, &e);
-	}
+	dirhandle_fill(d, lib, &n);
 	fi->fh = (uintptr_t)d;
 	open_add(&dirhandles, &d->link);
 	if (fuse_reply_open(req, fi) != 0) {
@@ -886,6 +919,10 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf = xcalloc(1, size), *childpath;
 	size_t pos = 0;
 
+	/* the kernel asks for one handle's entries one call at a time */
+	if (off == 0 && d->read)
+		dirhandle_refresh(fs, d, lib);
+	d->read = true;
 	for (off_t i = off; (size_t)i < d->n + 2; i++) {
 		struct fuse_entry_param e;
 		struct fnode child;
