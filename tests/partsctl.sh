@@ -2,7 +2,7 @@
 # partsctl.sh -- partsctl from the command line: exit codes, output
 # formats, help, and the bundled library's main job.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 16
+plan 17
 
 begin "check of the bundled library exits 0"
 run "$PARTSCTL" check "$LIBRARY"
@@ -25,6 +25,29 @@ expect_rc 1
 expect_contains "$err" "data/bad.blt:6:9: error: class id 'x.y'"
 expect_contains "$err" "data/bad.blt:8:5: error: class: missing the mandatory key 'source'"
 expect_contains "$out" "2 errors"
+end
+
+begin "check reports a class whose listed parts cannot be made"
+# a literal Table Index value that is not a key of its table loads, but
+# no part of the class can be collected
+mkdir -p "$TMP/unmade/data"
+cat >"$TMP/unmade/data/u.blt" <<END_BLT
+id: u
+author: a <b@c>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: k
+    source: s
+    parameters:
+      literal: {size: M99}
+      types: {size: Table Index, d: Number}
+      tables: {index: size, columns: [d], data: {M1: [1], M2: [2]}}
+END_BLT
+run "$PARTSCTL" check "$TMP/unmade"
+expect_rc 1
+expect_contains "$err" "data/u.blt:6:5: error: class 'k': a part it lists cannot be made: size=M99: no row for it in the table"
+expect_contains "$out" "1 errors"
 end
 
 begin "check --json reports counts and every diagnostic"

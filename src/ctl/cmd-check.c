@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "partsfs/params.h"
+#include "partsfs/util.h"
 
 static void
 check_usage(FILE *fp)
@@ -38,6 +40,55 @@ diags_json(const struct diags *d, bool quiet)
 		    "message", dg->msg));
 	}
 	return a;
+}
+
+/*
+ * Every part a class lists must be collectable: its default part (and a
+ * part per choice of its discrete parameters) and its common ones.  A
+ * literal Table Index value that is not a key of its table, say, loads
+ * without complaint but makes every part of the class fail.  The first
+ * failure of a class is reported, at the class; the walk stops after
+ * CHECK_COMBINATIONS combinations of one class.
+ */
+#define CHECK_COMBINATIONS 100000
+
+struct combo_check {
+	const struct pclass *cls;
+	struct value *out;
+	size_t seen;
+	char *failure;
+};
+
+static int
+check_combination(void *ctx, const struct value *free)
+{
+	struct combo_check *cc = ctx;
+	struct perr e = { 0 };
+
+	if (pset_collect(&cc->cls->ps, free, cc->out, &e) != 0) {
+		cc->failure = xstrdup(e.msg);
+		return 1;
+	}
+	return ++cc->seen >= CHECK_COMBINATIONS;
+}
+
+static void
+check_class_parts(struct library *lib, const struct pclass *cls)
+{
+	struct combo_check cc = { .cls = cls };
+	const struct ynode *at = cls->node;
+
+	cc.out = xcalloc(cls->ps.nparams + 1, sizeof *cc.out);
+	pset_each_combination(&cls->ps, check_combination, &cc, NULL);
+	for (size_t r = 0; cc.failure == NULL && r < cls->ps.ncommon; r++)
+		check_combination(&cc, &cls->ps.common[r * cls->ps.nfree]);
+	if (cc.failure != NULL)
+		diag_add(&lib->diags, DIAG_ERROR, at != NULL ? at->file :
+		    cls->coll->display, at != NULL ? at->line : 0,
+		    at != NULL ? at->col : 0, "class '%s': a part it lists "
+		    "cannot be made: %s", cls->id, cc.failure);
+	free(cc.failure);
+	free(cc.out);
 }
 
 int
@@ -80,6 +131,10 @@ cmd_check(int argc, char **argv)
 	}
 	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
+	for (size_t i = 0; i < lib->ncolls; i++)
+		for (size_t k = 0; k < lib->colls[i]->nclasses; k++)
+			check_class_parts(lib, &lib->colls[i]->classes[k]);
+	diags_sort(&lib->diags);
 	rc = lib->diags.nerrors > 0 ? CTL_INVALID : CTL_OK;
 	if (json) {
 		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}",
