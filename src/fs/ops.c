@@ -917,7 +917,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
 	struct library *lib = core_library(fs->core);
 	char *buf = xcalloc(1, size), *childpath;
-	size_t pos = 0;
+	fuse_ino_t *counted = NULL;       /* lookups the entries count */
+	size_t pos = 0, ncounted = 0;
 
 	/* the kernel asks for one handle's entries one call at a time */
 	if (off == 0 && d->read)
@@ -970,6 +971,11 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			    size - pos, name, &e, i + 1);
 			if (need > size - pos)
 				inodes_forget(fs->inodes, e.ino, 1);
+			else {
+				counted = xreallocarray(counted, ncounted + 1,
+				    sizeof *counted);
+				counted[ncounted++] = e.ino;
+			}
 		} else {
 			e.attr.st_ino = inodes_number(childpath);
 			e.attr.st_mode = is_dir(&child) ? S_IFDIR :
@@ -984,7 +990,12 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		pos += need;
 	}
-	fuse_reply_buf(req, buf, pos);
+	/* a reply the kernel did not take (the reader was interrupted)
+	 * gave it none of the lookups counted for its entries */
+	if (fuse_reply_buf(req, buf, pos) != 0)
+		for (size_t i = 0; i < ncounted; i++)
+			inodes_forget(fs->inodes, counted[i], 1);
+	free(counted);
 	free(buf);
 	library_unref(lib);
 }
