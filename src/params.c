@@ -162,6 +162,8 @@ struct builder {
 	unsigned *assigned;            /* per parameter: AS_* bits */
 	const struct ynode **refs;     /* first place a name was used */
 	size_t ntables_cap, ntables2d_cap;
+	size_t nclass;                 /* the class's own parameters come
+					* first; a base file's follow */
 };
 
 int
@@ -885,8 +887,11 @@ set_type_defaults(struct pset *ps)
 	}
 }
 
+/* `extra`: the parameters a base file adds to the class's, whose own
+ * defaults it may not change (default.stl and default.step would be two
+ * different parts). */
 static void
-read_defaults(struct builder *b, const struct ynode *node)
+read_defaults(struct builder *b, const struct ynode *node, bool extra)
 {
 	const struct ynode *d = ymap_get(node, "defaults");
 	struct pset *ps = b->ps;
@@ -912,6 +917,13 @@ read_defaults(struct builder *b, const struct ynode *node)
 		if (p->free_pos < 0) {
 			yerror(b->diags, k, "defaults: '%s' is not a free "
 			    "parameter; only free parameters have defaults",
+			    k->str);
+			continue;
+		}
+		if (extra && (size_t)pi < b->nclass) {
+			yerror(b->diags, k, "defaults: '%s' is a parameter of "
+			    "the class, whose default is the class's: a base "
+			    "file gives defaults only for parameters it adds",
 			    k->str);
 			continue;
 		}
@@ -1137,6 +1149,8 @@ pset_build(struct arena *a, const struct ynode *node,
 		}
 		check_element(&b, nodes[i]);
 		read_types(&b, nodes[i]);
+		if (i == 0)
+			b.nclass = ps->nparams;
 	}
 	for (int i = 0; i < 2; i++) {
 		if (yscalar_is_null(nodes[i]))
@@ -1169,7 +1183,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	set_type_defaults(ps);
 	for (int i = 0; i < 2; i++) {
 		if (!yscalar_is_null(nodes[i]))
-			read_defaults(&b, nodes[i]);
+			read_defaults(&b, nodes[i], i == 1);
 	}
 	fix_index_defaults(&b);
 	/* Common combinations belong to the class; the base's extra

@@ -587,6 +587,23 @@ base_entries_must_name_classes_of_the_collection(void)
 	library_unref(l);
 }
 
+/* A base file's parameters add to the class's; a default for one of the
+ * class's own would make default.stl another part than default.step. */
+static void
+a_base_file_does_not_change_the_class_defaults(void)
+{
+	struct library *l = fixture_load_dir(base_fixture(
+	    "- filename: m.scad\n  type: module\n  author: a <b>\n"
+	    "  license: MIT <x>\n  modules:\n"
+	    "    - {name: m, arguments: [a], classids: [k],\n"
+	    "       parameters: {types: {}, defaults: {a: 77}}}\n", true));
+
+	EXPECT_ERROR(l, "defaults: 'a' is a parameter of the class, whose "
+	    "default is the class's");
+	CHECK(library_class(l, "k")->scad == NULL);
+	library_unref(l);
+}
+
 static void
 module_arguments_must_be_parameters(void)
 {
@@ -806,6 +823,7 @@ TAP_MAIN(
 	TAP_CASE(diagnostics_come_sorted_by_file_and_line),
 	TAP_CASE(base_entries_must_name_classes_of_the_collection),
 	TAP_CASE(module_arguments_must_be_parameters),
+	TAP_CASE(a_base_file_does_not_change_the_class_defaults),
 	TAP_CASE(module_names_are_identifiers),
 	TAP_CASE(a_missing_module_file_is_a_warning_and_gives_no_geometry),
 	TAP_CASE(base_file_names_may_not_leave_their_directory),
