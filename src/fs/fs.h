@@ -158,6 +158,9 @@ void fs_handles_free(struct fs *fs);
 /* Stop watching the readers of declined interrupts (the session has
  * ended). */
 void fs_interrupts_stop(void);
+/* Give the kernel the sizes of the parts open again, after a reload's
+ * invalidation (see ops.c). */
+void fs_open_sizes(struct fs *fs);
 /* Read and write the session's /dev/fuse through wire.c (after
  * mounting, before the loop): 0 or -1. */
 int fs_wire(struct fs *fs);

@@ -440,6 +440,7 @@ struct handle {
 	size_t len;                /* of data, or of fd when splice is set */
 	bool pinned;
 	struct cache_key key;
+	fuse_ino_t ino;            /* a made part's, once its open is answered */
 };
 
 /*
@@ -1053,6 +1054,36 @@ store_size(struct fs *fs, fuse_ino_t ino, int fd, off_t size)
 	free(page);
 }
 
+/*
+ * After a live reload made the kernel forget every attribute: the parts
+ * open are given their sizes again.  An open file's reads ask with its
+ * handle (see open_file_attr), but an answer that crosses the reload's
+ * invalidation of its inode is dropped by the kernel, which then reads
+ * on with the size a stat of the path left (0 for a part not made, after
+ * an edit): the read ended at once.  A store of the last page sets the
+ * size whatever came in between.
+ */
+void
+fs_open_sizes(struct fs *fs)
+{
+	struct handle *v[64];
+	size_t n = 0;
+
+	pthread_mutex_lock(&handles_lock);
+	for (struct open_link *l = handles; l != NULL && n < 64; l = l->next) {
+		struct handle *h = (struct handle *)l;
+		if (h->splice && h->ino != 0) {
+			atomic_fetch_add(&h->refs, 1);
+			v[n++] = h;
+		}
+	}
+	pthread_mutex_unlock(&handles_lock);
+	for (size_t i = 0; i < n; i++) {
+		store_size(fs, v[i]->ino, v[i]->fd, (off_t)v[i]->len);
+		handle_free(fs, v[i]);
+	}
+}
+
 /* Before the kernel is given anything of the made part whose cache file
  * has the stat `st`: when it is another cache file than the kernel's
  * pages may come from, they and the attributes go (see
@@ -1095,6 +1126,7 @@ reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct stat st;
 
+	h->ino = ino;
 	if (fstat(h->fd, &st) == 0) {
 		drop_other_content(fs, ino, &st);
 		if (inodes_stale_size(fs->inodes, ino))

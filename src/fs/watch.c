@@ -198,6 +198,7 @@ invalidate(struct fs *fs)
 	}
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
 	free(v);
+	fs_open_sizes(fs);
 }
 
 static void
