@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,19 +126,27 @@ output_open(struct output *o, const char *file, enum format fmt)
 		if (o->target == NULL)
 			o->target = xstrdup(file);
 		slash = strrchr(o->target, '/');
-		o->tmp = xasprintf("%.*s.%s.partsctl-XXXXXX",
-		    slash ? (int)(slash - o->target + 1) : 0, o->target,
-		    slash ? slash + 1 : o->target);
-		if ((o->fd = mkostemp(o->tmp, O_CLOEXEC)) != -1) {
-			mode_t mask = umask(0);
-			umask(mask);
+		/* a name of this process's, made with the mode a new file
+		 * gets (the umask applies), never over another file */
+		for (unsigned n = 0; n < 100; n++) {
+			o->tmp = xasprintf("%.*s.%s.partsctl-%ld-%u",
+			    slash ? (int)(slash - o->target + 1) : 0,
+			    o->target, slash ? slash + 1 : o->target,
+			    (long)getpid(), n);
+			o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_CLOEXEC, 0666);
+			if (o->fd != -1 || errno != EEXIST)
+				break;
+			free(o->tmp);
+			o->tmp = NULL;
+		}
+		if (o->fd != -1) {
 			if (existed) {
 				/* as writing over it would keep them */
 				fchmod(o->fd, st.st_mode & 07777);
 				if (fchown(o->fd, st.st_uid, st.st_gid) == -1)
 					fchmod(o->fd, st.st_mode & 0777);
-			} else
-				fchmod(o->fd, 0666 & ~mask);
+			}
 			return 0;
 		}
 		/* no room for another name there (a directory we may not
