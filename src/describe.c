@@ -267,48 +267,70 @@ describe_part(const struct pnode *part, struct perr *e)
 	return j;
 }
 
-/* The most significant digits any real in the document needs. */
-static int
-max_digits(const json_t *j)
+/*
+ * Each number of a dumped document in its own shortest form.  jansson has
+ * one precision per dump: with that of the longest number, every other
+ * one came out with as many digits (6.0099999999999998 for 6.01 when a
+ * length of 0.30000000000000004 was in the same document).  So the dump
+ * is exact (17 digits) and each number outside a string is written again
+ * by num_canon, a real keeping a '.' (20.0, as jansson writes it).
+ */
+static char *
+shortest_numbers(const char *s)
 {
-	int m = 1, d;
-	const char *key;
-	json_t *v;
-	size_t i;
-	char tmp[40];
+	struct buf b = BUF_INIT;
+	bool in_string = false;
 
-	switch (json_typeof(j)) {
-	case JSON_REAL:
-		num_canon(json_real_value(j), tmp, &m);
-		return m;
-	case JSON_OBJECT:
-		json_object_foreach((json_t *)j, key, v) {
-			if ((d = max_digits(v)) > m)
-				m = d;
-		}
-		return m;
-	case JSON_ARRAY:
-		json_array_foreach(j, i, v) {
-			if ((d = max_digits(v)) > m)
-				m = d;
-		}
-		return m;
-	default:
-		return m;
+	for (const char *p = s; *p != '\0';) {
+		if (in_string) {
+			if (*p == '\\' && p[1] != '\0') {
+				buf_add(&b, p, 2);
+				p += 2;
+				continue;
+			}
+			if (*p == '"')
+				in_string = false;
+			buf_addc(&b, *p++);
+		} else if (*p == '"') {
+			in_string = true;
+			buf_addc(&b, *p++);
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			const char *end = p;
+			bool real = false;
+			char tmp[40];
+			int digits;
+
+			while (*end == '-' || *end == '+' || *end == '.' ||
+			    *end == 'e' || *end == 'E' ||
+			    (*end >= '0' && *end <= '9')) {
+				real |= *end == '.' || *end == 'e' || *end == 'E';
+				end++;
+			}
+			if (real) {
+				num_canon(strtod(p, NULL), tmp, &digits);
+				buf_adds(&b, tmp);
+				if (strpbrk(tmp, ".eE") == NULL)
+					buf_adds(&b, ".0");
+			} else
+				buf_add(&b, p, (size_t)(end - p));
+			p = end;
+		} else
+			buf_addc(&b, *p++);
 	}
+	return buf_steal(&b);
 }
 
 char *
 describe_dump(const json_t *j)
 {
-	int digits = max_digits(j);
-	char *s = json_dumps(j, JSON_INDENT(2) |
-	    JSON_REAL_PRECISION(digits < 17 ? digits + 0 : 17));
-	char *out;
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	char *out, *shortest;
 
 	if (s == NULL)
 		pf_fatal("cannot serialise JSON");
-	out = xasprintf("%s\n", s);
+	shortest = shortest_numbers(s);
+	out = xasprintf("%s\n", shortest);
+	free(shortest);
 	free(s);
 	return out;
 }

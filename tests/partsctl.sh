@@ -2,7 +2,7 @@
 # partsctl.sh -- partsctl from the command line: exit codes, output
 # formats, help, and the bundled library's main job.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 17
+plan 18
 
 begin "check of the bundled library exits 0"
 run "$PARTSCTL" check "$LIBRARY"
@@ -78,6 +78,15 @@ begin "params takes name=value for a class and defaults the rest"
 run "$PARTSCTL" params "$CORPUS" hex/hexscrew1 key=M8 "thread_type=fine I"
 expect_rc 0
 expect_eq "$(json_get "$out" '[d["params"]["pitch"], d["params"]["l"], d["free"]["thread_type"]]')" '[1, 20, "fine I"]'
+end
+
+begin "params writes each number in its own shortest form"
+# one length that needs 17 digits does not give every number 17
+run "$PARTSCTL" params "$LIBRARY" bolts/hex_screw/M3/length=0.30000000000000004.json
+expect_rc 0
+expect_contains "$out" '"length": 0.30000000000000004'
+expect_contains "$out" '"e": 6.01'
+expect_contains "$out" '"pitch": 0.5'
 end
 
 begin "params writes cells without a value as null"
