@@ -2054,7 +2054,7 @@ db_checkpoint(struct cache *c)
  * has its lock, and takes it as gone.
  */
 int
-cache_blob_open(const char *path)
+cache_blob_open(const char *path, struct stat *stp)
 {
 	struct stat st;
 	int fd, err;
@@ -2074,6 +2074,8 @@ cache_blob_open(const char *path)
 		errno = ENOENT;
 		return -1;
 	}
+	if (stp != NULL)
+		*stp = st;
 	return fd;
 }
 

@@ -342,7 +342,7 @@ run_job(struct jobs *jobs, struct job *j)
 		return;
 	}
 	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
-		j->blob_fd = cache_blob_open(j->entry.path);
+		j->blob_fd = cache_blob_open(j->entry.path, NULL);
 		key_unlock(lockfd, lockpath);
 		if (jobs->on_made != NULL)
 			jobs->on_made(jobs->on_made_arg, j->plan.path,

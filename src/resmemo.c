@@ -600,10 +600,9 @@ resmemo_fast_open(const char *root, const char *path,
 	if ((lib = fast_load(lpath)) == NULL || !memos_hold(lib, part, key))
 		goto out;
 	blob = cache_blob_path_in(conf->cache_dir, key, (enum format)fmt);
-	fd = cache_blob_open(blob);
+	fd = cache_blob_open(blob, &st);
 	free(blob);
-	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size != (off_t)size)) {
+	if (fd != -1 && (!S_ISREG(st.st_mode) || st.st_size != (off_t)size)) {
 		close(fd);
 		fd = -1;
 	}

@@ -358,13 +358,21 @@ for i in $(seq 30); do
 done
 end
 
+# on_tmpfs SIZE DIR SCRIPT: run the sh SCRIPT with a tmpfs of SIZE mounted
+# at DIR, in a mount namespace of its own so that the tmpfs goes with it;
+# the script has $1 DIR, $2 partsctl, $3 the test library, and $4 DIR
+# again as a prefix for files outside the tmpfs.  Status 99: no tmpfs.
+on_tmpfs() {
+	rm -rf "$2"
+	mkdir -p "$2"
+	unshare -m --propagation private sh -c "mount -t tmpfs -o size=$1 \
+	    tmpfs \"\$1\" || exit 99
+$3" sh "$2" "$PARTSCTL" "$CMDLIB" "$2"
+}
+
 begin "-o FILE is written whole or not at all: a full disk leaves no part file, or the old one"
-rm -rf "$TMP/small"
-mkdir -p "$TMP/small"
-# in a mount namespace of its own, so the tmpfs goes with it; one get
-# into a new file, one over an existing file
-unshare -m --propagation private sh -c '
-	mount -t tmpfs -o size=8k tmpfs "$1" || exit 99
+# one get into a new file, one over an existing file
+on_tmpfs 8k "$TMP/small" '
 	echo "the old part" >"$1/old.stl"
 	dd if=/dev/zero of="$1/fill" bs=1k count=64 2>/dev/null
 	for f in new old; do
@@ -373,7 +381,7 @@ unshare -m --propagation private sh -c '
 	done
 	cat "$1/old.stl" >"$4.part"
 	ls -a "$1" | tr "\n" " " >"$4.ls"
-' sh "$TMP/small" "$PARTSCTL" "$CMDLIB" "$TMP/small"
+'
 if [ "$?" = 99 ]; then
 	echo "# skipped: cannot mount a tmpfs"
 else
@@ -388,10 +396,7 @@ fi
 end
 
 begin "cache clear frees a disk too full to open the cache index on"
-rm -rf "$TMP/fullc"
-mkdir -p "$TMP/fullc"
-unshare -m --propagation private sh -c '
-	mount -t tmpfs -o size=512k tmpfs "$1" || exit 99
+on_tmpfs 512k "$TMP/fullc" '
 	# parts take much of the disk, then something else the rest
 	for n in $(seq 30); do
 		"$2" get -q --cache "$1/cache" "$3" fake/box/size=$n.stl \
@@ -405,7 +410,7 @@ unshare -m --propagation private sh -c '
 	echo $? >"$4.rc"
 	"$2" cache --cache "$1/cache" stats >"$4.after" 2>&1
 	ls "$1/cache" | tr "\n" " " >"$4.ls"
-' sh "$TMP/fullc" "$PARTSCTL" "$CMDLIB" "$TMP/fullc"
+'
 case $? in
 99) echo "# skipped: cannot mount a tmpfs";;
 98) fail "the parts were not made";;

@@ -732,21 +732,23 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
         m.unmount()
 
 
+def size_class(cid, common=None):
+    """A class to append to the fake library's collection: one Length
+    parameter `size` (default 1), with `common` combinations if given."""
+    return ("  - id: %s\n    names: {name: %s, labeling: '%s %%(size)s'}\n"
+            "    parameters:\n      free: [size]\n      defaults: {size: 1}\n"
+            "      types: {size: Length (mm)}\n%s    source: test\n" % (
+                cid, cid.capitalize(), cid.capitalize(),
+                "      common: %s\n" % common if common else ""))
+
+
 @test
 def a_slow_version_query_holds_up_no_part_of_another_engine():
     # Planning that waits for an engine's version runs on threads of its
     # own, not on the job workers: with one worker, a part of a second
     # engine is made while the first engine's query (3 s) goes on.
-    lib = fake_library(os.path.join(TMP, "libver2"), extra_classes="""\
-  - id: bar
-    names: {name: Bar, labeling: 'Bar %(size)s'}
-    parameters:
-      free: [size]
-      defaults: {size: 1}
-      types: {size: Length (mm)}
-      common: [[[1, 2]]]
-    source: test
-""")
+    lib = fake_library(os.path.join(TMP, "libver2"),
+                       extra_classes=size_class("bar", "[[[1, 2]]]"))
     os.makedirs(os.path.join(lib, "fake2", "fake"))
     with open(os.path.join(lib, "fake2", "fake", "fake.base"), "w") as f:
         f.write("- {filename: bar.txt, type: script, author: t <t@x>, "
@@ -1022,15 +1024,6 @@ def an_edited_script_makes_the_part_afresh():
         m.unmount()
 
 
-TUBE_CLASS = """\
-  - id: tube
-    names: {name: Tube, labeling: 'Tube %(size)s'}
-    parameters:
-      free: [size]
-      defaults: {size: 1}
-      types: {size: Length (mm)}
-    source: test
-"""
 
 
 @test
@@ -1043,7 +1036,7 @@ def a_directory_listed_again_on_one_open_shows_it_as_it_is_then():
     try:
         before = sorted(os.listdir(fd))
         check("rod" in before and "tube" not in before, str(before))
-        fake_library(lib, extra_classes=TUBE_CLASS)
+        fake_library(lib, extra_classes=size_class("tube"))
         eventually(lambda: "tube" in os.listdir(m.path("fake")),
                    "the new class")
         after = sorted(os.listdir(fd))

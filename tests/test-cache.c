@@ -1420,7 +1420,7 @@ eviction_spares_a_part_another_process_reads(void)
 	CHECK_INT(publish(c, "b", BIG, &e), 0);
 	CHECK_INT(publish(c, "c", BIG, &e), 0);
 	CHECK_INT(cache_lookup(reader, &a, &ent), 1);
-	fd = cache_blob_open(ent.path);
+	fd = cache_blob_open(ent.path, NULL);
 	CHECK(fd != -1);
 	blob = xstrdup(ent.path);
 	cache_entry_clear(&ent);
@@ -1434,7 +1434,7 @@ eviction_spares_a_part_another_process_reads(void)
 	CHECK_INT(present(c, "a"), 0);
 	CHECK(!exists(blob));
 	/* gone: opening it says so */
-	CHECK_INT(cache_blob_open(blob), -1);
+	CHECK_INT(cache_blob_open(blob, NULL), -1);
 	CHECK_INT(errno, ENOENT);
 	cache_close(reader);
 	cache_close(c);
@@ -1938,6 +1938,32 @@ two_processes_publish_into_one_cache_at_once(void)
 
 /* A full disk. */
 
+/*
+ * A tmpfs of `opts` at BASE/mnt, in a mount namespace of our own (the case
+ * runs in a child process), so that it goes with the case however it
+ * ends, and no mount of anyone else's is copied into a namespace that
+ * outlives the case.  Its path, or NULL when tmpfs cannot be mounted here
+ * (the case is skipped; a failure to set it up otherwise fails it).
+ */
+static char *
+private_tmpfs(const char *base, const char *opts)
+{
+	char *mnt = xasprintf("%s/mnt", base);
+
+	if (mkdir(mnt, 0755) == -1)
+		pf_fatal("mkdir %s: %s", mnt, strerror(errno));
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, opts) == -1) {
+		if (errno != EPERM)
+			pf_fatal("mount %s: %s", mnt, strerror(errno));
+		tap_note("skipped: cannot mount a tmpfs: %s", strerror(errno));
+		free(mnt);
+		return NULL;
+	}
+	return mnt;
+}
+
 static void
 full_disk(void)
 {
@@ -1956,23 +1982,8 @@ full_disk(void)
 	ssize_t n;
 	int fd, r;
 
-	mnt = xasprintf("%s/mnt", base);
-	CHECK_INT(mkdir(mnt, 0755), 0);
-	/* In a mount namespace of our own (the case runs in a child
-	 * process), so the tmpfs goes with it however it ends, and no mount
-	 * of anyone else's is copied into a namespace that outlives the
-	 * case. */
-	if (unshare(CLONE_NEWNS) == -1 ||
-	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
-	    mount("tmpfs", mnt, "tmpfs", 0, "size=1m") == -1) {
-		if (errno == EPERM) {
-			tap_note("skipped: cannot mount a tmpfs: %s",
-			    strerror(errno));
-			free(mnt);
-			return;
-		}
-		CHECK_MSG(0, "mount %s: %s", mnt, strerror(errno));
-	}
+	if ((mnt = private_tmpfs(base, "size=1m")) == NULL)
+		return;
 	dir = xasprintf("%s/cache", mnt);
 
 	c = cache_open(dir, NO_LIMIT, 60, &e);
@@ -2085,19 +2096,8 @@ full_disk_open(void)
 	ssize_t n;
 	int fd;
 
-	mnt = xasprintf("%s/mnt", base);
-	CHECK_INT(mkdir(mnt, 0755), 0);
-	if (unshare(CLONE_NEWNS) == -1 ||
-	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
-	    mount("tmpfs", mnt, "tmpfs", 0, "size=512k") == -1) {
-		if (errno == EPERM) {
-			tap_note("skipped: cannot mount a tmpfs: %s",
-			    strerror(errno));
-			free(mnt);
-			return;
-		}
-		CHECK_MSG(0, "mount %s: %s", mnt, strerror(errno));
-	}
+	if ((mnt = private_tmpfs(base, "size=512k")) == NULL)
+		return;
 	dir = xasprintf("%s/cache", mnt);
 	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK_MSG(c != NULL, "%s", e.msg);

@@ -231,8 +231,11 @@ include_reads_a_file_relative_to_the_data_directory(void)
 	free(inc);
 }
 
+/* Load "data: !include TARGET" as data/x.blt of library `dir`, under
+ * `lim` (NULL: the defaults). */
 static struct ynode *
-load_with_include(const char *dir, const char *target)
+load_including(const char *dir, const char *target,
+    const struct ydoc_limits *lim)
 {
 	char *text, *inc;
 	struct ynode *r;
@@ -243,11 +246,17 @@ load_with_include(const char *dir, const char *target)
 	arena_free(A);
 	diags_free(&D);
 	A = arena_new();
-	r = ydoc_load_buffer(A, text, strlen(text), "data/x.blt", inc, NULL,
+	r = ydoc_load_buffer(A, text, strlen(text), "data/x.blt", inc, lim,
 	    &D);
 	free(text);
 	free(inc);
 	return r;
+}
+
+static struct ynode *
+load_with_include(const char *dir, const char *target)
+{
+	return load_including(dir, target, NULL);
 }
 
 /* Includes share the document's node budget: one that includes another
@@ -255,25 +264,14 @@ load_with_include(const char *dir, const char *target)
  * kilobytes hold (here 30 x 30 x 200 nodes, against a budget of 100000
  * for the test); an alias of an included tree costs the tree.  With a
  * budget each, 44 KB of files made 200 M nodes of the default 4 M. */
+/* Under a budget of 100000 nodes. */
 static struct ynode *
 load_limited(const char *dir, const char *target)
 {
 	struct ydoc_limits lim = ydoc_default_limits;
-	char *text, *inc;
-	struct ynode *r;
 
 	lim.max_nodes = 100000;
-	if (asprintf(&text, "data: !include %s\n", target) < 0 ||
-	    asprintf(&inc, "%s/data", dir) < 0)
-		abort();
-	arena_free(A);
-	diags_free(&D);
-	A = arena_new();
-	r = ydoc_load_buffer(A, text, strlen(text), "data/x.blt", inc, &lim,
-	    &D);
-	free(text);
-	free(inc);
-	return r;
+	return load_including(dir, target, &lim);
 }
 
 static void

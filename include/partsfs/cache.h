@@ -107,10 +107,10 @@ char *cache_blob_path_in(const char *dir, const struct cache_key *key,
 /*
  * Open a blob file to read it, marked in use for as long as the descriptor
  * is open: eviction, by this process or any other sharing the cache,
- * leaves it alone.  -1 with errno set; ENOENT also when it was being
- * evicted as it was opened.
+ * leaves it alone.  *st (may be NULL) gets its stat.  -1 with errno set;
+ * ENOENT also when it was being evicted as it was opened.
  */
-int cache_blob_open(const char *path);
+int cache_blob_open(const char *path, struct stat *st);
 /* Mark an entry used now (for LRU eviction). */
 void cache_touch(struct cache *c, const struct cache_key *key);
 

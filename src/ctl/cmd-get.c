@@ -270,7 +270,7 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
 	    cache_lookup(cache, &key, &hit) == 1) {
 		/* gone since (another process evicted it): made again */
-		if ((in = cache_blob_open(hit.path)) != -1) {
+		if ((in = cache_blob_open(hit.path, NULL)) != -1) {
 			log_debug("%s: made before as %s (resolution memo)",
 			    path, key.hex);
 			*rc = write_part_fd(in, output, (enum format)fmt);
@@ -505,7 +505,7 @@ cmd_get(int argc, char **argv)
 		}
 		/* opened at once: another process's eviction, prune or clear
 		 * may take it any time */
-		if (in != -1 || (in = cache_blob_open(hit.path)) != -1)
+		if (in != -1 || (in = cache_blob_open(hit.path, NULL)) != -1)
 			break;
 		if (errno != ENOENT || tries == 2) {
 			ctl_error("%s: %s", hit.path, strerror(errno));

@@ -441,6 +441,7 @@ struct handle {
 	bool pinned;
 	struct cache_key key;
 	fuse_ino_t ino;            /* a made part's, once its open is answered */
+	struct stat st;            /* a made part's cache file, at its open */
 };
 
 /*
@@ -496,21 +497,22 @@ handle_link(struct handle *h)
 }
 
 /*
- * A cache file is immutable, so its size at open is its size for good and
- * reads are spliced from it.  A drawing is the library's file, which can
- * be edited while open: it is read with pread.
+ * A cache file (`blob`: its stat, taken as it was opened) is immutable, so
+ * its size at open is its size for good and reads are spliced from it.  A
+ * drawing (`blob` NULL) is the library's file, which can be edited while
+ * open: it is read with pread.
  */
 static struct handle *
-handle_fd(int fd, bool immutable)
+handle_fd(int fd, const struct stat *blob)
 {
 	struct handle *h = xcalloc(1, sizeof *h);
-	struct stat st;
 
 	atomic_init(&h->refs, 1);
 	h->fd = fd;
-	if (immutable && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (blob != NULL && S_ISREG(blob->st_mode)) {
 		h->splice = true;
-		h->len = (size_t)st.st_size;
+		h->len = (size_t)blob->st_size;
+		h->st = *blob;
 	}
 	return handle_link(h);
 }
@@ -1124,14 +1126,11 @@ reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
     struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct stat st;
 
 	h->ino = ino;
-	if (fstat(h->fd, &st) == 0) {
-		drop_other_content(fs, ino, &st);
-		if (inodes_stale_size(fs->inodes, ino))
-			store_size(fs, ino, h->fd, st.st_size);
-	}
+	drop_other_content(fs, ino, &h->st);
+	if (inodes_stale_size(fs->inodes, ino))
+		store_size(fs, ino, h->fd, h->st.st_size);
 	if (fuse_reply_open(req, fi) != 0)
 		handle_free(fs, h);
 }
@@ -1141,12 +1140,13 @@ static int
 open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
     struct fuse_file_info *fi)
 {
-	int fd = cache_blob_open(blob);
+	struct stat st;
+	int fd = cache_blob_open(blob, &st);
 	struct handle *h;
 
 	if (fd == -1)
 		return -errno;
-	h = handle_fd(fd, true);
+	h = handle_fd(fd, &st);
 	h->pinned = true;          /* the pin taken before is handed over */
 	h->key = *key;
 	fi->fh = (uintptr_t)h;
@@ -1207,6 +1207,7 @@ static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t watch_thread;
 static bool watch_running, watch_stopping;
+static bool watch_poked;           /* an interrupt was declined since */
 
 /* Signals whose default action ends a process (all but SIGCHLD, SIGCONT,
  * SIGURG, SIGWINCH and the stop signals), as a mask of /proc's bits. */
@@ -1266,10 +1267,12 @@ answer_interrupted(struct fs *fs, struct pending *p)
 	pending_free(fs, p);
 }
 
-/* Answer the declined interrupts whose readers are being killed now. */
-static void
+/* Answer the declined interrupts whose readers are being killed now:
+ * whether any is left to watch. */
+static bool
 answer_dying(struct fs *fs)
 {
+	size_t left = 0;
 	uint64_t ids[64];
 	pid_t tids[64];
 	struct pending *p;
@@ -1282,9 +1285,13 @@ answer_dying(struct fs *fs)
 			tids[n++] = p->reader;
 		}
 	pthread_mutex_unlock(&pending_lock);
-	for (size_t i = 0; i < n; i++)
-		if (reader_dying(tids[i]) && (p = pending_take(ids[i])) != NULL)
+	for (size_t i = 0; i < n; i++) {
+		if (!reader_dying(tids[i]))
+			left++;
+		else if ((p = pending_take(ids[i])) != NULL)
 			answer_interrupted(fs, p);
+	}
+	return left > 0;
 }
 
 static void *
@@ -1298,19 +1305,27 @@ interrupt_watch(void *arg)
 	pthread_mutex_lock(&watch_lock);
 	while (!watch_stopping) {
 		struct timespec ts;
+		bool watching;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += INTERRUPT_POLL_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&watch_cond, &watch_lock, &ts);
-		if (watch_stopping)
-			break;
-		pthread_mutex_unlock(&watch_lock);
-		answer_dying(fs);
-		pthread_mutex_lock(&watch_lock);
+		/* nothing to watch: asleep until an interrupt is declined */
+		while (!watch_stopping && !watch_poked)
+			pthread_cond_wait(&watch_cond, &watch_lock);
+		watch_poked = false;
+		do {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += INTERRUPT_POLL_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&watch_cond, &watch_lock, &ts);
+			if (watch_stopping)
+				break;
+			watch_poked = false;
+			pthread_mutex_unlock(&watch_lock);
+			watching = answer_dying(fs);
+			pthread_mutex_lock(&watch_lock);
+		} while (watching || watch_poked);
 	}
 	pthread_mutex_unlock(&watch_lock);
 	return NULL;
@@ -1333,6 +1348,8 @@ decline_interrupt(struct fs *fs, uint64_t id, pid_t tid)
 	if (!watch_running && !watch_stopping &&
 	    pthread_create(&watch_thread, NULL, interrupt_watch, fs) == 0)
 		watch_running = true;
+	watch_poked = true;
+	pthread_cond_broadcast(&watch_cond);
 	pthread_mutex_unlock(&watch_lock);
 	/* no thread to watch for a later kill: the reader gets EINTR now */
 	return watch_running;
@@ -1743,7 +1760,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if ((fd = open_drawing(lib, n.pn.file, O_RDONLY, &st)) == -1)
 			fuse_reply_err(req, errno);
 		else {
-			fi->fh = (uintptr_t)handle_fd(fd, false);
+			fi->fh = (uintptr_t)handle_fd(fd, NULL);
 			if (fuse_reply_open(req, fi) != 0)
 				handle_free(fs,
 				    (struct handle *)(uintptr_t)fi->fh);
