@@ -79,6 +79,9 @@ core_set_library(struct core *c, struct library *lib)
 {
 	struct library *old;
 
+	/* before the new library is seen: a key planned for it must come
+	 * from its files as they are now */
+	plan_forget_recent();
 	pthread_mutex_lock(&c->lock);
 	old = c->lib;
 	c->lib = lib;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,6 +105,45 @@ plan_formats(const struct conf *conf, const struct pclass *cls)
 	return copy.formats;
 }
 
+/*
+ * What planning saw in the last second, for plan_key_recent: a stat of a
+ * part not made yet asks for its key each time (ls -l of a directory of
+ * them, thousands of parts), and from this it costs no system call.
+ * Planning for a job looks again, and refreshes what it saw.  A reload
+ * of the library forgets it all (plan_forget_recent): an edited module
+ * counts at once.  Each memo below stamps what it saw with the epoch at
+ * the moment it looked and the time.
+ */
+#define RECENT_NS 1000000000ull
+
+static atomic_uint_fast64_t recent_epoch;
+
+struct seen {
+	uint64_t epoch;
+	uint64_t when;
+};
+
+static struct seen
+seen_now(void)
+{
+	struct seen s = { atomic_load(&recent_epoch), now_ns() };
+
+	return s;
+}
+
+static bool
+seen_recently(const struct seen *s)
+{
+	return s->when != 0 && s->epoch == atomic_load(&recent_epoch) &&
+	    now_ns() - s->when < RECENT_NS;
+}
+
+void
+plan_forget_recent(void)
+{
+	atomic_fetch_add(&recent_epoch, 1);
+}
+
 /* Programs and versions. */
 
 /* Programs found on PATH, remembered: a mount plans a part for every
@@ -114,6 +154,7 @@ struct found_program {
 	char *name;
 	char *path;
 	uint64_t when;
+	struct seen checked;      /* when the file was last seen there */
 };
 
 static pthread_mutex_t programs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -122,10 +163,11 @@ static size_t nprograms;
 
 static char *search_path(const char *name);
 
-char *
-exec_find_program(const char *name)
+/* `quick`: a program seen in the last second is not looked at again. */
+static char *
+find_program(const char *name, bool quick)
 {
-	uint64_t now = now_ns();
+	struct seen seen = seen_now();
 	struct found_program *f = NULL;
 	char *found;
 
@@ -136,11 +178,17 @@ exec_find_program(const char *name)
 		if (strcmp(programs[i].name, name) == 0)
 			f = &programs[i];
 	}
-	if (f != NULL && now - f->when < 60000000000ull &&
-	    access(f->path, X_OK) == 0) {
-		found = xstrdup(f->path);
-		pthread_mutex_unlock(&programs_lock);
-		return found;
+	if (f != NULL && seen.when - f->when < 60000000000ull) {
+		bool there = quick && seen_recently(&f->checked);
+		if (!there && access(f->path, X_OK) == 0) {
+			there = true;
+			f->checked = seen;
+		}
+		if (there) {
+			found = xstrdup(f->path);
+			pthread_mutex_unlock(&programs_lock);
+			return found;
+		}
 	}
 	pthread_mutex_unlock(&programs_lock);
 	if ((found = search_path(name)) == NULL)
@@ -154,10 +202,17 @@ exec_find_program(const char *name)
 	if (f != NULL) {
 		free(f->path);
 		f->path = xstrdup(found);
-		f->when = now;
+		f->when = seen.when;
+		f->checked = seen;
 	}
 	pthread_mutex_unlock(&programs_lock);
 	return found;
+}
+
+char *
+exec_find_program(const char *name)
+{
+	return find_program(name, false);
 }
 
 static char *
@@ -248,6 +303,49 @@ version_learnt(const char *memo, const char *version)
 	pthread_mutex_unlock(&versions_lock);
 }
 
+/* Versions the index did not know either, for a quick plan: it asks the
+ * index again after a second (another process may have learnt one). */
+static struct {
+	char *memo;
+	struct seen seen;
+} misses[16];
+static size_t next_miss;
+
+static bool
+missed_recently(const char *memo)
+{
+	bool r = false;
+
+	pthread_mutex_lock(&versions_lock);
+	for (size_t i = 0; i < PF_ARRAY_LEN(misses) && !r; i++)
+		r = misses[i].memo != NULL &&
+		    strcmp(misses[i].memo, memo) == 0 &&
+		    seen_recently(&misses[i].seen);
+	pthread_mutex_unlock(&versions_lock);
+	return r;
+}
+
+static void
+missed(const char *memo, struct seen seen)
+{
+	size_t i;
+
+	pthread_mutex_lock(&versions_lock);
+	for (i = 0; i < PF_ARRAY_LEN(misses); i++) {
+		if (misses[i].memo != NULL &&
+		    strcmp(misses[i].memo, memo) == 0)
+			break;
+	}
+	if (i == PF_ARRAY_LEN(misses)) {
+		i = next_miss;
+		next_miss = (next_miss + 1) % PF_ARRAY_LEN(misses);
+		free(misses[i].memo);
+		misses[i].memo = xstrdup(memo);
+	}
+	misses[i].seen = seen;
+	pthread_mutex_unlock(&versions_lock);
+}
+
 /*
  * The versions being asked for by a thread of this process, so that jobs
  * started together on a fresh cache run one query per engine, not one
@@ -302,14 +400,67 @@ version_ask_end(const char *memo)
 	pthread_mutex_unlock(&versions_lock);
 }
 
+/* The stat of an engine's program, which names its version: `quick`, as
+ * seen in the last second if it was. */
+struct program_stat {
+	char *path;
+	struct stat st;
+	struct seen seen;
+};
+
+static struct program_stat program_stats[16];
+static size_t nprogram_stats, next_program_stat;
+
+static int
+stat_program(const char *program, struct stat *st, bool quick)
+{
+	struct seen seen = seen_now();
+	struct program_stat *ps = NULL;
+
+	pthread_mutex_lock(&programs_lock);
+	for (size_t i = 0; i < nprogram_stats && ps == NULL; i++) {
+		if (strcmp(program_stats[i].path, program) == 0)
+			ps = &program_stats[i];
+	}
+	if (quick && ps != NULL && seen_recently(&ps->seen)) {
+		*st = ps->st;
+		pthread_mutex_unlock(&programs_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&programs_lock);
+	if (stat(program, st) == -1)
+		return -1;
+	pthread_mutex_lock(&programs_lock);
+	ps = NULL;      /* the table may have changed meanwhile */
+	for (size_t i = 0; i < nprogram_stats && ps == NULL; i++) {
+		if (strcmp(program_stats[i].path, program) == 0)
+			ps = &program_stats[i];
+	}
+	if (ps == NULL) {
+		if (nprogram_stats < PF_ARRAY_LEN(program_stats))
+			ps = &program_stats[nprogram_stats++];
+		else {
+			ps = &program_stats[next_program_stat];
+			next_program_stat = (next_program_stat + 1) %
+			    PF_ARRAY_LEN(program_stats);
+			free(ps->path);
+		}
+		ps->path = xstrdup(program);
+	}
+	ps->st = *st;
+	ps->seen = seen;
+	pthread_mutex_unlock(&programs_lock);
+	return 0;
+}
+
 /* What stands for the version of a program that is not asked for it: its
  * path, size and modification time. */
 static char *
-program_identity(const char *program)
+program_identity(const char *program, bool quick)
 {
 	struct stat st;
 
-	if (stat(program, &st) == -1)
+	if (stat_program(program, &st, quick) == -1)
 		return xasprintf("%s (not found)", program);
 	return xasprintf("%s, %jd bytes, modified %jd.%09ld", program,
 	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
@@ -340,11 +491,13 @@ version_home(const struct exec_env *env)
 /*
  * The version of `program` (see exec_version).  When it is not known yet
  * and `ask` is false, NULL with *unknown set instead of running the
- * query.
+ * query.  `quick`: what was seen of the program and the index in the
+ * last second stands.
  */
 static char *
 version_of(const struct exec_env *env, const char *program,
-    char *const *argv, const char *extra_env, bool ask, bool *unknown)
+    char *const *argv, const char *extra_env, bool ask, bool quick,
+    bool *unknown)
 {
 	const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
 	    "LANG=C.UTF-8", NULL, NULL, NULL, extra_env, NULL };
@@ -358,12 +511,13 @@ version_of(const struct exec_env *env, const char *program,
 	};
 	char *home = NULL, *vars[3] = { NULL, NULL, NULL };
 	struct run_result res;
+	struct seen seen = seen_now();
 	struct stat st;
 	char *memo, *v = NULL, *first = NULL;
 	bool asked = false, lasting = true;
 	size_t n = 0;
 
-	if (stat(program, &st) == -1)
+	if (stat_program(program, &st, quick) == -1)
 		return NULL;
 	/* the program's identity and the query: two executors may run one
 	 * program (an interpreter) with version commands of their own */
@@ -380,11 +534,16 @@ version_of(const struct exec_env *env, const char *program,
 	}
 	if ((v = version_known(memo)) != NULL)
 		goto out;
+	if (quick && missed_recently(memo)) {
+		*unknown = true;
+		goto out;
+	}
 	if (env->cache != NULL && (v = cache_memo_get(env->cache, memo)) != NULL) {
 		version_learnt(memo, v);
 		goto out;
 	}
 	if (!ask) {
+		missed(memo, seen);
 		*unknown = true;
 		goto out;
 	}
@@ -460,7 +619,8 @@ exec_version(const struct exec_env *env, const char *program,
 {
 	bool unknown = false;
 
-	return version_of(env, program, argv, extra_env, true, &unknown);
+	return version_of(env, program, argv, extra_env, true, false,
+	    &unknown);
 }
 
 /* Digests of generator sources, remembered by file identity so that
@@ -472,6 +632,7 @@ struct digest {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	struct seen checked;      /* when the file was last seen so */
 	char hex[CACHE_KEY_LEN + 1];
 };
 
@@ -479,13 +640,31 @@ static pthread_mutex_t digests_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct digest digests[256];
 static size_t ndigests, next_digest;
 
+/* `quick`: a file seen in the last second is not looked at again. */
 static int
-source_digest(const char *path, char hex[CACHE_KEY_LEN + 1])
+source_digest(const char *path, char hex[CACHE_KEY_LEN + 1], bool quick)
 {
+	struct seen seen = seen_now();
 	struct stat st;
 	struct digest *d;
 	int r;
 
+	if (quick) {
+		struct digest *last = NULL;
+		pthread_mutex_lock(&digests_lock);
+		for (size_t i = 0; i < ndigests; i++) {
+			d = &digests[i];
+			if (strcmp(d->path, path) == 0 && (last == NULL ||
+			    d->checked.when > last->checked.when))
+				last = d;
+		}
+		if (last != NULL && seen_recently(&last->checked)) {
+			memcpy(hex, last->hex, sizeof last->hex);
+			pthread_mutex_unlock(&digests_lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&digests_lock);
+	}
 	if (stat(path, &st) == -1)
 		return -errno;
 	pthread_mutex_lock(&digests_lock);
@@ -496,6 +675,7 @@ source_digest(const char *path, char hex[CACHE_KEY_LEN + 1])
 		    d->mtime.tv_sec == st.st_mtim.tv_sec &&
 		    d->mtime.tv_nsec == st.st_mtim.tv_nsec) {
 			memcpy(hex, d->hex, sizeof d->hex);
+			d->checked = seen;
 			pthread_mutex_unlock(&digests_lock);
 			return 0;
 		}
@@ -517,6 +697,7 @@ source_digest(const char *path, char hex[CACHE_KEY_LEN + 1])
 	d->ino = st.st_ino;
 	d->size = st.st_size;
 	d->mtime = st.st_mtim;
+	d->checked = seen;
 	memcpy(d->hex, hex, CACHE_KEY_LEN + 1);
 	pthread_mutex_unlock(&digests_lock);
 	return 0;
@@ -538,6 +719,75 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The siblings of scripts as last listed, for a quick plan. */
+struct siblings {
+	char *script;
+	char **paths;
+	size_t n;
+	struct seen seen;
+};
+
+static pthread_mutex_t siblings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct siblings siblings_seen[64];
+static size_t nsiblings_seen, next_siblings;
+
+/* Add the siblings of `script` listed in the last second: false if they
+ * were not. */
+static bool
+add_siblings_seen(struct plan *p, const char *script)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&siblings_lock);
+	for (size_t i = 0; i < nsiblings_seen && !found; i++) {
+		struct siblings *sb = &siblings_seen[i];
+		if (strcmp(sb->script, script) != 0 ||
+		    !seen_recently(&sb->seen))
+			continue;
+		for (size_t j = 0; j < sb->n; j++)
+			add_source(p, "sibling", sb->paths[j]);
+		found = true;
+	}
+	pthread_mutex_unlock(&siblings_lock);
+	return found;
+}
+
+/* Remember the siblings of `script`: the plan's sources from `first`,
+ * listed when `seen` says. */
+static void
+siblings_listed(const struct plan *p, size_t first, const char *script,
+    struct seen seen)
+{
+	struct siblings *sb = NULL;
+
+	pthread_mutex_lock(&siblings_lock);
+	for (size_t i = 0; i < nsiblings_seen && sb == NULL; i++) {
+		if (strcmp(siblings_seen[i].script, script) == 0)
+			sb = &siblings_seen[i];
+	}
+	if (sb == NULL) {
+		if (nsiblings_seen < PF_ARRAY_LEN(siblings_seen))
+			sb = &siblings_seen[nsiblings_seen++];
+		else {
+			sb = &siblings_seen[next_siblings];
+			next_siblings = (next_siblings + 1) %
+			    PF_ARRAY_LEN(siblings_seen);
+			free(sb->script);
+		}
+		sb->script = xstrdup(script);
+	} else {
+		for (size_t j = 0; j < sb->n; j++)
+			free(sb->paths[j]);
+	}
+	free(sb->paths);
+	sb->n = p->nsources - first;
+	sb->paths = xcalloc(sb->n + 1, sizeof *sb->paths);
+	for (size_t j = 0; j < sb->n; j++)
+		sb->paths[j] = xstrdup(p->sources[first + j].path);
+	sb->seen = seen;
+	pthread_mutex_unlock(&siblings_lock);
+}
+
 /*
  * The script and its siblings with the same extension: a module may
  * include or import them.  The script is a real path inside the library
@@ -546,19 +796,24 @@ cmp_names(const void *a, const void *b)
  * here since this runs for every part (loading the library warned once).
  */
 static void
-add_script_and_siblings(struct plan *p, const char *root, const char *script)
+add_script_and_siblings(struct plan *p, const char *root, const char *script,
+    bool quick)
 {
 	const char *slash = strrchr(script, '/');
 	const char *ext = strrchr(script, '.');
 	size_t rootlen = root != NULL ? strlen(root) : 0;
+	struct seen seen = seen_now();
 	char **names = NULL, *rel;
 	const char *reldir;
-	size_t n = 0;
+	size_t n = 0, first;
 	struct dirent *de;
 	DIR *dp;
 	int fd;
 
 	add_source(p, "script", script);
+	first = p->nsources;
+	if (quick && add_siblings_seen(p, script))
+		return;
 	if (ext == NULL || ext < slash || root == NULL ||
 	    strncmp(script, root, rootlen) != 0 ||
 	    script[rootlen] != '/' || slash <= script + rootlen)
@@ -602,6 +857,7 @@ add_script_and_siblings(struct plan *p, const char *root, const char *script)
 		free(names[i]);
 	}
 	free(names);
+	siblings_listed(p, first, script, seen);
 }
 
 /* A prelude configured relative to the library is one of its files: one
@@ -704,7 +960,8 @@ plan_clear(struct plan *p)
 
 static int
 compute_key(const struct exec_env *env, struct plan *p,
-    const struct pset *ps, const struct value *vals, struct perr *e)
+    const struct pset *ps, const struct value *vals, bool quick,
+    struct perr *e)
 {
 	struct keyhash *h = keyhash_new();
 	struct buf b = BUF_INIT;
@@ -725,7 +982,7 @@ compute_key(const struct exec_env *env, struct plan *p,
 	for (size_t i = 0; i < p->nargs; i++)
 		keyhash_add_str(h, "arg", p->args[i]);
 	for (size_t i = 0; i < p->nsources; i++) {
-		if ((r = source_digest(p->sources[i].path, hex)) != 0) {
+		if ((r = source_digest(p->sources[i].path, hex, quick)) != 0) {
 			keyhash_final(h, &p->key);
 			buf_free(&b);
 			return perr_set(e, -r, "cannot read %s: %s",
@@ -775,7 +1032,7 @@ plan_sources_check(const struct exec_env *env, const struct plan *p,
 			if (fd != -1)
 				close(fd);
 		}
-		if (source_digest(s->path, hex) != 0 ||
+		if (source_digest(s->path, hex, false) != 0 ||
 		    strcmp(hex, s->digest) != 0)
 			return perr_set(e, ESTALE, "%s changed while the part "
 			    "was being made; nothing was stored", s->path);
@@ -825,10 +1082,11 @@ plan_engine(const struct exec_env *env, const struct pnode *part)
 }
 
 /* plan_make and plan_make_now; `ask`: the engine may be run for its
- * version. */
+ * version; `quick`: what was seen in the last second stands (see
+ * RECENT_NS). */
 static int
 plan_build(const struct exec_env *env, const struct pnode *part,
-    struct plan *out, bool ask, struct perr *e)
+    struct plan *out, bool ask, bool quick, struct perr *e)
 {
 	const struct conf *conf = env->conf;
 	const struct pclass *cls = part->cls;
@@ -879,7 +1137,8 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		for (size_t i = 0; i < out->nargs; i++)
 			out->args[i] = scad_literal(&vals[pset_find(ps,
 			    cls->scad->args[i])]);
-		add_script_and_siblings(out, env->root, out->script);
+		add_script_and_siblings(out, env->root, out->script,
+		    quick);
 		for (size_t i = 0; i < conf->nopenscad_include; i++) {
 			const char *inc = conf->openscad_include[i];
 			char *path;
@@ -899,21 +1158,24 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		out->kind = EX_FREECAD;
 		out->script = xstrdup(cls->freecad->file->path);
 		out->entry = xstrdup(cls->freecad->function);
-		add_script_and_siblings(out, env->root, out->script);
+		add_script_and_siblings(out, env->root, out->script,
+		    quick);
 		add_source(out, "driver", conf->freecad_driver);
 		break;
 	default:
 		out->kind = EX_COMMAND;
 		out->script = xstrdup(cls->commands[m->index].file->path);
 		out->entry = xstrdup(cls->commands[m->index].name);
-		add_script_and_siblings(out, env->root, out->script);
+		add_script_and_siblings(out, env->root, out->script,
+		    quick);
 		break;
 	}
 	/* loading keeps only classes of configured commands: never NULL */
 	want = maker_program(conf, cls, m, &out->cmd);
 	free(vals);
 	vals = NULL;
-	if (want == NULL || (out->program = exec_find_program(want)) == NULL) {
+	if (want == NULL ||
+	    (out->program = find_program(want, quick)) == NULL) {
 		if (want == NULL)
 			want = "?";
 		const char *pkg = missing_package(out->kind);
@@ -928,16 +1190,16 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	if (out->kind == EX_FREECAD) {
 		char *argv[] = { out->program, conf->freecad_driver, NULL };
 		out->version = version_of(env, out->program, argv,
-		    "PARTSFS_VERSION=1", ask, &unknown);
+		    "PARTSFS_VERSION=1", ask, quick, &unknown);
 	} else if (out->cmd != NULL && out->cmd->version_argv == NULL)
 		/* a command engine without a version command is not run to
 		 * ask (it may not know --version): its program's identity
 		 * stands for its version, and a new program changes it */
-		out->version = program_identity(out->program);
+		out->version = program_identity(out->program, quick);
 	else
 		out->version = version_of(env, out->program,
 		    out->cmd != NULL ? out->cmd->version_argv : NULL, NULL,
-		    ask, &unknown);
+		    ask, quick, &unknown);
 	if (unknown) {
 		r = perr_set(e, EWOULDBLOCK, "%s: the version of %s is not "
 		    "known yet", out->path, out->program);
@@ -946,7 +1208,7 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	}
 	vals = xcalloc(ps->nparams + 1, sizeof *vals);
 	pset_collect(ps, part->free, vals, NULL);
-	r = compute_key(env, out, ps, vals, e);
+	r = compute_key(env, out, ps, vals, quick, e);
 	free(vals);
 	if (r != 0)
 		plan_clear(out);
@@ -957,12 +1219,26 @@ int
 plan_make(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, true, e);
+	return plan_build(env, part, out, true, false, e);
 }
 
 int
 plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, false, e);
+	return plan_build(env, part, out, false, false, e);
+}
+
+int
+plan_key_recent(const struct exec_env *env, const struct pnode *part,
+    struct cache_key *key)
+{
+	struct plan plan;
+	int r;
+
+	if ((r = plan_build(env, part, &plan, false, true, NULL)) != 0)
+		return r;
+	*key = plan.key;
+	plan_clear(&plan);
+	return 0;
 }

@@ -1024,6 +1024,36 @@ def an_edited_script_makes_the_part_afresh():
         m.unmount()
 
 
+@test
+def an_engine_installed_anew_makes_parts_afresh_within_seconds():
+    # Nothing watches an engine: a command engine without a version
+    # command has its program's path, size and modification time for its
+    # version, and a stat or an open sees a new one within three seconds
+    # (partsfs(1)), however often the part is asked about meanwhile.
+    counter = os.path.join(TMP, "cengine")
+    lib = fake_library(os.path.join(TMP, "libengine"), counter=counter)
+    engine = os.path.join(TMP, "engine-copy")
+    shutil.copy2(FAKE, engine)
+    m = Mount(lib, engine=engine)
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        read(p)
+        eq(os.getxattr(p, "user.partsfs.cached"), b"yes", "made")
+        st = os.stat(engine)
+        os.utime(engine, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        took = eventually(
+            lambda: os.stat(p).st_size == 0 and
+            os.getxattr(p, "user.partsfs.cached") == b"no",
+            "the part of the new engine", 6.0)
+        print("# the new engine seen after %.2f s" % took)
+        check(took < 3.0 + 0.5 * SLOW, "seen after %.2f s" % took)
+        eq(count_lines(counter), 1, "runs before the read")
+        check_box(read(p), 2, "the part made again")
+        eq(count_lines(counter), 2, "runs after")
+    finally:
+        m.unmount()
+
+
 
 
 @test

@@ -100,16 +100,16 @@ def partsctl(*args, check_rc=True):
 
 
 def write_conf(path, cache, extra="", executors="", version=None,
-               commands=""):
-    """A configuration with the fake engine, a private cache, `executors`
-    lines under executors: and `extra` top-level sections; `version`, a
-    list, is the fake engine's version command; `commands`, more items of
-    the command list."""
+               commands="", engine=FAKE):
+    """A configuration with the fake engine (`engine`, a copy of it), a
+    private cache, `executors` lines under executors: and `extra`
+    top-level sections; `version`, a list, is the fake engine's version
+    command; `commands`, more items of the command list."""
     with open(path, "w") as f:
         f.write("executors:\n%s  commands:\n    - name: fake\n"
                 "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
                 " \"{script}\"]\n      formats: [stl, step]\n"
-                % (executors, FAKE))
+                % (executors, engine))
         if version is not None:
             f.write("      version: %s\n" % json.dumps(version))
         f.write(commands)
@@ -121,12 +121,12 @@ class Mount:
     configuration and cache; its log is self.log()."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
-                 cache=None, version=None, commands=""):
+                 cache=None, version=None, commands="", engine=FAKE):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
         self.conf = os.path.join(self.dir + ".conf")
         write_conf(self.conf, self.cache, conf_extra, executors, version,
-                   commands)
+                   commands, engine)
         self.logfile = open(self.dir + ".log", "w+")
         args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
                           "config=" + self.conf]

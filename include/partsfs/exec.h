@@ -81,6 +81,17 @@ int plan_make(const struct exec_env *env, const struct pnode *part,
  */
 int plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e);
+/*
+ * The cache key of a part as plan_make_now gives it, from what planning
+ * saw of its engine and sources in the last second where it looked then:
+ * for asking whether a part is made (a stat, a thousand of them), never
+ * for making one.  0, or -errno as plan_make_now.  Thread-safe.
+ */
+int plan_key_recent(const struct exec_env *env, const struct pnode *part,
+    struct cache_key *key);
+/* Forget what planning saw (the library was reloaded: an edited module
+ * must count at once). */
+void plan_forget_recent(void);
 /* A name for the engine (executor and program) that makes a part, or
  * NULL: what a plan that waits is waiting for (caller frees). */
 char *plan_engine(const struct exec_env *env, const struct pnode *part);

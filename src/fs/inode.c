@@ -252,7 +252,8 @@ inodes_snapshot(struct inodes *t, struct inode_ref **out)
 }
 
 /* How long a remembered key is trusted: an engine upgraded, or a prelude
- * outside the library edited, shows within this time. */
+ * outside the library edited, shows within this time and the second the
+ * key's planning may have trusted what it saw (plan_key_recent). */
 #define KEY_TTL_NS (2ull * 1000000000ull)
 
 bool

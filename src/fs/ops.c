@@ -147,23 +147,21 @@ json_text(const struct fnode *n, struct perr *e)
 	return s;
 }
 
-/* A part's cache key: remembered in its inode, else planned.  0 or
- * -errno when the part cannot be planned, EWOULDBLOCK when not without
- * asking its engine for its version (then it is not in the cache
- * either: nothing was made with that version). */
+/* A part's cache key: remembered in its inode, else planned from what
+ * was seen in the last second (plan_key_recent).  0 or -errno when the
+ * part cannot be planned, EWOULDBLOCK when not without asking its engine
+ * for its version (then it is not in the cache either: nothing was made
+ * with that version). */
 static int
 part_key(struct fs *fs, const struct library *lib, const struct pnode *pn,
     fuse_ino_t ino, struct cache_key *key)
 {
-	struct plan plan;
 	int r;
 
 	if (inodes_get_key(fs->inodes, ino, lib->generation, key))
 		return 0;
-	if ((r = plan_make_now(&fs->core->env, pn, &plan, NULL)) != 0)
+	if ((r = plan_key_recent(&fs->core->env, pn, key)) != 0)
 		return r;
-	*key = plan.key;
-	plan_clear(&plan);
 	inodes_set_key(fs->inodes, ino, lib->generation, key);
 	return 0;
 }
