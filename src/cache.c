@@ -25,7 +25,9 @@
 #include "partsfs/log.h"
 #include "partsfs/util.h"
 
-#define SCHEMA_VERSION "1"
+/* 2: failures remember the time limit of a job that ran out of time.  An
+ * index of schema 1 is upgraded in place (index_upgrade). */
+#define SCHEMA_VERSION "2"
 
 /* Waiting this long for another process's write transaction before giving
  * up with EBUSY. */
@@ -129,10 +131,12 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "0) FROM parts",
 	[S_LRU] = "SELECT key, fmt, size FROM parts ORDER BY used, key",
 	[S_UNFAIL] = "DELETE FROM failures WHERE key = ?1",
-	[S_FAIL] = "INSERT OR REPLACE INTO failures (key, message, expires) "
-	    "VALUES (?1, ?2, ?3)",
+	[S_FAIL] = "INSERT OR REPLACE INTO failures "
+	    "(key, message, expires, timeout) VALUES (?1, ?2, ?3, ?4)",
+	/* A timeout (the limit it ran under) holds for no longer limit. */
 	[S_FAILED] = "SELECT message FROM failures "
-	    "WHERE key = ?1 AND expires > ?2",
+	    "WHERE key = ?1 AND expires > ?2 "
+	    "AND (timeout IS NULL OR timeout >= ?3)",
 	[S_NFAILED] = "SELECT count(*) FROM failures WHERE expires > ?1",
 	[S_ANY_EXPIRED] = "SELECT 1 FROM failures WHERE expires <= ?1 LIMIT 1",
 	[S_EXPIRE] = "DELETE FROM failures WHERE expires <= ?1",
@@ -154,12 +158,23 @@ static const char schema_sql[] =
 	"size INTEGER, sha256 TEXT, created REAL, used REAL, label TEXT);"
 	"CREATE INDEX IF NOT EXISTS parts_used ON parts (used);"
 	"CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, "
-	"message TEXT, expires REAL);"
+	"message TEXT, expires REAL, timeout REAL);"
 	"CREATE TABLE IF NOT EXISTS memo (name TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', '" SCHEMA_VERSION "');"
 	"INSERT OR IGNORE INTO meta VALUES ('reindex', '1');"
 	"COMMIT;";
+
+/* From schema 1: the version moves on first, so that of the processes
+ * opening the index at once only the first to get the write lock does the
+ * rest.  The failures schema 1 remembers do not say which were timeouts:
+ * they go (one more try each, at most). */
+static const char upgrade_version_sql[] =
+	"UPDATE meta SET value = '" SCHEMA_VERSION "' "
+	"WHERE name = 'schema' AND value = '1'";
+static const char upgrade_sql[] =
+	"ALTER TABLE failures ADD COLUMN timeout REAL;"
+	"DELETE FROM failures;";
 
 struct pin {
 	struct cache_key key;
@@ -929,12 +944,36 @@ index_moved(struct cache *c)
 	return st.st_dev != c->index_dev || st.st_ino != c->index_ino;
 }
 
-/* Read the schema version and whether a re-index is pending. */
+/* Upgrade an index of schema 1 in place, keeping its parts and memos.
+ * INDEX_OK, INDEX_DAMAGED with the reason in `why`, or -errno. */
+static int
+index_upgrade(struct cache *c, struct buf *why, struct perr *e)
+{
+	int rc, r;
+
+	rc = db_run(c, S_BEGIN);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, upgrade_version_sql, NULL, NULL,
+		    NULL);
+	if (rc == SQLITE_OK && sqlite3_changes(c->db) > 0)
+		rc = sqlite3_exec(c->db, upgrade_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = db_run(c, S_COMMIT);
+	if (rc != SQLITE_OK) {
+		r = index_error(c, rc, why, e);
+		db_rollback(c);
+		return r;
+	}
+	return INDEX_OK;
+}
+
+/* Read the schema version (upgrading an older one) and whether a re-index
+ * is pending. */
 static int
 index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 {
 	sqlite3_stmt *s;
-	bool versioned = false;
+	bool versioned = false, old = false;
 	int rc;
 
 	*reindex = false;
@@ -954,14 +993,19 @@ index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 			continue;
 		if (strcmp(name, "schema") == 0) {
 			if (value != NULL && atoi(value) > atoi(SCHEMA_VERSION)) {
-				/* not ours to throw away */
-				stmt_done(s);
-				return perr_set(e, EPROTONOSUPPORT, "the cache "
+				/* not ours to throw away; `value` lives until
+				 * the statement is reset */
+				rc = perr_set(e, EPROTONOSUPPORT, "the cache "
 				    "index %s was written by a newer partsfs "
 				    "(schema %s); use another cache directory",
 				    c->index, value);
+				stmt_done(s);
+				return rc;
 			}
-			if (value == NULL || strcmp(value, SCHEMA_VERSION) != 0) {
+			if (value != NULL && strcmp(value, "1") == 0)
+				old = true;
+			else if (value == NULL ||
+			    strcmp(value, SCHEMA_VERSION) != 0) {
 				buf_printf(why, "schema version %s, not "
 				    SCHEMA_VERSION, value ? value : "NULL");
 				stmt_done(s);
@@ -980,7 +1024,7 @@ index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 		buf_adds(why, "no schema version");
 		return INDEX_DAMAGED;
 	}
-	return INDEX_OK;
+	return old ? index_upgrade(c, why, e) : INDEX_OK;
 }
 
 /* Open the index file, creating the schema in an empty one.  INDEX_OK,
@@ -2494,9 +2538,11 @@ cache_touch(struct cache *c, const struct cache_key *key)
 
 /* Failures. */
 
-/* Remember a failure.  An sqlite code. */
+/* Remember a failure (a timeout with its limit, else NULL).  An sqlite
+ * code. */
 static int
-fail_row(struct cache *c, const char *hex, const char *message)
+fail_row(struct cache *c, const char *hex, const char *message,
+    double timeout)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -2507,13 +2553,18 @@ fail_row(struct cache *c, const char *hex, const char *message)
 	sqlite3_bind_text(s, 2, message != NULL ? message : "", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_double(s, 3, wall_now() + c->negative_ttl);
+	if (timeout > 0)
+		sqlite3_bind_double(s, 4, timeout);
+	else
+		sqlite3_bind_null(s, 4);
 	rc = sqlite3_step(s);
 	stmt_done(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 void
-cache_fail(struct cache *c, const struct cache_key *key, const char *message)
+cache_fail(struct cache *c, const struct cache_key *key, const char *message,
+    double timeout)
 {
 	int rc, tries = 0;
 
@@ -2523,16 +2574,17 @@ cache_fail(struct cache *c, const struct cache_key *key, const char *message)
 	/* Not remembering a failure only means trying again. */
 	if (db_ready(c, true)) {
 		do
-			rc = fail_row(c, key->hex, message);
+			rc = fail_row(c, key->hex, message, timeout);
 		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* An unexpired failure of a key: SQLITE_ROW with the message in *message
- * (when not NULL), SQLITE_DONE, or an error. */
+/* An unexpired failure of a key that holds under the time limit
+ * `timeout`: SQLITE_ROW with the message in *message (when not NULL),
+ * SQLITE_DONE, or an error. */
 static int
-failed_row(struct cache *c, const char *hex, char **message)
+failed_row(struct cache *c, const char *hex, double timeout, char **message)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -2541,6 +2593,7 @@ failed_row(struct cache *c, const char *hex, char **message)
 		return sqlite3_extended_errcode(c->db);
 	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 2, wall_now());
+	sqlite3_bind_double(s, 3, timeout);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW && message != NULL) {
 		const char *m = (const char *)sqlite3_column_text(s, 0);
 		*message = xstrdup(m != NULL ? m : "");
@@ -2550,7 +2603,8 @@ failed_row(struct cache *c, const char *hex, char **message)
 }
 
 int
-cache_failed(struct cache *c, const struct cache_key *key, char **message)
+cache_failed(struct cache *c, const struct cache_key *key, double timeout,
+    char **message)
 {
 	int rc = SQLITE_DONE, tries = 0;
 
@@ -2561,7 +2615,7 @@ cache_failed(struct cache *c, const struct cache_key *key, char **message)
 	pthread_mutex_lock(&c->lock);
 	if (db_ready(c, false)) {
 		do
-			rc = failed_row(c, key->hex, message);
+			rc = failed_row(c, key->hex, timeout, message);
 		while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
 		    index_retry(c, rc, &tries));
 	}

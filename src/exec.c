@@ -231,9 +231,11 @@ run_engine(const struct exec_env *env, const char *what,
 		    what, e.msg);
 	free(fail->stderr_tail);
 	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
-	if (res.timed_out)
+	if (res.timed_out) {
 		r = fail_with(fail, argv, "%s timed out after %g s (its "
 		    "process group was killed)", what, conf->timeout);
+		fail->timed_out = true;
+	}
 	else if (res.signal != 0)
 		r = fail_with(fail, argv, "%s was killed by signal %d (%s) "
 		    "after %.2f s", what, res.signal, strsignal(res.signal),

@@ -354,7 +354,8 @@ run_job(struct jobs *jobs, struct job *j)
 	{
 		/* ... or failed in another process a moment ago? */
 		char *msg = NULL;
-		if (cache_failed(jobs->env.cache, &j->plan.key, &msg) == 1) {
+		if (cache_failed(jobs->env.cache, &j->plan.key,
+		    jobs->env.conf->timeout, &msg) == 1) {
 			key_unlock(lockfd, lockpath);
 			j->error = msg;
 			pthread_mutex_lock(&jobs->lock);
@@ -385,9 +386,11 @@ run_job(struct jobs *jobs, struct job *j)
 		j->stale = true;
 	} else if (r != 0) {
 		j->error = exec_failure_text(&fail);
-		/* an engine killed because we stop did not fail */
+		/* an engine killed because we stop did not fail; one out of
+		 * time did under this limit, not under a longer one */
 		if (!stopping(jobs))
-			cache_fail(jobs->env.cache, &j->plan.key, j->error);
+			cache_fail(jobs->env.cache, &j->plan.key, j->error,
+			    fail.timed_out ? jobs->env.conf->timeout : 0);
 		else
 			j->system = true;
 	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
@@ -715,8 +718,10 @@ jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
 		    sizeof plan->sources[i].digest);
 	}
 
-	if (cache_failed(jobs->env.cache, &plan->key, &msg) == 1) {
-		/* failed a moment ago: not tried again until it expires */
+	if (cache_failed(jobs->env.cache, &plan->key, jobs->env.conf->timeout,
+	    &msg) == 1) {
+		/* failed a moment ago: not tried again until it expires (nor
+		 * a timeout, unless under a longer limit) */
 		j->refs = 1;
 		j->state = JOB_FAILED;
 		j->error = msg;

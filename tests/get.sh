@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 34
+plan 36
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src"
@@ -248,6 +248,41 @@ expect_eq "$(wc -l <"$TMP/ttl.count")" "1" "engine runs within the ttl"
 sleep 3.2
 get -c "$TMP/ttl.conf" "$CMDLIB" "fake/box/mode=fail,counter=$(enc "$TMP/ttl.count").stl" -o "$TMP/x"
 expect_eq "$(wc -l <"$TMP/ttl.count")" "2" "engine runs after the ttl"
+end
+
+begin "a timeout is remembered up to its own limit; a longer one tries again"
+rm -f "$TMP/slow.count"
+slow="fake/box/seconds=1.5,counter=$(enc "$TMP/slow.count").stl"
+get --timeout 0.5 "$CMDLIB" "$slow" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 0.5 s"
+get --timeout 0.3 "$CMDLIB" "$slow" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 0.5 s"
+expect_eq "$(wc -l <"$TMP/slow.count")" "1" "engine runs under 0.5 s and less"
+# longer, but not long enough: remembered under its own limit
+get --timeout 1 "$CMDLIB" "$slow" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 1 s"
+get --timeout 0.8 "$CMDLIB" "$slow" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake timed out after 1 s"
+expect_eq "$(wc -l <"$TMP/slow.count")" "2" "engine runs under 1 s and less"
+get --timeout 20 "$CMDLIB" "$slow" -o "$TMP/slow.stl"
+expect_rc 0
+expect_eq "$(wc -l <"$TMP/slow.count")" "3" "engine runs under 20 s"
+expect_eq "$(stl_bbox "$TMP/slow.stl")" "0.00 0.00 0.00 10.00 10.00 10.00"
+end
+
+begin "another failure is remembered whatever the time limit"
+rm -f "$TMP/fail.count"
+failing="fake/box/mode=fail,counter=$(enc "$TMP/fail.count").stl"
+get --timeout 0.5 "$CMDLIB" "$failing" -o "$TMP/x"
+expect_rc 3
+get --timeout 20 "$CMDLIB" "$failing" -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "fake exited with status 3"
+expect_eq "$(wc -l <"$TMP/fail.count")" "1" "engine runs"
 end
 
 begin "16 concurrent gets of one uncached part run the engine once"

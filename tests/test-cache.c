@@ -27,6 +27,8 @@
 #include "tap.h"
 
 #define NO_LIMIT ((uint64_t)1 << 40)
+/* A job's time limit in seconds (the default). */
+#define LIMIT 120.0
 #define STL_SIZE(ntri) (84 + 50 * (uint64_t)(ntri))
 
 /* Parts of 1 MB: what the index files take (some hundred KB at most,
@@ -1079,6 +1081,72 @@ a_deleted_index_is_rebuilt_from_the_blobs(void)
 	free(index);
 }
 
+static void
+a_schema_1_index_is_upgraded_keeping_its_parts_and_memos(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("slow");
+	struct cache *c;
+	struct perr e;
+	char *sql, *v;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "kept", 2, &e), 0);
+	cache_memo_set(c, "/usr/bin/openscad", "2021.01");
+	cache_close(c);
+	/* back to what schema 1 wrote: failures without their time limit */
+	sql = xasprintf("DROP TABLE failures;"
+	    "CREATE TABLE failures (key TEXT PRIMARY KEY, message TEXT, "
+	    "expires REAL);"
+	    "INSERT INTO failures VALUES ('%s', 'timed out', 1e12);"
+	    "UPDATE meta SET value = '1' WHERE name = 'schema'", k.hex);
+	index_exec(dir, sql);
+	free(sql);
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK_STR(e.msg, "");
+	CHECK_INT(count_set_aside(dir), 0);
+	CHECK_INT(present(c, "kept"), 1);
+	v = cache_memo_get(c, "/usr/bin/openscad");
+	CHECK_STR(v, "2021.01");
+	free(v);
+	/* whether that one was a timeout, and under which limit, is not
+	 * known: it is forgotten */
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 0);
+	cache_fail(c, &k, "timed out", 2);
+	CHECK_INT(cache_failed(c, &k, 2, NULL), 1);
+	CHECK_INT(cache_failed(c, &k, 3, NULL), 0);
+	cache_close(c);
+	/* once */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	CHECK_STR(e.msg, "");
+	CHECK_INT(cache_failed(c, &k, 2, NULL), 1);
+	cache_close(c);
+}
+
+static void
+an_index_of_a_newer_schema_is_refused_and_kept(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "theirs", 2, &e), 0);
+	cache_close(c);
+	index_exec(dir, "UPDATE meta SET value = '99' WHERE name = 'schema'");
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c == NULL);
+	CHECK_INT(e.code, EPROTONOSUPPORT);
+	CHECK_CONTAINS(e.msg, "written by a newer partsfs (schema 99)");
+	CHECK_INT(count_set_aside(dir), 0);
+	CHECK_INT(count_blobs(dir), 1);
+}
+
 /* Publish "one", "two" and "three", close the cache and damage the pages
  * of the index named with `what`. */
 static void
@@ -1473,7 +1541,7 @@ prune_evicts_to_a_smaller_limit_and_drops_expired_failures(void)
 	CHECK_INT(publish(c, "a", BIG, &e), 0);
 	CHECK_INT(publish(c, "b", BIG, &e), 0);
 	CHECK_INT(publish(c, "c", BIG, &e), 0);
-	cache_fail(c, &k, "exit status 1");
+	cache_fail(c, &k, "exit status 1", 0);
 	CHECK_INT(cache_prune(c, &freed), 0);
 	CHECK_INT(freed, 0);
 	cache_close(c);
@@ -1597,19 +1665,69 @@ a_failure_is_reported_until_its_ttl_has_passed(void)
 
 	c = cache_open(dir, NO_LIMIT, 0.2, &e);
 	CHECK(c != NULL);
-	CHECK_INT(cache_failed(c, &k, &msg), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 0);
 	CHECK(msg == NULL);
-	cache_fail(c, &k, "openscad: exit status 1");
-	CHECK_INT(cache_failed(c, &k, &msg), 1);
+	cache_fail(c, &k, "openscad: exit status 1", 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 1);
 	CHECK_STR(msg, "openscad: exit status 1");
 	free(msg);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.failures, 1);
 	sleep_s(0.3);
-	CHECK_INT(cache_failed(c, &k, &msg), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 0);
 	CHECK(msg == NULL);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.failures, 0);
+	cache_close(c);
+}
+
+static void
+a_timeout_is_reported_under_its_own_limit_or_a_shorter_one(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("slow");
+	struct cache *c;
+	struct perr e;
+	char *msg;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	cache_fail(c, &k, "fake timed out after 2 s", 2);
+	CHECK_INT(cache_failed(c, &k, 2, &msg), 1);
+	CHECK_STR(msg, "fake timed out after 2 s");
+	free(msg);
+	CHECK_INT(cache_failed(c, &k, 0.5, NULL), 1);
+	/* a longer limit tries again ... */
+	CHECK_INT(cache_failed(c, &k, 2.5, &msg), 0);
+	CHECK(msg == NULL);
+	/* ... and when it runs out too, its failure holds up to it */
+	cache_fail(c, &k, "fake timed out after 2.5 s", 2.5);
+	CHECK_INT(cache_failed(c, &k, 2.5, &msg), 1);
+	CHECK_STR(msg, "fake timed out after 2.5 s");
+	free(msg);
+	CHECK_INT(cache_failed(c, &k, 3, NULL), 0);
+	cache_close(c);
+	/* kept in the index, for every process sharing it */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_failed(c, &k, 2, NULL), 1);
+	CHECK_INT(cache_failed(c, &k, 3, NULL), 0);
+	cache_close(c);
+}
+
+static void
+a_failure_but_a_timeout_is_reported_whatever_the_limit(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("broken");
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	cache_fail(c, &k, "fake exited with status 3 after 0.01 s", 0);
+	CHECK_INT(cache_failed(c, &k, 0.001, NULL), 1);
+	CHECK_INT(cache_failed(c, &k, 1e9, NULL), 1);
 	cache_close(c);
 }
 
@@ -1624,8 +1742,8 @@ a_zero_ttl_remembers_no_failure(void)
 
 	c = cache_open(dir, NO_LIMIT, 0, &e);
 	CHECK(c != NULL);
-	cache_fail(c, &k, "boom");
-	CHECK_INT(cache_failed(c, &k, &msg), 0);
+	cache_fail(c, &k, "boom", 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 0);
 	CHECK(msg == NULL);
 	cache_close(c);
 }
@@ -1640,10 +1758,10 @@ publishing_a_key_forgets_its_failure(void)
 
 	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK(c != NULL);
-	cache_fail(c, &k, "timed out");
-	CHECK_INT(cache_failed(c, &k, NULL), 1);
+	cache_fail(c, &k, "timed out", LIMIT);
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 1);
 	CHECK_INT(publish(c, "flaky", 1, &e), 0);
-	CHECK_INT(cache_failed(c, &k, NULL), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 0);
 	cache_close(c);
 }
 
@@ -1697,7 +1815,7 @@ clear_removes_every_entry_and_failure(void)
 	CHECK(c != NULL);
 	CHECK_INT(publish(c, "a", 1, &e), 0);
 	CHECK_INT(publish(c, "b", 2, &e), 0);
-	cache_fail(c, &k, "boom");
+	cache_fail(c, &k, "boom", 0);
 	cache_memo_set(c, "/usr/bin/openscad", "2021.01");
 	CHECK_INT(cache_clear(c), 0);
 	CHECK_INT(cache_stats(c, &st), 0);
@@ -1706,7 +1824,7 @@ clear_removes_every_entry_and_failure(void)
 	CHECK_INT(st.index_bytes, index_bytes(dir));
 	CHECK_INT(st.failures, 0);
 	CHECK_INT(present(c, "a"), 0);
-	CHECK_INT(cache_failed(c, &k, NULL), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 0);
 	CHECK_INT(count_blobs(dir), 0);
 	/* and it works afterwards */
 	CHECK_INT(publish(c, "a", 1, &e), 0);
@@ -1754,7 +1872,7 @@ stats_count_entries_bytes_failures_and_pins(void)
 	CHECK(c != NULL);
 	CHECK_INT(publish(c, "a", 1, &e), 0);
 	CHECK_INT(publish(c, "b", 3, &e), 0);
-	cache_fail(c, &k, "boom");
+	cache_fail(c, &k, "boom", 0);
 	cache_pin(c, &k);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 2);
@@ -2251,6 +2369,8 @@ TAP_MAIN(
 	TAP_CASE(open_checks_every_blob_after_a_crash_and_otherwise_hourly),
 	TAP_CASE(a_garbage_index_is_set_aside_and_valid_blobs_are_reindexed),
 	TAP_CASE(a_deleted_index_is_rebuilt_from_the_blobs),
+	TAP_CASE(a_schema_1_index_is_upgraded_keeping_its_parts_and_memos),
+	TAP_CASE(an_index_of_a_newer_schema_is_refused_and_kept),
 	TAP_CASE(a_damaged_parts_table_is_replaced_at_the_first_lookup_which_answers),
 	TAP_CASE(each_damaged_index_is_set_aside_under_a_name_of_its_own),
 	TAP_CASE(publishing_into_a_damaged_index_replaces_it_and_succeeds),
@@ -2266,6 +2386,8 @@ TAP_MAIN(
 	TAP_CASE(the_wal_stays_small_however_many_parts_are_published),
 	TAP_CASE(the_limit_bounds_the_disk_space_of_blobs_and_index),
 	TAP_CASE(a_failure_is_reported_until_its_ttl_has_passed),
+	TAP_CASE(a_timeout_is_reported_under_its_own_limit_or_a_shorter_one),
+	TAP_CASE(a_failure_but_a_timeout_is_reported_whatever_the_limit),
 	TAP_CASE(a_zero_ttl_remembers_no_failure),
 	TAP_CASE(publishing_a_key_forgets_its_failure),
 	TAP_CASE(verify_removes_a_blob_whose_content_changed),

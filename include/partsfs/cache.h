@@ -150,12 +150,17 @@ char *cache_scratch(struct cache *c, struct perr *e);
 int cache_remove_parts(const char *dir);
 void cache_scratch_remove(const char *dir);
 
-/* Negative entries: remember a failure for the negative lifetime. */
+/* Negative entries: remember a failure for the negative lifetime.  A job
+ * that ran out of time gives the limit it ran under as `timeout`
+ * (seconds); any other failure gives 0. */
 void cache_fail(struct cache *c, const struct cache_key *key,
-    const char *message);
-/* 1 with the message (caller frees) when an unexpired failure is
- * recorded, else 0. */
-int cache_failed(struct cache *c, const struct cache_key *key, char **message);
+    const char *message, double timeout);
+/* 1 with the message (caller frees) when an unexpired failure is recorded
+ * that a job under a time limit of `timeout` seconds would meet too: any
+ * failure but a timeout, and a timeout under a limit no shorter.  Else 0:
+ * a longer limit tries again. */
+int cache_failed(struct cache *c, const struct cache_key *key,
+    double timeout, char **message);
 
 /* Keep an entry from eviction while it is in use (counted). */
 void cache_pin(struct cache *c, const struct cache_key *key);

@@ -156,6 +156,7 @@ struct exec_failure {
 	char *summary;           /* "freecad: exit status 1 after 0.8 s" */
 	char *command;           /* the argv as a shell-quoted line */
 	char *stderr_tail;       /* last lines of stderr */
+	bool timed_out;          /* killed at the time limit */
 };
 void exec_failure_clear(struct exec_failure *f);
 /* The whole message: summary, command and stderr, one per paragraph. */
