@@ -1188,6 +1188,56 @@ def with_exact_size_a_script_edited_during_a_lookup_gives_the_new_size():
         m.unmount()
 
 
+@test
+def with_exact_size_an_edit_while_a_lookup_waits_freezes_nothing():
+    # A lookup waiting for its part holds its directory's lock in the
+    # kernel, and the kernel takes that lock alone to invalidate an entry
+    # there: the reload's invalidation waited for the part, and every
+    # lookup and listing of the directory (and every later reload) queued
+    # behind it.  Its entries are invalidated once the lookup is answered.
+    lib = fake_library(os.path.join(TMP, "libfreeze"), seconds=3.0 * SLOW,
+                       counter=os.path.join(TMP, "cfreeze"))
+    m = Mount(lib, "exact_size")
+    sizes = []
+    t = None
+    try:
+        rod = m.path("fake/rod")
+        os.stat(os.path.join(rod, "size=3.json"))   # an entry to invalidate
+        t = threading.Thread(target=lambda: sizes.append(
+            os.stat(os.path.join(rod, "size=2.stl")).st_size))
+        t.start()
+        wait_until(lambda: count_lines(os.path.join(TMP, "cfreeze")) == 1,
+                   "the engine started", 2 * SLOW)
+        fake_library(lib, seconds=3.0 * SLOW,
+                     counter=os.path.join(TMP, "cfreeze"),
+                     extra_classes=size_class("tube"))
+        eventually(lambda: "tube" in os.listdir(m.path("fake")),
+                   "the new class", 2.0 * SLOW)
+        time.sleep(0.3 * SLOW)      # the reload invalidates meanwhile
+        t0 = time.monotonic()
+        os.stat(os.path.join(rod, "size=4.json"))
+        check("size=4.stl" in os.listdir(rod), "the listing")
+        took = time.monotonic() - t0
+        check(took < 0.5 * SLOW, "a stat and a listing beside the waiting "
+              "lookup took %.2f s" % took)
+        # the next edit shows too: the reloads go on
+        fake_library(lib, seconds=3.0 * SLOW,
+                     counter=os.path.join(TMP, "cfreeze"),
+                     extra_classes=size_class("tube") + size_class("bar"))
+        eventually(lambda: "bar" in os.listdir(m.path("fake")),
+                   "the next edit", 1.0 * SLOW)
+        check(t.is_alive(), "the lookup no longer waits: nothing measured")
+        t.join(30 * SLOW)
+        eq(sizes, [684], "the size the lookup gave")
+        eq(os.stat(os.path.join(rod, "size=2.stl")).st_size, 684,
+           "the size after")
+        check("bar" in os.listdir(m.path("fake")), "the edits after")
+    finally:
+        if t is not None:
+            t.join(30 * SLOW)
+        m.unmount()
+
+
 # --- unmounting ----------------------------------------------------------------
 
 def blobs_of(cache):

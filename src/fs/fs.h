@@ -161,6 +161,16 @@ void fs_interrupts_stop(void);
 /* Give the kernel the sizes of the parts open again, after a reload's
  * invalidation (see ops.c). */
 void fs_open_sizes(struct fs *fs);
+/* Make the kernel forget the entries of v (a reload's inodes_snapshot):
+ * at once, or, in a directory where a lookup waits for its part, held
+ * back until none does (see ops.c).  Never waits for a part.  The watch
+ * thread's, as the two below. */
+void fs_inval_entries(struct fs *fs, const struct inode_ref *v, size_t n);
+/* Invalidate the entries held back in the directories where no lookup
+ * waits any more: whether some are still held back. */
+bool fs_release_entries(struct fs *fs);
+/* Free the entries still held back (the session has ended). */
+void fs_held_entries_free(void);
 /* Read and write the session's /dev/fuse through wire.c (after
  * mounting, before the loop): 0 or -1. */
 int fs_wire(struct fs *fs);

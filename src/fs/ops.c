@@ -354,6 +354,229 @@ static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending *pending_list;
 static uint64_t pending_next = 1;
 
+/*
+ * A live reload makes the kernel forget the entries it holds (watch.c),
+ * and to forget one the kernel takes its directory's lock alone.  A
+ * lookup holds that lock (shared) until it is answered: one parked for
+ * its part (exact_size), for the whole job.  The invalidation would wait
+ * for the job, and every lookup and listing of the directory would queue
+ * behind it.  So, under pending_lock:
+ *
+ * - The watch thread invalidates an entry only when no lookup of a part
+ *   is parked in its directory or on its way there (lookup_begin to
+ *   lookup_end), and marks the directory meanwhile (inval_dir).
+ *   Otherwise the entry is held back, with the directory's next ones,
+ *   and the watch thread invalidates them a moment after no lookup is
+ *   there (fs_release_entries, every HELD_MS): not as the last one is
+ *   answered, when its reader's next lookup is often on its way already.
+ *   A lookup answered after the reload resolves its path in the new
+ *   library (lookup_done).
+ * - A lookup that starts in the marked directory does not wait: it may
+ *   have been on its way in the kernel since before the mark, and the
+ *   invalidation then waits for it.  It is answered at once with the
+ *   placeholder of a part not made and no entry timeout, so that the
+ *   next stat looks the part up again, and waits; the directory's other
+ *   entries are held back.
+ * - The entry of a directory itself is one of its parent's: a lookup
+ *   holds the lock of the directory it looks in, not of those above.
+ *
+ * So an invalidation never waits for a job, and in a directory only
+ * the lookups of parts not made wait.  The attributes go at once
+ * (watch.c); an entry held back is kept by the kernel for its timeout (a
+ * second) at most, then asked for again.  A lookup answered from the
+ * library of before a reload, racing it, keeps that answer as long, as
+ * any lookup does.  The entries still held back when the session ends
+ * are freed unnotified (fs_held_entries_free).
+ */
+
+/* The entries of a directory held back; none for the rest of a reload
+ * after a lookup there did not wait. */
+struct held_dir {
+	fuse_ino_t dir;
+	char **names;
+	size_t n;
+	struct held_dir *next;
+};
+
+/* A lookup of a part from its start to its parking or answer
+ * (op_lookup), on the stack of the thread doing it. */
+struct lookup_mark {
+	fuse_ino_t dir;
+	struct lookup_mark *next;
+};
+
+static struct held_dir *held_dirs;
+static struct lookup_mark *lookup_marks;
+static fuse_ino_t inval_dir;       /* whose entry is being invalidated */
+static bool inval_refused;         /* a lookup there did not wait */
+
+/* Is a lookup of a part parked in directory `dir`, or on its way there?
+ * pending_lock held. */
+static bool
+lookup_in(fuse_ino_t dir)
+{
+	for (const struct pending *p = pending_list; p != NULL; p = p->next) {
+		if (p->kind == P_LOOKUP && p->parent == dir)
+			return true;
+	}
+	for (const struct lookup_mark *m = lookup_marks; m != NULL;
+	    m = m->next) {
+		if (m->dir == dir)
+			return true;
+	}
+	return false;
+}
+
+/* A lookup of a part in directory `dir` starts, marked by m until
+ * lookup_end: false, and nothing marked, when an entry there is being
+ * invalidated. */
+static bool
+lookup_begin(struct lookup_mark *m, fuse_ino_t dir)
+{
+	bool begun;
+
+	pthread_mutex_lock(&pending_lock);
+	if ((begun = dir != inval_dir)) {
+		m->dir = dir;
+		m->next = lookup_marks;
+		lookup_marks = m;
+	} else
+		inval_refused = true;
+	pthread_mutex_unlock(&pending_lock);
+	return begun;
+}
+
+static void
+lookup_end(struct lookup_mark *m)
+{
+	struct lookup_mark **mp;
+
+	pthread_mutex_lock(&pending_lock);
+	for (mp = &lookup_marks; *mp != m; mp = &(*mp)->next)
+		;
+	*mp = m->next;
+	pthread_mutex_unlock(&pending_lock);
+}
+
+/* The entries held back of directory `dir`, NULL when none and not
+ * `add`; pending_lock held. */
+static struct held_dir *
+held_dir(fuse_ino_t dir, bool add)
+{
+	struct held_dir *h;
+
+	for (h = held_dirs; h != NULL && h->dir != dir; h = h->next)
+		;
+	if (h == NULL && add) {
+		h = xcalloc(1, sizeof *h);
+		h->dir = dir;
+		h->next = held_dirs;
+		held_dirs = h;
+	}
+	return h;
+}
+
+/* Invalidate entry `name` of directory `dir`, marked as inval_dir by the
+ * caller: false when a lookup there did not wait meanwhile (its other
+ * entries are then held back). */
+static bool
+inval_marked(struct fs *fs, fuse_ino_t dir, const char *name)
+{
+	bool refused;
+
+	/* once the session has ended the kernel has forgotten them all */
+	if (fs->se != NULL && !fuse_session_exited(fs->se))
+		fuse_lowlevel_notify_inval_entry(fs->se, dir, name,
+		    strlen(name));
+	pthread_mutex_lock(&pending_lock);
+	if ((refused = inval_refused))
+		held_dir(dir, true);
+	inval_dir = 0;
+	inval_refused = false;
+	pthread_mutex_unlock(&pending_lock);
+	return !refused;
+}
+
+void
+fs_inval_entries(struct fs *fs, const struct inode_ref *v, size_t n)
+{
+	struct held_dir *h;
+
+	/* v has every entry the kernel holds: those held back before are
+	 * in it again, if the kernel still has them */
+	pthread_mutex_lock(&pending_lock);
+	for (h = held_dirs; h != NULL; h = h->next) {
+		while (h->n > 0)
+			free(h->names[--h->n]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].parent == 0)
+			continue;
+		if ((h = held_dir(v[i].parent, false)) == NULL &&
+		    !lookup_in(v[i].parent)) {
+			inval_dir = v[i].parent;
+			pthread_mutex_unlock(&pending_lock);
+			inval_marked(fs, v[i].parent, v[i].name);
+			pthread_mutex_lock(&pending_lock);
+			continue;
+		}
+		if (h == NULL)
+			h = held_dir(v[i].parent, true);
+		h->names = xreallocarray(h->names, h->n + 1,
+		    sizeof *h->names);
+		h->names[h->n++] = xstrdup(v[i].name);
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
+bool
+fs_release_entries(struct fs *fs)
+{
+	struct held_dir **hp, *h;
+	bool left;
+
+	pthread_mutex_lock(&pending_lock);
+	for (hp = &held_dirs; (h = *hp) != NULL;) {
+		bool quiet = !lookup_in(h->dir);
+		/* only this thread adds and takes away held entries */
+		while (quiet && h->n > 0) {
+			char *name = h->names[--h->n];
+			inval_dir = h->dir;
+			pthread_mutex_unlock(&pending_lock);
+			quiet = inval_marked(fs, h->dir, name);
+			free(name);
+			pthread_mutex_lock(&pending_lock);
+			quiet = quiet && !lookup_in(h->dir);
+		}
+		if (!quiet) {
+			hp = &h->next;
+			continue;
+		}
+		*hp = h->next;
+		free(h->names);
+		free(h);
+	}
+	left = held_dirs != NULL;
+	pthread_mutex_unlock(&pending_lock);
+	return left;
+}
+
+void
+fs_held_entries_free(void)
+{
+	struct held_dir *h;
+
+	pthread_mutex_lock(&pending_lock);
+	while ((h = held_dirs) != NULL) {
+		held_dirs = h->next;
+		for (size_t i = 0; i < h->n; i++)
+			free(h->names[i]);
+		free(h->names);
+		free(h);
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
 static void
 pending_add(struct pending *p)
 {
@@ -549,16 +772,18 @@ handle_free(struct fs *fs, struct handle *h)
 
 /* Lookup. */
 
+/* Answer a lookup with node n at `path`, kept by the kernel for
+ * `timeout` seconds. */
 static void
 reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
-    const struct fnode *n, const char *path)
+    const struct fnode *n, const char *path, double timeout)
 {
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof e);
 	e.ino = inodes_lookup(fs->inodes, path);
 	node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout, false);
-	e.entry_timeout = fs->timeout;
+	e.entry_timeout = timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		inodes_forget(fs->inodes, e.ino, 1);
 }
@@ -571,6 +796,29 @@ static void plan_later(struct fs *fs, fuse_req_t req, enum pending_kind kind,
     fuse_ino_t ino, fuse_ino_t parent, const char *path,
     const struct pnode *pn, const struct fuse_file_info *fi);
 
+/* Park a lookup of part pn until it is made, so that its size is exact:
+ * false when it is made already or cannot be planned (a failure shows
+ * when it is opened): the caller answers it. */
+static bool
+park_lookup(fuse_req_t req, struct fs *fs, const struct pnode *pn,
+    fuse_ino_t parent, const char *path)
+{
+	struct cache_entry hit;
+	struct job *job;
+	struct cache_key key;
+	int r = core_request_now(fs->core, pn, false, &hit, &job, &key, NULL);
+
+	if (r == 0) {
+		uint64_t id = park(req, P_LOOKUP, 0, parent, path, NULL);
+		cache_pin(fs->core->cache, &key);
+		pending_wait(fs, id, job, &key, lookup_done);
+	} else if (r == -EWOULDBLOCK)
+		plan_later(fs, req, P_LOOKUP, 0, parent, path, pn, NULL);
+	else if (r == 1)
+		cache_entry_clear(&hit);
+	return r == 0 || r == -EWOULDBLOCK;
+}
+
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
@@ -579,6 +827,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct library *lib;
 	struct fnode child;
 	char *path, *childpath;
+	double timeout = fs->timeout;
 
 	if ((path = inodes_path(fs->inodes, parent)) == NULL) {
 		fuse_reply_err(req, ESTALE);
@@ -591,27 +840,22 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (fs->exact_size && is_made(&child)) {
 		/* wait for the part, so that its size is exact */
-		struct cache_entry hit;
-		struct job *job;
-		struct cache_key key;
-		int r = core_request_now(fs->core, &child.pn, false, &hit,
-		    &job, &key, &e);
-		if (r == 0) {
-			uint64_t id = park(req, P_LOOKUP, 0, parent, childpath,
-			    NULL);
-			cache_pin(fs->core->cache, &key);
-			pending_wait(fs, id, job, &key, lookup_done);
-			goto done;
+		struct lookup_mark m;
+		bool parked = false;
+		if (lookup_begin(&m, parent)) {
+			parked = park_lookup(req, fs, &child.pn, parent,
+			    childpath);
+			lookup_end(&m);
+		} else {
+			/* an invalidation there may be waiting for this very
+			 * lookup (see struct held_dir): the placeholder now,
+			 * and the next stat looks the part up again */
+			timeout = 0;
 		}
-		if (r == -EWOULDBLOCK) {
-			plan_later(fs, req, P_LOOKUP, 0, parent, childpath,
-			    &child.pn, NULL);
+		if (parked)
 			goto done;
-		}
-		if (r == 1)
-			cache_entry_clear(&hit);
 	}
-	reply_entry(req, fs, lib, &child, childpath);
+	reply_entry(req, fs, lib, &child, childpath, timeout);
 done:
 	free(childpath);
 	fnode_clear(&child);
@@ -639,7 +883,7 @@ lookup_done(void *arg, struct job *job)
 	else {
 		/* made or failed: either way the file exists; a failure shows
 		 * when it is opened */
-		reply_entry(p->req, fs, lib, &n, p->path);
+		reply_entry(p->req, fs, lib, &n, p->path, fs->timeout);
 		fnode_clear(&n);
 	}
 	library_unref(lib);

@@ -24,6 +24,9 @@
 #define QUIET_MS 150
 /* While the library directory is gone, look for it again this often. */
 #define RETRY_MS 1000
+/* While entries are held back (fs_inval_entries), see this often
+ * whether they can go. */
+#define HELD_MS 100
 /* /.partsfs/errors keeps this much of the library's reports. */
 #define MAX_ERRORS_TEXT (64 * 1024)
 
@@ -182,17 +185,17 @@ error_lines(const struct library *lib, const char *id)
 }
 
 /* Make the kernel forget every name and attribute it holds: lookups and
- * reads go through the new snapshot. */
+ * reads go through the new snapshot.  The names of a directory where a
+ * lookup waits for its part go once none does (fs_inval_entries): the
+ * kernel would hold the whole directory until then. */
 static void
 invalidate(struct fs *fs)
 {
 	struct inode_ref *v;
 	size_t n = inodes_snapshot(fs->inodes, &v);
 
+	fs_inval_entries(fs, v, n);
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].parent != 0)
-			fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent,
-			    v[i].name, strlen(v[i].name));
 		fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
 		free(v[i].name);
 	}
@@ -289,6 +292,7 @@ watch_thread(void *arg)
 	struct watch *w = arg;
 	char events[16384] __attribute__((aligned(8)));
 	uint64_t due = 0;           /* when to reload, 0: nothing to do */
+	bool held = false;          /* entries may be held back */
 
 	for (;;) {
 		struct pollfd p[2] = {
@@ -301,6 +305,8 @@ watch_thread(void *arg)
 			ms = due > now ? (int)((due - now) / 1000000) + 1 : 0;
 		else if (w->root_lost)
 			ms = RETRY_MS;
+		if (held && (ms == -1 || ms > HELD_MS))
+			ms = HELD_MS;
 		if (poll(p, 2, ms) == -1 && errno != EINTR)
 			break;
 		if (p[1].revents & POLLIN)
@@ -319,6 +325,8 @@ watch_thread(void *arg)
 			due = now_ns() + (uint64_t)QUIET_MS * 1000000;
 			continue;
 		}
+		if (held)
+			held = fs_release_entries(w->fs);
 		if (due == 0 && w->root_lost) {
 			/* is it back? */
 			add_watches(w);
@@ -330,6 +338,7 @@ watch_thread(void *arg)
 			due = 0;
 			add_watches(w);
 			reload(w);
+			held = true;
 		}
 	}
 	return NULL;
@@ -381,6 +390,7 @@ watch_stop(struct watch *w)
 		return;
 	(void)!write(w->stop[1], "x", 1);
 	pthread_join(w->thread, NULL);
+	fs_held_entries_free();
 	close(w->ifd);
 	close(w->stop[0]);
 	close(w->stop[1]);
