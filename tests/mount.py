@@ -1080,8 +1080,9 @@ def a_directory_listed_again_on_one_open_shows_it_as_it_is_then():
 def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
     # The path is another part after the edit (not made: size 0) or gone
     # with its collection; an open file still reads its own part, as an
-    # open file whose name was removed does.  (Its fstat gives the path's
-    # attributes: the kernel asks for them without the open file.)
+    # open file whose name was removed does, and its fstat gives that
+    # part's size (the kernel asks for it without the open file: the path
+    # has another inode after the edit).
     lib = fake_library(os.path.join(TMP, "libopenedit"))
     m = Mount(lib)
     fds = []
@@ -1100,6 +1101,7 @@ def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
         # race (see fs_open_sizes), not this test's subject
         time.sleep(0.3 * SLOW)
         eq(os.stat(part).st_size, 0, "the path's new part")
+        eq(os.fstat(fds[0]).st_size, len(before), "fstat of the open part")
         eq(os.pread(fds[0], 1 << 20, 0), before, "the part read")
         # the collection goes: the files stay readable
         os.rename(os.path.join(lib, "data", "fake.blt"),
@@ -1107,6 +1109,7 @@ def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
         eventually(lambda: not os.path.exists(part), "the removal seen")
         time.sleep(0.3 * SLOW)
         eq(os.pread(fds[0], 1 << 20, 0), before, "the part read then")
+        eq(os.fstat(fds[0]).st_size, len(before), "fstat of the part then")
         eq(os.pread(fds[1], 1 << 20, 0), text, "the description read then")
     finally:
         for fd in fds:

@@ -78,6 +78,14 @@ fuse_ino_t inodes_number(const char *path);
 char *inodes_path(struct inodes *t, fuse_ino_t ino);
 /* The kernel forgets `n` lookups. */
 void inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n);
+/*
+ * Give inode ino's path another inode at its next lookup, ino keeping its
+ * path for the files open on it: after a live reload, the attributes of
+ * an open part (an fstat, which comes without the open file) are those
+ * of the part it reads, and the path's those of what it is now.
+ */
+void inodes_retire(struct inodes *t, fuse_ino_t ino);
+bool inodes_retired(struct inodes *t, fuse_ino_t ino);
 /* Every inode but the root, as (inode, parent inode, name) for
  * invalidation; caller frees each name and the array. */
 struct inode_ref {
@@ -161,6 +169,9 @@ void fs_interrupts_stop(void);
 /* Give the kernel the sizes of the parts open again, after a reload's
  * invalidation (see ops.c). */
 void fs_open_sizes(struct fs *fs);
+/* Before a reload's invalidation: the paths of the parts open get new
+ * inodes at their next lookups (inodes_retire). */
+void fs_retire_open_parts(struct fs *fs);
 /* Make the kernel forget the entries of v (a reload's inodes_snapshot):
  * at once, or, in a directory where a lookup waits for its part, held
  * back until none does (see ops.c).  Never waits for a part.  The watch

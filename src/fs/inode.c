@@ -28,6 +28,8 @@ struct inode {
 	ino_t blob_ino;
 	off_t blob_size;
 	struct timespec blob_mtime;
+	/* its path has another inode since (inodes_retire): not in by_path */
+	bool retired;
 	struct inode *next_ino;
 	struct inode *next_path;
 };
@@ -132,8 +134,10 @@ rehash(struct inodes *t)
 			next = i->next_ino;
 			i->next_ino = by_ino[i->ino % n];
 			by_ino[i->ino % n] = i;
-			i->next_path = by_path[pb];
-			by_path[pb] = i;
+			if (!i->retired) {
+				i->next_path = by_path[pb];
+				by_path[pb] = i;
+			}
 		}
 	}
 	free(t->by_ino);
@@ -141,6 +145,44 @@ rehash(struct inodes *t)
 	t->by_ino = by_ino;
 	t->by_path = by_path;
 	t->nbuckets = n;
+}
+
+static void
+unlink_path(struct inodes *t, struct inode *i)
+{
+	struct inode **pp;
+
+	for (pp = &t->by_path[fnv(i->path) % t->nbuckets]; *pp != i;
+	    pp = &(*pp)->next_path)
+		;
+	*pp = i->next_path;
+}
+
+void
+inodes_retire(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i;
+
+	if (ino == FUSE_ROOT_ID)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && !i->retired) {
+		unlink_path(t, i);
+		i->retired = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
+inodes_retired(struct inodes *t, fuse_ino_t ino)
+{
+	struct inode *i;
+	bool r;
+
+	pthread_mutex_lock(&t->lock);
+	r = (i = find_ino(t, ino)) != NULL && i->retired;
+	pthread_mutex_unlock(&t->lock);
+	return r;
 }
 
 fuse_ino_t
@@ -207,10 +249,8 @@ inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 		    pp = &(*pp)->next_ino)
 			;
 		*pp = i->next_ino;
-		for (pp = &t->by_path[fnv(i->path) % t->nbuckets]; *pp != i;
-		    pp = &(*pp)->next_path)
-			;
-		*pp = i->next_path;
+		if (!i->retired)
+			unlink_path(t, i);
 		t->count--;
 		free(i->path);
 		free(i);

@@ -945,6 +945,25 @@ handle_size(const struct fuse_file_info *fi, off_t *size)
 	return true;
 }
 
+/* The size of a part open on inode ino (any of its open files: they read
+ * one cache file), false when none is. */
+static bool
+open_part_size(fuse_ino_t ino, off_t *size)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&handles_lock);
+	for (struct open_link *l = handles; l != NULL && !found; l = l->next) {
+		const struct handle *h = (const struct handle *)l;
+		if (h->splice && h->ino == ino) {
+			*size = (off_t)h->len;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&handles_lock);
+	return found;
+}
+
 /*
  * The attributes of an open file (an fstat, or the kernel checking the
  * size as it reads): those of its path, with the size of what it reads.
@@ -995,7 +1014,10 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	char *path;
 	off_t size;
 
-	if (handle_size(fi, &size)) {
+	/* an open file's own size; without the file (fstat), that of the
+	 * part open on an inode its path has left in a live reload */
+	if (handle_size(fi, &size) || (inodes_retired(fs->inodes, ino) &&
+	    open_part_size(ino, &size))) {
 		open_file_attr(fs, ino, size, &st, &timeout);
 		fuse_reply_attr(req, &st, timeout);
 		return;
@@ -1326,6 +1348,18 @@ fs_open_sizes(struct fs *fs)
 		store_size(fs, v[i]->ino, v[i]->fd, (off_t)v[i]->len);
 		handle_free(fs, v[i]);
 	}
+}
+
+void
+fs_retire_open_parts(struct fs *fs)
+{
+	pthread_mutex_lock(&handles_lock);
+	for (struct open_link *l = handles; l != NULL; l = l->next) {
+		const struct handle *h = (const struct handle *)l;
+		if (h->splice && h->ino != 0)
+			inodes_retire(fs->inodes, h->ino);
+	}
+	pthread_mutex_unlock(&handles_lock);
 }
 
 /* Before the kernel is given anything of the made part whose cache file

@@ -192,8 +192,11 @@ static void
 invalidate(struct fs *fs)
 {
 	struct inode_ref *v;
-	size_t n = inodes_snapshot(fs->inodes, &v);
+	size_t n;
 
+	/* a part open keeps its inode, the path gets another */
+	fs_retire_open_parts(fs);
+	n = inodes_snapshot(fs->inodes, &v);
 	fs_inval_entries(fs, v, n);
 	for (size_t i = 0; i < n; i++) {
 		fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
