@@ -1117,6 +1117,39 @@ def an_open_file_reads_its_own_part_to_the_end_across_an_edit():
         m.unmount()
 
 
+@test
+def a_listing_gives_each_part_the_inode_number_its_stat_gives():
+    # Listings past the first reply come as READDIR (names and inode
+    # numbers, no lookups): the number must be that of the inode the
+    # kernel has for the path, also when a live edit gave the path of an
+    # open part another inode.
+    lib = fake_library(os.path.join(TMP, "libdino"), sizes=range(1, 200))
+    m = Mount(lib)
+    fd = None
+    try:
+        rod = m.path("fake/rod")
+        last = sorted(os.listdir(rod))[-1]
+        p = os.path.join(rod, last)
+        read(p)
+        fd = os.open(p, os.O_RDONLY)
+        old = os.stat(p).st_ino
+        with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
+            f.write("rod script 2\n")
+        eventually(lambda: os.stat(p).st_ino != old, "the path's new inode")
+        # a fresh open of the directory, read without a stat in between
+        with os.scandir(rod) as it:
+            got = {e.name: e.inode() for e in it}
+        eq(len(got), len(os.listdir(rod)), "entries")
+        eq(got[last], os.stat(p).st_ino, "the listed number of " + last)
+        bad = [n for n in got
+               if got[n] != os.lstat(os.path.join(rod, n)).st_ino]
+        eq(bad, [], "entries listed with another number")
+    finally:
+        if fd is not None:
+            os.close(fd)
+        m.unmount()
+
+
 def script_library(name):
     """A fake library whose parts take 1 s and are named after the first
     line of rod.txt, read at the end of the run; its run counter."""

@@ -72,8 +72,12 @@ bool inodes_content_changed(struct inodes *t, fuse_ino_t ino,
 /* The inode number of `path`, adding the inode or counting one more
  * lookup of it. */
 fuse_ino_t inodes_lookup(struct inodes *t, const char *path);
-/* The inode number `path` would have (for readdir). */
+/* The inode number `path` would have. */
 fuse_ino_t inodes_number(const char *path);
+/* The inode number of `path` without counting a lookup (for readdir):
+ * that of its inode if the kernel has one (another number after a
+ * collision, or after inodes_retire), else inodes_number. */
+fuse_ino_t inodes_peek(struct inodes *t, const char *path);
 /* The path of inode `ino` (caller frees), or NULL when unknown. */
 char *inodes_path(struct inodes *t, fuse_ino_t ino);
 /* The kernel forgets `n` lookups. */

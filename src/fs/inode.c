@@ -216,6 +216,18 @@ inodes_lookup(struct inodes *t, const char *path)
 	return ino;
 }
 
+fuse_ino_t
+inodes_peek(struct inodes *t, const char *path)
+{
+	struct inode *i;
+	fuse_ino_t ino;
+
+	pthread_mutex_lock(&t->lock);
+	ino = (i = find_path(t, path)) != NULL ? i->ino : inodes_number(path);
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
 char *
 inodes_path(struct inodes *t, fuse_ino_t ino)
 {

@@ -1222,7 +1222,7 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			 * (node id 0: the kernel takes the name and type
 			 * only), so that its stat starts with the lookup
 			 * that makes it. */
-			e.attr.st_ino = inodes_number(childpath);
+			e.attr.st_ino = inodes_peek(fs->inodes, childpath);
 			e.attr.st_mode = S_IFREG;
 			need = fuse_add_direntry_plus(req, buf + pos,
 			    size - pos, name, &e, i + 1);
@@ -1244,7 +1244,7 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				counted[ncounted++] = e.ino;
 			}
 		} else {
-			e.attr.st_ino = inodes_number(childpath);
+			e.attr.st_ino = inodes_peek(fs->inodes, childpath);
 			e.attr.st_mode = is_dir(&child) ? S_IFDIR :
 			    child.status == ST_NONE && child.pn.kind == PN_LINK ?
 			    S_IFLNK : S_IFREG;
