@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
-#include <sqlite3.h>
 
 #include "partsfs/cache.h"
 #include "partsfs/format.h"
 #include "partsfs/log.h"
 #include "partsfs/util.h"
+#include "sqlite-lazy.h"
 
 /* 2: failures remember the time limit of a job that ran out of time.  An
  * index of schema 1 is upgraded in place (index_upgrade). */
@@ -814,12 +814,14 @@ db_abort(struct cache *c, int rc, struct buf *msg)
 static void
 db_close(struct cache *c)
 {
+	/* without an index opened, sqlite may not even be loaded */
+	if (c->db == NULL)
+		return;
 	for (int i = 0; i < S__COUNT; i++) {
 		sqlite3_finalize(c->stmts[i]);
 		c->stmts[i] = NULL;
 	}
-	if (c->db != NULL)
-		sqlite3_close_v2(c->db);
+	sqlite3_close_v2(c->db);
 	c->db = NULL;
 }
 
@@ -1822,6 +1824,8 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 		    "path: %s", dir != NULL ? dir : "(none)");
 		return NULL;
 	}
+	if (sqlite_lazy_load(e) != 0)
+		return NULL;
 	c = xcalloc(1, sizeof *c);
 	if ((r = pthread_mutex_init(&c->lock, NULL)) != 0) {
 		perr_set(e, r, "cannot open the cache: %s", strerror(r));

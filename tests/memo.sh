@@ -3,7 +3,7 @@
 # served without loading the library, and never once anything it came from
 # has changed (library files, the engine's script, the configuration, PATH).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 12
+plan 13
 
 export PARTSFS_DATADIR="$top_srcdir/src"
 export PARTSFS_LIBEXECDIR="$top_builddir"
@@ -82,6 +82,22 @@ cmp -s "$TMP/part.step" "$TMP/first.step" || fail "the served part differs"
 # and standard output gets the same bytes
 "$PARTSCTL" get "$LIB" "$PART" >"$TMP/stdout.step" 2>/dev/null
 cmp -s "$TMP/stdout.step" "$TMP/first.step" || fail "standard output differs"
+end
+
+begin "a get the memo files answer does not load sqlite; one that asks the index does"
+# ld.so says what it loads (LD_DEBUG=libs), dlopen included
+run env LD_DEBUG=libs "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step"
+expect_rc 0
+expect_contains "$err" "$FAST" "the get's stderr"
+expect_not_contains "$err" "libsqlite3" "what the get loaded"
+memo_age 120
+run env LD_DEBUG=libs "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step"
+expect_rc 0
+expect_not_contains "$err" "$FAST" "a get after a stale memo file"
+expect_contains "$err" "calling init: " "what ld.so said"
+expect_contains "$err" "libsqlite3.so" "what the index's get loaded"
+expect_eq "$(runs)" 1 "engine runs"
+cmp -s "$TMP/part.step" "$TMP/first.step" || fail "the served part differs"
 end
 
 begin "an edit to the class in the .blt is seen at once"
