@@ -595,27 +595,22 @@ mkdir_p(const char *path, mode_t mode)
 	return r;
 }
 
-/* Remove `name` under `dirfd` and everything below it, never following a
- * symbolic link.  0 or the first -errno; removal goes on after errors. */
+static int remove_tree_at(int dirfd, const char *name);
+
+/* Remove what directory `name` under `parent` holds, keeping it, never
+ * following a symbolic link.  0 or the first -errno; removal goes on
+ * after errors. */
 static int
-remove_tree_at(int dirfd, const char *name)
+empty_dir_at(int parent, const char *name)
 {
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int fd, r = 0, r2;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	if ((d = fdopendir(fd)) == NULL) {
 		r = -errno;
 		close(fd);
@@ -635,37 +630,28 @@ remove_tree_at(int dirfd, const char *name)
 			r = r2;
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
-	    r == 0)
-		r = -errno;
 	return r;
 }
 
-/* Remove what directory `name` under `parent` holds, keeping it. */
+/* Remove `name` under `dirfd` and everything below it, never following a
+ * symbolic link.  0 or the first -errno; removal goes on after errors. */
 static int
-empty_dir_at(int parent, const char *name)
+remove_tree_at(int dirfd, const char *name)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0, r2;
+	struct stat st;
+	int r;
 
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -errno;
-	if ((d = fdopendir(fd)) == NULL) {
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	r = empty_dir_at(dirfd, name);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
+	    r == 0)
 		r = -errno;
-		close(fd);
-		return r;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((r2 = remove_tree_at(dirfd(d), de->d_name)) != 0 && r == 0)
-			r = r2;
-	}
-	closedir(d);
 	return r;
 }
 

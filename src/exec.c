@@ -235,8 +235,7 @@ run_engine(const struct exec_env *env, const char *what,
 		r = fail_with(fail, argv, "%s timed out after %g s (its "
 		    "process group was killed)", what, conf->timeout);
 		fail->timed_out = true;
-	}
-	else if (res.signal != 0)
+	} else if (res.signal != 0)
 		r = fail_with(fail, argv, "%s was killed by signal %d (%s) "
 		    "after %.2f s", what, res.signal, strsignal(res.signal),
 		    res.elapsed);

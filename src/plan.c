@@ -154,7 +154,8 @@ struct found_program {
 	char *name;
 	char *path;
 	uint64_t when;
-	struct seen checked;      /* when the file was last seen there */
+	struct seen checked;      /* when the file was last seen there, */
+	struct stat st;           /* as this */
 };
 
 static pthread_mutex_t programs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,6 +163,17 @@ static struct found_program programs[16];
 static size_t nprograms;
 
 static char *search_path(const char *name);
+
+/* Is f's program still there (an executable file)?  Its stat is kept;
+ * programs_lock held. */
+static bool
+program_there(struct found_program *f, struct seen seen)
+{
+	if (access(f->path, X_OK) != 0 || stat(f->path, &f->st) != 0)
+		return false;
+	f->checked = seen;
+	return true;
+}
 
 /* `quick`: a program seen in the last second is not looked at again. */
 static char *
@@ -178,17 +190,12 @@ find_program(const char *name, bool quick)
 		if (strcmp(programs[i].name, name) == 0)
 			f = &programs[i];
 	}
-	if (f != NULL && seen.when - f->when < 60000000000ull) {
-		bool there = quick && seen_recently(&f->checked);
-		if (!there && access(f->path, X_OK) == 0) {
-			there = true;
-			f->checked = seen;
-		}
-		if (there) {
-			found = xstrdup(f->path);
-			pthread_mutex_unlock(&programs_lock);
-			return found;
-		}
+	if (f != NULL && seen.when - f->when < 60000000000ull &&
+	    ((quick && seen_recently(&f->checked)) ||
+	    program_there(f, seen))) {
+		found = xstrdup(f->path);
+		pthread_mutex_unlock(&programs_lock);
+		return found;
 	}
 	pthread_mutex_unlock(&programs_lock);
 	if ((found = search_path(name)) == NULL)
@@ -203,7 +210,8 @@ find_program(const char *name, bool quick)
 		free(f->path);
 		f->path = xstrdup(found);
 		f->when = seen.when;
-		f->checked = seen;
+		memset(&f->checked, 0, sizeof f->checked);
+		program_there(f, seen);
 	}
 	pthread_mutex_unlock(&programs_lock);
 	return found;
@@ -253,15 +261,42 @@ first_line(const char *text)
 }
 
 /* Versions known in this process, by the program's identity, so that a
- * mount does not ask the index for every part it plans. */
+ * mount does not ask the index for every part it plans; and those the
+ * index did not know either (version NULL), for a quick plan, which asks
+ * the index again a second after (another process may have learnt it). */
 struct known_version {
 	char *memo;
 	char *version;
+	struct seen missed;         /* when the index did not know it */
 };
 
 static pthread_mutex_t versions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct known_version versions[16];
 static size_t nversions;
+
+/* The entry of `memo`, added if there is none; versions_lock held. */
+static struct known_version *
+version_entry(const char *memo)
+{
+	struct known_version *v;
+
+	for (size_t i = 0; i < nversions; i++) {
+		if (strcmp(versions[i].memo, memo) == 0)
+			return &versions[i];
+	}
+	if (nversions == PF_ARRAY_LEN(versions)) {
+		/* forget them all: engines are few, this happens on upgrades */
+		for (size_t i = 0; i < nversions; i++) {
+			free(versions[i].memo);
+			free(versions[i].version);
+		}
+		nversions = 0;
+	}
+	v = &versions[nversions++];
+	memset(v, 0, sizeof *v);
+	v->memo = xstrdup(memo);
+	return v;
+}
 
 /* A copy of the version known for `memo`, or NULL; versions_lock held. */
 static char *
@@ -269,7 +304,8 @@ known_locked(const char *memo)
 {
 	for (size_t i = 0; i < nversions; i++) {
 		if (strcmp(versions[i].memo, memo) == 0)
-			return xstrdup(versions[i].version);
+			return versions[i].version != NULL ?
+			    xstrdup(versions[i].version) : NULL;
 	}
 	return NULL;
 }
@@ -288,61 +324,39 @@ version_known(const char *memo)
 static void
 version_learnt(const char *memo, const char *version)
 {
+	struct known_version *v;
+
 	pthread_mutex_lock(&versions_lock);
-	if (nversions == PF_ARRAY_LEN(versions)) {
-		/* forget them all: engines are few, this happens on upgrades */
-		for (size_t i = 0; i < nversions; i++) {
-			free(versions[i].memo);
-			free(versions[i].version);
-		}
-		nversions = 0;
-	}
-	versions[nversions].memo = xstrdup(memo);
-	versions[nversions].version = xstrdup(version);
-	nversions++;
+	v = version_entry(memo);
+	free(v->version);
+	v->version = xstrdup(version);
 	pthread_mutex_unlock(&versions_lock);
 }
 
-/* Versions the index did not know either, for a quick plan: it asks the
- * index again after a second (another process may have learnt one). */
-static struct {
-	char *memo;
-	struct seen seen;
-} misses[16];
-static size_t next_miss;
-
+/* Did the index not know the version of `memo` in the last second? */
 static bool
 missed_recently(const char *memo)
 {
 	bool r = false;
 
 	pthread_mutex_lock(&versions_lock);
-	for (size_t i = 0; i < PF_ARRAY_LEN(misses) && !r; i++)
-		r = misses[i].memo != NULL &&
-		    strcmp(misses[i].memo, memo) == 0 &&
-		    seen_recently(&misses[i].seen);
+	for (size_t i = 0; i < nversions && !r; i++)
+		r = strcmp(versions[i].memo, memo) == 0 &&
+		    versions[i].version == NULL &&
+		    seen_recently(&versions[i].missed);
 	pthread_mutex_unlock(&versions_lock);
 	return r;
 }
 
+/* The index did not know the version of `memo` when `seen` says. */
 static void
 missed(const char *memo, struct seen seen)
 {
-	size_t i;
+	struct known_version *v;
 
 	pthread_mutex_lock(&versions_lock);
-	for (i = 0; i < PF_ARRAY_LEN(misses); i++) {
-		if (misses[i].memo != NULL &&
-		    strcmp(misses[i].memo, memo) == 0)
-			break;
-	}
-	if (i == PF_ARRAY_LEN(misses)) {
-		i = next_miss;
-		next_miss = (next_miss + 1) % PF_ARRAY_LEN(misses);
-		free(misses[i].memo);
-		misses[i].memo = xstrdup(memo);
-	}
-	misses[i].seen = seen;
+	if ((v = version_entry(memo))->version == NULL)
+		v->missed = seen;
 	pthread_mutex_unlock(&versions_lock);
 }
 
@@ -401,56 +415,26 @@ version_ask_end(const char *memo)
 }
 
 /* The stat of an engine's program, which names its version: `quick`, as
- * seen in the last second if it was. */
-struct program_stat {
-	char *path;
-	struct stat st;
-	struct seen seen;
-};
-
-static struct program_stat program_stats[16];
-static size_t nprogram_stats, next_program_stat;
-
+ * find_program saw it in the last second if it did (a quick plan finds
+ * its program first). */
 static int
 stat_program(const char *program, struct stat *st, bool quick)
 {
-	struct seen seen = seen_now();
-	struct program_stat *ps = NULL;
+	bool seen = false;
 
-	pthread_mutex_lock(&programs_lock);
-	for (size_t i = 0; i < nprogram_stats && ps == NULL; i++) {
-		if (strcmp(program_stats[i].path, program) == 0)
-			ps = &program_stats[i];
-	}
-	if (quick && ps != NULL && seen_recently(&ps->seen)) {
-		*st = ps->st;
-		pthread_mutex_unlock(&programs_lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&programs_lock);
-	if (stat(program, st) == -1)
-		return -1;
-	pthread_mutex_lock(&programs_lock);
-	ps = NULL;      /* the table may have changed meanwhile */
-	for (size_t i = 0; i < nprogram_stats && ps == NULL; i++) {
-		if (strcmp(program_stats[i].path, program) == 0)
-			ps = &program_stats[i];
-	}
-	if (ps == NULL) {
-		if (nprogram_stats < PF_ARRAY_LEN(program_stats))
-			ps = &program_stats[nprogram_stats++];
-		else {
-			ps = &program_stats[next_program_stat];
-			next_program_stat = (next_program_stat + 1) %
-			    PF_ARRAY_LEN(program_stats);
-			free(ps->path);
+	if (quick) {
+		pthread_mutex_lock(&programs_lock);
+		for (size_t i = 0; i < nprograms && !seen; i++) {
+			const struct found_program *f = &programs[i];
+			if (strcmp(f->path, program) == 0 &&
+			    seen_recently(&f->checked)) {
+				*st = f->st;
+				seen = true;
+			}
 		}
-		ps->path = xstrdup(program);
+		pthread_mutex_unlock(&programs_lock);
 	}
-	ps->st = *st;
-	ps->seen = seen;
-	pthread_mutex_unlock(&programs_lock);
-	return 0;
+	return seen ? 0 : stat(program, st);
 }
 
 /* What stands for the version of a program that is not asked for it: its

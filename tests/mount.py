@@ -1054,8 +1054,6 @@ def an_engine_installed_anew_makes_parts_afresh_within_seconds():
         m.unmount()
 
 
-
-
 @test
 def a_directory_listed_again_on_one_open_shows_it_as_it_is_then():
     # rewinddir on an open directory lists it anew (POSIX): os.listdir of

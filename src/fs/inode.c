@@ -40,6 +40,9 @@ struct inodes {
 	struct inode **by_path;
 	size_t nbuckets;
 	size_t count;
+	/* inodes retired: none in the common case, which a getattr then
+	 * learns without the lock */
+	atomic_size_t nretired;
 };
 
 /* FNV-1a, 64 bits: a well-spread number for a path; collisions (checked)
@@ -74,6 +77,7 @@ inodes_new(void)
 	struct inodes *t = xcalloc(1, sizeof *t);
 
 	pthread_mutex_init(&t->lock, NULL);
+	atomic_init(&t->nretired, 0);
 	t->nbuckets = 4096;
 	t->by_ino = xcalloc(t->nbuckets, sizeof *t->by_ino);
 	t->by_path = xcalloc(t->nbuckets, sizeof *t->by_path);
@@ -169,6 +173,7 @@ inodes_retire(struct inodes *t, fuse_ino_t ino)
 	if ((i = find_ino(t, ino)) != NULL && !i->retired) {
 		unlink_path(t, i);
 		i->retired = true;
+		atomic_fetch_add(&t->nretired, 1);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -179,6 +184,8 @@ inodes_retired(struct inodes *t, fuse_ino_t ino)
 	struct inode *i;
 	bool r;
 
+	if (atomic_load(&t->nretired) == 0)
+		return false;
 	pthread_mutex_lock(&t->lock);
 	r = (i = find_ino(t, ino)) != NULL && i->retired;
 	pthread_mutex_unlock(&t->lock);
@@ -263,6 +270,8 @@ inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 		*pp = i->next_ino;
 		if (!i->retired)
 			unlink_path(t, i);
+		else
+			atomic_fetch_sub(&t->nretired, 1);
 		t->count--;
 		free(i->path);
 		free(i);
