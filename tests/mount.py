@@ -356,6 +356,83 @@ def a_first_mmap_of_an_uncached_part_sees_every_byte():
         m.unmount()
 
 
+def resident_pages(path):
+    """How many pages of `path` the kernel holds (fincore, util-linux)."""
+    out = subprocess.run(["fincore", "-n", "-r", "-o", "PAGES", path],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.split()[0])
+
+
+@test
+def a_listing_leaves_a_made_part_its_pages_and_its_mappings():
+    # A listing gives a part the kernel has no inode for the placeholder
+    # of one not made; a made part it has an inode for must keep its size
+    # there: cut to 0 bytes, its pages would go, and a program that maps
+    # it would die of SIGBUS at its next access.
+    m = bundled()
+    p = m.path("bolts/hex_nut/M8/default.stl")
+    ref = read(p)
+    pages = (len(ref) + 4095) // 4096
+    check(pages > 2, "a part of %d bytes" % len(ref))
+    code = ("import mmap, os, sys\n"
+            "p = sys.argv[1]\n"
+            "with open(p, 'rb') as f:\n"
+            "    mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n"
+            "    a = mm[:]\n"
+            "    os.listdir(os.path.dirname(p))\n"
+            "    b = mm[:]\n"
+            "sys.exit(0 if a == b else 3)\n")
+    r = subprocess.run([sys.executable, "-c", code, p])
+    eq(r.returncode, 0, "the mapping read again after a listing "
+       "(-7: SIGBUS)")
+    read(p)
+    eq(resident_pages(p), pages, "pages kept before the listing")
+    os.listdir(os.path.dirname(p))
+    eq(resident_pages(p), pages, "pages kept after the listing")
+    eq(read(p), ref, "the part read again")
+
+
+@test
+def a_part_taken_from_the_cache_while_open_keeps_its_size_and_mapping():
+    # cache clear (or anything else) removes the part's file while a
+    # program has it open and mapped: the program reads what it opened,
+    # its fstat says so, and the mapping stays whole (a child does the
+    # mapping: SIGBUS would end it); the next open makes the part again.
+    lib = fake_library(os.path.join(TMP, "libclear"), sizes=[1])
+    m = Mount(lib)
+    try:
+        p = m.path("fake/rod/size=1.stl")
+        ref = read(p)
+        code = ("import mmap, os, subprocess, sys, time\n"
+                "p, n, ctl, cache = sys.argv[1:]\n"
+                "def no(what, got):\n"
+                "    sys.exit('%s: got %r, want %s' % (what, got, n))\n"
+                "with open(p, 'rb') as f:\n"
+                "    mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n"
+                "    a = mm[:]\n"
+                "    subprocess.run([ctl, 'cache', '--cache', cache,\n"
+                "                    'clear'], check=True)\n"
+                # past the daemon's memory of the key and the kernel's of
+                # the size
+                "    time.sleep(3.5)\n"
+                "    for what in ('fstat', 'fstat after a listing'):\n"
+                "        if os.fstat(f.fileno()).st_size != int(n):\n"
+                "            no(what, os.fstat(f.fileno()).st_size)\n"
+                "        os.listdir(os.path.dirname(p))\n"
+                "    if len(os.pread(f.fileno(), 1 << 20, 0)) != int(n):\n"
+                "        no('bytes read', len(os.pread(f.fileno(), 1 << 20, 0)))\n"
+                "    if mm[:] != a:\n"
+                "        sys.exit('the mapping changed')\n")
+        r = subprocess.run([sys.executable, "-c", code, p, str(len(ref)),
+                            PARTSCTL, m.cache], env=ENV,
+                           capture_output=True, text=True)
+        eq(r.returncode, 0, "the reader (-7: SIGBUS): " + r.stderr.strip())
+        check(not blobs_of(m.cache), "the cache was not cleared")
+        eq(read(p), ref, "made again")
+    finally:
+        m.unmount()
+
+
 @test
 def with_exact_size_lookup_waits_and_sizes_are_exact():
     m = Mount(LIBRARY, "exact_size")

@@ -72,6 +72,9 @@ bool inodes_content_changed(struct inodes *t, fuse_ino_t ino,
 /* The inode number of `path`, adding the inode or counting one more
  * lookup of it. */
 fuse_ino_t inodes_lookup(struct inodes *t, const char *path);
+/* Whether the kernel has an inode for `path` that was given a cache
+ * file's content (inodes_content_changed): it may hold its pages. */
+bool inodes_given(struct inodes *t, const char *path);
 /* The inode number `path` would have. */
 fuse_ino_t inodes_number(const char *path);
 /* The inode number of `path` without counting a lookup (for readdir):

@@ -223,6 +223,18 @@ inodes_lookup(struct inodes *t, const char *path)
 	return ino;
 }
 
+bool
+inodes_given(struct inodes *t, const char *path)
+{
+	struct inode *i;
+	bool given;
+
+	pthread_mutex_lock(&t->lock);
+	given = (i = find_path(t, path)) != NULL && i->given;
+	pthread_mutex_unlock(&t->lock);
+	return given;
+}
+
 fuse_ino_t
 inodes_peek(struct inodes *t, const char *path)
 {

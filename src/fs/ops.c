@@ -226,12 +226,17 @@ open_drawing(const struct library *lib, const char *file, int flags,
 	return fd;
 }
 
+static bool open_part_size(fuse_ino_t ino, off_t *size);
+
 /*
  * The attributes of node n (inode ino) and how long the kernel may keep
- * them.  A part not made has the placeholder size 0 and a zero timeout.
- * `listing`: for a listing, which gives every part that placeholder
- * without working out its cache key (a stat asks again anyway, and find
- * needs no size at all).
+ * them.  A part not made has the placeholder size 0 and a zero timeout,
+ * unless one is open on the inode: a part taken from the cache while
+ * open (cache clear, say) keeps the size of what its open files read, or
+ * the kernel would cut them short, and kill the programs that map it.
+ * `listing`: for a listing of parts new to the kernel (no inode, nothing
+ * open), which gives them that placeholder without working out their
+ * cache keys (a stat asks again anyway, and find needs no size at all).
  */
 static void
 node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
@@ -239,6 +244,7 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 {
 	char *text;
 	uint64_t size, seq;
+	off_t open_size;
 
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
@@ -295,7 +301,10 @@ node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 		seq = inodes_report_begin(fs->inodes, ino);
 		if (!listing && part_cached(fs, lib, &n->pn, ino, &size) == 1)
 			st->st_size = (off_t)size;
-		else {
+		else if (!listing && open_part_size(ino, &open_size)) {
+			st->st_size = open_size;
+			*timeout = 0;
+		} else {
 			st->st_size = 0;
 			*timeout = 0;
 		}
@@ -1216,12 +1225,19 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (child_of(fs, lib, d->path, name, &child, &childpath,
 		    NULL) != 0)
 			continue;          /* gone in a live edit */
-		if (plus && fs->exact_size && child.status == ST_NONE &&
-		    child.pn.kind == PN_PART && child.pn.fmt != FMT_JSON) {
-			/* With exact_size a part goes without attributes
-			 * (node id 0: the kernel takes the name and type
-			 * only), so that its stat starts with the lookup
-			 * that makes it. */
+		if (plus && child.status == ST_NONE &&
+		    child.pn.kind == PN_PART && child.pn.fmt != FMT_JSON &&
+		    (fs->exact_size || inodes_given(fs->inodes, childpath))) {
+			/*
+			 * A part without attributes (node id 0: the kernel
+			 * takes the name and type only, and keeps what it
+			 * has of the part).  With exact_size, so that its
+			 * stat starts with the lookup that makes it.  And a
+			 * part whose content the kernel was given: told it
+			 * has the placeholder size, the kernel would cut it
+			 * to 0 bytes, dropping its pages, and a program that
+			 * maps it would get SIGBUS at its next access.
+			 */
 			e.attr.st_ino = inodes_peek(fs->inodes, childpath);
 			e.attr.st_mode = S_IFREG;
 			need = fuse_add_direntry_plus(req, buf + pos,
