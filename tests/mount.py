@@ -7,6 +7,7 @@
 
 import errno
 import glob
+import io
 import json
 import mmap
 import os
@@ -16,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -445,6 +447,32 @@ def with_exact_size_lookup_waits_and_sizes_are_exact():
         before = m.stats()["jobs_run"]
         os.listdir(m.path("bolts/hex_screw/M8"))
         eq(m.stats()["jobs_run"], before, "jobs started by a listing")
+    finally:
+        m.unmount()
+
+
+@test
+def with_exact_size_tar_stores_every_part_whole():
+    # tar takes a file's size from its stat before it reads it (a part
+    # not made yet would go in empty): with exact_size every part goes in
+    # whole.
+    lib = fake_library(os.path.join(TMP, "libtar"), sizes=[1, 2, 3])
+    m = Mount(lib, "exact_size")
+    try:
+        r = subprocess.run(["tar", "cf", "-", "-C", m.path(""), "fake/rod"],
+                           capture_output=True)
+        eq(r.returncode, 0, "tar: %s" % r.stderr)
+        got = {}
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
+            for member in t.getmembers():
+                if member.name.endswith(".stl"):
+                    got[member.name] = t.extractfile(member).read()
+        eq(sorted(got), ["fake/rod/default.stl", "fake/rod/size=1.stl",
+                         "fake/rod/size=2.stl", "fake/rod/size=3.stl"],
+           "parts archived")
+        for name, data in got.items():
+            check(len(data) > 84, "%s: %d bytes" % (name, len(data)))
+            eq(data, read(m.path(name)), name)
     finally:
         m.unmount()
 
