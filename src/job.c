@@ -342,14 +342,18 @@ run_job(struct jobs *jobs, struct job *j)
 		return;
 	}
 	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
-		j->blob_fd = cache_blob_open(j->entry.path, NULL);
-		key_unlock(lockfd, lockpath);
-		if (jobs->on_made != NULL)
-			jobs->on_made(jobs->on_made_arg, j->plan.path,
-			    &j->entry);
-		pthread_mutex_lock(&jobs->lock);
-		finish(jobs, j, JOB_DONE);
-		return;
+		if ((j->blob_fd = cache_blob_open(j->entry.path,
+		    NULL)) != -1) {
+			key_unlock(lockfd, lockpath);
+			if (jobs->on_made != NULL)
+				jobs->on_made(jobs->on_made_arg, j->plan.path,
+				    &j->entry);
+			pthread_mutex_lock(&jobs->lock);
+			finish(jobs, j, JOB_DONE);
+			return;
+		}
+		/* gone since the lookup (evicted, cleared): made again */
+		cache_entry_clear(&j->entry);
 	}
 	{
 		/* ... or failed in another process a moment ago? */

@@ -436,6 +436,48 @@ def a_part_taken_from_the_cache_while_open_keeps_its_size_and_mapping():
 
 
 @test
+def parts_read_while_the_cache_is_cleared_again_and_again_come_whole():
+    # A part made for a reader may leave the cache at once (cache clear,
+    # another process's eviction): the reader still gets it, through the
+    # descriptor its job has held since it was published.
+    lib = fake_library(os.path.join(TMP, "libclearing"),
+                       sizes=range(1, 13))
+    m = Mount(lib)
+    stop = threading.Event()
+    clears = [0]
+
+    def clearer():
+        while not stop.is_set():
+            partsctl("cache", "--cache", m.cache, "clear", check_rc=False)
+            clears[0] += 1
+
+    try:
+        rod = m.path("fake/rod")
+        names = sorted(n for n in os.listdir(rod) if n.endswith(".stl"))
+        ref = {n: read(os.path.join(rod, n)) for n in names}
+        t = threading.Thread(target=clearer)
+        t.start()
+        bad, reads = [], 0
+        end = time.time() + 6
+        while time.time() < end:
+            for n in names:
+                try:
+                    if read(os.path.join(rod, n)) != ref[n]:
+                        bad.append(n + ": other bytes")
+                except OSError as e:
+                    bad.append("%s: %s" % (n, e.strerror))
+                reads += 1
+        stop.set()
+        t.join()
+        check(clears[0] > 10, "only %d clears" % clears[0])
+        eq(bad[:5], [], "reads that failed, of %d while the cache was "
+           "cleared %d times" % (reads, clears[0]))
+    finally:
+        stop.set()
+        m.unmount()
+
+
+@test
 def with_exact_size_lookup_waits_and_sizes_are_exact():
     m = Mount(LIBRARY, "exact_size")
     try:

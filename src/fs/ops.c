@@ -1427,25 +1427,43 @@ reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		handle_free(fs, h);
 }
 
-/* An open file of a made part: its cache file's descriptor. */
+/* An open file of a made part from `fd`, its cache file open and marked
+ * in use (cache_blob_open), which it takes; `st` its stat, or NULL. */
 static int
-open_blob(struct fs *fs, const char *blob, const struct cache_key *key,
+open_blob_fd(int fd, const struct stat *st, const struct cache_key *key,
     struct fuse_file_info *fi)
 {
-	struct stat st;
-	int fd = cache_blob_open(blob, &st);
+	struct stat own;
 	struct handle *h;
 
-	if (fd == -1)
-		return -errno;
-	h = handle_fd(fd, &st);
+	if (st == NULL) {
+		if (fstat(fd, &own) == -1) {
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		st = &own;
+	}
+	h = handle_fd(fd, st);
 	h->pinned = true;          /* the pin taken before is handed over */
 	h->key = *key;
 	fi->fh = (uintptr_t)h;
 	/* content is immutable per key: keep the page cache */
 	fi->keep_cache = 1;
-	(void)fs;
 	return 0;
+}
+
+/* An open file of a made part: its cache file, by path. */
+static int
+open_blob(const char *blob, const struct cache_key *key,
+    struct fuse_file_info *fi)
+{
+	struct stat st;
+	int fd = cache_blob_open(blob, &st);
+
+	if (fd == -1)
+		return -errno;
+	return open_blob_fd(fd, &st, key, fi);
 }
 
 static void
@@ -1454,14 +1472,20 @@ open_done(void *arg, struct job *job)
 	struct pending *p;
 	struct fs *fs = the_fs;
 	const struct cache_entry *res;
+	int fd;
 
 	/* the reader gets the part of the module as it is now */
 	if (replanned(fs, arg, job))
 		return;
 	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;             /* interrupted: answered already */
+	/* the job's own descriptor, held in use since the part was
+	 * published: by its path, the part may be gone already (cache
+	 * clear, or the eviction of another process) */
 	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL &&
-	    open_blob(fs, res->path, &p->key, &p->fi) == 0) {
+	    ((fd = job_blob_fd(job)) != -1 ?
+	    open_blob_fd(fd, NULL, &p->key, &p->fi) :
+	    open_blob(res->path, &p->key, &p->fi)) == 0) {
 		p->pinned = false;      /* the handle has the pin now */
 		reply_part_open(fs, p->req, p->ino, &p->fi);
 		pending_free(fs, p);
@@ -1832,7 +1856,7 @@ open_request(struct fs *fs, const struct pnode *pn, const char *path,
 		cache_pin(fs->core->cache, key);
 		if (r == 0)
 			return 0;
-		r = open_blob(fs, hit.path, key, fi);
+		r = open_blob(hit.path, key, fi);
 		cache_entry_clear(&hit);
 		if (r == 0)
 			return 1;
@@ -1995,7 +2019,7 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 	if (inodes_get_key(fs->inodes, ino, lib->generation, &key)) {
 		char *blob = cache_blob_path(fs->core->cache, &key, n->pn.fmt);
 		cache_pin(fs->core->cache, &key);
-		r = open_blob(fs, blob, &key, fi);
+		r = open_blob(blob, &key, fi);
 		free(blob);
 		if (r == 0) {
 			atomic_fetch_add(&fs->core->hits, 1);
