@@ -239,10 +239,12 @@ finish(struct jobs *jobs, struct job *j, enum job_state state)
 		table_remove(jobs, j);
 	j->state = state;
 	j->finished = now_ns();
-	if (state == JOB_FAILED) {
+	/* a job gone stale did not fail: its requests are planned again
+	 * (the one that gives up records why, jobs_record_error) */
+	if (state == JOB_FAILED && !j->stale) {
 		jobs->stats.failed++;
 		record_error(jobs, j->plan.path, j->error);
-	} else
+	} else if (state == JOB_DONE)
 		jobs->stats.done++;
 	pthread_cond_broadcast(&j->cond);
 	notes = j->notes;

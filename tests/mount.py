@@ -1344,6 +1344,9 @@ def a_script_edited_while_its_part_is_made_gives_the_new_part():
         eq(count_lines(counter), 2, "engine runs")
         check("changed while the part was being made" in m.log(),
               "the change is not logged")
+        # the job that went stale did not fail: the reader got its part
+        eq(m.stats()["jobs_failed"], 0, "jobs failed")
+        eq(read(m.path(".partsfs", "errors")), b"", "/.partsfs/errors")
         # back to the first script: its part is made from it
         with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:
             f.write("rod script 1\n")
@@ -1351,6 +1354,49 @@ def a_script_edited_while_its_part_is_made_gives_the_new_part():
         eq(part_name(read(p)), b"fake-engine rod script 1",
            "the part's name after going back")
     finally:
+        m.unmount()
+
+
+@test
+def a_script_edited_during_every_run_fails_the_open_with_its_reason():
+    # Planned again after each edit, three times at most: then the open
+    # fails, and the reason is where failures are told.
+    counter = os.path.join(TMP, "clibnever")
+    lib = fake_library(os.path.join(TMP, "libnever"), sizes=[2],
+                       seconds=1.0, mode="script", counter=counter)
+    m = Mount(lib)
+    stop = threading.Event()
+
+    def editor():
+        seen = 0
+        while not stop.is_set():
+            n = count_lines(counter)
+            if n > seen:
+                seen = n
+                with open(os.path.join(lib, "fake", "fake", "rod.txt"),
+                          "w") as f:
+                    f.write("rod script %d\n" % (n + 1))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=editor)
+    try:
+        p = m.path("fake/rod/size=2.stl")
+        t.start()
+        eq(errno_of(read, p), "EIO", "the open")
+        stop.set()
+        t.join()
+        check(count_lines(counter) >= 4, "%d engine runs" %
+              count_lines(counter))
+        errors = read(m.path(".partsfs", "errors")).decode()
+        check("fake/rod/size=2.stl" in errors and
+              "changed while the part was being made" in errors,
+              "/.partsfs/errors: %r" % errors)
+        check(b"changed while the part was being made" in
+              os.getxattr(p, "user.partsfs.error"), "user.partsfs.error")
+    finally:
+        stop.set()
+        if t.is_alive():
+            t.join()
         m.unmount()
 
 

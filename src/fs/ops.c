@@ -1496,6 +1496,9 @@ open_done(void *arg, struct job *job)
 	}
 	if (job_state(job) == JOB_FAILED)
 		log_warning("%s: %s", p->path, job_error(job));
+	/* planned again as often as it may be, and stale once more */
+	if (job_stale(job))
+		jobs_record_error(fs->core->jobs, p->path, job_error(job));
 	fuse_reply_err(p->req, EIO);
 	pending_free(fs, p);
 }
