@@ -246,6 +246,8 @@ finish(struct jobs *jobs, struct job *j, enum job_state state)
 		record_error(jobs, j->plan.path, j->error);
 	} else if (state == JOB_DONE)
 		jobs->stats.done++;
+	else
+		jobs->stats.stale++;
 	pthread_cond_broadcast(&j->cond);
 	notes = j->notes;
 	nnotes = j->nnotes;

@@ -1346,6 +1346,7 @@ def a_script_edited_while_its_part_is_made_gives_the_new_part():
               "the change is not logged")
         # the job that went stale did not fail: the reader got its part
         eq(m.stats()["jobs_failed"], 0, "jobs failed")
+        eq(m.stats()["jobs_stale"], 1, "jobs gone stale")
         eq(read(m.path(".partsfs", "errors")), b"", "/.partsfs/errors")
         # back to the first script: its part is made from it
         with open(os.path.join(lib, "fake", "fake", "rod.txt"), "w") as f:

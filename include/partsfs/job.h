@@ -28,6 +28,7 @@ struct jobs_stats {
 	uint64_t runs;           /* engine runs started */
 	uint64_t done;
 	uint64_t failed;
+	uint64_t stale;          /* not stored: the module changed meanwhile */
 	uint64_t prefetched;     /* jobs started ahead of a reader */
 };
 

@@ -22,6 +22,7 @@ stats(struct fs *fs, struct buf *b)
 	buf_printf(b, "jobs_run %ju\n", (uintmax_t)js.runs);
 	buf_printf(b, "jobs_done %ju\n", (uintmax_t)js.done);
 	buf_printf(b, "jobs_failed %ju\n", (uintmax_t)js.failed);
+	buf_printf(b, "jobs_stale %ju\n", (uintmax_t)js.stale);
 	buf_printf(b, "jobs_joined %ju\n", (uintmax_t)js.joined);
 	buf_printf(b, "jobs_prefetched %ju\n", (uintmax_t)js.prefetched);
 	buf_printf(b, "jobs_pending %zu\n", jobs_pending(fs->core->jobs));
