@@ -274,16 +274,25 @@ static pthread_mutex_t versions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct known_version versions[16];
 static size_t nversions;
 
+/* The entry of `memo`, or NULL; versions_lock held. */
+static struct known_version *
+version_find(const char *memo)
+{
+	for (size_t i = 0; i < nversions; i++) {
+		if (strcmp(versions[i].memo, memo) == 0)
+			return &versions[i];
+	}
+	return NULL;
+}
+
 /* The entry of `memo`, added if there is none; versions_lock held. */
 static struct known_version *
 version_entry(const char *memo)
 {
 	struct known_version *v;
 
-	for (size_t i = 0; i < nversions; i++) {
-		if (strcmp(versions[i].memo, memo) == 0)
-			return &versions[i];
-	}
+	if ((v = version_find(memo)) != NULL)
+		return v;
 	if (nversions == PF_ARRAY_LEN(versions)) {
 		/* forget them all: engines are few, this happens on upgrades */
 		for (size_t i = 0; i < nversions; i++) {
@@ -302,12 +311,9 @@ version_entry(const char *memo)
 static char *
 known_locked(const char *memo)
 {
-	for (size_t i = 0; i < nversions; i++) {
-		if (strcmp(versions[i].memo, memo) == 0)
-			return versions[i].version != NULL ?
-			    xstrdup(versions[i].version) : NULL;
-	}
-	return NULL;
+	struct known_version *v = version_find(memo);
+
+	return v != NULL && v->version != NULL ? xstrdup(v->version) : NULL;
 }
 
 static char *
@@ -337,13 +343,12 @@ version_learnt(const char *memo, const char *version)
 static bool
 missed_recently(const char *memo)
 {
-	bool r = false;
+	struct known_version *v;
+	bool r;
 
 	pthread_mutex_lock(&versions_lock);
-	for (size_t i = 0; i < nversions && !r; i++)
-		r = strcmp(versions[i].memo, memo) == 0 &&
-		    versions[i].version == NULL &&
-		    seen_recently(&versions[i].missed);
+	r = (v = version_find(memo)) != NULL && v->version == NULL &&
+	    seen_recently(&v->missed);
 	pthread_mutex_unlock(&versions_lock);
 	return r;
 }

@@ -83,8 +83,10 @@ void job_notify(struct job *job, void (*fn)(void *arg, struct job *job),
 const struct cache_entry *job_result(struct job *job);
 const char *job_error(struct job *job);
 /* A done job's blob, open for reading and marked in use (see
- * cache_blob_open) since the moment it was published or found: a new
- * descriptor the caller closes, or -1 (then open job_result's path). */
+ * cache_blob_open) since the moment it was published or found (a job
+ * that finds its part's row without its file makes it again): a new
+ * descriptor the caller closes; -1 when the job is not done, or no
+ * descriptor is left. */
 int job_blob_fd(struct job *job);
 /* Failed because a file its key digests changed while it was made (see
  * plan_sources_check): planning the part again gives the new key. */

@@ -1471,28 +1471,22 @@ open_done(void *arg, struct job *job)
 {
 	struct pending *p;
 	struct fs *fs = the_fs;
-	const struct cache_entry *res;
-	int fd, r;
+	int fd;
 
 	/* the reader gets the part of the module as it is now */
 	if (replanned(fs, arg, job))
 		return;
 	if ((p = pending_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;             /* interrupted: answered already */
-	if (job_state(job) == JOB_DONE && (res = job_result(job)) != NULL) {
-		/* the job's own descriptor, held in use since the part was
-		 * published: by its path, the part may be gone already
-		 * (cache clear, or the eviction of another process) */
-		if ((fd = job_blob_fd(job)) != -1)
-			r = open_blob_fd(fd, NULL, &p->key, &p->fi);
-		else
-			r = open_blob(res->path, &p->key, &p->fi);
-		if (r == 0) {
-			p->pinned = false;  /* the handle has the pin now */
-			reply_part_open(fs, p->req, p->ino, &p->fi);
-			pending_free(fs, p);
-			return;
-		}
+	/* a done job's own descriptor, held in use since the part was
+	 * published or found: by its path, the part may be gone already
+	 * (cache clear, or the eviction of another process) */
+	if ((fd = job_blob_fd(job)) != -1 &&
+	    open_blob_fd(fd, NULL, &p->key, &p->fi) == 0) {
+		p->pinned = false;      /* the handle has the pin now */
+		reply_part_open(fs, p->req, p->ino, &p->fi);
+		pending_free(fs, p);
+		return;
 	}
 	if (job_state(job) == JOB_FAILED)
 		log_warning("%s: %s", p->path, job_error(job));
