@@ -1015,6 +1015,32 @@ index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 	return old ? index_upgrade(c, why, e) : INDEX_OK;
 }
 
+/*
+ * PRAGMA journal_mode=WAL, waiting as long as the busy timeout for the
+ * lock it needs.  When processes open a new cache at once, turning its
+ * new index into WAL can fail with SQLITE_BUSY at once, the busy handler
+ * not called (seen 1.3 ms into the 5 s timeout): the lock is taken while
+ * the pragma already reads the file, which sqlite does not wait for.  It
+ * is waited for here instead, as for any other lock; an index in WAL
+ * already needs none for it.
+ */
+static int
+index_wal(struct cache *c)
+{
+	uint64_t until = now_ns() + (uint64_t)BUSY_MS * 1000000u;
+	struct timespec pause = { 0, 1000000 };
+	int rc;
+
+	while ((rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL,
+	    NULL, NULL)) != SQLITE_OK && (rc & 0xff) == SQLITE_BUSY &&
+	    now_ns() < until) {
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 16000000)
+			pause.tv_nsec *= 2;
+	}
+	return rc;
+}
+
 /* Open the index file, creating the schema in an empty one.  INDEX_OK,
  * INDEX_DAMAGED with the reason in `why`, or -errno. */
 static int
@@ -1038,7 +1064,7 @@ index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 	/* WAL lets readers and one writer of several processes share the
 	 * index; NORMAL loses at most the last commits on power loss, and
 	 * then a row at worst points to a blob the next open checks. */
-	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	rc = index_wal(c);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, wal_sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)

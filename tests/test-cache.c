@@ -2001,6 +2001,68 @@ eight_threads_publish_and_look_up_concurrently(void)
 	cache_close(c);
 }
 
+/* Processes that open a cache nobody has made yet, all at the same
+ * moment: each one opens it (turning the new index into WAL waits for the
+ * lock, as every other step does). */
+static void
+processes_creating_one_cache_at_once_all_open_it(void)
+{
+	enum { PROCS = 3 };
+	/* a round fails one time in thirty or so when the open does not
+	 * wait; under valgrind a round takes 0.25 s */
+	int rounds = getenv("PARTSFS_TEST_SLOW") != NULL ? 20 : 200;
+	const char *base = tap_tmpdir();
+	char dir[PATH_MAX], why[256] = "";
+	int failed = 0, status;
+	double t0 = wall_s();
+
+	for (int r = 0; r < rounds; r++) {
+		pid_t pids[PROCS];
+		int go[2];
+
+		snprintf(dir, sizeof dir, "%s/c%d", base, r);
+		CHECK_INT(pipe(go), 0);
+		for (int i = 0; i < PROCS; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				struct perr e;
+				struct cache *c;
+				char b;
+
+				close(go[1]);
+				/* all start when the parent closes the pipe */
+				if (read(go[0], &b, 1) != 0)
+					_exit(3);
+				if ((c = cache_open(dir, NO_LIMIT, 60, &e)) ==
+				    NULL) {
+					fprintf(stderr, "# %s\n", e.msg);
+					_exit(1);
+				}
+				cache_close(c);
+				_exit(0);
+			}
+			if (pids[i] == -1) {
+				perror("fork");
+				abort();
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (int i = 0; i < PROCS; i++) {
+			CHECK_INT(waitpid(pids[i], &status, 0), pids[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				failed++;
+				snprintf(why, sizeof why, "round %d: status "
+				    "%#x", r, status);
+			}
+		}
+	}
+	CHECK_MSG(failed == 0, "%d of %d opens failed (last: %s)", failed,
+	    rounds * PROCS, why);
+	tap_note("%d rounds of %d processes: %.2f s", rounds, PROCS,
+	    wall_s() - t0);
+}
+
 static void
 two_processes_publish_into_one_cache_at_once(void)
 {
@@ -2397,6 +2459,7 @@ TAP_MAIN(
 	TAP_CASE(scratch_directories_are_private_and_removed_on_request),
 	TAP_CASE(a_relative_cache_directory_is_refused),
 	TAP_CASE(eight_threads_publish_and_look_up_concurrently),
+	TAP_CASE(processes_creating_one_cache_at_once_all_open_it),
 	TAP_CASE(two_processes_publish_into_one_cache_at_once),
 	TAP_CASE(a_full_disk_fails_publish_with_enospc_and_leaves_nothing_behind),
 	TAP_CASE(a_full_disk_does_not_set_a_whole_index_aside),
