@@ -20,7 +20,6 @@ core_open_cache(const char *root, struct conf *conf, struct cache *cache,
     struct perr *e)
 {
 	struct library_opts opts = { .conf = conf };
-	struct core *c;
 	struct library *lib;
 
 	if ((lib = library_load(root, &opts, e)) == NULL) {
@@ -28,6 +27,15 @@ core_open_cache(const char *root, struct conf *conf, struct cache *cache,
 		conf_free(conf);
 		return NULL;
 	}
+	return core_new(lib, conf, cache, e);
+}
+
+struct core *
+core_new(struct library *lib, struct conf *conf, struct cache *cache,
+    struct perr *e)
+{
+	struct core *c;
+
 	if (cache == NULL)
 		cache = cache_open(conf->cache_dir, conf->cache_max,
 		    conf->negative_ttl, e);

@@ -1099,6 +1099,27 @@ def edits_to_the_library_show_up_within_a_second():
 
 
 @test
+def an_edit_made_as_the_mount_appears_shows_up():
+    # the library is loaded before mounting, and watched from a moment
+    # after: an edit in between is not lost
+    lib = os.path.join(TMP, "liveearly")
+    shutil.copytree(LIBRARY, lib)
+    blt = os.path.join(lib, "data", "bolts.blt")
+
+    def edit():
+        with open(blt, "a") as f:
+            f.write(PIN_CLASS)
+
+    m = Mount(lib, as_mounted=edit)
+    try:
+        class_appears_within_a_second(m, "pin", "the class added as the "
+                                      "mount appeared")
+        check("reloaded" in m.log(), "no reload in the log: " + m.log())
+    finally:
+        m.unmount()
+
+
+@test
 def edits_to_a_linked_file_inside_the_library_show_up():
     # data/bolts.blt and a module are links to files kept elsewhere in
     # the library: an edit to those files is an edit to the library

@@ -121,7 +121,8 @@ class Mount:
     configuration and cache; its log is self.log()."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
-                 cache=None, version=None, commands="", engine=FAKE):
+                 cache=None, version=None, commands="", engine=FAKE,
+                 as_mounted=None):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
         self.conf = os.path.join(self.dir + ".conf")
@@ -137,6 +138,17 @@ class Mount:
         MOUNTS.append(self)
         self.dev = None
         deadline = time.monotonic() + 4 * SLOW
+        if as_mounted is not None:
+            # the moment the mount is in the table, before the daemon
+            # answers anything (a stat of it would wait for that)
+            point = " %s " % self.dir
+            while time.monotonic() < deadline:
+                with open("/proc/self/mountinfo") as f:
+                    if point in f.read():
+                        break
+                if self.proc.poll() is not None:
+                    raise Failed("partsfs exited: " + self.log())
+            as_mounted()
         while time.monotonic() < deadline:
             if os.path.ismount(self.dir):
                 st = os.stat(self.dir)

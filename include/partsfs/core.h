@@ -38,6 +38,11 @@ struct core *core_open(const char *root, struct conf *conf, struct perr *e);
  * NULL `cache` opens it as core_open does. */
 struct core *core_open_cache(const char *root, struct conf *conf,
     struct cache *cache, struct perr *e);
+/* The same with the library loaded already, under the same `conf`: lib,
+ * conf and cache (opened when NULL) are taken over, and freed on failure
+ * too. */
+struct core *core_new(struct library *lib, struct conf *conf,
+    struct cache *cache, struct perr *e);
 /* Stop the jobs (killing running engines), close the cache. */
 void core_close(struct core *c);
 

@@ -130,6 +130,9 @@ struct fs {
 	bool exact_size;
 	double timeout;            /* entry and attribute timeout, seconds */
 	time_t started;
+	/* when the library served first began loading (the coarse
+	 * clock of file times): files changed since are loaded again */
+	struct timespec loaded;
 	char *config_file;
 	struct watch *watch;
 	/* what live reloads reported, for /.partsfs/errors */

@@ -143,10 +143,15 @@ load_conf(const struct options *o)
 	return conf;
 }
 
-/* Check the library and the cache before detaching, so that a mistake is
- * an error message and an exit status, not a line in syslog. */
+/* Load the library and check the cache before detaching, so that a
+ * mistake is an error message and an exit status, not a line in syslog.
+ * The library loaded is the one served (*libp): loading a library of
+ * thousands of classes takes a good part of a second, which the mount
+ * would otherwise spend again after mounting, with every request to it
+ * waiting. */
 static int
-preflight(const char *library, const struct conf *conf)
+preflight(const char *library, const struct conf *conf,
+    struct library **libp)
 {
 	struct library_opts opts = { .conf = conf };
 	struct perr e = { 0 };
@@ -161,13 +166,14 @@ preflight(const char *library, const struct conf *conf)
 		fprintf(stderr, "partsfs: %s has %zu errors (partsctl check "
 		    "lists them); the valid classes are served\n", library,
 		    lib->diags.nerrors);
-	library_unref(lib);
 	if ((cache = cache_open(conf->cache_dir, conf->cache_max,
 	    conf->negative_ttl, &e)) == NULL) {
 		fprintf(stderr, "partsfs: %s\n", e.msg);
+		library_unref(lib);
 		return -1;
 	}
 	cache_close(cache);
+	*libp = lib;
 	return 0;
 }
 
@@ -195,6 +201,7 @@ main(int argc, char **argv)
 	struct fs fs = { 0 };
 	struct perr e = { 0 };
 	struct conf *conf = NULL;
+	struct library *lib = NULL;
 	char *root = NULL, *fsname = NULL;
 	int rc = 1;
 
@@ -224,7 +231,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "partsfs: %s: %s\n", o.library, strerror(errno));
 		goto out;
 	}
-	if ((conf = load_conf(&o)) == NULL || preflight(root, conf) != 0)
+	clock_gettime(CLOCK_REALTIME_COARSE, &fs.loaded);
+	if ((conf = load_conf(&o)) == NULL || preflight(root, conf, &lib) != 0)
 		goto out;
 	/* read-only, checked by the kernel, and listed as fuse.partsfs */
 	fsname = xasprintf("-oro,default_permissions,subtype=partsfs,"
@@ -258,8 +266,10 @@ main(int argc, char **argv)
 	fs.config_file = conf->file != NULL ? xstrdup(conf->file) : NULL;
 	pthread_mutex_init(&fs.lock, NULL);
 	fs.inodes = inodes_new();
-	if ((fs.core = core_open(root, conf, &e)) == NULL) {
-		conf = NULL;            /* core_open took it */
+	fs.core = core_new(lib, conf, NULL, &e);
+	lib = NULL;                 /* core_new took it, and conf */
+	if (fs.core == NULL) {
+		conf = NULL;
 		log_error("%s", e.msg);
 		goto unmount;
 	}
@@ -305,6 +315,7 @@ destroy:
 	free(fs.config_file);
 	log_close();
 out:
+	library_unref(lib);
 	conf_free(conf);
 	free(fsname);
 	free(root);

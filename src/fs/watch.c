@@ -37,6 +37,10 @@ struct watch {
 	int stop[2];
 	int root_wd;
 	bool root_lost;
+	/* at the first walk: a file or directory changed since the library
+	 * began loading (fs->loaded), before anything watched it */
+	bool first;
+	bool changed;
 };
 
 static const uint32_t MASK = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
@@ -109,20 +113,41 @@ watch_link_target(struct watch *w, const char *root, const char *rel)
 	free(real);
 }
 
+/* At the first walk: whether `st` changed since the library began
+ * loading.  File times come from the coarse clock that stamped the start,
+ * so a change after it has a time at least as late. */
+static void
+check_changed(struct watch *w, const struct stat *st)
+{
+	const struct timespec *t = &w->fs->loaded;
+
+	if (w->first && (st->st_ctim.tv_sec > t->tv_sec ||
+	    (st->st_ctim.tv_sec == t->tv_sec &&
+	    st->st_ctim.tv_nsec >= t->tv_nsec)))
+		w->changed = true;
+}
+
 /* A directory, the targets of the links to files in it and, `depth`
- * levels down, the same for its subdirectories. */
+ * levels down, the same for its subdirectories.  At the first walk, also
+ * whether any of them changed while the library loaded. */
 static void
 watch_tree(struct watch *w, const char *root, const char *rel, int depth)
 {
 	struct dirent *de;
+	struct stat dst;
 	DIR *d;
 
 	watch_dir(w, root, rel);
 	if ((d = opendir_beneath(root, rel)) == NULL)
 		return;
+	if (w->first && fstat(dirfd(d), &dst) == 0)
+		check_changed(w, &dst);
 	while ((de = readdir(d)) != NULL) {
 		char *sub;
 		struct stat st;
+		if (w->first && de->d_name[0] != '.' &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			check_changed(w, &st);
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR &&
 		    de->d_type != DT_LNK && de->d_type != DT_UNKNOWN))
 			continue;
@@ -155,6 +180,8 @@ add_watches(struct watch *w)
 	}
 	w->root_wd = inotify_add_watch(w->ifd, root, MASK);
 	w->root_lost = w->root_wd == -1;
+	if (w->first)
+		check_changed(w, &st);
 	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++)
 		watch_tree(w, root, dbs[i], 1);
 	for (size_t i = 0; i < conf->ncommands; i++)
@@ -294,7 +321,8 @@ watch_thread(void *arg)
 {
 	struct watch *w = arg;
 	char events[16384] __attribute__((aligned(8)));
-	uint64_t due = 0;           /* when to reload, 0: nothing to do */
+	/* when to reload, 0: nothing to do */
+	uint64_t due = w->changed ? now_ns() : 0;
 	bool held = false;          /* entries may be held back */
 
 	for (;;) {
@@ -374,7 +402,14 @@ watch_start(struct fs *fs, struct perr *e)
 		free(w);
 		return NULL;
 	}
+	/* The library served was loaded before the watches were there: a
+	 * change since is loaded again at once, as if its events had come. */
+	w->first = true;
 	add_watches(w);
+	w->first = false;
+	if (w->changed)
+		log_info("the library changed while it was loaded: loading "
+		    "it again");
 	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
 		perr_set(e, EAGAIN, "cannot start the watching thread");
 		close(w->ifd);
