@@ -10,12 +10,6 @@
 #include "partsfs/core.h"
 
 struct core *
-core_open(const char *root, struct conf *conf, struct perr *e)
-{
-	return core_open_cache(root, conf, NULL, e);
-}
-
-struct core *
 core_open_cache(const char *root, struct conf *conf, struct cache *cache,
     struct perr *e)
 {

@@ -28,19 +28,16 @@ struct core {
 };
 
 /*
- * Load the library at `root` under `conf` (taken over), open the cache and
- * start `conf->workers` job threads.  Library problems are in
+ * Load the library at `root` under `conf`, open the cache unless `cache`
+ * is open already, and start `conf->workers` job threads.  conf and cache
+ * are taken over (and freed on failure too).  Library problems are in
  * core->lib->diags; NULL with `e` set only when the library directory or
  * the cache cannot be used.
  */
-struct core *core_open(const char *root, struct conf *conf, struct perr *e);
-/* The same with a cache already open (taken over, closed on failure too);
- * NULL `cache` opens it as core_open does. */
 struct core *core_open_cache(const char *root, struct conf *conf,
     struct cache *cache, struct perr *e);
-/* The same with the library loaded already, under the same `conf`: lib,
- * conf and cache (opened when NULL) are taken over, and freed on failure
- * too. */
+/* The same with the library loaded already, under the same `conf`: lib
+ * is taken over too. */
 struct core *core_new(struct library *lib, struct conf *conf,
     struct cache *cache, struct perr *e);
 /* Stop the jobs (killing running engines), close the cache. */

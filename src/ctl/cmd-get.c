@@ -264,7 +264,7 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 		free(real);
 		return true;
 	}
-	/* an error opening the cache is core_open's to report */
+	/* an error opening the cache is core_open_cache's to report */
 	cache = cache_open(conf->cache_dir, conf->cache_max,
 	    conf->negative_ttl, &e);
 	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
