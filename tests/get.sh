@@ -138,6 +138,14 @@ expect_eq "$?" 0 "exit status"
 cmp -s "$TMP/w.stl" "$TMP/w2.stl" || fail "standard output differs from -o"
 end
 
+begin "-o - is standard output, not a file named -"
+(cd "$TMP" && "$PARTSCTL" get "$LIBRARY" bolts/plain_washer/M8/default.stl \
+    -o - >"$TMP/w3.stl")
+expect_eq "$?" 0 "exit status"
+cmp -s "$TMP/w.stl" "$TMP/w3.stl" || fail "-o - differs from -o FILE"
+[ ! -e "$TMP/-" ] || fail "a file named - was written"
+end
+
 begin "an invalid path is exit status 1 with the reason"
 get "$LIBRARY" bolts/hex_screw/M7/length=20.step -o "$TMP/x"
 expect_rc 1

@@ -32,7 +32,7 @@ get_usage(FILE *fp)
 	    "Exit status: 0 done, 1 invalid path, 2 usage, 3 the engine failed\n"
 	    "or is missing (its command, status and last stderr lines are\n"
 	    "printed), 4 a system error.\n\n"
-	    "  -o, --output FILE    write the part to FILE\n"
+	    "  -o, --output FILE    write the part to FILE (-: standard output)\n"
 	    "  -q, --quiet          no progress\n"
 	    "  -c, --config FILE    partsfs.conf to use (see partsfs.conf(5))\n"
 	    "      --cache DIR      the cache directory\n"
@@ -110,6 +110,13 @@ output_open(struct output *o, const char *file, enum format fmt)
 	memset(o, 0, sizeof *o);
 	o->file = file;
 	o->fd = -1;
+	if (file != NULL && strcmp(file, "-") == 0) {
+		/* standard output asked for by name: even a terminal (a
+		 * file named "-" is ./-) */
+		o->file = NULL;
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
 	if (file == NULL) {
 		if (isatty(STDOUT_FILENO) && fmt != FMT_JSON) {
 			ctl_error("not writing a %s file to a terminal: use -o "
