@@ -239,15 +239,16 @@ finish(struct jobs *jobs, struct job *j, enum job_state state)
 		table_remove(jobs, j);
 	j->state = state;
 	j->finished = now_ns();
-	/* a job gone stale did not fail: its requests are planned again
-	 * (the one that gives up records why, jobs_record_error) */
-	if (state == JOB_FAILED && !j->stale) {
+	if (state == JOB_DONE)
+		jobs->stats.done++;
+	else if (j->stale)
+		/* not a failure: its requests are planned again (the one
+		 * that gives up records why, jobs_record_error) */
+		jobs->stats.stale++;
+	else {
 		jobs->stats.failed++;
 		record_error(jobs, j->plan.path, j->error);
-	} else if (state == JOB_DONE)
-		jobs->stats.done++;
-	else
-		jobs->stats.stale++;
+	}
 	pthread_cond_broadcast(&j->cond);
 	notes = j->notes;
 	nnotes = j->nnotes;

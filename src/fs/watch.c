@@ -113,17 +113,17 @@ watch_link_target(struct watch *w, const char *root, const char *rel)
 	free(real);
 }
 
-/* At the first walk: whether `st` changed since the library began
- * loading.  File times come from the coarse clock that stamped the start,
- * so a change after it has a time at least as late. */
+/* At the first walk (w->first): whether `st` changed since the library
+ * began loading.  File times come from the coarse clock that stamped the
+ * start, so a change after it has a time at least as late. */
 static void
 check_changed(struct watch *w, const struct stat *st)
 {
 	const struct timespec *t = &w->fs->loaded;
 
-	if (w->first && (st->st_ctim.tv_sec > t->tv_sec ||
+	if (st->st_ctim.tv_sec > t->tv_sec ||
 	    (st->st_ctim.tv_sec == t->tv_sec &&
-	    st->st_ctim.tv_nsec >= t->tv_nsec)))
+	    st->st_ctim.tv_nsec >= t->tv_nsec))
 		w->changed = true;
 }
 
@@ -321,9 +321,21 @@ watch_thread(void *arg)
 {
 	struct watch *w = arg;
 	char events[16384] __attribute__((aligned(8)));
-	/* when to reload, 0: nothing to do */
-	uint64_t due = w->changed ? now_ns() : 0;
+	uint64_t due = 0;           /* when to reload, 0: nothing to do */
 	bool held = false;          /* entries may be held back */
+
+	/* The library served was loaded before anything watched it: the
+	 * first walk adds the watches (here, not before the mount serves)
+	 * and a change since the load began is loaded again at once, as
+	 * if its events had come. */
+	w->first = true;
+	add_watches(w);
+	w->first = false;
+	if (w->changed) {
+		log_info("the library changed while it was loaded: loading "
+		    "it again");
+		due = now_ns();
+	}
 
 	for (;;) {
 		struct pollfd p[2] = {
@@ -402,14 +414,6 @@ watch_start(struct fs *fs, struct perr *e)
 		free(w);
 		return NULL;
 	}
-	/* The library served was loaded before the watches were there: a
-	 * change since is loaded again at once, as if its events had come. */
-	w->first = true;
-	add_watches(w);
-	w->first = false;
-	if (w->changed)
-		log_info("the library changed while it was loaded: loading "
-		    "it again");
 	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
 		perr_set(e, EAGAIN, "cannot start the watching thread");
 		close(w->ifd);
