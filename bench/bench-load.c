@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-#include "partsfs/library.h"
-#include "partsfs/params.h"
+#include "partsfs/model/library.h"
+#include "partsfs/model/params.h"
 
 struct resolver {
 	const struct pset *ps;

@@ -31,7 +31,7 @@ class Bench:
         os.makedirs(self.home)
         os.makedirs(self.out, exist_ok=True)
         self.env = dict(os.environ,
-                        PARTSFS_DATADIR=os.path.join(self.top, "src"),
+                        PARTSFS_DATADIR=os.path.join(self.top, "src", "libexec"),
                         PARTSFS_LIBEXECDIR=self.build, HOME=self.home)
         for var in ("PARTSFS_CONFIG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
             self.env.pop(var, None)
@@ -77,7 +77,7 @@ class Bench:
     def legend(self):
         self.say("  ($B = %s, $S = %s, $W = a fresh temporary directory;"
                  % (self.build, self.top))
-        self.say("   environment: PARTSFS_DATADIR=$S/src "
+        self.say("   environment: PARTSFS_DATADIR=$S/src/libexec "
                  "PARTSFS_LIBEXECDIR=$B HOME=$W/home)")
 
     # --- running -----------------------------------------------------------
@@ -324,7 +324,7 @@ def which(name):
 
 
 def engine_env(scratch):
-    """The environment partsfs gives an engine (src/exec.c env_init)."""
+    """The environment partsfs gives an engine (src/make/exec.c env_init)."""
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch,
             "TMPDIR": scratch, "XDG_RUNTIME_DIR": scratch,
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -332,7 +332,7 @@ def engine_env(scratch):
 
 
 def scad_literal(v):
-    """A value as an OpenSCAD literal, as src/plan.c scad_literal."""
+    """A value as an OpenSCAD literal, as src/make/plan.c scad_literal."""
     if v is None:
         return "undef"
     if v is True:
@@ -384,7 +384,7 @@ class Hand:
                                           for a in args)))
         elif self.executor == "freecad":
             self.program = which("freecadcmd")
-            self.driver = os.path.join(bench.top, "src", "freecad-driver.py")
+            self.driver = os.path.join(bench.top, "src", "libexec", "freecad-driver.py")
             params = dict(d["params"])
             params["name"] = d["label"]["nice"]
             self.job = {"module_file": self.script,

@@ -3,9 +3,9 @@
 #ifndef PARTSFS_FIXTURE_H
 #define PARTSFS_FIXTURE_H
 
-#include "partsfs/library.h"
-#include "partsfs/params.h"
-#include "partsfs/path.h"
+#include "partsfs/model/library.h"
+#include "partsfs/model/params.h"
+#include "partsfs/tree/path.h"
 
 /* A library directory holding data/<coll>.blt = header + `classes`
  * (YAML text of the class list, indented by two spaces under

@@ -6,7 +6,7 @@
 plan 37
 
 # Run from the build tree: the driver and the converter are found here.
-export PARTSFS_DATADIR="$top_srcdir/src"
+export PARTSFS_DATADIR="$top_srcdir/src/libexec"
 export PARTSFS_LIBEXECDIR="$top_builddir"
 export HOME="$TMP/home"
 mkdir -p "$HOME"

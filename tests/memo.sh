@@ -5,7 +5,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 plan 13
 
-export PARTSFS_DATADIR="$top_srcdir/src"
+export PARTSFS_DATADIR="$top_srcdir/src/libexec"
 export PARTSFS_LIBEXECDIR="$top_builddir"
 export HOME="$TMP/home"
 export PARTSFS_DEBUG=1

@@ -25,7 +25,7 @@ FAKE = os.path.join(TOP_BUILD, "tests", "fake-engine")
 LIBRARY = os.path.join(TOP_SRC, "library")
 CORPUS = os.environ.get("PARTSFS_CORPUS", "")
 TMP = tempfile.mkdtemp(prefix="partsfs-mount-")
-ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src"),
+ENV = dict(os.environ, PARTSFS_DATADIR=os.path.join(TOP_SRC, "src", "libexec"),
            PARTSFS_LIBEXECDIR=TOP_BUILD, HOME=os.path.join(TMP, "home"))
 ENV.pop("PARTSFS_CONFIG", None)
 os.makedirs(ENV["HOME"], exist_ok=True)

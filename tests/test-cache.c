@@ -23,7 +23,7 @@
 
 #include <sqlite3.h>
 
-#include "partsfs/cache.h"
+#include "partsfs/cache/cache.h"
 #include "tap.h"
 
 #define NO_LIMIT ((uint64_t)1 << 40)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "partsfs/conf.h"
+#include "partsfs/util/conf.h"
 #include "tap.h"
 
 #define GiB ((uint64_t)1 << 30)

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "partsfs/conf.h"
-#include "partsfs/exec.h"
+#include "partsfs/util/conf.h"
+#include "partsfs/make/exec.h"
 #include "tap.h"
 
 #define BLT_HEAD \

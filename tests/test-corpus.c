@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "partsfs/describe.h"
+#include "partsfs/tree/describe.h"
 #include "tap.h"
 
 static struct library *lib;

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "partsfs/cache.h"
-#include "partsfs/exec.h"
+#include "partsfs/cache/cache.h"
+#include "partsfs/make/exec.h"
 #include "tap.h"
 
 static const char *const ENVP[] = { "PATH=/usr/bin:/bin", "ONLY=this", NULL };

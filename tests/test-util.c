@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "partsfs/util.h"
+#include "partsfs/util/util.h"
 #include "tap.h"
 
 static void

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "partsfs/describe.h"
-#include "partsfs/path.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/tree/path.h"
 #include "tap.h"
 
 /* A minimal valid class with parameters, for variations. */

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "partsfs/value.h"
+#include "partsfs/util/value.h"
 #include "tap.h"
 
 static const char *

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "partsfs/ydoc.h"
+#include "partsfs/util/ydoc.h"
 #include "tap.h"
 
 static struct arena *A;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "partsfs/cache.h"
-#include "partsfs/conf.h"
+#include "partsfs/cache/cache.h"
+#include "partsfs/util/conf.h"
 
 static void
 cache_usage(FILE *fp)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "ctl.h"
-#include "partsfs/params.h"
-#include "partsfs/util.h"
+#include "partsfs/model/params.h"
+#include "partsfs/util/util.h"
 
 static void
 check_usage(FILE *fp)

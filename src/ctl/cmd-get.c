@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "partsfs/core.h"
-#include "partsfs/describe.h"
-#include "partsfs/log.h"
-#include "partsfs/resmemo.h"
+#include "partsfs/core/core.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/util/log.h"
+#include "partsfs/core/resmemo.h"
 
 static void
 get_usage(FILE *fp)

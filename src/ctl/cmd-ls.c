@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
-#include "partsfs/path.h"
+#include "partsfs/tree/path.h"
 
 struct ls_ctx {
 	bool lng;

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "partsfs/describe.h"
-#include "partsfs/path.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/tree/path.h"
 
 static void
 params_usage(FILE *fp)

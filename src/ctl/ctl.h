@@ -3,8 +3,8 @@
 #ifndef PARTSFS_CTL_H
 #define PARTSFS_CTL_H
 
-#include "partsfs/library.h"
-#include "partsfs/util.h"
+#include "partsfs/model/library.h"
+#include "partsfs/util/util.h"
 
 /* Exit codes: 0 success, 1 the library or the request is wrong (errors in
  * the library, an invalid path or value), 2 usage, 3 a job failed,

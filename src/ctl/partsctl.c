@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "partsfs/conf.h"
-#include "partsfs/log.h"
+#include "partsfs/util/conf.h"
+#include "partsfs/util/log.h"
 
 static const struct {
 	const char *name;

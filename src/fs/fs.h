@@ -14,9 +14,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "partsfs/core.h"
-#include "partsfs/path.h"
-#include "partsfs/util.h"
+#include "fuse-init.h"
+#include "partsfs/core/core.h"
+#include "partsfs/tree/path.h"
+#include "partsfs/util/util.h"
 
 /* The status directory at the root. */
 #define STATUS_DIR ".partsfs"
@@ -148,10 +149,8 @@ struct fs {
 	size_t seqpos;
 	atomic_uint_fast64_t opens;
 	atomic_uint_fast64_t interrupted;
-	/* the kernel's INIT and our answer (wire.c) */
-	bool parallel_dirops;      /* asked for in op_init */
-	atomic_bool init_seen, init_answered;
-	uint64_t init_unique;
+	/* the kernel's INIT and our answer (compat/fuse-init.c) */
+	struct fuse_init_fix init_fix;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -192,9 +191,6 @@ void fs_inval_entries(struct fs *fs, const struct inode_ref *v, size_t n);
 bool fs_release_entries(struct fs *fs);
 /* Free the entries still held back (the session has ended). */
 void fs_held_entries_free(void);
-/* Read and write the session's /dev/fuse through wire.c (after
- * mounting, before the loop): 0 or -1. */
-int fs_wire(struct fs *fs);
 /* The jobs' hook: a part was made (jobs_on_made). */
 void fs_part_made(void *arg, const char *path,
     const struct cache_entry *entry);

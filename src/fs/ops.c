@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "partsfs/describe.h"
-#include "partsfs/log.h"
-#include "partsfs/ydoc.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/util/log.h"
+#include "partsfs/util/ydoc.h"
 
 static struct fs *the_fs;      /* for callbacks from job threads */
 
@@ -2420,10 +2420,10 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Lookups and listings of one directory in parallel: without it
 	 * the kernel sends them one at a time, and a lookup waiting for its
 	 * part (exact_size) holds up the whole directory.  libfuse 3.14
-	 * leaves the flag out of its answer; wire.c puts it in. */
+	 * leaves the flag out of its answer; compat/fuse-init.c puts it in. */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	fs->parallel_dirops = (conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0;
+	fs->init_fix.parallel_dirops = (conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0;
 	/* With exact sizes, a listing must not ask for every part's
 	 * attributes: that would make them all. */
 	if (fs->exact_size)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "partsfs/log.h"
+#include "partsfs/util/log.h"
 
 struct options {
 	char *library;
@@ -251,7 +251,7 @@ main(int argc, char **argv)
 		goto destroy;
 	if (fuse_session_mount(fs.se, cmd.mountpoint) != 0)
 		goto signals;
-	if (fs_wire(&fs) != 0)
+	if (fuse_init_fix_install(fs.se, &fs.init_fix) != 0)
 		goto unmount;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto unmount;

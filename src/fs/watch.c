@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "partsfs/log.h"
+#include "partsfs/util/log.h"
 
 /* Changes come in bursts (an editor saving, a git checkout): wait for this
  * long without events before reloading. */

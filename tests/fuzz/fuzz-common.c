@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "fuzz-common.h"
-#include "partsfs/describe.h"
-#include "partsfs/params.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/model/params.h"
 
 void
 fuzz_fail(const char *fmt, ...)

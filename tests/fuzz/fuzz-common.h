@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "partsfs/describe.h"
-#include "partsfs/library.h"
-#include "partsfs/path.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/model/library.h"
+#include "partsfs/tree/path.h"
 
 /* libFuzzer's entry points. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);

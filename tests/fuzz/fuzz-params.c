@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz-common.h"
-#include "partsfs/params.h"
+#include "partsfs/model/params.h"
 
 /*
  * Input format: lines (split at newlines and NULs).  A first line

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "fuzz-common.h"
-#include "partsfs/describe.h"
-#include "partsfs/params.h"
-#include "partsfs/ydoc.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/model/params.h"
+#include "partsfs/util/ydoc.h"
 
 /*
  * Input format.  The bytes before the first marker line are data/f.blt.

@@ -1,0 +1,78 @@
+/* resmemo.h -- the resolution memo: what a part path of a library came to
+ * (its cache key), kept in the cache index with the state of every file
+ * it was worked out from, so that `partsctl get` of a part already made
+ * need not load the library while none of those files has changed. */
+#ifndef PARTSFS_RESMEMO_H
+#define PARTSFS_RESMEMO_H
+
+#include <stdbool.h>
+
+#include "partsfs/cache/cache.h"
+#include "partsfs/util/conf.h"
+#include "partsfs/make/exec.h"
+
+/*
+ * The state of the library's files is that of every directory and file
+ * under its root's data/, openscad/, freecad/ and drawings/ and the
+ * directories of the configured command executors (what the loader may
+ * read), taken with stat(2): device, inode, size, mode, modification and
+ * change times to the nanosecond.  A part's own memo adds its engine
+ * program, the directories of PATH and the files its key digests (some,
+ * like the FreeCAD driver, outside the library).  Its name covers the
+ * library's real path, the path as asked, PATH and every setting of the
+ * configuration that can change a key.
+ *
+ * A memo is only written when the files were the same before the library
+ * was loaded and after the part was planned, and none had changed in the
+ * 2 seconds before the first look: a file changed within one tick of a
+ * coarse file-system clock is never taken for unchanged.
+ */
+
+/* A snapshot of the library's files, taken before loading it. */
+struct resmemo_snap;
+
+/* Take the snapshot of `root` (absolute, symlinks resolved); NULL when the
+ * tree is too big or cannot be read, and no memo will be written. */
+struct resmemo_snap *resmemo_snap(const char *root, const struct conf *conf);
+void resmemo_snap_free(struct resmemo_snap *s);
+
+/*
+ * The key that `path` of the library at `root` resolved to, when a memo
+ * says so and every file it names is as it was: true with *key set.
+ * Any other case, including an unreadable index, is false: the caller
+ * loads the library.
+ */
+bool resmemo_lookup(struct cache *c, const char *root, const char *path,
+    const struct conf *conf, struct cache_key *key);
+
+/*
+ * Remember that `path` resolved to the plan `p` (made from the library
+ * loaded after `before` was taken), and, with `made` (the part's cache
+ * entry; may be NULL), write the memo files of resmemo_fast_open too.
+ * Nothing is written when the library changed since `before`, or changed
+ * too recently to tell.  Failures only leave the memo unwritten.
+ */
+void resmemo_record(struct cache *c, const struct resmemo_snap *before,
+    const char *path, const struct conf *conf, const struct plan *p,
+    const struct cache_entry *made);
+
+/*
+ * Without the index: the descriptor of the blob of `path` (open for
+ * reading, its size checked), with *key set, when the memo files of the
+ * cache directory say what the memos would, the part file was written in
+ * the last minute and every file named is as it was; else -1, and the
+ * caller asks the index.  The memo files are written by resmemo_record
+ * when the part was made, and by resmemo_fast_record after the index
+ * served it (entry `hit`).
+ */
+int resmemo_fast_open(const char *root, const char *path,
+    const struct conf *conf, struct cache_key *key);
+void resmemo_fast_record(struct cache *c, const char *root,
+    const char *path, const struct conf *conf, const struct cache_key *key,
+    const struct cache_entry *hit);
+
+/* At most this many part memos are kept; past it they are all dropped and
+ * made again as gets come. */
+#define RESMEMO_MAX_PARTS 10000
+
+#endif

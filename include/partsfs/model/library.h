@@ -1,0 +1,304 @@
+/* library.h -- the in-memory model of a BOLTS library: collections,
+ * classes, their parameter sets and the database bindings (OpenSCAD
+ * modules, FreeCAD functions, drawings), loaded and validated from a
+ * library directory. */
+#ifndef PARTSFS_LIBRARY_H
+#define PARTSFS_LIBRARY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "partsfs/util/diag.h"
+#include "partsfs/util/format.h"
+#include "partsfs/util/util.h"
+#include "partsfs/util/value.h"
+#include "partsfs/util/ydoc.h"
+
+/* Limits that keep every part of the tree bounded. */
+#define PF_MAX_FREE 32          /* free parameters of one class */
+#define PF_MAX_TABLES 64        /* tables of one parameter set */
+#define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
+
+/* One parameter of a parameter set. */
+struct param {
+	const char *name;
+	enum ptype type;
+	const char *description;      /* NULL when none */
+	int free_pos;                 /* position in pset.free, -1 if not free */
+	struct value def;             /* default (free parameters) */
+	bool has_literal;
+	struct value literal;
+	/* Discrete free parameters: their choices.  Table Index: the keys
+	 * common to every table using it, natural order.  Bool: false, true. */
+	const char **choices;
+	size_t nchoices;
+	const struct ynode *node;     /* its `types` entry, for diagnostics */
+};
+
+/* A table: the row chosen by the value of `index` gives values to the
+ * `cols` parameters. */
+struct table {
+	int index;                    /* parameter index */
+	size_t ncols;
+	int *cols;                    /* parameter indices */
+	size_t nrows;
+	const char **keys;            /* file order */
+	uint32_t *order;              /* rows sorted by key, for lookups */
+	struct value *cells;          /* nrows * ncols */
+};
+
+/* A 2d table: row by `row`, column by `col`, value for `result`. */
+struct table2d {
+	int row, col, result;         /* parameter indices */
+	size_t ncols;
+	const char **colkeys;
+	size_t nrows;
+	const char **rowkeys;
+	uint32_t *order;
+	struct value *cells;          /* nrows * ncols */
+};
+
+/* A parameter set: the `parameters` element of a class (or the union of a
+ * class's and a base module's). */
+struct pset {
+	size_t nparams;
+	struct param *params;
+	size_t nfree;
+	int *free;                    /* parameter indices, `free` order */
+	size_t ntables;
+	struct table *tables;
+	size_t ntables2d;
+	struct table2d *tables2d;
+	/* Expanded common combinations: ncommon rows of nfree values. */
+	size_t ncommon;
+	struct value *common;
+};
+
+/* Index of the parameter called `name`, or -1. */
+int pset_find(const struct pset *ps, const char *name);
+/* Number of discrete free parameters; they come first in the tree. */
+size_t pset_ndiscrete(const struct pset *ps);
+
+struct ident {
+	const char *nice;
+	const char *safe;
+};
+
+/* A labeling template; %(name)s placeholders. */
+struct subst {
+	const char *nice;
+	const char *safe;
+};
+
+struct class_name {
+	struct ident name;
+	struct ident group;           /* nice == NULL when absent */
+	struct subst labeling;
+	const char *description;
+};
+
+struct class_standard {
+	struct ident standard;
+	struct ident group;
+	struct subst labeling;
+	const char *body;
+	int year;                     /* 0 when absent */
+	const char *status;           /* "active" when absent */
+	const char *replaces;
+	const char *description;
+};
+
+/* Common fields of a base file element (one file of a database). */
+struct base_file {
+	const char *filename;         /* as written in the .base file */
+	const char *path;             /* absolute path, NULL when missing */
+	const char *display;          /* path relative to the library root */
+	const char **authors;
+	size_t nauthors;
+	const char *license;
+	const char *source;
+};
+
+/* An OpenSCAD module serving a class. */
+struct scad_binding {
+	const struct base_file *file;
+	const char *module;
+	const char **args;            /* positional, in call order */
+	size_t nargs;
+	const struct pset *ps;        /* class ∪ base parameters */
+};
+
+/* A FreeCAD function serving a class. */
+struct freecad_binding {
+	const struct base_file *file;
+	const char *function;
+	const struct pset *ps;
+};
+
+/* A script of a `command` executor's database serving a class. */
+struct command_binding {
+	const char *name;             /* the command (its database directory) */
+	const struct base_file *file;
+};
+
+/* Which engine makes a format of a class: none for json (answered from the
+ * parameters alone) and formats no chain reaches. */
+enum generator {
+	GEN_NONE,
+	GEN_OPENSCAD,
+	GEN_FREECAD,
+	GEN_COMMAND,
+};
+
+/* The cheapest chain for one format: an engine (for GEN_COMMAND, `index`
+ * into the class's commands) writing `fmt` directly, or writing STL that
+ * the converter turns into `fmt`. */
+struct maker {
+	uint8_t kind;                 /* enum generator */
+	uint8_t index;
+	bool convert;
+	uint8_t cost;
+};
+
+struct collection;
+struct conf;
+
+struct pclass {
+	const char *id;
+	struct collection *coll;
+	size_t nnames;
+	struct class_name *names;
+	size_t nstandards;
+	struct class_standard *standards;
+	struct pset ps;
+	const char **urls;
+	size_t nurls;
+	const char *notes;
+	const char *source;
+	const struct scad_binding *scad;        /* NULL: no OpenSCAD module */
+	const struct freecad_binding *freecad;  /* NULL: no FreeCAD function */
+	const struct command_binding *commands; /* scripts of command engines */
+	size_t ncommands;
+	const char *drawing_svg;                /* absolute paths or NULL */
+	const char *drawing_png;
+	uint32_t formats;                       /* bit per enum format */
+	struct maker makers[FMT__COUNT];
+	const struct ynode *node;
+};
+
+struct collection {
+	const char *id;
+	const char *name;
+	const char *description;
+	const char **authors;
+	size_t nauthors;
+	const char *license;
+	const char *blt_version;
+	const char *display;          /* data/<id>.blt */
+	size_t nclasses;
+	struct pclass *classes;       /* file order */
+	uint32_t *order;              /* classes by id, natural order */
+	size_t nbase_files;
+	struct base_file **base_files;
+	struct timespec mtime;        /* newest of the files it was read from */
+	size_t nerrors;               /* errors found while loading it */
+	struct arena *arena;
+	atomic_uint refs;
+};
+
+/* A by-standard/ or by-name/ entry. */
+struct class_link {
+	const char *name;             /* safe name */
+	const struct pclass *cls;
+};
+
+/* A loaded library: an immutable snapshot, shared by reference counting.
+ * A live edit builds a new snapshot that shares unchanged collections. */
+struct library {
+	char *root;                   /* absolute, symlinks resolved */
+	uint64_t generation;          /* unique to this snapshot */
+	size_t ncolls;
+	struct collection **colls;    /* natural order of id */
+	size_t nclasses;
+	size_t nby_standard;
+	struct class_link *by_standard;
+	size_t nby_name;
+	struct class_link *by_name;
+	struct timespec mtime;        /* newest file of the library */
+	struct diags diags;           /* everything loading reported */
+	atomic_uint refs;
+};
+
+struct library_opts {
+	const struct conf *conf;            /* executors; NULL: defaults */
+	const struct ydoc_limits *limits;   /* NULL: ydoc_default_limits */
+	int threads;                        /* 0: one per CPU, at most 8 */
+};
+
+/*
+ * Load and validate the library in directory `root`.  Every problem is
+ * added to the returned library's `diags` (errors and warnings, in file
+ * order); a collection with errors keeps its valid classes, and never
+ * stops the others from loading.  Returns NULL with `e` set only when
+ * `root` itself cannot be used (missing, not a directory, no data/, data/
+ * a link out of it, not readable: the message names the real cause).
+ * Nothing outside `root` is read: files and directories that are links
+ * leading out of it are refused with an error naming the link and its
+ * target, and never opened; links that stay inside are followed.
+ * The result has one reference.
+ */
+struct library *library_load(const char *root,
+    const struct library_opts *opts, struct perr *e);
+
+/*
+ * Load one collection `id` of the library at `root` (data/<id>.blt and its
+ * database files, including those of the command executors `conf` names),
+ * reporting into `diags`.  `root` is absolute, without symlinks.  Returns
+ * NULL when the .blt cannot be read at all or leads outside `root`.  Used
+ * by library_load and by live reloading.
+ */
+struct collection *collection_load(const char *root, const char *id,
+    const struct conf *conf, const struct ydoc_limits *limits,
+    struct diags *diags);
+
+/*
+ * Assemble a library snapshot from loaded collections (takes a reference
+ * on each), checking what spans collections: unique class ids, unique
+ * safe names, by-standard/ and by-name/ links.  Cross-collection problems
+ * are added to `diags`.
+ */
+struct library *library_assemble(const char *root, struct collection **colls,
+    size_t ncolls, struct diags *diags);
+
+struct library *library_ref(struct library *lib);
+void library_unref(struct library *lib);
+void collection_ref(struct collection *c);
+void collection_unref(struct collection *c);
+
+const struct collection *library_collection(const struct library *lib,
+    const char *id);
+const struct pclass *collection_class(const struct collection *c,
+    const char *id);
+/* A class by id anywhere in the library, or NULL. */
+const struct pclass *library_class(const struct library *lib, const char *id);
+const struct class_link *library_link(const struct class_link *v, size_t n,
+    const char *name);
+
+/* The label of a part: the first standard's labeling if the class has a
+ * standard, else the first name's, else the class id.  `vals` holds one
+ * value per parameter of `ps`. */
+void class_label(const struct pclass *cls, const struct pset *ps,
+    const struct value *vals, bool safe, struct buf *out);
+/* Expand one template. */
+void subst_expand(const char *tmpl, const struct pset *ps,
+    const struct value *vals, bool safe, struct buf *out);
+
+/* BOLTS's sanitising of a nice name into a safe identifier. */
+char *ident_sanitize(struct arena *a, const char *nice);
+/* ... and into a safe labeling template. */
+char *subst_sanitize(struct arena *a, const char *nice);
+
+#endif

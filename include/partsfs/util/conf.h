@@ -1,0 +1,77 @@
+/* conf.h -- partsfs.conf: executors, job limits and the cache, read from a
+ * YAML file, with defaults that work with no file at all. */
+#ifndef PARTSFS_CONF_H
+#define PARTSFS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "partsfs/util/diag.h"
+#include "partsfs/util/format.h"
+#include "partsfs/util/util.h"
+
+/* A `command` executor: a database directory of the library holding its
+ * scripts, and how to run the engine. */
+struct conf_command {
+	char *name;              /* database directory name, e.g. cadquery */
+	char **argv;             /* template: {script} {params} {output}
+	                          * {format} {scratch} are replaced */
+	size_t argc;
+	char **version_argv;     /* prints the engine's version; may be NULL */
+	uint32_t formats;        /* FMT_BIT set it can write */
+	int cost;
+};
+
+struct conf {
+	char *file;              /* the file read, NULL for defaults */
+	/* executors */
+	char *openscad;          /* program, found on PATH if not absolute */
+	char **openscad_include; /* prelude files, relative to the library */
+	size_t nopenscad_include;
+	char **png_wrapper;      /* argv prefix for PNG without $DISPLAY */
+	size_t npng_wrapper;
+	int openscad_cost;
+	char *freecad;           /* freecadcmd */
+	char *freecad_driver;    /* our driver script */
+	int freecad_cost;
+	char *converter;         /* partsfs-convert */
+	struct conf_command *commands;
+	size_t ncommands;
+	/* jobs */
+	int workers;             /* 0: one per CPU */
+	double timeout;          /* seconds */
+	uint64_t memory;         /* address space limit, bytes; 0 none */
+	double cpu;              /* CPU seconds; 0 none */
+	size_t stderr_max;       /* captured bytes of stderr */
+	uint64_t output_max;     /* largest output file, bytes */
+	/* cache */
+	char *cache_dir;
+	uint64_t cache_max;      /* bytes */
+	double negative_ttl;     /* seconds a failure is remembered */
+};
+
+/*
+ * The configuration: `path` when given, else $PARTSFS_CONFIG, else
+ * ~/.config/partsfs/partsfs.conf, else /etc/partsfs/partsfs.conf, else the
+ * defaults alone.  Problems are added to `diags` as file:line:col errors;
+ * NULL is returned when there were errors.  Unknown keys are errors too
+ * (a misspelt key should not be silently ignored).
+ */
+struct conf *conf_load(const char *path, struct diags *diags);
+/* The defaults (no file). */
+struct conf *conf_default(void);
+void conf_free(struct conf *c);
+
+/* Set one option from text, as `partsfs -o name=value` does: cache=,
+ * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=.  0 or
+ * -EINVAL. */
+int conf_set(struct conf *c, const char *name, const char *value,
+    struct perr *e);
+
+/* "1G", "512M", "64K", "1000" -> bytes; false when not a size. */
+bool parse_size(const char *s, uint64_t *out);
+/* A path with a leading ~/ expanded; caller frees. */
+char *expand_home(const char *path);
+
+#endif

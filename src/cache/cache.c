@@ -1,0 +1,3057 @@
+/* cache.c -- the persistent cache of made parts: keys (SHA-256), blobs named
+ * by key, the shared sqlite index, publishing, eviction and repairs. */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include "partsfs/cache/cache.h"
+#include "partsfs/util/format.h"
+#include "partsfs/util/log.h"
+#include "partsfs/util/util.h"
+#include "sqlite-lazy.h"
+
+/* 2: failures remember the time limit of a job that ran out of time.  An
+ * index of schema 1 is upgraded in place (index_upgrade). */
+#define SCHEMA_VERSION "2"
+
+/* Waiting this long for another process's write transaction before giving
+ * up with EBUSY. */
+#define BUSY_MS 5000
+
+/* A blob without a row is left alone this long: another process may be
+ * between its rename and its insert.  Publishing stamps the blob's mtime,
+ * so the age counts from the rename. */
+#define ORPHAN_AGE 60.0
+
+/* `used` is only rewritten when it is older than this, so reading a part
+ * does not write to the index every time. */
+#define USED_SLACK 60.0
+
+/* A scratch directory of a process without a lock file is being set up
+ * (or was half removed): left alone this long. */
+#define PROC_AGE 60.0
+
+/* The full check of the blobs against the index (a directory walk and a
+ * stat per blob: milliseconds on a big cache) runs at most this often,
+ * unless a re-index is pending or a dead process's scratch space shows a
+ * crash.  Lookups check every blob they serve in between, and a crash can
+ * only leave complete, unindexed blobs behind. */
+#define WALK_INTERVAL 3600.0
+
+/* The WAL is checkpointed once it holds 64 pages (256 KB with sqlite's
+ * 4 KB pages, where sqlite's default is 4 MB), and cut back to 256 KB
+ * when it starts again from its beginning: on a small disk the index must
+ * not outgrow the parts.  Eviction also truncates it. */
+static const char wal_sql[] =
+	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA wal_autocheckpoint=64;"
+	"PRAGMA journal_size_limit=262144";
+
+/* The allocation unit assumed when the file system does not say. */
+#define BLOCK_SIZE 4096
+
+/* After the index could not be opened again while in use, the next try
+ * waits this long: every lookup would otherwise try, and log. */
+#define REOPEN_INTERVAL 5.0
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_TABLES,
+	S_META,
+	S_REINDEXED,
+	S_WALKED,
+	S_ROWS,
+	S_LOOKUP,
+	S_TOUCH,
+	S_DROP,
+	S_DROP_KEY,
+	S_INSERT,
+	S_REINDEX,
+	S_TOTAL,
+	S_LRU,
+	S_UNFAIL,
+	S_FAIL,
+	S_FAILED,
+	S_NFAILED,
+	S_ANY_EXPIRED,
+	S_EXPIRE,
+	S_CLEAR_PARTS,
+	S_CLEAR_FAILURES,
+	S_MEMO_GET,
+	S_MEMO_SET,
+	S_MEMO_DEL,
+	S_MEMO_COUNT,
+	S_MEMO_DROP,
+	S__COUNT
+};
+
+/* Statements are prepared on first use: opening stays cheap. */
+static const char *const stmt_sql[S__COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_TABLES] = "SELECT count(*) FROM sqlite_master",
+	[S_META] = "SELECT name, value FROM meta",
+	[S_REINDEXED] = "DELETE FROM meta WHERE name = 'reindex'",
+	[S_WALKED] = "INSERT OR REPLACE INTO meta (name, value) "
+	    "VALUES ('walked', ?1)",
+	[S_ROWS] = "SELECT key, fmt, size, created, sha256 FROM parts",
+	[S_LOOKUP] = "SELECT fmt, size, used, created FROM parts "
+	    "WHERE key = ?1",
+	[S_TOUCH] = "UPDATE parts SET used = ?2 WHERE key = ?1",
+	/* Only the row that was looked at: another process may have
+	 * published the key again meanwhile. */
+	[S_DROP] = "DELETE FROM parts WHERE key = ?1 AND created = ?2",
+	[S_DROP_KEY] = "DELETE FROM parts WHERE key = ?1",
+	[S_INSERT] = "INSERT OR REPLACE INTO parts "
+	    "(key, fmt, size, sha256, created, used, label) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+	[S_REINDEX] = "INSERT OR IGNORE INTO parts "
+	    "(key, fmt, size, sha256, created, used, label) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, NULL)",
+	/* Blobs take whole blocks (?1 bytes each) on disk. */
+	[S_TOTAL] = "SELECT count(*), coalesce(sum((size + ?1 - 1) / ?1 * ?1), "
+	    "0) FROM parts",
+	[S_LRU] = "SELECT key, fmt, size FROM parts ORDER BY used, key",
+	[S_UNFAIL] = "DELETE FROM failures WHERE key = ?1",
+	[S_FAIL] = "INSERT OR REPLACE INTO failures "
+	    "(key, message, expires, timeout) VALUES (?1, ?2, ?3, ?4)",
+	/* A timeout (the limit it ran under) holds for no longer limit. */
+	[S_FAILED] = "SELECT message FROM failures "
+	    "WHERE key = ?1 AND expires > ?2 "
+	    "AND (timeout IS NULL OR timeout >= ?3)",
+	[S_NFAILED] = "SELECT count(*) FROM failures WHERE expires > ?1",
+	[S_ANY_EXPIRED] = "SELECT 1 FROM failures WHERE expires <= ?1 LIMIT 1",
+	[S_EXPIRE] = "DELETE FROM failures WHERE expires <= ?1",
+	[S_CLEAR_PARTS] = "DELETE FROM parts",
+	[S_CLEAR_FAILURES] = "DELETE FROM failures",
+	[S_MEMO_GET] = "SELECT value FROM memo WHERE name = ?1",
+	[S_MEMO_SET] = "INSERT OR REPLACE INTO memo (name, value) "
+	    "VALUES (?1, ?2)",
+	[S_MEMO_DEL] = "DELETE FROM memo WHERE name = ?1",
+	[S_MEMO_COUNT] = "SELECT count(*) FROM memo WHERE name GLOB ?1",
+	[S_MEMO_DROP] = "DELETE FROM memo WHERE name GLOB ?1",
+};
+
+/* A new index also asks for the blobs on disk to be indexed ('reindex'):
+ * whoever opens the cache next finishes that job if this process dies. */
+static const char schema_sql[] =
+	"BEGIN IMMEDIATE;"
+	"CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, fmt TEXT, "
+	"size INTEGER, sha256 TEXT, created REAL, used REAL, label TEXT);"
+	"CREATE INDEX IF NOT EXISTS parts_used ON parts (used);"
+	"CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, "
+	"message TEXT, expires REAL, timeout REAL);"
+	"CREATE TABLE IF NOT EXISTS memo (name TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', '" SCHEMA_VERSION "');"
+	"INSERT OR IGNORE INTO meta VALUES ('reindex', '1');"
+	"COMMIT;";
+
+/* From schema 1: the version moves on first, so that of the processes
+ * opening the index at once only the first to get the write lock does the
+ * rest.  The failures schema 1 remembers do not say which were timeouts:
+ * they go (one more try each, at most). */
+static const char upgrade_version_sql[] =
+	"UPDATE meta SET value = '" SCHEMA_VERSION "' "
+	"WHERE name = 'schema' AND value = '1'";
+static const char upgrade_sql[] =
+	"ALTER TABLE failures ADD COLUMN timeout REAL;"
+	"DELETE FROM failures;";
+
+struct pin {
+	struct cache_key key;
+	unsigned n;
+};
+
+struct cache {
+	double walked;              /* last full check of the blobs */
+	pthread_mutex_t lock;        /* every use of db, stmts and pins */
+	pthread_cond_t repaired;     /* signalled when repairing ends */
+	bool repairing;              /* a thread is replacing the index */
+	char *dir;
+	char *index;                 /* dir/index.sqlite */
+	dev_t index_dev;             /* the file db was opened on */
+	ino_t index_ino;
+	double reopen_failed;        /* when opening it again last failed */
+	uint64_t block;              /* the file system's allocation unit */
+	char *proc;                  /* dir/tmp/proc-XXXXXX: ours */
+	int procfd;                  /* its lock file, flocked while open */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[S__COUNT];
+	uint64_t max_bytes;
+	double negative_ttl;
+	struct pin *pins;
+	size_t npins;
+	size_t pinscap;
+};
+
+/* A row of parts as read for repairs and verification. */
+struct row {
+	struct cache_key key;
+	int fmt;                     /* -1: not a format we know */
+	uint64_t size;
+	double created;
+	char sha[CACHE_KEY_LEN + 1];
+	bool seen;                   /* its blob is there, with its size */
+};
+
+/* Outcomes of opening the index besides -errno. */
+#define INDEX_OK 0
+#define INDEX_DAMAGED 1
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return (double)time(NULL);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+mtime_of(const struct stat *st)
+{
+	return (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
+}
+
+static bool
+is_hex(int ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+}
+
+static bool
+key_valid(const struct cache_key *k)
+{
+	for (size_t i = 0; i < CACHE_KEY_LEN; i++) {
+		if (!is_hex(k->hex[i]))
+			return false;
+	}
+	return k->hex[CACHE_KEY_LEN] == '\0';
+}
+
+/* A key from text; false when it is not 64 lower-case hex digits. */
+static bool
+key_parse(const char *s, size_t n, struct cache_key *k)
+{
+	if (s == NULL || n != CACHE_KEY_LEN)
+		return false;
+	memcpy(k->hex, s, CACHE_KEY_LEN);
+	k->hex[CACHE_KEY_LEN] = '\0';
+	return key_valid(k);
+}
+
+/* A format from its canonical extension only ("stp" is not a blob's). */
+static int
+fmt_parse(const char *ext)
+{
+	int f;
+
+	if (ext == NULL || (f = format_from_ext(ext, strlen(ext))) < 0 ||
+	    strcmp(format_ext(f), ext) != 0)
+		return -1;
+	return f;
+}
+
+/* The key and format of a blob's file name, "<key>.<ext>"; -1 when no
+ * blob has that name. */
+static int
+blob_name(const char *name, struct cache_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_KEY_LEN; i++) {
+		if (!is_hex(name[i]))
+			return -1;
+	}
+	if (name[i] != '.')
+		return -1;
+	memcpy(k->hex, name, CACHE_KEY_LEN);
+	k->hex[CACHE_KEY_LEN] = '\0';
+	return fmt_parse(name + CACHE_KEY_LEN + 1);
+}
+
+/* The directory as cache_open keeps it: no trailing slashes. */
+static size_t
+dir_len(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return len;
+}
+
+/* Where the blob of key `hex` in format `fmt` lives under cache `dir`. */
+static char *
+blob_path_in(const char *dir, const char *hex, int fmt)
+{
+	return xasprintf("%.*s/blobs/%.2s/%s.%s", (int)dir_len(dir), dir,
+	    hex, hex, format_ext(fmt));
+}
+
+static char *
+blob_path(const struct cache *c, const char *hex, int fmt)
+{
+	return blob_path_in(c->dir, hex, fmt);
+}
+
+char *
+cache_blob_path_in(const char *dir, const struct cache_key *key,
+    enum format fmt)
+{
+	return blob_path_in(dir, key->hex, fmt);
+}
+
+char *
+cache_memo_dir(const char *dir)
+{
+	return xasprintf("%.*s/" CACHE_MEMO_DIR, (int)dir_len(dir), dir);
+}
+
+/* Remove the memo files (they only save work, as spare memos do). */
+static void
+memo_files_remove(const struct cache *c)
+{
+	char *dir = cache_memo_dir(c->dir), *path;
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+			    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+				continue;
+			path = xasprintf("%s/%s", dir, de->d_name);
+			unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct row *)a)->key.hex,
+	    ((const struct row *)b)->key.hex);
+}
+
+/* Hashing.  SHA-256 through Nettle: a small library with no set-up
+ * call, which matters as a warm `partsctl get` is over in a few
+ * milliseconds and hashes once (libgcrypt's loading and initialisation
+ * took about a millisecond of that). */
+
+typedef struct sha256_ctx *digest_t;
+
+static digest_t
+digest_new(void)
+{
+	digest_t ctx = xmalloc(sizeof *ctx);
+
+	sha256_init(ctx);
+	return ctx;
+}
+
+static void
+digest_add(digest_t ctx, const void *p, size_t n)
+{
+	if (n != 0)
+		sha256_update(ctx, n, p);
+}
+
+static void
+digest_free(digest_t ctx)
+{
+	free(ctx);
+}
+
+/* Finish and free the digest, writing it as hex. */
+static void
+digest_end(digest_t ctx, char out[CACHE_KEY_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_SIZE];
+
+	sha256_digest(ctx, sizeof md, md);
+	for (unsigned int i = 0; i < CACHE_KEY_LEN / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[CACHE_KEY_LEN] = '\0';
+	digest_free(ctx);
+}
+
+/* A key is many small fields: they are gathered in a buffer and handed
+ * to the digest in large pieces. */
+struct keyhash {
+	digest_t ctx;
+	size_t n;
+	unsigned char stage[4096];
+};
+
+static void
+stage_flush(struct keyhash *h)
+{
+	digest_add(h->ctx, h->stage, h->n);
+	h->n = 0;
+}
+
+static void
+stage_add(struct keyhash *h, const void *p, size_t n)
+{
+	if (n > sizeof h->stage - h->n) {
+		stage_flush(h);
+		if (n > sizeof h->stage) {
+			digest_add(h->ctx, p, n);
+			return;
+		}
+	}
+	memcpy(h->stage + h->n, p, n);
+	h->n += n;
+}
+
+/* Hash what is left of fd; the byte count in *total.  0 or -errno. */
+static int
+digest_fd(digest_t ctx, int fd, uint64_t *total)
+{
+	char buf[32768];
+	ssize_t n;
+
+	*total = 0;
+	for (;;) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			return 0;
+		digest_add(ctx, buf, (size_t)n);
+		*total += (uint64_t)n;
+	}
+}
+
+/* A field's head: the label with its NUL, then the length as 8 bytes,
+ * little endian.  A NULL string has the length UINT64_MAX, which no data
+ * can have. */
+static void
+field_head(struct keyhash *h, const char *label, uint64_t n)
+{
+	unsigned char len[8];
+
+	for (int i = 0; i < 8; i++)
+		len[i] = (unsigned char)(n >> (8 * i));
+	stage_add(h, label, strlen(label) + 1);
+	stage_add(h, len, sizeof len);
+}
+
+struct keyhash *
+keyhash_new(void)
+{
+	struct keyhash *h = xmalloc(sizeof *h);
+
+	h->ctx = digest_new();
+	h->n = 0;
+	return h;
+}
+
+void
+keyhash_add(struct keyhash *h, const char *label, const void *data, size_t n)
+{
+	field_head(h, label, n);
+	if (n != 0)
+		stage_add(h, data, n);
+}
+
+void
+keyhash_add_str(struct keyhash *h, const char *label, const char *s)
+{
+	if (s == NULL)
+		field_head(h, label, UINT64_MAX);
+	else
+		keyhash_add(h, label, s, strlen(s));
+}
+
+int
+keyhash_add_file(struct keyhash *h, const char *label, const char *path)
+{
+	struct stat st;
+	uint64_t got;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	/* The length goes first, so it is taken from fstat; a file that
+	 * changes while it is read would give a key for neither version. */
+	field_head(h, label, (uint64_t)st.st_size);
+	stage_flush(h);
+	r = digest_fd(h->ctx, fd, &got);
+	close(fd);
+	if (r == 0 && got != (uint64_t)st.st_size)
+		r = -EAGAIN;
+	return r;
+}
+
+void
+keyhash_final(struct keyhash *h, struct cache_key *out)
+{
+	stage_flush(h);
+	digest_end(h->ctx, out->hex);
+	free(h);
+}
+
+/* SHA-256 of what is left of fd, with the byte count. */
+static int
+sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n)
+{
+	digest_t ctx = digest_new();
+	int r;
+
+	if ((r = digest_fd(ctx, fd, n)) != 0) {
+		digest_free(ctx);
+		return r;
+	}
+	digest_end(ctx, out);
+	return 0;
+}
+
+int
+sha256_file(const char *path, char out[CACHE_KEY_LEN + 1], struct stat *st)
+{
+	struct stat own;
+	uint64_t n;
+	int fd, r;
+
+	if (st == NULL)
+		st = &own;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -errno;
+	if (fstat(fd, st) == -1)
+		r = -errno;
+	else if (!S_ISREG(st->st_mode))
+		r = S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
+	else if ((r = sha256_fd(fd, out, &n)) == 0 &&
+	    n != (uint64_t)st->st_size)
+		r = -EAGAIN;           /* it changed while it was read */
+	close(fd);
+	return r;
+}
+
+/* Files and directories. */
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s, ch;
+	struct stat st;
+	int r = 0;
+
+	for (s = p + 1; r == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		ch = *s;
+		*s = '\0';
+		if (mkdir(p, mode) == -1 && errno != EEXIST)
+			r = -errno;
+		*s = ch;
+		if (ch == '\0')
+			break;
+	}
+	if (r == 0 && stat(path, &st) == -1)
+		r = -errno;
+	else if (r == 0 && !S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	free(p);
+	return r;
+}
+
+static int remove_tree_at(int dirfd, const char *name);
+
+/* Remove what directory `name` under `parent` holds, keeping it, never
+ * following a symbolic link.  0 or the first -errno; removal goes on
+ * after errors. */
+static int
+empty_dir_at(int parent, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0, r2;
+
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0 && r == 0)
+				r = -errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((r2 = remove_tree_at(fd, de->d_name)) != 0 && r == 0)
+			r = r2;
+	}
+	closedir(d);
+	return r;
+}
+
+/* Remove `name` under `dirfd` and everything below it, never following a
+ * symbolic link.  0 or the first -errno; removal goes on after errors. */
+static int
+remove_tree_at(int dirfd, const char *name)
+{
+	struct stat st;
+	int r;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	r = empty_dir_at(dirfd, name);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
+	    r == 0)
+		r = -errno;
+	return r;
+}
+
+int
+cache_remove_parts(const char *dir)
+{
+	int fd, r, r2;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	r = empty_dir_at(fd, "blobs");
+	if ((r2 = empty_dir_at(fd, "memo")) != 0 && r == 0)
+		r = r2;
+	close(fd);
+	return r;
+}
+
+/* The index. */
+
+static int memo_prefix(struct cache *c, const char *prefix, bool count,
+    uint64_t *n);
+
+/* The statement `id`, prepared once; NULL on error (the message is the
+ * connection's). */
+static sqlite3_stmt *
+stmt(struct cache *c, enum stmt id)
+{
+	if (c->stmts[id] == NULL && sqlite3_prepare_v3(c->db, stmt_sql[id],
+	    -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL) != SQLITE_OK)
+		return NULL;
+	return c->stmts[id];
+}
+
+static void
+stmt_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* An sqlite result as an errno value. */
+static int
+db_errno(sqlite3 *db, int rc)
+{
+	int sys;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_READONLY:
+		return EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return EACCES;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return EBADMSG;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		sys = sqlite3_system_errno(db);
+		return sys > 0 ? sys : EIO;
+	default:
+		return EIO;
+	}
+}
+
+/* Run a statement without parameters or results.  An sqlite code. */
+static int
+db_run(struct cache *c, enum stmt id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, id)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+char *
+cache_blob_path(const struct cache *c, const struct cache_key *key,
+    enum format fmt)
+{
+	return blob_path(c, key->hex, fmt);
+}
+
+/* Run a statement taking a key (and a number).  An sqlite code. */
+static int
+db_run_key(struct cache *c, enum stmt id, const char *hex, double arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, id)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(s) > 1)
+		sqlite3_bind_double(s, 2, arg);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Run a statement taking a time.  An sqlite code. */
+static int
+db_run_time(struct cache *c, enum stmt id, double t)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, id)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_double(s, 1, t);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static void
+db_rollback(struct cache *c)
+{
+	if (c->db != NULL && !sqlite3_get_autocommit(c->db))
+		db_run(c, S_ROLLBACK);
+}
+
+/* End a failed transaction, keeping its error: -errno, and sqlite's
+ * message in `msg` when not NULL (rolling back replaces both). */
+static int
+db_abort(struct cache *c, int rc, struct buf *msg)
+{
+	int err = db_errno(c->db, rc);
+
+	if (msg != NULL)
+		buf_adds(msg, sqlite3_errmsg(c->db));
+	db_rollback(c);
+	return -err;
+}
+
+static void
+db_close(struct cache *c)
+{
+	/* without an index opened, sqlite may not even be loaded */
+	if (c->db == NULL)
+		return;
+	for (int i = 0; i < S__COUNT; i++) {
+		sqlite3_finalize(c->stmts[i]);
+		c->stmts[i] = NULL;
+	}
+	sqlite3_close_v2(c->db);
+	c->db = NULL;
+}
+
+/* A failure sqlite reports for the file itself, not its circumstances. */
+static bool
+rc_damage(int rc)
+{
+	return (rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT;
+}
+
+/* Failures that say nothing about the file: busy, no memory, no access. */
+static bool
+rc_transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+	case SQLITE_FULL:
+	case SQLITE_AUTH:
+		return true;
+	}
+	return false;
+}
+
+/* Is the index damaged, after an error that could mean either?  Only
+ * asked when something failed, so a healthy open stays fast.  Damaged is
+ * what the check finds, or sqlite's own word for it: a check that cannot
+ * run (an I/O error, a full disk: sqlite cannot even map its WAL index
+ * there) says nothing about the file, which must not be set aside for
+ * it. */
+static bool
+db_damaged(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	bool bad;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc_damage(rc);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+		bad = v == NULL || strcmp(v, "ok") != 0;
+	} else
+		bad = rc_damage(rc);
+	sqlite3_finalize(s);
+	return bad;
+}
+
+/* What an error while opening means: INDEX_DAMAGED (with the reason) or
+ * -errno with the message. */
+static int
+index_error(struct cache *c, int rc, struct buf *why, struct perr *e)
+{
+	/* Copied: the quick check replaces the connection's message. */
+	char *msg = xstrdup(sqlite3_errmsg(c->db));
+	int err = db_errno(c->db, rc), r;
+
+	if (rc_damage(rc) || (!rc_transient(rc) &&
+	    db_damaged(c->db))) {
+		buf_adds(why, msg);
+		r = INDEX_DAMAGED;
+	} else if ((rc & 0xff) == SQLITE_IOERR && err != EIO)
+		/* "disk I/O error" alone hides a full disk */
+		r = perr_set(e, err, "cannot open the cache index %s: %s (%s)",
+		    c->index, msg, strerror(err));
+	else
+		r = perr_set(e, err, "cannot open the cache index %s: %s",
+		    c->index, msg);
+	free(msg);
+	return r;
+}
+
+/*
+ * PRAGMA quick_check: INDEX_OK, INDEX_DAMAGED with its first complaint in
+ * `why`, or -errno.  It reads every page of the index: for 10000 entries
+ * (a 2.8 MB index) about 5 ms on a fresh connection, ten times what
+ * opening the cache, looking a part up and closing takes (0.4 ms), but a
+ * few percent of the full check (a stat per blob, 80 ms and more).  So it
+ * is part of the full check and of cache_verify, never of every open.
+ */
+static int
+index_quick_check(struct cache *c, struct buf *why, struct perr *e)
+{
+	sqlite3_stmt *s;
+	const char *v;
+	int rc, r = INDEX_OK;
+
+	rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return index_error(c, rc, why, e);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(s, 0);
+		if (v == NULL || strcmp(v, "ok") != 0) {
+			/* one line: it goes into a log message */
+			buf_adds(why, "quick_check: ");
+			for (; v != NULL && *v != '\0'; v++)
+				buf_addc(why, *v == '\n' ? ' ' : *v);
+			if (v == NULL)
+				buf_adds(why, "no answer");
+			r = INDEX_DAMAGED;
+		}
+	} else if (rc != SQLITE_DONE)
+		r = index_error(c, rc, why, e);
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Has the index file been replaced (or removed) since we opened it? */
+static bool
+index_moved(struct cache *c)
+{
+	struct stat st;
+
+	if (stat(c->index, &st) == -1)
+		return errno == ENOENT;
+	return st.st_dev != c->index_dev || st.st_ino != c->index_ino;
+}
+
+/* Upgrade an index of schema 1 in place, keeping its parts and memos.
+ * INDEX_OK, INDEX_DAMAGED with the reason in `why`, or -errno. */
+static int
+index_upgrade(struct cache *c, struct buf *why, struct perr *e)
+{
+	int rc, r;
+
+	rc = db_run(c, S_BEGIN);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, upgrade_version_sql, NULL, NULL,
+		    NULL);
+	if (rc == SQLITE_OK && sqlite3_changes(c->db) > 0)
+		rc = sqlite3_exec(c->db, upgrade_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = db_run(c, S_COMMIT);
+	if (rc != SQLITE_OK) {
+		r = index_error(c, rc, why, e);
+		db_rollback(c);
+		return r;
+	}
+	return INDEX_OK;
+}
+
+/* Read the schema version (upgrading an older one) and whether a re-index
+ * is pending. */
+static int
+index_meta(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
+{
+	sqlite3_stmt *s;
+	bool versioned = false, old = false;
+	int rc;
+
+	*reindex = false;
+	if ((s = stmt(c, S_META)) == NULL) {
+		rc = sqlite3_extended_errcode(c->db);
+		if ((rc & 0xff) == SQLITE_ERROR) {
+			buf_adds(why, "no schema version");
+			return INDEX_DAMAGED;
+		}
+		return index_error(c, rc, why, e);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		const char *value = (const char *)sqlite3_column_text(s, 1);
+
+		if (name == NULL)
+			continue;
+		if (strcmp(name, "schema") == 0) {
+			if (value != NULL && atoi(value) > atoi(SCHEMA_VERSION)) {
+				/* not ours to throw away; `value` lives until
+				 * the statement is reset */
+				rc = perr_set(e, EPROTONOSUPPORT, "the cache "
+				    "index %s was written by a newer partsfs "
+				    "(schema %s); use another cache directory",
+				    c->index, value);
+				stmt_done(s);
+				return rc;
+			}
+			if (value != NULL && strcmp(value, "1") == 0)
+				old = true;
+			else if (value == NULL ||
+			    strcmp(value, SCHEMA_VERSION) != 0) {
+				buf_printf(why, "schema version %s, not "
+				    SCHEMA_VERSION, value ? value : "NULL");
+				stmt_done(s);
+				return INDEX_DAMAGED;
+			}
+			versioned = true;
+		} else if (strcmp(name, "reindex") == 0)
+			*reindex = true;
+		else if (strcmp(name, "walked") == 0 && value != NULL)
+			c->walked = strtod(value, NULL);
+	}
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return index_error(c, rc, why, e);
+	if (!versioned) {
+		buf_adds(why, "no schema version");
+		return INDEX_DAMAGED;
+	}
+	return old ? index_upgrade(c, why, e) : INDEX_OK;
+}
+
+/*
+ * PRAGMA journal_mode=WAL, waiting as long as the busy timeout for the
+ * lock it needs.  When processes open a new cache at once, turning its
+ * new index into WAL can fail with SQLITE_BUSY at once, the busy handler
+ * not called (seen 1.3 ms into the 5 s timeout): the lock is taken while
+ * the pragma already reads the file, which sqlite does not wait for.  It
+ * is waited for here instead, as for any other lock; an index in WAL
+ * already needs none for it.
+ */
+static int
+index_wal(struct cache *c)
+{
+	uint64_t until = now_ns() + (uint64_t)BUSY_MS * 1000000u;
+	struct timespec pause = { 0, 1000000 };
+	int rc;
+
+	while ((rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL,
+	    NULL, NULL)) != SQLITE_OK && (rc & 0xff) == SQLITE_BUSY &&
+	    now_ns() < until) {
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 16000000)
+			pause.tv_nsec *= 2;
+	}
+	return rc;
+}
+
+/* Open the index file, creating the schema in an empty one.  INDEX_OK,
+ * INDEX_DAMAGED with the reason in `why`, or -errno. */
+static int
+index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
+{
+	sqlite3_stmt *s;
+	struct stat st;
+	int rc, flags;
+	int64_t ntables;
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(c->index, &c->db, flags, NULL);
+	if (c->db == NULL)
+		return perr_set(e, ENOMEM, "cannot open the cache index %s: %s",
+		    c->index, sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(c->db, 1);
+	if (rc != SQLITE_OK)
+		return index_error(c, rc, why, e);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	/* WAL lets readers and one writer of several processes share the
+	 * index; NORMAL loses at most the last commits on power loss, and
+	 * then a row at worst points to a blob the next open checks. */
+	rc = index_wal(c);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, wal_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return index_error(c, rc, why, e);
+	/* Which file this is: another process may set it aside and put a
+	 * new one in its place while we have it open. */
+	if (stat(c->index, &st) == 0) {
+		c->index_dev = st.st_dev;
+		c->index_ino = st.st_ino;
+	}
+	/* The WAL is checkpointed and removed when the last process closes
+	 * the index (sqlite's default), so that the main file is whole on
+	 * its own: keeping it would hide damage to the main file behind the
+	 * old frames it still holds. */
+
+	if ((s = stmt(c, S_TABLES)) == NULL)
+		return index_error(c, sqlite3_extended_errcode(c->db), why, e);
+	rc = sqlite3_step(s);
+	ntables = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	if (rc != SQLITE_ROW)
+		return index_error(c, rc, why, e);
+	if (ntables == 0) {
+		rc = sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			int r = index_error(c, rc, why, e);
+			db_rollback(c);
+			return r;
+		}
+	}
+	return index_meta(c, reindex, why, e);
+}
+
+/* Move the damaged index (with its -wal and -shm) aside, so the next
+ * attempt creates a new one; under a name of its own, as an index may be
+ * set aside more than once a second.  Called with the recovery lock
+ * held. */
+static int
+index_set_aside(struct cache *c, struct buf *note, struct perr *e)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char *base, *from, *to;
+	long long t = (long long)time(NULL);
+	struct stat st;
+	int r = 0;
+
+	base = xasprintf("%s.damaged-%lld", c->index, t);
+	for (int n = 1; lstat(base, &st) == 0; n++) {
+		free(base);
+		base = xasprintf("%s.damaged-%lld.%d", c->index, t, n);
+	}
+	for (size_t i = 0; i < PF_ARRAY_LEN(suffix) && r == 0; i++) {
+		from = xasprintf("%s%s", c->index, suffix[i]);
+		to = xasprintf("%s%s", base, suffix[i]);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			r = perr_set(e, errno, "cannot set the damaged cache "
+			    "index %s aside: %s", from, strerror(errno));
+		else if (i == 0)
+			buf_printf(note, "; set aside as %s", to);
+		free(from);
+		free(to);
+	}
+	free(base);
+	return r;
+}
+
+/* Repairs at open. */
+
+struct scan {
+	struct cache *c;
+	struct row *rows;            /* sorted by key */
+	size_t nrows;
+	struct row *found;           /* blobs to index */
+	size_t nfound;
+	size_t foundcap;
+	bool reindex;
+	double now;
+	int err;                     /* of a failed commit, with its */
+	struct buf msg;              /* message */
+};
+
+/* Read every row.  An sqlite code. */
+static int
+rows_load(struct cache *c, struct row **out, size_t *nout, bool want_sha)
+{
+	struct row *rows = NULL, *r;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((s = stmt(c, S_ROWS)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			rows = xreallocarray(rows, cap, sizeof *rows);
+		}
+		r = &rows[n];
+		memset(r, 0, sizeof *r);
+		/* A key that is not one cannot name a blob: left out, and
+		 * so never seen and dropped. */
+		if (!key_parse((const char *)sqlite3_column_text(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), &r->key))
+			continue;
+		r->fmt = fmt_parse((const char *)sqlite3_column_text(s, 1));
+		r->size = (uint64_t)sqlite3_column_int64(s, 2);
+		r->created = sqlite3_column_double(s, 3);
+		if (want_sha) {
+			const char *sha;
+
+			sha = (const char *)sqlite3_column_text(s, 4);
+			snprintf(r->sha, sizeof r->sha, "%s", sha ? sha : "");
+		}
+		n++;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		return rc;
+	}
+	*out = rows;
+	*nout = n;
+	return SQLITE_OK;
+}
+
+/* A blob without a row while re-indexing: kept and indexed when it is a
+ * plausible file of its format, else removed. */
+static void
+scan_reindex(struct scan *s, int dfd, const char *sub, const char *name,
+    const struct cache_key *key, int fmt, const struct stat *st)
+{
+	char *path = xasprintf("%s/blobs/%s/%s", s->c->dir, sub, name);
+	struct row *r;
+	uint64_t n;
+	int fd, r2;
+
+	/* Only a file that was read and is wrong goes. */
+	if ((r2 = format_check_file(fmt, path, NULL)) != 0) {
+		if (r2 == -EBADMSG)
+			unlinkat(dfd, name, 0);
+		free(path);
+		return;
+	}
+	free(path);
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if (s->nfound == s->foundcap) {
+		s->foundcap = s->foundcap ? s->foundcap * 2 : 64;
+		s->found = xreallocarray(s->found, s->foundcap,
+		    sizeof *s->found);
+	}
+	r = &s->found[s->nfound];
+	memset(r, 0, sizeof *r);
+	if (sha256_fd(fd, r->sha, &n) == 0 && n == (uint64_t)st->st_size) {
+		r->key = *key;
+		r->fmt = fmt;
+		r->size = n;
+		r->created = mtime_of(st);
+		s->nfound++;
+	}
+	close(fd);
+}
+
+/* One blobs/<xx> directory: mark the rows whose blob is there with its
+ * size, remove what is not a blob's name, and remove (or re-index) blobs
+ * without a row. */
+static int
+scan_sub(struct scan *s, int parent, const char *sub, struct perr *e)
+{
+	struct cache_key key;
+	struct dirent *de;
+	struct stat st;
+	struct row *r, probe;
+	DIR *d;
+	int fd, fmt, err = 0;
+
+	fd = openat(parent, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOTDIR || errno == ELOOP) {
+			remove_tree_at(parent, sub);
+			return 0;
+		}
+		if (errno == ENOENT)
+			return 0;
+		return perr_set(e, errno, "cannot read %s/blobs/%s: %s",
+		    s->c->dir, sub, strerror(errno));
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		err = errno;
+		close(fd);
+		return perr_set(e, err, "cannot read %s/blobs/%s: %s",
+		    s->c->dir, sub, strerror(err));
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			err = errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		fmt = blob_name(de->d_name, &key);
+		if (fmt < 0 || memcmp(key.hex, sub, 2) != 0) {
+			remove_tree_at(fd, de->d_name);
+			continue;
+		}
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;  /* gone meanwhile, or not ours to judge */
+		if (!S_ISREG(st.st_mode)) {
+			remove_tree_at(fd, de->d_name);
+			continue;
+		}
+		probe.key = key;
+		r = s->nrows == 0 ? NULL : bsearch(&probe, s->rows, s->nrows,
+		    sizeof *s->rows, row_cmp);
+		if (r != NULL && r->fmt == fmt &&
+		    r->size == (uint64_t)st.st_size) {
+			r->seen = true;
+			continue;
+		}
+		/* No row (or one for another size, which goes): re-indexed,
+		 * or removed once it is old enough not to be another
+		 * process's publishing under way. */
+		if (s->reindex)
+			scan_reindex(s, fd, sub, de->d_name, &key, fmt, &st);
+		else if (s->now - mtime_of(&st) > ORPHAN_AGE)
+			unlinkat(fd, de->d_name, 0);
+	}
+	closedir(d);
+	if (err != 0)
+		return perr_set(e, err, "cannot read %s/blobs/%s: %s",
+		    s->c->dir, sub, strerror(err));
+	return 0;
+}
+
+/* Walk blobs/: one readdir per directory and one fstatat per file. */
+static int
+scan_blobs(struct scan *s, struct perr *e)
+{
+	char *path = xasprintf("%s/blobs", s->c->dir);
+	struct dirent *de;
+	const char *n;
+	DIR *d;
+	int r = 0, err;
+
+	if ((d = opendir(path)) == NULL) {
+		err = errno;
+		r = perr_set(e, err, "cannot read %s: %s", path, strerror(err));
+		free(path);
+		return r;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if ((err = errno) != 0)
+				r = perr_set(e, err, "cannot read %s: %s",
+				    path, strerror(err));
+			break;
+		}
+		n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (is_hex(n[0]) && is_hex(n[1]) && n[2] == '\0') {
+			if ((r = scan_sub(s, dirfd(d), n, e)) != 0)
+				break;
+		} else
+			remove_tree_at(dirfd(d), n);
+	}
+	closedir(d);
+	free(path);
+	return r;
+}
+
+/* Write what the scan found: drop the rows without their blob, index the
+ * blobs found when re-indexing, drop expired failures.  One transaction,
+ * and none when there is nothing to write.  An sqlite code. */
+static int
+scan_commit(struct scan *s)
+{
+	struct cache *c = s->c;
+	sqlite3_stmt *st;
+	bool any = s->reindex || s->nfound != 0, expired = false;
+	int rc;
+
+	for (size_t i = 0; i < s->nrows && !any; i++)
+		any = !s->rows[i].seen;
+	if ((st = stmt(c, S_ANY_EXPIRED)) == NULL)
+		rc = sqlite3_extended_errcode(c->db);
+	else {
+		sqlite3_bind_double(st, 1, s->now);
+		rc = sqlite3_step(st);
+		stmt_done(st);
+	}
+	if (rc == SQLITE_ROW)
+		expired = true;
+	else if (rc != SQLITE_DONE) {
+		s->err = db_abort(c, rc, &s->msg);
+		return rc;
+	}
+	rc = db_run(c, S_BEGIN);
+	for (size_t i = 0; i < s->nrows && rc == SQLITE_OK; i++) {
+		if (!s->rows[i].seen)
+			rc = db_run_key(c, S_DROP, s->rows[i].key.hex,
+			    s->rows[i].created);
+	}
+	for (size_t i = 0; i < s->nfound && rc == SQLITE_OK; i++) {
+		struct row *r = &s->found[i];
+
+		if ((st = stmt(c, S_REINDEX)) == NULL) {
+			rc = sqlite3_extended_errcode(c->db);
+			break;
+		}
+		sqlite3_bind_text(st, 1, r->key.hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, format_ext(r->fmt), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->size);
+		sqlite3_bind_text(st, 4, r->sha, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 5, r->created);
+		rc = sqlite3_step(st);
+		stmt_done(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_OK && s->reindex)
+		rc = db_run(c, S_REINDEXED);
+	if (rc == SQLITE_OK && expired)
+		rc = db_run_time(c, S_EXPIRE, s->now);
+	if (rc == SQLITE_OK)
+		rc = db_run_time(c, S_WALKED, s->now);
+	if (rc == SQLITE_OK)
+		rc = db_run(c, S_COMMIT);
+	if (rc != SQLITE_OK)
+		s->err = db_abort(c, rc, &s->msg);
+	return rc;
+}
+
+/*
+ * Bring the index and the blobs into agreement, after a quick check of the
+ * index itself.  INDEX_OK, INDEX_DAMAGED or -errno.  With `unlock`, the
+ * mutex (held by the caller) is let go while the blobs are read and
+ * hashed, so that other threads go on using the cache: what they publish
+ * meanwhile is neither dropped nor overwritten (rows are only dropped as
+ * they were read, blobs only indexed where there is no row).
+ */
+static int
+index_reconcile(struct cache *c, bool reindex, bool unlock,
+    size_t *nreindexed, struct buf *why, struct perr *e)
+{
+	struct scan s;
+	int rc, r;
+
+	if ((r = index_quick_check(c, why, e)) != INDEX_OK)
+		return r;
+	memset(&s, 0, sizeof s);
+	s.c = c;
+	s.reindex = reindex;
+	s.now = wall_now();
+	if ((rc = rows_load(c, &s.rows, &s.nrows, false)) != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_ERROR) {
+			buf_adds(why, sqlite3_errmsg(c->db));
+			return INDEX_DAMAGED;
+		}
+		return index_error(c, rc, why, e);
+	}
+	if (s.nrows != 0)
+		qsort(s.rows, s.nrows, sizeof *s.rows, row_cmp);
+	if (unlock)
+		pthread_mutex_unlock(&c->lock);
+	r = scan_blobs(&s, e);
+	if (unlock)
+		pthread_mutex_lock(&c->lock);
+	if (r == 0) {
+		if ((rc = scan_commit(&s)) == SQLITE_OK)
+			*nreindexed = s.nfound;
+		else if (rc_damage(rc)) {
+			buf_adds(why, buf_str(&s.msg));
+			r = INDEX_DAMAGED;
+		} else
+			r = perr_set(e, -s.err, "cannot update the cache index "
+			    "%s: %s", c->index, buf_str(&s.msg));
+	}
+	free(s.rows);
+	free(s.found);
+	buf_free(&s.msg);
+	return r;
+}
+
+/*
+ * Remove a per-key lock file (tmp/key-<key>.lock, job.c's lock on making a
+ * part across processes) that nobody holds: its holder was killed before
+ * it could remove it.  As a holder does, it is unlinked while locked; one
+ * that is held is left alone, and so is a name that was meanwhile given
+ * to a new file.
+ */
+static void
+key_lock_reap(int dfd, const char *name)
+{
+	struct stat a, b;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+	    S_ISREG(a.st_mode) && fstatat(dfd, name, &b,
+	    AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		unlinkat(dfd, name, 0);
+	close(fd);
+}
+
+/* Remove the scratch space of processes that are gone: their lock file
+ * can be locked; and lock files of keys that nobody holds.  Best effort:
+ * what cannot be removed now is tried again at the next open. */
+static bool
+proc_reap(struct cache *c)
+{
+	const char *own = c->proc != NULL ? strrchr(c->proc, '/') + 1 : "";
+	char *tmp = xasprintf("%s/tmp", c->dir), *lock;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	bool reaped = false;
+
+	if ((d = opendir(tmp)) == NULL) {
+		free(tmp);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (str_has_prefix(de->d_name, "key-") &&
+		    str_has_suffix(de->d_name, ".lock")) {
+			key_lock_reap(dirfd(d), de->d_name);
+			continue;
+		}
+		if (!str_has_prefix(de->d_name, "proc-") ||
+		    strcmp(de->d_name, own) == 0)
+			continue;
+		lock = xasprintf("%s/lock", de->d_name);
+		fd = openat(dirfd(d), lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		free(lock);
+		if (fd == -1) {
+			if (errno == ENOENT && fstatat(dirfd(d), de->d_name,
+			    &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode) &&
+			    wall_now() - mtime_of(&st) > PROC_AGE) {
+				remove_tree_at(dirfd(d), de->d_name);
+				reaped = true;
+			}
+			continue;
+		}
+		/* Removed while locked, so that its owner, if it was just
+		 * being set up, sees its lock file gone and starts again. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			remove_tree_at(dirfd(d), de->d_name);
+			reaped = true;
+		}
+		close(fd);
+	}
+	closedir(d);
+	free(tmp);
+	return reaped;
+}
+
+/* Make our scratch directory and hold its lock file. */
+static int
+proc_make(struct cache *c, struct perr *e)
+{
+	struct stat a, b;
+	char *dir, *lock;
+	int fd, err;
+
+	for (int tries = 0; tries < 8; tries++) {
+		dir = xasprintf("%s/tmp/proc-XXXXXX", c->dir);
+		if (mkdtemp(dir) == NULL) {
+			err = errno;
+			free(dir);
+			return perr_set(e, err, "cannot create scratch space "
+			    "in %s/tmp: %s", c->dir, strerror(err));
+		}
+		lock = xasprintf("%s/lock", dir);
+		fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1 && flock(fd, LOCK_EX) == -1) {
+			err = errno;
+			perr_set(e, err, "cannot lock %s: %s", lock,
+			    strerror(err));
+			close(fd);
+			remove_tree_at(AT_FDCWD, dir);
+			free(lock);
+			free(dir);
+			return -err;
+		}
+		/* A process reaping dead scratch space may have locked the
+		 * file before us and removed the directory: start again. */
+		if (fd != -1 && stat(lock, &a) == 0 && fstat(fd, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			free(lock);
+			c->proc = dir;
+			c->procfd = fd;
+			return 0;
+		}
+		err = errno;
+		if (fd != -1)
+			close(fd);
+		remove_tree_at(AT_FDCWD, dir);
+		free(lock);
+		free(dir);
+		if (fd == -1 && err != ENOENT)
+			return perr_set(e, err, "cannot create scratch space "
+			    "in %s/tmp: %s", c->dir, strerror(err));
+	}
+	return perr_set(e, EAGAIN, "cannot create scratch space in %s/tmp: "
+	    "it keeps being removed", c->dir);
+}
+
+/* Take the lock on the cache directory that the index is replaced under;
+ * -1 when it cannot be had (then the repair goes on without it: two
+ * processes may both set an index aside, and one of them then works on a
+ * file the others no longer see, until it notices). */
+static int
+dir_lock(struct cache *c)
+{
+	int fd;
+
+	if ((fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/*
+ * Open the index and reconcile it with the files.  A damaged index is
+ * first checked again under a lock on the cache directory (another process
+ * may have replaced it meanwhile), then set aside; the new one is filled
+ * from the blobs on disk.
+ */
+static int
+cache_open_index(struct cache *c, bool walk, struct perr *e)
+{
+	struct buf why = BUF_INIT, note = BUF_INIT;
+	size_t nreindexed = 0;
+	bool reindex = false, rechecked = false, setaside = false;
+	int lockfd = -1, r = -EIO;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		buf_reset(&why);
+		r = index_open(c, &reindex, &why, e);
+		if (r == INDEX_OK && (walk || reindex ||
+		    wall_now() - c->walked > WALK_INTERVAL))
+			r = index_reconcile(c, reindex, false, &nreindexed,
+			    &why, e);
+		if (r != INDEX_DAMAGED)
+			break;
+		db_close(c);
+		if (!rechecked) {
+			lockfd = dir_lock(c);
+			rechecked = true;
+			continue;
+		}
+		if (setaside) {
+			r = perr_set(e, EIO, "the new cache index %s is "
+			    "damaged too: %s", c->index, buf_str(&why));
+			break;
+		}
+		buf_printf(&note, "the cache index %s was damaged (%s)",
+		    c->index, buf_str(&why));
+		if ((r = index_set_aside(c, &note, e)) != 0)
+			break;
+		setaside = true;
+	}
+	if (lockfd != -1)
+		close(lockfd);
+	if (r == INDEX_DAMAGED)
+		r = perr_set(e, EIO, "the cache index %s is damaged: %s",
+		    c->index, buf_str(&why));
+	/* A successful open can still have something to say: to the
+	 * caller, and to the log, as nobody may be there to read it. */
+	if (r == 0 && setaside) {
+		log_warning("%s; %zu parts re-indexed from the blobs",
+		    buf_str(&note), nreindexed);
+		if (e != NULL)
+			snprintf(e->msg, sizeof e->msg, "%s; %zu parts "
+			    "re-indexed from the blobs", buf_str(&note),
+			    nreindexed);
+	}
+	buf_free(&why);
+	buf_free(&note);
+	return r;
+}
+
+/* Repairs while the cache is in use. */
+
+/*
+ * Open the index again while the cache is in use, with the mutex held:
+ * after a statement reported `damage`, or (`damage` NULL) after an earlier
+ * attempt left no index open or another process replaced it.  Under the
+ * lock on the cache directory, a damaged index that is still the one in
+ * place is set aside (another process may have done that already), and
+ * the index in place, or a new one, is opened; a new one is filled from
+ * the blobs on disk, with the mutex let go while they are hashed, so that
+ * the other threads go on (and miss).  Threads that meet the damage
+ * meanwhile wait for the end (index_retry).  0 with a note in `e` (code
+ * 0) when an index was set aside, or -errno; either is logged.  c->db is
+ * NULL when it failed.
+ */
+static int
+index_renew(struct cache *c, const char *damage, struct perr *e)
+{
+	struct buf why = BUF_INIT, note = BUF_INIT, what = BUF_INIT;
+	size_t nreindexed = 0;
+	bool reindex = false, bad, aside = false;
+	int lockfd, r;
+
+	perr_clear(e);
+	c->repairing = true;
+	/* Not waiting for another process's repair with the mutex held. */
+	pthread_mutex_unlock(&c->lock);
+	lockfd = dir_lock(c);
+	pthread_mutex_lock(&c->lock);
+	bad = damage != NULL && c->db != NULL && !index_moved(c);
+	buf_adds(&what, damage != NULL ? damage : "");
+	for (;;) {
+		db_close(c);
+		if (bad) {
+			buf_reset(&note);
+			buf_printf(&note, "the cache index %s was damaged (%s)",
+			    c->index, buf_str(&what));
+			if ((r = index_set_aside(c, &note, e)) != 0)
+				break;
+			aside = true;
+		}
+		buf_reset(&why);
+		r = index_open(c, &reindex, &why, e);
+		if (r == INDEX_OK && reindex)
+			r = index_reconcile(c, true, true, &nreindexed, &why,
+			    e);
+		if (r != INDEX_DAMAGED || aside)
+			break;
+		/* the one in place is damaged too: it goes as well */
+		bad = true;
+		buf_reset(&what);
+		buf_adds(&what, buf_str(&why));
+	}
+	if (r == INDEX_DAMAGED)
+		r = perr_set(e, EIO, "the new cache index %s is damaged too: "
+		    "%s", c->index, buf_str(&why));
+	if (r != 0) {
+		db_close(c);
+		c->reopen_failed = wall_now();
+		log_error("%s%s%s", buf_str(&note),
+		    buf_str(&note)[0] != '\0' ? "; " : "",
+		    e != NULL ? e->msg : "cannot open the cache index");
+	} else if (aside) {
+		log_warning("%s; %zu parts re-indexed from the blobs",
+		    buf_str(&note), nreindexed);
+		if (e != NULL)
+			snprintf(e->msg, sizeof e->msg, "%s; %zu parts "
+			    "re-indexed from the blobs", buf_str(&note),
+			    nreindexed);
+	}
+	if (lockfd != -1)
+		close(lockfd);
+	c->repairing = false;
+	pthread_cond_broadcast(&c->repaired);
+	buf_free(&why);
+	buf_free(&note);
+	buf_free(&what);
+	return r;
+}
+
+/*
+ * Whether a statement that failed with `rc` is to be run again: when the
+ * index reported damage to itself, and it has been replaced since (by
+ * this thread, or by another one this thread waited for).  Once per
+ * operation: `tries` counts.  Called with the mutex held.
+ */
+static bool
+index_retry(struct cache *c, int rc, int *tries)
+{
+	struct perr e;
+
+	if (!rc_damage(rc) || (*tries)++ != 0)
+		return false;
+	if (c->repairing) {
+		while (c->repairing)
+			pthread_cond_wait(&c->repaired, &c->lock);
+	} else
+		index_renew(c, sqlite3_errstr(rc), &e);
+	return c->db != NULL;
+}
+
+/*
+ * Is the index open, and the one in place?  Opened again when an earlier
+ * repair failed, or when another process set the one we have aside (what
+ * is written must go where the others look).  Called with the mutex held
+ * at the start of an operation; `follow` asks for the second check (a
+ * stat), which writers make.
+ */
+static bool
+db_ready(struct cache *c, bool follow)
+{
+	struct perr e;
+
+	if (c->repairing)
+		return c->db != NULL;
+	if (c->db == NULL) {
+		if (wall_now() - c->reopen_failed >= REOPEN_INTERVAL)
+			index_renew(c, NULL, &e);
+	} else if (follow && index_moved(c))
+		index_renew(c, NULL, &e);
+	return c->db != NULL;
+}
+
+int
+cache_check(struct cache *c, struct perr *e)
+{
+	struct buf why = BUF_INIT;
+	size_t n = 0;
+	bool reindex = false;
+	int r;
+
+	perr_clear(e);
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		r = perr_set(e, EIO, "cannot open the cache index %s",
+		    c->index);
+		goto out;
+	}
+	/* A re-index left unfinished is finished: blobs without a row are
+	 * then indexed, not removed. */
+	r = index_meta(c, &reindex, &why, e);
+	if (r == INDEX_OK)
+		r = index_reconcile(c, reindex, false, &n, &why, e);
+	if (r == INDEX_DAMAGED) {
+		/* The note about it goes to the caller with e->code 0. */
+		r = index_renew(c, buf_str(&why), e);
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	buf_free(&why);
+	return r;
+}
+
+struct cache *
+cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
+    struct perr *e)
+{
+	struct statvfs sv;
+	struct cache *c;
+	char *sub;
+	size_t len;
+	int r;
+
+	perr_clear(e);
+	if (dir == NULL || dir[0] != '/') {
+		perr_set(e, EINVAL, "the cache directory must be an absolute "
+		    "path: %s", dir != NULL ? dir : "(none)");
+		return NULL;
+	}
+	if (sqlite_lazy_load(e) != 0)
+		return NULL;
+	c = xcalloc(1, sizeof *c);
+	if ((r = pthread_mutex_init(&c->lock, NULL)) != 0) {
+		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		free(c);
+		return NULL;
+	}
+	if ((r = pthread_cond_init(&c->repaired, NULL)) != 0) {
+		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
+	c->dir = xstrdup(dir);
+	len = strlen(c->dir);
+	while (len > 1 && c->dir[len - 1] == '/')
+		c->dir[--len] = '\0';
+	c->index = xasprintf("%s/index.sqlite", c->dir);
+	c->procfd = -1;
+	c->max_bytes = max_bytes;
+	c->negative_ttl = negative_ttl;
+
+	if ((r = mkdir_p(c->dir, 0755)) != 0) {
+		perr_set(e, -r, "cannot create the cache directory %s: %s",
+		    c->dir, strerror(-r));
+		goto fail;
+	}
+	for (int i = 0; i < 2; i++) {
+		sub = xasprintf("%s/%s", c->dir, i == 0 ? "blobs" : "tmp");
+		if (mkdir(sub, 0755) == -1 && errno != EEXIST) {
+			perr_set(e, errno, "cannot create %s: %s", sub,
+			    strerror(errno));
+			free(sub);
+			goto fail;
+		}
+		free(sub);
+	}
+	/* What a blob takes on disk is counted in whole blocks. */
+	if (statvfs(c->dir, &sv) == 0 && sv.f_frsize > 0 &&
+	    sv.f_frsize <= 1 << 20)
+		c->block = sv.f_frsize;
+	else
+		c->block = BLOCK_SIZE;
+	/* a dead process's scratch space means a crash: check everything */
+	if (cache_open_index(c, proc_reap(c), e) != 0)
+		goto fail;
+	return c;
+
+fail:
+	cache_close(c);
+	return NULL;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	db_close(c);
+	/* Our scratch space, lock file included, is removed while the lock
+	 * is still held. */
+	if (c->proc != NULL)
+		remove_tree_at(AT_FDCWD, c->proc);
+	if (c->procfd != -1)
+		close(c->procfd);
+	pthread_cond_destroy(&c->repaired);
+	pthread_mutex_destroy(&c->lock);
+	free(c->pins);
+	free(c->proc);
+	free(c->index);
+	free(c->dir);
+	free(c);
+}
+
+const char *
+cache_dir(const struct cache *c)
+{
+	return c->dir;
+}
+
+/* Entries. */
+
+static struct pin *
+pin_find(struct cache *c, const char *hex)
+{
+	for (size_t i = 0; i < c->npins; i++) {
+		if (memcmp(c->pins[i].key.hex, hex, CACHE_KEY_LEN) == 0)
+			return &c->pins[i];
+	}
+	return NULL;
+}
+
+/* What the index says about a key. */
+struct found {
+	int fmt;
+	uint64_t size;
+	double used;
+	double created;
+};
+
+/* The row of a key: SQLITE_ROW with `f` filled, SQLITE_DONE when there is
+ * none, or an error. */
+static int
+lookup_row(struct cache *c, const char *hex, struct found *f)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_LOOKUP)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		f->fmt = fmt_parse((const char *)sqlite3_column_text(s, 0));
+		f->size = (uint64_t)sqlite3_column_int64(s, 1);
+		f->used = sqlite3_column_double(s, 2);
+		f->created = sqlite3_column_double(s, 3);
+	}
+	stmt_done(s);
+	return rc;
+}
+
+/* Mark a key used at `now`, not waiting for another process's write:
+ * failing to note the use only ages the entry.  An sqlite code. */
+static int
+touch_row(struct cache *c, const char *hex, double now)
+{
+	int rc;
+
+	sqlite3_busy_timeout(c->db, 0);
+	rc = db_run_key(c, S_TOUCH, hex, now);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	return rc;
+}
+
+int
+cache_lookup(struct cache *c, const struct cache_key *key,
+    struct cache_entry *out)
+{
+	struct found f = { .fmt = -1 };
+	struct stat st;
+	double now;
+	char *path = NULL;
+	int rc, r = 0, tries = 0;
+
+	out->path = NULL;
+	if (!key_valid(key))
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, false)) {
+		r = -EIO;
+		goto out;
+	}
+	do
+		rc = lookup_row(c, key->hex, &f);
+	while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+	    index_retry(c, rc, &tries));
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			r = -db_errno(c->db, rc);
+		goto out;
+	}
+
+	if (f.fmt >= 0) {
+		path = blob_path(c, key->hex, f.fmt);
+		if (stat(path, &st) == -1) {
+			if (errno != ENOENT && errno != ENOTDIR) {
+				r = -errno;
+				goto out;
+			}
+		} else if (S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == f.size) {
+			now = wall_now();
+			if (now - f.used > USED_SLACK) {
+				do
+					rc = touch_row(c, key->hex, now);
+				while (rc != SQLITE_OK &&
+				    index_retry(c, rc, &tries));
+			}
+			out->path = path;
+			out->size = f.size;
+			out->fmt = f.fmt;
+			path = NULL;
+			r = 1;
+			goto out;
+		}
+	}
+	/* The blob is gone or damaged: so is the entry. */
+	do
+		rc = db_run_key(c, S_DROP, key->hex, f.created);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
+		r = -db_errno(c->db, rc);
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(path);
+	return r;
+}
+
+void
+cache_entry_clear(struct cache_entry *e)
+{
+	free(e->path);
+	e->path = NULL;
+}
+
+/* What `size` bytes take on disk: whole blocks. */
+static uint64_t
+disk_size(const struct cache *c, uint64_t size)
+{
+	return (size + c->block - 1) / c->block * c->block;
+}
+
+/* The disk space of the index files (the database, its WAL and its
+ * shared memory), and of the WAL alone in *wal. */
+static uint64_t
+index_disk(const struct cache *c, uint64_t *wal)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct stat st;
+	uint64_t total = 0, n;
+	char *path;
+
+	*wal = 0;
+	for (size_t i = 0; i < PF_ARRAY_LEN(suffix); i++) {
+		path = xasprintf("%s%s", c->index, suffix[i]);
+		if (stat(path, &st) == 0) {
+			n = (uint64_t)st.st_blocks * 512;
+			total += n;
+			if (i == 1)
+				*wal = n;
+		}
+		free(path);
+	}
+	return total;
+}
+
+/* The number of entries and the disk space of their blobs.  An sqlite
+ * code. */
+static int
+blobs_total(struct cache *c, uint64_t *entries, uint64_t *bytes)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_TOTAL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->block);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*entries = (uint64_t)sqlite3_column_int64(s, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(s, 1);
+		rc = SQLITE_OK;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+/* Copy the WAL into the index and truncate it, as far as the readers of
+ * other processes allow without waiting for them. */
+static void
+db_checkpoint(struct cache *c)
+{
+	sqlite3_busy_timeout(c->db, 0);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+}
+
+/*
+ * Blobs in use.  A reader holds a shared flock on its blob's descriptor
+ * (cache_blob_open) for as long as it reads; eviction removes a blob only
+ * after taking an exclusive one without waiting, so a part being read by
+ * any process sharing the cache is not evicted (the pins of cache_pin say
+ * the same within a process, before the blob is even opened).  A reader
+ * that opened the file just as it was removed finds it unlinked once it
+ * has its lock, and takes it as gone.
+ */
+int
+cache_blob_open(const char *path, struct stat *stp)
+{
+	struct stat st;
+	int fd, err;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (flock(fd, LOCK_SH) == -1) {
+		if (errno != EINTR) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+	}
+	if (fstat(fd, &st) == -1 || st.st_nlink == 0) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	if (stp != NULL)
+		*stp = st;
+	return fd;
+}
+
+/* The blob of an eviction candidate, locked for removal in *fdp (-1 when
+ * it is gone already): 0, or -1 when someone reads it. */
+static int
+blob_claim(struct cache *c, const char *hex, int fmt, int *fdp)
+{
+	char *path = blob_path(c, hex, fmt);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	free(path);
+	*fdp = -1;
+	if (fd == -1)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return errno == EWOULDBLOCK ? -1 : 0;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* An entry chosen for eviction. */
+struct victim {
+	char hex[CACHE_KEY_LEN + 1];
+	int fmt;
+	uint64_t size;
+	int fd;                     /* its blob, locked for removal, or -1 */
+};
+
+static void
+victims_release(struct victim *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].fd != -1)
+			close(v[i].fd);
+		v[i].fd = -1;
+	}
+}
+
+/*
+ * Evict least recently used entries until the disk space of the cache (its
+ * blobs in whole blocks and the index files) is within the limit, sparing
+ * pinned entries and `keep`.  The WAL is truncated before it is counted
+ * (no part is evicted for what it held) and after entries were removed.
+ * Called with the mutex held.  An sqlite code; the number removed is
+ * added to *n and their disk space to *freed.
+ */
+static int
+evict(struct cache *c, const struct cache_key *keep, int *n, uint64_t *freed)
+{
+	struct victim *v = NULL;
+	size_t nv = 0, cap = 0;
+	sqlite3_stmt *s;
+	uint64_t entries, blobs, wal, total = 0;
+	int rc, removed = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* The first look is outside a transaction: most of the
+		 * time there is nothing to do and nothing is locked. */
+		if (pass == 1 && (rc = db_run(c, S_BEGIN)) != SQLITE_OK)
+			return rc;
+		if ((rc = blobs_total(c, &entries, &blobs)) != SQLITE_OK)
+			goto fail;
+		total = blobs + index_disk(c, &wal);
+		if (pass == 0 && total > c->max_bytes && wal != 0) {
+			db_checkpoint(c);
+			total = blobs + index_disk(c, &wal);
+		}
+		if (total <= c->max_bytes) {
+			if (pass == 1 && db_run(c, S_COMMIT) != SQLITE_OK)
+				db_rollback(c);
+			return SQLITE_OK;
+		}
+	}
+
+	/* what only saves work goes first (the index does not shrink, but
+	 * its pages are used again) */
+	if ((rc = memo_prefix(c, CACHE_MEMO_SPARE, false, NULL)) != SQLITE_OK)
+		goto fail;
+	memo_files_remove(c);
+	if ((s = stmt(c, S_LRU)) == NULL) {
+		rc = sqlite3_extended_errcode(c->db);
+		goto fail;
+	}
+	while (total > c->max_bytes && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(s, 0);
+		uint64_t size;
+
+		int fmt = fmt_parse((const char *)sqlite3_column_text(s, 1));
+		int fd = -1;
+
+		size = disk_size(c, (uint64_t)sqlite3_column_int64(s, 2));
+		if (hex == NULL || (keep != NULL &&
+		    strcmp(hex, keep->hex) == 0) ||
+		    (strlen(hex) == CACHE_KEY_LEN && pin_find(c, hex) != NULL))
+			continue;
+		/* read by someone, in this process or another: spared */
+		if (strlen(hex) == CACHE_KEY_LEN && fmt >= 0 &&
+		    blob_claim(c, hex, fmt, &fd) != 0)
+			continue;
+		if (nv == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		snprintf(v[nv].hex, sizeof v[nv].hex, "%s", hex);
+		v[nv].fmt = fmt;
+		v[nv].size = size;
+		v[nv].fd = fd;
+		nv++;
+		total -= size < total ? size : total;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	rc = SQLITE_OK;
+	for (size_t i = 0; i < nv && rc == SQLITE_OK; i++) {
+		struct cache_key k;
+
+		if (key_parse(v[i].hex, strlen(v[i].hex), &k) && v[i].fmt >= 0) {
+			char *path = blob_path(c, k.hex, v[i].fmt);
+			int err = unlink(path) == -1 ? errno : 0;
+
+			free(path);
+			if (v[i].fd != -1)
+				close(v[i].fd);
+			v[i].fd = -1;
+			if (err != 0 && err != ENOENT)
+				continue;     /* still there: the row stays */
+		}
+		rc = db_run_key(c, S_DROP_KEY, v[i].hex, 0);
+		if (rc == SQLITE_OK) {
+			removed++;
+			if (freed != NULL)
+				*freed += v[i].size;
+		}
+	}
+	victims_release(v, nv);
+	if (rc == SQLITE_OK)
+		rc = db_run(c, S_COMMIT);
+	if (rc != SQLITE_OK)
+		goto fail;
+	free(v);
+	*n += removed;
+	/* what the removal wrote to the WAL goes again */
+	if (removed != 0)
+		db_checkpoint(c);
+	return SQLITE_OK;
+
+fail:
+	victims_release(v, nv);
+	free(v);
+	*n += removed;
+	db_rollback(c);
+	return rc;
+}
+
+/* Index a placed blob: the row, no failure for the key.  An sqlite code,
+ * with sqlite's message in `msg` on failure. */
+static int
+publish_index(struct cache *c, const struct cache_key *key, enum format fmt,
+    uint64_t size, const char *sha, double now, const char *label,
+    struct buf *msg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = db_run(c, S_BEGIN)) != SQLITE_OK)
+		goto fail;
+	if ((s = stmt(c, S_INSERT)) == NULL) {
+		rc = sqlite3_extended_errcode(c->db);
+		goto fail;
+	}
+	sqlite3_bind_text(s, 1, key->hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, format_ext(fmt), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)size);
+	sqlite3_bind_text(s, 4, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 5, now);
+	if (label != NULL)
+		sqlite3_bind_text(s, 6, label, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if ((rc = db_run_key(c, S_UNFAIL, key->hex, 0)) != SQLITE_OK ||
+	    (rc = db_run(c, S_COMMIT)) != SQLITE_OK)
+		goto fail;
+	return SQLITE_OK;
+
+fail:
+	/* rolling back replaces the message */
+	buf_reset(msg);
+	buf_adds(msg, sqlite3_errmsg(c->db));
+	db_rollback(c);
+	return rc;
+}
+
+static int
+publish_fail(struct perr *e, const struct cache_key *key, const char *step,
+    int err)
+{
+	return perr_set(e, err, "publishing %s failed: %s: %s", key->hex, step,
+	    strerror(err));
+}
+
+/* Rename `tmp` to the blob's `path`.  *fresh says whether no blob was
+ * there before, so that removing the file again takes nothing away: a
+ * blob already in place is whole and may be indexed.  0 or -errno. */
+static int
+blob_place(const char *tmp, const char *path, bool *fresh)
+{
+	struct stat st;
+
+	*fresh = false;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+		*fresh = true;
+		return 0;
+	}
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* a file system that cannot say: asked first */
+		*fresh = lstat(path, &st) == -1 && errno == ENOENT;
+	} else if (errno != EEXIST)
+		return -errno;
+	if (rename(tmp, path) == -1) {
+		*fresh = false;
+		return -errno;
+	}
+	return 0;
+}
+
+int
+cache_publish(struct cache *c, const struct cache_key *key, enum format fmt,
+    const char *tmp, const char *label, struct cache_entry *out,
+    struct perr *e)
+{
+	return cache_publish_open(c, key, fmt, tmp, label, out, NULL, e);
+}
+
+int
+cache_publish_open(struct cache *c, const struct cache_key *key,
+    enum format fmt, const char *tmp, const char *label,
+    struct cache_entry *out, int *fdp, struct perr *e)
+{
+	static const char *const reading = "reading the result";
+	static const char *const writing = "writing to the cache";
+	char sha[CACHE_KEY_LEN + 1], *sub = NULL, *path = NULL;
+	struct buf msg = BUF_INIT;
+	struct stat st;
+	uint64_t n;
+	bool placed = false, fresh = false;
+	int fd = -1, r, rc, tries = 0, evicted = 0;
+
+	if (out != NULL)
+		out->path = NULL;
+	if (tmp == NULL)
+		return perr_set(e, EINVAL, "publishing failed: no file");
+	if (!key_valid(key) || (unsigned)fmt >= FMT__COUNT) {
+		unlink(tmp);
+		return perr_set(e, EINVAL, "publishing failed: not a cache key "
+		    "or format");
+	}
+	if ((fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		r = publish_fail(e, key, reading, errno);
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = publish_fail(e, key, reading, errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = perr_set(e, EINVAL, "publishing %s failed: %s is not a "
+		    "regular file", key->hex, tmp);
+		goto fail;
+	}
+	if ((r = sha256_fd(fd, sha, &n)) != 0) {
+		r = publish_fail(e, key, reading, -r);
+		goto fail;
+	}
+	/* Readable by whoever may read the cache; the mtime says when it was
+	 * placed (blobs without a row are spared by age); on disk before the
+	 * rename makes it visible. */
+	if (fchmod(fd, 0644) == -1 || futimens(fd, NULL) == -1 ||
+	    fsync(fd) == -1 || fstat(fd, &st) == -1) {
+		r = publish_fail(e, key, writing, errno);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size != n) {
+		r = perr_set(e, EAGAIN, "publishing %s failed: %s changed "
+		    "while it was published", key->hex, tmp);
+		goto fail;
+	}
+	sub = xasprintf("%s/blobs/%.2s", c->dir, key->hex);
+	if (mkdir(sub, 0755) == -1 && errno != EEXIST) {
+		r = publish_fail(e, key, writing, errno);
+		goto fail;
+	}
+	path = blob_path(c, key->hex, fmt);
+	/* in use from the moment it is visible (cache_blob_open) */
+	if (fdp != NULL && (flock(fd, LOCK_SH) == -1 ||
+	    lseek(fd, 0, SEEK_SET) == -1)) {
+		r = publish_fail(e, key, reading, errno);
+		goto fail;
+	}
+	if ((r = blob_place(tmp, path, &fresh)) != 0) {
+		r = publish_fail(e, key, writing, -r);
+		goto fail;
+	}
+	placed = true;
+	/* The directories are not synced: should a crash lose the rename,
+	 * the temporary file is an orphan the next start removes, and a row
+	 * that made it to disk without its blob is dropped by the lookup
+	 * that misses the blob.  The part is made again; nothing wrong is
+	 * ever served. */
+
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		r = perr_set(e, EIO, "publishing %s failed: %s: the cache "
+		    "index %s cannot be opened", key->hex, writing, c->index);
+		goto fail;
+	}
+	do
+		rc = publish_index(c, key, fmt, n, sha, wall_now(), label,
+		    &msg);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK) {
+		r = -db_errno(c->db, rc);
+		pthread_mutex_unlock(&c->lock);
+		r = perr_set(e, -r, "publishing %s failed: %s: %s (index: %s)",
+		    key->hex, writing, strerror(-r), buf_str(&msg));
+		buf_free(&msg);
+		goto fail;
+	}
+	buf_free(&msg);
+	/* The part is published whatever eviction does; it is tried again
+	 * with the next publish or prune. */
+	do
+		rc = evict(c, key, &evicted, NULL);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	pthread_mutex_unlock(&c->lock);
+
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
+	free(sub);
+	if (out != NULL) {
+		out->path = path;
+		out->size = n;
+		out->fmt = fmt;
+	} else
+		free(path);
+	perr_clear(e);
+	return 0;
+
+fail:
+	if (fd != -1)
+		close(fd);
+	/* A blob that replaced another of its key stays: removing it would
+	 * take away a good part, which a row may still describe. */
+	if (!placed)
+		unlink(tmp);
+	else if (fresh)
+		unlink(path);
+	free(sub);
+	free(path);
+	return r;
+}
+
+char *
+cache_scratch(struct cache *c, struct perr *e)
+{
+	char *dir;
+	int r;
+
+	/* Our scratch space is made when the first job needs it: a process
+	 * that only reads the cache never makes one. */
+	pthread_mutex_lock(&c->lock);
+	r = c->proc == NULL ? proc_make(c, e) : 0;
+	pthread_mutex_unlock(&c->lock);
+	if (r != 0)
+		return NULL;
+	dir = xasprintf("%s/job-XXXXXX", c->proc);
+	if (mkdtemp(dir) == NULL) {
+		perr_set(e, errno, "cannot create a scratch directory in %s: "
+		    "%s", c->proc, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+void
+cache_scratch_remove(const char *dir)
+{
+	if (dir != NULL)
+		remove_tree_at(AT_FDCWD, dir);
+}
+
+void
+cache_touch(struct cache *c, const struct cache_key *key)
+{
+	int rc, tries = 0;
+
+	if (!key_valid(key))
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, false)) {
+		do
+			rc = touch_row(c, key->hex, wall_now());
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Failures. */
+
+/* Remember a failure (a timeout with its limit, else NULL).  An sqlite
+ * code. */
+static int
+fail_row(struct cache *c, const char *hex, const char *message,
+    double timeout)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_FAIL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, message != NULL ? message : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_double(s, 3, wall_now() + c->negative_ttl);
+	if (timeout > 0)
+		sqlite3_bind_double(s, 4, timeout);
+	else
+		sqlite3_bind_null(s, 4);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void
+cache_fail(struct cache *c, const struct cache_key *key, const char *message,
+    double timeout)
+{
+	int rc, tries = 0;
+
+	if (!key_valid(key) || !(c->negative_ttl > 0))
+		return;
+	pthread_mutex_lock(&c->lock);
+	/* Not remembering a failure only means trying again. */
+	if (db_ready(c, true)) {
+		do
+			rc = fail_row(c, key->hex, message, timeout);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* An unexpired failure of a key that holds under the time limit
+ * `timeout`: SQLITE_ROW with the message in *message (when not NULL),
+ * SQLITE_DONE, or an error. */
+static int
+failed_row(struct cache *c, const char *hex, double timeout, char **message)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_FAILED)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 2, wall_now());
+	sqlite3_bind_double(s, 3, timeout);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && message != NULL) {
+		const char *m = (const char *)sqlite3_column_text(s, 0);
+		*message = xstrdup(m != NULL ? m : "");
+	}
+	stmt_done(s);
+	return rc;
+}
+
+int
+cache_failed(struct cache *c, const struct cache_key *key, double timeout,
+    char **message)
+{
+	int rc = SQLITE_DONE, tries = 0;
+
+	if (message != NULL)
+		*message = NULL;
+	if (!key_valid(key))
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, false)) {
+		do
+			rc = failed_row(c, key->hex, timeout, message);
+		while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+		    index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc == SQLITE_ROW;
+}
+
+/* Pins. */
+
+void
+cache_pin(struct cache *c, const struct cache_key *key)
+{
+	struct pin *p;
+
+	pthread_mutex_lock(&c->lock);
+	if ((p = pin_find(c, key->hex)) == NULL) {
+		if (c->npins == c->pinscap) {
+			c->pinscap = c->pinscap ? c->pinscap * 2 : 16;
+			c->pins = xreallocarray(c->pins, c->pinscap,
+			    sizeof *c->pins);
+		}
+		p = &c->pins[c->npins++];
+		p->key = *key;
+		p->n = 0;
+	}
+	p->n++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+cache_unpin(struct cache *c, const struct cache_key *key)
+{
+	struct pin *p;
+
+	pthread_mutex_lock(&c->lock);
+	if ((p = pin_find(c, key->hex)) != NULL && --p->n == 0)
+		*p = c->pins[--c->npins];
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Memo. */
+
+/* A memo: SQLITE_ROW with the value in *value (NULL for a NULL value),
+ * SQLITE_DONE, or an error. */
+static int
+memo_row(struct cache *c, const char *name, char **value)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_MEMO_GET)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*value = xstrdup((const char *)sqlite3_column_text(s, 0));
+	stmt_done(s);
+	return rc;
+}
+
+char *
+cache_memo_get(struct cache *c, const char *name)
+{
+	char *v = NULL;
+	int rc, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, false)) {
+		do
+			rc = memo_row(c, name, &v);
+		while (rc != SQLITE_ROW && rc != SQLITE_DONE &&
+		    index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+/* Set or (value NULL) delete a memo.  An sqlite code. */
+static int
+memo_write(struct cache *c, const char *name, const char *value)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, value != NULL ? S_MEMO_SET : S_MEMO_DEL)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void
+cache_memo_set(struct cache *c, const char *name, const char *value)
+{
+	int rc, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	/* A memo not kept is only worked out again. */
+	if (db_ready(c, true)) {
+		do
+			rc = memo_write(c, name, value);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The memos whose names start with `prefix` (no glob characters in it):
+ * how many (count true), or drop them all. */
+static int
+memo_prefix(struct cache *c, const char *prefix, bool count, uint64_t *n)
+{
+	sqlite3_stmt *s;
+	char *pattern;
+	int rc;
+
+	if ((s = stmt(c, count ? S_MEMO_COUNT : S_MEMO_DROP)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	pattern = xasprintf("%s*", prefix);
+	sqlite3_bind_text(s, 1, pattern, -1, SQLITE_TRANSIENT);
+	free(pattern);
+	rc = sqlite3_step(s);
+	if (count && rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	}
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+uint64_t
+cache_memo_count(struct cache *c, const char *prefix)
+{
+	uint64_t n = 0;
+	int rc, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, false)) {
+		do
+			rc = memo_prefix(c, prefix, true, &n);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+void
+cache_memo_drop(struct cache *c, const char *prefix)
+{
+	int rc, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, true)) {
+		do
+			rc = memo_prefix(c, prefix, false, NULL);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	}
+	if (str_has_prefix(prefix, CACHE_MEMO_SPARE) ||
+	    str_has_prefix(CACHE_MEMO_SPARE, prefix))
+		memo_files_remove(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Looking after the cache. */
+
+/* The counts of cache_stats.  An sqlite code. */
+static int
+stats_rows(struct cache *c, struct cache_stats *st)
+{
+	sqlite3_stmt *s;
+	uint64_t wal;
+	int rc;
+
+	if ((rc = blobs_total(c, &st->entries, &st->bytes)) != SQLITE_OK)
+		return rc;
+	st->index_bytes = index_disk(c, &wal);
+	if ((s = stmt(c, S_NFAILED)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_double(s, 1, wall_now());
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st->failures = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+int
+cache_stats(struct cache *c, struct cache_stats *st)
+{
+	int rc, r = 0, tries = 0;
+
+	memset(st, 0, sizeof *st);
+	st->max_bytes = c->max_bytes;
+	pthread_mutex_lock(&c->lock);
+	st->pinned = c->npins;
+	if (!db_ready(c, false))
+		r = -EIO;
+	else {
+		do
+			rc = stats_rows(c, st);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+		if (rc != SQLITE_OK)
+			r = -db_errno(c->db, rc);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int
+cache_prune(struct cache *c, uint64_t *freed)
+{
+	uint64_t bytes = 0;
+	int n = 0, rc, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	do {
+		rc = evict(c, NULL, &n, &bytes);
+		if (rc == SQLITE_OK)
+			rc = db_run_time(c, S_EXPIRE, wall_now());
+	} while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
+		n = -db_errno(c->db, rc);
+	pthread_mutex_unlock(&c->lock);
+	if (freed != NULL)
+		*freed = bytes;
+	return n;
+}
+
+/* Remove every file under blobs/<xx>/, keeping the directories (another
+ * process may be about to rename into one). */
+static void
+clear_blobs(struct cache *c)
+{
+	char *path = xasprintf("%s/blobs", c->dir);
+	struct dirent *de, *de2;
+	DIR *d, *sd;
+	int fd;
+
+	if ((d = opendir(path)) == NULL) {
+		free(path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		fd = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1) {
+			remove_tree_at(dirfd(d), n);
+			continue;
+		}
+		if ((sd = fdopendir(fd)) == NULL) {
+			close(fd);
+			continue;
+		}
+		while ((de2 = readdir(sd)) != NULL) {
+			if (strcmp(de2->d_name, ".") != 0 &&
+			    strcmp(de2->d_name, "..") != 0)
+				remove_tree_at(fd, de2->d_name);
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	free(path);
+}
+
+/* Empty the index and the blobs.  An sqlite code. */
+static int
+clear_all(struct cache *c)
+{
+	int rc;
+
+	/* The files go while the write lock is held, so no other process
+	 * indexes anything in between. */
+	if ((rc = db_run(c, S_BEGIN)) == SQLITE_OK &&
+	    (rc = db_run(c, S_CLEAR_PARTS)) == SQLITE_OK &&
+	    (rc = db_run(c, S_CLEAR_FAILURES)) == SQLITE_OK) {
+		clear_blobs(c);
+		memo_files_remove(c);
+		rc = db_run(c, S_COMMIT);
+	}
+	if (rc != SQLITE_OK)
+		db_rollback(c);
+	return rc;
+}
+
+int
+cache_clear(struct cache *c)
+{
+	int rc, r = -EIO, tries = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (db_ready(c, true)) {
+		do
+			rc = clear_all(c);
+		while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+		r = rc == SQLITE_OK ? 0 : -db_errno(c->db, rc);
+		if (rc == SQLITE_OK)
+			db_checkpoint(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* Is the blob at path intact: its size and its hash? */
+static bool
+blob_intact(const char *path, const struct row *r)
+{
+	char sha[CACHE_KEY_LEN + 1];
+	struct stat st;
+	uint64_t n;
+	bool ok;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == r->size && sha256_fd(fd, sha, &n) == 0 &&
+	    n == r->size && strcmp(sha, r->sha) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Drop the row of a damaged blob, unless the entry was published again
+ * since it was read (and then its blob is not ours to remove).  An sqlite
+ * code; *dropped says whether it was. */
+static int
+verify_drop(struct cache *c, const struct row *r, bool *dropped)
+{
+	int rc;
+
+	*dropped = false;
+	if ((rc = db_run(c, S_BEGIN)) != SQLITE_OK)
+		return rc;
+	if ((rc = db_run_key(c, S_DROP, r->key.hex, r->created)) ==
+	    SQLITE_OK) {
+		*dropped = sqlite3_changes(c->db) == 1;
+		rc = db_run(c, S_COMMIT);
+	}
+	if (rc != SQLITE_OK) {
+		*dropped = false;
+		db_rollback(c);
+	}
+	return rc;
+}
+
+int
+cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed)
+{
+	uint64_t nchecked = 0, nremoved = 0;
+	struct buf why = BUF_INIT;
+	struct row *rows = NULL;
+	struct perr e;
+	size_t n = 0;
+	bool dropped;
+	int rc, r, tries = 0;
+
+	/* The index itself first: a damaged one is replaced, and its
+	 * entries are then the blobs found on disk. */
+	pthread_mutex_lock(&c->lock);
+	if (!db_ready(c, true)) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	if ((r = index_quick_check(c, &why, &e)) == INDEX_DAMAGED) {
+		tries++;
+		r = index_renew(c, buf_str(&why), &e);
+	}
+	buf_free(&why);
+	if (r != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return r;
+	}
+	do
+		rc = rows_load(c, &rows, &n, true);
+	while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+	if (rc != SQLITE_OK)
+		r = -db_errno(c->db, rc);
+	pthread_mutex_unlock(&c->lock);
+	if (r != 0)
+		return r;
+
+	/* Hashing is done without the mutex: lookups go on meanwhile. */
+	for (size_t i = 0; i < n; i++) {
+		struct row *row = &rows[i];
+		char *path = row->fmt >= 0 ? blob_path(c, row->key.hex,
+		    row->fmt) : NULL;
+
+		nchecked++;
+		if (path != NULL && blob_intact(path, row)) {
+			free(path);
+			continue;
+		}
+		pthread_mutex_lock(&c->lock);
+		if (db_ready(c, false)) {
+			do
+				rc = verify_drop(c, row, &dropped);
+			while (rc != SQLITE_OK && index_retry(c, rc, &tries));
+			if (dropped) {
+				if (path != NULL)
+					unlink(path);
+				nremoved++;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+		free(path);
+	}
+	free(rows);
+	if (checked != NULL)
+		*checked = nchecked;
+	if (removed != NULL)
+		*removed = nremoved;
+	return 0;
+}

@@ -1,0 +1,976 @@
+/* job.c -- the job engine: worker threads make parts into the cache, one
+ * job per cache key however many ask for it; waiters sleep on the job's
+ * condition variable or get a completion callback, and never cancel it. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "partsfs/make/job.h"
+#include "partsfs/util/log.h"
+
+#define MAX_ERRORS 64
+
+/* Threads for tasks (jobs_run): more tasks than this wait their turn. */
+#define TASK_THREADS 4
+
+struct note {
+	void (*fn)(void *, struct job *);
+	void *arg;
+};
+
+struct job {
+	struct jobs *jobs;
+	unsigned refs;                  /* under jobs->lock */
+	struct plan plan;
+	enum job_state state;
+	bool prefetch;
+	bool in_table;
+	bool stale;                     /* JOB_FAILED: its sources changed */
+	bool system;                    /* JOB_FAILED: not the engine's doing */
+	struct cache_entry entry;       /* JOB_DONE */
+	int blob_fd;                    /* JOB_DONE: entry's blob open, or -1 */
+	char *error;                    /* JOB_FAILED */
+	pthread_cond_t cond;
+	struct note *notes;
+	size_t nnotes;
+	uint64_t submitted;
+	uint64_t started;
+	uint64_t finished;
+	struct job *next;               /* queue link */
+};
+
+struct queue {
+	struct job *head;
+	struct job *tail;
+};
+
+/* A piece of work that is not a job (jobs_run). */
+struct task {
+	void (*fn)(void *arg, bool stopping);
+	void *arg;
+	char *key;                      /* one task per key at a time */
+	struct task *next;
+};
+
+struct error_rec {
+	time_t when;
+	char *path;
+	char *msg;
+};
+
+struct jobs {
+	struct exec_env env;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct job **table;             /* queued and running jobs */
+	size_t ntable;
+	size_t cap;
+	struct queue normal;
+	struct queue prefetch;
+	/* tasks (jobs_run), on threads of their own: planning that waits
+	 * for an engine's version query holds none of the job workers */
+	struct task *tasks, **tasks_tail;
+	pthread_cond_t task_work;
+	pthread_t task_threads[TASK_THREADS];
+	char *task_keys[TASK_THREADS];  /* of the tasks running */
+	int ntask_threads;
+	int idle_task_threads;
+	pthread_t *threads;
+	int nthreads;                   /* started */
+	int max_threads;
+	bool stopping;
+	struct jobs_stats stats;
+	struct error_rec errors[MAX_ERRORS];
+	size_t nerrors;
+	size_t errpos;
+	void (*on_made)(void *, const char *, const struct cache_entry *);
+	void *on_made_arg;
+};
+
+static void
+queue_push(struct queue *q, struct job *j)
+{
+	j->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct job *
+queue_pop(struct queue *q)
+{
+	struct job *j = q->head;
+
+	if (j != NULL) {
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
+static void
+queue_remove(struct queue *q, struct job *j)
+{
+	struct job *prev = NULL;
+
+	for (struct job *c = q->head; c != NULL; prev = c, c = c->next) {
+		if (c != j)
+			continue;
+		if (prev != NULL)
+			prev->next = c->next;
+		else
+			q->head = c->next;
+		if (q->tail == c)
+			q->tail = prev;
+		c->next = NULL;
+		return;
+	}
+}
+
+static struct job *
+table_find(struct jobs *jobs, const struct cache_key *key)
+{
+	for (size_t i = 0; i < jobs->ntable; i++) {
+		if (strcmp(jobs->table[i]->plan.key.hex, key->hex) == 0)
+			return jobs->table[i];
+	}
+	return NULL;
+}
+
+static void
+table_add(struct jobs *jobs, struct job *j)
+{
+	if (jobs->ntable == jobs->cap) {
+		jobs->cap = jobs->cap ? jobs->cap * 2 : 32;
+		jobs->table = xreallocarray(jobs->table, jobs->cap,
+		    sizeof *jobs->table);
+	}
+	jobs->table[jobs->ntable++] = j;
+	j->in_table = true;
+}
+
+static void
+table_remove(struct jobs *jobs, struct job *j)
+{
+	for (size_t i = 0; i < jobs->ntable; i++) {
+		if (jobs->table[i] == j) {
+			jobs->table[i] = jobs->table[--jobs->ntable];
+			break;
+		}
+	}
+	j->in_table = false;
+}
+
+static void
+job_free(struct job *j)
+{
+	plan_clear(&j->plan);
+	cache_entry_clear(&j->entry);
+	if (j->blob_fd != -1)
+		close(j->blob_fd);
+	free(j->error);
+	free(j->notes);
+	pthread_cond_destroy(&j->cond);
+	free(j);
+}
+
+struct job *
+job_ref(struct job *j)
+{
+	pthread_mutex_lock(&j->jobs->lock);
+	j->refs++;
+	pthread_mutex_unlock(&j->jobs->lock);
+	return j;
+}
+
+void
+job_unref(struct job *j)
+{
+	struct jobs *jobs;
+	bool last;
+
+	if (j == NULL)
+		return;
+	jobs = j->jobs;
+	pthread_mutex_lock(&jobs->lock);
+	last = --j->refs == 0;
+	pthread_mutex_unlock(&jobs->lock);
+	if (last)
+		job_free(j);
+}
+
+static void
+record_error(struct jobs *jobs, const char *path, const char *msg)
+{
+	struct error_rec *r = &jobs->errors[jobs->errpos];
+
+	free(r->path);
+	free(r->msg);
+	r->when = time(NULL);
+	r->path = xstrdup(path);
+	r->msg = xstrdup(msg);
+	jobs->errpos = (jobs->errpos + 1) % MAX_ERRORS;
+	if (jobs->nerrors < MAX_ERRORS)
+		jobs->nerrors++;
+}
+
+/* Mark a job finished and tell everyone waiting.  Called with the lock
+ * held; returns with it released. */
+static void
+finish(struct jobs *jobs, struct job *j, enum job_state state)
+{
+	struct note *notes;
+	size_t nnotes;
+
+	if (j->in_table)
+		table_remove(jobs, j);
+	j->state = state;
+	j->finished = now_ns();
+	if (state == JOB_DONE)
+		jobs->stats.done++;
+	else if (j->stale)
+		/* not a failure: its requests are planned again (the one
+		 * that gives up records why, jobs_record_error) */
+		jobs->stats.stale++;
+	else {
+		jobs->stats.failed++;
+		record_error(jobs, j->plan.path, j->error);
+	}
+	pthread_cond_broadcast(&j->cond);
+	notes = j->notes;
+	nnotes = j->nnotes;
+	j->notes = NULL;
+	j->nnotes = 0;
+	pthread_mutex_unlock(&jobs->lock);
+	for (size_t i = 0; i < nnotes; i++)
+		notes[i].fn(notes[i].arg, j);
+	free(notes);
+}
+
+static bool
+stopping(struct jobs *jobs)
+{
+	bool s;
+
+	pthread_mutex_lock(&jobs->lock);
+	s = jobs->stopping;
+	pthread_mutex_unlock(&jobs->lock);
+	return s;
+}
+
+/*
+ * One job per key across processes sharing the cache (partsctl get and a
+ * mount, or several gets): a lock file per key in the cache's scratch
+ * area.  Within a process, the job table already does this with condition
+ * variables; here the other party is another process, whose progress can
+ * only be learnt by trying the lock, so the wait retries every 25 ms (and
+ * gives up when we stop).  The holder unlinks the file before releasing
+ * it, so a waiter that locked a file already unlinked tries again.
+ */
+static int
+key_lock(struct jobs *jobs, const struct cache_key *key, char **pathp)
+{
+	char *path = xasprintf("%s/tmp/key-%s.lock", cache_dir(jobs->env.cache),
+	    key->hex);
+	struct stat a, b;
+	int fd;
+
+	for (;;) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+			break;
+		while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			struct timespec ts = { 0, 25000000 };
+			if (errno != EWOULDBLOCK || stopping(jobs)) {
+				close(fd);
+				fd = -1;
+				goto out;
+			}
+			nanosleep(&ts, NULL);
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			break;
+		close(fd);          /* it was unlinked meanwhile: again */
+	}
+out:
+	if (fd == -1) {
+		free(path);
+		path = NULL;
+	}
+	*pathp = path;
+	return fd;
+}
+
+static void
+key_unlock(int fd, char *path)
+{
+	if (fd == -1)
+		return;
+	unlink(path);
+	close(fd);
+	free(path);
+}
+
+static void
+run_job(struct jobs *jobs, struct job *j)
+{
+	struct exec_failure fail = { 0 };
+	struct perr e = { 0 };
+	char *scratch = NULL, *out = NULL;
+	enum job_state state = JOB_FAILED;
+	int r;
+
+	char *lockpath = NULL;
+	int lockfd;
+
+	/* Made in the meantime (another process, or before we were asked)? */
+	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	if (lockfd == -1 && stopping(jobs)) {
+		/* gave up waiting for another process's job: we stop */
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		pthread_mutex_lock(&jobs->lock);
+		finish(jobs, j, JOB_FAILED);
+		return;
+	}
+	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
+		if ((j->blob_fd = cache_blob_open(j->entry.path,
+		    NULL)) != -1) {
+			key_unlock(lockfd, lockpath);
+			if (jobs->on_made != NULL)
+				jobs->on_made(jobs->on_made_arg, j->plan.path,
+				    &j->entry);
+			pthread_mutex_lock(&jobs->lock);
+			finish(jobs, j, JOB_DONE);
+			return;
+		}
+		/* gone since the lookup (evicted, cleared): made again */
+		cache_entry_clear(&j->entry);
+	}
+	{
+		/* ... or failed in another process a moment ago? */
+		char *msg = NULL;
+		if (cache_failed(jobs->env.cache, &j->plan.key,
+		    jobs->env.conf->timeout, &msg) == 1) {
+			key_unlock(lockfd, lockpath);
+			j->error = msg;
+			pthread_mutex_lock(&jobs->lock);
+			finish(jobs, j, JOB_FAILED);
+			return;
+		}
+	}
+	/* Edited since it was planned: not remembered as a failure, as the
+	 * next request plans it afresh. */
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+		goto done;
+	}
+	if ((scratch = cache_scratch(jobs->env.cache, &e)) == NULL) {
+		j->error = xasprintf("no scratch space for the job: %s", e.msg);
+		j->system = true;
+		goto done;
+	}
+	pthread_mutex_lock(&jobs->lock);
+	jobs->stats.runs++;
+	pthread_mutex_unlock(&jobs->lock);
+	r = exec_run(&jobs->env, &j->plan, scratch, &out, &fail);
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		/* made (or failed) from something else than its key says;
+		 * nor is what the engine said of another file shown */
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+	} else if (r != 0) {
+		j->error = exec_failure_text(&fail);
+		/* an engine killed because we stop did not fail; one out of
+		 * time did under this limit, not under a longer one */
+		if (!stopping(jobs))
+			cache_fail(jobs->env.cache, &j->plan.key, j->error,
+			    fail.timed_out ? jobs->env.conf->timeout : 0);
+		else
+			j->system = true;
+	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
+	    j->plan.fmt, out, j->plan.label, &j->entry, &j->blob_fd,
+	    &e) != 0) {
+		/* not remembered as a failure: eviction may make room */
+		j->error = xasprintf("the part was made but could not be "
+		    "stored: %s", e.msg);
+		j->system = true;
+	} else
+		state = JOB_DONE;
+	exec_failure_clear(&fail);
+	free(out);
+done:
+	key_unlock(lockfd, lockpath);
+	if (state == JOB_DONE && jobs->on_made != NULL)
+		jobs->on_made(jobs->on_made_arg, j->plan.path, &j->entry);
+	pthread_mutex_lock(&jobs->lock);
+	finish(jobs, j, state);
+	/* What the engine left behind goes once the waiters have their
+	 * answer: nothing in it is theirs (the part was moved out). */
+	if (scratch != NULL) {
+		cache_scratch_remove(scratch);
+		free(scratch);
+	}
+}
+
+void
+jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
+    const struct cache_entry *entry), void *arg)
+{
+	jobs->on_made = fn;
+	jobs->on_made_arg = arg;
+}
+
+static bool
+task_key_running(const struct jobs *jobs, const char *key)
+{
+	for (int i = 0; i < TASK_THREADS; i++) {
+		if (jobs->task_keys[i] != NULL &&
+		    strcmp(jobs->task_keys[i], key) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first task that may run now (`any`: the first task), taken out of
+ * the queue; lock held. */
+static struct task *
+task_pop(struct jobs *jobs, bool any)
+{
+	struct task **tp, *t;
+
+	for (tp = &jobs->tasks; (t = *tp) != NULL; tp = &t->next) {
+		if (any || t->key == NULL || !task_key_running(jobs, t->key))
+			break;
+	}
+	if (t == NULL)
+		return NULL;
+	*tp = t->next;
+	if (jobs->tasks_tail == &t->next)
+		jobs->tasks_tail = tp;
+	t->next = NULL;
+	return t;
+}
+
+static void
+task_free(struct task *t)
+{
+	free(t->key);
+	free(t);
+}
+
+static void *
+worker(void *arg)
+{
+	struct jobs *jobs = arg;
+	struct job *j;
+	sigset_t all;
+
+	/* signals are for the front end's threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		pthread_mutex_lock(&jobs->lock);
+		while (!jobs->stopping && jobs->normal.head == NULL &&
+		    jobs->prefetch.head == NULL)
+			pthread_cond_wait(&jobs->work, &jobs->lock);
+		if (jobs->stopping) {
+			pthread_mutex_unlock(&jobs->lock);
+			return NULL;
+		}
+		if ((j = queue_pop(&jobs->normal)) == NULL)
+			j = queue_pop(&jobs->prefetch);
+		j->state = JOB_RUNNING;
+		j->started = now_ns();
+		pthread_mutex_unlock(&jobs->lock);
+		run_job(jobs, j);
+		job_unref(j);           /* the queue's reference */
+	}
+}
+
+struct jobs *
+jobs_new(const struct exec_env *env, int workers)
+{
+	struct jobs *jobs = xcalloc(1, sizeof *jobs);
+
+	jobs->env = *env;
+	pthread_mutex_init(&jobs->lock, NULL);
+	pthread_cond_init(&jobs->work, NULL);
+	if (workers <= 0)
+		workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers <= 0)
+		workers = 1;
+	jobs->tasks_tail = &jobs->tasks;
+	pthread_cond_init(&jobs->task_work, NULL);
+	jobs->max_threads = workers;
+	jobs->threads = xcalloc((size_t)workers, sizeof *jobs->threads);
+	return jobs;
+}
+
+/* Start another worker while there is more work than workers, up to the
+ * limit; a process that only reads the cache starts none.  Called with
+ * the lock held. */
+static void
+grow_pool(struct jobs *jobs)
+{
+	size_t busy = jobs->ntable;
+
+	if (jobs->nthreads >= jobs->max_threads ||
+	    (size_t)jobs->nthreads >= busy)
+		return;
+	if (pthread_create(&jobs->threads[jobs->nthreads], NULL, worker,
+	    jobs) == 0)
+		jobs->nthreads++;
+	else if (jobs->nthreads == 0)
+		pf_fatal("cannot start a job worker thread");
+}
+
+void
+jobs_stop(struct jobs *jobs)
+{
+	struct task *t;
+	struct job *j;
+
+	pthread_mutex_lock(&jobs->lock);
+	jobs->stopping = true;
+	pthread_cond_broadcast(&jobs->work);
+	pthread_cond_broadcast(&jobs->task_work);
+	/* tasks not started hear that we stop, here */
+	while ((t = task_pop(jobs, true)) != NULL) {
+		pthread_mutex_unlock(&jobs->lock);
+		t->fn(t->arg, true);
+		task_free(t);
+		pthread_mutex_lock(&jobs->lock);
+	}
+	/* queued jobs will not run */
+	while ((j = queue_pop(&jobs->normal)) != NULL ||
+	    (j = queue_pop(&jobs->prefetch)) != NULL) {
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		finish(jobs, j, JOB_FAILED);
+		job_unref(j);
+		pthread_mutex_lock(&jobs->lock);
+	}
+	pthread_mutex_unlock(&jobs->lock);
+	/* running engines are killed; their workers finish the jobs */
+	run_kill_all(SIGKILL);
+}
+
+void
+jobs_free(struct jobs *jobs)
+{
+	if (jobs == NULL)
+		return;
+	jobs_stop(jobs);
+	for (int i = 0; i < jobs->nthreads; i++)
+		pthread_join(jobs->threads[i], NULL);
+	for (int i = 0; i < jobs->ntask_threads; i++)
+		pthread_join(jobs->task_threads[i], NULL);
+	pthread_cond_destroy(&jobs->task_work);
+	free(jobs->threads);
+	free(jobs->table);
+	for (size_t i = 0; i < MAX_ERRORS; i++) {
+		free(jobs->errors[i].path);
+		free(jobs->errors[i].msg);
+	}
+	pthread_cond_destroy(&jobs->work);
+	pthread_mutex_destroy(&jobs->lock);
+	free(jobs);
+}
+
+/* A planning thread; `slot` is its place among the running keys. */
+struct tasker_arg {
+	struct jobs *jobs;
+	int slot;
+};
+
+static void *
+tasker(void *arg)
+{
+	struct tasker_arg *a = arg;
+	struct jobs *jobs = a->jobs;
+	int slot = a->slot;
+	struct task *t = NULL;
+	sigset_t all;
+
+	free(a);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&jobs->lock);
+	for (;;) {
+		jobs->idle_task_threads++;
+		while (!jobs->stopping && (t = task_pop(jobs, false)) == NULL)
+			pthread_cond_wait(&jobs->task_work, &jobs->lock);
+		jobs->idle_task_threads--;
+		if (jobs->stopping)
+			break;
+		jobs->task_keys[slot] = t->key;
+		pthread_mutex_unlock(&jobs->lock);
+		t->fn(t->arg, false);
+		pthread_mutex_lock(&jobs->lock);
+		jobs->task_keys[slot] = NULL;
+		task_free(t);
+		t = NULL;
+		/* a task of the same key may run now */
+		pthread_cond_broadcast(&jobs->task_work);
+	}
+	pthread_mutex_unlock(&jobs->lock);
+	return NULL;
+}
+
+void
+jobs_run(struct jobs *jobs, const char *key,
+    void (*fn)(void *arg, bool stopping), void *arg)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&jobs->lock);
+	if (jobs->stopping) {
+		pthread_mutex_unlock(&jobs->lock);
+		fn(arg, true);
+		return;
+	}
+	t = xcalloc(1, sizeof *t);
+	t->fn = fn;
+	t->arg = arg;
+	t->key = key != NULL ? xstrdup(key) : NULL;
+	if (jobs->idle_task_threads == 0 &&
+	    jobs->ntask_threads < TASK_THREADS) {
+		struct tasker_arg *a = xmalloc(sizeof *a);
+		int err;
+		a->jobs = jobs;
+		a->slot = jobs->ntask_threads;
+		err = pthread_create(&jobs->task_threads[a->slot], NULL,
+		    tasker, a);
+		if (err == 0)
+			jobs->ntask_threads++;
+		else
+			free(a);
+		if (err != 0 && jobs->ntask_threads == 0) {
+			/* no thread to run it: run it here, late rather than
+			 * never */
+			pthread_mutex_unlock(&jobs->lock);
+			log_warning("cannot start a planning thread: %s",
+			    strerror(err));
+			fn(arg, false);
+			task_free(t);
+			return;
+		}
+	}
+	*jobs->tasks_tail = t;
+	jobs->tasks_tail = &t->next;
+	pthread_cond_signal(&jobs->task_work);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+struct job *
+jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
+{
+	struct job *j;
+	char *msg = NULL;
+
+	pthread_mutex_lock(&jobs->lock);
+	if ((j = table_find(jobs, &plan->key)) != NULL) {
+		if (!prefetch && j->prefetch && j->state == JOB_QUEUED) {
+			/* someone wants it now: it stops waiting behind */
+			queue_remove(&jobs->prefetch, j);
+			queue_push(&jobs->normal, j);
+		}
+		if (!prefetch)
+			j->prefetch = false;
+		j->refs++;
+		jobs->stats.joined++;
+		pthread_mutex_unlock(&jobs->lock);
+		return j;
+	}
+	pthread_mutex_unlock(&jobs->lock);
+
+	j = xcalloc(1, sizeof *j);
+	j->jobs = jobs;
+	j->blob_fd = -1;
+	pthread_cond_init(&j->cond, NULL);
+	j->submitted = now_ns();
+	j->prefetch = prefetch;
+	/* the plan is copied field by field into the job */
+	j->plan = *plan;
+	j->plan.path = xstrdup(plan->path);
+	j->plan.coll = xstrdup(plan->coll);
+	j->plan.cls = xstrdup(plan->cls);
+	j->plan.label = xstrdup(plan->label);
+	j->plan.script = xstrdup(plan->script);
+	j->plan.entry = xstrdup(plan->entry);
+	j->plan.args = xcalloc(plan->nargs + 1, sizeof *j->plan.args);
+	for (size_t i = 0; i < plan->nargs; i++)
+		j->plan.args[i] = xstrdup(plan->args[i]);
+	j->plan.params = json_deep_copy(plan->params);
+	j->plan.program = xstrdup(plan->program);
+	j->plan.version = plan->version ? xstrdup(plan->version) : NULL;
+	j->plan.sources = xcalloc(plan->nsources + 1, sizeof *j->plan.sources);
+	for (size_t i = 0; i < plan->nsources; i++) {
+		j->plan.sources[i].label = xstrdup(plan->sources[i].label);
+		j->plan.sources[i].path = xstrdup(plan->sources[i].path);
+		memcpy(j->plan.sources[i].digest, plan->sources[i].digest,
+		    sizeof plan->sources[i].digest);
+	}
+
+	if (cache_failed(jobs->env.cache, &plan->key, jobs->env.conf->timeout,
+	    &msg) == 1) {
+		/* failed a moment ago: not tried again until it expires (nor
+		 * a timeout, unless under a longer limit) */
+		j->refs = 1;
+		j->state = JOB_FAILED;
+		j->error = msg;
+		j->finished = j->submitted;
+		return j;
+	}
+
+	pthread_mutex_lock(&jobs->lock);
+	if (jobs->stopping) {
+		j->refs = 1;
+		j->state = JOB_FAILED;
+		j->error = xstrdup("partsfs is stopping");
+		j->system = true;
+		pthread_mutex_unlock(&jobs->lock);
+		return j;
+	}
+	{
+		/* another thread may have started it meanwhile */
+		struct job *other = table_find(jobs, &plan->key);
+		if (other != NULL) {
+			other->refs++;
+			if (!prefetch && other->prefetch &&
+			    other->state == JOB_QUEUED) {
+				queue_remove(&jobs->prefetch, other);
+				queue_push(&jobs->normal, other);
+				other->prefetch = false;
+			}
+			jobs->stats.joined++;
+			pthread_mutex_unlock(&jobs->lock);
+			job_free(j);
+			return other;
+		}
+	}
+	j->refs = 2;                    /* the caller's and the queue's */
+	table_add(jobs, j);
+	queue_push(prefetch ? &jobs->prefetch : &jobs->normal, j);
+	jobs->stats.submitted++;
+	if (prefetch)
+		jobs->stats.prefetched++;
+	grow_pool(jobs);
+	pthread_cond_signal(&jobs->work);
+	pthread_mutex_unlock(&jobs->lock);
+	return j;
+}
+
+enum job_state
+job_wait(struct job *j, double timeout)
+{
+	struct jobs *jobs = j->jobs;
+	struct timespec deadline;
+	enum job_state st;
+
+	if (timeout >= 0) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += (time_t)timeout;
+		deadline.tv_nsec += (long)((timeout - (double)(time_t)timeout) *
+		    1e9);
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&jobs->lock);
+	while (j->state != JOB_DONE && j->state != JOB_FAILED) {
+		if (timeout < 0)
+			pthread_cond_wait(&j->cond, &jobs->lock);
+		else if (pthread_cond_timedwait(&j->cond, &jobs->lock,
+		    &deadline) == ETIMEDOUT)
+			break;
+	}
+	st = j->state;
+	pthread_mutex_unlock(&jobs->lock);
+	return st;
+}
+
+enum job_state
+job_state(struct job *j)
+{
+	enum job_state st;
+
+	pthread_mutex_lock(&j->jobs->lock);
+	st = j->state;
+	pthread_mutex_unlock(&j->jobs->lock);
+	return st;
+}
+
+void
+job_notify(struct job *j, void (*fn)(void *, struct job *), void *arg)
+{
+	struct jobs *jobs = j->jobs;
+
+	pthread_mutex_lock(&jobs->lock);
+	if (j->state == JOB_DONE || j->state == JOB_FAILED) {
+		pthread_mutex_unlock(&jobs->lock);
+		fn(arg, j);
+		return;
+	}
+	j->notes = xreallocarray(j->notes, j->nnotes + 1, sizeof *j->notes);
+	j->notes[j->nnotes].fn = fn;
+	j->notes[j->nnotes].arg = arg;
+	j->nnotes++;
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+const struct cache_entry *
+job_result(struct job *j)
+{
+	return j->state == JOB_DONE ? &j->entry : NULL;
+}
+
+const char *
+job_error(struct job *j)
+{
+	return j->state == JOB_FAILED ? j->error : NULL;
+}
+
+bool
+job_stale(struct job *j)
+{
+	return j->state == JOB_FAILED && j->stale;
+}
+
+int
+job_blob_fd(struct job *j)
+{
+	if (j->state != JOB_DONE || j->blob_fd == -1)
+		return -1;
+	return fcntl(j->blob_fd, F_DUPFD_CLOEXEC, 0);
+}
+
+bool
+job_system(struct job *j)
+{
+	return j->state == JOB_FAILED && j->system;
+}
+
+const char *
+job_path(struct job *j)
+{
+	return j->plan.path;
+}
+
+const char *
+job_executor(struct job *j)
+{
+	return j->plan.cmd != NULL ? j->plan.cmd->name :
+	    exec_kind_name(j->plan.kind);
+}
+
+const struct cache_key *
+job_key(struct job *j)
+{
+	return &j->plan.key;
+}
+
+double
+job_elapsed(struct job *j)
+{
+	uint64_t end = j->finished ? j->finished : now_ns();
+
+	return (double)(end - j->submitted) / 1e9;
+}
+
+void
+jobs_get_stats(struct jobs *jobs, struct jobs_stats *st)
+{
+	pthread_mutex_lock(&jobs->lock);
+	*st = jobs->stats;
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+size_t
+jobs_pending(struct jobs *jobs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&jobs->lock);
+	n = jobs->ntable;
+	pthread_mutex_unlock(&jobs->lock);
+	return n;
+}
+
+void
+jobs_describe(struct jobs *jobs, struct buf *out)
+{
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&jobs->lock);
+	for (size_t i = 0; i < jobs->ntable; i++) {
+		const struct job *j = jobs->table[i];
+		bool running = j->state == JOB_RUNNING;
+		buf_printf(out, "%-8s %7.1fs %-8s %s%s\n",
+		    running ? "running" : "queued",
+		    (double)(now - (running ? j->started : j->submitted)) / 1e9,
+		    exec_kind_name(j->plan.kind), j->plan.path,
+		    j->prefetch ? " (ahead of a reader)" : "");
+	}
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+void
+jobs_errors(struct jobs *jobs, struct buf *out)
+{
+	pthread_mutex_lock(&jobs->lock);
+	for (size_t i = 0; i < jobs->nerrors; i++) {
+		size_t pos = (jobs->errpos + MAX_ERRORS - 1 - i) % MAX_ERRORS;
+		const struct error_rec *r = &jobs->errors[pos];
+		struct tm tm;
+		char when[32];
+		gmtime_r(&r->when, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_printf(out, "%s %s\n", when, r->path);
+		for (const char *s = r->msg; *s;) {
+			size_t n = strcspn(s, "\n");
+			buf_printf(out, "  %.*s\n", (int)n, s);
+			s += n + (s[n] == '\n');
+		}
+	}
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+void
+jobs_record_error(struct jobs *jobs, const char *path, const char *msg)
+{
+	pthread_mutex_lock(&jobs->lock);
+	record_error(jobs, path, msg);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+char *
+jobs_error_for(struct jobs *jobs, const char *path)
+{
+	char *msg = NULL;
+
+	pthread_mutex_lock(&jobs->lock);
+	for (size_t i = 0; i < jobs->nerrors && msg == NULL; i++) {
+		size_t pos = (jobs->errpos + MAX_ERRORS - 1 - i) % MAX_ERRORS;
+		if (strcmp(jobs->errors[pos].path, path) == 0)
+			msg = xstrdup(jobs->errors[pos].msg);
+	}
+	pthread_mutex_unlock(&jobs->lock);
+	return msg;
+}

@@ -1,0 +1,336 @@
+/* describe.c -- JSON descriptions of collections, classes and parts (the
+ * .json files of the tree and `partsctl params`), with numbers written in
+ * their shortest round-trip form. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partsfs/tree/describe.h"
+#include "partsfs/model/params.h"
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+strings(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *
+value_to_json(const struct value *v)
+{
+	switch (v->kind) {
+	case V_NULL:
+		return json_null();
+	case V_NUM:
+		if (v->u.num == floor(v->u.num) && fabs(v->u.num) < 9007199254740992.0)
+			return json_integer((json_int_t)v->u.num);
+		return json_real(v->u.num);
+	case V_BOOL:
+		return json_boolean(v->u.b);
+	case V_STR:
+		return json_string(v->u.str);
+	}
+	return json_null();
+}
+
+static json_t *
+ident_json(const struct ident *id)
+{
+	if (id->nice == NULL)
+		return json_null();
+	return json_pack("{s:s, s:s}", "nice", id->nice, "safe", id->safe);
+}
+
+static json_t *
+subst_json(const struct subst *s)
+{
+	return json_pack("{s:s, s:s}", "nice", s->nice, "safe", s->safe);
+}
+
+static json_t *
+formats_json(uint32_t mask)
+{
+	json_t *a = json_array();
+
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (mask & FMT_BIT(f))
+			json_array_append_new(a, json_string(format_ext(f)));
+	}
+	return a;
+}
+
+json_t *
+describe_collection(const struct collection *c)
+{
+	json_t *classes = json_array();
+
+	for (size_t i = 0; i < c->nclasses; i++)
+		json_array_append_new(classes,
+		    json_string(c->classes[c->order[i]].id));
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", c->id,
+	    "name", str_or_null(c->name),
+	    "description", str_or_null(c->description),
+	    "authors", strings(c->authors, c->nauthors),
+	    "license", str_or_null(c->license),
+	    "blt_version", str_or_null(c->blt_version),
+	    "classes", classes);
+}
+
+static json_t *
+pset_json(const struct pset *ps)
+{
+	json_t *types = json_object(), *defaults = json_object();
+	json_t *desc = json_object(), *choices = json_object();
+	json_t *freev = json_array();
+
+	for (size_t i = 0; i < ps->nparams; i++) {
+		const struct param *p = &ps->params[i];
+		json_object_set_new(types, p->name, json_string(ptype_name(p->type)));
+		if (p->description != NULL)
+			json_object_set_new(desc, p->name,
+			    json_string(p->description));
+	}
+	for (size_t f = 0; f < ps->nfree; f++) {
+		const struct param *p = &ps->params[ps->free[f]];
+		json_array_append_new(freev, json_string(p->name));
+		json_object_set_new(defaults, p->name, value_to_json(&p->def));
+		if (p->type == PT_TABLE_INDEX)
+			json_object_set_new(choices, p->name,
+			    strings(p->choices, p->nchoices));
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}",
+	    "free", freev, "types", types, "defaults", defaults,
+	    "choices", choices, "description", desc,
+	    "common", (json_int_t)ps->ncommon);
+}
+
+static json_t *
+base_json(const struct base_file *bf)
+{
+	return json_pack("{s:s, s:o, s:o, s:o}", "file", bf->display,
+	    "authors", strings(bf->authors, bf->nauthors),
+	    "license", str_or_null(bf->license),
+	    "source", str_or_null(bf->source));
+}
+
+json_t *
+describe_class(const struct pclass *cls)
+{
+	json_t *names = json_array(), *stds = json_array(), *j;
+
+	for (size_t i = 0; i < cls->nnames; i++) {
+		const struct class_name *n = &cls->names[i];
+		json_array_append_new(names, json_pack("{s:o, s:o, s:o, s:o}",
+		    "name", ident_json(&n->name), "group", ident_json(&n->group),
+		    "labeling", subst_json(&n->labeling),
+		    "description", str_or_null(n->description)));
+	}
+	for (size_t i = 0; i < cls->nstandards; i++) {
+		const struct class_standard *s = &cls->standards[i];
+		json_array_append_new(stds, json_pack(
+		    "{s:o, s:o, s:o, s:s, s:o, s:s, s:o, s:o}",
+		    "standard", ident_json(&s->standard),
+		    "group", ident_json(&s->group),
+		    "labeling", subst_json(&s->labeling),
+		    "body", s->body,
+		    "year", s->year ? json_integer(s->year) : json_null(),
+		    "status", s->status,
+		    "replaces", str_or_null(s->replaces),
+		    "description", str_or_null(s->description)));
+	}
+	j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s}",
+	    "id", cls->id, "collection", cls->coll->id,
+	    "names", names, "standards", stds,
+	    "parameters", pset_json(&cls->ps),
+	    "formats", formats_json(cls->formats),
+	    "url", strings(cls->urls, cls->nurls),
+	    "notes", str_or_null(cls->notes),
+	    "source", cls->source,
+	    "license", cls->coll->license);
+	if (cls->scad != NULL) {
+		json_t *o = base_json(cls->scad->file);
+		json_object_set_new(o, "module", json_string(cls->scad->module));
+		json_object_set_new(o, "arguments",
+		    strings(cls->scad->args, cls->scad->nargs));
+		json_object_set_new(j, "openscad", o);
+	} else
+		json_object_set_new(j, "openscad", json_null());
+	if (cls->freecad != NULL) {
+		json_t *o = base_json(cls->freecad->file);
+		json_object_set_new(o, "function",
+		    json_string(cls->freecad->function));
+		json_object_set_new(j, "freecad", o);
+	} else
+		json_object_set_new(j, "freecad", json_null());
+	{
+		json_t *cmds = json_array();
+		for (size_t i = 0; i < cls->ncommands; i++) {
+			json_t *o = base_json(cls->commands[i].file);
+			json_object_set_new(o, "command",
+			    json_string(cls->commands[i].name));
+			json_array_append_new(cmds, o);
+		}
+		json_object_set_new(j, "commands", cmds);
+	}
+	return j;
+}
+
+json_t *
+describe_part(const struct pnode *part, struct perr *e)
+{
+	const struct pclass *cls = part->cls;
+	const struct pset *ps = part->ps;
+	struct value *vals = xcalloc(ps->nparams + 1, sizeof *vals);
+	json_t *params, *freev, *gen, *std, *j;
+	struct buf nice = BUF_INIT, safe = BUF_INIT, path = BUF_INIT;
+
+	if (pnode_collect(part, vals, e) != 0) {
+		free(vals);
+		return NULL;
+	}
+	params = json_object();
+	for (size_t i = 0; i < ps->nparams; i++)
+		json_object_set_new(params, ps->params[i].name,
+		    value_to_json(&vals[i]));
+	freev = json_object();
+	for (size_t f = 0; f < ps->nfree; f++)
+		json_object_set_new(freev, ps->params[ps->free[f]].name,
+		    value_to_json(&vals[ps->free[f]]));
+	class_label(cls, ps, vals, false, &nice);
+	class_label(cls, ps, vals, true, &safe);
+	pnode_path(part, &path);
+	if (cls->nstandards > 0) {
+		const struct class_standard *s = &cls->standards[0];
+		std = json_pack("{s:s, s:s, s:s, s:s}", "nice",
+		    s->standard.nice, "safe", s->standard.safe, "body", s->body,
+		    "status", s->status);
+	} else
+		std = json_null();
+	switch (class_generator(cls, part->fmt)) {
+	case GEN_OPENSCAD:
+		gen = base_json(cls->scad->file);
+		json_object_set_new(gen, "executor", json_string("openscad"));
+		json_object_set_new(gen, "module",
+		    json_string(cls->scad->module));
+		break;
+	case GEN_FREECAD:
+		gen = base_json(cls->freecad->file);
+		json_object_set_new(gen, "executor", json_string("freecad"));
+		json_object_set_new(gen, "function",
+		    json_string(cls->freecad->function));
+		break;
+	case GEN_COMMAND: {
+		const struct command_binding *cb =
+		    &cls->commands[cls->makers[part->fmt].index];
+		gen = base_json(cb->file);
+		json_object_set_new(gen, "executor", json_string("command"));
+		json_object_set_new(gen, "command", json_string(cb->name));
+		break;
+	}
+	default:
+		gen = json_null();
+		break;
+	}
+	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:s, "
+	    "s:o, s:{s:s, s:s, s:o, s:o}}",
+	    "collection", cls->coll->id,
+	    "class", cls->id,
+	    "path", buf_str(&path),
+	    "format", format_ext(part->fmt),
+	    "label", "nice", buf_str(&nice), "safe", buf_str(&safe),
+	    "params", params,
+	    "free", freev,
+	    "standard", std,
+	    "license", cls->coll->license,
+	    "formats", formats_json(cls->formats),
+	    "provenance",
+	    "source", cls->source,
+	    "blt", cls->coll->display,
+	    "authors", strings(cls->coll->authors, cls->coll->nauthors),
+	    "generator", gen);
+	buf_free(&nice);
+	buf_free(&safe);
+	buf_free(&path);
+	free(vals);
+	return j;
+}
+
+/*
+ * Each number of a dumped document in its own shortest form.  jansson has
+ * one precision per dump: with that of the longest number, every other
+ * one came out with as many digits (6.0099999999999998 for 6.01 when a
+ * length of 0.30000000000000004 was in the same document).  So the dump
+ * is exact (17 digits) and each number outside a string is written again
+ * by num_canon, a real keeping a '.' (20.0, as jansson writes it).
+ */
+static char *
+shortest_numbers(const char *s)
+{
+	struct buf b = BUF_INIT;
+	bool in_string = false;
+
+	for (const char *p = s; *p != '\0';) {
+		if (in_string) {
+			if (*p == '\\' && p[1] != '\0') {
+				buf_add(&b, p, 2);
+				p += 2;
+				continue;
+			}
+			if (*p == '"')
+				in_string = false;
+			buf_addc(&b, *p++);
+		} else if (*p == '"') {
+			in_string = true;
+			buf_addc(&b, *p++);
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			const char *end = p;
+			bool real = false;
+			char tmp[40];
+			int digits;
+
+			while (*end == '-' || *end == '+' || *end == '.' ||
+			    *end == 'e' || *end == 'E' ||
+			    (*end >= '0' && *end <= '9')) {
+				real |= *end == '.' || *end == 'e' || *end == 'E';
+				end++;
+			}
+			if (real) {
+				num_canon(strtod(p, NULL), tmp, &digits);
+				buf_adds(&b, tmp);
+				if (strpbrk(tmp, ".eE") == NULL)
+					buf_adds(&b, ".0");
+			} else
+				buf_add(&b, p, (size_t)(end - p));
+			p = end;
+		} else
+			buf_addc(&b, *p++);
+	}
+	return buf_steal(&b);
+}
+
+char *
+describe_dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	char *out, *shortest;
+
+	if (s == NULL)
+		pf_fatal("cannot serialise JSON");
+	shortest = shortest_numbers(s);
+	out = xasprintf("%s\n", shortest);
+	free(shortest);
+	free(s);
+	return out;
+}

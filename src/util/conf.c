@@ -1,0 +1,981 @@
+/* conf.c -- partsfs.conf: executors, job limits and the cache, read from
+ * YAML with every key checked, over defaults that need no file at all. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "partsfs/util/conf.h"
+#include "partsfs/model/params.h"
+#include "partsfs/util/value.h"
+#include "partsfs/util/ydoc.h"
+
+#ifndef PF_PKGDATADIR
+#define PF_PKGDATADIR "/usr/local/share/partsfs"
+#endif
+#ifndef PF_LIBEXECDIR
+#define PF_LIBEXECDIR "/usr/local/libexec/partsfs"
+#endif
+
+#define CONF_SYSTEM_FILE "/etc/partsfs/partsfs.conf"
+#define CONF_USER_FILE "partsfs/partsfs.conf"   /* under the config home */
+
+/* Characters of a command name and of a placeholder's word. */
+#define NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+static const char *const placeholders[] = {
+	"script", "params", "output", "format", "scratch", NULL
+};
+
+/* Database directories of every BOLTS library: not command names. */
+static const char *const reserved_names[] = {
+	"openscad", "freecad", "drawings", "data", NULL
+};
+
+/* What a number or a size must be, and how to say so. */
+enum spec_kind {
+	SPEC_INT,
+	SPEC_SECONDS,
+	SPEC_SIZE,
+};
+
+struct spec {
+	enum spec_kind kind;
+	double min;              /* SPEC_INT, SPEC_SECONDS */
+	double max;
+	bool above;              /* the minimum itself is refused */
+	const char *expect;
+};
+
+union num {
+	int i;
+	double d;
+	uint64_t u;
+};
+
+static const struct spec spec_workers = {
+	SPEC_INT, 0, 256, false,
+	"a number of parallel jobs from 0 (one per CPU) to 256"
+};
+static const struct spec spec_cost = {
+	SPEC_INT, 1, 100, false, "a cost from 1 to 100"
+};
+/* A time limit shorter than a millisecond could not even start an
+ * engine; smaller values are mistakes. */
+static const struct spec spec_timeout = {
+	SPEC_SECONDS, 0.001, 1e9, false,
+	"a number of seconds from 0.001 to 1000000000"
+};
+static const struct spec spec_cpu = {
+	SPEC_SECONDS, 0, 1e9, false,
+	"a number of CPU seconds from 0 (no limit) to 1000000000"
+};
+static const struct spec spec_ttl = {
+	SPEC_SECONDS, 0, 1e9, false,
+	"a number of seconds from 0 to 1000000000"
+};
+static const struct spec spec_size = {
+	SPEC_SIZE, 0, 0, false,
+	"a size: bytes, or a number with K, M, G or T (powers of 1024)"
+};
+static const struct spec spec_limit = {
+	SPEC_SIZE, 0, 0, false,
+	"a size (0: no limit): bytes, or a number with K, M, G or T "
+	"(powers of 1024)"
+};
+/* An address space under 16 MiB cannot even map an engine's libraries
+ * (jobs.memory: 1 is a slip for 1G, not a limit). */
+static const struct spec spec_memory = {
+	SPEC_SIZE, 16 << 20, 0, false,
+	"a size of 16M or more (0: no limit): bytes, or a number with K, M, "
+	"G or T (powers of 1024)"
+};
+static const struct spec spec_cache_max = {
+	SPEC_SIZE, 0, 0, true,
+	"a size greater than 0: bytes, or a number with K, M, G or T "
+	"(powers of 1024)"
+};
+
+/* String vectors: NULL-terminated, owned with their strings. */
+
+static void
+strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+static bool
+str_in(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list[i] != NULL; i++) {
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Paths and the environment. */
+
+/* A variable's value, or NULL when it is unset or empty. */
+static const char *
+env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* An XDG base directory: only an absolute path counts, as the XDG Base
+ * Directory specification says. */
+static const char *
+env_xdg(const char *name)
+{
+	const char *v = env_value(name);
+
+	return v != NULL && v[0] == '/' ? v : NULL;
+}
+
+/* dir/rel without doubled slashes where dir ends in some. */
+static char *
+path_join(const char *dir, const char *rel)
+{
+	size_t n = strlen(dir);
+
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s", (int)n, dir, rel);
+}
+
+/* $HOME, else the password database's home, else "/"; caller frees. */
+static char *
+home_dir(void)
+{
+	const char *h = env_value("HOME");
+	struct passwd pw, *res = NULL;
+	long size;
+	char *buf, *home = NULL;
+
+	if (h != NULL)
+		return xstrdup(h);
+	if ((size = sysconf(_SC_GETPW_R_SIZE_MAX)) <= 0)
+		size = 16384;
+	buf = xmalloc((size_t)size);
+	if (getpwuid_r(getuid(), &pw, buf, (size_t)size, &res) == 0 &&
+	    res != NULL && pw.pw_dir != NULL && pw.pw_dir[0] != '\0')
+		home = xstrdup(pw.pw_dir);
+	free(buf);
+	return home != NULL ? home : xstrdup("/");
+}
+
+char *
+expand_home(const char *path)
+{
+	char *home, *p;
+
+	if (path[0] != '~' || (path[1] != '\0' && path[1] != '/'))
+		return xstrdup(path);
+	home = home_dir();
+	p = path[1] == '\0' ? xstrdup(home) : path_join(home, path + 2);
+	free(home);
+	return p;
+}
+
+bool
+parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	int shift = 0;
+	const char *p;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return false;
+	for (p = s; isdigit((unsigned char)*p); p++) {
+		unsigned digit = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - digit) / 10)
+			return false;
+		v = v * 10 + digit;
+	}
+	if (*p != '\0') {
+		switch (*p) {
+		case 'k': case 'K':
+			shift = 10;
+			break;
+		case 'm': case 'M':
+			shift = 20;
+			break;
+		case 'g': case 'G':
+			shift = 30;
+			break;
+		case 't': case 'T':
+			shift = 40;
+			break;
+		default:
+			return false;
+		}
+		p++;
+		if (*p != '\0' && ((p[0] != 'i' && p[0] != 'I') ||
+		    (p[1] != 'b' && p[1] != 'B') || p[2] != '\0'))
+			return false;
+		if (v > UINT64_MAX >> shift)
+			return false;
+	}
+	*out = v << shift;
+	return true;
+}
+
+/* Text against a spec: false when it is not such a value. */
+static bool
+spec_parse(const struct spec *sp, const char *s, union num *out)
+{
+	const char *p = s;
+	char *end;
+	double d;
+	long l;
+
+	switch (sp->kind) {
+	case SPEC_INT:
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		errno = 0;
+		l = strtol(s, &end, 10);
+		if (*end != '\0' || errno != 0 || (double)l < sp->min ||
+		    (double)l > sp->max)
+			return false;
+		out->i = (int)l;
+		return true;
+	case SPEC_SECONDS:
+		if (!num_parse(s, strlen(s), &d) || d > sp->max ||
+		    (sp->above ? d <= sp->min : d < sp->min))
+			return false;
+		out->d = d;
+		return true;
+	case SPEC_SIZE:
+		if (!parse_size(s, &out->u) || (sp->above && out->u == 0) ||
+		    (out->u != 0 && (double)out->u < sp->min))
+			return false;
+#if SIZE_MAX < UINT64_MAX
+		if (out->u > SIZE_MAX)
+			return false;
+#endif
+		return true;
+	}
+	return false;
+}
+
+/* The defaults. */
+
+static char *
+default_cache_dir(void)
+{
+	const char *xdg = env_xdg("XDG_CACHE_HOME");
+
+	if (xdg != NULL)
+		return path_join(xdg, "partsfs");
+	return expand_home("~/.cache/partsfs");
+}
+
+struct conf *
+conf_default(void)
+{
+	struct conf *c = xcalloc(1, sizeof *c);
+	const char *datadir = env_value("PARTSFS_DATADIR");
+	const char *libexecdir = env_value("PARTSFS_LIBEXECDIR");
+
+	c->openscad = xstrdup("openscad");
+	c->openscad_include = xcalloc(1, sizeof *c->openscad_include);
+	c->png_wrapper = xcalloc(3, sizeof *c->png_wrapper);
+	c->png_wrapper[0] = xstrdup("xvfb-run");
+	c->png_wrapper[1] = xstrdup("-a");
+	c->npng_wrapper = 2;
+	c->openscad_cost = 1;
+	c->freecad = xstrdup("freecadcmd");
+	c->freecad_driver = path_join(datadir != NULL ? datadir :
+	    PF_PKGDATADIR, "freecad-driver.py");
+	c->freecad_cost = 2;
+	c->converter = path_join(libexecdir != NULL ? libexecdir :
+	    PF_LIBEXECDIR, "partsfs-convert");
+
+	c->workers = 0;
+	c->timeout = 120;
+	c->memory = (uint64_t)4 << 30;
+	c->cpu = 600;
+	c->stderr_max = (size_t)64 << 10;
+	c->output_max = (uint64_t)1 << 30;
+
+	c->cache_dir = default_cache_dir();
+	c->cache_max = (uint64_t)1 << 30;
+	c->negative_ttl = 30;
+	return c;
+}
+
+static void
+command_clear(struct conf_command *cmd)
+{
+	free(cmd->name);
+	strv_free(cmd->argv);
+	strv_free(cmd->version_argv);
+	memset(cmd, 0, sizeof *cmd);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	free(c->openscad);
+	strv_free(c->openscad_include);
+	strv_free(c->png_wrapper);
+	free(c->freecad);
+	free(c->freecad_driver);
+	free(c->converter);
+	for (size_t i = 0; i < c->ncommands; i++)
+		command_clear(&c->commands[i]);
+	free(c->commands);
+	free(c->cache_dir);
+	free(c);
+}
+
+/* Reading the file.  Every reader takes the node of a key's value (NULL
+ * when the key is absent or empty, which keeps the default) and the
+ * dotted name of the key for messages. */
+
+static const char *
+kind_text(const struct ynode *n)
+{
+	switch (n->kind) {
+	case Y_NULL:
+		return "an empty value";
+	case Y_SCALAR:
+		return "a single value";
+	case Y_SEQ:
+		return "a list";
+	case Y_MAP:
+		return "a mapping";
+	}
+	return "?";
+}
+
+/* The value of `key`, or NULL when absent or null. */
+static const struct ynode *
+get(const struct ynode *map, const char *key)
+{
+	const struct ynode *n = ymap_get(map, key);
+
+	return yscalar_is_null(n) ? NULL : n;
+}
+
+static void
+check_keys(const struct ynode *map, const char *what,
+    const char *const *allowed, struct diags *d)
+{
+	struct buf known = BUF_INIT;
+
+	for (size_t i = 0; allowed[i] != NULL; i++)
+		buf_printf(&known, "%s%s", i ? ", " : "", allowed[i]);
+	for (size_t i = 0; i < map->n; i++) {
+		const struct ynode *k = map->items[2 * i];
+		if (str_in(k->str, allowed))
+			continue;
+		if (what != NULL)
+			yerror(d, k, "%s: unknown key '%s' (known: %s)", what,
+			    k->str, buf_str(&known));
+		else
+			yerror(d, k, "unknown key '%s' (known: %s)", k->str,
+			    buf_str(&known));
+	}
+	buf_free(&known);
+}
+
+/* A mapping of settings, with its keys checked; NULL when absent. */
+static const struct ynode *
+section(const struct ynode *map, const char *key, const char *what,
+    const char *const *allowed, struct diags *d)
+{
+	const struct ynode *n = get(map, key);
+
+	if (n == NULL)
+		return NULL;
+	if (n->kind != Y_MAP) {
+		yerror(d, n, "%s: expected a mapping, found %s", what,
+		    kind_text(n));
+		return NULL;
+	}
+	check_keys(n, what, allowed, d);
+	return n;
+}
+
+static const char *
+text_of(const struct ynode *n, const char *what, struct diags *d)
+{
+	if (n->kind != Y_SCALAR) {
+		yerror(d, n, "%s: expected a single value, found %s", what,
+		    kind_text(n));
+		return NULL;
+	}
+	if (strlen(n->str) != n->len) {
+		yerror(d, n, "%s: the text contains a NUL byte", what);
+		return NULL;
+	}
+	return n->str;
+}
+
+enum path_kind {
+	PATH_ANY,          /* relative paths stay relative */
+	PATH_PROGRAM,      /* a name looked up on $PATH, or absolute */
+	PATH_ABSOLUTE,
+};
+
+/* A non-empty path with ~/ expanded; caller frees; NULL after an error. */
+static char *
+path_of(const struct ynode *n, const char *what, enum path_kind k,
+    struct diags *d)
+{
+	const char *s;
+	char *p;
+
+	if ((s = text_of(n, what, d)) == NULL)
+		return NULL;
+	if (s[0] == '\0') {
+		yerror(d, n, "%s: must not be empty", what);
+		return NULL;
+	}
+	p = expand_home(s);
+	if (k == PATH_PROGRAM && p[0] != '/' && strchr(p, '/') != NULL) {
+		yerror(d, n, "%s: '%s' must be a program name (looked up on "
+		    "$PATH) or an absolute path", what, s);
+		free(p);
+		return NULL;
+	}
+	if (k == PATH_ABSOLUTE && p[0] != '/') {
+		yerror(d, n, "%s: '%s' must be an absolute path (or start "
+		    "with ~/)", what, s);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+read_path(char **dst, const struct ynode *map, const char *key,
+    const char *what, enum path_kind k, struct diags *d)
+{
+	const struct ynode *n = get(map, key);
+	char *p;
+
+	if (n != NULL && (p = path_of(n, what, k, d)) != NULL) {
+		free(*dst);
+		*dst = p;
+	}
+}
+
+enum list_kind {
+	LIST_PATHS,        /* every element a path (PATH_ANY) */
+	LIST_ARGV,         /* a program (PATH_PROGRAM), then arguments */
+};
+
+/* A list of text as a NULL-terminated vector; NULL after an error. */
+static char **
+list_of(const struct ynode *n, const char *what, enum list_kind k,
+    size_t *count, struct diags *d)
+{
+	bool ok = true;
+	char **v;
+
+	if (n->kind != Y_SEQ) {
+		yerror(d, n, "%s: expected a list, found %s", what,
+		    kind_text(n));
+		return NULL;
+	}
+	v = xcalloc(n->n + 1, sizeof *v);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *item = n->items[i];
+		const char *s;
+		if (k == LIST_PATHS)
+			v[i] = path_of(item, what, PATH_ANY, d);
+		else if (i == 0)
+			v[i] = path_of(item, what, PATH_PROGRAM, d);
+		else if ((s = text_of(item, what, d)) != NULL)
+			v[i] = xstrdup(s);
+		if (v[i] == NULL) {
+			ok = false;
+			break;
+		}
+	}
+	if (!ok) {
+		strv_free(v);
+		return NULL;
+	}
+	*count = n->n;
+	return v;
+}
+
+static void
+read_list(char ***dst, size_t *ndst, const struct ynode *map,
+    const char *key, const char *what, enum list_kind k, struct diags *d)
+{
+	const struct ynode *n = get(map, key);
+	char **v;
+	size_t count;
+
+	if (n != NULL && (v = list_of(n, what, k, &count, d)) != NULL) {
+		strv_free(*dst);
+		*dst = v;
+		*ndst = count;
+	}
+}
+
+/* A number or size; false (with an error unless absent) when not set. */
+static bool
+read_num(const struct ynode *map, const char *key, const char *what,
+    const struct spec *sp, union num *out, struct diags *d)
+{
+	const struct ynode *n = get(map, key);
+	const char *s;
+
+	if (n == NULL || (s = text_of(n, what, d)) == NULL)
+		return false;
+	if (!spec_parse(sp, s, out)) {
+		yerror(d, n, "%s: '%s' is not %s", what, s, sp->expect);
+		return false;
+	}
+	return true;
+}
+
+/* Check the {word} placeholders of one argument.  Braces that do not
+ * enclose a word are literal text. */
+static void
+check_placeholders(const struct ynode *n, const char *s, const char *what,
+    bool allowed, bool *has_output, struct diags *d)
+{
+	for (const char *p = s; (p = strchr(p, '{')) != NULL; p++) {
+		size_t len = strspn(p + 1, NAME_CHARS);
+		char *word;
+
+		if (len == 0 || p[1 + len] != '}')
+			continue;
+		word = xstrndup(p + 1, len);
+		if (!allowed)
+			yerror(d, n, "%s: {%s}: placeholders are not replaced "
+			    "here", what, word);
+		else if (!str_in(word, placeholders))
+			yerror(d, n, "%s: unknown placeholder {%s} (known: "
+			    "{script}, {params}, {output}, {format}, "
+			    "{scratch})", what, word);
+		else if (strcmp(word, "output") == 0)
+			*has_output = true;
+		free(word);
+		p += len + 1;
+	}
+}
+
+static bool
+command_name_valid(const char *s)
+{
+	return s[0] != '\0' && s[strspn(s, NAME_CHARS)] == '\0';
+}
+
+static void
+read_formats(const struct ynode *n, const char *what, uint32_t *out,
+    struct diags *d)
+{
+	struct buf known = BUF_INIT;
+
+	if (n->kind != Y_SEQ) {
+		yerror(d, n, "%s: expected a list, found %s", what,
+		    kind_text(n));
+		return;
+	}
+	if (n->n == 0) {
+		yerror(d, n, "%s: must not be empty", what);
+		return;
+	}
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (f != FMT_JSON)
+			buf_printf(&known, "%s%s", f ? ", " : "",
+			    format_ext((enum format)f));
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *s = text_of(n->items[i], what, d);
+		int f;
+		if (s == NULL)
+			continue;
+		f = format_from_ext(s, strlen(s));
+		if (f == FMT_JSON)
+			yerror(d, n->items[i], "%s: json is written by partsfs "
+			    "itself, not by an engine", what);
+		else if (f < 0)
+			yerror(d, n->items[i], "%s: unknown format '%s' "
+			    "(known: %s)", what, s, buf_str(&known));
+		else
+			*out |= FMT_BIT(f);
+	}
+	buf_free(&known);
+}
+
+/* One element of executors.commands, appended to c->commands when it has
+ * no error.  `names` holds the name nodes of the commands so far. */
+static void
+read_command(struct conf *c, const struct ynode *el,
+    const struct ynode **names, struct diags *d)
+{
+	static const char *const allowed[] = { "name", "argv", "version",
+	    "formats", "cost", NULL };
+	struct conf_command cmd;
+	const struct ynode *n;
+	size_t errors = d->nerrors, nversion;
+	bool has_output = false;
+	union num u;
+	const char *s;
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.cost = 1;
+	if (el->kind != Y_MAP) {
+		yerror(d, el, "executors.commands: expected a mapping (name, "
+		    "argv, formats, ...), found %s", kind_text(el));
+		return;
+	}
+	check_keys(el, "executors.commands", allowed, d);
+
+	if ((n = get(el, "name")) == NULL)
+		yerror(d, el, "executors.commands: missing the mandatory key "
+		    "'name'");
+	else if ((s = text_of(n, "executors.commands.name", d)) != NULL) {
+		if (!command_name_valid(s))
+			yerror(d, n, "executors.commands.name: '%s' may hold "
+			    "only letters, digits, underscores and hyphens",
+			    s);
+		else if (str_in(s, reserved_names))
+			yerror(d, n, "executors.commands.name: '%s' is "
+			    "reserved (openscad, freecad, drawings and data "
+			    "are BOLTS databases)", s);
+		else {
+			for (size_t i = 0; i < c->ncommands; i++) {
+				if (strcmp(c->commands[i].name, s) == 0) {
+					yerror(d, n, "executors.commands.name: "
+					    "'%s' is already the name of the "
+					    "command at line %d", s,
+					    names[i]->line);
+					break;
+				}
+			}
+		}
+		cmd.name = xstrdup(s);
+	}
+
+	if ((n = get(el, "argv")) == NULL)
+		yerror(d, el, "executors.commands: missing the mandatory key "
+		    "'argv'");
+	else if ((cmd.argv = list_of(n, "executors.commands.argv", LIST_ARGV,
+	    &cmd.argc, d)) != NULL) {
+		for (size_t i = 0; i < cmd.argc; i++)
+			check_placeholders(n->items[i], cmd.argv[i],
+			    "executors.commands.argv", true, &has_output, d);
+		if (cmd.argc == 0)
+			yerror(d, n, "executors.commands.argv: must not be "
+			    "empty");
+		else if (!has_output)
+			yerror(d, n, "executors.commands.argv: no {output} "
+			    "placeholder: the engine must be told which file "
+			    "to write");
+	}
+
+	if ((n = get(el, "version")) != NULL &&
+	    (cmd.version_argv = list_of(n, "executors.commands.version",
+	    LIST_ARGV, &nversion, d)) != NULL) {
+		for (size_t i = 0; i < nversion; i++)
+			check_placeholders(n->items[i], cmd.version_argv[i],
+			    "executors.commands.version", false, &has_output,
+			    d);
+		if (nversion == 0)
+			yerror(d, n, "executors.commands.version: must not be "
+			    "empty");
+	}
+
+	if ((n = get(el, "formats")) == NULL)
+		yerror(d, el, "executors.commands: missing the mandatory key "
+		    "'formats'");
+	else
+		read_formats(n, "executors.commands.formats", &cmd.formats, d);
+
+	if (read_num(el, "cost", "executors.commands.cost", &spec_cost, &u, d))
+		cmd.cost = u.i;
+
+	if (d->nerrors != errors) {
+		command_clear(&cmd);
+		return;
+	}
+	names[c->ncommands] = get(el, "name");
+	c->commands[c->ncommands++] = cmd;
+}
+
+static void
+read_commands(struct conf *c, const struct ynode *n, struct diags *d)
+{
+	const struct ynode **names;
+
+	if (n == NULL)
+		return;
+	if (n->kind != Y_SEQ) {
+		yerror(d, n, "executors.commands: expected a list of commands, "
+		    "found %s", kind_text(n));
+		return;
+	}
+	c->commands = xcalloc(n->n ? n->n : 1, sizeof *c->commands);
+	names = xcalloc(n->n ? n->n : 1, sizeof *names);
+	for (size_t i = 0; i < n->n; i++)
+		read_command(c, n->items[i], names, d);
+	free(names);
+}
+
+static void
+read_executors(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "openscad", "freecad",
+	    "converter", "commands", NULL };
+	static const char *const openscad_keys[] = { "program", "include",
+	    "png-wrapper", "cost", NULL };
+	static const char *const freecad_keys[] = { "program", "driver",
+	    "cost", NULL };
+	const struct ynode *ex, *op, *fc;
+	union num u;
+
+	if ((ex = section(root, "executors", "executors", keys, d)) == NULL)
+		return;
+
+	op = section(ex, "openscad", "executors.openscad", openscad_keys, d);
+	read_path(&c->openscad, op, "program", "executors.openscad.program",
+	    PATH_PROGRAM, d);
+	read_list(&c->openscad_include, &c->nopenscad_include, op, "include",
+	    "executors.openscad.include", LIST_PATHS, d);
+	read_list(&c->png_wrapper, &c->npng_wrapper, op, "png-wrapper",
+	    "executors.openscad.png-wrapper", LIST_ARGV, d);
+	if (read_num(op, "cost", "executors.openscad.cost", &spec_cost, &u, d))
+		c->openscad_cost = u.i;
+
+	fc = section(ex, "freecad", "executors.freecad", freecad_keys, d);
+	read_path(&c->freecad, fc, "program", "executors.freecad.program",
+	    PATH_PROGRAM, d);
+	read_path(&c->freecad_driver, fc, "driver", "executors.freecad.driver",
+	    PATH_ABSOLUTE, d);
+	if (read_num(fc, "cost", "executors.freecad.cost", &spec_cost, &u, d))
+		c->freecad_cost = u.i;
+
+	read_path(&c->converter, ex, "converter", "executors.converter",
+	    PATH_ABSOLUTE, d);
+	read_commands(c, get(ex, "commands"), d);
+}
+
+static void
+read_jobs(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "workers", "timeout", "memory",
+	    "cpu", "stderr", "output-max", NULL };
+	const struct ynode *j;
+	union num u;
+
+	if ((j = section(root, "jobs", "jobs", keys, d)) == NULL)
+		return;
+	if (read_num(j, "workers", "jobs.workers", &spec_workers, &u, d))
+		c->workers = u.i;
+	if (read_num(j, "timeout", "jobs.timeout", &spec_timeout, &u, d))
+		c->timeout = u.d;
+	if (read_num(j, "memory", "jobs.memory", &spec_memory, &u, d))
+		c->memory = u.u;
+	if (read_num(j, "cpu", "jobs.cpu", &spec_cpu, &u, d))
+		c->cpu = u.d;
+	if (read_num(j, "stderr", "jobs.stderr", &spec_size, &u, d))
+		c->stderr_max = (size_t)u.u;
+	if (read_num(j, "output-max", "jobs.output-max", &spec_limit, &u, d))
+		c->output_max = u.u;
+}
+
+static void
+read_cache(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "dir", "max-size",
+	    "negative-ttl", NULL };
+	const struct ynode *ca;
+	union num u;
+
+	if ((ca = section(root, "cache", "cache", keys, d)) == NULL)
+		return;
+	read_path(&c->cache_dir, ca, "dir", "cache.dir", PATH_ABSOLUTE, d);
+	if (read_num(ca, "max-size", "cache.max-size", &spec_cache_max, &u, d))
+		c->cache_max = u.u;
+	if (read_num(ca, "negative-ttl", "cache.negative-ttl", &spec_ttl, &u,
+	    d))
+		c->negative_ttl = u.d;
+}
+
+/* The file at `path` over the defaults; NULL after errors. */
+static struct conf *
+conf_read(const char *path, struct diags *d)
+{
+	static const char *const sections[] = { "executors", "jobs", "cache",
+	    NULL };
+	struct arena *a = arena_new();
+	size_t errors = d->nerrors;
+	struct conf *c = conf_default();
+	struct ynode *root;
+
+	c->file = xstrdup(path);
+	root = ydoc_load(a, path, path, NULL, NULL, d);
+	if (root != NULL && root->kind != Y_NULL) {
+		if (root->kind != Y_MAP)
+			yerror(d, root, "expected a mapping of the sections "
+			    "executors, jobs and cache, found %s",
+			    kind_text(root));
+		else {
+			check_keys(root, NULL, sections, d);
+			read_executors(c, root, d);
+			read_jobs(c, root, d);
+			read_cache(c, root, d);
+		}
+	}
+	arena_free(a);
+	if (root == NULL || d->nerrors != errors) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Present: there is something at the path, even if it cannot be read (so
+ * that a file the user cannot read is reported, not skipped). */
+static bool
+present(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
+/* The first default location that holds a file, or NULL. */
+static char *
+conf_find(void)
+{
+	const char *xdg = env_xdg("XDG_CONFIG_HOME");
+	char *p;
+
+	if (xdg != NULL)
+		p = path_join(xdg, CONF_USER_FILE);
+	else
+		p = expand_home("~/.config/" CONF_USER_FILE);
+	if (present(p))
+		return p;
+	free(p);
+	if (present(CONF_SYSTEM_FILE))
+		return xstrdup(CONF_SYSTEM_FILE);
+	return NULL;
+}
+
+struct conf *
+conf_load(const char *path, struct diags *diags)
+{
+	struct diags local = DIAGS_INIT;
+	struct conf *c;
+	char *found = NULL;
+
+	if (diags == NULL)
+		diags = &local;
+	if (path == NULL)
+		path = env_value("PARTSFS_CONFIG");
+	if (path == NULL) {
+		if ((found = conf_find()) == NULL)
+			return conf_default();
+		path = found;
+	}
+	c = conf_read(path, diags);
+	free(found);
+	diags_free(&local);
+	return c;
+}
+
+/* Setting one option from text. */
+
+static int
+set_cache_dir(struct conf *c, const char *value, struct perr *e)
+{
+	char *p, *cwd, *full;
+
+	if (value[0] == '\0')
+		return perr_set(e, EINVAL, "cache=: expected a directory");
+	p = expand_home(value);
+	if (p[0] != '/') {
+		/* relative to where partsfs was started, not to where the
+		 * daemon runs */
+		if ((cwd = getcwd(NULL, 0)) == NULL) {
+			free(p);
+			return perr_set(e, errno, "cache=%s: cannot find the "
+			    "current directory: %s", value, strerror(errno));
+		}
+		full = path_join(cwd, p);
+		free(cwd);
+		free(p);
+		p = full;
+	}
+	free(c->cache_dir);
+	c->cache_dir = p;
+	return 0;
+}
+
+int
+conf_set(struct conf *c, const char *name, const char *value,
+    struct perr *e)
+{
+	const struct spec *sp;
+	union num u;
+
+	if (strcmp(name, "cache") == 0)
+		sp = NULL;
+	else if (strcmp(name, "cache_max") == 0)
+		sp = &spec_cache_max;
+	else if (strcmp(name, "jobs") == 0)
+		sp = &spec_workers;
+	else if (strcmp(name, "timeout") == 0)
+		sp = &spec_timeout;
+	else if (strcmp(name, "memory") == 0)
+		sp = &spec_memory;
+	else if (strcmp(name, "cpu") == 0)
+		sp = &spec_cpu;
+	else if (strcmp(name, "negative_ttl") == 0)
+		sp = &spec_ttl;
+	else
+		return perr_set(e, EINVAL, "unknown option '%s' (known: cache, "
+		    "cache_max, jobs, timeout, memory, cpu, negative_ttl)",
+		    name);
+	if (value == NULL)
+		return perr_set(e, EINVAL, "%s needs a value: %s", name,
+		    sp != NULL ? sp->expect : "a directory");
+	if (sp == NULL)
+		return set_cache_dir(c, value, e);
+	if (!spec_parse(sp, value, &u))
+		return perr_set(e, EINVAL, "%s=%s: expected %s", name, value,
+		    sp->expect);
+	if (sp == &spec_cache_max)
+		c->cache_max = u.u;
+	else if (sp == &spec_workers)
+		c->workers = u.i;
+	else if (sp == &spec_timeout)
+		c->timeout = u.d;
+	else if (sp == &spec_memory)
+		c->memory = u.u;
+	else if (sp == &spec_cpu)
+		c->cpu = u.d;
+	else
+		c->negative_ttl = u.d;
+	return 0;
+}
