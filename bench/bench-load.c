@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "partsfs/model/load.h"
 #include "partsfs/model/library.h"
 #include "partsfs/model/params.h"
 

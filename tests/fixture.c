@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/model/load.h"
 #include "fixture.h"
 #include "tap.h"
 

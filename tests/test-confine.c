@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "partsfs/model/load.h"
 #include "fixture.h"
+#include "partsfs/util/confine.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/make/exec.h"
 #include "tap.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "partsfs/model/label.h"
 #include "tap.h"
 
 /* A class with a literal, a table, a 2d table that overrides one table

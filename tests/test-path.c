@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "partsfs/util/escape.h"
 #include "partsfs/tree/describe.h"
 #include "tap.h"
 

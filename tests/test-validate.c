@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "partsfs/model/load.h"
 #include "fixture.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/tree/path.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/model/load.h"
 #include "partsfs/core/core.h"
 
 struct core *

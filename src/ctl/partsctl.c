@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/model/load.h"
 #include "ctl.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/util/log.h"

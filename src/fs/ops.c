@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "partsfs/util/confine.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/util/log.h"
 #include "partsfs/util/ydoc.h"

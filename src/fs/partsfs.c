@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "partsfs/model/load.h"
 #include "fs.h"
 #include "partsfs/util/log.h"
 

@@ -16,7 +16,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "partsfs/model/load.h"
 #include "fs.h"
+#include "partsfs/util/confine.h"
 #include "partsfs/util/log.h"
 
 /* Changes come in bursts (an editor saving, a git checkout): wait for this

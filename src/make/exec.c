@@ -495,10 +495,10 @@ exec_run(const struct exec_env *env, const struct plan *plan,
 	memset(fail, 0, sizeof *fail);
 	*out = NULL;
 	switch (plan->kind) {
-	case EX_OPENSCAD:
+	case GEN_OPENSCAD:
 		r = run_openscad(env, plan, scratch, native, fail);
 		break;
-	case EX_FREECAD:
+	case GEN_FREECAD:
 		r = run_freecad(env, plan, scratch, native, fail);
 		break;
 	default:

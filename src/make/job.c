@@ -877,7 +877,7 @@ const char *
 job_executor(struct job *j)
 {
 	return j->plan.cmd != NULL ? j->plan.cmd->name :
-	    exec_kind_name(j->plan.kind);
+	    generator_name(j->plan.kind);
 }
 
 const struct cache_key *
@@ -925,7 +925,7 @@ jobs_describe(struct jobs *jobs, struct buf *out)
 		buf_printf(out, "%-8s %7.1fs %-8s %s%s\n",
 		    running ? "running" : "queued",
 		    (double)(now - (running ? j->started : j->submitted)) / 1e9,
-		    exec_kind_name(j->plan.kind), j->plan.path,
+		    generator_name(j->plan.kind), j->plan.path,
 		    j->prefetch ? " (ahead of a reader)" : "");
 	}
 	pthread_mutex_unlock(&jobs->lock);

@@ -13,97 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../model/internal.h"
+#include "partsfs/model/label.h"
+#include "partsfs/model/makers.h"
+#include "partsfs/util/confine.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/make/exec.h"
 #include "partsfs/model/params.h"
 
 /* Bump when anything about how parts are made changes. */
 #define CACHE_SCHEMA "partsfs-cache-1"
-
-#define COST_OPENSCAD 1
-#define COST_FREECAD 2
-
-static const uint32_t openscad_formats = FMT_BIT(FMT_STL) |
-    FMT_BIT(FMT_OFF) | FMT_BIT(FMT_AMF) | FMT_BIT(FMT_3MF) |
-    FMT_BIT(FMT_CSG) | FMT_BIT(FMT_PNG);
-static const uint32_t freecad_formats = FMT_BIT(FMT_STEP) | FMT_BIT(FMT_STL);
-
-const char *
-exec_kind_name(enum exec_kind k)
-{
-	switch (k) {
-	case EX_OPENSCAD:
-		return "openscad";
-	case EX_FREECAD:
-		return "freecad";
-	case EX_COMMAND:
-		return "command";
-	}
-	return "?";
-}
-
-static void
-consider(struct maker *best, uint8_t kind, uint8_t index, int cost)
-{
-	if (best->kind == GEN_NONE || cost < best->cost) {
-		best->kind = kind;
-		best->index = index;
-		best->cost = (uint8_t)cost;
-		best->convert = false;
-	}
-}
-
-void
-class_makers(struct pclass *cls, const struct conf *conf)
-{
-	int cscad = conf != NULL ? conf->openscad_cost : COST_OPENSCAD;
-	int cfc = conf != NULL ? conf->freecad_cost : COST_FREECAD;
-
-	memset(cls->makers, 0, sizeof cls->makers);
-	cls->formats = FMT_BIT(FMT_JSON);
-	for (int f = 0; f < FMT__COUNT; f++) {
-		struct maker *best = &cls->makers[f];
-		if (f == FMT_JSON)
-			continue;
-		if (cls->scad != NULL && (openscad_formats & FMT_BIT(f)))
-			consider(best, GEN_OPENSCAD, 0, cscad);
-		if (cls->freecad != NULL && (freecad_formats & FMT_BIT(f)))
-			consider(best, GEN_FREECAD, 0, cfc);
-		for (size_t i = 0; conf != NULL && i < cls->ncommands; i++) {
-			for (size_t c = 0; c < conf->ncommands; c++) {
-				const struct conf_command *cc = &conf->commands[c];
-				if (strcmp(cc->name, cls->commands[i].name) == 0 &&
-				    (cc->formats & FMT_BIT(f)))
-					consider(best, GEN_COMMAND, (uint8_t)i,
-					    cc->cost);
-			}
-		}
-	}
-	/* glTF binary: converted from the cheapest STL, unless an engine
-	 * writes it directly for less */
-	if (cls->makers[FMT_STL].kind != GEN_NONE) {
-		struct maker via = cls->makers[FMT_STL];
-		struct maker *glb = &cls->makers[FMT_GLB];
-		via.cost++;
-		via.convert = true;
-		if (glb->kind == GEN_NONE || via.cost < glb->cost)
-			*glb = via;
-	}
-	for (int f = 0; f < FMT__COUNT; f++) {
-		if (cls->makers[f].kind != GEN_NONE)
-			cls->formats |= FMT_BIT(f);
-	}
-}
-
-uint32_t
-plan_formats(const struct conf *conf, const struct pclass *cls)
-{
-	struct pclass copy = *cls;
-
-	class_makers(&copy, conf);
-	return copy.formats;
-}
 
 /*
  * What planning saw in the last second, for plan_key_recent: a stat of a
@@ -918,9 +836,9 @@ scad_literal(const struct value *v)
 }
 
 static const char *
-missing_package(enum exec_kind k)
+missing_package(enum generator k)
 {
-	return k == EX_OPENSCAD ? "openscad" : k == EX_FREECAD ?
+	return k == GEN_OPENSCAD ? "openscad" : k == GEN_FREECAD ?
 	    "freecad-python3" : NULL;
 }
 
@@ -960,7 +878,7 @@ compute_key(const struct exec_env *env, struct plan *p,
 	keyhash_add_str(h, "schema", CACHE_SCHEMA);
 	keyhash_add_str(h, "format", format_ext(p->fmt));
 	keyhash_add_str(h, "native", format_ext(p->native));
-	keyhash_add_str(h, "executor", exec_kind_name(p->kind));
+	keyhash_add_str(h, "executor", generator_name(p->kind));
 	if (p->cmd != NULL) {
 		keyhash_add_str(h, "command", p->cmd->name);
 		for (size_t i = 0; i < p->cmd->argc; i++)
@@ -1118,7 +1036,7 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	}
 	switch (m->kind) {
 	case GEN_OPENSCAD:
-		out->kind = EX_OPENSCAD;
+		out->kind = GEN_OPENSCAD;
 		out->script = xstrdup(cls->scad->file->path);
 		out->entry = xstrdup(cls->scad->module);
 		out->nargs = cls->scad->nargs;
@@ -1144,7 +1062,7 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		}
 		break;
 	case GEN_FREECAD:
-		out->kind = EX_FREECAD;
+		out->kind = GEN_FREECAD;
 		out->script = xstrdup(cls->freecad->file->path);
 		out->entry = xstrdup(cls->freecad->function);
 		add_script_and_siblings(out, env->root, out->script,
@@ -1152,7 +1070,7 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		add_source(out, "driver", conf->freecad_driver);
 		break;
 	default:
-		out->kind = EX_COMMAND;
+		out->kind = GEN_COMMAND;
 		out->script = xstrdup(cls->commands[m->index].file->path);
 		out->entry = xstrdup(cls->commands[m->index].name);
 		add_script_and_siblings(out, env->root, out->script,
@@ -1170,13 +1088,13 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		const char *pkg = missing_package(out->kind);
 		r = pkg != NULL ? perr_set(e, ENOEXEC, "%s: the %s engine '%s' "
 		    "is not installed (Debian package %s: apt-get install %s)",
-		    out->path, exec_kind_name(out->kind), want, pkg, pkg) :
+		    out->path, generator_name(out->kind), want, pkg, pkg) :
 		    perr_set(e, ENOEXEC, "%s: the %s engine '%s' is not "
 		    "installed or not on PATH", out->path, out->entry, want);
 		plan_clear(out);
 		return r;
 	}
-	if (out->kind == EX_FREECAD) {
+	if (out->kind == GEN_FREECAD) {
 		char *argv[] = { out->program, conf->freecad_driver, NULL };
 		out->version = version_of(env, out->program, argv,
 		    "PARTSFS_VERSION=1", ask, quick, &unknown);

@@ -13,9 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "partsfs/util/conf.h"
-#include "partsfs/model/params.h"
+#include "partsfs/model/basefile.h"
+#include "partsfs/model/blt.h"
+#include "partsfs/model/pset.h"
+#include "partsfs/util/confine.h"
 
 enum database {
 	DB_OPENSCAD,
@@ -41,14 +42,6 @@ struct base_ctx {
 	size_t nfiles;
 	size_t cap;
 };
-
-void
-timespec_max(struct timespec *acc, const struct timespec *t)
-{
-	if (t->tv_sec > acc->tv_sec ||
-	    (t->tv_sec == acc->tv_sec && t->tv_nsec > acc->tv_nsec))
-		*acc = *t;
-}
 
 /* True for a name that is one plain file name: no directory part, not
  * "." or "..", no control bytes. */

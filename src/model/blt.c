@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "partsfs/model/params.h"
+#include "partsfs/model/blt.h"
+#include "partsfs/model/label.h"
+#include "partsfs/model/pset.h"
 
 static const char *const licenses[] = {
 	"CC0 1.0", "Public Domain", "MIT", "BSD 3-clause", "Apache 2.0",
@@ -71,72 +72,6 @@ check_license(struct diags *d, const struct ynode *n, const char *s)
 	}
 	ywarn(d, n, "license '%.*s' is not one of the licenses the BOLTS "
 	    "specification lists", (int)len, s);
-}
-
-/* A string or a list of strings. */
-const char **
-read_strings(struct arena *a, const struct ynode *n, size_t *count,
-    const char *what, struct diags *d)
-{
-	size_t len = ylist_len(n), out = 0;
-	const char **v = arena_array(a, len ? len : 1, sizeof *v);
-
-	for (size_t i = 0; i < len; i++) {
-		const char *s = ytext(ylist_at(n, i), what, d);
-		if (s != NULL)
-			v[out++] = arena_strdup(a, s);
-	}
-	*count = out;
-	return v;
-}
-
-void
-check_known_keys(struct diags *d, const struct ynode *el, const char *what,
-    const char *const *allowed)
-{
-	if (el == NULL || el->kind != Y_MAP)
-		return;
-	for (size_t i = 0; i < el->n; i++) {
-		const struct ynode *k = el->items[2 * i];
-		bool ok = false;
-		for (size_t j = 0; allowed[j] != NULL && !ok; j++)
-			ok = strcmp(k->str, allowed[j]) == 0;
-		if (!ok)
-			ywarn(d, k, "%s: unknown key '%s' (ignored)", what,
-			    k->str);
-	}
-}
-
-/* A mandatory text value: NULL with an error when missing. */
-const char *
-need_text(struct arena *a, const struct ynode *el, const char *key,
-    const char *what, struct diags *d)
-{
-	const struct ynode *v = ymap_get(el, key);
-	const char *s;
-
-	if (ymap_key(el, key) == NULL || yscalar_is_null(v)) {
-		yerror(d, el, "%s: missing the mandatory key '%s'", what, key);
-		return NULL;
-	}
-	if ((s = ytext(v, key, d)) == NULL)
-		return NULL;
-	return arena_strdup(a, s);
-}
-
-/* An optional text value: NULL when absent. */
-const char *
-opt_text(struct arena *a, const struct ynode *el, const char *key,
-    struct diags *d)
-{
-	const struct ynode *v = ymap_get(el, key);
-	const char *s;
-
-	if (yscalar_is_null(v))
-		return NULL;
-	if ((s = ytext(v, key, d)) == NULL)
-		return NULL;
-	return arena_strdup(a, s);
 }
 
 /* An identifier element, or a string taken as its nice name. */

@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "partsfs/model/library.h"
+#include "partsfs/model/label.h"
 
 /* The identifier rule of BOLTS: split at blanks, capitalise each word that
  * is not all upper case (lower-casing the rest of it), join, then turn '-'

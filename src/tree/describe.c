@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/model/label.h"
+#include "partsfs/model/makers.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/model/params.h"
 

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/util/escape.h"
+#include "partsfs/model/makers.h"
 #include "partsfs/model/params.h"
 #include "partsfs/tree/path.h"
-
 
 static const char *const index_names[] = { "by-standard", "by-name" };
 
@@ -78,117 +79,6 @@ pnode_is_dir(const struct pnode *n)
 {
 	return n->kind == PN_ROOT || n->kind == PN_COLLECTION ||
 	    n->kind == PN_CLASS || n->kind == PN_INDEX;
-}
-
-/* Percent-encoding. */
-
-static const char hexdigits[] = "0123456789ABCDEF";
-
-static void
-encode(const char *s, const char *special, struct buf *out)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || strchr(special, *p) != NULL) {
-			buf_addc(out, '%');
-			buf_addc(out, hexdigits[*p >> 4]);
-			buf_addc(out, hexdigits[*p & 15]);
-		} else
-			buf_addc(out, (char)*p);
-	}
-}
-
-void
-path_encode_value(const char *s, struct buf *out)
-{
-	encode(s, "%,=/", out);
-}
-
-void
-path_encode_dir(const char *s, struct buf *out)
-{
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
-		for (; *s; s++)
-			buf_adds(out, "%2E");
-		return;
-	}
-	encode(s, "%/", out);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode into dst (room for n + 1 bytes); returns the length or -1. */
-static ssize_t
-decode_into(const char *s, size_t n, char *dst)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			dst[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n)
-			return -1;      /* a stray % at the end */
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-		if (h < 0 || l < 0 || (h == 0 && l == 0))
-			return -1;
-		dst[o++] = (char)(h << 4 | l);
-		i += 2;
-	}
-	dst[o] = '\0';
-	return (ssize_t)o;
-}
-
-int
-path_decode(const char *s, size_t n, struct buf *out)
-{
-	char *tmp = xmalloc(n + 1);
-	ssize_t len = decode_into(s, n, tmp);
-
-	if (len < 0) {
-		free(tmp);
-		return -ENOENT;
-	}
-	buf_add(out, tmp, (size_t)len);
-	free(tmp);
-	return 0;
-}
-
-/* Formats and parameter sets. */
-
-enum generator
-class_generator(const struct pclass *cls, enum format fmt)
-{
-	if (fmt == FMT_JSON || !(cls->formats & FMT_BIT(fmt)))
-		return GEN_NONE;
-	return (enum generator)cls->makers[fmt].kind;
-}
-
-const struct pset *
-class_pset_for_format(const struct pclass *cls, enum format fmt)
-{
-	if (!(cls->formats & FMT_BIT(fmt)))
-		return NULL;
-	switch (class_generator(cls, fmt)) {
-	case GEN_OPENSCAD:
-		return cls->scad->ps;
-	case GEN_FREECAD:
-		return cls->freecad->ps;
-	case GEN_COMMAND:
-	case GEN_NONE:
-		break;
-	}
-	return &cls->ps;
 }
 
 /* The parameter index of the d-th discrete free parameter of a class. */
@@ -297,7 +187,7 @@ child_part(const struct pclass *cls, const struct pnode *dir,
 			goto fail;
 		}
 		seen[fpos] = true;
-		if ((vlen = decode_into(eq + 1, (size_t)(end - eq - 1),
+		if ((vlen = path_decode_into(eq + 1, (size_t)(end - eq - 1),
 		    dec)) < 0) {
 			perr_set(e, ENOENT, "%s: bad %%-escape in the value",
 			    pname);

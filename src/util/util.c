@@ -214,7 +214,6 @@ struct arena_chunk {
 
 struct arena {
 	struct arena_chunk *head;
-	size_t total;
 };
 
 struct arena *
@@ -260,7 +259,6 @@ arena_alloc(struct arena *a, size_t n)
 			c->next = a->head;
 			a->head = c;
 		}
-		a->total += size;
 	}
 	p = (char *)c->data + c->used;
 	c->used += n;
@@ -304,12 +302,6 @@ arena_printf(struct arena *a, const char *fmt, ...)
 	p = arena_strdup(a, s);
 	free(s);
 	return p;
-}
-
-size_t
-arena_used(const struct arena *a)
-{
-	return a->total;
 }
 
 /* Error values. */
@@ -416,6 +408,26 @@ natcmp_qsort(const void *a, const void *b)
 	return natcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+ssize_t
+sorted_find(size_t n, const char *key,
+    const char *(*name_at)(const void *ctx, size_t i), const void *ctx,
+    int (*cmp)(const char *, const char *))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = cmp(name_at(ctx, mid), key);
+		if (r == 0)
+			return (ssize_t)mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 void
 natsort(const char **v, size_t n)
 {
@@ -512,4 +524,12 @@ write_all(int fd, const void *data, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+void
+timespec_max(struct timespec *acc, const struct timespec *t)
+{
+	if (t->tv_sec > acc->tv_sec ||
+	    (t->tv_sec == acc->tv_sec && t->tv_nsec > acc->tv_nsec))
+		*acc = *t;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "partsfs/util/value.h"
 
@@ -349,47 +350,72 @@ value_check(enum ptype t, const char *pname, const struct value *v,
 	return 0;
 }
 
-int
-value_parse(enum ptype t, const char *pname, const char *s, size_t n,
-    struct value *out, struct perr *e)
+enum value_fault
+value_read(enum ptype t, const char *s, size_t n, unsigned flags,
+    struct value *out)
 {
-	const char *what;
-
 	switch (t) {
 	case PT_LENGTH_MM:
 	case PT_LENGTH_IN:
 	case PT_NUMBER:
 	case PT_ANGLE:
 		out->kind = V_NUM;
-		if (!num_parse(s, n, &out->u.num)) {
-			what = t == PT_NUMBER ? "a finite decimal number" :
-			    t == PT_ANGLE ? "a decimal angle in degrees, "
-			    "-360 to 360" : "a decimal length >= 0";
-			return perr_set(e, EINVAL, "%s=%.*s: not %s (%s)",
-			    pname, (int)(n > 64 ? 64 : n), s, what,
-			    ptype_name(t));
-		}
-		return value_check(t, pname, out, e);
+		if (!num_parse(s, n, &out->u.num))
+			return VF_SYNTAX;
+		return value_check(t, "", out, NULL) == 0 ? VF_NONE :
+		    VF_RANGE;
 	case PT_BOOL:
 		out->kind = V_BOOL;
-		if (n == 4 && memcmp(s, "true", 4) == 0)
+		if (n == 4 && ((flags & VALUE_ANY_CASE) ?
+		    strncasecmp(s, "true", 4) : memcmp(s, "true", 4)) == 0)
 			out->u.b = true;
-		else if (n == 5 && memcmp(s, "false", 5) == 0)
+		else if (n == 5 && ((flags & VALUE_ANY_CASE) ?
+		    strncasecmp(s, "false", 5) : memcmp(s, "false", 5)) == 0)
 			out->u.b = false;
 		else
-			return perr_set(e, EINVAL, "%s=%.*s: expected true or "
-			    "false (Bool)", pname, (int)(n > 64 ? 64 : n), s);
-		return 0;
+			return VF_SYNTAX;
+		return VF_NONE;
 	case PT_TABLE_INDEX:
 	case PT_STRING:
 		if (memchr(s, '\0', n) != NULL || !utf8_valid(s, n))
-			return perr_set(e, EINVAL, "%s: the value is not valid "
-			    "UTF-8 text", pname);
+			return VF_SYNTAX;
 		out->kind = V_STR;
 		out->u.str = s;
-		return 0;
+		return VF_NONE;
 	case PT__COUNT:
 		break;
 	}
-	return perr_set(e, EINVAL, "%s: unknown type", pname);
+	return VF_SYNTAX;
+}
+
+int
+value_parse(enum ptype t, const char *pname, const char *s, size_t n,
+    struct value *out, struct perr *e)
+{
+	int shown = (int)(n > 64 ? 64 : n);
+	const char *what;
+
+	switch (value_read(t, s, n, 0, out)) {
+	case VF_NONE:
+		return 0;
+	case VF_RANGE:
+		return value_check(t, pname, out, e);
+	case VF_SYNTAX:
+		break;
+	}
+	switch (t) {
+	case PT_BOOL:
+		return perr_set(e, EINVAL, "%s=%.*s: expected true or false "
+		    "(Bool)", pname, shown, s);
+	case PT_TABLE_INDEX:
+	case PT_STRING:
+		return perr_set(e, EINVAL, "%s: the value is not valid UTF-8 "
+		    "text", pname);
+	default:
+		what = t == PT_NUMBER ? "a finite decimal number" :
+		    t == PT_ANGLE ? "a decimal angle in degrees, -360 to 360" :
+		    "a decimal length >= 0";
+		return perr_set(e, EINVAL, "%s=%.*s: not %s (%s)", pname, shown,
+		    s, what, ptype_name(t));
+	}
 }

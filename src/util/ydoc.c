@@ -9,17 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <yaml.h>
 
-#if defined(SYS_openat2) && defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2 1
-#endif
-#endif
-
+#include "partsfs/util/confine.h"
 #include "partsfs/util/ydoc.h"
 
 const struct ydoc_limits ydoc_default_limits = {
@@ -732,183 +725,6 @@ ydoc_load(struct arena *arena, const char *path, const char *display,
 	return root;
 }
 
-/* Opening files of a library without leaving it. */
-
-bool
-path_beneath(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1 && dir[0] == '/')
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' ||
-	    path[n] == '\0');
-}
-
-int
-open_inside(const char *root, const char *path, int flags)
-{
-	const char *rel = path + strlen(root);
-
-	if (!path_beneath(path, root)) {
-		errno = EXDEV;
-		return -1;
-	}
-	while (*rel == '/')
-		rel++;
-	return open_beneath(root, *rel != '\0' ? rel : ".", flags, NULL,
-	    NULL);
-}
-
-/*
- * Does `rel` lead out of `root` on the way, and by which component: the
- * first prefix of it whose real path is outside, named in *link with its
- * real path in *target when it is a symbolic link (not a ".."), caller
- * frees.  realpath(3), lstat(2) and readlink(2) read links and open
- * nothing.
- */
-static bool
-find_escape(const char *real_root, const char *root, const char *rel,
-    char **link, char **target)
-{
-	for (const char *end = rel; *end != '\0';) {
-		char *prefix, *path, *real, buf[PATH_MAX];
-		struct stat st;
-		bool islink;
-		ssize_t n;
-
-		end += strcspn(end, "/");
-		prefix = xstrndup(rel, (size_t)(end - rel));
-		path = xasprintf("%s/%s", root, prefix);
-		while (*end == '/')
-			end++;
-		islink = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
-		if ((real = realpath(path, NULL)) == NULL && islink &&
-		    (n = readlink(path, buf, sizeof buf - 1)) > 0 &&
-		    buf[0] == '/') {
-			/* dangling: only an absolute target can be told */
-			buf[n] = '\0';
-			real = xstrdup(buf);
-		}
-		free(path);
-		if (real != NULL && !path_beneath(real, real_root)) {
-			if (islink) {
-				*link = prefix;
-				*target = real;
-			} else {
-				free(prefix);
-				free(real);
-			}
-			return true;
-		}
-		free(real);
-		free(prefix);
-	}
-	return false;
-}
-
-int
-open_beneath(const char *root, const char *rel, int flags, char **link,
-    char **target)
-{
-	char *joined = NULL, *real_root = NULL, *real = NULL;
-	char *l = NULL, *t = NULL;
-	const char *inside;
-	int fd = -1, saved;
-#ifdef HAVE_OPENAT2
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	int dirfd;
-
-	if ((dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
-	saved = errno;
-	close(dirfd);
-	if (fd != -1 || (saved != EXDEV && saved != ENOSYS &&
-	    saved != EPERM)) {
-		errno = saved;
-		return fd;
-	}
-	/* EXDEV: a link out, a "..", or an absolute link that stays inside
-	 * (RESOLVE_BENEATH refuses every absolute link), told apart below.
-	 * ENOSYS or EPERM: no openat2 (an old kernel, a seccomp filter). */
-#endif
-	/*
-	 * The real path of the file, checked against the root's, and opened
-	 * as that path relative to the real root following no link at all,
-	 * so that nothing swapped in since realpath leads out (ELOOP then).
-	 * Without openat2 only the last component is opened without
-	 * following, and a swap of a directory can race it.
-	 */
-	joined = xasprintf("%s/%s", root, rel);
-	if ((real_root = realpath(root, NULL)) == NULL)
-		goto out;
-	if ((real = realpath(joined, NULL)) == NULL) {
-		/* missing, or out on the way to something missing */
-		saved = errno;
-		errno = find_escape(real_root, root, rel, &l, &t) ? EXDEV :
-		    saved;
-		goto out;
-	}
-	if (!path_beneath(real, real_root)) {
-		find_escape(real_root, root, rel, &l, &t);
-		errno = EXDEV;
-		goto out;
-	}
-	inside = real + strlen(real_root);
-	while (*inside == '/')
-		inside++;
-#ifdef HAVE_OPENAT2
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-	if ((dirfd = open(real_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		goto out;
-	fd = (int)syscall(SYS_openat2, dirfd, *inside ? inside : ".", &how,
-	    sizeof how);
-	saved = errno;
-	close(dirfd);
-	errno = saved;
-	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
-		fd = open(real, flags | O_CLOEXEC | O_NOFOLLOW);
-#else
-	(void)inside;
-	fd = open(real, flags | O_CLOEXEC | O_NOFOLLOW);
-#endif
-out:
-	saved = errno;
-	free(joined);
-	free(real_root);
-	free(real);
-	if (fd == -1 && saved == EXDEV && link != NULL && target != NULL) {
-		*link = l;
-		*target = t;
-	} else {
-		free(l);
-		free(t);
-	}
-	errno = saved;
-	return fd;
-}
-
-DIR *
-opendir_beneath(const char *root, const char *rel)
-{
-	DIR *d;
-	int fd, err;
-
-	if ((fd = open_beneath(root, rel, O_RDONLY | O_DIRECTORY, NULL,
-	    NULL)) == -1)
-		return NULL;
-	if ((d = fdopendir(fd)) == NULL) {
-		err = errno;
-		close(fd);
-		errno = err;
-	}
-	return d;
-}
-
 struct ynode *
 ymap_key(const struct ynode *map, const char *key)
 {
@@ -933,4 +749,127 @@ ymap_get(const struct ynode *map, const char *key)
 			return map->items[2 * i + 1];
 	}
 	return NULL;
+}
+
+void
+yerror(struct diags *d, const struct ynode *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	diag_add(d, DIAG_ERROR, n != NULL ? n->file : NULL,
+	    n != NULL ? n->line : 0, n != NULL ? n->col : 0, "%s", msg);
+	free(msg);
+}
+
+void
+ywarn(struct diags *d, const struct ynode *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	diag_add(d, DIAG_WARNING, n != NULL ? n->file : NULL,
+	    n != NULL ? n->line : 0, n != NULL ? n->col : 0, "%s", msg);
+	free(msg);
+}
+
+const char *
+ytext(const struct ynode *n, const char *what, struct diags *diags)
+{
+	if (n == NULL || n->kind != Y_SCALAR) {
+		yerror(diags, n, "%s: expected text, found a %s", what,
+		    n != NULL ? ykind_name(n->kind) : "nothing");
+		return NULL;
+	}
+	if (strlen(n->str) != n->len) {
+		yerror(diags, n, "%s: the text contains a NUL byte", what);
+		return NULL;
+	}
+	return n->str;
+}
+
+size_t
+ylist_len(const struct ynode *n)
+{
+	if (n == NULL || n->kind == Y_NULL)
+		return 0;
+	return n->kind == Y_SEQ ? n->n : 1;
+}
+
+const struct ynode *
+ylist_at(const struct ynode *n, size_t i)
+{
+	return n->kind == Y_SEQ ? n->items[i] : n;
+}
+
+/* A string or a list of strings. */
+const char **
+read_strings(struct arena *a, const struct ynode *n, size_t *count,
+    const char *what, struct diags *d)
+{
+	size_t len = ylist_len(n), out = 0;
+	const char **v = arena_array(a, len ? len : 1, sizeof *v);
+
+	for (size_t i = 0; i < len; i++) {
+		const char *s = ytext(ylist_at(n, i), what, d);
+		if (s != NULL)
+			v[out++] = arena_strdup(a, s);
+	}
+	*count = out;
+	return v;
+}
+
+void
+check_known_keys(struct diags *d, const struct ynode *el, const char *what,
+    const char *const *allowed)
+{
+	if (el == NULL || el->kind != Y_MAP)
+		return;
+	for (size_t i = 0; i < el->n; i++) {
+		const struct ynode *k = el->items[2 * i];
+		bool ok = false;
+		for (size_t j = 0; allowed[j] != NULL && !ok; j++)
+			ok = strcmp(k->str, allowed[j]) == 0;
+		if (!ok)
+			ywarn(d, k, "%s: unknown key '%s' (ignored)", what,
+			    k->str);
+	}
+}
+
+/* A mandatory text value: NULL with an error when missing. */
+const char *
+need_text(struct arena *a, const struct ynode *el, const char *key,
+    const char *what, struct diags *d)
+{
+	const struct ynode *v = ymap_get(el, key);
+	const char *s;
+
+	if (ymap_key(el, key) == NULL || yscalar_is_null(v)) {
+		yerror(d, el, "%s: missing the mandatory key '%s'", what, key);
+		return NULL;
+	}
+	if ((s = ytext(v, key, d)) == NULL)
+		return NULL;
+	return arena_strdup(a, s);
+}
+
+/* An optional text value: NULL when absent. */
+const char *
+opt_text(struct arena *a, const struct ynode *el, const char *key,
+    struct diags *d)
+{
+	const struct ynode *v = ymap_get(el, key);
+	const char *s;
+
+	if (yscalar_is_null(v))
+		return NULL;
+	if ((s = ytext(v, key, d)) == NULL)
+		return NULL;
+	return arena_strdup(a, s);
 }

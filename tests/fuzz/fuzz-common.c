@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "partsfs/model/load.h"
 #include "fuzz-common.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/model/params.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "partsfs/util/escape.h"
 
 #define LIST_ENTRIES 64        /* entries checked when a path is a directory */
 #define LIST_PARTS 16

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partsfs/model/load.h"
 #include "fuzz-common.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/model/params.h"

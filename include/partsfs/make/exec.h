@@ -15,15 +15,8 @@
 #include "partsfs/cache/cache.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/model/library.h"
+#include "partsfs/model/makers.h"
 #include "partsfs/tree/path.h"
-
-enum exec_kind {
-	EX_OPENSCAD,
-	EX_FREECAD,
-	EX_COMMAND,
-};
-
-const char *exec_kind_name(enum exec_kind k);
 
 /* A generator source: a file whose bytes go into the cache key. */
 struct exec_source {
@@ -35,8 +28,8 @@ struct exec_source {
 /* Everything making one part takes.  Self-contained: it owns copies of
  * what it needs, so it outlives the library snapshot it came from. */
 struct plan {
-	enum exec_kind kind;
-	const struct conf_command *cmd;   /* EX_COMMAND (points into conf) */
+	enum generator kind;
+	const struct conf_command *cmd;   /* GEN_COMMAND (points into conf) */
 	enum format fmt;                  /* what was asked for */
 	enum format native;               /* what the engine writes */
 	bool convert;                     /* native -> fmt by the converter */
@@ -105,9 +98,6 @@ void plan_clear(struct plan *p);
  */
 int plan_sources_check(const struct exec_env *env, const struct plan *p,
     struct perr *e);
-
-/* The formats a class can be made in under a configuration (json always). */
-uint32_t plan_formats(const struct conf *conf, const struct pclass *cls);
 
 /* Running a subprocess. */
 

@@ -16,71 +16,7 @@
 #include "partsfs/util/util.h"
 #include "partsfs/util/value.h"
 #include "partsfs/util/ydoc.h"
-
-/* Limits that keep every part of the tree bounded. */
-#define PF_MAX_FREE 32          /* free parameters of one class */
-#define PF_MAX_TABLES 64        /* tables of one parameter set */
-#define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
-
-/* One parameter of a parameter set. */
-struct param {
-	const char *name;
-	enum ptype type;
-	const char *description;      /* NULL when none */
-	int free_pos;                 /* position in pset.free, -1 if not free */
-	struct value def;             /* default (free parameters) */
-	bool has_literal;
-	struct value literal;
-	/* Discrete free parameters: their choices.  Table Index: the keys
-	 * common to every table using it, natural order.  Bool: false, true. */
-	const char **choices;
-	size_t nchoices;
-	const struct ynode *node;     /* its `types` entry, for diagnostics */
-};
-
-/* A table: the row chosen by the value of `index` gives values to the
- * `cols` parameters. */
-struct table {
-	int index;                    /* parameter index */
-	size_t ncols;
-	int *cols;                    /* parameter indices */
-	size_t nrows;
-	const char **keys;            /* file order */
-	uint32_t *order;              /* rows sorted by key, for lookups */
-	struct value *cells;          /* nrows * ncols */
-};
-
-/* A 2d table: row by `row`, column by `col`, value for `result`. */
-struct table2d {
-	int row, col, result;         /* parameter indices */
-	size_t ncols;
-	const char **colkeys;
-	size_t nrows;
-	const char **rowkeys;
-	uint32_t *order;
-	struct value *cells;          /* nrows * ncols */
-};
-
-/* A parameter set: the `parameters` element of a class (or the union of a
- * class's and a base module's). */
-struct pset {
-	size_t nparams;
-	struct param *params;
-	size_t nfree;
-	int *free;                    /* parameter indices, `free` order */
-	size_t ntables;
-	struct table *tables;
-	size_t ntables2d;
-	struct table2d *tables2d;
-	/* Expanded common combinations: ncommon rows of nfree values. */
-	size_t ncommon;
-	struct value *common;
-};
-
-/* Index of the parameter called `name`, or -1. */
-int pset_find(const struct pset *ps, const char *name);
-/* Number of discrete free parameters; they come first in the tree. */
-size_t pset_ndiscrete(const struct pset *ps);
+#include "partsfs/model/params.h"
 
 struct ident {
 	const char *nice;
@@ -232,38 +168,6 @@ struct library {
 	atomic_uint refs;
 };
 
-struct library_opts {
-	const struct conf *conf;            /* executors; NULL: defaults */
-	const struct ydoc_limits *limits;   /* NULL: ydoc_default_limits */
-	int threads;                        /* 0: one per CPU, at most 8 */
-};
-
-/*
- * Load and validate the library in directory `root`.  Every problem is
- * added to the returned library's `diags` (errors and warnings, in file
- * order); a collection with errors keeps its valid classes, and never
- * stops the others from loading.  Returns NULL with `e` set only when
- * `root` itself cannot be used (missing, not a directory, no data/, data/
- * a link out of it, not readable: the message names the real cause).
- * Nothing outside `root` is read: files and directories that are links
- * leading out of it are refused with an error naming the link and its
- * target, and never opened; links that stay inside are followed.
- * The result has one reference.
- */
-struct library *library_load(const char *root,
-    const struct library_opts *opts, struct perr *e);
-
-/*
- * Load one collection `id` of the library at `root` (data/<id>.blt and its
- * database files, including those of the command executors `conf` names),
- * reporting into `diags`.  `root` is absolute, without symlinks.  Returns
- * NULL when the .blt cannot be read at all or leads outside `root`.  Used
- * by library_load and by live reloading.
- */
-struct collection *collection_load(const char *root, const char *id,
-    const struct conf *conf, const struct ydoc_limits *limits,
-    struct diags *diags);
-
 /*
  * Assemble a library snapshot from loaded collections (takes a reference
  * on each), checking what spans collections: unique class ids, unique
@@ -286,19 +190,5 @@ const struct pclass *collection_class(const struct collection *c,
 const struct pclass *library_class(const struct library *lib, const char *id);
 const struct class_link *library_link(const struct class_link *v, size_t n,
     const char *name);
-
-/* The label of a part: the first standard's labeling if the class has a
- * standard, else the first name's, else the class id.  `vals` holds one
- * value per parameter of `ps`. */
-void class_label(const struct pclass *cls, const struct pset *ps,
-    const struct value *vals, bool safe, struct buf *out);
-/* Expand one template. */
-void subst_expand(const char *tmpl, const struct pset *ps,
-    const struct value *vals, bool safe, struct buf *out);
-
-/* BOLTS's sanitising of a nice name into a safe identifier. */
-char *ident_sanitize(struct arena *a, const char *nice);
-/* ... and into a safe labeling template. */
-char *subst_sanitize(struct arena *a, const char *nice);
 
 #endif

@@ -1,15 +1,83 @@
-/* params.h -- parameter collection: from values of the free parameters to a
- * value for every parameter (literals, table and table2d lookups), exactly
- * as the BOLTS spec defines it. */
+/* params.h -- parameter sets and parameter collection: from values of the
+ * free parameters to a value for every parameter (literals, table and
+ * table2d lookups), exactly as the BOLTS spec defines it. */
 #ifndef PARTSFS_PARAMS_H
 #define PARTSFS_PARAMS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "partsfs/model/library.h"
+#include <stdint.h>
+
 #include "partsfs/util/util.h"
 #include "partsfs/util/value.h"
+#include "partsfs/util/ydoc.h"
+
+/* Limits that keep every part of the tree bounded. */
+#define PF_MAX_FREE 32          /* free parameters of one class */
+#define PF_MAX_TABLES 64        /* tables of one parameter set */
+#define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
+
+/* One parameter of a parameter set. */
+struct param {
+	const char *name;
+	enum ptype type;
+	const char *description;      /* NULL when none */
+	int free_pos;                 /* position in pset.free, -1 if not free */
+	struct value def;             /* default (free parameters) */
+	bool has_literal;
+	struct value literal;
+	/* Discrete free parameters: their choices.  Table Index: the keys
+	 * common to every table using it, natural order.  Bool: false, true. */
+	const char **choices;
+	size_t nchoices;
+	const struct ynode *node;     /* its `types` entry, for diagnostics */
+};
+
+/* A table: the row chosen by the value of `index` gives values to the
+ * `cols` parameters. */
+struct table {
+	int index;                    /* parameter index */
+	size_t ncols;
+	int *cols;                    /* parameter indices */
+	size_t nrows;
+	const char **keys;            /* file order */
+	uint32_t *order;              /* rows sorted by key, for lookups */
+	struct value *cells;          /* nrows * ncols */
+};
+
+/* A 2d table: row by `row`, column by `col`, value for `result`. */
+struct table2d {
+	int row, col, result;         /* parameter indices */
+	size_t ncols;
+	const char **colkeys;
+	size_t nrows;
+	const char **rowkeys;
+	uint32_t *order;
+	struct value *cells;          /* nrows * ncols */
+};
+
+/* A parameter set: the `parameters` element of a class (or the union of a
+ * class's and a base module's). */
+struct pset {
+	size_t nparams;
+	struct param *params;
+	size_t nfree;
+	int *free;                    /* parameter indices, `free` order */
+	size_t ntables;
+	struct table *tables;
+	size_t ntables2d;
+	struct table2d *tables2d;
+	/* Expanded common combinations: ncommon rows of nfree values. */
+	size_t ncommon;
+	struct value *common;
+};
+
+/* Index of the parameter called `name`, or -1. */
+int pset_find(const struct pset *ps, const char *name);
+/* Number of discrete free parameters; they come first in the tree. */
+size_t pset_ndiscrete(const struct pset *ps);
+
 
 /*
  * Collect every parameter of `ps`.  `free` holds ps->nfree values in `free`
@@ -47,42 +115,5 @@ int param_no_choice(const struct param *p, const char *key, struct perr *e);
 int table_row(const struct table *t, const char *key);
 int table2d_row(const struct table2d *t, const char *key);
 int table2d_col(const struct table2d *t, const char *key);
-
-/*
- * Build a parameter set from up to two `parameters` elements (a class's,
- * and optionally a base module's additional parameters: their union, as
- * BOLTS takes it).  Either node may be NULL.  Every problem goes to
- * `diags`; the set is usable (possibly with fewer parameters) even when
- * errors were reported.  Allocates in `a`.  Returns the number of errors
- * added.
- */
-size_t pset_build(struct arena *a, const struct ynode *node,
-    const struct ynode *extra, struct pset *ps, struct diags *diags);
-
-/* Read a YAML scalar as a value of type `t`.  Unquoted None and null are
- * V_NULL when `allow_none`.  Adds an error naming `what` and returns false
- * when the node does not fit the type. */
-bool yvalue(struct arena *a, const struct ynode *n, enum ptype t,
-    bool allow_none, const char *what, struct value *out,
-    struct diags *diags);
-
-/* The text of a scalar node, or NULL (with an error naming `what`) when it
- * is not a scalar or contains a NUL byte. */
-const char *ytext(const struct ynode *n, const char *what,
-    struct diags *diags);
-
-/* A node that may be one element or a list of elements: the number of
- * elements, and the i-th. */
-size_t ylist_len(const struct ynode *n);
-const struct ynode *ylist_at(const struct ynode *n, size_t i);
-
-/* Report an error at a node's position. */
-void yerror(struct diags *d, const struct ynode *n, const char *fmt, ...)
-    PF_PRINTF(3, 4);
-void ywarn(struct diags *d, const struct ynode *n, const char *fmt, ...)
-    PF_PRINTF(3, 4);
-
-/* Table Index keys may not hold / \ ? * : | " ' < > or control bytes. */
-bool key_valid(const char *key);
 
 #endif

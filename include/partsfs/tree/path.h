@@ -97,17 +97,6 @@ typedef int (*pnode_list_fn)(void *ctx, const char *name,
 int pnode_list(const struct library *lib, const struct pnode *dir,
     pnode_list_fn fn, void *ctx, struct perr *e);
 
-/* Which engine makes a format of a class (the cheapest chain chosen when
- * the library was loaded). */
-enum generator class_generator(const struct pclass *cls, enum format fmt);
-
-/* The parameter set a format of a class is made with: the class's for
- * json, else the union with the base parameters of the OpenSCAD module or
- * FreeCAD function that makes the format.  NULL if the class does not offer
- * the format. */
-const struct pset *class_pset_for_format(const struct pclass *cls,
-    enum format fmt);
-
 /* The canonical path of a node, from the root, without a leading slash
  * ("" for the root). */
 void pnode_path(const struct pnode *n, struct buf *out);
@@ -145,13 +134,5 @@ int pnode_set_param(struct pnode *part, const char *name, const char *value,
  */
 int pnode_collect(const struct pnode *part, struct value *vals,
     struct perr *e);
-
-/* Percent-encoding of a value inside a stem (%, ',', '=', '/', control
- * bytes and DEL), and of a choice used as a directory name (%, '/', control
- * bytes, and a leading '.' of "." or ".."). */
-void path_encode_value(const char *s, struct buf *out);
-void path_encode_dir(const char *s, struct buf *out);
-/* Decode %XX escapes; a stray % or an encoded NUL is -ENOENT. */
-int path_decode(const char *s, size_t n, struct buf *out);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #define PF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -59,7 +61,6 @@ void *arena_array(struct arena *a, size_t nmemb, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) PF_PRINTF(2, 3);
-size_t arena_used(const struct arena *a);
 
 /* An error value: a negative errno-style code and a human message.  Core
  * functions that can fail take a `struct perr *` (which may be NULL when
@@ -76,6 +77,11 @@ void perr_clear(struct perr *e);
  * 0.375 in < 0.5 in.  A total order: ties fall back to strcmp. */
 int natcmp(const char *a, const char *b);
 void natsort(const char **v, size_t n);
+/* The position of `key` among n names sorted by `cmp` (natcmp, strcmp),
+ * the i-th being name_at(ctx, i), by binary search; -1 when absent. */
+ssize_t sorted_find(size_t n, const char *key,
+    const char *(*name_at)(const void *ctx, size_t i), const void *ctx,
+    int (*cmp)(const char *, const char *));
 
 /* String helpers. */
 bool str_has_prefix(const char *s, const char *prefix);
@@ -85,6 +91,9 @@ bool utf8_valid(const char *s, size_t n);
 /* Monotonic time in nanoseconds and in seconds (double). */
 uint64_t now_ns(void);
 double now_s(void);
+
+/* The newer of *acc and *t into *acc. */
+void timespec_max(struct timespec *acc, const struct timespec *t);
 
 /* Write all n bytes to fd, going on after short writes and EINTR: 0 or
  * -errno. */

@@ -61,6 +61,22 @@ struct value value_type_default(enum ptype t);
 int value_parse(enum ptype t, const char *pname, const char *s, size_t n,
     struct value *out, struct perr *e);
 
+/*
+ * The one parser of typed values: text `s` (n bytes) as type `t`, with the
+ * syntax value_parse describes.  VALUE_ANY_CASE also takes True, TRUE,
+ * False and FALSE for a Bool, as YAML does.  A string value points into
+ * `s`.  What was wrong, for the caller's message: VF_SYNTAX (not such a
+ * value), VF_RANGE (out of value_check's range; *out holds the value).
+ */
+enum value_fault {
+	VF_NONE,
+	VF_SYNTAX,
+	VF_RANGE,
+};
+#define VALUE_ANY_CASE 0x1
+enum value_fault value_read(enum ptype t, const char *s, size_t n,
+    unsigned flags, struct value *out);
+
 /* Range checks: Length >= 0, |Angle| <= 360, numbers finite. */
 int value_check(enum ptype t, const char *pname, const struct value *v,
     struct perr *e);

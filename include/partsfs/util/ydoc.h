@@ -5,7 +5,6 @@
 #ifndef PARTSFS_YDOC_H
 #define PARTSFS_YDOC_H
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -85,31 +84,37 @@ bool yscalar_is_none(const struct ynode *n);
 
 const char *ykind_name(enum ykind k);
 
-/*
- * Open `rel`, a path relative to the directory `root`, with open(2) `flags`
- * (O_CLOEXEC added), never resolving anything outside `root`: not through
- * "..", an absolute link or a link that leads out.  Links that stay inside
- * are followed, absolute ones included.  With openat2(2) and
- * RESOLVE_BENEATH nothing outside is opened even for a moment, whatever
- * is swapped meanwhile; without it (kernels before 5.6) the check is
- * realpath(3) and a race on a directory component remains.
- *
- * Returns the descriptor, or -1 with errno set.  EXDEV means the path
- * leads outside; then, when the culprit is a link, *link (that component,
- * as a prefix of `rel`) and *target (where it leads, absolute) are set for
- * the caller's message and freed by the caller; else they are left alone.
- * `link` and `target` may be NULL.  Thread-safe.
- */
-int open_beneath(const char *root, const char *rel, int flags, char **link,
-    char **target);
-/* Is `path` `dir` or under it?  Both absolute, without symlinks. */
-bool path_beneath(const char *path, const char *dir);
-/* The absolute `path`, a real path inside `root` when the library was
- * loaded, opened as open_beneath does (EXDEV: it leads out now, or never
- * was inside). */
-int open_inside(const char *root, const char *path, int flags);
-/* The directory `rel` beneath `root`, opened as open_beneath does, for
- * readdir; NULL with errno set. */
-DIR *opendir_beneath(const char *root, const char *rel);
+/* Readers of a library's elements, reporting into `diags`. */
+
+/* The text of a scalar node, or NULL (with an error naming `what`) when it
+ * is not a scalar or contains a NUL byte. */
+const char *ytext(const struct ynode *n, const char *what,
+    struct diags *diags);
+
+/* A node that may be one element or a list of elements: the number of
+ * elements, and the i-th. */
+size_t ylist_len(const struct ynode *n);
+const struct ynode *ylist_at(const struct ynode *n, size_t i);
+
+/* Report an error at a node's position. */
+void yerror(struct diags *d, const struct ynode *n, const char *fmt, ...)
+    PF_PRINTF(3, 4);
+void ywarn(struct diags *d, const struct ynode *n, const char *fmt, ...)
+    PF_PRINTF(3, 4);
+
+/* A string or a list of strings, copied into `a`. */
+const char **read_strings(struct arena *a, const struct ynode *n,
+    size_t *count, const char *what, struct diags *d);
+
+/* Warn about keys of mapping `el` that are not in `allowed` (NULL-ended). */
+void check_known_keys(struct diags *d, const struct ynode *el,
+    const char *what, const char *const *allowed);
+
+/* A mandatory text value (NULL with an error when missing) and an optional
+ * one (NULL when absent), copied into `a`. */
+const char *need_text(struct arena *a, const struct ynode *el,
+    const char *key, const char *what, struct diags *d);
+const char *opt_text(struct arena *a, const struct ynode *el,
+    const char *key, struct diags *d);
 
 #endif
