@@ -17,7 +17,7 @@
 #include "fixture.h"
 #include "partsfs/util/confine.h"
 #include "partsfs/util/conf.h"
-#include "partsfs/make/exec.h"
+#include "partsfs/make/plan.h"
 #include "tap.h"
 
 #define BLT_HEAD \

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "partsfs/cache/cache.h"
-#include "partsfs/make/exec.h"
+#include "partsfs/make/spawn.h"
+#include "partsfs/make/version.h"
 #include "tap.h"
 
 static const char *const ENVP[] = { "PATH=/usr/bin:/bin", "ONLY=this", NULL };
@@ -282,6 +283,7 @@ a_program_that_cannot_be_run_exits_127(void)
 }
 
 struct asker {
+	struct versions *versions;
 	const char *program;
 	char *version;
 };
@@ -290,10 +292,9 @@ static void *
 ask_version(void *arg)
 {
 	struct asker *a = arg;
-	struct exec_env env = { 0 };
 	char *argv[] = { (char *)a->program, NULL };
 
-	a->version = exec_version(&env, a->program, argv, NULL);
+	a->version = version_query(a->versions, NULL, a->program, argv, NULL);
 	return NULL;
 }
 
@@ -303,6 +304,7 @@ threads_asking_one_engine_version_at_once_run_one_query(void)
 	const char *dir = tap_tmpdir();
 	char *script = xasprintf("%s/engine-version", dir);
 	char *runs = xasprintf("%s/runs", dir), *text;
+	struct versions *versions = versions_new();
 	struct asker a[6];
 	pthread_t t[6];
 	FILE *fp;
@@ -313,6 +315,7 @@ threads_asking_one_engine_version_at_once_run_one_query(void)
 	tap_write(dir, "engine-version", text);
 	CHECK_INT(chmod(script, 0755), 0);
 	for (int i = 0; i < 6; i++) {
+		a[i].versions = versions;
 		a[i].program = script;
 		CHECK_INT(pthread_create(&t[i], NULL, ask_version, &a[i]), 0);
 	}
@@ -328,6 +331,7 @@ threads_asking_one_engine_version_at_once_run_one_query(void)
 	if (fp != NULL)
 		fclose(fp);
 	CHECK_INT(n, 1);
+	versions_free(versions);
 	free(text);
 	free(runs);
 	free(script);
@@ -348,7 +352,7 @@ version_memo(const char *program, const char *more)
 }
 
 struct slow_asker {
-	struct exec_env env;
+	struct cache *cache;
 	const char *program;
 	char *version;
 };
@@ -359,7 +363,7 @@ ask_slow_version(void *arg)
 	struct slow_asker *a = arg;
 	char *argv[] = { (char *)a->program, NULL };
 
-	a->version = exec_version(&a->env, a->program, argv, NULL);
+	a->version = version_query(NULL, a->cache, a->program, argv, NULL);
 	return NULL;
 }
 
@@ -378,8 +382,8 @@ a_version_query_killed_from_outside_is_not_remembered(void)
 	text = xasprintf("#!/bin/sh\necho run >>'%s'\nexec sleep 30\n", runs);
 	tap_write(dir, "slow-version", text);
 	CHECK_INT(chmod(script, 0755), 0);
-	a.env.cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
-	CHECK_MSG(a.env.cache != NULL, "%s", e.msg);
+	a.cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(a.cache != NULL, "%s", e.msg);
 	CHECK_INT(pthread_create(&t, NULL, ask_slow_version, &a), 0);
 	for (waited = 0; waited < 500 && stat(runs, &st) == -1; waited++)
 		usleep(10000);
@@ -388,13 +392,13 @@ a_version_query_killed_from_outside_is_not_remembered(void)
 	pthread_join(t, NULL);
 	CHECK(waited < 500);
 	CHECK_CONTAINS(a.version, "unknown");
-	/* the memo exec_version keeps a version under (the test below shows
+	/* the memo version_query keeps a version under (the test below shows
 	 * that one is kept under this name): none was kept */
 	memo = version_memo(script, "");
 	CHECK(memo[0] != '\0');
-	kept = cache_memo_get(a.env.cache, memo);
+	kept = cache_memo_get(a.cache, memo);
 	CHECK_MSG(kept == NULL, "remembered: %s", kept);
-	cache_close(a.env.cache);
+	cache_close(a.cache);
 	free(memo);
 	free(a.version);
 	free(text);
@@ -411,25 +415,25 @@ one_program_with_two_version_commands_has_two_versions(void)
 	char *script = xasprintf("%s/says", dir), *v[4], *memo;
 	char a[] = "a", b[] = "b";
 	char *argv_a[] = { script, a, NULL }, *argv_b[] = { script, b, NULL };
-	struct exec_env env = { 0 };
+	struct cache *cache;
 	struct perr e = { 0 };
 
 	tap_write(dir, "says", "#!/bin/sh\necho \"says $1\"\n");
 	CHECK_INT(chmod(script, 0755), 0);
-	env.cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
-	CHECK_MSG(env.cache != NULL, "%s", e.msg);
-	v[0] = exec_version(&env, script, argv_a, NULL);
-	v[1] = exec_version(&env, script, argv_b, NULL);
-	v[2] = exec_version(&env, script, argv_b, "X=1");
+	cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(cache != NULL, "%s", e.msg);
+	v[0] = version_query(NULL, cache, script, argv_a, NULL);
+	v[1] = version_query(NULL, cache, script, argv_b, NULL);
+	v[2] = version_query(NULL, cache, script, argv_b, "X=1");
 	CHECK_STR(v[0], "says a");
 	CHECK_STR(v[1], "says b");
 	CHECK_STR(v[2], "says b");
 	/* the cache remembers the one asked with its own command */
 	memo = version_memo(script, " [b]");
 	CHECK(memo[0] != '\0');
-	v[3] = cache_memo_get(env.cache, memo);
+	v[3] = cache_memo_get(cache, memo);
 	CHECK_STR(v[3], "says b");
-	cache_close(env.cache);
+	cache_close(cache);
 	for (int i = 0; i < 4; i++)
 		free(v[i]);
 	free(memo);
@@ -445,7 +449,7 @@ a_version_query_runs_in_a_private_directory_removed_after(void)
 	const char *dir = tap_tmpdir();
 	char *script = xasprintf("%s/where", dir), *v, *home, *cache;
 	char *argv[] = { script, NULL };
-	struct exec_env env = { 0 };
+	struct cache *c;
 	struct perr e = { 0 };
 	struct stat st;
 
@@ -454,14 +458,14 @@ a_version_query_runs_in_a_private_directory_removed_after(void)
 	    "[ -w \"$HOME\" ] && echo \"in $HOME\"\n");
 	CHECK_INT(chmod(script, 0755), 0);
 	cache = xasprintf("%s/cache", dir);
-	env.cache = cache_open(cache, (uint64_t)1 << 30, 60, &e);
-	CHECK_MSG(env.cache != NULL, "%s", e.msg);
-	v = exec_version(&env, script, argv, NULL);
+	c = cache_open(cache, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(c != NULL, "%s", e.msg);
+	v = version_query(NULL, c, script, argv, NULL);
 	CHECK_MSG(strncmp(v, "in ", 3) == 0, "version [%s]", v);
 	home = v + 3;
 	CHECK_MSG(strncmp(home, cache, strlen(cache)) == 0, "HOME %s", home);
 	CHECK_MSG(stat(home, &st) == -1 && errno == ENOENT, "%s left", home);
-	cache_close(env.cache);
+	cache_close(c);
 	free(v);
 	free(cache);
 	free(script);

@@ -47,6 +47,8 @@ core_new(struct library *lib, struct conf *conf, struct cache *cache,
 	c->env.conf = conf;
 	c->env.cache = cache;
 	c->env.root = c->root;
+	c->env.versions = versions_new();
+	c->env.sources = sources_new();
 	pthread_mutex_init(&c->lock, NULL);
 	c->jobs = jobs_new(&c->env, conf->workers);
 	return c;
@@ -60,6 +62,8 @@ core_close(struct core *c)
 	jobs_free(c->jobs);
 	cache_close(c->cache);
 	library_unref(c->lib);
+	versions_free(c->env.versions);
+	sources_free(c->env.sources);
 	pthread_mutex_destroy(&c->lock);
 	conf_free(c->conf);
 	free(c->root);
@@ -84,7 +88,7 @@ core_set_library(struct core *c, struct library *lib)
 
 	/* before the new library is seen: a key planned for it must come
 	 * from its files as they are now */
-	plan_forget_recent();
+	plan_forget_recent(&c->env);
 	pthread_mutex_lock(&c->lock);
 	old = c->lib;
 	c->lib = lib;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "partsfs/make/job.h"
+#include "partsfs/make/spawn.h"
 #include "partsfs/util/log.h"
 
 #define MAX_ERRORS 64
@@ -327,7 +328,7 @@ key_unlock(int fd, char *path)
 static void
 run_job(struct jobs *jobs, struct job *j)
 {
-	struct exec_failure fail = { 0 };
+	struct engine_failure fail = { 0 };
 	struct perr e = { 0 };
 	char *scratch = NULL, *out = NULL;
 	enum job_state state = JOB_FAILED;
@@ -394,7 +395,7 @@ run_job(struct jobs *jobs, struct job *j)
 		j->error = xstrdup(e.msg);
 		j->stale = true;
 	} else if (r != 0) {
-		j->error = exec_failure_text(&fail);
+		j->error = engine_failure_text(&fail);
 		/* an engine killed because we stop did not fail; one out of
 		 * time did under this limit, not under a longer one */
 		if (!stopping(jobs))
@@ -411,7 +412,7 @@ run_job(struct jobs *jobs, struct job *j)
 		j->system = true;
 	} else
 		state = JOB_DONE;
-	exec_failure_clear(&fail);
+	engine_failure_clear(&fail);
 	free(out);
 done:
 	key_unlock(lockfd, lockpath);

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "partsfs/make/exec.h"
+#include "partsfs/make/spawn.h"
 
 /* Process groups under way, so that shutdown can kill them all. */
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;

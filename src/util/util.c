@@ -506,6 +506,21 @@ now_s(void)
 	return (double)now_ns() / 1e9;
 }
 
+struct seen
+seen_now(atomic_uint_fast64_t *epoch)
+{
+	struct seen s = { atomic_load(epoch), now_ns() };
+
+	return s;
+}
+
+bool
+seen_recently(const struct seen *s, atomic_uint_fast64_t *epoch)
+{
+	return s->when != 0 && s->epoch == atomic_load(epoch) &&
+	    now_ns() - s->when < SEEN_NS;
+}
+
 int
 write_all(int fd, const void *data, size_t n)
 {

@@ -4,6 +4,7 @@
 #define PARTSFS_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,19 @@ bool utf8_valid(const char *s, size_t n);
 /* Monotonic time in nanoseconds and in seconds (double). */
 uint64_t now_ns(void);
 double now_s(void);
+
+/*
+ * When a memo looked at something (a file's stat, say): what it saw is
+ * trusted for SEEN_NS after, unless the memo's epoch, a counter it bumps
+ * to forget everything at once, has moved on since.
+ */
+#define SEEN_NS 1000000000ull
+struct seen {
+	uint64_t epoch;
+	uint64_t when;           /* now_ns(); 0: never */
+};
+struct seen seen_now(atomic_uint_fast64_t *epoch);
+bool seen_recently(const struct seen *s, atomic_uint_fast64_t *epoch);
 
 /* The newer of *acc and *t into *acc. */
 void timespec_max(struct timespec *acc, const struct timespec *t);

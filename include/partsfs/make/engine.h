@@ -1,0 +1,57 @@
+/* engine.h -- running one engine command for a job: the environment it
+ * sees, its limits from the configuration, the check of what it wrote, and
+ * the report of a failure for the user. */
+#ifndef PARTSFS_ENGINE_H
+#define PARTSFS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "partsfs/util/conf.h"
+#include "partsfs/util/format.h"
+#include "partsfs/util/util.h"
+
+/* Why a job failed, for the user: a one-line reason and the details. */
+struct engine_failure {
+	char *summary;           /* "freecad: exit status 1 after 0.8 s" */
+	char *command;           /* the argv as a shell-quoted line */
+	char *stderr_tail;       /* last lines of stderr */
+	bool timed_out;          /* killed at the time limit */
+};
+void engine_failure_clear(struct engine_failure *f);
+/* The whole message: summary, command and stderr, one per paragraph
+ * (caller frees). */
+char *engine_failure_text(const struct engine_failure *f);
+/* Set the failure's summary (and its command from argv, when given and
+ * not set yet): returns -EIO, for `return engine_fail(...)`. */
+int engine_fail(struct engine_failure *f, const char *const *argv,
+    const char *fmt, ...) PF_PRINTF(3, 4);
+
+/* The environment an engine sees: nothing of ours leaks into it. */
+struct engine_env {
+	char *v[16];
+	const char *cv[16];   /* the same, as run_spec wants them */
+	size_t n;
+};
+/* PATH, HOME, TMPDIR and XDG_RUNTIME_DIR in the scratch directory, a
+ * UTF-8 locale, no Python bytecode written. */
+void engine_env_init(struct engine_env *ev, const char *scratch);
+/* Add VAR=value (taken over; dropped when the environment is full). */
+void engine_env_add(struct engine_env *ev, char *s);
+void engine_env_free(struct engine_env *ev);
+
+/* Write a file of the engine's input (mode 0600): 0 or -errno. */
+int engine_write_file(const char *path, const char *data, size_t n);
+
+/*
+ * Run one engine command (argv[0] absolute) in `scratch` under the limits
+ * of `conf`, and check that it wrote a usable `fmt` file at `output`.
+ * `what` names the engine in reports.  0, or -EIO with `fail` filled
+ * (its stderr's last lines kept in either case).
+ */
+int engine_run(const struct conf *conf, const char *what,
+    const char *const *argv, const struct engine_env *ev,
+    const char *scratch, enum format fmt, const char *output,
+    struct engine_failure *fail);
+
+#endif

@@ -1,0 +1,15 @@
+/* freecad.h -- the freecad executor: a job file for our driver script,
+ * which runs the BOLTS function under freecadcmd and exports its shapes. */
+#ifndef PARTSFS_FREECAD_H
+#define PARTSFS_FREECAD_H
+
+#include "partsfs/make/engine.h"
+#include "partsfs/make/plan.h"
+
+/* Make the plan's part with freecadcmd and the driver into `output`, in
+ * `scratch`: 0, or -EIO with `fail` filled.  The parameters reach the
+ * function as JSON data in the job file, never as code. */
+int freecad_run(const struct exec_env *env, const struct plan *p,
+    const char *scratch, const char *output, struct engine_failure *fail);
+
+#endif

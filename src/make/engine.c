@@ -1,0 +1,241 @@
+/* engine.c -- running one engine command for a job: the environment it
+ * sees, its limits from the configuration, the check of what it wrote, and
+ * the report of a failure for the user. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "partsfs/make/engine.h"
+#include "partsfs/make/spawn.h"
+
+#define STDERR_LINES 20
+#define STDERR_LINE_MAX 1024
+
+void
+engine_failure_clear(struct engine_failure *f)
+{
+	free(f->summary);
+	free(f->command);
+	free(f->stderr_tail);
+	memset(f, 0, sizeof *f);
+}
+
+char *
+engine_failure_text(const struct engine_failure *f)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, f->summary != NULL ? f->summary : "failed");
+	if (f->command != NULL)
+		buf_printf(&b, "\ncommand: %s", f->command);
+	if (f->stderr_tail != NULL && f->stderr_tail[0] != '\0')
+		buf_printf(&b, "\nstderr (last lines):\n%s", f->stderr_tail);
+	return buf_steal(&b);
+}
+
+/* The argv as one line a shell would read back the same way. */
+static char *
+shell_quote(const char *const *argv)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; argv[i] != NULL; i++) {
+		const char *a = argv[i];
+		if (i)
+			buf_addc(&b, ' ');
+		if (a[0] != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+%@") ==
+		    strlen(a)) {
+			buf_adds(&b, a);
+			continue;
+		}
+		buf_addc(&b, '\'');
+		for (; *a; a++) {
+			if (*a == '\'')
+				buf_adds(&b, "'\\''");
+			else
+				buf_addc(&b, *a);
+		}
+		buf_addc(&b, '\'');
+	}
+	return buf_steal(&b);
+}
+
+/* The length of s cut to at most max bytes, not inside a UTF-8 sequence. */
+static size_t
+cut_utf8(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/*
+ * The last lines of a text, for reports, each cut to STDERR_LINE_MAX bytes:
+ * a report is read through an extended attribute, which the kernel limits
+ * to 64 KiB, and one engine line can be longer than that.
+ */
+static char *
+last_lines(const char *text, int lines)
+{
+	const char *end = text + strlen(text), *s = end;
+	struct buf b = BUF_INIT;
+
+	while (s > text && (s[-1] == '\n' || s[-1] == '\r'))
+		s--;
+	end = s;
+	for (int n = 0; s > text; s--) {
+		if (s[-1] == '\n' && ++n == lines)
+			break;
+	}
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = (size_t)((nl != NULL ? nl : end) - s);
+		size_t keep = cut_utf8(s, len, STDERR_LINE_MAX);
+		buf_add(&b, s, keep);
+		if (keep < len)
+			buf_printf(&b, " [%zu more bytes]", len - keep);
+		if (nl == NULL)
+			break;
+		buf_addc(&b, '\n');
+		s = nl + 1;
+	}
+	return buf_steal(&b);
+}
+
+int
+engine_write_file(const char *path, const char *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int r;
+
+	if (fd == -1)
+		return -errno;
+	if ((r = write_all(fd, data, n)) != 0) {
+		close(fd);
+		return r;
+	}
+	return close(fd) == -1 ? -errno : 0;
+}
+
+int
+engine_fail(struct engine_failure *f, const char *const *argv,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	free(f->summary);
+	f->summary = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (argv != NULL && f->command == NULL)
+		f->command = shell_quote(argv);
+	return -EIO;
+}
+
+void
+engine_env_add(struct engine_env *ev, char *s)
+{
+	if (ev->n < PF_ARRAY_LEN(ev->v) - 1) {
+		ev->cv[ev->n] = s;
+		ev->v[ev->n++] = s;
+	} else
+		free(s);
+	ev->v[ev->n] = NULL;
+	ev->cv[ev->n] = NULL;
+}
+
+void
+engine_env_init(struct engine_env *ev, const char *scratch)
+{
+	ev->n = 0;
+	engine_env_add(ev, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
+	engine_env_add(ev, xasprintf("HOME=%s", scratch));
+	engine_env_add(ev, xasprintf("TMPDIR=%s", scratch));
+	engine_env_add(ev, xasprintf("XDG_RUNTIME_DIR=%s", scratch));
+	engine_env_add(ev, xstrdup("LANG=C.UTF-8"));
+	engine_env_add(ev, xstrdup("LC_ALL=C.UTF-8"));
+	/* engines must not write into the library (Python's __pycache__) */
+	engine_env_add(ev, xstrdup("PYTHONDONTWRITEBYTECODE=1"));
+}
+
+void
+engine_env_free(struct engine_env *ev)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		free(ev->v[i]);
+	ev->n = 0;
+}
+
+/*
+ * A sanitized build's partsfs-convert reserves terabytes of address space
+ * for its shadow memory at start, which no address-space limit lets
+ * through: the converter of such a build (a test build) runs without one.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONVERTER_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONVERTER_SANITIZED 1
+#endif
+#endif
+#ifndef CONVERTER_SANITIZED
+#define CONVERTER_SANITIZED 0
+#endif
+
+int
+engine_run(const struct conf *conf, const char *what,
+    const char *const *argv, const struct engine_env *ev,
+    const char *scratch, enum format fmt, const char *output,
+    struct engine_failure *fail)
+{
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = ev->cv,
+		.cwd = scratch,
+		.timeout = conf->timeout,
+		.memory = conf->memory,
+		.cpu = conf->cpu,
+		.fsize = conf->output_max,
+		.stderr_max = conf->stderr_max,
+	};
+	struct run_result res;
+	struct perr e = { 0 };
+	int r = 0;
+
+	if (CONVERTER_SANITIZED && strcmp(what, "partsfs-convert") == 0)
+		spec.memory = 0;
+	if (run_process(&spec, &res, &e) != 0)
+		return engine_fail(fail, argv, "%s could not be started: %s",
+		    what, e.msg);
+	free(fail->stderr_tail);
+	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
+	if (res.timed_out) {
+		r = engine_fail(fail, argv, "%s timed out after %g s (its "
+		    "process group was killed)", what, conf->timeout);
+		fail->timed_out = true;
+	} else if (res.signal != 0)
+		r = engine_fail(fail, argv, "%s was killed by signal %d (%s) "
+		    "after %.2f s", what, res.signal, strsignal(res.signal),
+		    res.elapsed);
+	else if (res.status == 127 || res.status == 126)
+		r = engine_fail(fail, argv, "%s could not be executed (exit "
+		    "status %d)", what, res.status);
+	else if (res.status != 0)
+		r = engine_fail(fail, argv, "%s exited with status %d after "
+		    "%.2f s", what, res.status, res.elapsed);
+	else if (format_check_file(fmt, output, &e) != 0)
+		r = engine_fail(fail, argv, "%s exited with status 0 after "
+		    "%.2f s, but its output is unusable: %s", what,
+		    res.elapsed, e.msg);
+	run_result_clear(&res);
+	return r;
+}

@@ -1,0 +1,54 @@
+/* freecad.c -- the freecad executor: a job file for our driver script,
+ * which runs the BOLTS function under freecadcmd and exports its shapes. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "partsfs/make/engine.h"
+#include "partsfs/make/freecad.h"
+
+int
+freecad_run(const struct exec_env *env, const struct plan *p,
+    const char *scratch, const char *output, struct engine_failure *fail)
+{
+	char *jobfile = xasprintf("%s/job.json", scratch);
+	char *script_dir = xstrdup(p->script);
+	const char *argv[4];
+	char *text;
+	json_t *job, *params;
+	struct engine_env ev;
+	int r;
+
+	*strrchr(script_dir, '/') = '\0';
+	params = json_deep_copy(p->params);
+	json_object_set_new(params, "name", json_string(p->label));
+	job = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}",
+	    "module_file", p->script,
+	    "module_dir", script_dir,
+	    "function", p->entry,
+	    "params", params,
+	    "label", p->label,
+	    "format", format_ext(p->native),
+	    "output", output);
+	text = json_dumps(job, JSON_INDENT(2));
+	json_decref(job);
+	if ((r = engine_write_file(jobfile, text, strlen(text))) != 0) {
+		r = engine_fail(fail, NULL, "freecad: cannot write %s: %s",
+		    jobfile, strerror(-r));
+		goto out;
+	}
+	engine_env_init(&ev, scratch);
+	engine_env_add(&ev, xasprintf("PARTSFS_JOB=%s", jobfile));
+	argv[0] = p->program;
+	argv[1] = env->conf->freecad_driver;
+	argv[2] = NULL;
+	r = engine_run(env->conf, "freecad", argv, &ev, scratch, p->native, output,
+	    fail);
+	engine_env_free(&ev);
+out:
+	free(text);
+	free(jobfile);
+	free(script_dir);
+	return r;
+}
