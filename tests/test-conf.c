@@ -434,8 +434,8 @@ unknown_keys_are_errors_at_their_position(void)
 	EXPECT_REFUSED("cache:\n  max_size: 1G\n",
 	    "partsfs.conf:2:3: error: cache: unknown key 'max_size'");
 	EXPECT_REFUSED("executors:\n  commands:\n"
-	    "    - {name: a, argv: ['{output}'], formats: [stl], formta: 1}\n",
-	    "partsfs.conf:3:53: error: executors.commands: unknown key "
+	    "    - {name: a, argv: [e, '{output}'], formats: [stl], formta: 1}\n",
+	    "partsfs.conf:3:56: error: executors.commands: unknown key "
 	    "'formta' (known: name, argv, version, formats, cost)");
 }
 
@@ -556,22 +556,22 @@ a_command_needs_a_valid_name(void)
 	char *text, *want;
 
 	isolate();
-	EXPECT_REFUSED(COMMAND("{argv: ['{output}'], formats: [stl]}"),
+	EXPECT_REFUSED(COMMAND("{argv: [e, '{output}'], formats: [stl]}"),
 	    "partsfs.conf:3:7: error: executors.commands: missing the "
 	    "mandatory key 'name'");
-	EXPECT_REFUSED(COMMAND("{name: cad.query, argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: cad.query, argv: [e, '{output}'], "
 	    "formats: [stl]}"),
 	    "partsfs.conf:3:14: error: executors.commands.name: 'cad.query' "
 	    "may hold only letters, digits, underscores and hyphens");
-	EXPECT_REFUSED(COMMAND("{name: 'a b', argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: 'a b', argv: [e, '{output}'], "
 	    "formats: [stl]}"), "'a b' may hold only");
-	EXPECT_REFUSED(COMMAND("{name: '', argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: '', argv: [e, '{output}'], "
 	    "formats: [stl]}"), "'' may hold only");
-	EXPECT_REFUSED(COMMAND("{name: [x], argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: [x], argv: [e, '{output}'], "
 	    "formats: [stl]}"),
 	    "executors.commands.name: expected a single value, found a list");
 	for (size_t i = 0; i < PF_ARRAY_LEN(reserved); i++) {
-		if (asprintf(&text, COMMAND("{name: %s, argv: ['{output}'], "
+		if (asprintf(&text, COMMAND("{name: %s, argv: [e, '{output}'], "
 		    "formats: [stl]}"), reserved[i]) < 0 ||
 		    asprintf(&want, "partsfs.conf:3:14: error: "
 		    "executors.commands.name: '%s' is reserved (openscad, "
@@ -596,9 +596,9 @@ command_names_must_be_unique(void)
 {
 	isolate();
 	EXPECT_REFUSED("executors:\n  commands:\n"
-	    "    - {name: cq, argv: ['{output}'], formats: [stl]}\n"
-	    "    - {name: other, argv: ['{output}'], formats: [stl]}\n"
-	    "    - {name: cq, argv: ['{output}'], formats: [step]}\n",
+	    "    - {name: cq, argv: [e, '{output}'], formats: [stl]}\n"
+	    "    - {name: other, argv: [e, '{output}'], formats: [stl]}\n"
+	    "    - {name: cq, argv: [e, '{output}'], formats: [step]}\n",
 	    "partsfs.conf:5:14: error: executors.commands.name: 'cq' is "
 	    "already the name of the command at line 3");
 }
@@ -623,6 +623,20 @@ a_command_argv_is_a_nonempty_list_naming_the_output(void)
 	EXPECT_REFUSED(COMMAND("{name: a, argv: ['', '{output}'], "
 	    "formats: [stl]}"),
 	    "executors.commands.argv: must not be empty");
+	/* the program: one on PATH, or the script itself */
+	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], "
+	    "formats: [stl]}"),
+	    "partsfs.conf:3:24: error: executors.commands.argv: the program "
+	    "is a program, or {script} alone");
+	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{script}.sh', '{output}'], "
+	    "formats: [stl]}"), "or {script} alone");
+	{
+		struct conf *c;
+		EXPECT_ACCEPTED(c, COMMAND("{name: a, argv: ['{script}', "
+		    "'{output}'], formats: [stl]}"));
+		CHECK_STR(c->commands[0].argv[0], "{script}");
+		conf_free(c);
+	}
 }
 
 static void
@@ -651,14 +665,14 @@ static void
 the_version_command_takes_no_placeholders(void)
 {
 	isolate();
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], formats: [stl], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], formats: [stl], "
 	    "version: [tool, '{script}']}"),
-	    "partsfs.conf:3:69: error: executors.commands.version: {script}: "
+	    "partsfs.conf:3:72: error: executors.commands.version: {script}: "
 	    "placeholders are not replaced here");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], formats: [stl], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], formats: [stl], "
 	    "version: []}"),
 	    "executors.commands.version: must not be empty");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], formats: [stl], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], formats: [stl], "
 	    "version: tool --version}"),
 	    "executors.commands.version: expected a list");
 }
@@ -667,21 +681,21 @@ static void
 command_formats_must_be_known_and_not_json(void)
 {
 	isolate();
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}']}"),
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}']}"),
 	    "executors.commands: missing the mandatory key 'formats'");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], formats: []}"),
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], formats: []}"),
 	    "executors.commands.formats: must not be empty");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], "
 	    "formats: [stl, obj]}"),
-	    "partsfs.conf:3:52: error: executors.commands.formats: unknown "
+	    "partsfs.conf:3:55: error: executors.commands.formats: unknown "
 	    "format 'obj' (known: step, stl, glb, 3mf, off, amf, csg, png)");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], "
 	    "formats: [json]}"),
-	    "partsfs.conf:3:47: error: executors.commands.formats: json is "
+	    "partsfs.conf:3:50: error: executors.commands.formats: json is "
 	    "written by partsfs itself, not by an engine");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], "
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], "
 	    "formats: [STL]}"), "unknown format 'STL'");
-	EXPECT_REFUSED(COMMAND("{name: a, argv: ['{output}'], formats: stl}"),
+	EXPECT_REFUSED(COMMAND("{name: a, argv: [e, '{output}'], formats: stl}"),
 	    "executors.commands.formats: expected a list");
 }
 

@@ -1,17 +1,23 @@
-/* core.c -- the core as the front ends use it: owning the configuration,
- * the current library snapshot, the cache and the job engine, and asking
- * for parts. */
+/* core.c -- the core's front door: owning the configuration, the current
+ * library snapshot, the cache and the job engine, and what a front end
+ * shows of them. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "partsfs/model/load.h"
 #include "partsfs/core/core.h"
+#include "partsfs/model/load.h"
+#include "partsfs/util/log.h"
+
+/* The library problems kept for the errors text: the newest, within this
+ * many bytes. */
+#define LIBRARY_ERRORS_MAX (64 * 1024)
 
 struct core *
-core_open_cache(const char *root, struct conf *conf, struct cache *cache,
+core_open(const char *root, struct conf *conf, struct cache *cache,
     struct perr *e)
 {
 	struct library_opts opts = { .conf = conf };
@@ -55,6 +61,12 @@ core_new(struct library *lib, struct conf *conf, struct cache *cache,
 }
 
 void
+core_stop(struct core *c)
+{
+	jobs_stop(c->jobs);
+}
+
+void
 core_close(struct core *c)
 {
 	if (c == NULL)
@@ -65,6 +77,7 @@ core_close(struct core *c)
 	versions_free(c->env.versions);
 	sources_free(c->env.sources);
 	pthread_mutex_destroy(&c->lock);
+	buf_free(&c->library_errors);
 	conf_free(c->conf);
 	free(c->root);
 	free(c);
@@ -96,67 +109,137 @@ core_set_library(struct core *c, struct library *lib)
 	library_unref(old);
 }
 
-int
-core_key(struct core *c, const struct pnode *part, struct cache_key *key,
-    struct perr *e)
+void
+core_library_error(struct core *c, const char *msg)
 {
-	struct plan plan;
-	int r;
+	time_t now = time(NULL);
+	size_t len = strlen(msg);
+	char when[32];
+	struct tm tm;
 
-	if ((r = plan_make(&c->env, part, &plan, e)) != 0)
-		return r;
-	*key = plan.key;
-	plan_clear(&plan);
-	return 0;
-}
-
-static int
-request(struct core *c, const struct pnode *part, bool prefetch, bool now,
-    struct cache_entry *hit, struct job **job, struct cache_key *key,
-    struct perr *e)
-{
-	struct plan plan;
-	int r;
-
-	*job = NULL;
-	r = now ? plan_make_now(&c->env, part, &plan, e) :
-	    plan_make(&c->env, part, &plan, e);
-	if (r != 0)
-		return r;
-	if (key != NULL)
-		*key = plan.key;
-	r = core_request_plan(c, &plan, prefetch, hit, job);
-	plan_clear(&plan);
-	return r;
-}
-
-int
-core_request(struct core *c, const struct pnode *part, bool prefetch,
-    struct cache_entry *hit, struct job **job, struct cache_key *key,
-    struct perr *e)
-{
-	return request(c, part, prefetch, false, hit, job, key, e);
-}
-
-int
-core_request_now(struct core *c, const struct pnode *part, bool prefetch,
-    struct cache_entry *hit, struct job **job, struct cache_key *key,
-    struct perr *e)
-{
-	return request(c, part, prefetch, true, hit, job, key, e);
-}
-
-int
-core_request_plan(struct core *c, const struct plan *plan, bool prefetch,
-    struct cache_entry *hit, struct job **job)
-{
-	*job = NULL;
-	if (cache_lookup(c->cache, &plan->key, hit) == 1) {
-		atomic_fetch_add(&c->hits, 1);
-		return 1;
+	/* one log line per line of the message, none for its last newline */
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	log_warning("%.*s", (int)len, msg);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pthread_mutex_lock(&c->lock);
+	if (c->library_errors.len > LIBRARY_ERRORS_MAX)
+		buf_reset(&c->library_errors);
+	buf_printf(&c->library_errors, "%s library\n", when);
+	for (const char *s = msg; *s;) {
+		size_t n = strcspn(s, "\n");
+		buf_printf(&c->library_errors, "  %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
 	}
-	if (!prefetch)
-		atomic_fetch_add(&c->misses, 1);
-	*job = jobs_submit(c->jobs, plan, prefetch);
-	return 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+core_on_made(struct core *c, void (*fn)(void *arg, const char *path,
+    const struct cache_entry *entry), void *arg)
+{
+	jobs_on_made(c->jobs, fn, arg);
+}
+
+static void
+stats(struct core *c, struct buf *b)
+{
+	struct jobs_stats js;
+	struct cache_stats cs = { 0 };
+	struct library *lib = core_library(c);
+
+	jobs_get_stats(c->jobs, &js);
+	cache_stats(c->cache, &cs);
+	buf_printf(b, "hits %ju\n", (uintmax_t)atomic_load(&c->hits));
+	buf_printf(b, "misses %ju\n", (uintmax_t)atomic_load(&c->misses));
+	buf_printf(b, "jobs_run %ju\n", (uintmax_t)js.runs);
+	buf_printf(b, "jobs_done %ju\n", (uintmax_t)js.done);
+	buf_printf(b, "jobs_failed %ju\n", (uintmax_t)js.failed);
+	buf_printf(b, "jobs_stale %ju\n", (uintmax_t)js.stale);
+	buf_printf(b, "jobs_joined %ju\n", (uintmax_t)js.joined);
+	buf_printf(b, "jobs_prefetched %ju\n", (uintmax_t)js.prefetched);
+	buf_printf(b, "jobs_pending %zu\n", jobs_pending(c->jobs));
+	buf_printf(b, "cache_entries %ju\n", (uintmax_t)cs.entries);
+	buf_printf(b, "cache_bytes %ju\n", (uintmax_t)cs.bytes);
+	buf_printf(b, "cache_index_bytes %ju\n", (uintmax_t)cs.index_bytes);
+	buf_printf(b, "cache_max_bytes %ju\n", (uintmax_t)cs.max_bytes);
+	buf_printf(b, "failures_remembered %ju\n", (uintmax_t)cs.failures);
+	buf_printf(b, "collections %zu\n", lib->ncolls);
+	buf_printf(b, "classes %zu\n", lib->nclasses);
+	library_unref(lib);
+}
+
+void
+core_status(struct core *c, enum core_status what, struct buf *out)
+{
+	switch (what) {
+	case CORE_JOBS:
+		jobs_describe(c->jobs, out);
+		break;
+	case CORE_STATS:
+		stats(c, out);
+		break;
+	case CORE_ERRORS:
+		jobs_errors(c->jobs, out);
+		pthread_mutex_lock(&c->lock);
+		buf_adds(out, buf_str(&c->library_errors));
+		pthread_mutex_unlock(&c->lock);
+		break;
+	case CORE_VERSION:
+		buf_printf(out, "partsfs %s\nlibrary %s\nconfig %s\ncache %s\n",
+		    PACKAGE_VERSION, c->root, c->conf->file != NULL ?
+		    c->conf->file : "(defaults)", cache_dir(c->cache));
+		break;
+	}
+}
+
+char *
+core_error_for(struct core *c, const char *path)
+{
+	return jobs_error_for(c->jobs, path);
+}
+
+size_t
+core_pending(struct core *c)
+{
+	return jobs_pending(c->jobs);
+}
+
+int
+core_part_key(struct core *c, const struct pnode *part,
+    struct cache_key *key)
+{
+	return plan_key_recent(&c->env, part, key);
+}
+
+int
+core_open_made(struct core *c, const struct cache_key *key, enum format fmt,
+    bool touch, struct stat *st)
+{
+	char *blob = cache_blob_path(c->cache, key, fmt);
+	int fd = cache_blob_open(blob, st);
+
+	free(blob);
+	if (fd == -1)
+		return -1;
+	atomic_fetch_add(&c->hits, 1);
+	if (touch)
+		cache_touch(c->cache, key);
+	return fd;
+}
+
+bool
+core_made_size(struct core *c, const struct cache_key *key, enum format fmt,
+    uint64_t *size)
+{
+	char *blob = cache_blob_path(c->cache, key, fmt);
+	struct stat st;
+	bool made;
+
+	made = stat(blob, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	if (made)
+		*size = (uint64_t)st.st_size;
+	free(blob);
+	return made;
 }

@@ -410,17 +410,26 @@ snap_stamp(const struct resmemo_snap *s, struct cache_key *out)
 }
 
 void
-resmemo_record(struct cache *c, const struct resmemo_snap *before,
-    const char *path, const struct conf *conf, const struct plan *p,
-    const struct cache_entry *made)
+resmemo_record(struct core *core, const struct resmemo_snap *before,
+    const char *path, struct fetch *f)
 {
+	struct cache *c = core->cache;
+	const struct conf *conf = core->conf;
+	const struct plan *p = fetch_plan(f);
+	const struct stat *st = fetch_stat(f);
+	struct cache_entry entry = { 0 }, *made = NULL;
 	struct resmemo_snap *after, extra = { 0 };
 	struct cache_key stamp;
 	char *lname, *pname, *dirs, *save = NULL, *text;
 	json_t *lib, *part;
 
-	if (before == NULL || before->racy)
+	if (before == NULL || before->racy || p == NULL)
 		return;
+	if (st != NULL) {
+		entry.fmt = p->fmt;
+		entry.size = (uint64_t)st->st_size;
+		made = &entry;
+	}
 	/* the library read in between was the one snapped */
 	if ((after = resmemo_snap(before->root, conf)) == NULL)
 		return;

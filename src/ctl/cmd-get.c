@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "partsfs/core/core.h"
+#include "partsfs/core/fetch.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/util/log.h"
 #include "partsfs/core/resmemo.h"
@@ -307,7 +308,7 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
  * area goes at the next start, as after any crash.
  */
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct jobs *stop_jobs;
+static struct core *stop_core;
 static int stop_signal;
 static sigset_t stop_set;
 
@@ -321,8 +322,8 @@ stop_waiter(void *arg)
 		;
 	pthread_mutex_lock(&stop_lock);
 	stop_signal = sig;
-	if (stop_jobs != NULL)
-		jobs_stop(stop_jobs);
+	if (stop_core != NULL)
+		core_stop(stop_core);
 	pthread_mutex_unlock(&stop_lock);
 	signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
@@ -349,10 +350,10 @@ stop_on_signals(void)
 }
 
 static void
-stop_watch(struct jobs *jobs)
+stop_watch(struct core *core)
 {
 	pthread_mutex_lock(&stop_lock);
-	stop_jobs = jobs;
+	stop_core = core;
 	pthread_mutex_unlock(&stop_lock);
 }
 
@@ -371,22 +372,28 @@ stop_if_stopped(void)
 			pause();
 }
 
-/* Wait for the job, telling a terminal what runs and for how long. */
-static enum job_state
-wait_job(struct job *job, bool progress)
+/* Wait for the part, telling a terminal what runs and for how long. */
+static enum fetch_state
+wait_fetch(struct fetch *f, bool progress)
 {
-	enum job_state st;
+	enum fetch_state st;
+	const char *with;
 
 	if (!progress)
-		return job_wait(job, -1);
-	while ((st = job_wait(job, 0.1)) != JOB_DONE && st != JOB_FAILED)
-		fprintf(stderr, "\r\033[Kpartsctl: %s %s with %s: %.1f s",
-		    st == JOB_RUNNING ? "making" : "waiting to make",
-		    job_path(job), job_executor(job), job_elapsed(job));
+		return fetch_wait(f, -1);
+	while ((st = fetch_wait(f, 0.1)) != FETCH_DONE && st != FETCH_FAILED) {
+		st = fetch_state(f);
+		with = fetch_executor(f);
+		fprintf(stderr, "\r\033[Kpartsctl: %s %s%s%s: %.1f s",
+		    st == FETCH_RUNNING ? "making" : st == FETCH_PLANNING ?
+		    "asking the engine's version for" : "waiting to make",
+		    fetch_path(f), with != NULL ? " with " : "",
+		    with != NULL ? with : "", fetch_elapsed(f));
+	}
 	fprintf(stderr, "\r\033[K");
-	if (st == JOB_DONE)
+	if (st == FETCH_DONE && (with = fetch_executor(f)) != NULL)
 		fprintf(stderr, "partsctl: made %s with %s in %.1f s\n",
-		    job_path(job), job_executor(job), job_elapsed(job));
+		    fetch_path(f), with, fetch_elapsed(f));
 	return st;
 }
 
@@ -405,18 +412,16 @@ cmd_get(int argc, char **argv)
 	const char *output = NULL, *config = NULL, *cache = NULL;
 	const char *timeout = NULL;
 	struct perr e = { 0 };
-	struct cache_entry hit = { 0 };
 	struct library *lib = NULL;
-	struct job *job = NULL;
+	struct fetch *f = NULL;
 	struct resmemo_snap *snap = NULL;
 	struct cache *opened;
-	struct plan plan = { 0 };
 	struct conf *conf;
 	char *real;
 	struct core *core;
 	struct pnode node;
 	bool quiet = false;
-	int c, r, in, rc = CTL_OK;
+	int c, in, rc = CTL_OK;
 
 	while ((c = getopt_long(argc, argv, "o:qc:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -449,6 +454,9 @@ cmd_get(int argc, char **argv)
 	}
 	if ((conf = ctl_conf(config, cache, timeout)) == NULL)
 		return CTL_USAGE;
+	/* what the core says on the way (a part planned again) is progress */
+	if (quiet)
+		log_quiet();
 	if (get_remembered(argv[optind], argv[optind + 1], conf, output,
 	    &opened, &rc)) {
 		conf_free(conf);
@@ -457,14 +465,14 @@ cmd_get(int argc, char **argv)
 	if ((real = realpath(argv[optind], NULL)) != NULL)
 		snap = resmemo_snap(real, conf);
 	stop_on_signals();
-	if ((core = core_open_cache(argv[optind], conf, opened, &e)) == NULL) {
+	if ((core = core_open(argv[optind], conf, opened, &e)) == NULL) {
 		ctl_error("%s", e.msg);
 		resmemo_snap_free(snap);
 		free(real);
 		return e.code == ENOTDIR || e.code == ENOENT ? CTL_INVALID :
 		    CTL_SYSTEM;
 	}
-	stop_watch(core->jobs);
+	stop_watch(core);
 	lib = core_library(core);
 	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {
 		ctl_error("%s: %s", argv[optind + 1], e.msg);
@@ -480,64 +488,36 @@ cmd_get(int argc, char **argv)
 		rc = write_json(&node, output);
 		goto clear;
 	}
-	/* planned once: for the request and for the memo; again (a few
-	 * times at most) when the module changed while the part was made,
-	 * or when the part went from the cache before we could open it */
-	for (int tries = 0;; tries++) {
-		if ((r = plan_make(&core->env, &node, &plan, &e)) == 0)
-			r = core_request_plan(core, &plan, false, &hit, &job);
-		if (r < 0) {
-			ctl_error("%s", e.msg);
-			rc = e.code == ENOEXEC ? CTL_FAILED : CTL_INVALID;
-			goto clear;
+	/* the plan is kept for the memo: the next get of this path need not
+	 * load the library */
+	core_fetch(core, &node, FETCH_PLAN, NULL, NULL, &f);
+	if (wait_fetch(f, !quiet && isatty(STDERR_FILENO)) != FETCH_DONE) {
+		stop_if_stopped();
+		if (fetch_errno(f) == EIO) {
+			/* the engine failed, or the part could not be kept */
+			ctl_error("%s: %s", fetch_path(f), fetch_error(f));
+			rc = fetch_system(f) ? CTL_SYSTEM : CTL_FAILED;
+		} else {
+			/* it cannot be planned: nothing makes it, or its
+			 * engine is not installed */
+			ctl_error("%s", fetch_error(f));
+			rc = fetch_errno(f) == ENOEXEC ? CTL_FAILED :
+			    CTL_INVALID;
 		}
-		in = -1;
-		if (r == 0 && wait_job(job, !quiet && isatty(STDERR_FILENO)) ==
-		    JOB_DONE) {
-			hit.path = xstrdup(job_result(job)->path);
-			hit.size = job_result(job)->size;
-			hit.fmt = job_result(job)->fmt;
-			in = job_blob_fd(job);
-		} else if (r == 0) {
-			stop_if_stopped();
-			if (!job_stale(job) || tries == 2) {
-				ctl_error("%s: %s", job_path(job),
-				    job_error(job));
-				rc = job_system(job) ? CTL_SYSTEM : CTL_FAILED;
-				goto clear;
-			}
-			if (!quiet)
-				ctl_error("%s; planned again", job_error(job));
-			goto again;
-		}
-		/* opened at once: another process's eviction, prune or clear
-		 * may take it any time */
-		if (in != -1 || (in = cache_blob_open(hit.path, NULL)) != -1)
-			break;
-		if (errno != ENOENT || tries == 2) {
-			ctl_error("%s: %s", hit.path, strerror(errno));
-			rc = CTL_SYSTEM;
-			goto clear;
-		}
-		if (!quiet)
-			ctl_error("%s went from the cache before it could be "
-			    "read; made again", argv[optind + 1]);
-	again:
-		cache_entry_clear(&hit);
-		job_unref(job);
-		job = NULL;
-		plan_clear(&plan);
+		goto clear;
 	}
-	/* the next get of this path need not load the library */
-	resmemo_record(core->cache, snap, argv[optind + 1], conf, &plan, &hit);
+	resmemo_record(core, snap, argv[optind + 1], f);
+	if ((in = fetch_fd(f)) == -1) {
+		ctl_error("%s: %s", fetch_path(f), strerror(errno));
+		rc = CTL_SYSTEM;
+		goto clear;
+	}
 	rc = write_part_fd(in, output, node.fmt);
 	close(in);
 clear:
-	plan_clear(&plan);
 	pnode_clear(&node);
 out:
-	cache_entry_clear(&hit);
-	job_unref(job);
+	fetch_unref(f);
 	library_unref(lib);
 	stop_watch(NULL);
 	core_close(core);

@@ -1,6 +1,7 @@
 /* fs.h -- the partsfs daemon: the FUSE front end over the core.  Kernel
- * requests are mapped onto the core's tree, parts and jobs; nothing here
- * knows about BOLTS. */
+ * requests are mapped onto the core's tree and its fetches of parts;
+ * nothing here knows about BOLTS.  One internal header for the files of
+ * the front end, a section each. */
 #ifndef PARTSFS_FS_H
 #define PARTSFS_FS_H
 
@@ -16,18 +17,92 @@
 
 #include "fuse-init.h"
 #include "partsfs/core/core.h"
+#include "partsfs/core/fetch.h"
+#include "partsfs/core/reload.h"
 #include "partsfs/tree/path.h"
 #include "partsfs/util/util.h"
 
 /* The status directory at the root. */
 #define STATUS_DIR ".partsfs"
 
-/* The inode table: every inode the kernel holds a reference to, by
- * canonical tree path.  Inode numbers are a hash of the path, so a plain
- * readdir can give the same numbers without adding entries. */
-struct inode;
 struct inodes;
+struct pending;
+struct held_dir;
+struct lookup_mark;
+struct open_link;
 
+/*
+ * Parked requests (park.c): an open (or, with exact_size, a lookup)
+ * waiting for its part, and the entry-invalidation protocol of reloads
+ * (inval.c), which looks at them: one lock for both.
+ */
+struct parking {
+	pthread_mutex_t lock;
+	struct pending *list;
+	uint64_t next_id;
+	/* inval.c */
+	struct held_dir *held;
+	struct lookup_mark *marks;
+	fuse_ino_t inval_dir;      /* whose entry is being invalidated */
+	bool inval_refused;        /* a lookup there did not wait */
+};
+
+/* The thread watching the readers of declined interrupts (park.c). */
+struct interrupts {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stopping;
+	bool poked;                /* an interrupt was declined since */
+};
+
+/* Open files and directories the kernel has not released (handle.c). */
+struct handles {
+	pthread_mutex_t lock;
+	struct open_link *files, *dirs;
+};
+
+/* Per directory: when a part in it was last opened, to see a program
+ * reading the directory's parts (prefetch.c). */
+struct reading {
+	char *dir;
+	char *name;                /* the part last opened in it */
+	uint64_t last;             /* now_ns() of that open */
+};
+
+struct fs {
+	struct core *core;
+	struct fuse_session *se;
+	struct inodes *inodes;
+	uid_t uid;
+	gid_t gid;
+	bool exact_size;
+	double timeout;            /* entry and attribute timeout, seconds */
+	time_t started;
+	/* when the library served first began loading (the coarse
+	 * clock of file times): files changed since are loaded again */
+	struct timespec loaded;
+	struct reload *reload;
+	struct parking park;
+	struct interrupts intr;
+	struct handles handles;
+	pthread_mutex_t lock;      /* reading[] */
+	struct reading reading[16];
+	size_t readpos;
+	atomic_uint_fast64_t opens;
+	atomic_uint_fast64_t interrupted;
+	/* the kernel's INIT and our answer (compat/fuse-init.c) */
+	struct fuse_init_fix init_fix;
+};
+
+/* ops.c: the operations, and read-only answers to every change. */
+extern const struct fuse_lowlevel_ops fs_ops;
+void fs_init(struct fs *fs);
+void fs_free(struct fs *fs);
+
+/* inode.c: the inode table.  Every inode the kernel holds a reference to,
+ * by canonical tree path.  Inode numbers are a hash of the path, so a
+ * plain readdir can give the same numbers without adding entries. */
 struct inodes *inodes_new(void);
 void inodes_free(struct inodes *t);
 /* A part's cache key remembered in its inode for one library snapshot
@@ -104,8 +179,8 @@ struct inode_ref {
 size_t inodes_snapshot(struct inodes *t, struct inode_ref **out);
 size_t inodes_count(struct inodes *t);
 
-/* A node of the mount: a node of the core's tree, or one of the status
- * files. */
+/* node.c: a node of the mount (a node of the core's tree, or one of the
+ * status files), and its attributes. */
 enum status_file {
 	ST_NONE,
 	ST_DIR,
@@ -120,79 +195,174 @@ struct fnode {
 	struct pnode pn;           /* when status == ST_NONE */
 };
 
-struct watch;
-
-struct fs {
-	struct core *core;
-	struct fuse_session *se;
-	struct inodes *inodes;
-	uid_t uid;
-	gid_t gid;
-	bool exact_size;
-	double timeout;            /* entry and attribute timeout, seconds */
-	time_t started;
-	/* when the library served first began loading (the coarse
-	 * clock of file times): files changed since are loaded again */
-	struct timespec loaded;
-	char *config_file;
-	struct watch *watch;
-	/* what live reloads reported, for /.partsfs/errors */
-	pthread_mutex_t lock;
-	struct buf library_errors;
-	/* per directory: when a part in it was last opened, to see a
-	 * program reading the directory's parts (cp -r) */
-	struct seq {
-		char *dir;
-		char *name;         /* the part last opened in it */
-		uint64_t last;      /* now_ns() of that open */
-	} seq[16];
-	size_t seqpos;
-	atomic_uint_fast64_t opens;
-	atomic_uint_fast64_t interrupted;
-	/* the kernel's INIT and our answer (compat/fuse-init.c) */
-	struct fuse_init_fix init_fix;
-};
-
-extern const struct fuse_lowlevel_ops fs_ops;
-
-/* Resolve a canonical path (of an inode) in the current library. */
-int fs_resolve(struct fs *fs, const struct library *lib, const char *path,
+/* Resolve a canonical path (of an inode) in library `lib`. */
+int fs_resolve(const struct library *lib, const char *path,
     struct fnode *out, struct perr *e);
+/* The child `name` of the node at `path`: its node and canonical path
+ * (caller frees). */
+int fs_child(const struct library *lib, const char *path, const char *name,
+    struct fnode *child, char **childpath, struct perr *e);
 void fnode_clear(struct fnode *n);
+bool fnode_is_dir(const struct fnode *n);
+/* A part made by an engine (not a json description). */
+bool fnode_is_made(const struct fnode *n);
+/* The JSON text of a description node, or NULL (caller frees). */
+char *fnode_json(const struct fnode *n, struct perr *e);
+/* Is a part in the cache?  1 with its size, 0 no, -errno when it cannot
+ * be planned.  The key is remembered in inode ino. */
+int fs_part_cached(struct fs *fs, const struct library *lib,
+    const struct pnode *pn, fuse_ino_t ino, uint64_t *size);
+/* A drawing of the library, opened without leaving it (see node.c). */
+int fs_open_drawing(const struct library *lib, const char *file, int flags,
+    struct stat *st);
+/*
+ * The attributes of node n (inode ino) and how long the kernel may keep
+ * them.  `listing`: for a listing of parts new to the kernel, which gives
+ * them the placeholder of a part not made without working out their keys.
+ */
+void fs_node_attr(struct fs *fs, const struct library *lib,
+    const struct fnode *n, fuse_ino_t ino, struct stat *st, double *timeout,
+    bool listing);
+void fs_set_time(struct stat *st, const struct timespec *t);
+/* Resolve the inode of a request; replies the error itself (false). */
+bool fs_node_of(fuse_req_t req, fuse_ino_t ino, struct library **lib,
+    struct fnode *n, char **path);
 
-/* The content of a status file (caller frees). */
-char *status_text(struct fs *fs, enum status_file f);
+/* status.c: the content of a status file (caller frees). */
+char *fs_status_text(struct fs *fs, enum status_file f);
+/* The name of a status file, or NULL. */
+const char *fs_status_name(enum status_file f);
 
-/* Live reload: watch the library and swap in a new snapshot when it
- * changes, keeping the last good version of a broken collection. */
-struct watch *watch_start(struct fs *fs, struct perr *e);
-void watch_stop(struct watch *w);
-/* Record a library problem for /.partsfs/errors and the log. */
-void fs_library_error(struct fs *fs, const char *msg);
-/* Free the open files and directories the kernel never released (the
- * session has ended). */
-void fs_handles_free(struct fs *fs);
-/* Stop watching the readers of declined interrupts (the session has
- * ended). */
-void fs_interrupts_stop(void);
-/* Give the kernel the sizes of the parts open again, after a reload's
- * invalidation (see ops.c). */
-void fs_open_sizes(struct fs *fs);
-/* Before a reload's invalidation: the paths of the parts open get new
- * inodes at their next lookups (inodes_retire). */
-void fs_retire_open_parts(struct fs *fs);
-/* Make the kernel forget the entries of v (a reload's inodes_snapshot):
- * at once, or, in a directory where a lookup waits for its part, held
- * back until none does (see ops.c).  Never waits for a part.  The watch
- * thread's, as the two below. */
-void fs_inval_entries(struct fs *fs, const struct inode_ref *v, size_t n);
-/* Invalidate the entries held back in the directories where no lookup
- * waits any more: whether some are still held back. */
-bool fs_release_entries(struct fs *fs);
+/* park.c: requests parked for their part, without holding a FUSE thread;
+ * found by id: whichever of the fetch's end and an interrupt takes the
+ * entry out of the table answers the request. */
+enum pending_kind {
+	P_OPEN,
+	P_LOOKUP,
+};
+struct pending {
+	uint64_t id;
+	enum pending_kind kind;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	fuse_ino_t ino;
+	fuse_ino_t parent;
+	char *path;
+	struct fetch *fetch;       /* NULL until core_fetch gave it */
+	pid_t reader;              /* an interrupt was declined: its thread */
+	struct pending *next;
+};
+/* Park `req`, its interrupt function set: its id.  An interrupt may
+ * answer it at once. */
+uint64_t fs_park(struct fs *fs, fuse_req_t req, enum pending_kind kind,
+    fuse_ino_t ino, fuse_ino_t parent, const char *path,
+    const struct fuse_file_info *fi);
+/* Take parked request `id` out (NULL: answered already). */
+struct pending *fs_unpark(struct fs *fs, uint64_t id);
+/* Give parked request `id` its fetch (a reference, taken over; dropped
+ * at once when the request was answered meanwhile). */
+void fs_park_fetch(struct fs *fs, uint64_t id, struct fetch *f);
+void fs_pending_free(struct pending *p);
+/* Stop watching the readers of declined interrupts (the session ended). */
+void fs_interrupts_stop(struct fs *fs);
+
+/* inval.c: the entry-invalidation protocol of live reloads. */
+struct lookup_mark {
+	fuse_ino_t dir;
+	struct lookup_mark *next;
+};
+/* A lookup of a part in directory `dir` starts, marked by m until
+ * fs_lookup_end: false, and nothing marked, when an entry there is being
+ * invalidated. */
+bool fs_lookup_begin(struct fs *fs, struct lookup_mark *m, fuse_ino_t dir);
+void fs_lookup_end(struct fs *fs, struct lookup_mark *m);
+/* Is a lookup of a part parked in directory `dir`?  park.lock held. */
+bool fs_lookup_in(struct fs *fs, fuse_ino_t dir);
+/* The reload hooks: the kernel forgets what it cached. */
+void fs_reloaded(void *arg);
+bool fs_release_entries(void *arg);
 /* Free the entries still held back (the session has ended). */
-void fs_held_entries_free(void);
-/* The jobs' hook: a part was made (jobs_on_made). */
+void fs_held_entries_free(struct fs *fs);
+
+/* handle.c: open files and directories. */
+struct open_link {
+	struct open_link *prev, *next;
+};
+struct handle {
+	struct open_link link;     /* first: the open ones (handles.lock) */
+	atomic_int refs;           /* the open file's, and a read's */
+	int fd;                    /* a cache file or drawing, or -1 */
+	bool splice;               /* fd never changes: read by splice */
+	char *data;                /* generated text */
+	size_t len;                /* of data, or of fd when splice is set */
+	fuse_ino_t ino;            /* a made part's, once its open is answered */
+	struct stat st;            /* a made part's cache file, at its open */
+};
+struct dirhandle {
+	struct open_link link;     /* first: the open ones (handles.lock) */
+	char *path;
+	char **names;
+	size_t n;
+	bool read;                 /* listed once: a new start (rewinddir)
+				    * lists the directory as it is then */
+};
+/* A handle of a cache file (`blob`: its stat; read by splice, its size
+ * for good) or of a drawing (`blob` NULL: read as it is now); `fd` is
+ * taken over. */
+struct handle *fs_handle_fd(struct fs *fs, int fd, const struct stat *blob);
+struct handle *fs_handle_text(struct fs *fs, char *text);
+/* Let go of a handle: freed with its last reference. */
+void fs_handle_free(struct fs *fs, struct handle *h);
+struct dirhandle *fs_dirhandle_new(struct fs *fs, const char *path);
+void fs_dirhandle_free(struct fs *fs, struct dirhandle *d);
+/* The size of an open file for its reader (false for a drawing). */
+bool fs_handle_size(const struct fuse_file_info *fi, off_t *size);
+/* The size of a part open on inode ino, false when none is. */
+bool fs_open_part_size(struct fs *fs, fuse_ino_t ino, off_t *size);
+/* Reply to the open of a made part, giving the kernel its size first when
+ * it may hold a stale 0. */
+void fs_reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+    struct fuse_file_info *fi);
+/* Before a reload's invalidation: the paths of the parts open get new
+ * inodes; after it, the kernel is given their sizes again. */
+void fs_retire_open_parts(struct fs *fs);
+void fs_open_sizes(struct fs *fs);
+/* The core's hook: a part was made (core_on_made). */
 void fs_part_made(void *arg, const char *path,
     const struct cache_entry *entry);
+/* Free the open files and directories the kernel never released. */
+void fs_handles_free(struct fs *fs);
+
+/* lookup.c and open.c: the operations on names and on files. */
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count,
+    struct fuse_forget_data *f);
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+    struct fuse_file_info *fi);
+/* The names of directory n, for handle d. */
+void fs_dirhandle_fill(struct dirhandle *d, const struct library *lib,
+    const struct fnode *n);
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* prefetch.c: the parts of a directory a program reads (cp -r) made
+ * ahead by idle workers. */
+void fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
+    enum format fmt);
+
+/* xattr.c: the extended attributes of parts. */
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+    size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
 #endif

@@ -200,6 +200,7 @@ main(int argc, char **argv)
 	struct fuse_loop_config *loop = NULL;
 	struct options o = { 0 };
 	struct fs fs = { 0 };
+	struct reload_hooks hooks = { 0 };
 	struct perr e = { 0 };
 	struct conf *conf = NULL;
 	struct library *lib = NULL;
@@ -264,9 +265,7 @@ main(int argc, char **argv)
 	fs.exact_size = o.exact_size != 0;
 	fs.timeout = 1.0;
 	fs.started = time(NULL);
-	fs.config_file = conf->file != NULL ? xstrdup(conf->file) : NULL;
-	pthread_mutex_init(&fs.lock, NULL);
-	fs.inodes = inodes_new();
+	fs_init(&fs);
 	fs.core = core_new(lib, conf, NULL, &e);
 	lib = NULL;                 /* core_new took it, and conf */
 	if (fs.core == NULL) {
@@ -275,8 +274,12 @@ main(int argc, char **argv)
 		goto unmount;
 	}
 	conf = NULL;
-	jobs_on_made(fs.core->jobs, fs_part_made, &fs);
-	if ((fs.watch = watch_start(&fs, &e)) == NULL)
+	core_on_made(fs.core, fs_part_made, &fs);
+	hooks.reloaded = fs_reloaded;
+	hooks.tick = fs_release_entries;
+	hooks.arg = &fs;
+	if ((fs.reload = reload_start(fs.core, &fs.loaded, &hooks,
+	    &e)) == NULL)
 		log_warning("live reloading is off: %s", e.msg);
 	log_info("serving %s at %s", root, cmd.mountpoint);
 
@@ -296,8 +299,9 @@ main(int argc, char **argv)
 	}
 	rc = rc < 0 ? 1 : 0;
 	log_info("unmounting %s", cmd.mountpoint);
-	watch_stop(fs.watch);
-	fs_interrupts_stop();
+	reload_stop(fs.reload);
+	fs_held_entries_free(&fs);
+	fs_interrupts_stop(&fs);
 	fs_handles_free(&fs);
 	/* engines are killed, queued jobs fail, the cache is closed whole */
 	core_close(fs.core);
@@ -307,13 +311,7 @@ signals:
 	fuse_remove_signal_handlers(fs.se);
 destroy:
 	fuse_session_destroy(fs.se);
-	inodes_free(fs.inodes);
-	buf_free(&fs.library_errors);
-	for (size_t i = 0; i < PF_ARRAY_LEN(fs.seq); i++) {
-		free(fs.seq[i].dir);
-		free(fs.seq[i].name);
-	}
-	free(fs.config_file);
+	fs_free(&fs);
 	log_close();
 out:
 	library_unref(lib);

@@ -386,6 +386,14 @@ run_job(struct jobs *jobs, struct job *j)
 		goto done;
 	}
 	pthread_mutex_lock(&jobs->lock);
+	if (jobs->stopping) {
+		/* stopped while this worker waited for the key's lock: no
+		 * engine starts any more (run_kill_all has been and gone) */
+		pthread_mutex_unlock(&jobs->lock);
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		goto done;
+	}
 	jobs->stats.runs++;
 	pthread_mutex_unlock(&jobs->lock);
 	r = exec_run(&jobs->env, &j->plan, scratch, &out, &fail);
@@ -706,27 +714,7 @@ jobs_submit(struct jobs *jobs, const struct plan *plan, bool prefetch)
 	pthread_cond_init(&j->cond, NULL);
 	j->submitted = now_ns();
 	j->prefetch = prefetch;
-	/* the plan is copied field by field into the job */
-	j->plan = *plan;
-	j->plan.path = xstrdup(plan->path);
-	j->plan.coll = xstrdup(plan->coll);
-	j->plan.cls = xstrdup(plan->cls);
-	j->plan.label = xstrdup(plan->label);
-	j->plan.script = xstrdup(plan->script);
-	j->plan.entry = xstrdup(plan->entry);
-	j->plan.args = xcalloc(plan->nargs + 1, sizeof *j->plan.args);
-	for (size_t i = 0; i < plan->nargs; i++)
-		j->plan.args[i] = xstrdup(plan->args[i]);
-	j->plan.params = json_deep_copy(plan->params);
-	j->plan.program = xstrdup(plan->program);
-	j->plan.version = plan->version ? xstrdup(plan->version) : NULL;
-	j->plan.sources = xcalloc(plan->nsources + 1, sizeof *j->plan.sources);
-	for (size_t i = 0; i < plan->nsources; i++) {
-		j->plan.sources[i].label = xstrdup(plan->sources[i].label);
-		j->plan.sources[i].path = xstrdup(plan->sources[i].path);
-		memcpy(j->plan.sources[i].digest, plan->sources[i].digest,
-		    sizeof plan->sources[i].digest);
-	}
+	plan_copy(&j->plan, plan);
 
 	if (cache_failed(jobs->env.cache, &plan->key, jobs->env.conf->timeout,
 	    &msg) == 1) {

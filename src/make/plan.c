@@ -70,6 +70,31 @@ plan_clear(struct plan *p)
 	memset(p, 0, sizeof *p);
 }
 
+void
+plan_copy(struct plan *dst, const struct plan *src)
+{
+	*dst = *src;
+	dst->path = xstrdup(src->path);
+	dst->coll = xstrdup(src->coll);
+	dst->cls = xstrdup(src->cls);
+	dst->label = xstrdup(src->label);
+	dst->script = xstrdup(src->script);
+	dst->entry = xstrdup(src->entry);
+	dst->args = xcalloc(src->nargs + 1, sizeof *dst->args);
+	for (size_t i = 0; i < src->nargs; i++)
+		dst->args[i] = xstrdup(src->args[i]);
+	dst->params = json_deep_copy(src->params);
+	dst->program = xstrdup(src->program);
+	dst->version = src->version != NULL ? xstrdup(src->version) : NULL;
+	dst->sources = xcalloc(src->nsources + 1, sizeof *dst->sources);
+	for (size_t i = 0; i < src->nsources; i++) {
+		dst->sources[i].label = xstrdup(src->sources[i].label);
+		dst->sources[i].path = xstrdup(src->sources[i].path);
+		memcpy(dst->sources[i].digest, src->sources[i].digest,
+		    sizeof src->sources[i].digest);
+	}
+}
+
 static int
 compute_key(const struct exec_env *env, struct plan *p,
     const struct pset *ps, const struct value *vals, bool quick,
@@ -288,7 +313,17 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	want = maker_program(conf, cls, m, &out->cmd);
 	free(vals);
 	vals = NULL;
-	if (want == NULL ||
+	if (out->cmd != NULL && want != NULL && strcmp(want, "{script}") == 0) {
+		/* the script is the program */
+		if (access(out->script, X_OK) != 0) {
+			r = perr_set(e, ENOEXEC, "%s: the script %s of the %s "
+			    "engine is not executable", out->path, out->script,
+			    out->cmd->name);
+			plan_clear(out);
+			return r;
+		}
+		out->program = xstrdup(out->script);
+	} else if (want == NULL ||
 	    (out->program = version_program(env->versions, want,
 	    quick)) == NULL) {
 		if (want == NULL)

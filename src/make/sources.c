@@ -1,7 +1,8 @@
 /* sources.c -- the generator sources of a part: its script and the
  * sibling files it may include or import, and their digests, which go
- * into its cache key; remembered by file identity so that a key does not
- * read the scripts again. */
+ * into its cache key; remembered by file identity (device, inode, size,
+ * modification and change times) so that a key does not read the scripts
+ * again. */
 #include "config.h"
 
 #include <dirent.h>
@@ -25,6 +26,8 @@ struct digest {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	struct timespec ctime;    /* an edit that keeps size and mtime (cp -p,
+				   * rsync -t) still changes it */
 	struct seen checked;      /* when the file was last seen so */
 	char hex[CACHE_KEY_LEN + 1];
 };
@@ -127,7 +130,9 @@ digest_known(struct sources *s, const char *path, const struct stat *st,
 		if (strcmp(d->path, path) == 0 && d->dev == st->st_dev &&
 		    d->ino == st->st_ino && d->size == st->st_size &&
 		    d->mtime.tv_sec == st->st_mtim.tv_sec &&
-		    d->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+		    d->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+		    d->ctime.tv_sec == st->st_ctim.tv_sec &&
+		    d->ctime.tv_nsec == st->st_ctim.tv_nsec) {
 			memcpy(hex, d->hex, sizeof d->hex);
 			d->checked = seen;
 			found = true;
@@ -157,6 +162,7 @@ digest_remember(struct sources *s, const char *path, const struct stat *st,
 	d->ino = st->st_ino;
 	d->size = st->st_size;
 	d->mtime = st->st_mtim;
+	d->ctime = st->st_ctim;
 	d->checked = seen;
 	memcpy(d->hex, hex, CACHE_KEY_LEN + 1);
 	pthread_mutex_unlock(&s->digests_lock);

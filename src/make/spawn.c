@@ -22,17 +22,37 @@
 
 #include "partsfs/make/spawn.h"
 
-/* Process groups under way, so that shutdown can kill them all. */
+/* Process groups under way, so that shutdown can kill them all; and the
+ * kills so far, for a group started as one was under way. */
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t groups[1024];
 static size_t ngroups;
+static uint64_t kills;
+static int kill_signal;
 
+/* The number of kills so far, read before a child starts. */
+static uint64_t
+kills_now(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&groups_lock);
+	n = kills;
+	pthread_mutex_unlock(&groups_lock);
+	return n;
+}
+
+/* Add the group of a child started when `seen` kills had been made: one
+ * made since missed it (the child ran before it was added), and it is
+ * sent now. */
 static void
-group_add(pid_t pgid)
+group_add(pid_t pgid, uint64_t seen)
 {
 	pthread_mutex_lock(&groups_lock);
 	if (ngroups < PF_ARRAY_LEN(groups))
 		groups[ngroups++] = pgid;
+	if (kills != seen)
+		kill(-pgid, kill_signal);
 	pthread_mutex_unlock(&groups_lock);
 }
 
@@ -53,6 +73,8 @@ void
 run_kill_all(int sig)
 {
 	pthread_mutex_lock(&groups_lock);
+	kills++;
+	kill_signal = sig;
 	for (size_t i = 0; i < ngroups; i++)
 		kill(-groups[i], sig);
 	pthread_mutex_unlock(&groups_lock);
@@ -224,7 +246,7 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	struct ring ring = { .max = spec->stderr_max };
 	struct child_args args;
 	int pipefd[2], devnull, pidfd, status = 0, err;
-	uint64_t start = now_ns(), deadline;
+	uint64_t start = now_ns(), deadline, seen = kills_now();
 	bool exited = false, eof = false;
 	pid_t pid, parent = getpid();
 	char chunk[8192];
@@ -254,7 +276,7 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	/* the child set its group before it let us go on, unless the clone
 	 * ran as a plain fork (valgrind runs it so): set it here too */
 	setpgid(pid, pid);
-	group_add(pid);
+	group_add(pid, seen);
 	res->pid = pid;
 	close(devnull);
 	close(pipefd[1]);

@@ -683,6 +683,12 @@ read_command(struct conf *c, const struct ynode *el,
 		for (size_t i = 0; i < cmd.argc; i++)
 			check_placeholders(n->items[i], cmd.argv[i],
 			    "executors.commands.argv", true, &has_output, d);
+		/* the program is one found on PATH, or the script itself */
+		if (cmd.argc > 0 && strchr(cmd.argv[0], '{') != NULL &&
+		    strcmp(cmd.argv[0], "{script}") != 0)
+			yerror(d, n->items[0], "executors.commands.argv: the "
+			    "program is a program, or {script} alone (the "
+			    "script run as the program)");
 		if (cmd.argc == 0)
 			yerror(d, n, "executors.commands.argv: must not be "
 			    "empty");

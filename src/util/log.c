@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool use_syslog;
-static bool show_debug;
+static atomic_int max_level = LOG_LEVEL_INFO;
 static const char *log_ident = "partsfs";
 
 void
@@ -23,10 +24,16 @@ log_open(const char *ident, bool to_syslog, bool debug)
 	pthread_mutex_lock(&log_lock);
 	log_ident = ident;
 	use_syslog = to_syslog;
-	show_debug = debug;
+	max_level = debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
 	if (use_syslog)
 		openlog(ident, LOG_PID, LOG_DAEMON);
 	pthread_mutex_unlock(&log_lock);
+}
+
+void
+log_quiet(void)
+{
+	atomic_store(&max_level, LOG_LEVEL_WARNING);
 }
 
 void
@@ -48,7 +55,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	char *msg;
 
-	if (level == LOG_LEVEL_DEBUG && !show_debug)
+	if ((int)level > atomic_load(&max_level))
 		return;
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);

@@ -9,7 +9,7 @@
 
 #include "partsfs/cache/cache.h"
 #include "partsfs/util/conf.h"
-#include "partsfs/make/exec.h"
+#include "partsfs/core/fetch.h"
 
 /*
  * The state of the library's files is that of every directory and file
@@ -46,15 +46,14 @@ bool resmemo_lookup(struct cache *c, const char *root, const char *path,
     const struct conf *conf, struct cache_key *key);
 
 /*
- * Remember that `path` resolved to the plan `p` (made from the library
- * loaded after `before` was taken), and, with `made` (the part's cache
- * entry; may be NULL), write the memo files of resmemo_fast_open too.
- * Nothing is written when the library changed since `before`, or changed
- * too recently to tell.  Failures only leave the memo unwritten.
+ * Remember that `path` resolved to the plan of fetch `f` (FETCH_PLAN, of
+ * the core's library, loaded after `before` was taken), and, when the
+ * part was made, write the memo files of resmemo_fast_open too.  Nothing
+ * is written when the library changed since `before`, or changed too
+ * recently to tell.  Failures only leave the memo unwritten.
  */
-void resmemo_record(struct cache *c, const struct resmemo_snap *before,
-    const char *path, const struct conf *conf, const struct plan *p,
-    const struct cache_entry *made);
+void resmemo_record(struct core *core, const struct resmemo_snap *before,
+    const char *path, struct fetch *f);
 
 /*
  * Without the index: the descriptor of the blob of `path` (open for

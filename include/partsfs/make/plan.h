@@ -93,6 +93,8 @@ void plan_forget_recent(const struct exec_env *env);
  * NULL: what a plan that waits is waiting for (caller frees). */
 char *plan_engine(const struct exec_env *env, const struct pnode *part);
 void plan_clear(struct plan *p);
+/* A deep copy of `src` into `dst` (plan_clear it). */
+void plan_copy(struct plan *dst, const struct plan *src);
 /*
  * Are the plan's sources still what its key was computed from, and those
  * inside the library still inside it?  0, or -errno with `e` saying

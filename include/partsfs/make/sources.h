@@ -22,7 +22,7 @@ void sources_free(struct sources *s);
 void sources_forget(struct sources *s);
 
 /* The SHA-256 of the file at `path` as hex, remembered by the file's
- * identity (device, inode, size, mtime); `quick`: a file seen in the last
+ * identity (device, inode, size, mtime, ctime); `quick`: a file seen in the last
  * second is not looked at again.  0 or -errno. */
 int sources_digest(struct sources *s, const char *path,
     char hex[CACHE_KEY_LEN + 1], bool quick);

@@ -46,7 +46,8 @@ int run_process(const struct run_spec *spec, struct run_result *res,
     struct perr *e);
 void run_result_clear(struct run_result *r);
 
-/* Signal every process group run_process started (at shutdown). */
+/* Signal every process group run_process started and has not seen end
+ * (at shutdown), and one being started meanwhile as soon as it is. */
 void run_kill_all(int sig);
 
 #endif

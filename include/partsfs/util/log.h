@@ -18,6 +18,8 @@ enum log_level {
  * `debug` also shows debug messages.  Before log_open, messages go to
  * stderr. */
 void log_open(const char *ident, bool to_syslog, bool debug);
+/* Only warnings and errors from now on (a command's -q). */
+void log_quiet(void);
 void log_close(void);
 void log_msg(enum log_level level, const char *fmt, ...) PF_PRINTF(2, 3);
 

@@ -1,7 +1,7 @@
-/* watch.c -- live reloading: inotify on the library's directories; after
+/* reload.c -- live reloading: inotify on the library's directories; after
  * a change (and a short quiet spell) the library is loaded again in the
- * background, broken collections keep their last good version, the new
- * snapshot replaces the old, and the kernel forgets what it cached. */
+ * background, broken collections keep their last good version, and the
+ * new snapshot replaces the old, for every front end alike. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,8 +16,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "partsfs/core/reload.h"
 #include "partsfs/model/load.h"
-#include "fs.h"
 #include "partsfs/util/confine.h"
 #include "partsfs/util/log.h"
 
@@ -26,21 +26,21 @@
 #define QUIET_MS 150
 /* While the library directory is gone, look for it again this often. */
 #define RETRY_MS 1000
-/* While entries are held back (fs_inval_entries), see this often
- * whether they can go. */
-#define HELD_MS 100
-/* /.partsfs/errors keeps this much of the library's reports. */
-#define MAX_ERRORS_TEXT (64 * 1024)
+/* While the front end has work left after a reload (its tick hook says
+ * so), it is called again this often. */
+#define TICK_MS 100
 
-struct watch {
-	struct fs *fs;
+struct reload {
+	struct core *core;
+	struct reload_hooks hooks;
+	struct timespec loaded;
 	pthread_t thread;
 	int ifd;
 	int stop[2];
 	int root_wd;
 	bool root_lost;
 	/* at the first walk: a file or directory changed since the library
-	 * began loading (fs->loaded), before anything watched it */
+	 * began loading (`loaded`), before anything watched it */
 	bool first;
 	bool changed;
 };
@@ -49,37 +49,10 @@ static const uint32_t MASK = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
     IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
     IN_ONLYDIR;
 
-void
-fs_library_error(struct fs *fs, const char *msg)
-{
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t len;
-
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	/* one log line per line of the message, none for its last newline */
-	len = strlen(msg);
-	while (len > 0 && msg[len - 1] == '\n')
-		len--;
-	log_warning("%.*s", (int)len, msg);
-	pthread_mutex_lock(&fs->lock);
-	if (fs->library_errors.len > MAX_ERRORS_TEXT)
-		buf_reset(&fs->library_errors);
-	buf_printf(&fs->library_errors, "%s library\n", when);
-	for (const char *s = msg; *s;) {
-		size_t n = strcspn(s, "\n");
-		buf_printf(&fs->library_errors, "  %.*s\n", (int)n, s);
-		s += n + (s[n] == '\n');
-	}
-	pthread_mutex_unlock(&fs->lock);
-}
-
 /* Watch root/rel when it is a directory inside the library (a link out
  * of it is not followed: the library refuses it anyway). */
 static void
-watch_dir(struct watch *w, const char *root, const char *rel)
+watch_dir(struct reload *w, const char *root, const char *rel)
 {
 	char *path;
 	int fd;
@@ -97,7 +70,7 @@ watch_dir(struct watch *w, const char *root, const char *rel)
  * directory of its target, where edits to it show (the link's own
  * directory only sees the link change). */
 static void
-watch_link_target(struct watch *w, const char *root, const char *rel)
+watch_link_target(struct reload *w, const char *root, const char *rel)
 {
 	char *path = xasprintf("%s/%s", root, rel), *real, *slash;
 	size_t n = strlen(root);
@@ -119,9 +92,9 @@ watch_link_target(struct watch *w, const char *root, const char *rel)
  * began loading.  File times come from the coarse clock that stamped the
  * start, so a change after it has a time at least as late. */
 static void
-check_changed(struct watch *w, const struct stat *st)
+check_changed(struct reload *w, const struct stat *st)
 {
-	const struct timespec *t = &w->fs->loaded;
+	const struct timespec *t = &w->loaded;
 
 	if (st->st_ctim.tv_sec > t->tv_sec ||
 	    (st->st_ctim.tv_sec == t->tv_sec &&
@@ -133,7 +106,7 @@ check_changed(struct watch *w, const struct stat *st)
  * levels down, the same for its subdirectories.  At the first walk, also
  * whether any of them changed while the library loaded. */
 static void
-watch_tree(struct watch *w, const char *root, const char *rel, int depth)
+watch_tree(struct reload *w, const char *root, const char *rel, int depth)
 {
 	struct dirent *de;
 	struct stat dst;
@@ -169,10 +142,10 @@ watch_tree(struct watch *w, const char *root, const char *rel, int depth)
  * that files there link to.  inotify ignores a directory already
  * watched. */
 static void
-add_watches(struct watch *w)
+add_watches(struct reload *w)
 {
-	const char *root = w->fs->core->root;
-	const struct conf *conf = w->fs->core->conf;
+	const char *root = w->core->root;
+	const struct conf *conf = w->core->conf;
 	const char *dbs[] = { "data", "openscad", "freecad", "drawings" };
 	struct stat st;
 
@@ -213,34 +186,10 @@ error_lines(const struct library *lib, const char *id)
 	return buf_steal(&b);
 }
 
-/* Make the kernel forget every name and attribute it holds: lookups and
- * reads go through the new snapshot.  The names of a directory where a
- * lookup waits for its part go once none does (fs_inval_entries): the
- * kernel would hold the whole directory until then. */
 static void
-invalidate(struct fs *fs)
+reload(struct reload *w)
 {
-	struct inode_ref *v;
-	size_t n;
-
-	/* a part open keeps its inode, the path gets another */
-	fs_retire_open_parts(fs);
-	n = inodes_snapshot(fs->inodes, &v);
-	fs_inval_entries(fs, v, n);
-	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
-		free(v[i].name);
-	}
-	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
-	free(v);
-	fs_open_sizes(fs);
-}
-
-static void
-reload(struct watch *w)
-{
-	struct fs *fs = w->fs;
-	struct core *core = fs->core;
+	struct core *core = w->core;
 	struct library_opts opts = { .conf = core->conf };
 	struct library *old, *fresh, *lib;
 	struct collection **colls;
@@ -251,7 +200,7 @@ reload(struct watch *w)
 	if ((fresh = library_load(core->root, &opts, &e)) == NULL) {
 		char *msg = xasprintf("%s; the last good version stays served",
 		    e.msg);
-		fs_library_error(fs, msg);
+		core_library_error(core, msg);
 		free(msg);
 		return;
 	}
@@ -274,7 +223,7 @@ reload(struct watch *w)
 		if (f == NULL && err != 0 && err != ENOENT) {
 			char *msg = xasprintf("data/%s.blt: %s; the last good "
 			    "version stays served", o->id, strerror(err));
-			fs_library_error(fs, msg);
+			core_library_error(core, msg);
 			free(msg);
 			colls[n++] = o;
 		} else if ((f == NULL && err == 0) ||
@@ -283,7 +232,7 @@ reload(struct watch *w)
 			char *msg = xasprintf("data/%s.blt: the edit has "
 			    "errors; the last good version stays served\n%s",
 			    o->id, lines);
-			fs_library_error(fs, msg);
+			core_library_error(core, msg);
 			free(msg);
 			free(lines);
 			colls[n++] = o;
@@ -298,7 +247,7 @@ reload(struct watch *w)
 				char *msg = xasprintf("data/%s.blt: new "
 				    "collection with errors; its valid classes "
 				    "are served\n%s", f->id, lines);
-				fs_library_error(fs, msg);
+				core_library_error(core, msg);
 				free(msg);
 				free(lines);
 			}
@@ -315,16 +264,17 @@ reload(struct watch *w)
 	library_unref(fresh);
 	library_unref(old);
 	free(colls);
-	invalidate(fs);
+	if (w->hooks.reloaded != NULL)
+		w->hooks.reloaded(w->hooks.arg);
 }
 
 static void *
 watch_thread(void *arg)
 {
-	struct watch *w = arg;
+	struct reload *w = arg;
 	char events[16384] __attribute__((aligned(8)));
 	uint64_t due = 0;           /* when to reload, 0: nothing to do */
-	bool held = false;          /* entries may be held back */
+	bool ticking = false;       /* the front end wants its ticks */
 
 	/* The library served was loaded before anything watched it: the
 	 * first walk adds the watches (here, not before the mount serves)
@@ -350,8 +300,8 @@ watch_thread(void *arg)
 			ms = due > now ? (int)((due - now) / 1000000) + 1 : 0;
 		else if (w->root_lost)
 			ms = RETRY_MS;
-		if (held && (ms == -1 || ms > HELD_MS))
-			ms = HELD_MS;
+		if (ticking && (ms == -1 || ms > TICK_MS))
+			ms = TICK_MS;
 		if (poll(p, 2, ms) == -1 && errno != EINTR)
 			break;
 		if (p[1].revents & POLLIN)
@@ -370,8 +320,8 @@ watch_thread(void *arg)
 			due = now_ns() + (uint64_t)QUIET_MS * 1000000;
 			continue;
 		}
-		if (held)
-			held = fs_release_entries(w->fs);
+		if (ticking)
+			ticking = w->hooks.tick(w->hooks.arg);
 		if (due == 0 && w->root_lost) {
 			/* is it back? */
 			add_watches(w);
@@ -383,27 +333,31 @@ watch_thread(void *arg)
 			due = 0;
 			add_watches(w);
 			reload(w);
-			held = true;
+			ticking = w->hooks.tick != NULL;
 		}
 	}
 	return NULL;
 }
 
-struct watch *
-watch_start(struct fs *fs, struct perr *e)
+struct reload *
+reload_start(struct core *c, const struct timespec *loaded,
+    const struct reload_hooks *hooks, struct perr *e)
 {
-	struct watch *w = xcalloc(1, sizeof *w);
-	struct library *lib = core_library(fs->core);
+	struct reload *w = xcalloc(1, sizeof *w);
+	struct library *lib = core_library(c);
 	char *lines;
 
-	/* what was wrong from the start goes to /.partsfs/errors too */
+	/* what was wrong from the start goes to the errors too */
 	if (lib->diags.nerrors > 0) {
 		lines = error_lines(lib, NULL);
-		fs_library_error(fs, lines);
+		core_library_error(c, lines);
 		free(lines);
 	}
 	library_unref(lib);
-	w->fs = fs;
+	w->core = c;
+	w->loaded = *loaded;
+	if (hooks != NULL)
+		w->hooks = *hooks;
 	w->root_wd = -1;
 	if ((w->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
 		perr_set(e, errno, "inotify: %s", strerror(errno));
@@ -428,13 +382,12 @@ watch_start(struct fs *fs, struct perr *e)
 }
 
 void
-watch_stop(struct watch *w)
+reload_stop(struct reload *w)
 {
 	if (w == NULL)
 		return;
 	(void)!write(w->stop[1], "x", 1);
 	pthread_join(w->thread, NULL);
-	fs_held_entries_free();
 	close(w->ifd);
 	close(w->stop[0]);
 	close(w->stop[1]);

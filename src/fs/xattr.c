@@ -1,0 +1,123 @@
+/* xattr.c -- the extended attributes of parts: user.partsfs.label,
+ * params, standard, license, cached and error, read with standard tools
+ * (getfattr) from inside the mount. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+#include "partsfs/tree/describe.h"
+
+static const char *const xattr_names[] = {
+	"user.partsfs.label",
+	"user.partsfs.params",
+	"user.partsfs.standard",
+	"user.partsfs.license",
+	"user.partsfs.cached",
+	"user.partsfs.error",
+};
+
+/* The value of an xattr (caller frees), or NULL for ENODATA. */
+static char *
+xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
+    fuse_ino_t ino, const char *path, const char *name)
+{
+	json_t *j, *v;
+	char *s = NULL;
+	uint64_t size;
+
+	if (n->status != ST_NONE || n->pn.kind != PN_PART)
+		return NULL;
+	/* the last attempt's failure: none once the part is made (by a later
+	 * attempt, or by another process) */
+	if (strcmp(name, "user.partsfs.error") == 0)
+		return fnode_is_made(n) && fs_part_cached(fs, lib, &n->pn, ino,
+		    &size) == 1 ? NULL : core_error_for(fs->core, path);
+	if (strcmp(name, "user.partsfs.cached") == 0)
+		return xstrdup(!fnode_is_made(n) ? "yes" :
+		    fs_part_cached(fs, lib, &n->pn, ino, &size) == 1 ? "yes" :
+		    "no");
+	if ((j = describe_part(&n->pn, NULL)) == NULL)
+		return NULL;
+	if (strcmp(name, "user.partsfs.label") == 0)
+		s = xstrdup(json_string_value(json_object_get(json_object_get(j,
+		    "label"), "nice")));
+	else if (strcmp(name, "user.partsfs.params") == 0)
+		s = json_dumps(json_object_get(j, "params"), JSON_COMPACT |
+		    JSON_REAL_PRECISION(17));
+	else if (strcmp(name, "user.partsfs.standard") == 0) {
+		v = json_object_get(j, "standard");
+		s = xstrdup(json_is_object(v) ? json_string_value(
+		    json_object_get(v, "nice")) : "");
+	} else if (strcmp(name, "user.partsfs.license") == 0)
+		s = xstrdup(json_string_value(json_object_get(j, "license")));
+	json_decref(j);
+	return s;
+}
+
+void
+fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct library *lib;
+	struct fnode n;
+	char *path, *v;
+	size_t len;
+
+	/*
+	 * Only user attributes exist here. Saying the other namespaces are
+	 * not supported (rather than empty) lets ls -l stop asking every file
+	 * for its security label and ACL after the first one.
+	 */
+	if (!str_has_prefix(name, "user.")) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (!str_has_prefix(name, "user.partsfs.")) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (!fs_node_of(req, ino, &lib, &n, &path))
+		return;
+	v = xattr_value(fs, lib, &n, ino, path, name);
+	if (v == NULL)
+		fuse_reply_err(req, ENODATA);
+	else if (size == 0)
+		fuse_reply_xattr(req, strlen(v));
+	else if ((len = strlen(v)) > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v, len);
+	free(v);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
+
+void
+fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct library *lib;
+	struct fnode n;
+	struct buf b = BUF_INIT;
+	char *path;
+
+	if (!fs_node_of(req, ino, &lib, &n, &path))
+		return;
+	if (n.status == ST_NONE && n.pn.kind == PN_PART) {
+		for (size_t i = 0; i < PF_ARRAY_LEN(xattr_names); i++)
+			buf_add(&b, xattr_names[i], strlen(xattr_names[i]) + 1);
+	}
+	if (size == 0)
+		fuse_reply_xattr(req, b.len);
+	else if (b.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b.p, b.len);
+	buf_free(&b);
+	fnode_clear(&n);
+	library_unref(lib);
+	free(path);
+}
