@@ -11,32 +11,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "partsfs/cache/key.h"
 #include "partsfs/util/format.h"
 #include "partsfs/util/util.h"
-
-/* A cache key: SHA-256, as 64 lower-case hex digits. */
-#define CACHE_KEY_LEN 64
-struct cache_key {
-	char hex[CACHE_KEY_LEN + 1];
-};
-
-/* An incremental key computation (SHA-256 from OpenSSL). */
-struct keyhash;
-struct keyhash *keyhash_new(void);
-/* Add a labelled field: the label and the length are hashed too, so no
- * two different sequences of fields give the same input. */
-void keyhash_add(struct keyhash *h, const char *label, const void *data,
-    size_t n);
-void keyhash_add_str(struct keyhash *h, const char *label, const char *s);
-/* Add a file's bytes; -errno when it cannot be read. */
-int keyhash_add_file(struct keyhash *h, const char *label, const char *path);
-void keyhash_final(struct keyhash *h, struct cache_key *out);  /* frees h */
-
-/* SHA-256 of a regular file's content as hex, and the stat(2) of the file
- * read (st may be NULL): a FIFO or a device is refused (-EINVAL) without
- * waiting for it, a directory with -EISDIR.  0 or -errno. */
-int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1],
-    struct stat *st);
 
 struct cache;
 
