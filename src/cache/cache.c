@@ -28,10 +28,6 @@
  * index of schema 1 is upgraded in place (index_upgrade). */
 #define SCHEMA_VERSION "2"
 
-/* Waiting this long for another process's write transaction before giving
- * up with EBUSY. */
-#define BUSY_MS 5000
-
 /* A blob without a row is left alone this long: another process may be
  * between its rename and its insert.  Publishing stamps the blob's mtime,
  * so the age counts from the rename. */
@@ -67,39 +63,6 @@ static const char wal_sql[] =
 /* After the index could not be opened again while in use, the next try
  * waits this long: every lookup would otherwise try, and log. */
 #define REOPEN_INTERVAL 5.0
-
-enum stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_TABLES,
-	S_META,
-	S_REINDEXED,
-	S_WALKED,
-	S_ROWS,
-	S_LOOKUP,
-	S_TOUCH,
-	S_DROP,
-	S_DROP_KEY,
-	S_INSERT,
-	S_REINDEX,
-	S_TOTAL,
-	S_LRU,
-	S_UNFAIL,
-	S_FAIL,
-	S_FAILED,
-	S_NFAILED,
-	S_ANY_EXPIRED,
-	S_EXPIRE,
-	S_CLEAR_PARTS,
-	S_CLEAR_FAILURES,
-	S_MEMO_GET,
-	S_MEMO_SET,
-	S_MEMO_DEL,
-	S_MEMO_COUNT,
-	S_MEMO_DROP,
-	S__COUNT
-};
 
 /* Statements are prepared on first use: opening stays cheap. */
 static const char *const stmt_sql[S__COUNT] = {
@@ -174,47 +137,6 @@ static const char upgrade_version_sql[] =
 static const char upgrade_sql[] =
 	"ALTER TABLE failures ADD COLUMN timeout REAL;"
 	"DELETE FROM failures;";
-
-struct pin {
-	struct cache_key key;
-	unsigned n;
-};
-
-struct cache {
-	double walked;              /* last full check of the blobs */
-	pthread_mutex_t lock;        /* every use of db, stmts and pins */
-	pthread_cond_t repaired;     /* signalled when repairing ends */
-	bool repairing;              /* a thread is replacing the index */
-	char *dir;
-	char *index;                 /* dir/index.sqlite */
-	dev_t index_dev;             /* the file db was opened on */
-	ino_t index_ino;
-	double reopen_failed;        /* when opening it again last failed */
-	uint64_t block;              /* the file system's allocation unit */
-	char *proc;                  /* dir/tmp/proc-XXXXXX: ours */
-	int procfd;                  /* its lock file, flocked while open */
-	sqlite3 *db;
-	sqlite3_stmt *stmts[S__COUNT];
-	uint64_t max_bytes;
-	double negative_ttl;
-	struct pin *pins;
-	size_t npins;
-	size_t pinscap;
-};
-
-/* A row of parts as read for repairs and verification. */
-struct row {
-	struct cache_key key;
-	int fmt;                     /* -1: not a format we know */
-	uint64_t size;
-	double created;
-	char sha[CACHE_KEY_LEN + 1];
-	bool seen;                   /* its blob is there, with its size */
-};
-
-/* Outcomes of opening the index besides -errno. */
-#define INDEX_OK 0
-#define INDEX_DAMAGED 1
 
 static double
 wall_now(void)

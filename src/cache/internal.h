@@ -3,11 +3,96 @@
 #ifndef PARTSFS_CACHE_INTERNAL_H
 #define PARTSFS_CACHE_INTERNAL_H
 
+#include <sys/types.h>
+
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "partsfs/cache/key.h"
+#include "sqlite-lazy.h"
+
+/* Waiting this long for another process's write transaction before giving
+ * up with EBUSY. */
+#define BUSY_MS 5000
+
+/* The statements on the index, by name (their SQL: stmt_sql). */
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_TABLES,
+	S_META,
+	S_REINDEXED,
+	S_WALKED,
+	S_ROWS,
+	S_LOOKUP,
+	S_TOUCH,
+	S_DROP,
+	S_DROP_KEY,
+	S_INSERT,
+	S_REINDEX,
+	S_TOTAL,
+	S_LRU,
+	S_UNFAIL,
+	S_FAIL,
+	S_FAILED,
+	S_NFAILED,
+	S_ANY_EXPIRED,
+	S_EXPIRE,
+	S_CLEAR_PARTS,
+	S_CLEAR_FAILURES,
+	S_MEMO_GET,
+	S_MEMO_SET,
+	S_MEMO_DEL,
+	S_MEMO_COUNT,
+	S_MEMO_DROP,
+	S__COUNT
+};
+
+/* A pinned key, and how many pins it has (cache_pin). */
+struct pin {
+	struct cache_key key;
+	unsigned n;
+};
+
+/* An open cache: what cache_open returns. */
+struct cache {
+	double walked;              /* last full check of the blobs */
+	pthread_mutex_t lock;        /* every use of db, stmts and pins */
+	pthread_cond_t repaired;     /* signalled when repairing ends */
+	bool repairing;              /* a thread is replacing the index */
+	char *dir;
+	char *index;                 /* dir/index.sqlite */
+	dev_t index_dev;             /* the file db was opened on */
+	ino_t index_ino;
+	double reopen_failed;        /* when opening it again last failed */
+	uint64_t block;              /* the file system's allocation unit */
+	char *proc;                  /* dir/tmp/proc-XXXXXX: ours */
+	int procfd;                  /* its lock file, flocked while open */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[S__COUNT];
+	uint64_t max_bytes;
+	double negative_ttl;
+	struct pin *pins;
+	size_t npins;
+	size_t pinscap;
+};
+
+/* A row of parts as read for repairs and verification. */
+struct row {
+	struct cache_key key;
+	int fmt;                     /* -1: not a format we know */
+	uint64_t size;
+	double created;
+	char sha[CACHE_KEY_LEN + 1];
+	bool seen;                   /* its blob is there, with its size */
+};
+
+/* Outcomes of opening the index besides -errno. */
+#define INDEX_OK 0
+#define INDEX_DAMAGED 1
 
 /* key.c: keys as text, and hashing an open file. */
 
