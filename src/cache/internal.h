@@ -3,6 +3,7 @@
 #ifndef PARTSFS_CACHE_INTERNAL_H
 #define PARTSFS_CACHE_INTERNAL_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <pthread.h>
@@ -104,5 +105,26 @@ bool cache_key_valid(const struct cache_key *k);
 bool key_parse(const char *s, size_t n, struct cache_key *k);
 /* SHA-256 of what is left of fd, with the byte count.  0 or -errno. */
 int sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n);
+
+/* files.c: the layout of the cache directory, and the clock. */
+
+/* The time now, and a file's mtime, in seconds since the epoch. */
+double wall_now(void);
+double mtime_of(const struct stat *st);
+/* A blob's format from its file name's extension; -1 when none. */
+int fmt_parse(const char *ext);
+/* Of a blob's file name, "<key>.<ext>": the format, with the key in k;
+ * -1 when no blob has that name. */
+int blob_name(const char *name, struct cache_key *k);
+/* The length of `dir` without trailing slashes. */
+size_t dir_len(const char *dir);
+/* The path of a key's blob under `dir`, or under c->dir (caller frees). */
+char *blob_path_in(const char *dir, const char *hex, int fmt);
+char *blob_path(const struct cache *c, const char *hex, int fmt);
+/* Empty directory `name`, or remove `name` whatever it is, under a
+ * directory descriptor, never following a symbolic link.  0 or the first
+ * -errno. */
+int empty_dir_at(int parent, const char *name);
+int remove_tree_at(int dirfd, const char *name);
 
 #endif
