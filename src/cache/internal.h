@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "partsfs/cache/key.h"
+#include "partsfs/util/util.h"
 #include "sqlite-lazy.h"
 
 /* Waiting this long for another process's write transaction before giving
@@ -126,5 +127,46 @@ char *blob_path(const struct cache *c, const char *hex, int fmt);
  * -errno. */
 int empty_dir_at(int parent, const char *name);
 int remove_tree_at(int dirfd, const char *name);
+
+/* index.c: the index.  Everything here is called with c->lock held (or
+ * before the cache is shared).  Functions giving "an sqlite code" return
+ * SQLITE_OK or sqlite's (extended) error; db_errno turns it into errno. */
+
+/* The statement `id`, prepared on first use; NULL on error. */
+sqlite3_stmt *stmt(struct cache *c, enum stmt id);
+/* Reset a statement and clear its bindings, to be run again. */
+void stmt_done(sqlite3_stmt *s);
+int db_errno(sqlite3 *db, int rc);
+/* Run statement `id`: without parameters, with a key (and a number
+ * `arg` when it takes one), or with a time.  An sqlite code. */
+int db_run(struct cache *c, enum stmt id);
+int db_run_key(struct cache *c, enum stmt id, const char *hex, double arg);
+int db_run_time(struct cache *c, enum stmt id, double t);
+/* Roll back a transaction under way, if any. */
+void db_rollback(struct cache *c);
+/* Roll back after `rc`: -errno, and sqlite's message added to `msg`. */
+int db_abort(struct cache *c, int rc, struct buf *msg);
+/* Close the index, if open, and its statements; c->db is then NULL. */
+void db_close(struct cache *c);
+/* Does `rc` say that the index file itself is damaged? */
+bool rc_damage(int rc);
+/* What `rc`, met while opening or checking, means: INDEX_DAMAGED with the
+ * reason added to `why`, or -errno with `e` set.  The functions after it
+ * give the same, or INDEX_OK. */
+int index_error(struct cache *c, int rc, struct buf *why, struct perr *e);
+/* PRAGMA quick_check. */
+int index_quick_check(struct cache *c, struct buf *why, struct perr *e);
+/* Open c->index as c->db, creating or upgrading the schema; *reindex
+ * says whether the blobs on disk are still to be indexed. */
+int index_open(struct cache *c, bool *reindex, struct buf *why,
+    struct perr *e);
+/* Read the meta table (upgrading schema 1); *reindex as index_open. */
+int index_meta(struct cache *c, bool *reindex, struct buf *why,
+    struct perr *e);
+/* Has the index file been replaced or removed since c->db was opened? */
+bool index_moved(struct cache *c);
+/* Rename the index files aside (c->db closed, the cache directory locked
+ * if it could be): 0, with the new name added to `note`, or -errno. */
+int index_set_aside(struct cache *c, struct buf *note, struct perr *e);
 
 #endif
