@@ -169,4 +169,31 @@ bool index_moved(struct cache *c);
  * if it could be): 0, with the new name added to `note`, or -errno. */
 int index_set_aside(struct cache *c, struct buf *note, struct perr *e);
 
+/* repair.c: bringing the index and the files into agreement. */
+
+/* Read every row of parts (with its sha256 when `want_sha`) into a new
+ * array (caller frees).  An sqlite code. */
+int rows_load(struct cache *c, struct row **out, size_t *nout, bool want_sha);
+/* Quick-check the index, then drop rows without their blob and remove (or
+ * with `reindex` index) blobs without a row; the number indexed in
+ * *nreindexed.  With `unlock`, c->lock is let go while the blobs are
+ * read.  INDEX_OK, INDEX_DAMAGED with the reason in `why`, or -errno. */
+int index_reconcile(struct cache *c, bool reindex, bool unlock,
+    size_t *nreindexed, struct buf *why, struct perr *e);
+/* Remove dead processes' scratch space and key locks nobody holds; true
+ * when scratch space was removed (a crash). */
+bool proc_reap(struct cache *c);
+/* Open the index at cache_open, reconciled with the files when `walk` (or
+ * when due), a damaged one set aside and rebuilt.  0 or -errno. */
+int cache_open_index(struct cache *c, bool walk, struct perr *e);
+/* Open the index again in use, after `damage` (or NULL: none open, or
+ * replaced by another process).  0 or -errno; c->db NULL on failure. */
+int index_renew(struct cache *c, const char *damage, struct perr *e);
+/* Whether to run a statement that failed with `rc` again, once the index
+ * was renewed; `tries` counts, from 0, per operation. */
+bool index_retry(struct cache *c, int rc, int *tries);
+/* Is an index open, and (`follow`) still the one in place?  Called at the
+ * start of every operation; renews the index when it is not. */
+bool db_ready(struct cache *c, bool follow);
+
 #endif
