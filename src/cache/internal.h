@@ -196,4 +196,9 @@ bool index_retry(struct cache *c, int rc, int *tries);
  * start of every operation; renews the index when it is not. */
 bool db_ready(struct cache *c, bool follow);
 
+/* entry.c */
+
+/* The pin of a key (64 hex digits at `hex`), or NULL when not pinned. */
+struct pin *pin_find(struct cache *c, const char *hex);
+
 #endif

@@ -11,17 +11,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "partsfs/cache/entry.h"
 #include "partsfs/cache/key.h"
 #include "partsfs/util/format.h"
 #include "partsfs/util/util.h"
 
 struct cache;
-
-struct cache_entry {
-	char *path;              /* absolute path of the blob */
-	uint64_t size;
-	enum format fmt;
-};
 
 struct cache_stats {
 	uint64_t entries;
@@ -60,38 +55,6 @@ void cache_close(struct cache *c);
 const char *cache_dir(const struct cache *c);
 
 /*
- * Look `key` up.  1 with `out` filled (caller frees out->path with
- * cache_entry_clear) when present and its blob is intact; 0 when absent
- * (a row whose blob is gone is dropped); -errno on error.  Marks the entry
- * used for LRU.
- */
-int cache_lookup(struct cache *c, const struct cache_key *key,
-    struct cache_entry *out);
-void cache_entry_clear(struct cache_entry *e);
-
-/*
- * The blob file of `key` in format `fmt`, whether or not it exists (caller
- * frees).  A blob only ever appears there whole (it is renamed into place
- * after it was written and synced), so a process may answer "is this part
- * made?" by opening or stat-ing it, without the index; cache_touch then
- * keeps the entry's place in the LRU order.
- */
-char *cache_blob_path(const struct cache *c, const struct cache_key *key,
-    enum format fmt);
-/* The same for the cache directory `dir`, without opening the cache. */
-char *cache_blob_path_in(const char *dir, const struct cache_key *key,
-    enum format fmt);
-/*
- * Open a blob file to read it, marked in use for as long as the descriptor
- * is open: eviction, by this process or any other sharing the cache,
- * leaves it alone.  *st (may be NULL) gets its stat.  -1 with errno set;
- * ENOENT also when it was being evicted as it was opened.
- */
-int cache_blob_open(const char *path, struct stat *st);
-/* Mark an entry used now (for LRU eviction). */
-void cache_touch(struct cache *c, const struct cache_key *key);
-
-/*
  * Publish a finished file.  `tmp` must be in the cache's scratch space
  * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
  * success `out` describes the entry.  May evict older entries to stay
@@ -126,22 +89,6 @@ char *cache_scratch(struct cache *c, struct perr *e);
  * open drops the rows whose files are gone.  0 or the first -errno. */
 int cache_remove_parts(const char *dir);
 void cache_scratch_remove(const char *dir);
-
-/* Negative entries: remember a failure for the negative lifetime.  A job
- * that ran out of time gives the limit it ran under as `timeout`
- * (seconds); any other failure gives 0. */
-void cache_fail(struct cache *c, const struct cache_key *key,
-    const char *message, double timeout);
-/* 1 with the message (caller frees) when an unexpired failure is recorded
- * that a job under a time limit of `timeout` seconds would meet too: any
- * failure but a timeout, and a timeout under a limit no shorter.  Else 0:
- * a longer limit tries again. */
-int cache_failed(struct cache *c, const struct cache_key *key,
-    double timeout, char **message);
-
-/* Keep an entry from eviction while it is in use (counted). */
-void cache_pin(struct cache *c, const struct cache_key *key);
-void cache_unpin(struct cache *c, const struct cache_key *key);
 
 /* A value remembered in the index (executor versions by binary). */
 char *cache_memo_get(struct cache *c, const char *name);
