@@ -201,4 +201,13 @@ bool db_ready(struct cache *c, bool follow);
 /* The pin of a key (64 hex digits at `hex`), or NULL when not pinned. */
 struct pin *pin_find(struct cache *c, const char *hex);
 
+/* memo.c */
+
+/* The memos whose names start with `prefix`: how many in *n (`count`), or
+ * drop them all.  An sqlite code. */
+int memo_prefix(struct cache *c, const char *prefix, bool count,
+    uint64_t *n);
+/* Remove the memo files. */
+void memo_files_remove(const struct cache *c);
+
 #endif

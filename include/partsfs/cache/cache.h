@@ -13,6 +13,7 @@
 
 #include "partsfs/cache/entry.h"
 #include "partsfs/cache/key.h"
+#include "partsfs/cache/memo.h"
 #include "partsfs/util/format.h"
 #include "partsfs/util/util.h"
 
@@ -89,25 +90,6 @@ char *cache_scratch(struct cache *c, struct perr *e);
  * open drops the rows whose files are gone.  0 or the first -errno. */
 int cache_remove_parts(const char *dir);
 void cache_scratch_remove(const char *dir);
-
-/* A value remembered in the index (executor versions by binary). */
-char *cache_memo_get(struct cache *c, const char *name);
-void cache_memo_set(struct cache *c, const char *name, const char *value);
-/* Memos named with this prefix only save work: eviction drops them all
- * first whenever the cache is over its limit. */
-#define CACHE_MEMO_SPARE "spare:"
-/* How many memos have names starting with `prefix` (no glob characters);
- * drop them all. */
-uint64_t cache_memo_count(struct cache *c, const char *prefix);
-void cache_memo_drop(struct cache *c, const char *prefix);
-/*
- * Memo files: what a spare memo says may also be kept in a file of the
- * cache directory's memo/ (caller frees the path), for a reader that
- * wants no index at all.  They are removed whenever spare memos are
- * dropped, and by cache_clear.
- */
-#define CACHE_MEMO_DIR "memo"
-char *cache_memo_dir(const char *dir);
 
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number
