@@ -210,4 +210,20 @@ int memo_prefix(struct cache *c, const char *prefix, bool count,
 /* Remove the memo files. */
 void memo_files_remove(const struct cache *c);
 
+/* evict.c */
+
+/* The disk space of the index files, and of the WAL alone in *wal. */
+uint64_t index_disk(const struct cache *c, uint64_t *wal);
+/* The number of entries and the disk space of their blobs.  An sqlite
+ * code. */
+int blobs_total(struct cache *c, uint64_t *entries, uint64_t *bytes);
+/* Checkpoint and truncate the WAL, without waiting for other readers. */
+void db_checkpoint(struct cache *c);
+/* Evict least recently used entries, sparing pins, blobs in use and
+ * `keep` (may be NULL), until the cache is within its limit: the number
+ * removed is added to *n, their disk space to *freed (may be NULL).  An
+ * sqlite code. */
+int evict(struct cache *c, const struct cache_key *keep, int *n,
+    uint64_t *freed);
+
 #endif
