@@ -14,6 +14,7 @@
 #include "partsfs/cache/entry.h"
 #include "partsfs/cache/key.h"
 #include "partsfs/cache/memo.h"
+#include "partsfs/cache/publish.h"
 #include "partsfs/util/format.h"
 #include "partsfs/util/util.h"
 
@@ -55,24 +56,6 @@ struct cache *cache_open(const char *dir, uint64_t max_bytes,
 void cache_close(struct cache *c);
 const char *cache_dir(const struct cache *c);
 
-/*
- * Publish a finished file.  `tmp` must be in the cache's scratch space
- * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
- * success `out` describes the entry.  May evict older entries to stay
- * under the size limit.  -ENOSPC and other errors leave nothing new
- * behind; a blob that was already in place for the key is replaced by the
- * new one even when indexing then fails (both are whole parts).
- */
-int cache_publish(struct cache *c, const struct cache_key *key,
-    enum format fmt, const char *tmp, const char *label,
-    struct cache_entry *out, struct perr *e);
-/* The same, also giving the new blob open in *fdp and marked in use (as
- * cache_blob_open) from the moment it appeared: no eviction, by any
- * process, can take it before the caller has read it. */
-int cache_publish_open(struct cache *c, const struct cache_key *key,
-    enum format fmt, const char *tmp, const char *label,
-    struct cache_entry *out, int *fdp, struct perr *e);
-
 /* Check the index (PRAGMA quick_check) and every blob against it now
  * (cache_open does it when a crash left scratch space behind, and
  * otherwise at most hourly): rows whose blob is gone or has the wrong size
@@ -81,15 +64,10 @@ int cache_publish_open(struct cache *c, const struct cache_key *key,
  * e->code 0).  0 or -errno. */
 int cache_check(struct cache *c, struct perr *e);
 
-/* A new private scratch directory for a job (caller removes it with
- * cache_scratch_remove).  Scratch space of a process that died is
- * removed by the next cache_open. */
-char *cache_scratch(struct cache *c, struct perr *e);
 /* Remove the parts' files (and memo files) of the cache in `dir` without
  * opening it: what frees a disk too full to open the index on.  The next
  * open drops the rows whose files are gone.  0 or the first -errno. */
 int cache_remove_parts(const char *dir);
-void cache_scratch_remove(const char *dir);
 
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number
