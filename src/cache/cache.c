@@ -1,33 +1,24 @@
-/* cache.c -- the persistent cache of made parts: keys (SHA-256), blobs named
- * by key, the shared sqlite index, publishing, eviction and repairs. */
+/* cache.c -- the cache as a whole: struct cache opened on a directory
+ * (making it, its index and the repairs due), closed, and its directory. */
 #include "config.h"
 
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "partsfs/cache/cache.h"
-#include "partsfs/util/format.h"
-#include "partsfs/util/log.h"
 #include "partsfs/util/util.h"
 #include "sqlite-lazy.h"
 #include "internal.h"
 
 /* The allocation unit assumed when the file system does not say. */
 #define BLOCK_SIZE 4096
-
-/* Files and directories. */
 
 static int
 mkdir_p(const char *path, mode_t mode)
