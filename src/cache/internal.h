@@ -1,5 +1,10 @@
 /* internal.h -- what the files of the cache share among themselves; not
- * part of the core's public interface.  Declarations go by defining file. */
+ * part of the core's public interface.  Declarations go by defining file.
+ *
+ * Each file calls only the files before it: key, files, index, repair,
+ * entry, memo, evict, publish, maint, cache.  Functions taking a struct
+ * cache are called with c->lock held (or before cache_open returns it);
+ * those that let go of it meanwhile say so. */
 #ifndef PARTSFS_CACHE_INTERNAL_H
 #define PARTSFS_CACHE_INTERNAL_H
 
@@ -19,7 +24,7 @@
  * up with EBUSY. */
 #define BUSY_MS 5000
 
-/* The statements on the index, by name (their SQL: stmt_sql). */
+/* The statements on the index, by name (their SQL: stmt_sql, in index.c). */
 enum stmt {
 	S_BEGIN,
 	S_COMMIT,
@@ -128,9 +133,8 @@ char *blob_path(const struct cache *c, const char *hex, int fmt);
 int empty_dir_at(int parent, const char *name);
 int remove_tree_at(int dirfd, const char *name);
 
-/* index.c: the index.  Everything here is called with c->lock held (or
- * before the cache is shared).  Functions giving "an sqlite code" return
- * SQLITE_OK or sqlite's (extended) error; db_errno turns it into errno. */
+/* index.c: the index.  Functions giving "an sqlite code" return SQLITE_OK
+ * or sqlite's (extended) error; db_errno turns it into an errno value. */
 
 /* The statement `id`, prepared on first use; NULL on error. */
 sqlite3_stmt *stmt(struct cache *c, enum stmt id);
@@ -151,8 +155,8 @@ void db_close(struct cache *c);
 /* Does `rc` say that the index file itself is damaged? */
 bool rc_damage(int rc);
 /* What `rc`, met while opening or checking, means: INDEX_DAMAGED with the
- * reason added to `why`, or -errno with `e` set.  The functions after it
- * give the same, or INDEX_OK. */
+ * reason added to `why`, or -errno with `e` set.  index_quick_check,
+ * index_open and index_meta give the same, or INDEX_OK. */
 int index_error(struct cache *c, int rc, struct buf *why, struct perr *e);
 /* PRAGMA quick_check. */
 int index_quick_check(struct cache *c, struct buf *why, struct perr *e);
@@ -196,12 +200,12 @@ bool index_retry(struct cache *c, int rc, int *tries);
  * start of every operation; renews the index when it is not. */
 bool db_ready(struct cache *c, bool follow);
 
-/* entry.c */
+/* entry.c: pins. */
 
 /* The pin of a key (64 hex digits at `hex`), or NULL when not pinned. */
 struct pin *pin_find(struct cache *c, const char *hex);
 
-/* memo.c */
+/* memo.c: dropping memos. */
 
 /* The memos whose names start with `prefix`: how many in *n (`count`), or
  * drop them all.  An sqlite code. */
@@ -210,7 +214,7 @@ int memo_prefix(struct cache *c, const char *prefix, bool count,
 /* Remove the memo files. */
 void memo_files_remove(const struct cache *c);
 
-/* evict.c */
+/* evict.c: the disk space, and eviction. */
 
 /* The disk space of the index files, and of the WAL alone in *wal. */
 uint64_t index_disk(const struct cache *c, uint64_t *wal);
