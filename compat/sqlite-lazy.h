@@ -1,6 +1,7 @@
 /* sqlite-lazy.h -- libsqlite3, loaded when a cache is first opened rather
- * than at the start of every process.  cache.c includes this instead of
- * <sqlite3.h>; the sqlite3_* functions it calls are the loaded library's. */
+ * than at the start of every process.  The cache (src/cache/internal.h)
+ * includes this instead of <sqlite3.h>; the sqlite3_* functions it calls
+ * are the loaded library's. */
 #ifndef PARTSFS_SQLITE_LAZY_H
 #define PARTSFS_SQLITE_LAZY_H
 
@@ -11,7 +12,7 @@
 /* The library's file: its soname, stable since sqlite 3.0. */
 #define SQLITE_LAZY_SONAME "libsqlite3.so.0"
 
-/* Every function cache.c calls. */
+/* Every function the cache calls. */
 #define SQLITE_LAZY_FUNCTIONS(X) \
 	X(sqlite3_bind_double) \
 	X(sqlite3_bind_int64) \

@@ -153,10 +153,23 @@ def main():
                                         (s, g, gname, name))
             point("%s calls only downwards" % f, problems)
 
-    # headers declare what their own file defines, and nothing else
+    # headers declare what their own file defines, and nothing else; what
+    # the files of a layer share among themselves only is declared in the
+    # layer's src/<layer>/internal.h
     for kind, name, allowed, files in groups:
         if kind != "layer":
             continue
+        internal = os.path.join(TOP_SRC, "src", name, "internal.h")
+        shared = set()
+        if os.path.exists(internal):
+            shared = header_declarations(internal)
+            layer_defs = set()
+            for f in files:
+                layer_defs |= defs.get(f, set())
+            point("src/%s/internal.h declares only what the %s layer "
+                  "defines" % (name, name), [
+                      "it declares %s, defined by no file of the layer" % s
+                      for s in sorted(shared - layer_defs)])
         for f in files:
             if not f.startswith("src/") or f not in defs:
                 continue
@@ -171,7 +184,11 @@ def main():
                 problems.append("%s declares %s, which %s.c does not "
                                 "define" % (os.path.relpath(header, TOP_SRC),
                                             s, f))
-            for s in sorted(defs[f] - declared):
+            for s in sorted(declared & shared):
+                problems.append("%s is declared both in %s and in the "
+                                "layer's internal.h" % (
+                                    s, os.path.relpath(header, TOP_SRC)))
+            for s in sorted(defs[f] - declared - shared):
                 problems.append("%s.c defines %s, which its header does "
                                 "not declare" % (f, s))
             point("include/partsfs/%s/%s.h declares what %s.c defines" %

@@ -2,64 +2,25 @@
  * cache key, an sqlite index (WAL) of sizes, content hashes and last use,
  * atomic publishing, LRU eviction under a size limit, and short-lived
  * negative entries for failures.  Several processes may share one cache
- * directory. */
+ * directory.
+ *
+ * This header opens and closes a cache; it includes the others, which say
+ * what can be done with one: key.h (keys), entry.h (looking parts up,
+ * failures, pins), publish.h (scratch space, publishing), memo.h (memos)
+ * and maint.h (statistics, pruning, clearing, checks). */
 #ifndef PARTSFS_CACHE_H
 #define PARTSFS_CACHE_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
-#include "partsfs/util/format.h"
+#include "partsfs/cache/entry.h"
+#include "partsfs/cache/key.h"
+#include "partsfs/cache/maint.h"
+#include "partsfs/cache/memo.h"
+#include "partsfs/cache/publish.h"
 #include "partsfs/util/util.h"
 
-/* A cache key: SHA-256, as 64 lower-case hex digits. */
-#define CACHE_KEY_LEN 64
-struct cache_key {
-	char hex[CACHE_KEY_LEN + 1];
-};
-
-/* An incremental key computation (SHA-256 from OpenSSL). */
-struct keyhash;
-struct keyhash *keyhash_new(void);
-/* Add a labelled field: the label and the length are hashed too, so no
- * two different sequences of fields give the same input. */
-void keyhash_add(struct keyhash *h, const char *label, const void *data,
-    size_t n);
-void keyhash_add_str(struct keyhash *h, const char *label, const char *s);
-/* Add a file's bytes; -errno when it cannot be read. */
-int keyhash_add_file(struct keyhash *h, const char *label, const char *path);
-void keyhash_final(struct keyhash *h, struct cache_key *out);  /* frees h */
-
-/* SHA-256 of a regular file's content as hex, and the stat(2) of the file
- * read (st may be NULL): a FIFO or a device is refused (-EINVAL) without
- * waiting for it, a directory with -EISDIR.  0 or -errno. */
-int sha256_file(const char *path, char out[CACHE_KEY_LEN + 1],
-    struct stat *st);
-
 struct cache;
-
-struct cache_entry {
-	char *path;              /* absolute path of the blob */
-	uint64_t size;
-	enum format fmt;
-};
-
-struct cache_stats {
-	uint64_t entries;
-	/* The disk space of the parts: each blob counted in whole blocks of
-	 * the file system (a 100-byte part takes 4 KB). */
-	uint64_t bytes;
-	/* The disk space of the index files as they are now (the database,
-	 * its WAL and its shared memory). */
-	uint64_t index_bytes;
-	/* What eviction keeps bytes + index_bytes within.  Scratch space of
-	 * jobs under way is not counted. */
-	uint64_t max_bytes;
-	uint64_t failures;       /* unexpired negative entries */
-	uint64_t pinned;
-};
 
 /*
  * Open (creating if needed) the cache in `dir`, with a limit on its disk
@@ -69,131 +30,23 @@ struct cache_stats {
  * processes and lock files of keys that nobody holds are removed, and a
  * damaged index is set aside and rebuilt from the blobs on disk (then
  * e->msg says so, with e->code 0, and the same is logged as a warning).
- * Thread-safe after open.
+ * NULL with `e` set on failure.  Thread-safe after open.
  *
  * Damage found later, when a statement on the index reports it (sqlite's
- * CORRUPT or NOTADB) in any of the functions below, is repaired the same
- * way at once (logged), and the operation is tried again, so the caller
- * only sees it when the repair failed.  Other users of the cache wait for
- * the repair, or go on (and miss) while the blobs are re-indexed.
+ * CORRUPT or NOTADB) in any function of the cache's headers, is repaired
+ * the same way at once (logged), and the operation is tried again, so the
+ * caller only sees it when the repair failed.  Other users of the cache
+ * wait for the repair, or go on (and miss) while the blobs are
+ * re-indexed.
  */
 struct cache *cache_open(const char *dir, uint64_t max_bytes,
     double negative_ttl, struct perr *e);
+/* Close the index and remove this process's scratch space (the job
+ * directories of cache_scratch with it).  NULL is ignored.  No other
+ * thread may still be using the cache. */
 void cache_close(struct cache *c);
+/* The cache's directory as opened, without trailing slashes; it lives as
+ * long as the cache. */
 const char *cache_dir(const struct cache *c);
-
-/*
- * Look `key` up.  1 with `out` filled (caller frees out->path with
- * cache_entry_clear) when present and its blob is intact; 0 when absent
- * (a row whose blob is gone is dropped); -errno on error.  Marks the entry
- * used for LRU.
- */
-int cache_lookup(struct cache *c, const struct cache_key *key,
-    struct cache_entry *out);
-void cache_entry_clear(struct cache_entry *e);
-
-/*
- * The blob file of `key` in format `fmt`, whether or not it exists (caller
- * frees).  A blob only ever appears there whole (it is renamed into place
- * after it was written and synced), so a process may answer "is this part
- * made?" by opening or stat-ing it, without the index; cache_touch then
- * keeps the entry's place in the LRU order.
- */
-char *cache_blob_path(const struct cache *c, const struct cache_key *key,
-    enum format fmt);
-/* The same for the cache directory `dir`, without opening the cache. */
-char *cache_blob_path_in(const char *dir, const struct cache_key *key,
-    enum format fmt);
-/*
- * Open a blob file to read it, marked in use for as long as the descriptor
- * is open: eviction, by this process or any other sharing the cache,
- * leaves it alone.  *st (may be NULL) gets its stat.  -1 with errno set;
- * ENOENT also when it was being evicted as it was opened.
- */
-int cache_blob_open(const char *path, struct stat *st);
-/* Mark an entry used now (for LRU eviction). */
-void cache_touch(struct cache *c, const struct cache_key *key);
-
-/*
- * Publish a finished file.  `tmp` must be in the cache's scratch space
- * (cache_scratch); it is fsynced, renamed into place, then indexed.  On
- * success `out` describes the entry.  May evict older entries to stay
- * under the size limit.  -ENOSPC and other errors leave nothing new
- * behind; a blob that was already in place for the key is replaced by the
- * new one even when indexing then fails (both are whole parts).
- */
-int cache_publish(struct cache *c, const struct cache_key *key,
-    enum format fmt, const char *tmp, const char *label,
-    struct cache_entry *out, struct perr *e);
-/* The same, also giving the new blob open in *fdp and marked in use (as
- * cache_blob_open) from the moment it appeared: no eviction, by any
- * process, can take it before the caller has read it. */
-int cache_publish_open(struct cache *c, const struct cache_key *key,
-    enum format fmt, const char *tmp, const char *label,
-    struct cache_entry *out, int *fdp, struct perr *e);
-
-/* Check the index (PRAGMA quick_check) and every blob against it now
- * (cache_open does it when a crash left scratch space behind, and
- * otherwise at most hourly): rows whose blob is gone or has the wrong size
- * are dropped, stray and orphaned files are removed, and a damaged index
- * is set aside and rebuilt from the blobs (then e->msg says so, with
- * e->code 0).  0 or -errno. */
-int cache_check(struct cache *c, struct perr *e);
-
-/* A new private scratch directory for a job (caller removes it with
- * cache_scratch_remove).  Scratch space of a process that died is
- * removed by the next cache_open. */
-char *cache_scratch(struct cache *c, struct perr *e);
-/* Remove the parts' files (and memo files) of the cache in `dir` without
- * opening it: what frees a disk too full to open the index on.  The next
- * open drops the rows whose files are gone.  0 or the first -errno. */
-int cache_remove_parts(const char *dir);
-void cache_scratch_remove(const char *dir);
-
-/* Negative entries: remember a failure for the negative lifetime.  A job
- * that ran out of time gives the limit it ran under as `timeout`
- * (seconds); any other failure gives 0. */
-void cache_fail(struct cache *c, const struct cache_key *key,
-    const char *message, double timeout);
-/* 1 with the message (caller frees) when an unexpired failure is recorded
- * that a job under a time limit of `timeout` seconds would meet too: any
- * failure but a timeout, and a timeout under a limit no shorter.  Else 0:
- * a longer limit tries again. */
-int cache_failed(struct cache *c, const struct cache_key *key,
-    double timeout, char **message);
-
-/* Keep an entry from eviction while it is in use (counted). */
-void cache_pin(struct cache *c, const struct cache_key *key);
-void cache_unpin(struct cache *c, const struct cache_key *key);
-
-/* A value remembered in the index (executor versions by binary). */
-char *cache_memo_get(struct cache *c, const char *name);
-void cache_memo_set(struct cache *c, const char *name, const char *value);
-/* Memos named with this prefix only save work: eviction drops them all
- * first whenever the cache is over its limit. */
-#define CACHE_MEMO_SPARE "spare:"
-/* How many memos have names starting with `prefix` (no glob characters);
- * drop them all. */
-uint64_t cache_memo_count(struct cache *c, const char *prefix);
-void cache_memo_drop(struct cache *c, const char *prefix);
-/*
- * Memo files: what a spare memo says may also be kept in a file of the
- * cache directory's memo/ (caller frees the path), for a reader that
- * wants no index at all.  They are removed whenever spare memos are
- * dropped, and by cache_clear.
- */
-#define CACHE_MEMO_DIR "memo"
-char *cache_memo_dir(const char *dir);
-
-int cache_stats(struct cache *c, struct cache_stats *st);
-/* Evict down to the size limit, drop expired failures.  Returns the number
- * of entries removed, and the disk space freed in *freed. */
-int cache_prune(struct cache *c, uint64_t *freed);
-/* Remove every entry and failure. */
-int cache_clear(struct cache *c);
-/* Check the index (a damaged one is replaced as at open, and logged),
- * then re-hash every blob; remove the damaged ones.  Counts checked and
- * removed. */
-int cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed);
 
 #endif
