@@ -204,12 +204,19 @@ fixture_yaml_str(const char *s)
 struct conf *
 fixture_conf(const char *yaml)
 {
+	static const char *dir;
+	static unsigned n;
 	struct diags d = DIAGS_INIT;
-	const char *dir = tap_tmpdir();
-	char *path = xasprintf("%s/partsfs.conf", dir);
+	char *rel, *path;
 	struct conf *c;
 
-	tap_write(dir, "partsfs.conf", yaml);
+	/* one directory for them all: a test program has only so many */
+	if (dir == NULL)
+		dir = tap_tmpdir();
+	rel = xasprintf("partsfs-%u.conf", n++);
+	path = xasprintf("%s/%s", dir, rel);
+	tap_write(dir, rel, yaml);
+	free(rel);
 	if ((c = conf_load(path, &d)) == NULL || d.nerrors > 0) {
 		for (size_t i = 0; i < d.n; i++) {
 			char *m = diag_format(&d.v[i]);
