@@ -6,11 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -484,6 +486,43 @@ stopping_the_pool_fails_queued_and_new_jobs_without_running_them(void)
 	rig_close(&r);
 }
 
+static void
+no_engine_starts_once_the_pool_has_stopped(void)
+{
+	struct rig r;
+	struct plan p;
+	struct job *j;
+	struct timespec ts = { 0, 60000000 };
+	enum job_state st;
+	char *lock;
+	int fd;
+
+	rig_open(&r, 1);
+	r.conf->timeout = 4;
+	plan_box(&r, PAIRS("mode", "hang", "counter", r.counter), &p);
+	/* the job's worker waits for the key, which another process (here:
+	 * this one, on a descriptor of its own) holds */
+	lock = xasprintf("%s/tmp/key-%s.lock", cache_dir(r.cache), p.key.hex);
+	CHECK((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) != -1);
+	CHECK(flock(fd, LOCK_EX) == 0);
+	j = jobs_submit(r.jobs, &p, false);
+	CHECK(wait_state(j, JOB_RUNNING));
+	nanosleep(&ts, NULL);
+	/* the other process lets go of the key just as the pool stops */
+	close(fd);
+	jobs_stop(r.jobs);
+	st = job_wait(j, 2);
+	CHECK_MSG(fixture_lines(r.counter) == 0, "an engine started after "
+	    "jobs_stop (pid %ld)", first_run_pid(&r));
+	CHECK_INT(st, JOB_FAILED);
+	CHECK(job_system(j));
+	job_wait(j, WAIT);
+	job_unref(j);
+	free(lock);
+	plan_clear(&p);
+	rig_close(&r);
+}
+
 /* Failures. */
 
 static void
@@ -747,6 +786,7 @@ TAP_MAIN(
 	TAP_CASE(stopping_the_pool_kills_a_running_engine_and_fails_its_job_unremembered),
 	TAP_CASE(freeing_the_pool_kills_a_running_engine_and_tells_its_waiters),
 	TAP_CASE(stopping_the_pool_fails_queued_and_new_jobs_without_running_them),
+	TAP_CASE(no_engine_starts_once_the_pool_has_stopped),
 	TAP_CASE(a_failed_job_is_remembered_and_asking_again_fails_at_once_without_a_run),
 	TAP_CASE(a_part_in_the_cache_is_found_by_its_job_without_a_run),
 	TAP_CASE(completion_callbacks_run_exactly_once_each),
