@@ -902,6 +902,48 @@ command_arguments_are_passed_as_they_are_without_a_shell(void)
 	rig_close(&r);
 }
 
+static void
+a_command_whose_program_is_its_script_runs_the_script(void)
+{
+	struct rig r;
+	struct buf y = BUF_INIT;
+	struct exec_failure f;
+	struct conf *conf;
+	struct library *lib;
+	char *run, *text;
+
+	/* the man page: argv's first element is "the program (following
+	 * the program rule, or a placeholder)" */
+	rig_open(&r, COMMAND, NULL);
+	run = xasprintf("%s/fake/c/box.txt", r.dir);
+	text = xasprintf("#!/bin/sh\nexec %s --record %s \"$@\"\n",
+	    fixture_fake_engine(), r.rec);
+	fixture_write_exec(run, text);
+	free(text);
+	buf_printf(&y, "executors:\n  openscad: {cost: 10}\n"
+	    "  freecad: {cost: 10}\n  commands:\n    - name: fake\n"
+	    "      argv: [\"{script}\", \"{params}\", \"{output}\", "
+	    "\"{format}\", \"{script}\"]\n      formats: [stl, step]\n");
+	conf = fixture_conf(buf_str(&y));
+	buf_free(&y);
+	lib = fixture_load_conf(r.dir, conf);
+	library_unref(r.lib);
+	conf_free(r.conf);
+	r.lib = lib;
+	r.conf = conf;
+	r.env.conf = conf;
+	r.env.root = lib->root;
+	CHECK_MSG(make(&r, "c/k/default.stl", &f, NULL, NULL) == 0, "%s",
+	    f.summary);
+	exec_failure_clear(&f);
+	/* it ran: the fake engine recorded the run */
+	text = xasprintf("%s/argv", r.rec);
+	CHECK(access(text, F_OK) == 0);
+	free(text);
+	free(run);
+	rig_close(&r);
+}
+
 /* Every executor. */
 
 static void
@@ -1046,6 +1088,7 @@ main(void)
 		TAP_CASE(real_freecad_passes_string_values_as_data),
 		TAP_CASE(command_parameter_file_holds_the_exact_strings),
 		TAP_CASE(command_arguments_are_passed_as_they_are_without_a_shell),
+		TAP_CASE(a_command_whose_program_is_its_script_runs_the_script),
 		TAP_CASE(an_engine_runs_with_a_clean_environment_in_its_scratch_directory),
 		TAP_CASE(an_engine_output_that_is_missing_empty_or_of_another_format_fails),
 		TAP_CASE(a_failure_names_the_engine_its_exit_status_and_its_last_stderr_lines),
