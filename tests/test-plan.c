@@ -457,23 +457,26 @@ static void
 an_edit_that_keeps_the_size_and_the_time_of_a_source_changes_the_key(void)
 {
 	struct rig r;
-	char before[CACHE_KEY_LEN + 1];
+	char before[CACHE_KEY_LEN + 1], after[CACHE_KEY_LEN + 1];
 	struct stat st;
 	struct timespec times[2];
 
 	rig_open(&r);
 	tap_write(r.dir, "openscad/c/helper.scad", "size = 1;\n");
 	snprintf(before, sizeof before, "%s", key(&r, "c/k/default.stl"));
-	CHECK(stat(at(&r, "openscad/c/helper.scad"), &st) == 0);
+	if (stat(at(&r, "openscad/c/helper.scad"), &st) != 0)
+		pf_fatal("stat: %s", strerror(errno));
 	/* another version of the file, of the same size, with the time of
 	 * the first (as rsync -t, cp -p or tar leave it) */
 	tap_write(r.dir, "openscad/c/helper.scad", "size = 2;\n");
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
-	CHECK(utimensat(AT_FDCWD, at(&r, "openscad/c/helper.scad"), times,
-	    0) == 0);
-	OTHER_KEY(before, key(&r, "c/k/default.stl"));
+	if (utimensat(AT_FDCWD, at(&r, "openscad/c/helper.scad"), times,
+	    0) != 0)
+		pf_fatal("utimensat: %s", strerror(errno));
+	snprintf(after, sizeof after, "%s", key(&r, "c/k/default.stl"));
 	rig_close(&r);
+	OTHER_KEY(before, after);
 }
 
 static void
