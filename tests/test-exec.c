@@ -701,6 +701,15 @@ openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 	rig_close(&r);
 }
 
+/* Values that would be OpenSCAD code, or break its strings, if they were
+ * spliced into the wrapper. */
+static bool
+is_scad_injection(const char *s)
+{
+	return strpbrk(s, "\"\\\n\t\r<") != NULL || s[0] == '\0' ||
+	    (unsigned char)s[strlen(s) - 1] >= 0x80;
+}
+
 static void
 real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 {
@@ -709,11 +718,15 @@ real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 	rig_open(&r, REAL_OPENSCAD, NULL);
 	for (size_t i = 0; i < NNASTY; i++) {
 		struct exec_failure f;
-		char *path = k_path(NASTY[i], "stl");
-		char *cps = code_points(NASTY[i]), *want;
+		char *path, *cps, *want;
 		const char *t;
 		int echoes = 0;
 
+		/* the real engine for a few (the fake one checks them all) */
+		if (!is_scad_injection(NASTY[i]))
+			continue;
+		path = k_path(NASTY[i], "stl");
+		cps = code_points(NASTY[i]);
 		/* the module stops with an error after its echoes */
 		CHECK_INT(make(&r, path, &f, NULL, NULL), -EIO);
 		CHECK(f.stderr_tail != NULL);
@@ -805,14 +818,13 @@ freecad_string_values_reach_the_function_as_the_same_strings(void)
 static void
 real_freecad_passes_string_values_as_data(void)
 {
-	const char *values[4];
+	const char *values[3];
 	char *pwned = xasprintf("%s/pwned", tap_tmpdir());
 
 	values[0] = xasprintf("__import__('os').system('touch %s')", pwned);
 	values[1] = xasprintf("\"\"\"); open(%s, 'w'); (\"\"\"",
 	    fixture_yaml_str(pwned));
-	values[2] = "two\nlines \\n \" ' $HOME `id`";
-	values[3] = "unicode \xc3\xa9 \xf0\x9f\x99\x82";
+	values[2] = "two\nlines \\n \" ' $HOME `id` \xc3\xa9 \xf0\x9f\x99\x82";
 	freecad_values(REAL_FREECAD, values, PF_ARRAY_LEN(values), pwned);
 	free((char *)values[0]);
 	free((char *)values[1]);
