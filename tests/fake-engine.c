@@ -4,7 +4,11 @@
  * output that differs from run to run, the script's first line as the
  * part's name, ...).
  *
- * usage: fake-engine PARAMS.json OUTPUT FORMAT SCRIPT
+ * usage: fake-engine [--record DIR] PARAMS.json OUTPUT FORMAT SCRIPT [ARG...]
+ * With --record, the run is recorded in DIR first, for tests of how the
+ * engine is started: DIR/argv (every element, each ended by a NUL), DIR/env
+ * (the environment, the same way), DIR/cwd and DIR/params.json (a copy of
+ * PARAMS); further ARGs are then allowed, and ignored.
  * Parameters used: mode (text), size (mm), seconds (number), counter (a
  * file to which each run appends its pid), note (written into the output
  * as the part's name, to show that values arrive as data). */
@@ -34,6 +38,63 @@ number(json_t *params, const char *name, double def)
 	json_t *v = json_object_get(params, name);
 
 	return json_is_number(v) ? json_number_value(v) : def;
+}
+
+/* Write `n` strings, each ended by a NUL, to dir/name. */
+static int
+record_strings(const char *dir, const char *name, char *const *v, size_t n)
+{
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((fp = fopen(path, "wb")) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		fwrite(v[i], 1, strlen(v[i]) + 1, fp);
+	return fclose(fp);
+}
+
+static int
+record_copy(const char *from, const char *dir, const char *name)
+{
+	char path[4096], buf[8192];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((in = fopen(from, "rb")) == NULL)
+		return -1;
+	if ((out = fopen(path, "wb")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return fclose(out);
+}
+
+/* The run as --record DIR asks (see above). */
+static int
+record_run(const char *dir, int argc, char **argv)
+{
+	extern char **environ;
+	char cwd[4096], *cwdv[1] = { cwd };
+	size_t nenv = 0;
+
+	while (environ[nenv] != NULL)
+		nenv++;
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		strcpy(cwd, "?");
+	if (record_strings(dir, "argv", argv, (size_t)argc) != 0 ||
+	    record_strings(dir, "env", environ, nenv) != 0 ||
+	    record_strings(dir, "cwd", cwdv, 1) != 0 ||
+	    record_copy(argv[3], dir, "params.json") != 0) {
+		fprintf(stderr, "fake-engine: cannot record into %s\n", dir);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -102,9 +163,16 @@ main(int argc, char **argv)
 	const char *mode, *counter, *note, *label;
 	double size, seconds;
 
+	if (argc >= 7 && strcmp(argv[1], "--record") == 0) {
+		if (record_run(argv[2], argc, argv) != 0)
+			return 2;
+		argv[2] = argv[0];
+		argv += 2;
+		argc = 5;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: fake-engine PARAMS OUTPUT FORMAT "
-		    "SCRIPT\n");
+		fprintf(stderr, "usage: fake-engine [--record DIR] PARAMS OUTPUT "
+		    "FORMAT SCRIPT [ARG...]\n");
 		return 2;
 	}
 	if ((job = json_load_file(argv[1], 0, &jerr)) == NULL) {

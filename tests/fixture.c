@@ -1,9 +1,15 @@
 /* fixture.c -- small libraries for tests (see fixture.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "partsfs/model/load.h"
 #include "fixture.h"
@@ -113,4 +119,232 @@ fixture_value(const struct pclass *cls, const struct value *vals,
 		return "(null)";
 	value_canon(&vals[pi], &b);
 	return buf_str(&b);
+}
+
+/* Engines, plans and jobs. */
+
+static bool
+is_file(const char *dir, const char *rel)
+{
+	char *p = xasprintf("%s/%s", dir, rel);
+	bool r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* `dir` made absolute, or NULL. */
+static char *
+absolute(const char *dir)
+{
+	return realpath(dir, NULL);
+}
+
+const char *
+fixture_builddir(void)
+{
+	static char *dir;
+	const char *b = getenv("top_builddir");
+
+	if (dir == NULL && (dir = absolute(b != NULL ? b : ".")) == NULL)
+		pf_fatal("no build directory");
+	return dir;
+}
+
+const char *
+fixture_srcdir(void)
+{
+	static char *dir;
+	const char *const tries[] = { getenv("top_srcdir"), ".", "..",
+	    "../..", NULL };
+
+	for (size_t i = 0; dir == NULL && i < PF_ARRAY_LEN(tries); i++) {
+		if (tries[i] != NULL && is_file(tries[i],
+		    "library/data/bolts.blt"))
+			dir = absolute(tries[i]);
+	}
+	if (dir == NULL)
+		pf_fatal("no source directory: set top_srcdir");
+	return dir;
+}
+
+const char *
+fixture_fake_engine(void)
+{
+	static char *path;
+
+	if (path == NULL)
+		path = xasprintf("%s/tests/fake-engine", fixture_builddir());
+	if (access(path, X_OK) != 0)
+		pf_fatal("%s: %s (make check builds it)", path,
+		    strerror(errno));
+	return path;
+}
+
+const char *
+fixture_yaml_str(const char *s)
+{
+	static struct buf bufs[8];
+	static int next;
+	struct buf *b = &bufs[next++ % 8];
+
+	buf_reset(b);
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_printf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			buf_printf(b, "\\x%02x", (unsigned char)*s);
+		else
+			buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+	return buf_str(b);
+}
+
+struct conf *
+fixture_conf(const char *yaml)
+{
+	static const char *dir;
+	static unsigned n;
+	struct diags d = DIAGS_INIT;
+	char *rel, *path;
+	struct conf *c;
+
+	/* one directory for them all: a test program has only so many */
+	if (dir == NULL)
+		dir = tap_tmpdir();
+	rel = xasprintf("partsfs-%u.conf", n++);
+	path = xasprintf("%s/%s", dir, rel);
+	tap_write(dir, rel, yaml);
+	free(rel);
+	if ((c = conf_load(path, &d)) == NULL || d.nerrors > 0) {
+		for (size_t i = 0; i < d.n; i++) {
+			char *m = diag_format(&d.v[i]);
+			tap_note("%s", m);
+			free(m);
+		}
+		tap_note("in:\n%s", yaml);
+		abort();
+	}
+	diags_free(&d);
+	free(path);
+	return c;
+}
+
+struct library *
+fixture_load_conf(const char *dir, const struct conf *conf)
+{
+	struct perr e = { 0 };
+	struct library_opts o = { .conf = conf, .threads = 1 };
+	struct library *lib = library_load(dir, &o, &e);
+
+	if (lib == NULL) {
+		tap_note("library_load: %s", e.msg);
+		abort();
+	}
+	return lib;
+}
+
+int
+fixture_plan(const struct exec_env *env, const struct library *lib,
+    const char *path, struct plan *out, struct perr *e)
+{
+	struct pnode n;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((r = pnode_lookup(lib, path, &n, e)) != 0)
+		return r;
+	r = plan_make(env, &n, out, e);
+	pnode_clear(&n);
+	return r;
+}
+
+char *
+fixture_stem_value(const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	path_encode_value(value, &b);
+	return buf_steal(&b);
+}
+
+char *
+fixture_read(const char *path, size_t *len)
+{
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	FILE *fp = fopen(path, "rb");
+
+	if (fp == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	if (len != NULL)
+		*len = b.len;
+	buf_addc(&b, '\0');
+	return buf_steal(&b);
+}
+
+void
+fixture_write_exec(const char *path, const char *text)
+{
+	/* written aside and renamed: a program being run cannot be
+	 * rewritten in place (ETXTBSY) */
+	char *tmp = xasprintf("%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+
+	if (fd == -1 || write_all(fd, text, strlen(text)) != 0 ||
+	    close(fd) != 0 || rename(tmp, path) != 0)
+		pf_fatal("%s: %s", path, strerror(errno));
+	free(tmp);
+}
+
+int
+fixture_lines(const char *path)
+{
+	char *s = fixture_read(path, NULL);
+	int n = 0;
+
+	for (const char *p = s; p != NULL && *p; p++)
+		n += *p == '\n';
+	free(s);
+	return n;
+}
+
+bool
+fixture_alive(long pid)
+{
+	char path[64], buf[512];
+	FILE *fp;
+	char *rp;
+	bool zombie = false;
+
+	if (kill((pid_t)pid, 0) == -1)
+		return false;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(buf, sizeof buf, fp) != NULL &&
+	    (rp = strrchr(buf, ')')) != NULL && rp[1] == ' ')
+		zombie = rp[2] == 'Z' || rp[2] == 'X';
+	fclose(fp);
+	return !zombie;
+}
+
+bool
+fixture_wait_for(bool (*cond)(void *), void *arg, double seconds)
+{
+	double end = now_s() + seconds;
+	struct timespec ts = { 0, 5000000 };
+
+	while (!cond(arg)) {
+		if (now_s() > end)
+			return cond(arg);
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }

@@ -37,4 +37,39 @@ int fixture_collect(const struct pclass *cls, const char *const *pairs,
 const char *fixture_value(const struct pclass *cls, const struct value *vals,
     const char *name);
 
+/* Engines, plans and jobs. */
+
+#include "partsfs/util/conf.h"
+#include "partsfs/make/exec.h"
+
+/* The build tree and the source tree, absolute ($top_builddir and
+ * $top_srcdir as `make check` sets them, else found from the working
+ * directory). */
+const char *fixture_builddir(void);
+const char *fixture_srcdir(void);
+/* The test engine tests/fake-engine, absolute. */
+const char *fixture_fake_engine(void);
+/* A configuration from YAML text (written to a file of its own); aborts
+ * when it has errors. */
+struct conf *fixture_conf(const char *yaml);
+/* `s` as a YAML double-quoted scalar (static, one of a few buffers). */
+const char *fixture_yaml_str(const char *s);
+/* Load the library in `dir` under `conf` (its command executors). */
+struct library *fixture_load_conf(const char *dir, const struct conf *conf);
+/* Plan the part at tree path `path`: pnode_lookup and plan_make. */
+int fixture_plan(const struct exec_env *env, const struct library *lib,
+    const char *path, struct plan *out, struct perr *e);
+/* `value` percent-encoded for a stem (caller frees). */
+char *fixture_stem_value(const char *value);
+/* A whole file, NUL-terminated (length in *len when not NULL), or NULL. */
+char *fixture_read(const char *path, size_t *len);
+/* Write an executable file (a script). */
+void fixture_write_exec(const char *path, const char *text);
+/* The number of lines of a file (0 when it does not exist). */
+int fixture_lines(const char *path);
+/* Is process `pid` alive (and not a zombie)? */
+bool fixture_alive(long pid);
+/* Wait until cond() is true, at most `seconds`: the last value. */
+bool fixture_wait_for(bool (*cond)(void *), void *arg, double seconds);
+
 #endif
