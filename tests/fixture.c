@@ -13,6 +13,7 @@
 
 #include "partsfs/model/load.h"
 #include "fixture.h"
+#include "partsfs/util/escape.h"
 #include "tap.h"
 
 const char *

@@ -41,6 +41,7 @@ const char *fixture_value(const struct pclass *cls, const struct value *vals,
 
 #include "partsfs/util/conf.h"
 #include "partsfs/make/exec.h"
+#include "partsfs/make/version.h"
 
 /* The build tree and the source tree, absolute ($top_builddir and
  * $top_srcdir as `make check` sets them, else found from the working

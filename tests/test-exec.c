@@ -301,7 +301,7 @@ k_path(const char *s, const char *ext)
  * -EIO with `fail` filled; the scratch directory in *scratch (caller
  * frees) when not NULL, and the output in *out (caller frees). */
 static int
-make(struct rig *r, const char *path, struct exec_failure *fail,
+make(struct rig *r, const char *path, struct engine_failure *fail,
     char **scratch, char **out)
 {
 	struct plan p;
@@ -334,7 +334,7 @@ make(struct rig *r, const char *path, struct exec_failure *fail,
 /* A recorded file of NUL-ended strings, as a NULL-terminated vector
  * (caller frees v[0] and v), or NULL. */
 static char **
-read_strings(const char *dir, const char *name, size_t *n)
+read_lines(const char *dir, const char *name, size_t *n)
 {
 	char *path = xasprintf("%s/%s", dir, name), *text, **v;
 	size_t len, count = 0;
@@ -598,7 +598,7 @@ openscad_string_values_reach_the_module_as_the_same_strings(void)
 
 	rig_open(&r, FAKE_OPENSCAD, NULL);
 	for (size_t i = 0; i < NNASTY; i++) {
-		struct exec_failure f;
+		struct engine_failure f;
 		struct scad_call call;
 		char *path = k_path(NASTY[i], "stl"), *wrapper, *file;
 		char *module = xasprintf("%s/openscad/c/m.scad", r.lib->root);
@@ -622,7 +622,7 @@ openscad_string_values_reach_the_module_as_the_same_strings(void)
 		    "want \"%s\"", call.args[0], shown(NASTY[i]));
 		CHECK_STR(call.args[1], "20");
 		scad_call_clear(&call);
-		exec_failure_clear(&f);
+		engine_failure_clear(&f);
 		free(wrapper);
 		free(file);
 		free(module);
@@ -636,7 +636,7 @@ static void
 openscad_values_never_appear_on_its_command_line(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	char *path, *scratch, **argv;
 	size_t n = 0;
 	const char *value = "\"); echo(\"pwned\"); // -o /tmp/x";
@@ -644,7 +644,7 @@ openscad_values_never_appear_on_its_command_line(void)
 	rig_open(&r, FAKE_OPENSCAD, NULL);
 	path = k_path(value, "stl");
 	CHECK_MSG(make(&r, path, &f, &scratch, NULL) == 0, "%s", f.summary);
-	argv = read_strings(r.rec, "argv", &n);
+	argv = read_lines(r.rec, "argv", &n);
 	CHECK(argv != NULL);
 	/* program -o OUTPUT --export-format binstl WRAPPER */
 	CHECK_INT(n, 6);
@@ -657,7 +657,7 @@ openscad_values_never_appear_on_its_command_line(void)
 		CHECK_MSG(strstr(argv[i], "pwned") == NULL, "argv[%zu] %s", i,
 		    argv[i]);
 	free_strings(argv);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	free(scratch);
 	free(path);
 	rig_close(&r);
@@ -667,7 +667,7 @@ static void
 openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	struct scad_call call;
 	char *file, *wrapper;
 
@@ -688,7 +688,7 @@ openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 	CHECK_STR(call.args[4], "A");
 	scad_call_clear(&call);
 	free(wrapper);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	CHECK_MSG(make(&r, "c/lit/false/A/default.stl", &f, NULL, NULL) == 0,
 	    "%s", f.summary);
 	wrapper = fixture_read(file, NULL);
@@ -697,7 +697,7 @@ openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 	scad_call_clear(&call);
 	free(wrapper);
 	free(file);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -717,7 +717,7 @@ real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 
 	rig_open(&r, REAL_OPENSCAD, NULL);
 	for (size_t i = 0; i < NNASTY; i++) {
-		struct exec_failure f;
+		struct engine_failure f;
 		char *path, *cps, *want;
 		const char *t;
 		int echoes = 0;
@@ -742,7 +742,7 @@ real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 		CHECK(strstr(f.stderr_tail, "WARNING") == NULL);
 		free(want);
 		free(cps);
-		exec_failure_clear(&f);
+		engine_failure_clear(&f);
 		free(path);
 	}
 	rig_close(&r);
@@ -760,7 +760,7 @@ freecad_values(enum engine eng, const char *const *values, size_t n,
 
 	rig_open(&r, eng, NULL);
 	for (size_t i = 0; i < n; i++) {
-		struct exec_failure f;
+		struct engine_failure f;
 		char *path = k_path(values[i], "step"), *label;
 		json_t *got, *job = NULL;
 
@@ -790,7 +790,7 @@ freecad_values(enum engine eng, const char *const *values, size_t n,
 		json_decref(job);
 		json_decref(got);
 		free(label);
-		exec_failure_clear(&f);
+		engine_failure_clear(&f);
 		free(path);
 	}
 	rig_close(&r);
@@ -840,7 +840,7 @@ command_parameter_file_holds_the_exact_strings(void)
 
 	rig_open(&r, COMMAND, NULL);
 	for (size_t i = 0; i < NNASTY; i++) {
-		struct exec_failure f;
+		struct engine_failure f;
 		char *path = k_path(NASTY[i], "step"), *label;
 		json_t *j, *params;
 
@@ -864,7 +864,7 @@ command_parameter_file_holds_the_exact_strings(void)
 		    "c");
 		free(label);
 		json_decref(j);
-		exec_failure_clear(&f);
+		engine_failure_clear(&f);
 		free(path);
 	}
 	rig_close(&r);
@@ -876,7 +876,7 @@ command_arguments_are_passed_as_they_are_without_a_shell(void)
 	static const char *const literal[] = { "a b", "$HOME", "*", "`id`",
 	    "x;y", "'q'", "\"dq\"", "{not a placeholder}", "" };
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	char *scratch, **got, *want;
 	size_t n = 0;
 
@@ -885,7 +885,7 @@ command_arguments_are_passed_as_they_are_without_a_shell(void)
 	    "\"--out={output}\", \"{format}{format}\"");
 	CHECK_MSG(make(&r, "c/k/s=$(id).stl", &f, &scratch, NULL) == 0, "%s",
 	    f.summary);
-	got = read_strings(r.rec, "argv", &n);
+	got = read_lines(r.rec, "argv", &n);
 	CHECK(got != NULL);
 	/* each element one argument, as written, placeholders replaced */
 	CHECK_INT(n, 7 + PF_ARRAY_LEN(literal) + 2);
@@ -910,7 +910,7 @@ command_arguments_are_passed_as_they_are_without_a_shell(void)
 	CHECK_STR(got[8 + PF_ARRAY_LEN(literal)], "stlstl");
 	free_strings(got);
 	free(scratch);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -919,7 +919,7 @@ a_command_whose_program_is_its_script_runs_the_script(void)
 {
 	struct rig r;
 	struct buf y = BUF_INIT;
-	struct exec_failure f;
+	struct engine_failure f;
 	struct conf *conf;
 	struct library *lib;
 	char *run, *text, *summary;
@@ -948,7 +948,7 @@ a_command_whose_program_is_its_script_runs_the_script(void)
 	r.env.root = lib->root;
 	made = make(&r, "c/k/default.stl", &f, NULL, NULL) == 0;
 	summary = xstrdup(f.summary != NULL ? f.summary : "");
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	/* it ran: the fake engine recorded the run */
 	text = xasprintf("%s/argv", r.rec);
 	ran = access(text, F_OK) == 0;
@@ -968,7 +968,7 @@ static void
 an_engine_runs_with_a_clean_environment_in_its_scratch_directory(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	char *scratch, **env, **cwd, *want;
 	size_t n = 0, ncwd = 0;
 	bool home = false;
@@ -978,7 +978,7 @@ an_engine_runs_with_a_clean_environment_in_its_scratch_directory(void)
 	CHECK_MSG(make(&r, "c/k/default.stl", &f, &scratch, NULL) == 0, "%s",
 	    f.summary);
 	unsetenv("PARTSFS_TEST_SECRET");
-	env = read_strings(r.rec, "env", &n);
+	env = read_lines(r.rec, "env", &n);
 	CHECK(env != NULL);
 	want = xasprintf("HOME=%s", scratch);
 	for (size_t i = 0; i < n; i++) {
@@ -989,13 +989,13 @@ an_engine_runs_with_a_clean_environment_in_its_scratch_directory(void)
 	free(want);
 	CHECK(home);
 	CHECK_MSG(n <= 16, "%zu variables", n);
-	cwd = read_strings(r.rec, "cwd", &ncwd);
+	cwd = read_lines(r.rec, "cwd", &ncwd);
 	CHECK(cwd != NULL && ncwd == 1);
 	CHECK_STR(cwd[0], scratch);
 	free_strings(cwd);
 	free_strings(env);
 	free(scratch);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -1011,7 +1011,7 @@ an_engine_output_that_is_missing_empty_or_of_another_format_fails(void)
 
 	rig_open(&r, COMMAND, NULL);
 	for (size_t i = 0; i < PF_ARRAY_LEN(modes); i++) {
-		struct exec_failure f;
+		struct engine_failure f;
 		char *path = xasprintf("c/k/mode=%s.step", modes[i][0]), *out;
 
 		CHECK_INT(make(&r, path, &f, NULL, &out), -EIO);
@@ -1019,7 +1019,7 @@ an_engine_output_that_is_missing_empty_or_of_another_format_fails(void)
 		CHECK_CONTAINS(f.summary, "fake exited with status 0");
 		CHECK_CONTAINS(f.summary, "its output is unusable");
 		CHECK_CONTAINS(f.summary, modes[i][1]);
-		exec_failure_clear(&f);
+		engine_failure_clear(&f);
 		free(path);
 	}
 	rig_close(&r);
@@ -1029,7 +1029,7 @@ static void
 a_failure_names_the_engine_its_exit_status_and_its_last_stderr_lines(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	char *text;
 
 	rig_open(&r, COMMAND, NULL);
@@ -1038,15 +1038,15 @@ a_failure_names_the_engine_its_exit_status_and_its_last_stderr_lines(void)
 	CHECK_CONTAINS(f.command, fixture_fake_engine());
 	CHECK_CONTAINS(f.stderr_tail, "fake-engine: giving up as asked");
 	CHECK(!f.timed_out);
-	text = exec_failure_text(&f);
+	text = engine_failure_text(&f);
 	CHECK_CONTAINS(text, f.summary);
 	CHECK_CONTAINS(text, f.command);
 	CHECK_CONTAINS(text, "fake-engine: giving up as asked");
 	free(text);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	CHECK_INT(make(&r, "c/k/mode=crash.step", &f, NULL, NULL), -EIO);
 	CHECK_CONTAINS(f.summary, "fake was killed by signal 11");
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -1054,7 +1054,7 @@ static void
 an_engine_out_of_time_is_killed_and_the_failure_says_so(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	double t0;
 
 	rig_open(&r, COMMAND, NULL);
@@ -1064,7 +1064,7 @@ an_engine_out_of_time_is_killed_and_the_failure_says_so(void)
 	CHECK(now_s() - t0 < 10);
 	CHECK(f.timed_out);
 	CHECK_CONTAINS(f.summary, "fake timed out after 0.5 s");
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -1072,7 +1072,7 @@ static void
 a_glb_is_converted_from_the_engine_stl(void)
 {
 	struct rig r;
-	struct exec_failure f;
+	struct engine_failure f;
 	char *out = NULL, *data;
 	size_t n = 0;
 
@@ -1085,7 +1085,7 @@ a_glb_is_converted_from_the_engine_stl(void)
 	CHECK(memcmp(data, "glTF", 4) == 0);
 	free(data);
 	free(out);
-	exec_failure_clear(&f);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -1121,10 +1121,10 @@ main(void)
 		const char *why = NULL;
 		char *p = NULL;
 		if (strncmp(cases[i].name, "real_openscad", 13) == 0 &&
-		    (p = exec_find_program("openscad")) == NULL)
+		    (p = version_program(NULL, "openscad", false)) == NULL)
 			why = "openscad is not installed";
 		else if (strncmp(cases[i].name, "real_freecad", 12) == 0 &&
-		    (p = exec_find_program("freecadcmd")) == NULL)
+		    (p = version_program(NULL, "freecadcmd", false)) == NULL)
 			why = "freecadcmd is not installed";
 		else if (strncmp(cases[i].name, "freecad_", 8) == 0 &&
 		    python3() == NULL)

@@ -277,19 +277,19 @@ the_executor_changes_the_key(void)
 	rig_open(&r);
 	/* STL: from OpenSCAD (cheapest), then FreeCAD, then the command */
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
-	CHECK_INT(p.kind, EX_OPENSCAD);
+	CHECK_INT(p.kind, GEN_OPENSCAD);
 	snprintf(scad, sizeof scad, "%s", p.key.hex);
 	plan_clear(&p);
 	r.openscad_cost = 10;
 	rig_load(&r);
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
-	CHECK_INT(p.kind, EX_FREECAD);
+	CHECK_INT(p.kind, GEN_FREECAD);
 	snprintf(fc, sizeof fc, "%s", p.key.hex);
 	plan_clear(&p);
 	r.freecad_cost = 10;
 	rig_load(&r);
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
-	CHECK_INT(p.kind, EX_COMMAND);
+	CHECK_INT(p.kind, GEN_COMMAND);
 	snprintf(cmd, sizeof cmd, "%s", p.key.hex);
 	plan_clear(&p);
 	OTHER_KEY(scad, fc);
