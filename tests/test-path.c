@@ -192,6 +192,55 @@ every_listed_name_resolves_to_itself(void)
 	}
 }
 
+/* A node packed and unpacked is the node: the same path, and for a part
+ * the same collected parameters, strings with bytes of every kind too. */
+static void
+a_packed_node_unpacks_to_the_same_node(void)
+{
+	const char *paths[] = { "", "bolts", "bolts.json", "bolts/hex_screw",
+	    "bolts/hex_screw.json", "bolts/hex_screw/M10",
+	    "bolts/hex_screw/M10/true", "bolts/hex_screw.svg",
+	    "by-standard", "by-standard/ISO4017", "by-name",
+	    "bolts/hex_screw/M8/false/default.step",
+	    "bolts/hex_screw/M8/false/length=2.5.stl",
+	    "bolts/hex_screw/M10/true/length=5,note=a%2Cb%3Dc%25%0A.json",
+	    "bolts/hex_screw/%2E/false/note=%C3%A9%E2%82%AC.stl",
+	    "bolts/washer/d=0.375.stl" };
+
+	setup();
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		struct buf packed = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+		struct value va[64], vb[64];
+		struct pnode n, m;
+		struct perr e = { 0 };
+
+		if (pnode_lookup(lib, paths[i], &n, &e) != 0)
+			continue;       /* (no drawing in this library) */
+		pnode_pack(&n, &packed);
+		CHECK_MSG(packed.len < 128, "%s packs into %zu bytes",
+		    paths[i], packed.len);
+		pnode_unpack(packed.p, packed.len, &m);
+		pnode_path(&n, &a);
+		pnode_path(&m, &b);
+		CHECK_STR(buf_str(&b), buf_str(&a));
+		CHECK_INT(m.kind, n.kind);
+		if (n.kind == PN_PART) {
+			CHECK(m.ps == n.ps && m.cls == n.cls && m.fmt == n.fmt);
+			CHECK_INT(pnode_collect(&n, va, &e), 0);
+			CHECK_INT(pnode_collect(&m, vb, &e), 0);
+			for (size_t k = 0; k < n.ps->nparams; k++)
+				CHECK_MSG(value_equal(&va[k], &vb[k]),
+				    "%s: parameter %s", paths[i],
+				    n.ps->params[k].name);
+		}
+		pnode_clear(&n);
+		pnode_clear(&m);
+		buf_free(&packed);
+		buf_free(&a);
+		buf_free(&b);
+	}
+}
+
 static void
 the_mission_example_resolves(void)
 {
@@ -453,6 +502,7 @@ TAP_MAIN(
 	TAP_CASE(a_leaf_lists_only_common_combinations_of_its_directory),
 	TAP_CASE(a_class_without_discrete_parameters_is_its_own_leaf),
 	TAP_CASE(every_listed_name_resolves_to_itself),
+	TAP_CASE(a_packed_node_unpacks_to_the_same_node),
 	TAP_CASE(the_mission_example_resolves),
 	TAP_CASE(non_canonical_numbers_resolve_to_the_canonical_part),
 	TAP_CASE(stp_is_an_alias_of_step),

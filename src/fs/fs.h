@@ -146,8 +146,20 @@ fuse_ino_t inodes_made(struct inodes *t, const char *path);
 bool inodes_content_changed(struct inodes *t, fuse_ino_t ino,
     const struct stat *blob);
 /* The inode number of `path`, adding the inode or counting one more
- * lookup of it. */
-fuse_ino_t inodes_lookup(struct inodes *t, const char *path);
+ * lookup of it; it keeps node n (may be NULL), resolved in snapshot
+ * `generation`. */
+struct fnode;
+fuse_ino_t inodes_lookup(struct inodes *t, const char *path,
+    const struct fnode *n, uint64_t generation);
+/* The node inode ino's path resolved to, when it was kept for snapshot
+ * `generation` (the current one): true with *out set (fnode_clear it),
+ * and no name parsed.  *path (may be NULL) gets the inode's path either
+ * way, NULL when there is no such inode (caller frees). */
+bool inodes_node(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    struct fnode *out, char **path);
+/* Keep node n, resolved in snapshot `generation`, in inode ino. */
+void inodes_set_node(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    const struct fnode *n);
 /* Whether the kernel has an inode for `path` that was given a cache
  * file's content (inodes_content_changed): it may hold its pages. */
 bool inodes_given(struct inodes *t, const char *path);
@@ -198,10 +210,12 @@ struct fnode {
 /* Resolve a canonical path (of an inode) in library `lib`. */
 int fs_resolve(const struct library *lib, const char *path,
     struct fnode *out, struct perr *e);
-/* The child `name` of the node at `path`: its node and canonical path
- * (caller frees). */
-int fs_child(const struct library *lib, const char *path, const char *name,
-    struct fnode *child, char **childpath, struct perr *e);
+/* The child `name` of node `parent` (whose path is `path`): its node and
+ * canonical path (caller frees).  The name is parsed once, the parent's
+ * path not at all. */
+int fs_child(const struct library *lib, const struct fnode *parent,
+    const char *path, const char *name, struct fnode *child,
+    char **childpath, struct perr *e);
 void fnode_clear(struct fnode *n);
 bool fnode_is_dir(const struct fnode *n);
 /* A part made by an engine (not a json description). */
@@ -224,7 +238,13 @@ void fs_node_attr(struct fs *fs, const struct library *lib,
     const struct fnode *n, fuse_ino_t ino, struct stat *st, double *timeout,
     bool listing);
 void fs_set_time(struct stat *st, const struct timespec *t);
-/* Resolve the inode of a request; replies the error itself (false). */
+/* The node of inode ino in snapshot `lib` and its path (caller frees):
+ * the one the inode kept, else its path resolved (and kept).  false with
+ * *err ESTALE (no such inode) or ENOENT (gone in a live edit). */
+bool fs_node(struct fs *fs, const struct library *lib, fuse_ino_t ino,
+    struct fnode *n, char **path, int *err);
+/* The same for a request, in the current snapshot (*lib referenced);
+ * replies the error itself (false). */
 bool fs_node_of(fuse_req_t req, fuse_ino_t ino, struct library **lib,
     struct fnode *n, char **path);
 

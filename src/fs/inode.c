@@ -1,6 +1,7 @@
 /* inode.c -- the inode table of the mount: the inodes the kernel knows,
- * their canonical paths and lookup counts; numbers are a hash of the path
- * so that listings and lookups agree without extra entries. */
+ * their canonical paths, the nodes those resolved to, and lookup counts;
+ * numbers are a hash of the path so that listings and lookups agree
+ * without extra entries. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -12,6 +13,10 @@ struct inode {
 	fuse_ino_t ino;
 	char *path;
 	uint64_t nlookup;
+	/* the node its path resolved to in snapshot node_gen (packed) */
+	unsigned char *node;
+	size_t nodelen;
+	uint64_t node_gen;
 	/* the part's cache key, for one snapshot, since `keyed` */
 	uint64_t generation;
 	uint64_t keyed;
@@ -93,6 +98,7 @@ inodes_free(struct inodes *t)
 		struct inode *i, *next;
 		for (i = t->by_ino[b]; i != NULL; i = next) {
 			next = i->next_ino;
+			free(i->node);
 			free(i->path);
 			free(i);
 		}
@@ -192,8 +198,24 @@ inodes_retired(struct inodes *t, fuse_ino_t ino)
 	return r;
 }
 
+/* Keep node n of snapshot `generation` in inode i; lock held. */
+static void
+keep_node(struct inode *i, const struct fnode *n, uint64_t generation)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addc(&b, (char)n->status);
+	if (n->status == ST_NONE)
+		pnode_pack(&n->pn, &b);
+	free(i->node);
+	i->nodelen = b.len;
+	i->node = (unsigned char *)buf_steal(&b);
+	i->node_gen = generation;
+}
+
 fuse_ino_t
-inodes_lookup(struct inodes *t, const char *path)
+inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
+    uint64_t generation)
 {
 	struct inode *i;
 	fuse_ino_t ino;
@@ -202,6 +224,8 @@ inodes_lookup(struct inodes *t, const char *path)
 	if ((i = find_path(t, path)) != NULL) {
 		i->nlookup++;
 		ino = i->ino;
+		if (n != NULL && i->node_gen != generation)
+			keep_node(i, n, generation);
 		pthread_mutex_unlock(&t->lock);
 		return ino;
 	}
@@ -214,6 +238,8 @@ inodes_lookup(struct inodes *t, const char *path)
 	i->ino = ino;
 	i->path = xstrdup(path);
 	i->nlookup = 1;
+	if (n != NULL)
+		keep_node(i, n, generation);
 	i->next_ino = t->by_ino[ino % t->nbuckets];
 	t->by_ino[ino % t->nbuckets] = i;
 	i->next_path = t->by_path[fnv(path) % t->nbuckets];
@@ -221,6 +247,48 @@ inodes_lookup(struct inodes *t, const char *path)
 	t->count++;
 	pthread_mutex_unlock(&t->lock);
 	return ino;
+}
+
+bool
+inodes_node(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    struct fnode *out, char **path)
+{
+	struct inode *i;
+	bool kept = false;
+
+	if (ino == FUSE_ROOT_ID) {
+		memset(out, 0, sizeof *out);
+		out->status = ST_NONE;
+		pnode_root(&out->pn);
+		if (path != NULL)
+			*path = xstrdup("");
+		return true;
+	}
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && i->node != NULL &&
+	    i->node_gen == generation) {
+		memset(out, 0, sizeof *out);
+		out->status = (enum status_file)i->node[0];
+		if (out->status == ST_NONE)
+			pnode_unpack(i->node + 1, i->nodelen - 1, &out->pn);
+		kept = true;
+	}
+	if (path != NULL)
+		*path = i != NULL ? xstrdup(i->path) : NULL;
+	pthread_mutex_unlock(&t->lock);
+	return kept;
+}
+
+void
+inodes_set_node(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    const struct fnode *n)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL)
+		keep_node(i, n, generation);
+	pthread_mutex_unlock(&t->lock);
 }
 
 bool
@@ -285,6 +353,7 @@ inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 		else
 			atomic_fetch_sub(&t->nretired, 1);
 		t->count--;
+		free(i->node);
 		free(i->path);
 		free(i);
 	}

@@ -24,7 +24,7 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof e);
-	e.ino = inodes_lookup(fs->inodes, path);
+	e.ino = inodes_lookup(fs->inodes, path, n, lib->generation);
 	fs_node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout, false);
 	e.entry_timeout = timeout;
 	if (fuse_reply_entry(req, &e) != 0)
@@ -102,17 +102,18 @@ fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct perr e = { 0 };
-	struct library *lib;
-	struct fnode child;
+	struct library *lib = core_library(fs->core);
+	struct fnode dir, child;
 	char *path, *childpath;
 	double timeout = fs->timeout;
+	int err;
 
-	if ((path = inodes_path(fs->inodes, parent)) == NULL) {
-		fuse_reply_err(req, ESTALE);
+	if (!fs_node(fs, lib, parent, &dir, &path, &err)) {
+		fuse_reply_err(req, err);
+		library_unref(lib);
 		return;
 	}
-	lib = core_library(fs->core);
-	if (fs_child(lib, path, name, &child, &childpath, &e) != 0) {
+	if (fs_child(lib, &dir, path, name, &child, &childpath, &e) != 0) {
 		fuse_reply_err(req, e.code == ENOTDIR ? ENOTDIR : ENOENT);
 		goto out;
 	}
@@ -138,6 +139,7 @@ done:
 	free(childpath);
 	fnode_clear(&child);
 out:
+	fnode_clear(&dir);
 	library_unref(lib);
 	free(path);
 }
@@ -330,14 +332,20 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = fs_of(req);
 	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
 	struct library *lib = core_library(fs->core);
-	char *buf = xcalloc(1, size), *childpath;
+	char *buf = xcalloc(1, size), *childpath, *path = NULL;
 	fuse_ino_t *counted = NULL;       /* lookups the entries count */
 	size_t pos = 0, ncounted = 0;
+	struct fnode dir;
+	bool resolved;
+	int err;
 
 	/* the kernel asks for one handle's entries one call at a time */
 	if (off == 0 && d->read)
 		dirhandle_refresh(d, lib);
 	d->read = true;
+	/* the directory as it is now, resolved once for all its entries */
+	if (!(resolved = fs_node(fs, lib, ino, &dir, &path, &err)))
+		resolved = fs_resolve(lib, d->path, &dir, NULL) == 0;
 	for (off_t i = off; (size_t)i < d->n + 2; i++) {
 		struct fuse_entry_param e;
 		struct fnode child;
@@ -360,8 +368,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			continue;
 		}
 		name = d->names[i - 2];
-		if (fs_child(lib, d->path, name, &child, &childpath,
-		    NULL) != 0)
+		if (!resolved || fs_child(lib, &dir, d->path, name, &child,
+		    &childpath, NULL) != 0)
 			continue;          /* gone in a live edit */
 		if (plus && fnode_is_made(&child) &&
 		    (fs->exact_size || inodes_given(fs->inodes, childpath))) {
@@ -380,7 +388,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			need = fuse_add_direntry_plus(req, buf + pos,
 			    size - pos, name, &e, i + 1);
 		} else if (plus) {
-			e.ino = inodes_lookup(fs->inodes, childpath);
+			e.ino = inodes_lookup(fs->inodes, childpath, &child,
+			    lib->generation);
 			/* a part with the placeholder of one not made: the
 			 * kernel keeps the name, so a stat of it (ls -l)
 			 * asks for its attributes only, without a lookup */
@@ -417,6 +426,9 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			inodes_forget(fs->inodes, counted[i], 1);
 	free(counted);
 	free(buf);
+	if (resolved)
+		fnode_clear(&dir);
+	free(path);
 	library_unref(lib);
 }
 

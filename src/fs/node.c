@@ -46,39 +46,41 @@ fs_resolve(const struct library *lib, const char *path, struct fnode *out,
 }
 
 int
-fs_child(const struct library *lib, const char *path, const char *name,
-    struct fnode *child, char **childpath, struct perr *e)
+fs_child(const struct library *lib, const struct fnode *parent,
+    const char *path, const char *name, struct fnode *child,
+    char **childpath, struct perr *e)
 {
-	struct fnode parent;
 	struct buf b = BUF_INIT;
 	int r;
 
 	*childpath = NULL;
-	if (path[0] == '\0' && strcmp(name, STATUS_DIR) == 0) {
-		*childpath = xstrdup(STATUS_DIR);
-		return fs_resolve(lib, STATUS_DIR, child, e);
-	}
-	if (strcmp(path, STATUS_DIR) == 0) {
-		*childpath = xasprintf("%s/%s", STATUS_DIR, name);
-		if ((r = fs_resolve(lib, *childpath, child, e)) != 0) {
-			free(*childpath);
-			*childpath = NULL;
-		}
-		return r;
-	}
-	if ((r = fs_resolve(lib, path, &parent, e)) != 0)
-		return r;
-	if (parent.status != ST_NONE) {
-		fnode_clear(&parent);
-		return perr_set(e, ENOTDIR, "not a directory");
-	}
 	memset(child, 0, sizeof *child);
+	if (parent->status == ST_NONE && parent->pn.kind == PN_ROOT &&
+	    strcmp(name, STATUS_DIR) == 0) {
+		child->status = ST_DIR;
+		*childpath = xstrdup(STATUS_DIR);
+		return 0;
+	}
+	if (parent->status == ST_DIR) {
+		for (int f = ST_JOBS; f <= ST_VERSION; f++) {
+			if (strcmp(name, fs_status_name((enum status_file)f)) ==
+			    0) {
+				child->status = (enum status_file)f;
+				*childpath = xasprintf("%s/%s", STATUS_DIR, name);
+				return 0;
+			}
+		}
+		return perr_set(e, ENOENT, "no such status file");
+	}
+	if (parent->status != ST_NONE)
+		return perr_set(e, ENOTDIR, "not a directory");
 	child->status = ST_NONE;
-	r = pnode_child(lib, &parent.pn, name, &child->pn, e);
-	fnode_clear(&parent);
-	if (r != 0)
+	if ((r = pnode_child(lib, &parent->pn, name, &child->pn, e)) != 0)
 		return r;
-	pnode_path(&child->pn, &b);
+	/* the canonical name of the child, under the parent's path */
+	if (path[0] != '\0')
+		buf_printf(&b, "%s/", path);
+	pnode_name(&child->pn, &b);
 	*childpath = buf_steal(&b);
 	return 0;
 }
@@ -290,23 +292,39 @@ fs_node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 }
 
 bool
+fs_node(struct fs *fs, const struct library *lib, fuse_ino_t ino,
+    struct fnode *n, char **path, int *err)
+{
+	struct perr e = { 0 };
+
+	if (inodes_node(fs->inodes, ino, lib->generation, n, path))
+		return true;
+	if (*path == NULL) {
+		*err = ESTALE;
+		return false;
+	}
+	if (fs_resolve(lib, *path, n, &e) != 0) {
+		/* gone in a live edit */
+		*err = ENOENT;
+		free(*path);
+		*path = NULL;
+		return false;
+	}
+	inodes_set_node(fs->inodes, ino, lib->generation, n);
+	return true;
+}
+
+bool
 fs_node_of(fuse_req_t req, fuse_ino_t ino, struct library **lib,
     struct fnode *n, char **path)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct perr e = { 0 };
+	int err;
 
-	if ((*path = inodes_path(fs->inodes, ino)) == NULL) {
-		fuse_reply_err(req, ESTALE);
-		return false;
-	}
 	*lib = core_library(fs->core);
-	if (fs_resolve(*lib, *path, n, &e) != 0) {
-		/* gone in a live edit */
-		fuse_reply_err(req, ENOENT);
-		library_unref(*lib);
-		free(*path);
-		return false;
-	}
-	return true;
+	if (fs_node(fs, *lib, ino, n, path, &err))
+		return true;
+	fuse_reply_err(req, err);
+	library_unref(*lib);
+	return false;
 }

@@ -869,12 +869,6 @@ job_executor(struct job *j)
 	    generator_name(j->plan.kind);
 }
 
-const struct cache_key *
-job_key(struct job *j)
-{
-	return &j->plan.key;
-}
-
 double
 job_elapsed(struct job *j)
 {

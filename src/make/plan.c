@@ -144,7 +144,6 @@ compute_key(const struct exec_env *env, struct plan *p,
 	keyhash_add_str(h, "label", p->label);
 	if (p->convert)
 		keyhash_add_str(h, "converter", PACKAGE_VERSION);
-	(void)env;
 	keyhash_final(h, &p->key);
 	buf_free(&b);
 	return 0;
@@ -219,12 +218,12 @@ plan_engine(const struct exec_env *env, const struct pnode *part)
 	    cmd != NULL ? cmd->name : "-", want);
 }
 
-/* plan_make and plan_make_now; `ask`: the engine may be run for its
- * version; `quick`: what was seen in the last second stands (see
- * RECENT_NS). */
+/* plan_make, plan_make_now and plan_key_recent; `ask`: the engine may be
+ * run for its version; `quick`: what was seen in the last second stands
+ * (see SEEN_NS); `key_only`: no more than the key is wanted. */
 static int
 plan_build(const struct exec_env *env, const struct pnode *part,
-    struct plan *out, bool ask, bool quick, struct perr *e)
+    struct plan *out, bool ask, bool quick, bool key_only, struct perr *e)
 {
 	const struct conf *conf = env->conf;
 	const struct pclass *cls = part->cls;
@@ -250,21 +249,28 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	out->fmt = part->fmt;
 	out->convert = m->convert;
 	out->native = m->convert ? FMT_STL : part->fmt;
-	pnode_path(part, &b);
-	out->path = buf_steal(&b);
-	out->coll = xstrdup(cls->coll->id);
-	out->cls = xstrdup(cls->id);
+	/* a key alone needs neither the path, nor the names, nor the
+	 * parameters as the engine gets them (only the messages that name
+	 * the path, and they go nowhere then) */
+	if (!key_only) {
+		pnode_path(part, &b);
+		out->path = buf_steal(&b);
+		out->coll = xstrdup(cls->coll->id);
+		out->cls = xstrdup(cls->id);
+		out->params = json_object();
+	} else
+		out->path = xstrdup("");
 	class_label(cls, ps, vals, false, &b);
 	out->label = buf_steal(&b);
 	/* the values the engine gets: lengths in mm */
-	out->params = json_object();
 	for (size_t i = 0; i < ps->nparams; i++) {
 		struct value v = vals[i];
 		if (ps->params[i].type == PT_LENGTH_IN && v.kind == V_NUM)
 			v.u.num *= 25.4;
 		vals[i] = v;
-		json_object_set_new(out->params, ps->params[i].name,
-		    value_to_json(&v));
+		if (out->params != NULL)
+			json_object_set_new(out->params, ps->params[i].name,
+			    value_to_json(&v));
 	}
 	switch (m->kind) {
 	case GEN_OPENSCAD:
@@ -371,14 +377,14 @@ int
 plan_make(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, true, false, e);
+	return plan_build(env, part, out, true, false, false, e);
 }
 
 int
 plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, false, false, e);
+	return plan_build(env, part, out, false, false, false, e);
 }
 
 void
@@ -395,7 +401,7 @@ plan_key_recent(const struct exec_env *env, const struct pnode *part,
 	struct plan plan;
 	int r;
 
-	if ((r = plan_build(env, part, &plan, false, true, NULL)) != 0)
+	if ((r = plan_build(env, part, &plan, false, true, true, NULL)) != 0)
 		return r;
 	*key = plan.key;
 	plan_clear(&plan);

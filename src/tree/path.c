@@ -74,6 +74,123 @@ pnode_store(struct pnode *node, const char *s, size_t n)
 	return now + len;
 }
 
+/*
+ * The packed form of a node: what it was resolved to, without its names.
+ * A fixed head, then a choice index per fixed level, then the free
+ * values that are set (default ones are V_NULL and not stored), each as
+ * its position, its kind and its value; a string as its length and
+ * bytes.  The pointers are into the snapshot the node came from.
+ */
+struct packed {
+	uint8_t kind;
+	uint8_t fmt;
+	uint8_t index;
+	uint8_t depth;
+	uint8_t fixed;
+	uint8_t nvals;
+	const struct collection *coll;
+	const struct pclass *cls;
+	const void *ref;        /* ps, file or link, by kind */
+};
+
+void
+pnode_pack(const struct pnode *n, struct buf *out)
+{
+	struct packed h = {
+		.kind = (uint8_t)n->kind,
+		.fmt = (uint8_t)n->fmt,
+		.index = (uint8_t)n->index,
+		.depth = (uint8_t)n->depth,
+		.fixed = (uint8_t)n->fixed,
+		.coll = n->coll,
+		.cls = n->cls,
+		.ref = n->kind == PN_PART ? (const void *)n->ps :
+		    n->kind == PN_DRAWING ? (const void *)n->file :
+		    (const void *)n->link,
+	};
+	size_t nfree = n->kind == PN_PART ? n->ps->nfree : 0;
+
+	for (size_t i = 0; i < nfree; i++)
+		h.nvals += n->free[i].kind != V_NULL;
+	buf_add(out, &h, sizeof h);
+	buf_add(out, n->choice, n->depth * sizeof n->choice[0]);
+	for (size_t i = 0; i < nfree; i++) {
+		const struct value *v = &n->free[i];
+		uint8_t head[2] = { (uint8_t)i, (uint8_t)v->kind };
+		uint32_t len;
+
+		if (v->kind == V_NULL)
+			continue;
+		buf_add(out, head, sizeof head);
+		switch (v->kind) {
+		case V_NUM:
+			buf_add(out, &v->u.num, sizeof v->u.num);
+			break;
+		case V_BOOL:
+			buf_addc(out, v->u.b ? 1 : 0);
+			break;
+		case V_STR:
+			len = (uint32_t)strlen(v->u.str);
+			buf_add(out, &len, sizeof len);
+			buf_add(out, v->u.str, len);
+			break;
+		case V_NULL:
+			break;
+		}
+	}
+}
+
+void
+pnode_unpack(const void *data, size_t n, struct pnode *out)
+{
+	const unsigned char *p = data, *end = p + n;
+	struct packed h;
+
+	memcpy(&h, p, sizeof h);
+	p += sizeof h;
+	pnode_root(out);
+	out->kind = (enum pnode_kind)h.kind;
+	out->fmt = (enum format)h.fmt;
+	out->index = (enum pnode_index)h.index;
+	out->depth = h.depth;
+	out->fixed = h.fixed;
+	out->coll = h.coll;
+	out->cls = h.cls;
+	if (out->kind == PN_PART)
+		out->ps = h.ref;
+	else if (out->kind == PN_DRAWING)
+		out->file = h.ref;
+	else if (out->kind == PN_LINK)
+		out->link = h.ref;
+	memcpy(out->choice, p, h.depth * sizeof out->choice[0]);
+	p += h.depth * sizeof out->choice[0];
+	for (uint8_t k = 0; k < h.nvals && p + 2 <= end; k++) {
+		size_t i = p[0];
+		struct value *v = &out->free[i];
+		uint32_t len;
+
+		v->kind = (enum vkind)p[1];
+		p += 2;
+		switch (v->kind) {
+		case V_NUM:
+			memcpy(&v->u.num, p, sizeof v->u.num);
+			p += sizeof v->u.num;
+			break;
+		case V_BOOL:
+			v->u.b = *p++ != 0;
+			break;
+		case V_STR:
+			memcpy(&len, p, sizeof len);
+			p += sizeof len;
+			v->u.str = pnode_store(out, (const char *)p, len);
+			p += len;
+			break;
+		case V_NULL:
+			break;
+		}
+	}
+}
+
 bool
 pnode_is_dir(const struct pnode *n)
 {

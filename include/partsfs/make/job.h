@@ -98,7 +98,6 @@ bool job_system(struct job *job);
 const char *job_path(struct job *job);
 /* The engine making it: "openscad", "freecad" or the command's name. */
 const char *job_executor(struct job *job);
-const struct cache_key *job_key(struct job *job);
 double job_elapsed(struct job *job);
 
 struct job *job_ref(struct job *job);

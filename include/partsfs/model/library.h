@@ -152,7 +152,8 @@ struct class_link {
 };
 
 /* A loaded library: an immutable snapshot, shared by reference counting.
- * A live edit builds a new snapshot that shares unchanged collections. */
+ * A live edit loads the library again into a new snapshot, which keeps
+ * the last good version of a collection the edit broke (core/reload.c). */
 struct library {
 	char *root;                   /* absolute, symlinks resolved */
 	uint64_t generation;          /* unique to this snapshot */

@@ -111,6 +111,16 @@ void pnode_clear(struct pnode *n);
 void pnode_copy(struct pnode *dst, const struct pnode *src);
 
 /*
+ * A node in a few dozen bytes (a node takes hundreds), for keeping many:
+ * appended to `out`, and read back by pnode_unpack into a node equal to
+ * `n` (clear it with pnode_clear), with no name parsed again.  What a
+ * packed node points into is the snapshot `n` came from: unpack it only
+ * while that snapshot is alive, and only its own bytes.
+ */
+void pnode_pack(const struct pnode *n, struct buf *out);
+void pnode_unpack(const void *data, size_t n, struct pnode *out);
+
+/*
  * A part node for a class directory node (`dir` is PN_CLASS at any depth,
  * or a PN_LINK): the choices fixed by `dir`, defaults for everything else,
  * in format `fmt`.  -ENOENT when the class does not offer the format.
