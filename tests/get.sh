@@ -14,7 +14,8 @@ FAKE="$top_builddir/tests/fake-engine"
 CMDLIB="$top_srcdir/tests/data/cmdlib"
 
 # A configuration with the test engine and a private cache; EXECUTORS may
-# hold more lines for the executors: section.
+# hold more lines for the executors: section, SANDBOX=off runs engines
+# without the sandbox.
 conf() {  # conf FILE
 	cat >"$1" <<EOF
 executors:
@@ -24,6 +25,7 @@ ${EXECUTORS:-}
       argv: [$FAKE, "{params}", "{output}", "{format}", "{script}"]
       formats: [stl, step]
 jobs:
+  sandbox: ${SANDBOX:-bwrap}
   timeout: ${TIMEOUT:-20}
 cache:
   dir: $TMP/cache
@@ -32,6 +34,10 @@ EOF
 }
 conf "$TMP/partsfs.conf"
 export PARTSFS_CONFIG="$TMP/partsfs.conf"
+# The tests that count an engine's runs, or follow its processes, in files
+# of their own: only an engine outside the sandbox can write them (the
+# sandbox's own tests are tests/sandbox.sh).
+SANDBOX=off conf "$TMP/unconfined.conf"
 
 get() { run "$PARTSCTL" get "$@"; }
 
@@ -246,7 +252,7 @@ end
 
 begin "a failure is remembered, then tried again once it expires"
 # a few seconds: the first two gets must fall inside it on a busy machine
-TTL=3 conf "$TMP/ttl.conf"
+SANDBOX=off TTL=3 conf "$TMP/ttl.conf"
 rm -f "$TMP/ttl.count"
 get -c "$TMP/ttl.conf" "$CMDLIB" "fake/box/mode=fail,counter=$(enc "$TMP/ttl.count").stl" -o "$TMP/x"
 expect_rc 3
@@ -264,7 +270,8 @@ slow="fake/box/seconds=1.5,counter=$(enc "$TMP/slow.count").stl"
 # slow_get LIMIT REPORTED: get under --timeout LIMIT fails, saying the
 # part timed out under REPORTED seconds
 slow_get() {
-	get --timeout "$1" "$CMDLIB" "$slow" -o "$TMP/x"
+	get -c "$TMP/unconfined.conf" --timeout "$1" "$CMDLIB" "$slow" \
+	    -o "$TMP/x"
 	expect_rc 3
 	expect_contains "$err" "fake timed out after $2 s"
 }
@@ -275,7 +282,8 @@ expect_eq "$(wc -l <"$TMP/slow.count")" "1" "engine runs under 0.5 s and less"
 slow_get 1 1
 slow_get 0.8 1
 expect_eq "$(wc -l <"$TMP/slow.count")" "2" "engine runs under 1 s and less"
-get --timeout 20 "$CMDLIB" "$slow" -o "$TMP/slow.stl"
+get -c "$TMP/unconfined.conf" --timeout 20 "$CMDLIB" "$slow" \
+    -o "$TMP/slow.stl"
 expect_rc 0
 expect_eq "$(wc -l <"$TMP/slow.count")" "3" "engine runs under 20 s"
 expect_eq "$(stl_bbox "$TMP/slow.stl")" "0.00 0.00 0.00 10.00 10.00 10.00"
@@ -284,9 +292,9 @@ end
 begin "another failure is remembered whatever the time limit"
 rm -f "$TMP/fail.count"
 failing="fake/box/mode=fail,counter=$(enc "$TMP/fail.count").stl"
-get --timeout 0.5 "$CMDLIB" "$failing" -o "$TMP/x"
+get -c "$TMP/unconfined.conf" --timeout 0.5 "$CMDLIB" "$failing" -o "$TMP/x"
 expect_rc 3
-get --timeout 20 "$CMDLIB" "$failing" -o "$TMP/x"
+get -c "$TMP/unconfined.conf" --timeout 20 "$CMDLIB" "$failing" -o "$TMP/x"
 expect_rc 3
 expect_contains "$err" "fake exited with status 3"
 expect_eq "$(wc -l <"$TMP/fail.count")" "1" "engine runs"
@@ -295,7 +303,9 @@ end
 begin "16 concurrent gets of one uncached part run the engine once"
 rm -f "$TMP/dedup.count"
 for i in $(seq 16); do
-	"$PARTSCTL" get "$CMDLIB" "fake/box/seconds=1,counter=$(enc "$TMP/dedup.count").stl" -o "$TMP/dedup.$i" 2>"$TMP/dedup.err.$i" &
+	"$PARTSCTL" get -c "$TMP/unconfined.conf" "$CMDLIB" \
+	    "fake/box/seconds=1,counter=$(enc "$TMP/dedup.count").stl" \
+	    -o "$TMP/dedup.$i" 2>"$TMP/dedup.err.$i" &
 done
 wait
 expect_eq "$(wc -l <"$TMP/dedup.count")" "1" "engine runs"
@@ -323,6 +333,8 @@ executors:
     - name: fake
       argv: [$TMP/logged-engine, "{params}", "{output}", "{format}", "{script}"]
       formats: [stl]
+jobs:
+  sandbox: off
 cache:
   dir: $TMP/loggedcache
 END_CONF
@@ -346,7 +358,8 @@ for sig in TERM INT; do
 	rm -f "$TMP/sig.pids" "$TMP/sig.stl"
 	# a script runs a background job with SIGINT ignored; env gives it
 	# back its default, as an interactive shell would
-	env --default-signal=INT "$PARTSCTL" get --cache "$TMP/sigcache" "$CMDLIB" \
+	env --default-signal=INT "$PARTSCTL" get -c "$TMP/unconfined.conf" \
+	    --cache "$TMP/sigcache" "$CMDLIB" \
 	    "fake/box/mode=orphan,seconds=30,size=4,counter=$(enc "$TMP/sig.pids").stl" \
 	    -o "$TMP/sig.stl" 2>"$TMP/sig.err" &
 	pid=$!
@@ -470,7 +483,9 @@ end
 
 begin "kill -9 during a job: no engine left, and the next run serves the part"
 rm -f "$TMP/kill.count"
-"$PARTSCTL" get "$CMDLIB" "fake/box/seconds=30,size=3,counter=$(enc "$TMP/kill.count").stl" -o "$TMP/k.stl" 2>/dev/null &
+"$PARTSCTL" get -c "$TMP/unconfined.conf" "$CMDLIB" \
+    "fake/box/seconds=30,size=3,counter=$(enc "$TMP/kill.count").stl" \
+    -o "$TMP/k.stl" 2>/dev/null &
 pid=$!
 for i in $(seq 100); do [ -s "$TMP/kill.count" ] && break; sleep 0.1; done
 kill -9 $pid

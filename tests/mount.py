@@ -601,7 +601,7 @@ def engines_write_nothing_into_the_library():
 def sixty_four_readers_of_one_uncached_part_share_one_run():
     lib = fake_library(os.path.join(TMP, "lib64"), seconds=1.5,
                        counter=os.path.join(TMP, "c64"))
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     try:
         p = m.path("fake/rod/size=3.stl")
         out = [None] * 64
@@ -695,7 +695,7 @@ def a_size_0_told_just_before_the_part_was_made_is_not_read_as_eof():
 def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
     lib = fake_library(os.path.join(TMP, "libint"), seconds=3,
                        counter=os.path.join(TMP, "cint"))
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     try:
         p = m.path("fake/rod/size=5.stl")
         proc = subprocess.Popen(
@@ -825,7 +825,7 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
     lib = fake_library(os.path.join(TMP, "libver"), sizes=range(1, 31),
                        counter=os.path.join(TMP, "cver"))
     script, asked = slow_version_command("ver", 3)
-    m = Mount(lib, version=[script])
+    m = Mount(lib, "sandbox=off", version=[script])
     ts = []
     try:
         out = {}
@@ -903,7 +903,7 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
     with open(os.path.join(lib, "fake2", "fake", "bar.txt"), "w") as f:
         f.write("bar script\n")
     script, asked = slow_version_command("ver2", 3)
-    m = Mount(lib, "jobs=1", version=[script], commands=(
+    m = Mount(lib, "sandbox=off", "jobs=1", version=[script], commands=(
         "    - name: fake2\n      argv: [%s, \"{params}\", \"{output}\", "
         "\"{format}\", \"{script}\"]\n      formats: [stl]\n" % FAKE))
     ts = []
@@ -942,7 +942,7 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
 def with_exact_size_lookups_waiting_for_the_version_are_parked_too():
     lib = fake_library(os.path.join(TMP, "libverx"), sizes=range(1, 16))
     script, asked = slow_version_command("verx", 2)
-    m = Mount(lib, "exact_size", version=[script])
+    m = Mount(lib, "sandbox=off", "exact_size", version=[script])
     ts = []
     try:
         sizes = {}
@@ -994,7 +994,7 @@ def cp_r_of_a_class_makes_the_next_parts_ahead():
 def a_failed_job_is_eio_with_its_reason_in_xattr_errors_and_log():
     lib = fake_library(os.path.join(TMP, "libfail"), mode="fail",
                        counter=os.path.join(TMP, "cfail"))
-    m = Mount(lib, "negative_ttl=1")
+    m = Mount(lib, "sandbox=off", "negative_ttl=1")
     try:
         p = m.path("fake/rod/size=2.stl")
         raises(errno.EIO, read, p)
@@ -1176,7 +1176,7 @@ def a_broken_edit_keeps_the_last_good_version_and_reports_it():
 def an_edited_script_makes_the_part_afresh():
     lib = fake_library(os.path.join(TMP, "libedit"),
                        counter=os.path.join(TMP, "cedit"))
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     try:
         p = m.path("fake/rod/size=2.stl")
         read(p)
@@ -1202,7 +1202,7 @@ def an_engine_installed_anew_makes_parts_afresh_within_seconds():
     lib = fake_library(os.path.join(TMP, "libengine"), counter=counter)
     engine = os.path.join(TMP, "engine-copy")
     shutil.copy2(FAKE, engine)
-    m = Mount(lib, engine=engine)
+    m = Mount(lib, "sandbox=off", engine=engine)
     try:
         p = m.path("fake/rod/size=2.stl")
         read(p)
@@ -1355,7 +1355,7 @@ def a_script_edited_while_its_part_is_made_gives_the_new_part():
     # reader gets the part of the edited script, not EIO, and the old
     # script's key holds nothing made from the new one.
     lib, counter = script_library("libmid")
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     try:
         p = m.path("fake/rod/size=2.stl")
         out = edit_script_during_first_run(lib, counter, lambda: read(p))
@@ -1386,7 +1386,7 @@ def a_script_edited_during_every_run_fails_the_open_with_its_reason():
     counter = os.path.join(TMP, "clibnever")
     lib = fake_library(os.path.join(TMP, "libnever"), sizes=[2],
                        seconds=1.0, mode="script", counter=counter)
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     stop = threading.Event()
 
     def editor():
@@ -1425,7 +1425,7 @@ def a_script_edited_during_every_run_fails_the_open_with_its_reason():
 @test
 def with_exact_size_a_script_edited_during_a_lookup_gives_the_new_size():
     lib, counter = script_library("libmidx")
-    m = Mount(lib, "exact_size")
+    m = Mount(lib, "sandbox=off", "exact_size")
     try:
         p = m.path("fake/rod/size=2.stl")
         st = edit_script_during_first_run(lib, counter, lambda: os.stat(p))
@@ -1446,7 +1446,7 @@ def with_exact_size_an_edit_while_a_lookup_waits_freezes_nothing():
     # behind it.  Its entries are invalidated once the lookup is answered.
     lib = fake_library(os.path.join(TMP, "libfreeze"), seconds=3.0 * SLOW,
                        counter=os.path.join(TMP, "cfreeze"))
-    m = Mount(lib, "exact_size")
+    m = Mount(lib, "sandbox=off", "exact_size")
     sizes = []
     t = None
     try:
@@ -1505,7 +1505,7 @@ def a_part_made_again_after_eviction_is_read_whole_not_mixed_with_the_old():
     # another length; pages the kernel kept of the first must not be
     # served with it
     lib = fake_library(os.path.join(TMP, "libstamp"), mode="stamped")
-    m = Mount(lib)
+    m = Mount(lib, "sandbox=off")
     try:
         p = m.path("fake/rod/size=2.step")
         first = read(p)
@@ -1535,7 +1535,7 @@ def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
     counter = os.path.join(TMP, "cunmount")
     lib = fake_library(os.path.join(TMP, "libunm"), seconds=60,
                        counter=counter)
-    m = Mount(lib, "jobs=2")
+    m = Mount(lib, "sandbox=off", "jobs=2")
     readers = [subprocess.Popen(["cat", m.path("fake/rod/size=%d.stl" % s)],
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -1569,7 +1569,7 @@ def unmounting_while_an_engine_is_asked_its_version_exits_cleanly():
     # unmount then ends the query, answers the waiting readers and exits.
     lib = fake_library(os.path.join(TMP, "libunmv"))
     script, asked = slow_version_command("unmv", 60)
-    m = Mount(lib, version=[script])
+    m = Mount(lib, "sandbox=off", version=[script])
     readers = [subprocess.Popen(["cat", m.path("fake/rod/size=%d.stl" % s)],
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

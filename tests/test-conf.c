@@ -421,7 +421,8 @@ unknown_keys_are_errors_at_their_position(void)
 	    "jobs, cache)");
 	EXPECT_REFUSED("jobs:\n  workers: 2\n  timout: 5\n",
 	    "partsfs.conf:3:3: error: jobs: unknown key 'timout' (known: "
-	    "workers, timeout, memory, cpu, stderr, output-max)");
+	    "workers, timeout, memory, cpu, stderr, output-max, sandbox, "
+	    "bwrap, user, processes, tmp-size, paths)");
 	EXPECT_REFUSED("executors:\n  openscad:\n    includes: [a.scad]\n",
 	    "partsfs.conf:3:5: error: executors.openscad: unknown key "
 	    "'includes' (known: program, include, png-wrapper, cost)");
@@ -894,7 +895,7 @@ conf_set_rejects_bad_values_and_unknown_names(void)
 	CHECK_CONTAINS(e.msg, "timeout needs a value");
 	CHECK_INT(conf_set(c, "workers", "2", &e), -EINVAL);
 	CHECK_STR(e.msg, "unknown option 'workers' (known: cache, cache_max, "
-	    "jobs, timeout, memory, cpu, negative_ttl)");
+	    "jobs, timeout, memory, cpu, negative_ttl, sandbox)");
 	CHECK_INT(conf_set(c, "jobs", "2", NULL), 0);
 	CHECK_INT(conf_set(c, "jobs", "x", NULL), -EINVAL);
 	CHECK_INT(c->workers, 2);

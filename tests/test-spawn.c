@@ -294,7 +294,8 @@ ask_version(void *arg)
 	struct asker *a = arg;
 	char *argv[] = { (char *)a->program, NULL };
 
-	a->version = version_query(a->versions, NULL, a->program, argv, NULL);
+	a->version = version_query(a->versions, NULL, NULL, a->program, argv,
+	    NULL);
 	return NULL;
 }
 
@@ -363,7 +364,7 @@ ask_slow_version(void *arg)
 	struct slow_asker *a = arg;
 	char *argv[] = { (char *)a->program, NULL };
 
-	a->version = version_query(NULL, a->cache, a->program, argv, NULL);
+	a->version = version_query(NULL, a->cache, NULL, a->program, argv, NULL);
 	return NULL;
 }
 
@@ -422,9 +423,9 @@ one_program_with_two_version_commands_has_two_versions(void)
 	CHECK_INT(chmod(script, 0755), 0);
 	cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
 	CHECK_MSG(cache != NULL, "%s", e.msg);
-	v[0] = version_query(NULL, cache, script, argv_a, NULL);
-	v[1] = version_query(NULL, cache, script, argv_b, NULL);
-	v[2] = version_query(NULL, cache, script, argv_b, "X=1");
+	v[0] = version_query(NULL, cache, NULL, script, argv_a, NULL);
+	v[1] = version_query(NULL, cache, NULL, script, argv_b, NULL);
+	v[2] = version_query(NULL, cache, NULL, script, argv_b, "X=1");
 	CHECK_STR(v[0], "says a");
 	CHECK_STR(v[1], "says b");
 	CHECK_STR(v[2], "says b");
@@ -460,7 +461,7 @@ a_version_query_runs_in_a_private_directory_removed_after(void)
 	cache = xasprintf("%s/cache", dir);
 	c = cache_open(cache, (uint64_t)1 << 30, 60, &e);
 	CHECK_MSG(c != NULL, "%s", e.msg);
-	v = version_query(NULL, c, script, argv, NULL);
+	v = version_query(NULL, c, NULL, script, argv, NULL);
 	CHECK_MSG(strncmp(v, "in ", 3) == 0, "version [%s]", v);
 	home = v + 3;
 	CHECK_MSG(strncmp(home, cache, strlen(cache)) == 0, "HOME %s", home);

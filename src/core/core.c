@@ -46,6 +46,13 @@ core_new(struct library *lib, struct conf *conf, struct cache *cache,
 		return NULL;
 	}
 	c = xcalloc(1, sizeof *c);
+	if ((c->env.sandbox = sandbox_new(conf, e)) == NULL) {
+		free(c);
+		cache_close(cache);
+		library_unref(lib);
+		conf_free(conf);
+		return NULL;
+	}
 	c->conf = conf;
 	c->root = xstrdup(lib->root);
 	c->lib = lib;
@@ -58,6 +65,25 @@ core_new(struct library *lib, struct conf *conf, struct cache *cache,
 	pthread_mutex_init(&c->lock, NULL);
 	c->jobs = jobs_new(&c->env, conf->workers);
 	return c;
+}
+
+char *
+core_engines(struct core *c)
+{
+	return sandbox_describe(c->env.sandbox);
+}
+
+char *
+core_engines_under(const struct conf *conf, struct perr *e)
+{
+	struct sandbox *sb = sandbox_new(conf, e);
+	char *text;
+
+	if (sb == NULL)
+		return NULL;
+	text = sandbox_describe(sb);
+	sandbox_free(sb);
+	return text;
 }
 
 void
@@ -76,6 +102,7 @@ core_close(struct core *c)
 	library_unref(c->lib);
 	versions_free(c->env.versions);
 	sources_free(c->env.sources);
+	sandbox_free(c->env.sandbox);
 	pthread_mutex_destroy(&c->lock);
 	buf_free(&c->library_errors);
 	conf_free(c->conf);

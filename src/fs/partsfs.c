@@ -26,6 +26,7 @@ struct options {
 	char *memory;
 	char *cpu;
 	char *negative_ttl;
+	char *sandbox;
 	int exact_size;
 	int help;
 	int version;
@@ -46,6 +47,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("memory=%s", memory),
 	OPTION("cpu=%s", cpu),
 	OPTION("negative_ttl=%s", negative_ttl),
+	OPTION("sandbox=%s", sandbox),
 	OPTION("exact_size", exact_size),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -95,6 +97,8 @@ usage(FILE *fp)
 	    "    -o memory=SIZE         an engine's address-space limit\n"
 	    "    -o cpu=SECONDS         an engine's CPU time limit\n"
 	    "    -o negative_ttl=SECONDS  how long a failure is remembered\n"
+	    "    -o sandbox=bwrap|off   engines in bubblewrap (the default), or\n"
+	    "                           unconfined\n"
 	    "    -o exact_size          looking a part up makes it, so that its\n"
 	    "                           size is exact (for re-export)\n"
 	    "    -h, --help             this help\n"
@@ -115,6 +119,7 @@ apply_options(struct conf *conf, const struct options *o)
 		{ "memory", o->memory },
 		{ "cpu", o->cpu },
 		{ "negative_ttl", o->negative_ttl },
+		{ "sandbox", o->sandbox },
 	};
 	struct perr e = { 0 };
 
@@ -190,6 +195,7 @@ free_options(struct options *o)
 	free(o->memory);
 	free(o->cpu);
 	free(o->negative_ttl);
+	free(o->sandbox);
 }
 
 int
@@ -282,6 +288,13 @@ main(int argc, char **argv)
 	    &e)) == NULL)
 		log_warning("live reloading is off: %s", e.msg);
 	log_info("serving %s at %s", root, cmd.mountpoint);
+	{
+		/* which sandbox engines get (tried now, not at the first
+		 * part): said at once, and in the log */
+		char *how = core_engines(fs.core);
+		log_info("%s", how);
+		free(how);
+	}
 
 	if (cmd.singlethread)
 		rc = fuse_session_loop(fs.se);

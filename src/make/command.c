@@ -44,6 +44,7 @@ command_run(const struct exec_env *env, const struct plan *p,
 	    format_ext(p->native), scratch };
 	char **argv = xcalloc(cmd->argc + 1, sizeof *argv);
 	struct engine_env ev;
+	struct engine_view vw;
 	json_t *j;
 	char *text;
 	int r;
@@ -62,8 +63,11 @@ command_run(const struct exec_env *env, const struct plan *p,
 	for (size_t i = 1; i < cmd->argc; i++)
 		argv[i] = expand_arg(cmd->argv[i], keys, vals);
 	engine_env_init(&ev, scratch);
-	r = engine_run(env->conf, cmd->name, (const char *const *)argv, &ev, scratch,
-	    p->native, output, fail);
+	engine_view_init(&vw, env->root, scratch);
+	engine_view_add(&vw, p->program);
+	r = engine_run(env->conf, env->sandbox, &vw.view, cmd->name,
+	    (const char *const *)argv, &ev, scratch, p->native, output, fail);
+	engine_view_free(&vw);
 	engine_env_free(&ev);
 out:
 	for (size_t i = 0; i < cmd->argc; i++)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "partsfs/make/engine.h"
@@ -114,7 +115,8 @@ last_lines(const char *text, int lines)
 int
 engine_write_file(const char *path, const char *data, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
 	int r;
 
 	if (fd == -1)
@@ -192,7 +194,8 @@ engine_env_free(struct engine_env *ev)
 #endif
 
 int
-engine_run(const struct conf *conf, const char *what,
+engine_run(const struct conf *conf, struct sandbox *sb,
+    const struct sandbox_view *view, const char *what,
     const char *const *argv, const struct engine_env *ev,
     const char *scratch, enum format fmt, const char *output,
     struct engine_failure *fail)
@@ -206,16 +209,21 @@ engine_run(const struct conf *conf, const char *what,
 		.cpu = conf->cpu,
 		.fsize = conf->output_max,
 		.stderr_max = conf->stderr_max,
+		.sandbox = sb,
+		.view = view,
 	};
 	struct run_result res;
 	struct perr e = { 0 };
-	int r = 0;
+	int r = 0, fd;
 
 	if (CONVERTER_SANITIZED && strcmp(what, "partsfs-convert") == 0)
 		spec.memory = 0;
-	if (run_process(&spec, &res, &e) != 0)
+	if ((r = run_process(&spec, &res, &e)) != 0) {
+		/* refused to run without a sandbox: not the engine's doing */
+		fail->system = r == -EPERM;
 		return engine_fail(fail, argv, "%s could not be started: %s",
 		    what, e.msg);
+	}
 	free(fail->stderr_tail);
 	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
 	if (res.timed_out) {
@@ -232,10 +240,124 @@ engine_run(const struct conf *conf, const char *what,
 	else if (res.status != 0)
 		r = engine_fail(fail, argv, "%s exited with status %d after "
 		    "%.2f s", what, res.status, res.elapsed);
-	else if (format_check_file(fmt, output, &e) != 0)
+	else if ((fd = engine_output(output, fmt, conf->output_max, &e)) == -1)
 		r = engine_fail(fail, argv, "%s exited with status 0 after "
 		    "%.2f s, but its output is unusable: %s", what,
 		    res.elapsed, e.msg);
+	else
+		close(fd);
 	run_result_clear(&res);
 	return r;
+}
+
+void
+engine_view_init(struct engine_view *ev, const char *library,
+    const char *scratch)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->view.library = library;
+	ev->view.scratch = scratch;
+	ev->view.ro = (const char *const *)ev->ro;
+}
+
+void
+engine_view_add(struct engine_view *ev, const char *path)
+{
+	char *p = path != NULL && path[0] == '/' &&
+	    !str_has_prefix(path, "/usr/") ? xstrdup(path) : NULL;
+
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < ev->n; i++) {
+		if (strcmp(ev->ro[i], p) == 0) {
+			free(p);
+			return;
+		}
+	}
+	if (ev->n < PF_ARRAY_LEN(ev->ro) - 1)
+		ev->ro[ev->n++] = p;
+	else
+		free(p);
+}
+
+void
+engine_view_free(struct engine_view *ev)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		free(ev->ro[i]);
+	ev->n = 0;
+}
+
+int
+engine_output(const char *output, enum format fmt, uint64_t max,
+    struct perr *e)
+{
+	struct stat st;
+	int fd, r;
+
+	if ((fd = open(output, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP)
+			perr_set(e, EBADMSG, "it is a symbolic link");
+		else
+			perr_set(e, errno, "cannot open the output: %s",
+			    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		r = perr_set(e, EBADMSG, "it is not a regular file");
+	else if (st.st_nlink != 1)
+		r = perr_set(e, EBADMSG, "it has %ju links", (uintmax_t)
+		    st.st_nlink);
+	else if (max > 0 && (uint64_t)st.st_size > max)
+		r = perr_set(e, EFBIG, "it has %jd bytes, more than the %ju "
+		    "an engine may write", (intmax_t)st.st_size,
+		    (uintmax_t)max);
+	else
+		r = format_check_fd(fmt, fd, e);
+	if (r != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+engine_keep(const char *what, const char *output, enum format fmt,
+    uint64_t max, const char *dst, struct engine_failure *fail)
+{
+	struct perr e = { 0 };
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n;
+	int in, out, r = 0;
+
+	if ((in = engine_output(output, fmt, max, &e)) == -1)
+		return engine_fail(fail, NULL, "%s: its output is unusable: %s",
+		    what, e.msg);
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
+		r = errno;
+		close(in);
+		fail->system = true;
+		return engine_fail(fail, NULL, "cannot keep the part in %s: %s",
+		    dst, strerror(r));
+	}
+	while ((n = pread(in, buf, sizeof buf, off)) > 0) {
+		if ((r = write_all(out, buf, (size_t)n)) != 0)
+			break;
+		off += n;
+	}
+	if (n < 0)
+		r = -errno;
+	close(in);
+	if (close(out) == -1 && r == 0)
+		r = -errno;
+	if (r != 0) {
+		unlink(dst);
+		fail->system = true;
+		return engine_fail(fail, NULL, "cannot keep the part in %s: %s",
+		    dst, strerror(-r));
+	}
+	return 0;
 }

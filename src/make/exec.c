@@ -40,9 +40,18 @@ exec_run(const struct exec_env *env, const struct plan *plan,
 		free(native);
 		native = final;
 	}
-	if (r == 0)
-		*out = native;
-	else
-		free(native);
+	if (r == 0) {
+		/* nothing of the job runs any more: what it wrote is copied
+		 * into a file of partsfs's own, beside its scratch directory
+		 * (in the cache's scratch space, where publishing takes it) */
+		*out = xasprintf("%s.%s", scratch, format_ext(plan->fmt));
+		if ((r = engine_keep(plan->convert ? "partsfs-convert" :
+		    generator_name(plan->kind), native, plan->fmt,
+		    env->conf->output_max, *out, fail)) != 0) {
+			free(*out);
+			*out = NULL;
+		}
+	}
+	free(native);
 	return r;
 }

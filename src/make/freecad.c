@@ -18,6 +18,7 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	char *text;
 	json_t *job, *params;
 	struct engine_env ev;
+	struct engine_view vw;
 	int r;
 
 	*strrchr(script_dir, '/') = '\0';
@@ -43,8 +44,12 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	argv[0] = p->program;
 	argv[1] = env->conf->freecad_driver;
 	argv[2] = NULL;
-	r = engine_run(env->conf, "freecad", argv, &ev, scratch, p->native, output,
-	    fail);
+	engine_view_init(&vw, env->root, scratch);
+	engine_view_add(&vw, p->program);
+	engine_view_add(&vw, env->conf->freecad_driver);
+	r = engine_run(env->conf, env->sandbox, &vw.view, "freecad", argv, &ev,
+	    scratch, p->native, output, fail);
+	engine_view_free(&vw);
 	engine_env_free(&ev);
 out:
 	free(text);

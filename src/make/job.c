@@ -404,9 +404,10 @@ run_job(struct jobs *jobs, struct job *j)
 		j->stale = true;
 	} else if (r != 0) {
 		j->error = engine_failure_text(&fail);
-		/* an engine killed because we stop did not fail; one out of
-		 * time did under this limit, not under a longer one */
-		if (!stopping(jobs))
+		/* an engine killed because we stop did not fail, nor one
+		 * that no sandbox let run; one out of time did under this
+		 * limit, not under a longer one */
+		if (!stopping(jobs) && !fail.system)
 			cache_fail(jobs->env.cache, &j->plan.key, j->error,
 			    fail.timed_out ? jobs->env.conf->timeout : 0);
 		else
@@ -421,6 +422,8 @@ run_job(struct jobs *jobs, struct job *j)
 	} else
 		state = JOB_DONE;
 	engine_failure_clear(&fail);
+	if (out != NULL && state != JOB_DONE)
+		unlink(out);
 	free(out);
 done:
 	key_unlock(lockfd, lockpath);

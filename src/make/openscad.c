@@ -70,7 +70,9 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 	char *wrapped = NULL;
 	struct buf b = BUF_INIT;
 	struct engine_env ev;
+	struct engine_view vw;
 	size_t n = 0;
+	bool display;
 	int r;
 
 	/* The wrapper: preludes and module file included, the module called
@@ -99,8 +101,12 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 		goto out;
 	}
 	engine_env_init(&ev, scratch);
-	if (p->native == FMT_PNG && getenv("DISPLAY") == NULL &&
-	    conf->npng_wrapper > 0) {
+	engine_view_init(&vw, env->root, scratch);
+	/* no display in the sandbox: the host's X server is not for an
+	 * engine to reach (its keystrokes) */
+	display = getenv("DISPLAY") != NULL && (env->sandbox == NULL ||
+	    sandbox_mode(env->sandbox) != SANDBOX_BWRAP);
+	if (p->native == FMT_PNG && !display && conf->npng_wrapper > 0) {
 		/* no display: run the preview under the configured wrapper */
 		wrapped = version_program(env->versions, conf->png_wrapper[0], false);
 		if (wrapped == NULL) {
@@ -110,10 +116,11 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 			engine_env_free(&ev);
 			goto out;
 		}
+		engine_view_add(&vw, wrapped);
 		argv[n++] = wrapped;
 		for (size_t i = 1; i < conf->npng_wrapper && n < 8; i++)
 			argv[n++] = conf->png_wrapper[i];
-	} else if (p->native == FMT_PNG && getenv("DISPLAY") != NULL) {
+	} else if (p->native == FMT_PNG && display) {
 		/* the display, and the key to it: the engine's HOME is its
 		 * scratch directory, where no .Xauthority is */
 		const char *xauth = getenv("XAUTHORITY"), *home = getenv("HOME");
@@ -144,8 +151,14 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 	}
 	argv[n++] = wrapper;
 	argv[n] = NULL;
-	r = engine_run(env->conf, "openscad", argv, &ev, scratch, p->native, output,
-	    fail);
+	engine_view_add(&vw, p->program);
+	for (size_t i = 0; i < conf->nopenscad_include; i++) {
+		if (conf->openscad_include[i][0] == '/')
+			engine_view_add(&vw, conf->openscad_include[i]);
+	}
+	r = engine_run(env->conf, env->sandbox, &vw.view, "openscad", argv,
+	    &ev, scratch, p->native, output, fail);
+	engine_view_free(&vw);
 	engine_env_free(&ev);
 out:
 	free(wrapped);

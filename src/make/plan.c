@@ -347,7 +347,8 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 	if (out->kind == GEN_FREECAD) {
 		char *argv[] = { out->program, conf->freecad_driver, NULL };
 		out->version = version_lookup(env->versions, env->cache,
-		    out->program, argv, "PARTSFS_VERSION=1", vflags, &unknown);
+		    env->sandbox, out->program, argv, "PARTSFS_VERSION=1",
+		    vflags, &unknown);
 	} else if (out->cmd != NULL && out->cmd->version_argv == NULL)
 		/* a command engine without a version command is not run to
 		 * ask (it may not know --version): its program's identity
@@ -356,8 +357,8 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		    quick);
 	else
 		out->version = version_lookup(env->versions, env->cache,
-		    out->program, out->cmd != NULL ? out->cmd->version_argv :
-		    NULL, NULL, vflags, &unknown);
+		    env->sandbox, out->program, out->cmd != NULL ?
+		    out->cmd->version_argv : NULL, NULL, vflags, &unknown);
 	if (unknown) {
 		r = perr_set(e, EWOULDBLOCK, "%s: the version of %s is not "
 		    "known yet", out->path, out->program);

@@ -1,7 +1,7 @@
-/* spawn.c -- running an engine as a confined subprocess: its own process
- * group, resource limits, a clean environment, bounded stderr capture, and
- * a timeout that kills the whole group; waits on a pidfd, never polls
- * (unless there is no pidfd). */
+/* spawn.c -- running an engine as a confined subprocess: in the sandbox
+ * (or its own process group), resource limits, a clean environment,
+ * bounded stderr capture, and a timeout that kills it with what it
+ * started; waits on a pidfd, never polls (unless there is no pidfd). */
 #include "config.h"
 
 #include <errno.h>
@@ -144,6 +144,8 @@ ring_text(const struct ring *r)
 
 struct child_args {
 	const struct run_spec *spec;
+	const char *const *argv;
+	const struct sandbox_cmd *sandbox;
 	int devnull;
 	int errfd;
 	pid_t parent;
@@ -156,15 +158,17 @@ struct child_args {
  * them leaves the parent's alone.
  */
 static void
-child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
+child(const struct child_args *a)
 {
+	const struct run_spec *spec = a->spec;
+	int devnull = a->devnull, errfd = a->errfd;
 	struct sigaction sa;
 	struct rlimit rl;
 	sigset_t none;
 
 	setpgid(0, 0);
 	/* die with the parent; it may already be gone */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != a->parent)
 		_exit(126);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
@@ -176,9 +180,16 @@ child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 	    dup2(spec->capture_stdout ? errfd : devnull, 1) == -1 ||
 	    dup2(errfd, 2) == -1)
 		_exit(126);
-	syscall(SYS_close_range, 3, ~0U, 0);
-	if (spec->cwd != NULL && chdir(spec->cwd) == -1)
-		_exit(126);
+	if (a->sandbox != NULL) {
+		/* bwrap's descriptors, the job user, the rest closed; its
+		 * working directory is bwrap's to set (--chdir) */
+		if (sandbox_child(a->sandbox, a->parent) != 0)
+			_exit(126);
+	} else {
+		syscall(SYS_close_range, 3, ~0U, 0);
+		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
+			_exit(126);
+	}
 	rl.rlim_cur = rl.rlim_max = 0;
 	setrlimit(RLIMIT_CORE, &rl);
 	if (spec->memory) {
@@ -199,7 +210,7 @@ child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 		setrlimit(RLIMIT_FSIZE, &rl);
 	}
 	/* execve does not modify its arrays; its prototype predates const */
-	execve(spec->argv[0], (char *const *)spec->argv,
+	execve(a->argv[0], (char *const *)a->argv,
 	    (char *const *)spec->envp);
 	_exit(127);
 }
@@ -207,9 +218,7 @@ child(const struct run_spec *spec, int devnull, int errfd, pid_t parent)
 static int
 child_main(void *arg)
 {
-	const struct child_args *a = arg;
-
-	child(a->spec, a->devnull, a->errfd, a->parent);
+	child(arg);
 	return 127;
 }
 
@@ -244,6 +253,7 @@ run_process(const struct run_spec *spec, struct run_result *res,
     struct perr *e)
 {
 	struct ring ring = { .max = spec->stderr_max };
+	struct sandbox_cmd *sandbox = NULL;
 	struct child_args args;
 	int pipefd[2], devnull, pidfd, status = 0, err;
 	uint64_t start = now_ns(), deadline, seen = kills_now();
@@ -253,15 +263,25 @@ run_process(const struct run_spec *spec, struct run_result *res,
 
 	memset(res, 0, sizeof *res);
 	res->status = -1;
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+	/* unconfined only when the configuration says so */
+	if (spec->sandbox != NULL && sandbox_mode(spec->sandbox) !=
+	    SANDBOX_OFF && (sandbox = sandbox_cmd_new(spec->sandbox,
+	    spec->view, spec->argv, e)) == NULL)
+		return e != NULL ? -e->code : -EPERM;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		sandbox_cmd_free(sandbox);
 		return perr_set(e, errno, "/dev/null: %s", strerror(errno));
+	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1) {
 		err = errno;
 		close(devnull);
+		sandbox_cmd_free(sandbox);
 		return perr_set(e, err, "pipe: %s", strerror(err));
 	}
 	ring.buf = xmalloc(ring.max ? ring.max : 1);
 	args.spec = spec;
+	args.argv = sandbox != NULL ? sandbox_cmd_argv(sandbox) : spec->argv;
+	args.sandbox = sandbox;
 	args.devnull = devnull;
 	args.errfd = pipefd[1];
 	args.parent = parent;
@@ -271,6 +291,7 @@ run_process(const struct run_spec *spec, struct run_result *res,
 		close(pipefd[0]);
 		close(pipefd[1]);
 		free(ring.buf);
+		sandbox_cmd_free(sandbox);
 		return perr_set(e, err, "clone: %s", strerror(err));
 	}
 	/* the child set its group before it let us go on, unless the clone
@@ -280,6 +301,10 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	res->pid = pid;
 	close(devnull);
 	close(pipefd[1]);
+	/* the job's pid 1, through which it ends whole (a kill of bwrap
+	 * meanwhile ends it too) */
+	if (sandbox != NULL)
+		sandbox_cmd_started(sandbox);
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	deadline = spec->timeout > 0 ? start + (uint64_t)(spec->timeout * 1e9) :
@@ -333,8 +358,9 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	 * /tmp); then, or at once after a time limit, they are killed.
 	 * The engine has been reaped by then, but the group's members keep
 	 * its number from being reused, and without members the signals
-	 * find nobody (ESRCH). */
-	if (exited && kill(-pid, SIGTERM) == 0) {
+	 * find nobody (ESRCH).  In the sandbox, its own /tmp goes with it:
+	 * nothing to wait for. */
+	if (exited && sandbox == NULL && kill(-pid, SIGTERM) == 0) {
 		for (int i = 0; i < GRACE_STEPS && kill(-pid, 0) == 0; i++) {
 			struct timespec ts = { 0, GRACE_STEP_NS };
 			nanosleep(&ts, NULL);
@@ -344,6 +370,11 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	if (!exited)
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+	/* bwrap has ended: its pid 1, and every process of the job, too */
+	if (sandbox != NULL) {
+		sandbox_cmd_finish(sandbox);
+		sandbox_cmd_free(sandbox);
+	}
 	group_remove(pid);
 	/* What is still in the pipe; the writers are gone or dying. */
 	for (int tries = 0; tries < 100; tries++) {
@@ -366,6 +397,12 @@ run_process(const struct run_spec *spec, struct run_result *res,
 		res->status = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status) && !res->timed_out)
 		res->signal = WTERMSIG(status);
+	/* bwrap passes the end of a command killed by signal N on as the
+	 * exit status 128 + N, as a shell does */
+	if (sandbox != NULL && res->status > 128 && res->status < 128 + NSIG) {
+		res->signal = res->status - 128;
+		res->status = -1;
+	}
 	res->stderr_tail = ring_text(&ring);
 	res->stderr_total = ring.total;
 	free(ring.buf);

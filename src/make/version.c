@@ -391,8 +391,9 @@ version_home(struct cache *cache)
 }
 
 char *
-version_lookup(struct versions *v, struct cache *cache, const char *program,
-    char *const *argv, const char *extra_env, unsigned flags, bool *unknown)
+version_lookup(struct versions *v, struct cache *cache, struct sandbox *sb,
+    const char *program, char *const *argv, const char *extra_env,
+    unsigned flags, bool *unknown)
 {
 	const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
 	    "LANG=C.UTF-8", NULL, NULL, NULL, extra_env, NULL };
@@ -405,7 +406,8 @@ version_lookup(struct versions *v, struct cache *cache, const char *program,
 		.capture_stdout = true,
 	};
 	bool quick = (flags & VERSION_QUICK) != 0;
-	char *home = NULL, *vars[3] = { NULL, NULL, NULL };
+	char *home = NULL, *vars[3] = { NULL, NULL, NULL }, *ro[4] = { 0 };
+	struct sandbox_view view = { 0 };
 	struct run_result res;
 	struct seen seen = { 0, now_ns() };
 	struct stat st;
@@ -476,13 +478,30 @@ version_lookup(struct versions *v, struct cache *cache, const char *program,
 		envp[3] = vars[1];
 		envp[4] = vars[2];
 		spec.cwd = home;
+		/* in the sandbox as a job is, seeing the program and what
+		 * its query names (FreeCAD's driver) */
+		if (sb != NULL) {
+			size_t nro = 0;
+			for (size_t i = 0; av[i] != NULL && nro < 3; i++) {
+				if (av[i][0] == '/' &&
+				    !str_has_prefix(av[i], "/usr/"))
+					ro[nro++] = xstrdup(av[i]);
+			}
+			view.scratch = home;
+			view.ro = (const char *const *)ro;
+			spec.sandbox = sb;
+			spec.view = &view;
+		}
 	} else {
 		s = xstrdup("unknown (no directory to run it in)");
 		lasting = false;
 		goto remember;
 	}
-	if (run_process(&spec, &res, NULL) != 0)
+	if (run_process(&spec, &res, NULL) != 0) {
+		/* no sandbox (yet): asked again next time */
 		s = xstrdup("unknown (could not run)");
+		lasting = false;
+	}
 	else {
 		if (res.status == 0 && res.stderr_tail[0] != '\0')
 			s = first_line(res.stderr_tail);
@@ -499,6 +518,8 @@ remember:
 	free(home);
 	for (int i = 0; i < 3; i++)
 		free(vars[i]);
+	for (int i = 0; i < 4; i++)
+		free(ro[i]);
 	if (cache != NULL && lasting)
 		cache_memo_set(cache, memo, s);
 	version_learnt(v, memo, s);
@@ -512,11 +533,11 @@ out:
 }
 
 char *
-version_query(struct versions *v, struct cache *cache, const char *program,
-    char *const *argv, const char *extra_env)
+version_query(struct versions *v, struct cache *cache, struct sandbox *sb,
+    const char *program, char *const *argv, const char *extra_env)
 {
 	bool unknown = false;
 
-	return version_lookup(v, cache, program, argv, extra_env, VERSION_ASK,
-	    &unknown);
+	return version_lookup(v, cache, sb, program, argv, extra_env,
+	    VERSION_ASK, &unknown);
 }

@@ -96,6 +96,12 @@ static const struct spec spec_memory = {
 	"a size of 16M or more (0: no limit): bytes, or a number with K, M, "
 	"G or T (powers of 1024)"
 };
+/* A job needs a couple of tasks (bwrap's init and the engine), and
+ * engines start threads by the CPU. */
+static const struct spec spec_processes = {
+	SPEC_INT, 0, 1000000, false,
+	"a number of processes and threads from 0 (no limit) to 1000000"
+};
 static const struct spec spec_cache_max = {
 	SPEC_SIZE, 0, 0, true,
 	"a size greater than 0: bytes, or a number with K, M, G or T "
@@ -307,6 +313,11 @@ conf_default(void)
 	c->converter = path_join(libexecdir != NULL ? libexecdir :
 	    PF_LIBEXECDIR, "partsfs-convert");
 
+	c->sandbox = true;
+	c->bwrap = xstrdup("bwrap");
+	c->processes = 256;
+	c->tmp_size = (uint64_t)256 << 20;
+	c->ro_paths = xcalloc(1, sizeof *c->ro_paths);
 	c->workers = 0;
 	c->timeout = 120;
 	c->memory = (uint64_t)4 << 30;
@@ -341,6 +352,9 @@ conf_free(struct conf *c)
 	free(c->freecad);
 	free(c->freecad_driver);
 	free(c->converter);
+	free(c->bwrap);
+	free(c->job_user);
+	strv_free(c->ro_paths);
 	for (size_t i = 0; i < c->ncommands; i++)
 		command_clear(&c->commands[i]);
 	free(c->commands);
@@ -788,12 +802,49 @@ static void
 read_jobs(struct conf *c, const struct ynode *root, struct diags *d)
 {
 	static const char *const keys[] = { "workers", "timeout", "memory",
-	    "cpu", "stderr", "output-max", NULL };
-	const struct ynode *j;
+	    "cpu", "stderr", "output-max", "sandbox", "bwrap", "user",
+	    "processes", "tmp-size", "paths", NULL };
+	const struct ynode *j, *n;
+	const char *s;
 	union num u;
 
 	if ((j = section(root, "jobs", "jobs", keys, d)) == NULL)
 		return;
+	if ((n = get(j, "sandbox")) != NULL &&
+	    (s = text_of(n, "jobs.sandbox", d)) != NULL) {
+		if (strcmp(s, "bwrap") == 0)
+			c->sandbox = true;
+		else if (strcmp(s, "off") == 0)
+			c->sandbox = false;
+		else
+			yerror(d, n, "jobs.sandbox: '%s' is not bwrap or off",
+			    s);
+	}
+	read_path(&c->bwrap, j, "bwrap", "jobs.bwrap", PATH_PROGRAM, d);
+	if ((n = get(j, "user")) != NULL &&
+	    (s = text_of(n, "jobs.user", d)) != NULL) {
+		if (s[0] == '\0' || strcmp(s, "root") == 0)
+			yerror(d, n, "jobs.user: '%s': engines never run as "
+			    "root", s);
+		else {
+			free(c->job_user);
+			c->job_user = xstrdup(s);
+		}
+	}
+	if (read_num(j, "processes", "jobs.processes", &spec_processes, &u,
+	    d))
+		c->processes = (uint64_t)u.i;
+	if (read_num(j, "tmp-size", "jobs.tmp-size", &spec_cache_max, &u, d))
+		c->tmp_size = u.u;
+	read_list(&c->ro_paths, &c->nro_paths, j, "paths", "jobs.paths",
+	    LIST_PATHS, d);
+	for (size_t i = 0; i < c->nro_paths; i++) {
+		if (c->ro_paths[i][0] != '/') {
+			yerror(d, get(j, "paths"), "jobs.paths: '%s' must be "
+			    "an absolute path", c->ro_paths[i]);
+			break;
+		}
+	}
 	if (read_num(j, "workers", "jobs.workers", &spec_workers, &u, d))
 		c->workers = u.i;
 	if (read_num(j, "timeout", "jobs.timeout", &spec_timeout, &u, d))
@@ -959,10 +1010,19 @@ conf_set(struct conf *c, const char *name, const char *value,
 		sp = &spec_cpu;
 	else if (strcmp(name, "negative_ttl") == 0)
 		sp = &spec_ttl;
-	else
+	else if (strcmp(name, "sandbox") == 0) {
+		if (value != NULL && strcmp(value, "bwrap") == 0)
+			c->sandbox = true;
+		else if (value != NULL && strcmp(value, "off") == 0)
+			c->sandbox = false;
+		else
+			return perr_set(e, EINVAL, "sandbox=%s: expected bwrap "
+			    "or off", value != NULL ? value : "");
+		return 0;
+	} else
 		return perr_set(e, EINVAL, "unknown option '%s' (known: cache, "
-		    "cache_max, jobs, timeout, memory, cpu, negative_ttl)",
-		    name);
+		    "cache_max, jobs, timeout, memory, cpu, negative_ttl, "
+		    "sandbox)", name);
 	if (value == NULL)
 		return perr_set(e, EINVAL, "%s needs a value: %s", name,
 		    sp != NULL ? sp->expect : "a directory");

@@ -79,30 +79,39 @@ has_text(const char *head, size_t n, const char *needle)
 int
 format_check_file(enum format f, const char *path, struct perr *e)
 {
+	int fd, r;
+
+	/* not through a link, nor waiting on a FIFO: what an engine left
+	 * is not to be trusted */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return perr_set(e, errno == ELOOP ? EBADMSG : errno,
+		    errno == ELOOP ? "the output is a symbolic link" :
+		    "cannot open the output: %s", strerror(errno));
+	r = format_check_fd(f, fd, e);
+	close(fd);
+	return r;
+}
+
+int
+format_check_fd(enum format f, int fd, struct perr *e)
+{
 	unsigned char head[512], tail[64];
 	ssize_t nh, nt = 0;
 	struct stat st;
 	off_t size;
-	int fd, r = 0;
+	int r = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return perr_set(e, errno, "cannot open the output: %s",
-		    strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return perr_set(e, EBADMSG, "the output is not a regular file");
-	}
 	size = st.st_size;
-	if (size == 0) {
-		close(fd);
+	if (size == 0)
 		return perr_set(e, EBADMSG, "the output is empty");
-	}
 	nh = read_at(fd, head, sizeof head, 0);
 	if (size > (off_t)sizeof tail)
 		nt = read_at(fd, tail, sizeof tail, size - (off_t)sizeof tail);
 	else
 		nt = read_at(fd, tail, sizeof tail, 0);
-	close(fd);
 	if (nh <= 0 || nt < 0)
 		return perr_set(e, EIO, "cannot read the output");
 #define BAD(...) (r = perr_set(e, EBADMSG, __VA_ARGS__))

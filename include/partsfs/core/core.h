@@ -40,7 +40,7 @@ struct core {
  * start as jobs come).  conf and cache are taken over (and freed on
  * failure too).  Library problems are in core's library's diags; NULL
  * with `e` set only when the library directory or the cache cannot be
- * used.
+ * used, or jobs.user names no user.
  */
 struct core *core_open(const char *root, struct conf *conf,
     struct cache *cache, struct perr *e);
@@ -48,6 +48,13 @@ struct core *core_open(const char *root, struct conf *conf,
  * is taken over too. */
 struct core *core_new(struct library *lib, struct conf *conf,
     struct cache *cache, struct perr *e);
+/* How engines run (sandboxed, as which user; not at all, and why): one
+ * line for the log and partsctl check (caller frees).  The sandbox is
+ * tried then, if it was not yet.  core_engines_under says it for a
+ * configuration without a core (NULL with `e` set when jobs.user is
+ * wrong). */
+char *core_engines(struct core *c);
+char *core_engines_under(const struct conf *conf, struct perr *e);
 /* Stop the jobs: queued ones fail, running engines are killed (nothing
  * is remembered as a failure), new ones fail at once.  Safe from any
  * thread, any number of times (a signal-handling thread, say). */

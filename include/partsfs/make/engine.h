@@ -6,7 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "partsfs/make/sandbox.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/util/format.h"
 #include "partsfs/util/util.h"
@@ -17,6 +19,8 @@ struct engine_failure {
 	char *command;           /* the argv as a shell-quoted line */
 	char *stderr_tail;       /* last lines of stderr */
 	bool timed_out;          /* killed at the time limit */
+	bool system;             /* not the engine's doing: no sandbox, no
+				  * room to keep the part */
 };
 void engine_failure_clear(struct engine_failure *f);
 /* The whole message: summary, command and stderr, one per paragraph
@@ -40,18 +44,55 @@ void engine_env_init(struct engine_env *ev, const char *scratch);
 void engine_env_add(struct engine_env *ev, char *s);
 void engine_env_free(struct engine_env *ev);
 
-/* Write a file of the engine's input (mode 0600): 0 or -errno. */
+/* What an engine sees in the sandbox: the library, its scratch directory,
+ * and the paths it needs that are not under /usr. */
+struct engine_view {
+	struct sandbox_view view;
+	char *ro[12];
+	size_t n;
+};
+void engine_view_init(struct engine_view *ev, const char *library,
+    const char *scratch);
+/* Show the file `path` too, read-only (a program, a driver, a prelude;
+ * the file alone, not its directory, which may hold what is not the
+ * engine's to see); nothing when it is under /usr. */
+void engine_view_add(struct engine_view *ev, const char *path);
+void engine_view_free(struct engine_view *ev);
+
+/* Write a file of the engine's input (mode 0644: the job user reads it,
+ * in a scratch directory no one else may enter): 0 or -errno. */
 int engine_write_file(const char *path, const char *data, size_t n);
 
 /*
  * Run one engine command (argv[0] absolute) in `scratch` under the limits
- * of `conf`, and check that it wrote a usable `fmt` file at `output`.
- * `what` names the engine in reports.  0, or -EIO with `fail` filled
- * (its stderr's last lines kept in either case).
+ * of `conf`, in sandbox `sb` (NULL: none) with view `view`, and check that
+ * it wrote a usable `fmt` file at `output`.  `what` names the engine in
+ * reports.  0, or -EIO with `fail` filled (its stderr's last lines kept in
+ * either case).  Every process the engine started has ended when it
+ * returns (in the sandbox).
  */
-int engine_run(const struct conf *conf, const char *what,
+int engine_run(const struct conf *conf, struct sandbox *sb,
+    const struct sandbox_view *view, const char *what,
     const char *const *argv, const struct engine_env *ev,
     const char *scratch, enum format fmt, const char *output,
     struct engine_failure *fail);
+
+/*
+ * What the engine wrote at `output`, once nothing of it runs, opened
+ * without following a link or waiting on a FIFO, checked (a regular file
+ * of one link, not empty, at most `max` bytes, a plausible `fmt` file):
+ * the descriptor, or -1 with `e` set.
+ */
+int engine_output(const char *output, enum format fmt, uint64_t max,
+    struct perr *e);
+
+/*
+ * The part as partsfs keeps it: the engine's checked output `output`
+ * copied into `dst`, a new file of partsfs's own (never the engine's:
+ * whatever it still held open writes elsewhere).  0, or -EIO with `fail`
+ * filled.
+ */
+int engine_keep(const char *what, const char *output, enum format fmt,
+    uint64_t max, const char *dst, struct engine_failure *fail);
 
 #endif

@@ -8,8 +8,9 @@
 
 /*
  * Run the plan's engine (and the converter) in `scratch`, check the result
- * and leave it in *out (a path inside scratch, caller frees).  0, or
- * -EIO with `fail` filled.
+ * and copy it into *out, a new file of partsfs's own beside `scratch`
+ * (caller frees the path, and removes the file when it does not publish
+ * it).  0, or -EIO with `fail` filled.
  */
 int exec_run(const struct exec_env *env, const struct plan *plan,
     const char *scratch, char **out, struct engine_failure *fail);

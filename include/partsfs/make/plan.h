@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "partsfs/cache/cache.h"
+#include "partsfs/make/sandbox.h"
 #include "partsfs/make/sources.h"
 #include "partsfs/make/version.h"
 #include "partsfs/model/library.h"
@@ -50,14 +51,16 @@ struct plan {
 };
 
 /* What planning and making parts take: the configuration, the cache,
- * the library's root, and what the process remembers of engines and
- * sources (each may be NULL: nothing is remembered). */
+ * the library's root, what the process remembers of engines and sources
+ * (each may be NULL: nothing is remembered), and the sandbox engines run
+ * in (NULL: none, for tests of what runs inside it). */
 struct exec_env {
 	const struct conf *conf;
 	struct cache *cache;              /* for remembered engine versions */
 	const char *root;                 /* library root */
 	struct versions *versions;
 	struct sources *sources;
+	struct sandbox *sandbox;
 };
 
 /*

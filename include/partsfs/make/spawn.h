@@ -1,6 +1,7 @@
-/* spawn.h -- running an engine as a confined subprocess: its own process
- * group, resource limits, a clean environment, bounded stderr capture, and
- * a timeout that kills the whole group. */
+/* spawn.h -- running an engine as a confined subprocess: in the sandbox
+ * (or at least a process group of its own), resource limits, a clean
+ * environment, bounded stderr capture, and a timeout that kills it with
+ * every process it started. */
 #ifndef PARTSFS_SPAWN_H
 #define PARTSFS_SPAWN_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "partsfs/make/sandbox.h"
 #include "partsfs/util/util.h"
 
 struct run_spec {
@@ -21,6 +23,11 @@ struct run_spec {
 	uint64_t fsize;          /* RLIMIT_FSIZE; 0 none */
 	size_t stderr_max;       /* bytes of stderr kept (the last ones) */
 	bool capture_stdout;     /* stdout goes with stderr (versions) */
+	/* The sandbox and what the process sees in it; NULL, or one of
+	 * SANDBOX_OFF: none (the process runs as partsfs does, in its own
+	 * process group) */
+	struct sandbox *sandbox;
+	const struct sandbox_view *view;
 };
 
 struct run_result {
@@ -34,13 +41,14 @@ struct run_result {
 };
 
 /*
- * Run argv[0] (an absolute path) in its own process group, with stdin from
- * /dev/null, stdout discarded, stderr captured (bounded), environment
- * `envp`, the resource limits, and a timeout after which the whole group
- * is killed.  Whatever the engine leaves running in its group is killed
- * when it exits.  The engine dies with its parent (PR_SET_PDEATHSIG).
+ * Run argv[0] (an absolute path) with stdin from /dev/null, stdout
+ * discarded, stderr captured (bounded), environment `envp`, the resource
+ * limits, and a timeout after which it is killed.  In the sandbox, every
+ * process it started is gone when this returns (its PID namespace ended,
+ * whatever they did: setsid, double forks); without one, those of its
+ * process group are killed.  It dies with its parent (PR_SET_PDEATHSIG).
  * Returns 0 when it ran (whatever its status), -errno when it could not
- * be started.
+ * be started (EPERM: the sandbox cannot be set up, `e` says why).
  */
 int run_process(const struct run_spec *spec, struct run_result *res,
     struct perr *e);

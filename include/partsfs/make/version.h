@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "partsfs/cache/cache.h"
+#include "partsfs/make/sandbox.h"
 #include "partsfs/util/util.h"
 
 /*
@@ -28,15 +29,16 @@ char *version_program(struct versions *v, const char *name, bool quick);
 
 /*
  * The engine's version text: the first line `argv` (default: program
- * --version) prints with `extra_env` (NULL or one VAR=value) added, or
- * "unknown (...)" when that fails.  Remembered in `cache` (may be NULL) by
+ * --version) prints with `extra_env` (NULL or one VAR=value) added, run in
+ * sandbox `sb` (NULL: none), or "unknown (...)" when that fails.  Remembered in `cache` (may be NULL) by
  * the program's path, size and mtime and the query, success or not, so
  * that a part answered from the cache never starts an engine.  The query
  * runs in a private directory of the cache's scratch space.  Caller frees;
  * NULL when the program is gone.
  */
 char *version_query(struct versions *v, struct cache *cache,
-    const char *program, char *const *argv, const char *extra_env);
+    struct sandbox *sb, const char *program, char *const *argv,
+    const char *extra_env);
 
 /*
  * The same, and what may be done to learn it: VERSION_ASK runs the query
@@ -47,8 +49,8 @@ char *version_query(struct versions *v, struct cache *cache,
 #define VERSION_ASK 0x1
 #define VERSION_QUICK 0x2
 char *version_lookup(struct versions *v, struct cache *cache,
-    const char *program, char *const *argv, const char *extra_env,
-    unsigned flags, bool *unknown);
+    struct sandbox *sb, const char *program, char *const *argv,
+    const char *extra_env, unsigned flags, bool *unknown);
 
 /* What stands for the version of a program that is not asked for it: its
  * path, size and modification time.  Caller frees. */

@@ -39,6 +39,16 @@ struct conf {
 	struct conf_command *commands;
 	size_t ncommands;
 	/* jobs */
+	bool sandbox;            /* engines in bubblewrap (jobs.sandbox) */
+	char *bwrap;             /* its program, found on PATH if not
+				  * absolute */
+	char *job_user;          /* jobs.user: who engines run as when
+				  * partsfs is root; NULL: partsfs, else
+				  * nobody */
+	uint64_t processes;      /* tasks of one job; 0 none */
+	uint64_t tmp_size;       /* a job's private /tmp and /dev/shm */
+	char **ro_paths;         /* more directories engines may read */
+	size_t nro_paths;
 	int workers;             /* 0: one per CPU */
 	double timeout;          /* seconds */
 	uint64_t memory;         /* address space limit, bytes; 0 none */
@@ -64,8 +74,8 @@ struct conf *conf_default(void);
 void conf_free(struct conf *c);
 
 /* Set one option from text, as `partsfs -o name=value` does: cache=,
- * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=.  0 or
- * -EINVAL. */
+ * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=, sandbox=.
+ * 0 or -EINVAL. */
 int conf_set(struct conf *c, const char *name, const char *value,
     struct perr *e);
 

@@ -41,5 +41,9 @@ int format_from_ext(const char *ext, size_t n);
  * CSG are text of their kind).  Returns 0 or -EBADMSG with a message.
  */
 int format_check_file(enum format f, const char *path, struct perr *e);
+/* The same for a file open as `fd` (read with pread: its offset stays);
+ * format_check_file opens its path following no link and waiting on no
+ * FIFO. */
+int format_check_fd(enum format f, int fd, struct perr *e);
 
 #endif
