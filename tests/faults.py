@@ -3,7 +3,9 @@
 # the daemon killed with -9 while jobs run, a cache on a full disk, a
 # deleted or damaged cache index, engines that hang, crash, write garbage,
 # nothing or a flood of stderr, and a library that goes away or becomes
-# unreadable while mounted.  TAP output; needs root, /dev/fuse and tmpfs.
+# unreadable while mounted.  TAP output; needs root.  A test is skipped
+# when what it needs is missing: /dev/fuse, or a mount namespace for its
+# tmpfs (need() in mountlib.py).
 
 import errno
 import json

@@ -1,6 +1,7 @@
 # mountlib.py -- the harness of the tests that mount partsfs for real: a
-# TAP runner, mounts in the foreground with a private configuration and
-# cache, libraries made by the fake engine, and small helpers.
+# TAP runner that skips a test whose prerequisite is missing, mounts in the
+# foreground with a private configuration and cache, libraries made by the
+# fake engine, and small helpers.
 
 import atexit
 import errno
@@ -50,6 +51,11 @@ class Failed(Exception):
     pass
 
 
+class Skip(Exception):
+    """The test is skipped: a prerequisite it needs is missing (the
+    reason)."""
+
+
 def check(cond, what="check failed"):
     if not cond:
         raise Failed(what)
@@ -75,18 +81,101 @@ def run_tests():
     only = os.environ.get("PARTSFS_TEST_ONLY")
     tests = [fn for fn in TESTS
              if not only or fn.__name__ in only.split(",")]
+    unknown = [w for w in REQUIRE if w not in PREREQS + ("all",)]
+    if unknown:
+        print("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
+              "(corpus, mountns, fuse, openscad, freecad or all)"
+              % unknown[0], flush=True)
+        return 1
     print("1..%d" % len(tests), flush=True)
     failed = 0
     for i, fn in enumerate(tests, 1):
         try:
             fn()
             print("ok %d - %s" % (i, fn.__name__), flush=True)
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, fn.__name__, e), flush=True)
         except Exception as e:  # a test's failure, whatever raised it
             failed += 1
             for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
                 print("# " + line)
             print("not ok %d - %s" % (i, fn.__name__), flush=True)
     return failed
+
+
+# --- prerequisites ---------------------------------------------------------
+
+# What a test may need that a machine may lack (see tests/tap.h).  need()
+# returns when it is here; otherwise the test is skipped with the reason,
+# or fails with it when PARTSFS_REQUIRE (names separated by commas or
+# blanks, or "all") names it.  A Mount needs fuse, a Tmpfs mountns; a test
+# says first what else it needs.
+PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad")
+REQUIRE = os.environ.get("PARTSFS_REQUIRE", "").replace(",", " ").split()
+MISSING = {}
+
+
+def need(name):
+    if name not in PREREQS:
+        raise Failed("no prerequisite is named %r" % name)
+    if name not in MISSING:
+        MISSING[name] = missing(name)
+    why = MISSING[name]
+    if why is None:
+        return
+    if name in REQUIRE or "all" in REQUIRE:
+        raise Failed("PARTSFS_REQUIRE requires %s: %s" % (name, why))
+    raise Skip(why)
+
+
+def on_path(prog):
+    """Is `prog` an executable file in a directory of $PATH?"""
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        f = os.path.join(d or ".", prog)
+        if os.path.isfile(f) and os.access(f, os.X_OK):
+            return True
+    return False
+
+
+def missing(name):
+    """Why the prerequisite `name` is missing, or None when it is here."""
+    if name == "corpus":
+        if not CORPUS:
+            return ("the BOLTS corpus was not found: PARTSFS_CORPUS is not "
+                    "set (configure --with-corpus=DIR sets it)")
+        if not os.path.isdir(os.path.join(CORPUS, "data")):
+            return ("the BOLTS corpus was not found: PARTSFS_CORPUS=%s has "
+                    "no data/ directory" % CORPUS)
+    elif name == "mountns":
+        if not on_path("unshare"):
+            return "unshare is not on PATH (Debian package util-linux)"
+        p = subprocess.run(["unshare", "-m", "--propagation", "private",
+                            "true"], capture_output=True, text=True)
+        if p.returncode != 0:
+            said = p.stderr.strip().splitlines() or [
+                "unshare exited with status %d" % p.returncode]
+            return "cannot make a mount namespace of its own: " + said[0]
+    elif name == "fuse":
+        try:
+            fd = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
+        except OSError as e:
+            return "/dev/fuse cannot be opened: " + e.strerror
+        try:
+            if not stat.S_ISCHR(os.fstat(fd).st_mode):
+                return "/dev/fuse is not a character device"
+        finally:
+            os.close(fd)
+        if os.geteuid() != 0 and not on_path("fusermount3"):
+            return ("FUSE mounts need root or fusermount3 on PATH "
+                    "(Debian package fuse3)")
+    elif name == "openscad":
+        if not on_path("openscad"):
+            return "openscad is not on PATH (Debian package openscad)"
+    elif name == "freecad":
+        if not on_path("freecadcmd"):
+            return ("freecadcmd is not on PATH (Debian package "
+                    "freecad-python3)")
+    return None
 
 
 # --- mounting --------------------------------------------------------------
@@ -123,6 +212,7 @@ class Mount:
     def __init__(self, library, *opts, conf_extra="", executors="",
                  cache=None, version=None, commands="", engine=FAKE,
                  as_mounted=None):
+        need("fuse")
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
         self.conf = os.path.join(self.dir + ".conf")
@@ -404,14 +494,11 @@ def wait_until(cond, what, timeout=5.0):
 def in_private_namespace(script):
     """Run the calling test file again in a mount namespace of its own, so
     that whatever it mounts (tmpfs, FUSE) vanishes with it.  Returns only
-    in the copy that runs there, or when unshare is not usable."""
-    if os.environ.get("PARTSFS_UNSHARED") or not shutil.which("unshare"):
+    in the copy that runs there, or when there is no mount namespace to
+    be had (the tests that need one are skipped)."""
+    if os.environ.get("PARTSFS_UNSHARED") or missing("mountns") is not None:
         return
     env = dict(os.environ, PARTSFS_UNSHARED="1")
-    probe = subprocess.run(["unshare", "-m", "--propagation", "private",
-                            "true"], capture_output=True)
-    if probe.returncode != 0:
-        return
     shutil.rmtree(TMP, ignore_errors=True)
     os.execvpe("unshare", ["unshare", "-m", "--propagation", "private",
                            sys.executable, os.path.abspath(script)], env)
@@ -486,9 +573,11 @@ TMPFS = []
 
 class Tmpfs:
     """A tmpfs of `size` (mount's syntax: 4m) on a fresh directory,
-    unmounted by umount() or at exit (after the mounts using it)."""
+    unmounted by umount() or at exit (after the mounts using it); it needs
+    the mount namespace of in_private_namespace()."""
 
     def __init__(self, size):
+        need("mountns")
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="tmpfs-")
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
                         "tmpfs", self.dir], check=True)

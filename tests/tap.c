@@ -1,13 +1,17 @@
 /* tap.c -- the TAP harness: runs the cases, prints the plan and results,
- * and offers temporary directories for tests that need files. */
+ * skips the cases whose prerequisites are missing, and offers temporary
+ * directories for tests that need files. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +19,8 @@
 #include "tap.h"
 
 static bool failed;
+/* Why the running case is skipped, or NULL. */
+static const char *skipped;
 static char *tmpdirs[64];
 static size_t ntmpdirs;
 
@@ -141,15 +147,241 @@ tap_write(const char *dir, const char *rel, const char *text)
 	free(path);
 }
 
+static char *format(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* A string made like printf's, never NULL. */
+static char *
+format(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
+}
+
 const char *
 tap_corpus(void)
 {
 	const char *c = getenv("PARTSFS_CORPUS");
 	struct stat st;
+	char *data;
+	bool found;
 
-	if (c == NULL || stat(c, &st) == -1)
+	if (c == NULL || *c == '\0')
 		return NULL;
-	return c;
+	data = format("%s/data", c);
+	found = stat(data, &st) == 0 && S_ISDIR(st.st_mode);
+	free(data);
+	return found ? c : NULL;
+}
+
+/* Is `prog` an executable file in a directory of $PATH? */
+static bool
+on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *file, *last;
+	struct stat st;
+	bool found = false;
+
+	copy = format("%s", path != NULL ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &last); dir != NULL && !found;
+	    dir = strtok_r(NULL, ":", &last)) {
+		file = format("%s/%s", dir, prog);
+		found = stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(file, X_OK) == 0;
+		free(file);
+	}
+	free(copy);
+	return found;
+}
+
+/* Each prerequisite's check gives the reason it is missing, or NULL. */
+
+static char *
+missing_corpus(void)
+{
+	const char *c = getenv("PARTSFS_CORPUS");
+
+	if (tap_corpus() != NULL)
+		return NULL;
+	if (c == NULL || *c == '\0')
+		return format("the BOLTS corpus was not found: PARTSFS_CORPUS "
+		    "is not set (configure --with-corpus=DIR sets it)");
+	return format("the BOLTS corpus was not found: PARTSFS_CORPUS=%s "
+	    "has no data/ directory", c);
+}
+
+/*
+ * A child process tries what the cases do: a mount namespace of its own,
+ * whose mounts stay in it.  It exits with 0, or with the errno of the
+ * step that failed.
+ */
+static char *
+missing_mountns(void)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return format("cannot make a mount namespace of its own: "
+		    "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) == -1 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1)
+			_exit(errno > 0 && errno < 256 ? errno : 255);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (!WIFEXITED(status))
+		return format("cannot make a mount namespace of its own: the "
+		    "trying process died of signal %d", WTERMSIG(status));
+	return format("cannot make a mount namespace of its own: %s",
+	    strerror(WEXITSTATUS(status)));
+}
+
+static char *
+missing_fuse(void)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) == -1)
+		return format("/dev/fuse cannot be opened: %s",
+		    strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return format("/dev/fuse is not a character device");
+	}
+	close(fd);
+	if (geteuid() != 0 && !on_path("fusermount3"))
+		return format("FUSE mounts need root or fusermount3 on PATH "
+		    "(Debian package fuse3)");
+	return NULL;
+}
+
+static char *
+missing_openscad(void)
+{
+	if (on_path("openscad"))
+		return NULL;
+	return format("openscad is not on PATH (Debian package openscad)");
+}
+
+static char *
+missing_freecad(void)
+{
+	if (on_path("freecadcmd"))
+		return NULL;
+	return format("freecadcmd is not on PATH (Debian package "
+	    "freecad-python3)");
+}
+
+static const struct prereq {
+	const char *name;
+	char *(*missing)(void);
+} prereqs[] = {
+	{ "corpus", missing_corpus },
+	{ "mountns", missing_mountns },
+	{ "fuse", missing_fuse },
+	{ "openscad", missing_openscad },
+	{ "freecad", missing_freecad },
+};
+#define NPREREQS (sizeof prereqs / sizeof prereqs[0])
+
+/* Each prerequisite's reason, once checked. */
+static bool checked[NPREREQS];
+static char *reasons[NPREREQS];
+
+/* The index of the prerequisite `name`, or NPREREQS. */
+static size_t
+prereq_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NPREREQS; i++) {
+		if (strcmp(prereqs[i].name, name) == 0)
+			break;
+	}
+	return i;
+}
+
+/* The words of $PARTSFS_REQUIRE, separated by commas or blanks. */
+#define REQUIRE_SEP ", \t\n"
+
+/* Does $PARTSFS_REQUIRE name `name`, or "all"? */
+static bool
+required(const char *name)
+{
+	const char *list = getenv("PARTSFS_REQUIRE");
+	char *copy, *word, *last;
+	bool found = false;
+
+	if (list == NULL)
+		return false;
+	copy = format("%s", list);
+	for (word = strtok_r(copy, REQUIRE_SEP, &last);
+	    word != NULL && !found; word = strtok_r(NULL, REQUIRE_SEP, &last))
+		found = strcmp(word, name) == 0 || strcmp(word, "all") == 0;
+	free(copy);
+	return found;
+}
+
+/* The first word of $PARTSFS_REQUIRE that names no prerequisite (to be
+ * freed), or NULL. */
+static char *
+required_unknown(void)
+{
+	const char *list = getenv("PARTSFS_REQUIRE");
+	char *copy, *word, *last, *bad = NULL;
+
+	if (list == NULL)
+		return NULL;
+	copy = format("%s", list);
+	for (word = strtok_r(copy, REQUIRE_SEP, &last);
+	    word != NULL && bad == NULL;
+	    word = strtok_r(NULL, REQUIRE_SEP, &last)) {
+		if (strcmp(word, "all") != 0 && prereq_index(word) == NPREREQS)
+			bad = format("%s", word);
+	}
+	free(copy);
+	return bad;
+}
+
+bool
+tap_need(const char *name)
+{
+	size_t i = prereq_index(name);
+
+	if (i == NPREREQS) {
+		tap_fail(__FILE__, __LINE__, "no prerequisite is named '%s'",
+		    name);
+		return false;
+	}
+	if (!checked[i]) {
+		reasons[i] = prereqs[i].missing();
+		checked[i] = true;
+	}
+	if (reasons[i] == NULL)
+		return true;
+	if (required(name)) {
+		failed = true;
+		tap_note("PARTSFS_REQUIRE requires %s: %s", name, reasons[i]);
+	} else if (skipped == NULL)
+		skipped = reasons[i];
+	return false;
 }
 
 const char *
@@ -163,17 +395,29 @@ tap_srcdir(void)
 int
 tap_run(const struct tap_case *cases, size_t n)
 {
+	char *bad;
 	size_t nfailed = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((bad = required_unknown()) != NULL) {
+		printf("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
+		    "(corpus, mountns, fuse, openscad, freecad or all)\n", bad);
+		free(bad);
+		return 1;
+	}
 	printf("1..%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
 		failed = false;
+		skipped = NULL;
 		cases[i].fn();
-		printf("%sok %zu - %s\n", failed ? "not " : "", i + 1,
-		    cases[i].name);
-		if (failed)
+		if (failed) {
+			printf("not ok %zu - %s\n", i + 1, cases[i].name);
 			nfailed++;
+		} else if (skipped != NULL)
+			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name,
+			    skipped);
+		else
+			printf("ok %zu - %s\n", i + 1, cases[i].name);
 	}
 	return nfailed ? 1 : 0;
 }

@@ -27,6 +27,28 @@ void tap_in_child(void (*body)(void));
 /* A diagnostic line ("# ...") for the running case. */
 void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Prerequisites: what a case needs that a machine may lack.  The names:
+ *   corpus    the BOLTS corpus, $PARTSFS_CORPUS (configure --with-corpus),
+ *             a directory with data/
+ *   mountns   a mount namespace of the process's own (unshare -m)
+ *   fuse      /dev/fuse opens, and mounting is allowed (root, or
+ *             fusermount3 on $PATH)
+ *   openscad  openscad on $PATH
+ *   freecad   freecadcmd on $PATH
+ * Where one is missing the case is skipped with the reason, unless
+ * $PARTSFS_REQUIRE (names separated by commas or blanks, or "all") names
+ * it: then the case fails with the reason.  tap_need() says whether the
+ * case can go on; NEED() returns from the case when it cannot.  Both are
+ * for the case itself, before any tap_in_child(): a child's skip is lost.
+ */
+bool tap_need(const char *name);
+
+#define NEED(name) do { \
+	if (!tap_need(name)) \
+		return; \
+} while (0)
+
 #define CHECK(cond) do { \
 	if (!(cond)) { \
 		tap_fail(__FILE__, __LINE__, "failed: %s", #cond); \
@@ -90,7 +112,8 @@ void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *tap_tmpdir(void);
 /* Write `text` to dir/rel, creating parent directories. */
 void tap_write(const char *dir, const char *rel, const char *text);
-/* The corpus directory ($PARTSFS_CORPUS), or NULL. */
+/* The corpus directory ($PARTSFS_CORPUS, when it has data/), or NULL;
+ * a case that needs it says NEED("corpus") first. */
 const char *tap_corpus(void);
 /* The source tree ($top_srcdir, or "."). */
 const char *tap_srcdir(void);
