@@ -599,8 +599,7 @@ save(const char *path, const char *text)
 }
 
 static void
-a_module_edited_while_its_engine_runs_is_planned_again_and_made_from_the_edit(
-    void)
+a_module_edited_while_its_engine_runs_is_made_again_from_the_edit(void)
 {
 	struct fixture_core fc;
 	struct cache_key first, last;
@@ -653,8 +652,7 @@ edit_all_the_time(void *arg)
 }
 
 static void
-a_module_edited_during_every_run_fails_after_three_replans_and_is_recorded(
-    void)
+a_module_edited_in_every_run_fails_after_three_replans_and_is_recorded(void)
 {
 	struct fixture_core fc;
 	struct editor ed = { 0 };
@@ -1027,8 +1025,7 @@ a_fetch_ahead_gives_up_at_once_when_its_engine_version_is_not_known(void)
 }
 
 static void
-a_fetch_waiting_for_its_engine_version_is_planned_on_a_thread_of_the_core(
-    void)
+a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread(void)
 {
 	struct fixture_core fc;
 	struct heard h = { 0 };
@@ -1240,15 +1237,15 @@ TAP_MAIN(
 	TAP_CASE(a_part_whose_engine_is_not_installed_fails_at_once_with_enoexec_naming_it),
 	TAP_CASE(a_part_whose_engine_is_not_installed_is_recorded_with_the_errors),
 	TAP_CASE(a_part_nothing_makes_fails_at_once_with_enoent_and_is_recorded),
-	TAP_CASE(a_module_edited_while_its_engine_runs_is_planned_again_and_made_from_the_edit),
-	TAP_CASE(a_module_edited_during_every_run_fails_after_three_replans_and_is_recorded),
+	TAP_CASE(a_module_edited_while_its_engine_runs_is_made_again_from_the_edit),
+	TAP_CASE(a_module_edited_in_every_run_fails_after_three_replans_and_is_recorded),
 	TAP_CASE(a_part_gone_in_a_live_edit_while_it_was_made_fails_with_enoent),
 	TAP_CASE(a_part_whose_file_went_from_behind_the_index_is_made_again),
 	TAP_CASE(a_part_evicted_between_lookup_and_open_is_asked_for_again_and_made),
 	TAP_CASE(a_part_asked_for_again_after_an_eviction_counts_in_fetch_replans),
 	TAP_CASE(a_fetch_ahead_waits_behind_normal_requests),
 	TAP_CASE(a_fetch_ahead_gives_up_at_once_when_its_engine_version_is_not_known),
-	TAP_CASE(a_fetch_waiting_for_its_engine_version_is_planned_on_a_thread_of_the_core),
+	TAP_CASE(a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread),
 	TAP_CASE(the_key_is_pinned_from_planning_until_the_fetch_is_freed),
 	TAP_CASE(a_pruned_cache_spares_the_part_of_a_referenced_fetch),
 	TAP_CASE(core_stop_fails_a_fetch_waiting_for_its_engine_as_a_system_failure),
