@@ -349,3 +349,140 @@ fixture_wait_for(bool (*cond)(void *), void *arg, double seconds)
 	}
 	return true;
 }
+
+/* A core over the test engine's box. */
+
+static const char BOX_BLT[] =
+    "---\nid: fake\nauthor: Test Author <t@example.org>\n"
+    "license: MIT <http://opensource.org/licenses/MIT>\n"
+    "blt-version: 0.4\nclasses:\n"
+    "  - id: box\n"
+    "    names: {name: Test box, labeling: 'Test box %(size)s %(note)s'}\n"
+    "    parameters:\n"
+    "      free: [size, mode, seconds, counter, note]\n"
+    "      defaults: {size: 10, mode: box, seconds: 0, counter: '', "
+    "note: ''}\n"
+    "      types: {size: Length (mm), mode: String, seconds: Number, "
+    "counter: String, note: String}\n"
+    "    source: partsfs tests\n";
+
+static const char BOX_BASE[] =
+    "- {filename: box.txt, type: script, author: t <t@example.org>, "
+    "license: MIT <x>, classids: [box]}\n";
+
+void
+fixture_core_open(struct fixture_core *fc,
+    const struct fixture_core_opts *opts)
+{
+	static const struct fixture_core_opts defaults;
+	const struct fixture_core_opts *o = opts != NULL ? opts : &defaults;
+	const char *program = o->program != NULL ? o->program :
+	    fixture_fake_engine();
+	struct buf y = BUF_INIT;
+	struct perr e = { 0 };
+	struct library *lib;
+	struct cache *cache;
+	struct conf *conf;
+	char *dir;
+
+	memset(fc, 0, sizeof *fc);
+	fc->tmp = tap_tmpdir();
+	tap_write(fc->tmp, "lib/data/fake.blt", BOX_BLT);
+	tap_write(fc->tmp, "lib/fake/fake/fake.base", BOX_BASE);
+	tap_write(fc->tmp, "lib/fake/fake/box.txt", "box script, version 1\n");
+	dir = xasprintf("%s/lib", fc->tmp);
+	if ((fc->dir = absolute(dir)) == NULL)
+		pf_fatal("%s: %s", dir, strerror(errno));
+	free(dir);
+	fc->script = xasprintf("%s/fake/fake/box.txt", fc->dir);
+	fc->cachedir = xasprintf("%s/cache", fc->tmp);
+	fc->counter = xasprintf("%s/counter", fc->tmp);
+	buf_printf(&y, "executors:\n  commands:\n    - name: fake\n"
+	    "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
+	    "\"{script}\"]\n", fixture_yaml_str(program));
+	if (o->version)
+		buf_printf(&y, "      version: [%s, --version]\n",
+		    fixture_yaml_str(program));
+	buf_printf(&y, "      formats: [stl, step]\n"
+	    "jobs:\n  timeout: 30\n  workers: %d\n"
+	    "cache:\n  dir: %s\n  negative-ttl: 60\n",
+	    o->workers > 0 ? o->workers : 2, fixture_yaml_str(fc->cachedir));
+	conf = fixture_conf(buf_str(&y));
+	buf_free(&y);
+	lib = fixture_load_conf(fc->dir, conf);
+	if (lib->diags.nerrors > 0) {
+		tap_note("%s", fixture_diags(lib));
+		abort();
+	}
+	if ((cache = cache_open(fc->cachedir, o->cache_max > 0 ? o->cache_max :
+	    (uint64_t)1 << 30, conf->negative_ttl, &e)) == NULL)
+		pf_fatal("cache_open: %s", e.msg);
+	if ((fc->core = core_new(lib, conf, cache, &e)) == NULL)
+		pf_fatal("core_new: %s", e.msg);
+}
+
+void
+fixture_core_close(struct fixture_core *fc)
+{
+	core_close(fc->core);
+	free(fc->dir);
+	free(fc->script);
+	free(fc->cachedir);
+	free(fc->counter);
+}
+
+char *
+fixture_box_path(const char *const *pairs, const char *ext)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, "fake/box/");
+	for (size_t i = 0; pairs != NULL && pairs[i] != NULL; i += 2) {
+		char *v = fixture_stem_value(pairs[i + 1]);
+		buf_printf(&b, "%s%s=%s", i ? "," : "", pairs[i], v);
+		free(v);
+	}
+	if (pairs == NULL || pairs[0] == NULL)
+		buf_adds(&b, "default");
+	buf_printf(&b, ".%s", ext);
+	return buf_steal(&b);
+}
+
+int
+fixture_fetch(struct fixture_core *fc, const char *path, unsigned flags,
+    void (*done)(void *arg, struct fetch *f), void *arg, struct fetch **fp)
+{
+	struct library *lib = core_library(fc->core);
+	struct perr e = { 0 };
+	struct pnode n;
+	int r;
+
+	if (pnode_lookup(lib, path, &n, &e) != 0)
+		pf_fatal("%s: %s", path, e.msg);
+	r = core_fetch(fc->core, &n, flags, done, arg, fp);
+	pnode_clear(&n);
+	library_unref(lib);
+	return r;
+}
+
+enum fetch_state
+fixture_fetch_wait(struct fixture_core *fc, const char *path,
+    double timeout, struct fetch **fp)
+{
+	struct fetch *f;
+	enum fetch_state st;
+
+	fixture_fetch(fc, path, 0, NULL, NULL, &f);
+	st = fetch_wait(f, timeout);
+	if (fp != NULL)
+		*fp = f;
+	else
+		fetch_unref(f);
+	return st;
+}
+
+int
+fixture_core_runs(struct fixture_core *fc)
+{
+	return fixture_lines(fc->counter);
+}

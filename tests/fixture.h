@@ -73,4 +73,52 @@ bool fixture_alive(long pid);
 /* Wait until cond() is true, at most `seconds`: the last value. */
 bool fixture_wait_for(bool (*cond)(void *), void *arg, double seconds);
 
+/* A core over the test engine's box. */
+
+#include "partsfs/core/core.h"
+#include "partsfs/core/fetch.h"
+
+/* A library whose class fake/box the test engine makes (a `command`
+ * executor "fake", formats stl and step; free parameters size, mode,
+ * seconds, counter and note, see tests/fake-engine.c; its script
+ * fake/fake/box.txt), its configuration, a cache and a core over them,
+ * all in one temporary directory. */
+struct fixture_core {
+	const char *tmp;                /* the directory of it all */
+	char *dir;                      /* the library, absolute */
+	char *script;                   /* the module: the box's script */
+	char *cachedir;
+	char *counter;                  /* the engine's runs, a pid a line */
+	struct core *core;
+};
+
+/* What fixture_core_open may change; zero for the defaults. */
+struct fixture_core_opts {
+	int workers;                    /* job workers (0: 2) */
+	uint64_t cache_max;             /* the cache's limit (0: a GiB) */
+	const char *program;            /* the engine (NULL: the test
+					 * engine) */
+	bool version;                   /* it has a version command:
+					 * program --version */
+};
+/* Open the rig (opts may be NULL); aborts when anything fails. */
+void fixture_core_open(struct fixture_core *fc,
+    const struct fixture_core_opts *opts);
+void fixture_core_close(struct fixture_core *fc);
+/* The tree path fake/box/<stem>.<ext> of a box made with the free values
+ * `pairs` (name, value, ..., NULL; values percent-encoded here), or
+ * default.<ext>; caller frees. */
+char *fixture_box_path(const char *const *pairs, const char *ext);
+#define FIXTURE_PAIRS(...) ((const char *const []){ __VA_ARGS__, NULL })
+/* Look `path` up in the core's current library and core_fetch it; aborts
+ * when there is no such part. */
+int fixture_fetch(struct fixture_core *fc, const char *path, unsigned flags,
+    void (*done)(void *arg, struct fetch *f), void *arg, struct fetch **fp);
+/* Fetch `path` and wait for the fetch (at most `timeout` seconds): its
+ * state, the fetch in *fp (NULL: dropped). */
+enum fetch_state fixture_fetch_wait(struct fixture_core *fc,
+    const char *path, double timeout, struct fetch **fp);
+/* The engine runs counted so far. */
+int fixture_core_runs(struct fixture_core *fc);
+
 #endif
