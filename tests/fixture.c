@@ -403,8 +403,10 @@ fixture_core_open(struct fixture_core *fc,
 	if (o->version)
 		buf_printf(&y, "      version: [%s, --version]\n",
 		    fixture_yaml_str(program));
+	/* the engine counts its runs in a file of the test's: outside the
+	 * sandbox (test-sandbox tests it) */
 	buf_printf(&y, "      formats: [stl, step]\n"
-	    "jobs:\n  timeout: 30\n  workers: %d\n"
+	    "jobs:\n  sandbox: off\n  timeout: 30\n  workers: %d\n"
 	    "cache:\n  dir: %s\n  negative-ttl: 60\n",
 	    o->workers > 0 ? o->workers : 2, fixture_yaml_str(fc->cachedir));
 	conf = fixture_conf(buf_str(&y));

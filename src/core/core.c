@@ -136,6 +136,30 @@ core_set_library(struct core *c, struct library *lib)
 	library_unref(old);
 }
 
+/* Drop the oldest problems of `b` (each a line of its time, then lines
+ * indented by two spaces) until it is within LIBRARY_ERRORS_MAX, the
+ * newest kept whole. */
+static void
+trim_oldest(struct buf *b)
+{
+	size_t cut = 0;
+
+	while (b->len - cut > LIBRARY_ERRORS_MAX) {
+		const char *next = b->p + cut;
+		/* the start of the next problem: a line not indented */
+		do {
+			next = memchr(next, '\n', b->len - (size_t)(next - b->p));
+			if (next == NULL || ++next >= b->p + b->len)
+				return;   /* the newest alone is kept */
+		} while (next[0] == ' ');
+		cut = (size_t)(next - b->p);
+	}
+	if (cut > 0) {
+		memmove(b->p, b->p + cut, b->len - cut + 1);
+		b->len -= cut;
+	}
+}
+
 void
 core_library_error(struct core *c, const char *msg)
 {
@@ -151,14 +175,13 @@ core_library_error(struct core *c, const char *msg)
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	pthread_mutex_lock(&c->lock);
-	if (c->library_errors.len > LIBRARY_ERRORS_MAX)
-		buf_reset(&c->library_errors);
 	buf_printf(&c->library_errors, "%s library\n", when);
 	for (const char *s = msg; *s;) {
 		size_t n = strcspn(s, "\n");
 		buf_printf(&c->library_errors, "  %.*s\n", (int)n, s);
 		s += n + (s[n] == '\n');
 	}
+	trim_oldest(&c->library_errors);
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -198,7 +198,7 @@ job_done(void *arg, struct job *job)
 {
 	struct fetch *f = arg;
 	const struct cache_entry *made;
-	int fd;
+	int fd, tries;
 
 	if (job_state(job) == JOB_DONE) {
 		/* the job's own descriptor, held in use since the part was
@@ -211,7 +211,10 @@ job_done(void *arg, struct job *job)
 			opened(f, fd);
 			return;
 		}
-		if (f->reopens++ < FETCH_TRIES) {
+		pthread_mutex_lock(&f->lock);
+		tries = f->reopens++;
+		pthread_mutex_unlock(&f->lock);
+		if (tries < FETCH_TRIES) {
 			log_info("%s went from the cache before it could be "
 			    "read; made again", f->path);
 			replan(f, false);
@@ -220,9 +223,13 @@ job_done(void *arg, struct job *job)
 			    "before it could be read, again and again", true);
 		return;
 	}
-	if (job_stale(job) && f->replans < FETCH_TRIES) {
-		/* the reader gets the part of the module as it is now */
+	pthread_mutex_lock(&f->lock);
+	tries = job_stale(job) ? f->replans : FETCH_TRIES;
+	if (tries < FETCH_TRIES)
 		f->replans++;
+	pthread_mutex_unlock(&f->lock);
+	if (tries < FETCH_TRIES) {
+		/* the reader gets the part of the module as it is now */
 		log_info("%s; planned again", job_error(job));
 		replan(f, false);
 		return;
@@ -248,7 +255,7 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 	struct cache_key key;
 	struct plan plan;
 	struct job *job;
-	int r, fd, err;
+	int r, fd, err, tries;
 
 	for (;;) {
 		r = wait ? plan_make(&c->env, part, &plan, &e) :
@@ -293,7 +300,10 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 		}
 		/* evicted between the lookup and the open: asked again, and
 		 * the part is made again */
-		if (err != ENOENT || f->reopens++ >= FETCH_TRIES) {
+		pthread_mutex_lock(&f->lock);
+		tries = f->reopens++;
+		pthread_mutex_unlock(&f->lock);
+		if (err != ENOENT || tries >= FETCH_TRIES) {
 			fail(f, err, true, NULL, false);
 			return;
 		}
@@ -392,11 +402,17 @@ fetch_state(struct fetch *f)
 int
 fetch_fd(struct fetch *f)
 {
+	char path[64];
+
 	if (fetch_state(f) != FETCH_DONE) {
 		errno = EAGAIN;
 		return -1;
 	}
-	return fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	/* opened again, not duplicated: a file position of its own for
+	 * every reader (the part may have left its place in the cache
+	 * meanwhile; its file is still this one) */
+	snprintf(path, sizeof path, "/proc/self/fd/%d", f->fd);
+	return cache_blob_open(path, NULL);
 }
 
 const struct stat *
@@ -470,7 +486,7 @@ fetch_replans(struct fetch *f)
 	int n;
 
 	pthread_mutex_lock(&f->lock);
-	n = f->replans;
+	n = f->replans + f->reopens;
 	pthread_mutex_unlock(&f->lock);
 	return n;
 }
