@@ -52,6 +52,10 @@ def check_engine(hand, name):
 B.say("T1 (issue 3) cold partsctl get vs the same engine command run by hand "
       "(target: overhead <= 5%%); load average %s" % loadavg())
 B.legend()
+check = subprocess.run([B.partsctl, "check", B.library], capture_output=True,
+                       text=True)
+B.say("  " + (check.stdout.strip().splitlines() or ["?"])[-1] +
+      " (partsctl check)")
 cold = {}
 for name, path, primer in PARTS:
     hand = Hand(B, path)
@@ -98,14 +102,18 @@ for name, path, primer in PARTS:
 # test engine, started from a command executor) against that engine alone.
 CMDLIB = os.path.join(B.top, "tests", "data", "cmdlib")
 fake_conf = os.path.join(B.work, "fake.conf")
-with open(fake_conf, "w") as f:
-    f.write("executors:\n  commands:\n    - name: fake\n"
-            "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
-            "\"{script}\"]\n      formats: [stl]\n" % B.fake)
+# the same without the sandbox: what the sandbox itself costs a job
+fake_off_conf = os.path.join(B.work, "fake-off.conf")
+for conf, mode in ((fake_conf, "bwrap"), (fake_off_conf, "off")):
+    with open(conf, "w") as f:
+        f.write("executors:\n  commands:\n    - name: fake\n"
+                "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
+                "\"{script}\"]\n      formats: [stl]\n"
+                "jobs:\n  sandbox: %s\n" % (B.fake, mode))
 
 
-def fake_get_argv(n, cache, output):
-    return [B.partsctl, "get", "-q", "-c", fake_conf, CMDLIB,
+def fake_get_argv(n, cache, output, conf=fake_conf):
+    return [B.partsctl, "get", "-q", "-c", conf, CMDLIB,
             "fake/box/size=%d.stl" % n, "--cache", cache, "-o", output]
 
 
@@ -134,20 +142,30 @@ if os.access(B.fake, os.X_OK):
                                                   W("out.stl"))))
     B.say("      (fake.conf: the executor `fake` running $B/tests/fake-engine;"
           " $W/cache as above)")
-    t_hand, t_get = [], []
+    B.say("    get, sandbox off: the same with fake-off.conf (jobs.sandbox: "
+          "off)")
+    t_hand, t_get, t_off = [], [], []
     for i in range(2 * RUNS):
         argv, env, s = fake_hand(i + 1)
         t_hand.append(B.timed(argv, env=env, cwd=s))
         cache = B.fresh_copy(template)
         t_get.append(B.timed(fake_get_argv(i + 1, cache, os.path.join(
             B.tmp("out"), "out.stl"))))
-    B.say("    by hand: " + spread(t_hand))
-    B.say("    get:     " + spread(t_get))
+        shutil.rmtree(cache)
+        cache = B.fresh_copy(template)
+        t_off.append(B.timed(fake_get_argv(i + 1, cache, os.path.join(
+            B.tmp("out"), "out.stl"), fake_off_conf)))
+        shutil.rmtree(cache)
+    B.say("    by hand:           " + spread(t_hand))
+    B.say("    get:               " + spread(t_get))
+    B.say("    get, sandbox off:  " + spread(t_off))
     fixed = median(t_get) - median(t_hand)
     B.say("    a cold get costs %s more than its engine alone: the 5%% "
           "target needs engine" % secs(fixed))
     B.say("    runs of at least %s on this machine (no verdict: context for "
           "the figures above)" % secs(fixed / 0.05))
+    B.say("    of which the sandbox (bwrap, namespaces, staging, its end): "
+          "%s per job" % secs(median(t_get) - median(t_off)))
 
 # --- T2 ----------------------------------------------------------------------
 

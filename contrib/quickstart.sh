@@ -16,8 +16,14 @@ cd build/release
 make -s -j"$(nproc)"
 make -s install
 cd "$top"
+# engines run as a system user of their own when partsfs runs as root
+if ! getent passwd partsfs >/dev/null; then
+	echo "== adduser --system --group --no-create-home partsfs"
+	adduser --quiet --system --group --no-create-home \
+	    --home /nonexistent partsfs
+fi
 
-echo "== partsctl check library"
+echo "== partsctl check library (it says how engines run)"
 partsctl check library
 echo "== partsctl params library bolts/hex_screw/M8/length=20.step"
 partsctl params library bolts/hex_screw/M8/length=20.step

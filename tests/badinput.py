@@ -304,9 +304,13 @@ def huge_or_odd_numbers_are_enoent_or_the_same_number():
     for level in ("TRUE", "True", "1", "0", "yes", "on", "%74rue ", " true"):
         eq(errno_of(os.stat, m.path("fake/all/M1", level)), "ENOENT", level)
     # numbers that parse are the nearest double, however spelt
-    same(m, "len=1e308.stl", "len=1E+308.stl")
-    eq(params_of(m, "len=1e308.stl")["len"], 1e308, "1e308")
-    eq(params_of(m, "num=-1e308.stl")["num"], -1e308, "-1e308")
+    same(m, "len=1e6.stl", "len=1E+6.stl")
+    same(m, "len=1e6.stl", "len=1000000.000.stl")
+    eq(params_of(m, "len=1e6.stl")["len"], 1e6, "1e6")
+    eq(params_of(m, "num=-1e6.stl")["num"], -1e6, "-1e6")
+    # beyond values.max (1e6 by default), whatever the spelling
+    absent(m, "len=1e308.stl", "len=1E+308.stl", "num=-1e308.stl",
+           "len=1000000.0000001.stl", "num=1e7.stl", "num=-1000001.stl")
     same(m, "len=-0.stl", "len=0.stl")
     same(m, "len=+5.stl", "len=5.stl")
     same(m, "len=5..stl", "len=5.stl")

@@ -173,6 +173,17 @@ expect_contains "$err" "size=M7: not a choice of size"
 get "$LIBRARY" bolts/hex_screw/M8/length=-1.step -o "$TMP/x"
 expect_rc 1
 expect_contains "$err" "length=-1: a length must be a number >= 0"
+# beyond values.max: no part, in any format (OpenSCAD would make the head
+# alone, FreeCAD would fail)
+for ext in stl step; do
+	get "$LIBRARY" "bolts/hex_screw/M8/length=1e15.$ext" -o "$TMP/x"
+	expect_rc 1
+	expect_contains "$err" "length=1000000000000000: beyond 1000000 mm, the largest value parts are made with (values.max)" "$ext"
+done
+printf 'values:\n  max: 50\n' >"$TMP/small.conf"
+get -c "$TMP/small.conf" "$LIBRARY" bolts/hex_screw/M8/length=51.stl -o "$TMP/x"
+expect_rc 1
+expect_contains "$err" "length=51: beyond 50 mm"
 end
 
 begin "a missing engine names its Debian package"

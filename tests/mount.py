@@ -223,6 +223,13 @@ def invalid_names_are_enoent():
                 "bolts/hex_screw/M8/default.dwg", "nope", "bolts/nope",
                 "bolts/hex_screw/M8/length=%zz.step"]:
         raises(errno.ENOENT, os.stat, m.path(bad))
+    # beyond values.max (a kilometre): no part in any format, json too
+    for ext in ("stl", "step", "glb", "png", "json"):
+        raises(errno.ENOENT, os.stat,
+               m.path("bolts/hex_screw/M8/length=1e15." + ext))
+        raises(errno.ENOENT, os.stat,
+               m.path("bolts/hex_screw/M8/length=1000000.001." + ext))
+        os.stat(m.path("bolts/hex_screw/M8/length=1e6." + ext))
 
 
 @test

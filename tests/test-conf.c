@@ -127,6 +127,7 @@ check_defaults(const struct conf *c)
 	CHECK_INT(c->output_max, GiB);
 	CHECK_INT(c->cache_max, GiB);
 	CHECK_NUM(c->negative_ttl, 30);
+	CHECK_NUM(c->value_max, 1e6);
 }
 
 static const char example[] =
@@ -161,7 +162,9 @@ static const char example[] =
     "cache:\n"
     "  dir: /var/cache/partsfs\n"
     "  max-size: 10G\n"
-    "  negative-ttl: 0\n";
+    "  negative-ttl: 0\n"
+    "values:\n"
+    "  max: 2500.5\n";
 
 static void
 without_a_file_the_defaults_apply(void)
@@ -324,6 +327,7 @@ a_full_example_reads_every_value(void)
 	CHECK_STR(c->cache_dir, "/var/cache/partsfs");
 	CHECK_INT(c->cache_max, 10 * GiB);
 	CHECK_NUM(c->negative_ttl, 0);
+	CHECK_NUM(c->value_max, 2500.5);
 	conf_free(c);
 }
 
@@ -418,7 +422,7 @@ unknown_keys_are_errors_at_their_position(void)
 	isolate();
 	EXPECT_REFUSED("job:\n  workers: 2\n",
 	    "partsfs.conf:1:1: error: unknown key 'job' (known: executors, "
-	    "jobs, cache)");
+	    "jobs, cache, values)");
 	EXPECT_REFUSED("jobs:\n  workers: 2\n  timout: 5\n",
 	    "partsfs.conf:3:3: error: jobs: unknown key 'timout' (known: "
 	    "workers, timeout, memory, cpu, stderr, output-max, sandbox, "
@@ -467,7 +471,7 @@ values_of_the_wrong_kind_are_errors(void)
 	    "(name, argv, formats, ...), found a single value");
 	EXPECT_REFUSED("- executors\n",
 	    "partsfs.conf:1:1: error: expected a mapping of the sections "
-	    "executors, jobs and cache, found a list");
+	    "executors, jobs, cache and values, found a list");
 }
 
 static void
@@ -496,6 +500,14 @@ numbers_out_of_range_are_errors(void)
 	EXPECT_REFUSED("cache:\n  negative-ttl: -0.5\n",
 	    "partsfs.conf:2:17: error: cache.negative-ttl: '-0.5' is not a "
 	    "number of seconds from 0 to 1000000000");
+	EXPECT_REFUSED("values:\n  max: 0\n",
+	    "partsfs.conf:2:8: error: values.max: '0' is not a number greater "
+	    "than 0 and at most 1000000000");
+	EXPECT_REFUSED("values:\n  max: 1.1e9\n", "values.max: '1.1e9' is "
+	    "not");
+	EXPECT_REFUSED("values:\n  max: -5\n", "values.max: '-5' is not");
+	EXPECT_REFUSED("values:\n  max: [1]\n", "values.max");
+	EXPECT_REFUSED("values:\n  min: 1\n", "unknown key 'min'");
 	EXPECT_REFUSED("executors:\n  openscad: {cost: 0}\n",
 	    "partsfs.conf:2:20: error: executors.openscad.cost: '0' is not a "
 	    "cost from 1 to 100");
@@ -507,7 +519,9 @@ numbers_out_of_range_are_errors(void)
 	/* the edges are accepted */
 	EXPECT_ACCEPTED(c, "jobs: {workers: 256, timeout: 0.001, cpu: 0}\n"
 	    "cache: {negative-ttl: 0}\n"
+	    "values: {max: 1e9}\n"
 	    "executors: {openscad: {cost: 100}, freecad: {cost: 1}}\n");
+	CHECK_NUM(c->value_max, 1e9);
 	CHECK_INT(c->workers, 256);
 	CHECK_NUM(c->timeout, 0.001);
 	CHECK_INT(c->openscad_cost, 100);

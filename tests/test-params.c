@@ -188,6 +188,82 @@ free_values_are_range_checked(void)
 	CHECK_CONTAINS(e.msg, "Length (mm)");
 }
 
+/* Lengths in millimetres and inches, a number, an angle, and a table
+ * whose second row is beyond the bound. */
+static const char *const BIG =
+"  - id: big\n"
+"    names: {name: Big, labeling: Big %(key)s}\n"
+"    parameters:\n"
+"      free: [key, l, inch, n, a]\n"
+"      defaults: {key: A, l: 1, inch: 1, n: 1, a: 0}\n"
+"      types: {key: Table Index, l: Length (mm), inch: Length (in),\n"
+"              n: Number, a: Angle (deg), d: Length (mm)}\n"
+"      tables: {index: key, columns: [d], data: {A: [1000000], B: [2e6]}}\n"
+"    source: test\n";
+
+static void
+values_beyond_the_bound_make_no_part(void)
+{
+	struct library *l = fixture_load("b", BIG);
+	const struct pclass *big = library_class(l, "big");
+	struct value vals[16];
+	struct perr e = { 0 };
+
+	CHECK_MSG(l->diags.nerrors == 0, "%s", fixture_diags(l));
+	CHECK(big->ps.value_max == CONF_VALUE_MAX);
+	/* at the bound: a part; beyond it: none (ENOENT), with the bound */
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "l", "1e6",
+	    "n", "-1000000", NULL }, vals, &e), 0);
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "l",
+	    "1000000.0000001", NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "l=1000000.0000001");
+	CHECK_CONTAINS(e.msg, "beyond 1000000 mm");
+	CHECK_CONTAINS(e.msg, "values.max");
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "n", "-1e7",
+	    NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "n=-10000000");
+	/* inches are bounded at the same length: 1e6 mm is 39370.08 in */
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "inch", "39370",
+	    NULL }, vals, &e), 0);
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "inch", "39371",
+	    NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, " in,");
+	/* angles keep their own range only */
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "a", "360",
+	    NULL }, vals, &e), 0);
+	/* a table's value counts like a given one */
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "key", "B",
+	    NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "d=2000000");
+	library_unref(l);
+}
+
+static void
+the_bound_comes_from_the_configuration(void)
+{
+	struct conf *conf = conf_default();
+	struct library *l;
+	const struct pclass *big;
+	struct value vals[16];
+	struct perr e = { 0 };
+
+	conf->value_max = 50;
+	l = fixture_load_conf(fixture_dir("b2", BIG), conf);
+	big = library_class(l, "big");
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "l", "50",
+	    "key", "B", NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "d=2000000");
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "l", "51",
+	    NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "beyond 50 mm");
+	/* the default row's 1e6 is beyond it too: no part at all */
+	CHECK_INT(fixture_collect(big, (const char *const[]){ "l", "50",
+	    NULL }, vals, &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "d=1000000");
+	library_unref(l);
+	conf_free(conf);
+}
+
 static void
 common_tuples_expand_to_their_cartesian_product(void)
 {
@@ -336,6 +412,8 @@ TAP_MAIN(
 	TAP_CASE(choices_are_the_keys_common_to_every_table_in_natural_order),
 	TAP_CASE(a_value_outside_the_choices_names_what_is_accepted),
 	TAP_CASE(free_values_are_range_checked),
+	TAP_CASE(values_beyond_the_bound_make_no_part),
+	TAP_CASE(the_bound_comes_from_the_configuration),
 	TAP_CASE(common_tuples_expand_to_their_cartesian_product),
 	TAP_CASE(all_discrete_classes_without_common_list_every_combination),
 	TAP_CASE(classes_with_a_continuous_parameter_and_no_common_have_none),

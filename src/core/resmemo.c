@@ -230,12 +230,14 @@ add_int(struct keyhash *h, const char *label, long long v)
 }
 
 /* The memo of the library at `root` under this configuration: every
- * setting that can change which makers a class has, or a key. */
+ * setting that can change which makers a class has, which parts exist,
+ * or a key. */
 static char *
 lib_name(const char *root, const struct conf *conf)
 {
 	struct keyhash *h = keyhash_new();
 	struct cache_key k;
+	char max[40];
 
 	keyhash_add_str(h, "memo", MEMO_FORMAT);
 	keyhash_add_str(h, "version", PACKAGE_VERSION);
@@ -251,6 +253,8 @@ lib_name(const char *root, const struct conf *conf)
 	add_int(h, "freecad_cost", conf->freecad_cost);
 	keyhash_add_str(h, "converter",
 	    conf->converter ? conf->converter : "");
+	snprintf(max, sizeof max, "%.17g", conf->value_max);
+	keyhash_add_str(h, "value_max", max);
 	add_int(h, "commands", (long long)conf->ncommands);
 	for (size_t i = 0; i < conf->ncommands; i++) {
 		const struct conf_command *cmd = &conf->commands[i];

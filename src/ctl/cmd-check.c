@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "partsfs/core/core.h"
 #include "partsfs/model/params.h"
 #include "partsfs/util/util.h"
 
@@ -103,7 +104,10 @@ cmd_check(int argc, char **argv)
 	};
 	bool json = false, quiet = false;
 	const char *config = NULL;
+	struct perr e = { 0 };
 	struct library *lib;
+	struct conf *conf;
+	char *engines;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jqc:h", opts, NULL)) != -1) {
@@ -131,18 +135,30 @@ cmd_check(int argc, char **argv)
 	}
 	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
+	/* how engines would run (the sandbox is tried) */
+	if ((conf = ctl_conf(config, NULL, NULL)) == NULL) {
+		library_unref(lib);
+		return CTL_USAGE;
+	}
+	if ((engines = core_engines_under(conf, &e)) == NULL) {
+		/* jobs.user names no user: the configuration is wrong */
+		ctl_error("%s", e.msg);
+		engines = xasprintf("engines are not run: %s", e.msg);
+	}
+	conf_free(conf);
 	for (size_t i = 0; i < lib->ncolls; i++)
 		for (size_t k = 0; k < lib->colls[i]->nclasses; k++)
 			check_class_parts(lib, &lib->colls[i]->classes[k]);
 	diags_sort(&lib->diags);
 	rc = lib->diags.nerrors > 0 ? CTL_INVALID : CTL_OK;
 	if (json) {
-		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}",
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:s, s:o}",
 		    "valid", rc == CTL_OK,
 		    "collections", (json_int_t)lib->ncolls,
 		    "classes", (json_int_t)lib->nclasses,
 		    "errors", (json_int_t)lib->diags.nerrors,
 		    "warnings", (json_int_t)lib->diags.nwarnings,
+		    "engines", engines,
 		    "diagnostics", diags_json(&lib->diags, quiet));
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
@@ -159,7 +175,9 @@ cmd_check(int argc, char **argv)
 		printf("%s: %zu collections, %zu classes, %zu errors, "
 		    "%zu warnings\n", lib->root, lib->ncolls, lib->nclasses,
 		    lib->diags.nerrors, lib->diags.nwarnings);
+		printf("%s\n", engines);
 	}
+	free(engines);
 	library_unref(lib);
 	return rc;
 }

@@ -210,6 +210,7 @@ merged_pset(struct base_ctx *ctx, struct pclass *c, const struct ynode *el)
 		return &c->ps;
 	ps = arena_alloc(ctx->a, sizeof *ps);
 	pset_build(ctx->a, ymap_get(c->node, "parameters"), extra, ps, &tmp);
+	ps->value_max = c->ps.value_max;
 	for (size_t i = 0; i < tmp.n; i++) {
 		const struct diag *dg = &tmp.v[i];
 		if (strcmp(dg->file, extra->file) != 0)

@@ -67,6 +67,9 @@ collection_load(const char *root, const char *id, const struct conf *conf,
 	if (fstat(fd, &st) == 0)
 		coll->mtime = st.st_mtim;
 	blt_read(coll, doc, id, diags);
+	for (size_t i = 0; i < coll->nclasses; i++)
+		coll->classes[i].ps.value_max = conf != NULL ?
+		    conf->value_max : CONF_VALUE_MAX;
 	bases_read(coll, root, conf, limits, diags);
 	for (size_t i = 0; i < coll->nclasses; i++)
 		class_makers(&coll->classes[i], conf);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,7 +175,8 @@ pset_collect(const struct pset *ps, const struct value *free,
 		const struct param *p = &ps->params[ps->free[f]];
 		struct value v = free != NULL && free[f].kind != V_NULL ?
 		    free[f] : p->def;
-		if ((r = value_check(p->type, p->name, &v, e)) != 0)
+		if ((r = value_check(p->type, p->name, &v, e)) != 0 ||
+		    (r = pset_check_bound(ps, ps->free[f], &v, e)) != 0)
 			return r;
 		if (p->type == PT_TABLE_INDEX && p->nchoices > 0 &&
 		    param_choice(p, v.u.str) < 0)
@@ -223,5 +225,41 @@ pset_collect(const struct pset *ps, const struct value *free,
 		out[tb->result] = tb->cells[(size_t)row * tb->ncols +
 		    (size_t)col];
 	}
+	/* the free values were checked above; literals and tables now */
+	for (size_t i = 0; i < ps->nparams; i++) {
+		if (ps->params[i].free_pos < 0 &&
+		    (r = pset_check_bound(ps, (int)i, &out[i], e)) != 0)
+			return r;
+	}
 	return 0;
+}
+
+int
+pset_check_bound(const struct pset *ps, int pi, const struct value *v,
+    struct perr *e)
+{
+	const struct param *p = &ps->params[pi];
+	char val[32], max[32];
+	double bound = ps->value_max;
+
+	if (bound <= 0 || v->kind != V_NUM)
+		return 0;
+	switch (p->type) {
+	case PT_LENGTH_IN:
+		bound /= 25.4;
+		break;
+	case PT_LENGTH_MM:
+	case PT_NUMBER:
+		break;
+	default:
+		return 0;
+	}
+	if (fabs(v->u.num) <= bound)
+		return 0;
+	num_canon(v->u.num, val, NULL);
+	num_canon(bound, max, NULL);
+	return perr_set(e, ENOENT, "%s=%s: beyond %s%s, the largest value "
+	    "parts are made with (values.max)", p->name, val, max,
+	    p->type == PT_LENGTH_MM ? " mm" : p->type == PT_LENGTH_IN ?
+	    " in" : "");
 }

@@ -236,6 +236,8 @@ set_free(struct pnode *part, int pi, const char *text, size_t len,
 		return r;
 	if (p->type == PT_TABLE_INDEX && param_choice(p, copy) < 0)
 		return param_no_choice(p, copy, e);
+	if ((r = pset_check_bound(part->ps, pi, &v, e)) != 0)
+		return r;
 	part->free[p->free_pos] = v;
 	return 0;
 }

@@ -41,13 +41,13 @@ static const char *const reserved_names[] = {
 /* What a number or a size must be, and how to say so. */
 enum spec_kind {
 	SPEC_INT,
-	SPEC_SECONDS,
+	SPEC_REAL,               /* a decimal number */
 	SPEC_SIZE,
 };
 
 struct spec {
 	enum spec_kind kind;
-	double min;              /* SPEC_INT, SPEC_SECONDS */
+	double min;              /* SPEC_INT, SPEC_REAL */
 	double max;
 	bool above;              /* the minimum itself is refused */
 	const char *expect;
@@ -69,16 +69,23 @@ static const struct spec spec_cost = {
 /* A time limit shorter than a millisecond could not even start an
  * engine; smaller values are mistakes. */
 static const struct spec spec_timeout = {
-	SPEC_SECONDS, 0.001, 1e9, false,
+	SPEC_REAL, 0.001, 1e9, false,
 	"a number of seconds from 0.001 to 1000000000"
 };
 static const struct spec spec_cpu = {
-	SPEC_SECONDS, 0, 1e9, false,
+	SPEC_REAL, 0, 1e9, false,
 	"a number of CPU seconds from 0 (no limit) to 1000000000"
 };
 static const struct spec spec_ttl = {
-	SPEC_SECONDS, 0, 1e9, false,
+	SPEC_REAL, 0, 1e9, false,
 	"a number of seconds from 0 to 1000000000"
+};
+/* Real parts are well under a kilometre.  The bundled hex screw is made
+ * by FreeCAD up to a shank of 1e9 mm (from 1e10 its solids no longer
+ * fuse) and by OpenSCAD up to 1e12 (at 1e13 it drops the shank). */
+static const struct spec spec_value_max = {
+	SPEC_REAL, 0, 1e9, true,
+	"a number greater than 0 and at most 1000000000"
 };
 static const struct spec spec_size = {
 	SPEC_SIZE, 0, 0, false,
@@ -261,7 +268,7 @@ spec_parse(const struct spec *sp, const char *s, union num *out)
 			return false;
 		out->i = (int)l;
 		return true;
-	case SPEC_SECONDS:
+	case SPEC_REAL:
 		if (!num_parse(s, strlen(s), &d) || d > sp->max ||
 		    (sp->above ? d <= sp->min : d < sp->min))
 			return false;
@@ -324,6 +331,8 @@ conf_default(void)
 	c->cpu = 600;
 	c->stderr_max = (size_t)64 << 10;
 	c->output_max = (uint64_t)1 << 30;
+
+	c->value_max = CONF_VALUE_MAX;
 
 	c->cache_dir = default_cache_dir();
 	c->cache_max = (uint64_t)1 << 30;
@@ -877,12 +886,25 @@ read_cache(struct conf *c, const struct ynode *root, struct diags *d)
 		c->negative_ttl = u.d;
 }
 
+static void
+read_values(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "max", NULL };
+	const struct ynode *v;
+	union num u;
+
+	if ((v = section(root, "values", "values", keys, d)) == NULL)
+		return;
+	if (read_num(v, "max", "values.max", &spec_value_max, &u, d))
+		c->value_max = u.d;
+}
+
 /* The file at `path` over the defaults; NULL after errors. */
 static struct conf *
 conf_read(const char *path, struct diags *d)
 {
 	static const char *const sections[] = { "executors", "jobs", "cache",
-	    NULL };
+	    "values", NULL };
 	struct arena *a = arena_new();
 	size_t errors = d->nerrors;
 	struct conf *c = conf_default();
@@ -893,13 +915,14 @@ conf_read(const char *path, struct diags *d)
 	if (root != NULL && root->kind != Y_NULL) {
 		if (root->kind != Y_MAP)
 			yerror(d, root, "expected a mapping of the sections "
-			    "executors, jobs and cache, found %s",
+			    "executors, jobs, cache and values, found %s",
 			    kind_text(root));
 		else {
 			check_keys(root, NULL, sections, d);
 			read_executors(c, root, d);
 			read_jobs(c, root, d);
 			read_cache(c, root, d);
+			read_values(c, root, d);
 		}
 	}
 	arena_free(a);

@@ -71,6 +71,9 @@ struct pset {
 	/* Expanded common combinations: ncommon rows of nfree values. */
 	size_t ncommon;
 	struct value *common;
+	/* The largest magnitude of a Length (mm) or Number value, and of a
+	 * Length (in) times 25.4 (values.max); 0: no bound. */
+	double value_max;
 };
 
 /* Index of the parameter called `name`, or -1. */
@@ -80,13 +83,24 @@ size_t pset_ndiscrete(const struct pset *ps);
 
 
 /*
+ * Whether value `v` of parameter `pi` is within ps->value_max (a value
+ * not numeric is): 0, or -ENOENT with a message naming the parameter, the
+ * value and the bound.  Engines lose geometry far beyond any real part
+ * (OpenSCAD drops a 1e13 mm shank, FreeCAD fails from 1e10), so such a
+ * part does not exist.
+ */
+int pset_check_bound(const struct pset *ps, int pi, const struct value *v,
+    struct perr *e);
+
+/*
  * Collect every parameter of `ps`.  `free` holds ps->nfree values in `free`
  * order; an entry of kind V_NULL takes the parameter's default.  On success
  * `out` (ps->nparams values) holds the collected set: literals, free
  * values, then table columns in table order, then table2d results (a
  * table2d result wins over a table column, as real BOLTS data needs).
  * A missing table row (a Table Index value that is not a choice) is
- * -ENOENT; a free value that fails its type or range check is -EINVAL.
+ * -ENOENT; a free value that fails its type or range check is -EINVAL;
+ * a collected value beyond the bound (pset_check_bound) is -ENOENT.
  * Strings in `out` point into `ps` or into `free`'s strings.
  * Thread-safe: `ps` is only read.
  */

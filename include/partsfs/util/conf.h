@@ -1,5 +1,6 @@
-/* conf.h -- partsfs.conf: executors, job limits and the cache, read from a
- * YAML file, with defaults that work with no file at all. */
+/* conf.h -- partsfs.conf: executors, job limits, the cache and the bound
+ * of values, read from a YAML file, with defaults that work with no file
+ * at all. */
 #ifndef PARTSFS_CONF_H
 #define PARTSFS_CONF_H
 
@@ -59,7 +60,14 @@ struct conf {
 	char *cache_dir;
 	uint64_t cache_max;      /* bytes */
 	double negative_ttl;     /* seconds a failure is remembered */
+	/* values */
+	double value_max;        /* values.max: the largest magnitude of a
+				  * Length (mm) or Number a part is made
+				  * with */
 };
+
+/* values.max when the file does not say: a kilometre. */
+#define CONF_VALUE_MAX 1e6
 
 /*
  * The configuration: `path` when given, else $PARTSFS_CONFIG, else
