@@ -76,6 +76,13 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 		free(c);
 		return NULL;
 	}
+	if ((r = pthread_mutex_init(&c->vlock, NULL)) != 0) {
+		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		pthread_cond_destroy(&c->repaired);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
 	c->dir = xstrdup(dir);
 	len = strlen(c->dir);
 	while (len > 1 && c->dir[len - 1] == '/')
@@ -130,6 +137,8 @@ cache_close(struct cache *c)
 		close(c->procfd);
 	pthread_cond_destroy(&c->repaired);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->vlock);
+	free(c->verified);
 	free(c->pins);
 	free(c->proc);
 	free(c->index);

@@ -38,7 +38,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_WALKED] = "INSERT OR REPLACE INTO meta (name, value) "
 	    "VALUES ('walked', ?1)",
 	[S_ROWS] = "SELECT key, fmt, size, created, sha256 FROM parts",
-	[S_LOOKUP] = "SELECT fmt, size, used, created FROM parts "
+	[S_LOOKUP] = "SELECT fmt, size, used, created, sha256 FROM parts "
 	    "WHERE key = ?1",
 	[S_TOUCH] = "UPDATE parts SET used = ?2 WHERE key = ?1",
 	/* Only the row that was looked at: another process may have

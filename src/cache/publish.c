@@ -299,6 +299,7 @@ cache_publish_open(struct cache *c, const struct cache_key *key,
 		out->path = path;
 		out->size = n;
 		out->fmt = fmt;
+		memcpy(out->sha256, sha, sizeof out->sha256);
 	} else
 		free(path);
 	perr_clear(e);
