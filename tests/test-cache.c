@@ -1077,6 +1077,26 @@ blobs_set_aside_are_bounded_and_cleared(void)
 	free(damaged);
 }
 
+/* Blobs are written by no one: published read-only. */
+static void
+published_blobs_are_read_only(void)
+{
+	const char *dir = tap_tmpdir();
+	char *blob = blob_of(dir, "ro");
+	struct cache *c;
+	struct perr e;
+	struct stat st;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "ro", 2, &e), 0);
+	CHECK_INT(stat(blob, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0444);
+	CHECK_INT(st.st_uid, getuid());
+	cache_close(c);
+	free(blob);
+}
+
 /* Repairs at open. */
 
 static void
@@ -2771,6 +2791,7 @@ TAP_MAIN(
 	TAP_CASE(a_blob_changed_in_the_tick_it_was_checked_in_is_refused),
 	TAP_CASE(a_blob_without_a_row_is_not_served_nor_removed),
 	TAP_CASE(blobs_set_aside_are_bounded_and_cleared),
+	TAP_CASE(published_blobs_are_read_only),
 	TAP_CASE(the_check_drops_rows_whose_blob_is_missing_or_has_the_wrong_size),
 	TAP_CASE(open_removes_scratch_of_dead_processes_but_not_of_live_ones),
 	TAP_CASE(open_removes_key_lock_files_nobody_holds),
