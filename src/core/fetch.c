@@ -254,40 +254,38 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 	struct job *job;
 	int r, fd;
 
-	for (;;) {
-		r = wait ? plan_make(&c->env, part, &plan, &e) :
-		    plan_make_now(&c->env, part, &plan, &e);
-		if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
-			fail(f, EWOULDBLOCK, false, e.msg, false);
-			return;
-		}
-		if (r == -EWOULDBLOCK) {
-			/* parts waiting for one engine are planned one at a
-			 * time: the first asks, and the others leave the
-			 * planning threads to parts of other engines */
-			char *engine = plan_engine(&c->env, part);
-			pthread_mutex_lock(&f->lock);
-			f->state = FETCH_PLANNING;
-			pthread_mutex_unlock(&f->lock);
-			jobs_run(c->jobs, engine, plan_task, f);
-			free(engine);
-			return;
-		}
-		if (r != 0) {
-			/* no engine for it, or none installed: say why */
-			fail(f, e.code != 0 ? e.code : EIO, false, e.msg, true);
-			return;
-		}
-		key = plan.key;
-		/* pinned before the lookup, so that no eviction of this
-		 * process takes the part before it is open */
-		set_plan(f, &plan);
-		/* opened as it is looked up and checked (another process's
-		 * eviction, prune or clear may take it any time): a part
-		 * gone, or set aside as damaged, is a miss, and its job
-		 * makes it again */
-		if (cache_lookup_open(c->cache, &key, &hit, &fd, NULL) != 1)
-			break;
+	r = wait ? plan_make(&c->env, part, &plan, &e) :
+	    plan_make_now(&c->env, part, &plan, &e);
+	if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
+		fail(f, EWOULDBLOCK, false, e.msg, false);
+		return;
+	}
+	if (r == -EWOULDBLOCK) {
+		/* parts waiting for one engine are planned one at a
+		 * time: the first asks, and the others leave the
+		 * planning threads to parts of other engines */
+		char *engine = plan_engine(&c->env, part);
+		pthread_mutex_lock(&f->lock);
+		f->state = FETCH_PLANNING;
+		pthread_mutex_unlock(&f->lock);
+		jobs_run(c->jobs, engine, plan_task, f);
+		free(engine);
+		return;
+	}
+	if (r != 0) {
+		/* no engine for it, or none installed: say why */
+		fail(f, e.code != 0 ? e.code : EIO, false, e.msg, true);
+		return;
+	}
+	key = plan.key;
+	/* pinned before the lookup, so that no eviction of this
+	 * process takes the part before it is open */
+	set_plan(f, &plan);
+	/* opened as it is looked up and checked (another process's
+	 * eviction, prune or clear may take it any time): a part
+	 * gone, or set aside as damaged, is a miss, and its job
+	 * makes it again */
+	if (cache_lookup_open(c->cache, &key, &hit, &fd, NULL) == 1) {
 		cache_entry_clear(&hit);
 		plan_clear(&plan);
 		atomic_fetch_add(&c->hits, 1);
