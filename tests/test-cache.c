@@ -2124,6 +2124,144 @@ publishing_a_key_forgets_its_failure(void)
 	cache_close(c);
 }
 
+/* The rows of failures in the index of `dir`, through a connection of
+ * our own. */
+static int64_t
+failure_rows(const char *dir)
+{
+	char *path = xasprintf("%s/index.sqlite", dir);
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	int64_t n;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		abort();
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM failures", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		abort();
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+/* A flood of distinct failing keys cannot grow the index past the bound,
+ * which takes a share of the size limit: those recorded first go. */
+static void
+failures_stay_within_their_bound_however_many_keys_fail(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k;
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+	int64_t most = 0, n;
+
+	/* 1 MiB: the least bound */
+	c = cache_open(dir, (uint64_t)1 << 20, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, CACHE_FAILURES_MIN);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof name, "failing %d", i);
+		k = key_of(name);
+		cache_fail(c, &k, "fake: exit status 3", 0);
+		if ((n = failure_rows(dir)) > most)
+			most = n;
+	}
+	CHECK_MSG(most <= CACHE_FAILURES_MIN, "%jd rows of failures",
+	    (intmax_t)most);
+	CHECK(most >= CACHE_FAILURES_MIN * 7 / 8);
+	/* the last are remembered, the first forgotten */
+	k = key_of("failing 999");
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 1);
+	k = key_of("failing 0");
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 0);
+	cache_close(c);
+
+	/* the bound grows with the limit, up to its most */
+	c = cache_open(dir, (uint64_t)100 << 20, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, ((uint64_t)100 << 20) / CACHE_FAILURE_SHARE);
+	cache_close(c);
+	c = cache_open(dir, NO_LIMIT, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, CACHE_FAILURES_MAX);
+	cache_close(c);
+}
+
+/* A cache in use drops expired failures as new ones come, without a
+ * prune or a new open. */
+static void
+a_running_cache_drops_expired_failures(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key a = key_of("a"), b = key_of("b"), k;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+
+	c = cache_open(dir, NO_LIMIT, 0.2, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "early %d", i);
+		k = key_of(name);
+		cache_fail(c, &k, "boom", 0);
+	}
+	cache_fail(c, &a, "boom", 0);
+	CHECK_INT(failure_rows(dir), 51);
+	sleep_s(0.3);
+	cache_fail(c, &b, "boom", 0);
+	CHECK_INT(failure_rows(dir), 1);
+	CHECK_INT(cache_failed(c, &b, LIMIT, NULL), 1);
+	cache_close(c);
+}
+
+/* A message is kept within CACHE_FAIL_MESSAGE_MAX bytes: its first line
+ * and its end, where an engine's last words are. */
+static void
+a_long_failure_message_keeps_its_first_line_and_its_end(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("verbose");
+	struct buf b = BUF_INIT;
+	struct cache *c;
+	struct perr e;
+	char *msg;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	buf_adds(&b, "fake exited with status 1\ncommand: fake\n"
+	    "stderr (last lines):\n");
+	for (int i = 0; i < 200; i++)
+		buf_printf(&b, "line %d: \xc3\xa9tat \xe2\x80\x94 "
+		    "something went wrong\n", i);
+	buf_adds(&b, "the last line");
+	cache_fail(c, &k, buf_str(&b), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 1);
+	CHECK_MSG(strlen(msg) <= CACHE_FAIL_MESSAGE_MAX, "%zu bytes",
+	    strlen(msg));
+	CHECK(strlen(msg) > CACHE_FAIL_MESSAGE_MAX - 64);
+	CHECK(str_has_prefix(msg, "fake exited with status 1\n[...]\n"));
+	CHECK(str_has_suffix(msg, "\nthe last line"));
+	/* never a sequence cut: no continuation byte after the mark */
+	CHECK(((unsigned char)msg[strlen("fake exited with status 1\n"
+	    "[...]\n")] & 0xc0) != 0x80);
+	free(msg);
+	/* a short one is kept whole */
+	cache_fail(c, &k, "short\nand sweet", 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 1);
+	CHECK_STR(msg, "short\nand sweet");
+	free(msg);
+	buf_free(&b);
+	cache_close(c);
+}
+
 /* Looking after the cache. */
 
 static void
@@ -2821,6 +2959,9 @@ TAP_MAIN(
 	TAP_CASE(a_failure_but_a_timeout_is_reported_whatever_the_limit),
 	TAP_CASE(a_zero_ttl_remembers_no_failure),
 	TAP_CASE(publishing_a_key_forgets_its_failure),
+	TAP_CASE(failures_stay_within_their_bound_however_many_keys_fail),
+	TAP_CASE(a_running_cache_drops_expired_failures),
+	TAP_CASE(a_long_failure_message_keeps_its_first_line_and_its_end),
 	TAP_CASE(verify_removes_a_blob_whose_content_changed),
 	TAP_CASE(clear_removes_every_entry_and_failure),
 	TAP_CASE(memo_values_round_trip_and_persist),

@@ -91,6 +91,11 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 	c->procfd = -1;
 	c->max_bytes = max_bytes;
 	c->negative_ttl = negative_ttl;
+	c->failures_max = max_bytes / CACHE_FAILURE_SHARE;
+	if (c->failures_max < CACHE_FAILURES_MIN)
+		c->failures_max = CACHE_FAILURES_MIN;
+	if (c->failures_max > CACHE_FAILURES_MAX)
+		c->failures_max = CACHE_FAILURES_MAX;
 
 	if ((r = mkdir_p(c->dir, 0755)) != 0) {
 		perr_set(e, -r, "cannot create the cache directory %s: %s",

@@ -647,28 +647,121 @@ cache_touch(struct cache *c, const struct cache_key *key)
 
 /* Failures. */
 
-/* Remember a failure (a timeout with its limit, else NULL).  An sqlite
- * code. */
+/* Is ch a byte inside a UTF-8 sequence, not its first? */
+static bool
+utf8_cont(char ch)
+{
+	return ((unsigned char)ch & 0xc0) == 0x80;
+}
+
+/* A failure's message as it is remembered (caller frees): whole when it
+ * fits in CACHE_FAIL_MESSAGE_MAX bytes, else its first line (a quarter of
+ * that at most) and its end, which has the last lines an engine wrote,
+ * never cut inside a UTF-8 sequence. */
+static char *
+fail_message(const char *msg)
+{
+	static const char mark[] = "\n[...]\n";
+	size_t len = strlen(msg), head, from;
+
+	if (len <= CACHE_FAIL_MESSAGE_MAX)
+		return xstrdup(msg);
+	head = strcspn(msg, "\n");
+	if (head > CACHE_FAIL_MESSAGE_MAX / 4)
+		head = CACHE_FAIL_MESSAGE_MAX / 4;
+	while (head > 0 && utf8_cont(msg[head]))
+		head--;
+	from = len - (CACHE_FAIL_MESSAGE_MAX - head - (sizeof mark - 1));
+	while (from < len && utf8_cont(msg[from]))
+		from++;
+	return xasprintf("%.*s%s%s", (int)head, msg, mark, msg + from);
+}
+
+/* How many rows of failures there are: SQLITE_ROW with *n, or an
+ * error. */
+static int
+fail_count(struct cache *c, int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_NFAILURES)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return rc;
+}
+
+/* Forget the `n` failures recorded first.  An sqlite code. */
+static int
+fail_trim(struct cache *c, int64_t n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(c, S_FAIL_TRIM)) == NULL)
+		return sqlite3_extended_errcode(c->db);
+	sqlite3_bind_int64(s, 1, n);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * Remember a failure (a timeout with its limit, else NULL), and keep the
+ * failures within bounds in the same transaction, so that no process
+ * sharing the index sees more than c->failures_max rows: past it, those
+ * recorded first go, an eighth of the bound at once (forgetting them
+ * sorts the table).  Expired ones go at most once per negative lifetime.
+ * An sqlite code.
+ */
 static int
 fail_row(struct cache *c, const char *hex, const char *message,
     double timeout)
 {
 	sqlite3_stmt *s;
+	double now = wall_now();
+	bool expire = now - c->expired >= c->negative_ttl;
+	char *msg = fail_message(message != NULL ? message : "");
+	int64_t n = 0;
 	int rc;
 
-	if ((s = stmt(c, S_FAIL)) == NULL)
-		return sqlite3_extended_errcode(c->db);
+	if ((rc = db_run(c, S_BEGIN)) != SQLITE_OK)
+		goto out;
+	if ((s = stmt(c, S_FAIL)) == NULL) {
+		rc = sqlite3_extended_errcode(c->db);
+		goto out;
+	}
 	sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, message != NULL ? message : "", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_double(s, 3, wall_now() + c->negative_ttl);
+	sqlite3_bind_text(s, 2, msg, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 3, now + c->negative_ttl);
 	if (timeout > 0)
 		sqlite3_bind_double(s, 4, timeout);
 	else
 		sqlite3_bind_null(s, 4);
 	rc = sqlite3_step(s);
 	stmt_done(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (rc != SQLITE_DONE)
+		goto out;
+	rc = SQLITE_OK;
+	if (expire)
+		rc = db_run_time(c, S_EXPIRE, now);
+	if (rc == SQLITE_OK && (rc = fail_count(c, &n)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		if ((uint64_t)n > c->failures_max)
+			rc = fail_trim(c, n - (int64_t)(c->failures_max -
+			    c->failures_max / 8));
+	}
+	if (rc == SQLITE_OK)
+		rc = db_run(c, S_COMMIT);
+out:
+	if (rc != SQLITE_OK)
+		db_rollback(c);
+	else if (expire)
+		c->expired = now;
+	free(msg);
+	return rc;
 }
 
 void

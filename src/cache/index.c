@@ -63,6 +63,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "WHERE key = ?1 AND expires > ?2 "
 	    "AND (timeout IS NULL OR timeout >= ?3)",
 	[S_NFAILED] = "SELECT count(*) FROM failures WHERE expires > ?1",
+	[S_NFAILURES] = "SELECT count(*) FROM failures",
+	/* Those recorded first (with the same lifetime, they expire first)
+	 * go first. */
+	[S_FAIL_TRIM] = "DELETE FROM failures WHERE key IN "
+	    "(SELECT key FROM failures ORDER BY expires LIMIT ?1)",
 	[S_ANY_EXPIRED] = "SELECT 1 FROM failures WHERE expires <= ?1 LIMIT 1",
 	[S_EXPIRE] = "DELETE FROM failures WHERE expires <= ?1",
 	[S_CLEAR_PARTS] = "DELETE FROM parts",

@@ -46,6 +46,8 @@ enum stmt {
 	S_FAIL,
 	S_FAILED,
 	S_NFAILED,
+	S_NFAILURES,
+	S_FAIL_TRIM,
 	S_ANY_EXPIRED,
 	S_EXPIRE,
 	S_CLEAR_PARTS,
@@ -98,6 +100,8 @@ struct cache {
 	struct pin *pins;
 	size_t npins;
 	size_t pinscap;
+	uint64_t failures_max;       /* rows of failures kept at most */
+	double expired;              /* when expired failures were dropped */
 
 	/* The blobs verified in this process's life, by file identity; under
 	 * vlock alone, never c->lock, so that a warm open does not wait for

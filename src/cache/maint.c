@@ -46,6 +46,7 @@ cache_stats(struct cache *c, struct cache_stats *st)
 
 	memset(st, 0, sizeof *st);
 	st->max_bytes = c->max_bytes;
+	st->failures_max = c->failures_max;
 	pthread_mutex_lock(&c->vlock);
 	st->hashed = c->hashed;
 	pthread_mutex_unlock(&c->vlock);

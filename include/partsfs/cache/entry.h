@@ -99,7 +99,11 @@ void cache_touch(struct cache *c, const struct cache_key *key);
  * that ran out of time gives the limit it ran under as `timeout`
  * (seconds); any other failure gives 0.  Best effort, and nothing when the
  * negative lifetime is not above 0: not remembering only means trying
- * again. */
+ * again.  However many distinct keys fail, the index keeps a bounded
+ * number of failures (below): past it, those recorded first are forgotten
+ * first.  Expired ones are dropped as new ones come, at most once per
+ * negative lifetime, and a message is kept to its first line and its end,
+ * CACHE_FAIL_MESSAGE_MAX bytes in all. */
 void cache_fail(struct cache *c, const struct cache_key *key,
     const char *message, double timeout);
 /* 1 with the message (caller frees) when an unexpired failure is recorded
@@ -108,6 +112,15 @@ void cache_fail(struct cache *c, const struct cache_key *key,
  * a longer limit tries again.  `message` may be NULL. */
 int cache_failed(struct cache *c, const struct cache_key *key,
     double timeout, char **message);
+/* The failures the index keeps at most (cache_stats: failures_max): one
+ * for every CACHE_FAILURE_SHARE bytes of the cache's size limit, at least
+ * CACHE_FAILURES_MIN and at most CACHE_FAILURES_MAX, so that with their
+ * messages cut to CACHE_FAIL_MESSAGE_MAX they take about 1.5% of the
+ * limit at most (from a 10 MiB limit up). */
+#define CACHE_FAIL_MESSAGE_MAX 2048
+#define CACHE_FAILURE_SHARE (160 * 1024)
+#define CACHE_FAILURES_MIN 64
+#define CACHE_FAILURES_MAX 4096
 
 /* Keep an entry from eviction while it is in use (counted).  Pins live in
  * this struct cache only: other processes spare what is read through

@@ -22,6 +22,7 @@ struct cache_stats {
 	 * jobs under way is not counted. */
 	uint64_t max_bytes;
 	uint64_t failures;       /* unexpired negative entries */
+	uint64_t failures_max;   /* the rows of failures kept at most */
 	uint64_t pinned;
 	/* Blobs this struct cache hashed to check them before serving them
 	 * (cache_blob_check), and those it found damaged and set aside. */
@@ -29,8 +30,8 @@ struct cache_stats {
 	uint64_t set_aside;
 };
 
-/* Fill `st`.  0, or -errno: then only max_bytes, pinned, hashed and
- * set_aside are sure. */
+/* Fill `st`.  0, or -errno: then only max_bytes, failures_max, pinned,
+ * hashed and set_aside are sure. */
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number
  * of entries removed, and the disk space freed in *freed (may be NULL);
