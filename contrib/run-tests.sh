@@ -16,7 +16,10 @@
 # prerequisite is missing (the BOLTS corpus, mount namespaces, /dev/fuse,
 # OpenSCAD, FreeCAD: see tests/tap.h) is skipped with the reason, and the
 # skips are counted apart; PARTSFS_REQUIRE=all, as .ci/run sets it, makes
-# each of them a failure.  SUITES="check asan" runs only those.
+# each of them a failure.  PARTSFS_TEST_FULL=1, as .ci/run sets it too,
+# runs the slow tests whole (the flood of tests/integrity.py, the whole
+# real BOLTS library) where make check runs a quick part of them.
+# SUITES="check asan" runs only those.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)

@@ -731,12 +731,370 @@ a_truncated_blob_makes_lookup_miss_and_drops_the_row(void)
 	CHECK(c != NULL);
 	CHECK_INT(publish(c, "short", 4, &e), 0);
 	blob = blob_of(dir, "short");
+	CHECK_INT(chmod(blob, 0644), 0);
 	CHECK_INT(truncate(blob, 100), 0);
 	CHECK_INT(present(c, "short"), 0);
 	CHECK_INT(cache_stats(c, &st), 0);
 	CHECK_INT(st.entries, 0);
 	free(blob);
 	cache_close(c);
+}
+
+/* Checking blobs before they are served. */
+
+/* How the blob of a part is spoilt behind the cache's back. */
+enum spoil {
+	FLIP,          /* one byte changed in place, the size kept */
+	GROW,          /* bytes appended */
+	REPLACE,       /* another file of the same size put in its place */
+};
+
+static void
+spoil(const char *dir, const char *name, enum spoil how)
+{
+	char *blob = blob_of(dir, name), *other;
+	struct stat st;
+	int fd;
+
+	if (stat(blob, &st) == -1)
+		abort();
+	if (how == REPLACE) {
+		/* a whole STL of its size, but another part's */
+		other = xasprintf("%s.other", blob);
+		stl_write(other, (unsigned)((st.st_size - 84) / 50),
+		    seed_of(name) + 1);
+		if (rename(other, blob) == -1)
+			abort();
+		free(other);
+	} else {
+		/* published read-only: a careless hand (or root) writes */
+		if (chmod(blob, 0644) == -1 || (fd = open(blob, O_WRONLY |
+		    (how == GROW ? O_APPEND : 0))) == -1)
+			abort();
+		if (how == FLIP ? pwrite(fd, "X", 1, 100) != 1 :
+		    write(fd, "appended", 8) != 8)
+			abort();
+		close(fd);
+	}
+	free(blob);
+}
+
+/* The blob set aside for `name` in the cache `dir`. */
+static char *
+damaged_of(const char *dir, const char *name)
+{
+	struct cache_key k = key_of(name);
+
+	return xasprintf("%s/damaged/%s.stl", dir, k.hex);
+}
+
+/* Wait until a file just published or changed is old enough to be
+ * remembered as checked (see RACY in entry.c). */
+static void
+settle(void)
+{
+	struct timespec ts = { 0, 120 * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t
+hashed(struct cache *c)
+{
+	struct cache_stats st;
+
+	cache_stats(c, &st);
+	return st.hashed;
+}
+
+/* A part spoilt `how` is never served, whether its blob was checked
+ * before (with its identity remembered) or not: the open by key, the
+ * lookup and the check of an open descriptor all refuse it, set it aside
+ * in damaged/, and drop its row, so that it is made again. */
+static void
+spoilt_blob_is_refused(enum spoil how)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("part");
+	char *blob = blob_of(dir, "part"), *aside = damaged_of(dir, "part");
+	struct cache_entry ent;
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+	int fd;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+
+	/* checked and remembered, then spoilt: served by key */
+	CHECK_INT(publish(c, "part", 20, &e), 0);
+	settle();
+	fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+	CHECK(fd != -1);
+	close(fd);
+	spoil(dir, "part", how);
+	errno = 0;
+	CHECK_INT(cache_blob_serve(c, &k, FMT_STL, NULL), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK(!exists(blob));
+	CHECK(exists(aside));
+	CHECK_INT(present(c, "part"), 0);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.entries, 0);
+	CHECK_INT(st.set_aside, 1);
+
+	/* never checked in this life: the lookup refuses it */
+	CHECK_INT(publish(c, "part", 20, &e), 0);
+	cache_close(c);
+	spoil(dir, "part", how);
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_lookup_open(c, &k, &ent, &fd, NULL), 0);
+	CHECK(ent.path == NULL);
+	CHECK_INT(fd, -1);
+	CHECK(!exists(blob));
+	CHECK_INT(present(c, "part"), 0);
+
+	/* spoilt while open, as a job holds it: the check refuses it */
+	CHECK_INT(publish(c, "part", 20, &e), 0);
+	CHECK_INT(cache_lookup_open(c, &k, &ent, &fd, NULL), 1);
+	cache_entry_clear(&ent);
+	spoil(dir, "part", how);
+	if (how == REPLACE) {
+		/* the descriptor still reads the right file */
+		CHECK_INT(cache_blob_check(c, &k, FMT_STL, fd, NULL), 0);
+		close(fd);
+		fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+		CHECK_INT(fd, -1);
+	} else
+		CHECK_INT(cache_blob_check(c, &k, FMT_STL, fd, NULL),
+		    -ENOENT);
+	if (fd != -1)
+		close(fd);
+	CHECK(!exists(blob));
+	CHECK_INT(present(c, "part"), 0);
+
+	/* and the part, made again, is served */
+	CHECK_INT(publish(c, "part", 20, &e), 0);
+	fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+	CHECK(fd != -1);
+	close(fd);
+	cache_close(c);
+	free(blob);
+	free(aside);
+}
+
+static void
+a_blob_with_a_byte_flipped_is_never_served_and_is_set_aside(void)
+{
+	spoilt_blob_is_refused(FLIP);
+}
+
+static void
+a_blob_with_bytes_appended_is_never_served_and_is_set_aside(void)
+{
+	spoilt_blob_is_refused(GROW);
+}
+
+static void
+a_blob_replaced_by_another_file_is_never_served_and_is_set_aside(void)
+{
+	spoilt_blob_is_refused(REPLACE);
+}
+
+/* A blob of another size than its row's is refused before it is read:
+ * no hash, and the getattr path gives no size for it. */
+static void
+a_blob_of_the_wrong_size_is_refused_unread(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("grown");
+	char *blob = blob_of(dir, "grown");
+	struct cache *c;
+	struct perr e;
+	uint64_t size = 0;
+	int fd;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "grown", 12, &e), 0);
+	CHECK(cache_blob_size(c, &k, FMT_STL, &size));
+	CHECK_INT(size, STL_SIZE(12));
+	spoil(dir, "grown", GROW);
+	CHECK(!cache_blob_size(c, &k, FMT_STL, &size));
+	/* asking for the size sets nothing aside */
+	CHECK(exists(blob));
+	fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+	CHECK_INT(fd, -1);
+	CHECK_INT(hashed(c), 0);
+	CHECK(!exists(blob));
+	CHECK(!cache_blob_size(c, &k, FMT_STL, &size));
+	cache_close(c);
+	free(blob);
+}
+
+/* The common open: a blob checked once in the life of the cache is not
+ * hashed again while its file is unchanged; a new life hashes it once
+ * more, and so does a new identity (a file put back in place). */
+static void
+a_checked_blob_is_hashed_once_per_life_and_identity(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("warm");
+	char *blob = blob_of(dir, "warm"), *aside;
+	uint64_t size;
+	struct cache *c;
+	struct perr e;
+	int fd;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "warm", BIG, &e), 0);
+	settle();
+	for (int i = 0; i < 100; i++) {
+		fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+		CHECK(fd != -1);
+		close(fd);
+		CHECK_INT(present(c, "warm"), 1);
+		CHECK(cache_blob_size(c, &k, FMT_STL, &size));
+	}
+	CHECK_INT(hashed(c), 1);
+	cache_close(c);
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 10; i++) {
+		fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+		CHECK(fd != -1);
+		close(fd);
+	}
+	CHECK_INT(hashed(c), 1);
+	/* moved away and back: a new ctime, hashed again */
+	aside = xasprintf("%s.aside", blob);
+	CHECK_INT(rename(blob, aside), 0);
+	CHECK_INT(rename(aside, blob), 0);
+	settle();
+	fd = cache_blob_serve(c, &k, FMT_STL, NULL);
+	CHECK(fd != -1);
+	close(fd);
+	CHECK_INT(hashed(c), 2);
+	cache_close(c);
+	free(aside);
+	free(blob);
+}
+
+/* A blob changed in the clock tick it was checked in keeps its mtime and
+ * ctime on a file system with coarse timestamps: it must not have been
+ * remembered as checked.  Only such changes tell (a kernel with
+ * fine-grained timestamps once they were looked at never gives one). */
+static void
+a_blob_changed_in_the_tick_it_was_checked_in_is_refused(void)
+{
+	const char *dir = tap_tmpdir();
+	struct stat before, after;
+	struct cache_key k;
+	struct cache *c;
+	struct perr e;
+	char name[32], *blob;
+	int fd, seen = 0;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "racy %d", i);
+		k = key_of(name);
+		blob = blob_of(dir, name);
+		CHECK_INT(publish(c, name, 20, &e), 0);
+		fd = cache_blob_serve(c, &k, FMT_STL, &before);
+		CHECK(fd != -1);
+		close(fd);
+		spoil(dir, name, FLIP);
+		CHECK_INT(stat(blob, &after), 0);
+		if (after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+		    after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+		    after.st_ctim.tv_nsec == before.st_ctim.tv_nsec) {
+			seen++;
+			CHECK_INT(cache_blob_serve(c, &k, FMT_STL, NULL), -1);
+		}
+		free(blob);
+	}
+	tap_note("%d of 50 changes kept the identity of the file", seen);
+	cache_close(c);
+}
+
+/* A blob without a row may be another process's, between its rename and
+ * its row: not served, and left alone. */
+static void
+a_blob_without_a_row_is_not_served_nor_removed(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("rowless");
+	char *blob = blob_of(dir, "rowless");
+	uint64_t size;
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "rowless", 3, &e), 0);
+	index_exec(dir, "DELETE FROM parts");
+	errno = 0;
+	CHECK_INT(cache_blob_serve(c, &k, FMT_STL, NULL), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK(!cache_blob_size(c, &k, FMT_STL, &size));
+	CHECK(exists(blob));
+	cache_close(c);
+	free(blob);
+}
+
+/* What is set aside stays within bounds: the first few are kept for a
+ * look, the others removed; cache_clear empties damaged/. */
+static void
+blobs_set_aside_are_bounded_and_cleared(void)
+{
+	const char *dir = tap_tmpdir();
+	char *damaged = xasprintf("%s/damaged", dir), name[32];
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "bad %d", i);
+		CHECK_INT(publish(c, name, 2, &e), 0);
+		spoil(dir, name, FLIP);
+		CHECK_INT(present(c, name), 0);
+	}
+	CHECK_INT(count_entries(damaged), 16);
+	CHECK_INT(count_blobs(dir), 0);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.set_aside, 40);
+	CHECK_INT(cache_clear(c), 0);
+	CHECK_INT(count_entries(damaged), 0);
+	cache_close(c);
+	free(damaged);
+}
+
+/* Blobs are written by no one: published read-only. */
+static void
+published_blobs_are_read_only(void)
+{
+	const char *dir = tap_tmpdir();
+	char *blob = blob_of(dir, "ro");
+	struct cache *c;
+	struct perr e;
+	struct stat st;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "ro", 2, &e), 0);
+	CHECK_INT(stat(blob, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0444);
+	CHECK_INT(st.st_uid, getuid());
+	cache_close(c);
+	free(blob);
 }
 
 /* Repairs at open. */
@@ -759,6 +1117,7 @@ the_check_drops_rows_whose_blob_is_missing_or_has_the_wrong_size(void)
 	a = blob_of(dir, "a");
 	b = blob_of(dir, "b");
 	CHECK_INT(unlink(a), 0);
+	CHECK_INT(chmod(b, 0644), 0);
 	CHECK_INT(truncate(b, 90), 0);
 	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK(c != NULL);
@@ -1765,6 +2124,144 @@ publishing_a_key_forgets_its_failure(void)
 	cache_close(c);
 }
 
+/* The rows of failures in the index of `dir`, through a connection of
+ * our own. */
+static int64_t
+failure_rows(const char *dir)
+{
+	char *path = xasprintf("%s/index.sqlite", dir);
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	int64_t n;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		abort();
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM failures", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		abort();
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+/* A flood of distinct failing keys cannot grow the index past the bound,
+ * which takes a share of the size limit: those recorded first go. */
+static void
+failures_stay_within_their_bound_however_many_keys_fail(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k;
+	struct cache_stats st;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+	int64_t most = 0, n;
+
+	/* 1 MiB: the least bound */
+	c = cache_open(dir, (uint64_t)1 << 20, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, CACHE_FAILURES_MIN);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof name, "failing %d", i);
+		k = key_of(name);
+		cache_fail(c, &k, "fake: exit status 3", 0);
+		if ((n = failure_rows(dir)) > most)
+			most = n;
+	}
+	CHECK_MSG(most <= CACHE_FAILURES_MIN, "%jd rows of failures",
+	    (intmax_t)most);
+	CHECK(most >= CACHE_FAILURES_MIN * 7 / 8);
+	/* the last are remembered, the first forgotten */
+	k = key_of("failing 999");
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 1);
+	k = key_of("failing 0");
+	CHECK_INT(cache_failed(c, &k, LIMIT, NULL), 0);
+	cache_close(c);
+
+	/* the bound grows with the limit, up to its most */
+	c = cache_open(dir, (uint64_t)100 << 20, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, ((uint64_t)100 << 20) / CACHE_FAILURE_SHARE);
+	cache_close(c);
+	c = cache_open(dir, NO_LIMIT, 600, &e);
+	CHECK(c != NULL);
+	CHECK_INT(cache_stats(c, &st), 0);
+	CHECK_INT(st.failures_max, CACHE_FAILURES_MAX);
+	cache_close(c);
+}
+
+/* A cache in use drops expired failures as new ones come, without a
+ * prune or a new open. */
+static void
+a_running_cache_drops_expired_failures(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key a = key_of("a"), b = key_of("b"), k;
+	struct cache *c;
+	struct perr e;
+	char name[32];
+
+	c = cache_open(dir, NO_LIMIT, 0.2, &e);
+	CHECK(c != NULL);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "early %d", i);
+		k = key_of(name);
+		cache_fail(c, &k, "boom", 0);
+	}
+	cache_fail(c, &a, "boom", 0);
+	CHECK_INT(failure_rows(dir), 51);
+	sleep_s(0.3);
+	cache_fail(c, &b, "boom", 0);
+	CHECK_INT(failure_rows(dir), 1);
+	CHECK_INT(cache_failed(c, &b, LIMIT, NULL), 1);
+	cache_close(c);
+}
+
+/* A message is kept within CACHE_FAIL_MESSAGE_MAX bytes: its first line
+ * and its end, where an engine's last words are. */
+static void
+a_long_failure_message_keeps_its_first_line_and_its_end(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("verbose");
+	struct buf b = BUF_INIT;
+	struct cache *c;
+	struct perr e;
+	char *msg;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	buf_adds(&b, "fake exited with status 1\ncommand: fake\n"
+	    "stderr (last lines):\n");
+	for (int i = 0; i < 200; i++)
+		buf_printf(&b, "line %d: \xc3\xa9tat \xe2\x80\x94 "
+		    "something went wrong\n", i);
+	buf_adds(&b, "the last line");
+	cache_fail(c, &k, buf_str(&b), 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 1);
+	CHECK_MSG(strlen(msg) <= CACHE_FAIL_MESSAGE_MAX, "%zu bytes",
+	    strlen(msg));
+	CHECK(strlen(msg) > CACHE_FAIL_MESSAGE_MAX - 64);
+	CHECK(str_has_prefix(msg, "fake exited with status 1\n[...]\n"));
+	CHECK(str_has_suffix(msg, "\nthe last line"));
+	/* never a sequence cut: no continuation byte after the mark */
+	CHECK(((unsigned char)msg[strlen("fake exited with status 1\n"
+	    "[...]\n")] & 0xc0) != 0x80);
+	free(msg);
+	/* a short one is kept whole */
+	cache_fail(c, &k, "short\nand sweet", 0);
+	CHECK_INT(cache_failed(c, &k, LIMIT, &msg), 1);
+	CHECK_STR(msg, "short\nand sweet");
+	free(msg);
+	buf_free(&b);
+	cache_close(c);
+}
+
 /* Looking after the cache. */
 
 static void
@@ -1785,13 +2282,14 @@ verify_removes_a_blob_whose_content_changed(void)
 	CHECK_INT(checked, 2);
 	CHECK_INT(removed, 0);
 
-	/* same size, one byte different */
+	/* same size, one byte different (not looked up before the check,
+	 * which would set it aside) */
 	blob = blob_of(dir, "rotten");
+	CHECK_INT(chmod(blob, 0644), 0);
 	fd = open(blob, O_WRONLY);
 	CHECK(fd != -1);
 	CHECK_INT(pwrite(fd, "X", 1, 100), 1);
 	close(fd);
-	CHECK_INT(present(c, "rotten"), 1);
 	CHECK_INT(cache_verify(c, &checked, &removed), 0);
 	CHECK_INT(checked, 2);
 	CHECK_INT(removed, 1);
@@ -2423,6 +2921,15 @@ TAP_MAIN(
 	TAP_CASE(publishing_a_missing_file_fails_and_indexes_nothing),
 	TAP_CASE(a_blob_deleted_behind_the_cache_makes_lookup_miss_and_drops_the_row),
 	TAP_CASE(a_truncated_blob_makes_lookup_miss_and_drops_the_row),
+	TAP_CASE(a_blob_with_a_byte_flipped_is_never_served_and_is_set_aside),
+	TAP_CASE(a_blob_with_bytes_appended_is_never_served_and_is_set_aside),
+	TAP_CASE(a_blob_replaced_by_another_file_is_never_served_and_is_set_aside),
+	TAP_CASE(a_blob_of_the_wrong_size_is_refused_unread),
+	TAP_CASE(a_checked_blob_is_hashed_once_per_life_and_identity),
+	TAP_CASE(a_blob_changed_in_the_tick_it_was_checked_in_is_refused),
+	TAP_CASE(a_blob_without_a_row_is_not_served_nor_removed),
+	TAP_CASE(blobs_set_aside_are_bounded_and_cleared),
+	TAP_CASE(published_blobs_are_read_only),
 	TAP_CASE(the_check_drops_rows_whose_blob_is_missing_or_has_the_wrong_size),
 	TAP_CASE(open_removes_scratch_of_dead_processes_but_not_of_live_ones),
 	TAP_CASE(open_removes_key_lock_files_nobody_holds),
@@ -2452,6 +2959,9 @@ TAP_MAIN(
 	TAP_CASE(a_failure_but_a_timeout_is_reported_whatever_the_limit),
 	TAP_CASE(a_zero_ttl_remembers_no_failure),
 	TAP_CASE(publishing_a_key_forgets_its_failure),
+	TAP_CASE(failures_stay_within_their_bound_however_many_keys_fail),
+	TAP_CASE(a_running_cache_drops_expired_failures),
+	TAP_CASE(a_long_failure_message_keeps_its_first_line_and_its_end),
 	TAP_CASE(verify_removes_a_blob_whose_content_changed),
 	TAP_CASE(clear_removes_every_entry_and_failure),
 	TAP_CASE(memo_values_round_trip_and_persist),

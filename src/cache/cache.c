@@ -76,6 +76,13 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 		free(c);
 		return NULL;
 	}
+	if ((r = pthread_mutex_init(&c->vlock, NULL)) != 0) {
+		perr_set(e, r, "cannot open the cache: %s", strerror(r));
+		pthread_cond_destroy(&c->repaired);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
 	c->dir = xstrdup(dir);
 	len = strlen(c->dir);
 	while (len > 1 && c->dir[len - 1] == '/')
@@ -84,6 +91,11 @@ cache_open(const char *dir, uint64_t max_bytes, double negative_ttl,
 	c->procfd = -1;
 	c->max_bytes = max_bytes;
 	c->negative_ttl = negative_ttl;
+	c->failures_max = max_bytes / CACHE_FAILURE_SHARE;
+	if (c->failures_max < CACHE_FAILURES_MIN)
+		c->failures_max = CACHE_FAILURES_MIN;
+	if (c->failures_max > CACHE_FAILURES_MAX)
+		c->failures_max = CACHE_FAILURES_MAX;
 
 	if ((r = mkdir_p(c->dir, 0755)) != 0) {
 		perr_set(e, -r, "cannot create the cache directory %s: %s",
@@ -130,6 +142,8 @@ cache_close(struct cache *c)
 		close(c->procfd);
 	pthread_cond_destroy(&c->repaired);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->vlock);
+	free(c->verified);
 	free(c->pins);
 	free(c->proc);
 	free(c->index);

@@ -38,7 +38,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_WALKED] = "INSERT OR REPLACE INTO meta (name, value) "
 	    "VALUES ('walked', ?1)",
 	[S_ROWS] = "SELECT key, fmt, size, created, sha256 FROM parts",
-	[S_LOOKUP] = "SELECT fmt, size, used, created FROM parts "
+	[S_LOOKUP] = "SELECT fmt, size, used, created, sha256 FROM parts "
 	    "WHERE key = ?1",
 	[S_TOUCH] = "UPDATE parts SET used = ?2 WHERE key = ?1",
 	/* Only the row that was looked at: another process may have
@@ -63,6 +63,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "WHERE key = ?1 AND expires > ?2 "
 	    "AND (timeout IS NULL OR timeout >= ?3)",
 	[S_NFAILED] = "SELECT count(*) FROM failures WHERE expires > ?1",
+	[S_NFAILURES] = "SELECT count(*) FROM failures",
+	/* Those recorded first (with the same lifetime, they expire first)
+	 * go first. */
+	[S_FAIL_TRIM] = "DELETE FROM failures WHERE key IN "
+	    "(SELECT key FROM failures ORDER BY expires LIMIT ?1)",
 	[S_ANY_EXPIRED] = "SELECT 1 FROM failures WHERE expires <= ?1 LIMIT 1",
 	[S_EXPIRE] = "DELETE FROM failures WHERE expires <= ?1",
 	[S_CLEAR_PARTS] = "DELETE FROM parts",

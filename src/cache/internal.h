@@ -46,6 +46,8 @@ enum stmt {
 	S_FAIL,
 	S_FAILED,
 	S_NFAILED,
+	S_NFAILURES,
+	S_FAIL_TRIM,
 	S_ANY_EXPIRED,
 	S_EXPIRE,
 	S_CLEAR_PARTS,
@@ -62,6 +64,19 @@ enum stmt {
 struct pin {
 	struct cache_key key;
 	unsigned n;
+};
+
+/* A blob file this process hashed and found as its row says
+ * (cache_blob_check): which key's, and the file's identity then.  A slot
+ * whose `used` is 0 is free. */
+struct verified {
+	unsigned char key[CACHE_KEY_LEN / 2];
+	uint64_t used;               /* the table's clock when last found */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime;               /* nanoseconds since the epoch */
+	int64_t ctime;
 };
 
 /* An open cache: what cache_open returns. */
@@ -85,6 +100,19 @@ struct cache {
 	struct pin *pins;
 	size_t npins;
 	size_t pinscap;
+	uint64_t failures_max;       /* rows of failures kept at most */
+	double expired;              /* when expired failures were dropped */
+
+	/* The blobs verified in this process's life, by file identity; under
+	 * vlock alone, never c->lock, so that a warm open does not wait for
+	 * the index. */
+	pthread_mutex_t vlock;
+	struct verified *verified;   /* open addressing, a power of 2 */
+	size_t nverified;
+	size_t verifiedcap;
+	uint64_t vclock;
+	uint64_t hashed;             /* blobs hashed to check them */
+	uint64_t set_aside;          /* and found damaged */
 };
 
 /* A row of parts as read for repairs and verification. */
@@ -111,6 +139,9 @@ bool cache_key_valid(const struct cache_key *k);
 bool key_parse(const char *s, size_t n, struct cache_key *k);
 /* SHA-256 of what is left of fd, with the byte count.  0 or -errno. */
 int sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n);
+/* SHA-256 of the whole of fd, read with pread: the file offset, which
+ * other descriptors may share, stays where it was.  0 or -errno. */
+int sha256_pread(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n);
 
 /* files.c: the layout of the cache directory, and the clock. */
 
@@ -200,8 +231,10 @@ bool index_retry(struct cache *c, int rc, int *tries);
  * start of every operation; renews the index when it is not. */
 bool db_ready(struct cache *c, bool follow);
 
-/* entry.c: pins. */
+/* entry.c: verified blobs, set-aside blobs, pins. */
 
+/* The directory damaged blobs are set aside in (caller frees). */
+char *damaged_dir(const struct cache *c);
 /* The pin of a key (64 hex digits at `hex`), or NULL when not pinned. */
 struct pin *pin_find(struct cache *c, const char *hex);
 

@@ -140,6 +140,28 @@ digest_fd(digest_t ctx, int fd, uint64_t *total)
 	}
 }
 
+/* Hash the whole of fd with pread, leaving its offset alone; the byte
+ * count in *total.  0 or -errno. */
+static int
+digest_pread(digest_t ctx, int fd, uint64_t *total)
+{
+	char buf[32768];
+	ssize_t n;
+
+	*total = 0;
+	for (;;) {
+		n = pread(fd, buf, sizeof buf, (off_t)*total);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			return 0;
+		digest_add(ctx, buf, (size_t)n);
+		*total += (uint64_t)n;
+	}
+}
+
 /* A field's head: the label with its NUL, then the length as 8 bytes,
  * little endian.  A NULL string has the length UINT64_MAX, which no data
  * can have. */
@@ -226,6 +248,20 @@ sha256_fd(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n)
 	int r;
 
 	if ((r = digest_fd(ctx, fd, n)) != 0) {
+		digest_free(ctx);
+		return r;
+	}
+	digest_end(ctx, out);
+	return 0;
+}
+
+int
+sha256_pread(int fd, char out[CACHE_KEY_LEN + 1], uint64_t *n)
+{
+	digest_t ctx = digest_new();
+	int r;
+
+	if ((r = digest_pread(ctx, fd, n)) != 0) {
 		digest_free(ctx);
 		return r;
 	}

@@ -46,8 +46,13 @@ cache_stats(struct cache *c, struct cache_stats *st)
 
 	memset(st, 0, sizeof *st);
 	st->max_bytes = c->max_bytes;
+	st->failures_max = c->failures_max;
+	pthread_mutex_lock(&c->vlock);
+	st->hashed = c->hashed;
+	pthread_mutex_unlock(&c->vlock);
 	pthread_mutex_lock(&c->lock);
 	st->pinned = c->npins;
+	st->set_aside = c->set_aside;
 	if (!db_ready(c, false))
 		r = -EIO;
 	else {
@@ -129,6 +134,7 @@ clear_blobs(struct cache *c)
 static int
 clear_all(struct cache *c)
 {
+	char *damaged;
 	int rc;
 
 	/* The files go while the write lock is held, so no other process
@@ -138,6 +144,9 @@ clear_all(struct cache *c)
 	    (rc = db_run(c, S_CLEAR_FAILURES)) == SQLITE_OK) {
 		clear_blobs(c);
 		memo_files_remove(c);
+		damaged = damaged_dir(c);
+		empty_dir_at(AT_FDCWD, damaged);
+		free(damaged);
 		rc = db_run(c, S_COMMIT);
 	}
 	if (rc != SQLITE_OK)
@@ -314,6 +323,8 @@ cache_remove_parts(const char *dir)
 		return -errno;
 	r = empty_dir_at(fd, "blobs");
 	if ((r2 = empty_dir_at(fd, "memo")) != 0 && r == 0)
+		r = r2;
+	if ((r2 = empty_dir_at(fd, "damaged")) != 0 && r == 0)
 		r = r2;
 	close(fd);
 	return r;

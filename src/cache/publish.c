@@ -227,10 +227,12 @@ cache_publish_open(struct cache *c, const struct cache_key *key,
 		r = publish_fail(e, key, reading, -r);
 		goto fail;
 	}
-	/* Readable by whoever may read the cache; the mtime says when it was
+	/* Readable by whoever may read the cache, and written by no one:
+	 * what is served is checked against its hash (cache_blob_check), and
+	 * a blob that changed is made again.  The mtime says when it was
 	 * placed (blobs without a row are spared by age); on disk before the
 	 * rename makes it visible. */
-	if (fchmod(fd, 0644) == -1 || futimens(fd, NULL) == -1 ||
+	if (fchmod(fd, 0444) == -1 || futimens(fd, NULL) == -1 ||
 	    fsync(fd) == -1 || fstat(fd, &st) == -1) {
 		r = publish_fail(e, key, writing, errno);
 		goto fail;
@@ -299,6 +301,7 @@ cache_publish_open(struct cache *c, const struct cache_key *key,
 		out->path = path;
 		out->size = n;
 		out->fmt = fmt;
+		memcpy(out->sha256, sha, sizeof out->sha256);
 	} else
 		free(path);
 	perr_clear(e);

@@ -267,10 +267,10 @@ int
 core_open_made(struct core *c, const struct cache_key *key, enum format fmt,
     bool touch, struct stat *st)
 {
-	char *blob = cache_blob_path(c->cache, key, fmt);
-	int fd = cache_blob_open(blob, st);
+	/* checked as any part served: without the index once this process
+	 * has hashed the file */
+	int fd = cache_blob_serve(c->cache, key, fmt, st);
 
-	free(blob);
 	if (fd == -1)
 		return -1;
 	atomic_fetch_add(&c->hits, 1);
@@ -283,13 +283,10 @@ bool
 core_made_size(struct core *c, const struct cache_key *key, enum format fmt,
     uint64_t *size)
 {
-	char *blob = cache_blob_path(c->cache, key, fmt);
-	struct stat st;
-	bool made;
+	uint64_t n;
 
-	made = stat(blob, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-	if (made)
-		*size = (uint64_t)st.st_size;
-	free(blob);
-	return made;
+	if (!cache_blob_size(c->cache, key, fmt, &n) || n == 0)
+		return false;
+	*size = n;
+	return true;
 }

@@ -198,15 +198,19 @@ job_done(void *arg, struct job *job)
 {
 	struct fetch *f = arg;
 	const struct cache_entry *made;
+	struct cache_key key;
 	int fd, tries;
 
 	if (job_state(job) == JOB_DONE) {
 		/* the job's own descriptor, held in use since the part was
-		 * published or found: by its path, the part may be gone
-		 * already (a cache clear, another process's eviction) */
+		 * published (hashed as it was) or found (and checked, as
+		 * cache_lookup_open does): by its path, the part may be gone
+		 * already (a cache clear, another process's eviction), or
+		 * have changed, and is checked again */
 		if ((fd = job_blob_fd(job)) == -1 &&
-		    (made = job_result(job)) != NULL)
-			fd = cache_blob_open(made->path, NULL);
+		    (made = job_result(job)) != NULL && fetch_key(f, &key))
+			fd = cache_blob_serve(f->core->cache, &key, made->fmt,
+			    NULL);
 		if (fd != -1) {
 			opened(f, fd);
 			return;
@@ -255,58 +259,45 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 	struct cache_key key;
 	struct plan plan;
 	struct job *job;
-	int r, fd, err, tries;
+	int r, fd;
 
-	for (;;) {
-		r = wait ? plan_make(&c->env, part, &plan, &e) :
-		    plan_make_now(&c->env, part, &plan, &e);
-		if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
-			fail(f, EWOULDBLOCK, false, e.msg, false);
-			return;
-		}
-		if (r == -EWOULDBLOCK) {
-			/* parts waiting for one engine are planned one at a
-			 * time: the first asks, and the others leave the
-			 * planning threads to parts of other engines */
-			char *engine = plan_engine(&c->env, part);
-			pthread_mutex_lock(&f->lock);
-			f->state = FETCH_PLANNING;
-			pthread_mutex_unlock(&f->lock);
-			jobs_run(c->jobs, engine, plan_task, f);
-			free(engine);
-			return;
-		}
-		if (r != 0) {
-			/* no engine for it, or none installed: say why */
-			fail(f, e.code != 0 ? e.code : EIO, false, e.msg, true);
-			return;
-		}
-		key = plan.key;
-		/* pinned before the lookup, so that no eviction of this
-		 * process takes the part before it is open */
-		set_plan(f, &plan);
-		if (cache_lookup(c->cache, &key, &hit) != 1)
-			break;
-		/* opened at once: another process's eviction, prune or
-		 * clear may take it any time */
-		fd = cache_blob_open(hit.path, NULL);
-		err = errno;
+	r = wait ? plan_make(&c->env, part, &plan, &e) :
+	    plan_make_now(&c->env, part, &plan, &e);
+	if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
+		fail(f, EWOULDBLOCK, false, e.msg, false);
+		return;
+	}
+	if (r == -EWOULDBLOCK) {
+		/* parts waiting for one engine are planned one at a
+		 * time: the first asks, and the others leave the
+		 * planning threads to parts of other engines */
+		char *engine = plan_engine(&c->env, part);
+		pthread_mutex_lock(&f->lock);
+		f->state = FETCH_PLANNING;
+		pthread_mutex_unlock(&f->lock);
+		jobs_run(c->jobs, engine, plan_task, f);
+		free(engine);
+		return;
+	}
+	if (r != 0) {
+		/* no engine for it, or none installed: say why */
+		fail(f, e.code != 0 ? e.code : EIO, false, e.msg, true);
+		return;
+	}
+	key = plan.key;
+	/* pinned before the lookup, so that no eviction of this
+	 * process takes the part before it is open */
+	set_plan(f, &plan);
+	/* opened as it is looked up and checked (another process's
+	 * eviction, prune or clear may take it any time): a part
+	 * gone, or set aside as damaged, is a miss, and its job
+	 * makes it again */
+	if (cache_lookup_open(c->cache, &key, &hit, &fd, NULL) == 1) {
 		cache_entry_clear(&hit);
 		plan_clear(&plan);
-		if (fd != -1) {
-			atomic_fetch_add(&c->hits, 1);
-			opened(f, fd);
-			return;
-		}
-		/* evicted between the lookup and the open: asked again, and
-		 * the part is made again */
-		pthread_mutex_lock(&f->lock);
-		tries = f->reopens++;
-		pthread_mutex_unlock(&f->lock);
-		if (err != ENOENT || tries >= FETCH_TRIES) {
-			fail(f, err, true, NULL, false);
-			return;
-		}
+		atomic_fetch_add(&c->hits, 1);
+		opened(f, fd);
+		return;
 	}
 	if (!(f->flags & FETCH_AHEAD))
 		atomic_fetch_add(&c->misses, 1);

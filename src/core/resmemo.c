@@ -615,7 +615,11 @@ resmemo_fast_open(const char *root, const char *path,
 	blob = cache_blob_path_in(conf->cache_dir, key, (enum format)fmt);
 	fd = cache_blob_open(blob, &st);
 	free(blob);
-	if (fd != -1 && (!S_ISREG(st.st_mode) || st.st_size != (off_t)size)) {
+	/* a blob changed since is not served: its hash, recorded with the
+	 * size, is checked (without the index, at each get) */
+	if (fd != -1 && (!S_ISREG(st.st_mode) || st.st_size != (off_t)size ||
+	    !cache_blob_intact(fd, (uint64_t)size, json_string_value(
+	    json_object_get(part, "sha256"))))) {
 		close(fd);
 		fd = -1;
 	}
@@ -694,6 +698,8 @@ fast_write(const char *cache_dir, const char *lname, const char *pname,
 	json_decref(old);
 	json_object_set_new(part, "fmt", json_integer(made->fmt));
 	json_object_set_new(part, "size", json_integer((json_int_t)made->size));
+	if (made->sha256[0] != '\0')
+		json_object_set_new(part, "sha256", json_string(made->sha256));
 	json_object_set_new(part, "used", json_real(wall_seconds()));
 	fast_save(cache_dir, ppath, part);
 	fast_sweep(cache_dir);

@@ -347,19 +347,17 @@ run_job(struct jobs *jobs, struct job *j)
 		finish(jobs, j, JOB_FAILED);
 		return;
 	}
-	if (cache_lookup(jobs->env.cache, &j->plan.key, &j->entry) == 1) {
-		if ((j->blob_fd = cache_blob_open(j->entry.path,
-		    NULL)) != -1) {
-			key_unlock(lockfd, lockpath);
-			if (jobs->on_made != NULL)
-				jobs->on_made(jobs->on_made_arg, j->plan.path,
-				    &j->entry);
-			pthread_mutex_lock(&jobs->lock);
-			finish(jobs, j, JOB_DONE);
-			return;
-		}
-		/* gone since the lookup (evicted, cleared): made again */
-		cache_entry_clear(&j->entry);
+	/* A part gone since (evicted, cleared), or damaged (set aside by the
+	 * check of cache_lookup_open), is a miss: made again. */
+	if (cache_lookup_open(jobs->env.cache, &j->plan.key, &j->entry,
+	    &j->blob_fd, NULL) == 1) {
+		key_unlock(lockfd, lockpath);
+		if (jobs->on_made != NULL)
+			jobs->on_made(jobs->on_made_arg, j->plan.path,
+			    &j->entry);
+		pthread_mutex_lock(&jobs->lock);
+		finish(jobs, j, JOB_DONE);
+		return;
 	}
 	{
 		/* ... or failed in another process a moment ago? */

@@ -22,17 +22,24 @@ struct cache_stats {
 	 * jobs under way is not counted. */
 	uint64_t max_bytes;
 	uint64_t failures;       /* unexpired negative entries */
+	uint64_t failures_max;   /* the rows of failures kept at most */
 	uint64_t pinned;
+	/* Blobs this struct cache hashed to check them before serving them
+	 * (cache_blob_check), and those it found damaged and set aside. */
+	uint64_t hashed;
+	uint64_t set_aside;
 };
 
-/* Fill `st`.  0, or -errno: then only max_bytes and pinned are sure. */
+/* Fill `st`.  0, or -errno: then only max_bytes, failures_max, pinned,
+ * hashed and set_aside are sure. */
 int cache_stats(struct cache *c, struct cache_stats *st);
 /* Evict down to the size limit, drop expired failures.  Returns the number
  * of entries removed, and the disk space freed in *freed (may be NULL);
  * -errno on error. */
 int cache_prune(struct cache *c, uint64_t *freed);
-/* Remove every entry and failure, with their blobs, and the memo files
- * (the memos of the index stay).  0 or -errno. */
+/* Remove every entry and failure, with their blobs, the memo files (the
+ * memos of the index stay) and the damaged blobs set aside.  0 or
+ * -errno. */
 int cache_clear(struct cache *c);
 /* Check the index (a damaged one is replaced as at open, and logged),
  * then re-hash every blob; remove the damaged ones.  Counts checked and
@@ -48,7 +55,8 @@ int cache_verify(struct cache *c, uint64_t *checked, uint64_t *removed);
  * e->code 0).  0 or -errno. */
 int cache_check(struct cache *c, struct perr *e);
 
-/* Remove the parts' files (and memo files) of the cache in `dir` without
+/* Remove the parts' files (memo files and damaged blobs set aside with
+ * them) of the cache in `dir` without
  * opening it: what frees a disk too full to open the index on.  The next
  * open drops the rows whose files are gone.  0 or the first -errno. */
 int cache_remove_parts(const char *dir);

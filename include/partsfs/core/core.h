@@ -106,13 +106,15 @@ int core_part_key(struct core *c, const struct pnode *part,
 /*
  * The made part of `key` in format `fmt`, opened for reading and marked in
  * use (see cache_blob_open), with its stat in *st; `touch` also marks it
- * used for the cache's LRU order.  -1 with errno set (ENOENT: not made).
- * Counted as a hit.
+ * used for the cache's LRU order.  -1 with errno set (ENOENT: not made, or
+ * its cache file is not as indexed, and was set aside: see
+ * cache_blob_check).  Counted as a hit.
  */
 int core_open_made(struct core *c, const struct cache_key *key,
     enum format fmt, bool touch, struct stat *st);
 /* The size of the made part of `key` in format `fmt`: true when it is
- * made.  A stat of its cache file, which only ever appears whole. */
+ * made.  A stat of its cache file, which only ever appears whole, and
+ * whose size must be its row's (cache_blob_size). */
 bool core_made_size(struct core *c, const struct cache_key *key,
     enum format fmt, uint64_t *size);
 

@@ -90,8 +90,9 @@ bool fetch_key(struct fetch *f, struct cache_key *key);
  * "freecad", a command's name; NULL before its job), for progress. */
 double fetch_elapsed(struct fetch *f);
 const char *fetch_executor(struct fetch *f);
-/* How many times it was planned again (stale) and asked again
- * (evicted), for the front end's notes. */
+/* How many times it was planned again (stale) and asked again (its part
+ * went from the cache between its job and its open), for the front end's
+ * notes. */
 int fetch_replans(struct fetch *f);
 
 /* With FETCH_PLAN, the plan the part was found or made by (NULL before

@@ -57,7 +57,8 @@ void resmemo_record(struct core *core, const struct resmemo_snap *before,
 
 /*
  * Without the index: the descriptor of the blob of `path` (open for
- * reading, its size checked), with *key set, when the memo files of the
+ * reading, its size and hash checked against those the memo file
+ * recorded from the index), with *key set, when the memo files of the
  * cache directory say what the memos would, the part file was written in
  * the last minute and every file named is as it was; else -1, and the
  * caller asks the index.  The memo files are written by resmemo_record
