@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
@@ -665,17 +666,23 @@ completion_callbacks_run_exactly_once_each(void)
 
 struct made_hook {
 	atomic_int calls;
+	atomic_int bad_fd;
 	atomic_bool done;
 };
 
 static void
-on_made(void *arg, const char *path, const struct cache_entry *entry)
+on_made(void *arg, const char *path, int fd,
+    const struct cache_entry *entry)
 {
 	struct made_hook *m = arg;
 	struct timespec ts = { 0, 200000000 };
+	struct stat st;
 
 	(void)path;
-	(void)entry;
+	/* the part, open: its size is the row's */
+	if (fd == -1 || fstat(fd, &st) != 0 ||
+	    (uint64_t)st.st_size != entry->size)
+		atomic_fetch_add(&m->bad_fd, 1);
 	nanosleep(&ts, NULL);
 	atomic_fetch_add(&m->calls, 1);
 	atomic_store(&m->done, true);
@@ -696,6 +703,7 @@ the_made_hook_runs_before_anyone_waiting_hears_of_the_part(void)
 	CHECK_INT(job_wait(j, WAIT), JOB_DONE);
 	CHECK(atomic_load(&m.done));
 	CHECK_INT(atomic_load(&m.calls), 1);
+	CHECK_INT(atomic_load(&m.bad_fd), 0);
 	job_unref(j);
 	plan_clear(&p);
 	rig_close(&r);

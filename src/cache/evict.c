@@ -86,7 +86,7 @@ static int
 blob_claim(struct cache *c, const char *hex, int fmt, int *fdp)
 {
 	char *path = blob_path(c, hex, fmt);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	free(path);
 	*fdp = -1;

@@ -187,7 +187,7 @@ core_library_error(struct core *c, const char *msg)
 
 void
 core_on_made(struct core *c, void (*fn)(void *arg, const char *path,
-    const struct cache_entry *entry), void *arg)
+    int fd, const struct cache_entry *entry), void *arg)
 {
 	jobs_on_made(c->jobs, fn, arg);
 }

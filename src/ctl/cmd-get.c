@@ -275,19 +275,18 @@ get_remembered(const char *root, const char *path, const struct conf *conf,
 	/* an error opening the cache is core_open_cache's to report */
 	cache = cache_open(conf->cache_dir, conf->cache_max,
 	    conf->negative_ttl, &e);
+	/* opened as it is checked: a part gone since (another process
+	 * evicted it) or damaged is made again */
 	if (cache != NULL && resmemo_lookup(cache, real, path, conf, &key) &&
-	    cache_lookup(cache, &key, &hit) == 1) {
-		/* gone since (another process evicted it): made again */
-		if ((in = cache_blob_open(hit.path, NULL)) != -1) {
-			log_debug("%s: made before as %s (resolution memo)",
-			    path, key.hex);
-			*rc = write_part_fd(in, output, (enum format)fmt);
-			close(in);
-			if (*rc == CTL_OK)
-				resmemo_fast_record(cache, real, path, conf,
-				    &key, &hit);
-			done = true;
-		}
+	    cache_lookup_open(cache, &key, &hit, &in, NULL) == 1) {
+		log_debug("%s: made before as %s (resolution memo)", path,
+		    key.hex);
+		*rc = write_part_fd(in, output, (enum format)fmt);
+		close(in);
+		if (*rc == CTL_OK)
+			resmemo_fast_record(cache, real, path, conf, &key,
+			    &hit);
+		done = true;
 	}
 	cache_entry_clear(&hit);
 	if (done)

@@ -348,7 +348,7 @@ void fs_reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 void fs_retire_open_parts(struct fs *fs);
 void fs_open_sizes(struct fs *fs);
 /* The core's hook: a part was made (core_on_made). */
-void fs_part_made(void *arg, const char *path,
+void fs_part_made(void *arg, const char *path, int fd,
     const struct cache_entry *entry);
 /* Free the open files and directories the kernel never released. */
 void fs_handles_free(struct fs *fs);

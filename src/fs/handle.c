@@ -258,24 +258,24 @@ drop_other_content(struct fs *fs, fuse_ino_t ino, const struct stat *st)
 }
 
 /* A job made a part (or found it made by another process): the kernel
- * learns its size before any open of it is answered. */
+ * learns its size before any open of it is answered, from the job's own
+ * descriptor (the file checked against the index, whatever its path
+ * holds by now). */
 void
-fs_part_made(void *arg, const char *path, const struct cache_entry *entry)
+fs_part_made(void *arg, const char *path, int fd,
+    const struct cache_entry *entry)
 {
 	struct fs *fs = arg;
 	struct stat st;
 	fuse_ino_t ino;
-	int fd;
 
+	(void)entry;
 	if ((ino = inodes_made(fs->inodes, path)) == 0)
 		return;             /* the kernel has no inode for it */
-	if ((fd = open(entry->path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	if (fstat(fd, &st) == 0) {
+	if (fd != -1 && fstat(fd, &st) == 0) {
 		drop_other_content(fs, ino, &st);
 		store_size(fs, ino, fd, st.st_size);
 	}
-	close(fd);
 }
 
 void

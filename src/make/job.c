@@ -93,7 +93,8 @@ struct jobs {
 	struct error_rec errors[MAX_ERRORS];
 	size_t nerrors;
 	size_t errpos;
-	void (*on_made)(void *, const char *, const struct cache_entry *);
+	void (*on_made)(void *, const char *, int,
+	    const struct cache_entry *);
 	void *on_made_arg;
 };
 
@@ -354,7 +355,7 @@ run_job(struct jobs *jobs, struct job *j)
 		key_unlock(lockfd, lockpath);
 		if (jobs->on_made != NULL)
 			jobs->on_made(jobs->on_made_arg, j->plan.path,
-			    &j->entry);
+			    j->blob_fd, &j->entry);
 		pthread_mutex_lock(&jobs->lock);
 		finish(jobs, j, JOB_DONE);
 		return;
@@ -426,7 +427,8 @@ run_job(struct jobs *jobs, struct job *j)
 done:
 	key_unlock(lockfd, lockpath);
 	if (state == JOB_DONE && jobs->on_made != NULL)
-		jobs->on_made(jobs->on_made_arg, j->plan.path, &j->entry);
+		jobs->on_made(jobs->on_made_arg, j->plan.path, j->blob_fd,
+		    &j->entry);
 	pthread_mutex_lock(&jobs->lock);
 	finish(jobs, j, state);
 	/* What the engine left behind goes once the waiters have their
@@ -439,7 +441,7 @@ done:
 
 void
 jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
-    const struct cache_entry *entry), void *arg)
+    int fd, const struct cache_entry *entry), void *arg)
 {
 	jobs->on_made = fn;
 	jobs->on_made_arg = arg;

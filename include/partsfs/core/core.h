@@ -73,12 +73,13 @@ void core_set_library(struct core *c, struct library *lib);
  * shown with the errors (CORE_ERRORS). */
 void core_library_error(struct core *c, const char *msg);
 
-/* Have fn(arg, path, entry) called, on the job's thread, each time a job
- * finds its part in the cache, made by it or by another process, before
- * anyone waiting for it hears of it.  Set once, before the first part is
- * asked for. */
+/* Have fn(arg, path, fd, entry) called, on the job's thread, each time a
+ * job finds its part in the cache, made by it or by another process,
+ * before anyone waiting for it hears of it; `fd` is the part, open and
+ * checked (read it with pread, leave it open).  Set once, before the
+ * first part is asked for. */
 void core_on_made(struct core *c, void (*fn)(void *arg, const char *path,
-    const struct cache_entry *entry), void *arg);
+    int fd, const struct cache_entry *entry), void *arg);
 
 /* What a front end shows of the core, as text (appended to `out`). */
 enum core_status {

@@ -40,11 +40,13 @@ struct jobs *jobs_new(const struct exec_env *env, int workers);
 void jobs_stop(struct jobs *jobs);
 /* jobs_stop, then the workers are joined and everything freed. */
 void jobs_free(struct jobs *jobs);
-/* Have fn(arg, path, entry) called, in the worker, each time a job finds
- * its part in the cache, made by it or by another process, before anyone
- * waiting for the job hears of it.  Set once, before the first job. */
+/* Have fn(arg, path, fd, entry) called, in the worker, each time a job
+ * finds its part in the cache, made by it or by another process, before
+ * anyone waiting for the job hears of it.  `fd` is the part, open and
+ * checked against its row: the hook reads it with pread and leaves it
+ * open.  Set once, before the first job. */
 void jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
-    const struct cache_entry *entry), void *arg);
+    int fd, const struct cache_entry *entry), void *arg);
 
 /*
  * The job making `plan` (copied): the one under way for its key if there
