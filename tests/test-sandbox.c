@@ -57,15 +57,30 @@ sandbox_of(const char *jobs, struct perr *e)
 	return sb;
 }
 
+/* The scratch directories made, freed at exit. */
+static char *scratches[32];
+static size_t nscratches;
+
+static void
+scratches_free(void)
+{
+	for (size_t i = 0; i < nscratches; i++)
+		free(scratches[i]);
+}
+
 /* A fresh scratch directory. */
-static char *
+static const char *
 scratch_dir(void)
 {
 	char *s = xasprintf("%s/scratch", tap_tmpdir());
 
 	if (mkdir(s, 0700) == -1)
 		pf_fatal("mkdir %s: %s", s, strerror(errno));
-	return s;
+	if (nscratches == PF_ARRAY_LEN(scratches))
+		pf_fatal("more than %zu scratch directories", nscratches);
+	if (nscratches == 0)
+		atexit(scratches_free);
+	return scratches[nscratches++] = s;
 }
 
 struct job {
