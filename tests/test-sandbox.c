@@ -156,9 +156,10 @@ marker(void)
 }
 
 /* The processes alive (zombies aside) whose command line holds `mark`,
- * other than ourselves; with `sig`, each is sent it. */
+ * other than ourselves; with `sig`, each is sent it; with `pids`, the
+ * first `max` are put there. */
 static int
-marked_kill(const char *mark, int sig)
+marked_pids(const char *mark, int sig, pid_t *pids, int max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -195,6 +196,8 @@ marked_kill(const char *mark, int sig)
 			zombie = rp[2] == 'Z' || rp[2] == 'X';
 		if (!zombie && sig != 0)
 			kill((pid_t)atol(de->d_name), sig);
+		if (!zombie && pids != NULL && n < max)
+			pids[n] = (pid_t)atol(de->d_name);
 		n += !zombie;
 	}
 	if (d != NULL)
@@ -205,7 +208,7 @@ marked_kill(const char *mark, int sig)
 static int
 marked(const char *mark)
 {
-	return marked_kill(mark, 0);
+	return marked_pids(mark, 0, NULL, 0);
 }
 
 /* The processes marked `mark` that are left, which are then killed (and
@@ -214,7 +217,7 @@ marked(const char *mark)
 static int
 left(const char *mark)
 {
-	return marked_kill(mark, SIGKILL);
+	return marked_pids(mark, SIGKILL, NULL, 0);
 }
 
 /* Does `path` exist?  It is removed. */
@@ -559,6 +562,71 @@ a_setsid_child_is_gone_when_the_job_returns(void)
 	free(mark);
 }
 
+/* Is process `pid` alive (not a zombie)?  One read of its stat. */
+static bool
+alive(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	return (rp = strrchr(buf, ')')) == NULL || rp[1] != ' ' ||
+	    (rp[2] != 'Z' && rp[2] != 'X');
+}
+
+/*
+ * Not a moment later: when run_process returns, the job's pid 1 has ended,
+ * and every process of its namespace before it (what the job wrote can
+ * then be read and checked and copied without anything of it changing
+ * it).  Its setsid'd child, seen on the host while the job runs, is
+ * looked at the instant the job returns.
+ */
+static void
+every_process_of_a_job_is_gone_the_moment_run_process_returns(void)
+{
+	char *mark = marker(), *inner, *script;
+	struct job j = { 0 };
+	pid_t pids[8];
+	pthread_t t;
+	int n = 0, still = 0, waited;
+
+	NEED("bwrap");
+	j.sb = sandbox_here("");
+	j.scratch = scratch_dir();
+	inner = xasprintf("%s-inner", mark);
+	/* (with memory to give back when it is killed: its end takes a
+	 * moment, which run_process must wait for) */
+	script = xasprintf("setsid python3 -c 'import time\n"
+	    "b = b\"x\" * (256 << 20)\nwhile True: time.sleep(1)' %s-in''ner "
+	    ">/dev/null 2>&1 & sleep 1; exit 0", mark);
+	j.script = script;
+	CHECK_INT(pthread_create(&t, NULL, job_thread, &j), 0);
+	for (waited = 0; waited < 1000 && n < 1; waited++) {
+		n = marked_pids(inner, 0, pids, PF_ARRAY_LEN(pids));
+		usleep(1000);
+	}
+	pthread_join(t, NULL);
+	for (int i = 0; i < n && i < (int)PF_ARRAY_LEN(pids); i++)
+		still += alive(pids[i]);
+	left(mark);
+	CHECK_MSG(n > 0, "its child was never seen");
+	CHECK_INT(j.rc, 0);
+	CHECK_INT(j.r.status, 0);
+	CHECK_MSG(still == 0, "%d of its processes were alive when "
+	    "run_process returned", still);
+	run_result_clear(&j.r);
+	sandbox_free(j.sb);
+	free(script);
+	free(inner);
+	free(mark);
+}
+
 static void
 the_time_limit_kills_the_whole_job(void)
 {
@@ -725,6 +793,7 @@ TAP_MAIN(
 	TAP_CASE(a_job_has_no_network),
 	TAP_CASE(a_job_sees_only_its_own_processes),
 	TAP_CASE(a_setsid_child_is_gone_when_the_job_returns),
+	TAP_CASE(every_process_of_a_job_is_gone_the_moment_run_process_returns),
 	TAP_CASE(the_time_limit_kills_the_whole_job),
 	TAP_CASE(a_job_killed_by_run_kill_all_ends_with_its_children),
 	TAP_CASE(a_command_killed_by_a_signal_is_reported_as_that_signal),
