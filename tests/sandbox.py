@@ -684,12 +684,63 @@ def an_unprivileged_partsfs_through_fusermount3_sandboxes_its_engines():
 # A BOLTS FreeCAD function that tries what a module might: read
 # /etc/shadow, /root and a file outside the library, write into the
 # library and outside it, reach the listener.  The box it makes is 10 mm
-# high, and 2^i mm higher when attempt i worked.
+# high, and 2^i mm higher when attempt i worked.  It also leaves a setsid'd
+# double-forked python3 (marked) that waits for freecadcmd to end, and
+# then rewrites and extends the output the driver wrote, twice.
 EVIL_FC = r"""
 import os, socket
 import Part
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+LINGER = '''
+import os, sys, time
+main, scratch = int(sys.argv[1]), sys.argv[2]
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+# the output open as freecadcmd ends (the driver writes it last)
+fd = -1
+while alive(main):
+    try:
+        new = os.open(os.path.join(scratch, "out.step"), os.O_RDWR)
+        if fd != -1:
+            os.close(fd)
+        fd = new
+    except OSError:
+        pass
+    time.sleep(0.01)
+time.sleep(0.3)
+os.pwrite(fd, b"ISO-10303-21;/* tampered */", 0)
+time.sleep(1)
+os.lseek(fd, 0, os.SEEK_END)
+os.write(fd, b"/* tampered */END-ISO-10303-21;")
+while True:
+    time.sleep(1)
+'''
+
+
+def linger(mark):
+    main = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open("/dev/null", os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                os.execv("/usr/bin/python3", ["python3", "-c", LINGER,
+                                              str(main), os.getcwd(), mark])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def connect(port):
@@ -724,6 +775,7 @@ def evil(params, document):
             pass
     box = document.addObject("Part::Feature", "box")
     box.Shape = Part.makeBox(10, 10, 10 + mask)
+    linger(params["mark"])
 """
 FC_ATTEMPTS = ["read_shadow", "read_root", "read_outside", "write_library",
                "write_outside", "write_var_tmp", "connect_tcp"]
@@ -784,6 +836,13 @@ def a_hostile_freecad_function_is_denied_every_escape():
             if mask & (1 << i)], [], "attempts that worked")
         eq((lo, hi), ([0.0] * 3, [10.0] * 3), "the box")
         check_nothing_left_outside(m, data, before, lib, cache)
+        # what it left ends with the job, and never changes the part
+        none_alive(m, 1.0)
+        time.sleep(1.5)
+        eq(read(mnt.path("evilfc/fcevil/size=1.step")), data,
+           "the part 1.5 s later")
+        eq([os.path.getsize(f) for f in blobs(cache)], [len(data)],
+           "the cached blob")
     finally:
         mnt.unmount()
 
