@@ -526,7 +526,7 @@ def kill_9_of_the_daemon_ends_every_sandboxed_job():
         mnt.unmount()
 
 
-# --- the way out, partsctl, an unprivileged partsfs ---------------------------
+# --- the way out, partsctl, an unprivileged partsfs -------------------------
 
 @test
 def sandbox_off_runs_engines_unconfined_and_says_so():
