@@ -509,16 +509,25 @@ def kill_9_of_the_daemon_ends_every_sandboxed_job():
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
             for s in (1, 2, 3)]
+    def engines():
+        return [c for _, c in procs(m) if c.startswith("/usr/bin/python3")]
     try:
-        # each job: bwrap, its pid 1, prlimit's python3 and the setsid'd
-        # grandchild, all marked
-        wait_until(lambda: len([c for _, c in procs(m)
-                                if c.startswith("/usr/bin/python3")]) >= 6,
-                   "three engines and their grandchildren", 20 * SLOW)
+        # each job: bwrap, its pid 1, the engine (python3) and its
+        # setsid'd grandchild, all marked
+        try:
+            wait_until(lambda: len(engines()) >= 6,
+                       "three engines and their grandchildren", 20 * SLOW)
+        except Failed as e:
+            raise Failed("%s: %s\n%s" % (e, procs(m), mnt.log()))
         os.kill(mnt.proc.pid, signal.SIGKILL)
         mnt.proc.wait(10)
         none_alive(m, 1.0)
     finally:
+        # (the daemon first: a reader whose open it has taken waits for
+        # its answer whatever signal it gets)
+        if mnt.proc.poll() is None:
+            mnt.proc.kill()
+            mnt.proc.wait()
         for c in cats:
             c.kill()
             c.wait(10)

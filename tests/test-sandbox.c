@@ -594,20 +594,22 @@ every_process_of_a_job_is_gone_the_moment_run_process_returns(void)
 	struct job j = { 0 };
 	pid_t pids[8];
 	pthread_t t;
-	int n = 0, still = 0, waited;
+	int n = 0, still = 0, waited, rc, status;
 
 	NEED("bwrap");
 	j.sb = sandbox_here("");
 	j.scratch = scratch_dir();
 	inner = xasprintf("%s-inner", mark);
 	/* (with memory to give back when it is killed: its end takes a
-	 * moment, which run_process must wait for) */
+	 * moment, which run_process must wait for; the job ends once it
+	 * has it) */
 	script = xasprintf("setsid python3 -c 'import time\n"
-	    "b = b\"x\" * (256 << 20)\nwhile True: time.sleep(1)' %s-in''ner "
-	    ">/dev/null 2>&1 & sleep 1; exit 0", mark);
+	    "b = b\"x\" * (256 << 20)\nopen(\"ready\", \"w\")\n"
+	    "while True: time.sleep(1)' %s-in''ner >/dev/null 2>&1 & "
+	    "while ! test -e ready; do sleep 0.05; done", mark);
 	j.script = script;
 	CHECK_INT(pthread_create(&t, NULL, job_thread, &j), 0);
-	for (waited = 0; waited < 1000 && n < 1; waited++) {
+	for (waited = 0; waited < 20000 && n < 1; waited++) {
 		n = marked_pids(inner, 0, pids, PF_ARRAY_LEN(pids));
 		usleep(1000);
 	}
@@ -615,16 +617,18 @@ every_process_of_a_job_is_gone_the_moment_run_process_returns(void)
 	for (int i = 0; i < n && i < (int)PF_ARRAY_LEN(pids); i++)
 		still += alive(pids[i]);
 	left(mark);
-	CHECK_MSG(n > 0, "its child was never seen");
-	CHECK_INT(j.rc, 0);
-	CHECK_INT(j.r.status, 0);
-	CHECK_MSG(still == 0, "%d of its processes were alive when "
-	    "run_process returned", still);
+	rc = j.rc;
+	status = j.r.status;
 	run_result_clear(&j.r);
 	sandbox_free(j.sb);
 	free(script);
 	free(inner);
 	free(mark);
+	CHECK_MSG(n > 0, "its child was never seen");
+	CHECK_INT(rc, 0);
+	CHECK_INT(status, 0);
+	CHECK_MSG(still == 0, "%d of its processes were alive when "
+	    "run_process returned", still);
 }
 
 static void
