@@ -31,8 +31,7 @@ static const char *const ENVP[] = { "PATH=/usr/bin:/bin", "LC_ALL=C",
 	NULL };
 
 /* A sandbox made from a configuration whose jobs section is `jobs`
- * (YAML lines, each indented by two spaces), or NULL with the reason
- * noted. */
+ * (YAML lines, each indented by two spaces), or NULL with `e` set. */
 static struct sandbox *
 sandbox_of(const char *jobs, struct perr *e)
 {
