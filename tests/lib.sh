@@ -12,7 +12,7 @@ CORPUS="${PARTSFS_CORPUS:-}"
 # The prerequisites a test point may need (see tests/tap.h), and those
 # that PARTSFS_REQUIRE (names separated by commas or blanks, or "all")
 # makes failures when missing, not skips.
-PREREQS="corpus mountns fuse openscad freecad"
+PREREQS="corpus mountns fuse openscad freecad bwrap"
 tap_require=" $(printf '%s' "${PARTSFS_REQUIRE:-}" | tr ',\t\n' '   ') "
 set -f
 for tap_word in $tap_require; do
@@ -20,7 +20,8 @@ for tap_word in $tap_require; do
 	*" $tap_word "*) ;;
 	*)
 		echo "Bail out! PARTSFS_REQUIRE: '$tap_word' is not a" \
-		    "prerequisite (corpus, mountns, fuse, openscad, freecad or all)"
+		    "prerequisite (corpus, mountns, fuse, openscad, freecad," \
+		    "bwrap or all)"
 		exit 1
 		;;
 	esac
@@ -140,6 +141,25 @@ missing() {
 	freecad)
 		on_path freecadcmd && return 1
 		echo "freecadcmd is not on PATH (Debian package freecad-python3)"
+		;;
+	bwrap)
+		# bubblewrap makes a sandbox as partsfs asks for one, run as
+		# the user engines run as (see tests/tap.c)
+		tap_bwrap=/usr/bin/bwrap
+		[ -x "$tap_bwrap" ] || tap_bwrap=$(command -v bwrap) || {
+			echo "bwrap is not installed (Debian package bubblewrap)"
+			return 0
+		}
+		set -- "$tap_bwrap" --unshare-all --unshare-user \
+		    --disable-userns --die-with-parent --ro-bind /usr /usr \
+		    --symlink usr/lib /lib --symlink usr/lib64 /lib64 \
+		    --symlink usr/bin /bin --proc /proc --dev /dev \
+		    --size 1048576 --tmpfs /tmp /usr/bin/true
+		[ "$(id -u)" = 0 ] && set -- setpriv --reuid=65534 \
+		    --regid=65534 --clear-groups "$@"
+		tap_err=$("$@" 2>&1 </dev/null) && return 1
+		echo "bwrap cannot make a sandbox here:" \
+		    "$(printf '%s' "$tap_err" | head -n 1)"
 		;;
 	esac
 }

@@ -84,7 +84,7 @@ def run_tests():
     unknown = [w for w in REQUIRE if w not in PREREQS + ("all",)]
     if unknown:
         print("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-              "(corpus, mountns, fuse, openscad, freecad or all)"
+              "(corpus, mountns, fuse, openscad, freecad, bwrap or all)"
               % unknown[0], flush=True)
         return 1
     print("1..%d" % len(tests), flush=True)
@@ -109,8 +109,8 @@ def run_tests():
 # returns when it is here; otherwise the test is skipped with the reason,
 # or fails with it when PARTSFS_REQUIRE (names separated by commas or
 # blanks, or "all") names it.  A Mount needs fuse, a Tmpfs mountns; a test
-# says first what else it needs.
-PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad")
+# says first what else it needs (bwrap: engines can be sandboxed here).
+PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad", "bwrap")
 REQUIRE = os.environ.get("PARTSFS_REQUIRE", "").replace(",", " ").split()
 MISSING = {}
 
@@ -175,6 +175,41 @@ def missing(name):
         if not on_path("freecadcmd"):
             return ("freecadcmd is not on PATH (Debian package "
                     "freecad-python3)")
+    elif name == "bwrap":
+        return missing_bwrap()
+    return None
+
+
+def missing_bwrap():
+    """Why engines cannot be sandboxed here, or None: bubblewrap 0.8.0 or
+    later, run as the user engines run as (nobody when we are root: it
+    makes an unprivileged user namespace), makes a sandbox as partsfs
+    asks for one (tests/tap.c checks the same)."""
+    bwrap = next((p for p in ("/usr/bin/bwrap", shutil.which("bwrap"))
+                  if p and os.access(p, os.X_OK)), None)
+    if bwrap is None:
+        return "bwrap is not installed (Debian package bubblewrap)"
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
+            "--die-with-parent", "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/lib", "/lib64"):
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", "1048576",
+             "--tmpfs", "/tmp", "/usr/bin/true"]
+    kw = {}
+    if os.geteuid() == 0:
+        kw = dict(user=65534, group=65534, extra_groups=[])
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=60, **kw)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "bwrap cannot be run: %s" % e
+    if p.returncode != 0:
+        said = (p.stderr.strip().splitlines() or
+                ["exit status %d" % p.returncode])[0]
+        return "bwrap cannot make a sandbox here: " + said
     return None
 
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -289,6 +290,67 @@ missing_freecad(void)
 	    "freecad-python3)");
 }
 
+/*
+ * bubblewrap makes a sandbox as partsfs asks for one: run once with the
+ * namespaces engines get, as the user they run as (nobody when we are
+ * root: the user namespace is then an unprivileged one).  Independent of
+ * src/make/sandbox.c, whose tests must fail, not skip, when it is wrong.
+ */
+static char *
+missing_bwrap(void)
+{
+	const char *bwrap = access("/usr/bin/bwrap", X_OK) == 0 ?
+	    "/usr/bin/bwrap" : on_path("bwrap") ? "bwrap" : NULL;
+	char said[512];
+	int p[2], status;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	if (bwrap == NULL)
+		return format("bwrap is not installed (Debian package "
+		    "bubblewrap)");
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		return format("bwrap cannot be tried: %s", strerror(errno));
+	if (pid == 0) {
+		const char *const argv[] = { bwrap, "--unshare-all",
+		    "--unshare-user", "--disable-userns", "--die-with-parent",
+		    "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
+		    "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin",
+		    "/bin", "--proc", "/proc", "--dev", "/dev", "--size",
+		    "1048576", "--tmpfs", "/tmp", "/usr/bin/true", NULL };
+		int null = open("/dev/null", O_RDWR);
+
+		if (null == -1 || dup2(null, 0) == -1 || dup2(p[1], 1) == -1 ||
+		    dup2(p[1], 2) == -1)
+			_exit(126);
+		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
+		    setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1))
+			_exit(126);
+		/* execvp does not modify its array; its prototype predates
+		 * const */
+		execvp(bwrap, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < (ssize_t)sizeof said - 1 &&
+	    (n = read(p[0], said + len, sizeof said - 1 - (size_t)len)) > 0)
+		len += n;
+	said[len] = '\0';
+	said[strcspn(said, "\n")] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (said[0] == '\0')
+		return format("bwrap cannot make a sandbox here (wait status "
+		    "%d)", status);
+	return format("bwrap cannot make a sandbox here: %s", said);
+}
+
 static const struct prereq {
 	const char *name;
 	char *(*missing)(void);
@@ -298,6 +360,7 @@ static const struct prereq {
 	{ "fuse", missing_fuse },
 	{ "openscad", missing_openscad },
 	{ "freecad", missing_freecad },
+	{ "bwrap", missing_bwrap },
 };
 #define NPREREQS (sizeof prereqs / sizeof prereqs[0])
 
@@ -401,7 +464,8 @@ tap_run(const struct tap_case *cases, size_t n)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((bad = required_unknown()) != NULL) {
 		printf("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-		    "(corpus, mountns, fuse, openscad, freecad or all)\n", bad);
+		    "(corpus, mountns, fuse, openscad, freecad, bwrap or "
+		    "all)\n", bad);
 		free(bad);
 		return 1;
 	}
