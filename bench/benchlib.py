@@ -38,6 +38,12 @@ class Bench:
         self.mounts = []
         self.serial = 0
         atexit.register(self.cleanup)
+        # The bundled library's classes have a FreeCAD function and an
+        # OpenSCAD module: FreeCAD makes their model (every format) unless
+        # a configuration says OpenSCAD, as this one does.
+        self.scad_conf = os.path.join(self.work, "openscad.conf")
+        with open(self.scad_conf, "w") as f:
+            f.write("executors:\n  model: openscad\n")
 
     # --- output ------------------------------------------------------------
 
@@ -89,13 +95,14 @@ class Bench:
         os.makedirs(path)
         return path
 
-    def known_cache(self, primer):
+    def known_cache(self, primer, conf=None):
         """A cache that knows the engine's version (memoized when the
         primer, another part of the same engine, was made) but not the
-        part."""
+        part; `conf`, a configuration file."""
         cache = self.tmp("template")
-        self.run([self.partsctl, "get", "-q", self.library, primer,
-                  "--cache", cache, "-o",
+        self.run([self.partsctl, "get", "-q"] +
+                 (["-c", conf] if conf else []) +
+                 [self.library, primer, "--cache", cache, "-o",
                   os.path.join(self.work, "primer.out")])
         return cache
 
@@ -362,10 +369,11 @@ class Hand:
     hand: the OpenSCAD wrapper or the FreeCAD job file is written into a
     fresh scratch directory before each (timed) run."""
 
-    def __init__(self, bench, path):
+    def __init__(self, bench, path, conf=None):
         self.bench = bench
         self.path = path
-        d = bench.partsctl_json("params", bench.library, path)
+        d = bench.partsctl_json("params", *(["-c", conf] if conf else []),
+                                bench.library, path)
         self.desc = d
         gen = d["provenance"]["generator"]
         self.executor = gen["executor"]

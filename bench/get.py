@@ -24,10 +24,11 @@ from benchlib import (Hand, engine_env, loadavg, main_args, median, secs,
 
 B = main_args()
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+# name, part, primer (another part of the same engine), configuration
 PARTS = [("OpenSCAD", "bolts/hex_screw/M8/length=20.stl",
-          "bolts/hex_nut/M8/default.stl"),
+          "bolts/hex_nut/M8/default.stl", B.scad_conf),
          ("FreeCAD", "bolts/hex_screw/M8/length=20.step",
-          "bolts/hex_nut/M8/default.step")]
+          "bolts/hex_nut/M8/default.step", None)]
 
 
 def W(name):
@@ -35,9 +36,9 @@ def W(name):
     return os.path.join(B.work, name)
 
 
-def get_argv(path, cache, output):
-    return [B.partsctl, "get", "-q", B.library, path, "--cache", cache,
-            "-o", output]
+def get_argv(path, cache, output, conf=None):
+    return [B.partsctl, "get", "-q"] + (["-c", conf] if conf else []) + \
+        [B.library, path, "--cache", cache, "-o", output]
 
 
 def check_engine(hand, name):
@@ -52,19 +53,24 @@ def check_engine(hand, name):
 B.say("T1 (issue 3) cold partsctl get vs the same engine command run by hand "
       "(target: overhead <= 5%%); load average %s" % loadavg())
 B.legend()
+B.say("  $W/openscad.conf holds `executors: {model: openscad}`: the bundled "
+      "classes have both engines,")
+B.say("  and FreeCAD makes their model (every format) unless a "
+      "configuration says OpenSCAD")
 check = subprocess.run([B.partsctl, "check", B.library], capture_output=True,
                        text=True)
 B.say("  " + (check.stdout.strip().splitlines() or ["?"])[-1] +
       " (partsctl check)")
 cold = {}
-for name, path, primer in PARTS:
-    hand = Hand(B, path)
+for name, path, primer, conf in PARTS:
+    hand = Hand(B, path, conf)
     check_engine(hand, name)
-    template = B.known_cache(primer)
+    template = B.known_cache(primer, conf)
     B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
     B.say("    by hand:  " + "\n              ".join(hand.describe()))
     B.say("    get:      " + B.show(get_argv(path, W("cache"), W("out." +
-                                                                  hand.fmt))))
+                                                                  hand.fmt),
+                                             conf)))
     B.say("      cache knows the engine version: $W/cache is a copy of a "
           "cache in which")
     B.say("      %s was made first; fresh cache: $W/cache does not exist"
@@ -80,14 +86,14 @@ for name, path, primer in PARTS:
         def get_known():
             cache = B.fresh_copy(template)
             out = os.path.join(B.tmp("out"), "out." + hand.fmt)
-            t_known.append(B.timed(get_argv(path, cache, out)))
+            t_known.append(B.timed(get_argv(path, cache, out, conf)))
             sizes.add(("get", os.path.getsize(out)))
             shutil.rmtree(cache)
 
         def get_fresh():
             cache = os.path.join(B.tmp("fresh"), "cache")
             out = os.path.join(B.tmp("out"), "out." + hand.fmt)
-            t_fresh.append(B.timed(get_argv(path, cache, out)))
+            t_fresh.append(B.timed(get_argv(path, cache, out, conf)))
             shutil.rmtree(cache)
 
         steps = [by_hand, get_known, get_fresh]
@@ -186,14 +192,14 @@ for _, exe, flags in floor:
 rows = [(label, [exe]) for label, exe, _ in floor]
 rows.append(("partsctl --version", [B.partsctl, "--version"]))
 warm = {}
-for name, path, primer in PARTS:
+for name, path, primer, conf in PARTS:
     cache = B.tmp("warm")
     ext = path.rsplit(".", 1)[1]
     out = os.path.join(B.work, "warm." + ext)
-    B.run(get_argv(path, cache, out))
+    B.run(get_argv(path, cache, out, conf))
     warm[name] = len(rows)
     rows.append(("warm get, %s %s" % (name, ext.upper()),
-                 get_argv(path, cache, out)))
+                 get_argv(path, cache, out, conf)))
 B.say("  each row: %d rounds of `$B/bench/timeit %d COMMAND`, the rounds "
       "interleaved; median of" % (ROUNDS, N))
 B.say("  the rounds' medians (best run in brackets). Commands:")
@@ -230,18 +236,19 @@ B.say("T3 (issue 3) 8 distinct cold parts: 8 partsctl get at once (one "
       "shared cache, default workers)")
 B.say("    vs the same 8 one after another (target: <= 0.6); %d CPUs, "
       "load average %s" % (os.cpu_count(), loadavg()))
-for name, path, primer in PARTS:
+for name, path, primer, conf in PARTS:
     ext = path.rsplit(".", 1)[1]
     paths = ["bolts/hex_screw/M8/length=%d.%s" % (n, ext) for n in LENGTHS]
-    template = B.known_cache(primer)
+    template = B.known_cache(primer, conf)
     B.say("  %s: %s" % (name, " ".join(p.rsplit("/", 1)[1] for p in paths)))
     B.say("    each: " + B.show(get_argv("bolts/hex_screw/M8/length=N." + ext,
-                                         W("cache"), W("out/N." + ext))))
+                                         W("cache"), W("out/N." + ext),
+                                         conf)))
     B.say("    $W/cache a fresh copy of a cache that knows the engine "
           "version; at once: 8 started")
     B.say("    together, wall time until the last ends; one after another: "
           "a loop; %d repeats" % REPEATS)
-    hands = [Hand(B, p) for p in paths]
+    hands = [Hand(B, p, conf) for p in paths]
     t_seq, t_par, h_seq, h_par = [], [], [], []
     for r in range(REPEATS):
         def sequential():
@@ -250,7 +257,7 @@ for name, path, primer in PARTS:
             t0 = time.perf_counter()
             for p in paths:
                 B.run(get_argv(p, cache, os.path.join(
-                    out, p.rsplit("/", 1)[1])))
+                    out, p.rsplit("/", 1)[1]), conf))
             t_seq.append(time.perf_counter() - t0)
 
         def concurrent():
@@ -260,7 +267,8 @@ for name, path, primer in PARTS:
             t0 = time.perf_counter()
             for p in paths:
                 procs.append(subprocess.Popen(
-                    get_argv(p, cache, os.path.join(out, p.rsplit("/", 1)[1])),
+                    get_argv(p, cache, os.path.join(out, p.rsplit("/", 1)[1]),
+                             conf),
                     env=B.env, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
             errs = [(p.wait(), p.stderr.read()) for p in procs]

@@ -369,24 +369,27 @@ def bench_reread():
 
 # --- T6 ----------------------------------------------------------------------
 
+# name, part, primer, configuration (see bench/get.py)
 PARTS = [("OpenSCAD", "bolts/hex_screw/M8/length=20.stl",
-          "bolts/hex_nut/M8/default.stl"),
+          "bolts/hex_nut/M8/default.stl", B.scad_conf),
          ("FreeCAD", "bolts/hex_screw/M8/length=20.step",
-          "bolts/hex_nut/M8/default.step")]
+          "bolts/hex_nut/M8/default.step", None)]
 
 
 def bench_cold_cat():
     B.say("T6 (issue 4) cold cat of a part through the mount vs the same "
           "engine command run by hand")
     B.say("    (target: at most 5%% slower); load average %s" % loadavg())
-    for name, path, primer in PARTS:
-        hand = Hand(B, path)
-        template = B.known_cache(primer)
+    for name, path, primer, conf in PARTS:
+        hand = Hand(B, path, conf)
+        template = B.known_cache(primer, conf)
         out = W("out." + hand.fmt)
         B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
         B.say("    by hand:  " + "\n              ".join(hand.describe()))
         B.say("    mount:    " + B.show([B.partsfs, B.library, W("mnt"), "-f",
-                                         "-o", "cache=" + W("cache")]))
+                                         "-o", "cache=" + W("cache")] +
+                                        (["-o", "config=" + conf] if conf
+                                         else [])))
         B.say("    cat:      " + B.show(["cat", W("mnt/" + path)],
                                         stdout=out))
         B.say("      a fresh mount for each run; cache knows the engine "
@@ -402,7 +405,7 @@ def bench_cold_cat():
             sizes.add(("by hand", size))
 
         def cat(cache, into):
-            with B.mount_partsfs(B.library, cache) as m:
+            with B.mount_partsfs(B.library, cache, config=conf) as m:
                 into.append(B.timed(["cat", m.path(path)],
                                     stdout_path=out))
             sizes.add(("cat", os.path.getsize(out)))
@@ -546,12 +549,13 @@ def bench_copy():
     names = B.run([B.partsctl, "ls", B.library, "bolts/hex_screw/M8"],
                   stdout=subprocess.PIPE).stdout.decode().split()
     parts = [n for n in names if n.endswith(".stl")]
-    template = B.known_cache("bolts/hex_nut/M8/default.stl")
+    template = B.known_cache("bolts/hex_nut/M8/default.stl", B.scad_conf)
     B.say("  real parts: the %d STL files of bolts/hex_screw/M8, made by "
-          "OpenSCAD (listing order)" % len(parts))
+          "OpenSCAD (listing order; $W/openscad.conf)" % len(parts))
     B.say("    $W/cache a fresh copy of a cache that knows OpenSCAD's "
           "version; %d repeats" % REPEATS)
-    bench_cp("cp of M8/*.stl", "cp, 12 OpenSCAD parts", B.library, None,
+    bench_cp("cp of M8/*.stl", "cp, 12 OpenSCAD parts", B.library,
+             B.scad_conf,
              "bolts/hex_screw/M8", parts,
              lambda mnt, dest: ["cp"] + [os.path.join(
                  mnt, "bolts", "hex_screw", "M8", p) for p in parts] + [dest],

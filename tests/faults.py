@@ -480,8 +480,8 @@ def bad_engine(cls, want, max_seconds=5.0):
 
 @test
 def an_engine_that_hangs_is_killed_at_the_timeout_and_is_eio():
-    bad_engine("hang", ["fake timed out after 2 s (its process group was "
-                        "killed)", "command: "])
+    bad_engine("hang", ["fake timed out after 2 s (every process of the job "
+                        "was killed)", "command: "])
 
 
 @test

@@ -3,7 +3,7 @@
 # FreeCAD) and the test engine: formats, labels, the cache, deduplication,
 # every kind of engine failure, crashes of partsctl itself, injection.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 37
+plan 38
 
 # Run from the build tree: the driver and the converter are found here.
 export PARTSFS_DATADIR="$top_srcdir/src/libexec"
@@ -36,13 +36,23 @@ conf "$TMP/partsfs.conf"
 export PARTSFS_CONFIG="$TMP/partsfs.conf"
 # The tests that count an engine's runs, or follow its processes, in files
 # of their own: only an engine outside the sandbox can write them (the
-# sandbox's own tests are tests/sandbox.sh).
+# sandbox's own tests are tests/sandbox.py and test-sandbox.c).
 SANDBOX=off conf "$TMP/unconfined.conf"
 
 get() { run "$PARTSCTL" get "$@"; }
 
 # a value percent-encoded for a file name (a path holds '/')
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+
+# bbox_near GOT WANT TOLERANCE: two bounding boxes (6 numbers each) agree
+bbox_near() {
+	python3 - "$1" "$2" "$3" <<'EOF' || fail "bounding box $1, want $2 within $3"
+import sys
+got, want = [list(map(float, a.split())) for a in sys.argv[1:3]]
+sys.exit(0 if len(got) == 6 and all(abs(g - w) <= float(sys.argv[3])
+                                     for g, w in zip(got, want)) else 1)
+EOF
+}
 
 # python helpers: STL bounding box, STEP product names
 stl_bbox() {
@@ -105,23 +115,54 @@ EOF
 fi
 end
 
-begin "stl comes from OpenSCAD and glb is converted from it"
-if need openscad; then
+# the bundled library's classes have both engines: OpenSCAD makes them
+# only when the configuration says so
+EXECUTORS="  model: openscad" conf "$TMP/scad.conf"
+
+begin "one part, one shape: stl, off, 3mf and glb come from FreeCAD's model"
+if need freecad; then
 	get "$LIBRARY" bolts/plain_washer/M8/default.stl -o "$TMP/w.stl"
 	expect_rc 0
-	expect_eq "$(stl_bbox "$TMP/w.stl")" "-8.00 -8.00 0.00 8.00 8.00 1.60"
-	get "$LIBRARY" bolts/plain_washer/M8/default.glb -o "$TMP/w.glb"
-	expect_rc 0
+	# a mesh of the shape, within 0.05 mm of it
+	bbox_near "$(stl_bbox "$TMP/w.stl")" "-8 -8 0 8 8 1.6" 0.05
+	for f in off 3mf glb; do
+		get "$LIBRARY" bolts/plain_washer/M8/default.$f -o "$TMP/w.$f"
+		expect_rc 0
+	done
+	expect_eq "$(head -c 3 "$TMP/w.off")" "OFF"
+	expect_eq "$(head -c 2 "$TMP/w.3mf")" "PK"
 	expect_eq "$(head -c 4 "$TMP/w.glb")" "glTF"
-	run "$PARTSCTL" params "$LIBRARY" bolts/plain_washer/M8/default.glb
+	for f in stl glb; do
+		run "$PARTSCTL" params "$LIBRARY" bolts/plain_washer/M8/default.$f
+		expect_eq "$(json_get "$out" 'd["provenance"]["generator"]["executor"]')" '"freecad"' "$f"
+	done
+	# FreeCAD writes no amf, csg nor png
+	get "$LIBRARY" bolts/plain_washer/M8/default.png -o "$TMP/w.png"
+	expect_rc 1
+	expect_contains "$err" "cannot be made in the png format"
+fi
+end
+
+begin "with model: openscad, stl comes from OpenSCAD and glb is converted from it"
+if need openscad; then
+	get -c "$TMP/scad.conf" "$LIBRARY" bolts/plain_washer/M8/default.stl -o "$TMP/ws.stl"
+	expect_rc 0
+	expect_eq "$(stl_bbox "$TMP/ws.stl")" "-8.00 -8.00 0.00 8.00 8.00 1.60"
+	get -c "$TMP/scad.conf" "$LIBRARY" bolts/plain_washer/M8/default.glb -o "$TMP/ws.glb"
+	expect_rc 0
+	expect_eq "$(head -c 4 "$TMP/ws.glb")" "glTF"
+	run "$PARTSCTL" params -c "$TMP/scad.conf" "$LIBRARY" bolts/plain_washer/M8/default.glb
 	expect_eq "$(json_get "$out" 'd["provenance"]["generator"]["executor"]')" '"openscad"'
+	# no STEP from OpenSCAD's model
+	get -c "$TMP/scad.conf" "$LIBRARY" bolts/plain_washer/M8/default.step -o "$TMP/w.step"
+	expect_rc 1
 fi
 end
 
 begin "OpenSCAD writes off, amf, 3mf, csg and a png preview"
 if need openscad; then
 	for f in off amf 3mf csg png; do
-		get "$LIBRARY" bolts/plain_washer/M10/default.$f -o "$TMP/w.$f"
+		get -c "$TMP/scad.conf" "$LIBRARY" bolts/plain_washer/M10/default.$f -o "$TMP/w.$f"
 		expect_rc 0
 	done
 	expect_eq "$(head -c 3 "$TMP/w.off")" "OFF"
@@ -134,7 +175,8 @@ if need openscad; then
 	if command -v xvfb-run >/dev/null; then
 		unset XAUTHORITY
 		run xvfb-run -a -f "$TMP/xauth" env DISPLAY_WAS_SET=1 \
-		    "$PARTSCTL" get "$LIBRARY" bolts/plain_washer/M12/default.png \
+		    "$PARTSCTL" get -c "$TMP/scad.conf" "$LIBRARY" \
+		    bolts/plain_washer/M12/default.png \
 		    -o "$TMP/w12.png"
 		expect_rc 0
 		expect_eq "$(head -c 4 "$TMP/w12.png" | tail -c 3)" "PNG"
@@ -187,11 +229,17 @@ expect_contains "$err" "length=51: beyond 50 mm"
 end
 
 begin "a missing engine names its Debian package"
-EXECUTORS="  openscad:
+EXECUTORS="  model: openscad
+  openscad:
     program: /nonexistent/openscad" conf "$TMP/noscad.conf"
 get -c "$TMP/noscad.conf" "$LIBRARY" bolts/plain_washer/M3/default.stl -o "$TMP/x"
 expect_rc 3
 expect_contains "$err" "not installed (Debian package openscad: apt-get install openscad)"
+EXECUTORS="  freecad:
+    program: /nonexistent/freecadcmd" conf "$TMP/nofc.conf"
+get -c "$TMP/nofc.conf" "$LIBRARY" bolts/plain_washer/M3/default.step -o "$TMP/x"
+expect_rc 3
+expect_contains "$err" "not installed (Debian package freecad-python3: apt-get install freecad-python3)"
 end
 
 begin "the command executor makes parts with the configured engine"
@@ -216,7 +264,7 @@ TIMEOUT=1 conf "$TMP/t1.conf"
 start=$(date +%s)
 get -c "$TMP/t1.conf" "$CMDLIB" "fake/box/mode=orphan,seconds=100,counter=$(enc "$TMP/hang.pids").stl" -o "$TMP/x"
 expect_rc 3
-expect_contains "$err" "fake timed out after 1 s (its process group was killed)"
+expect_contains "$err" "fake timed out after 1 s (every process of the job was killed)"
 get --timeout 0.5 "$CMDLIB" "fake/box/mode=hang,size=2.stl" -o "$TMP/x"
 expect_rc 3
 expect_contains "$err" "fake timed out after 0.5 s"

@@ -118,6 +118,9 @@ check_defaults(const struct conf *c)
 	CHECK_STR(c->freecad_driver, PF_PKGDATADIR "/freecad-driver.py");
 	CHECK_INT(c->freecad_cost, 2);
 	CHECK_STR(c->converter, PF_LIBEXECDIR "/partsfs-convert");
+	CHECK_STR(c->model, "freecad");
+	CHECK_INT(c->nmodels, 0);
+	CHECK_STR(conf_model_for(c, "bolts", "hex_nut"), "freecad");
 	CHECK_INT(c->ncommands, 0);
 	CHECK_INT(c->workers, 0);
 	CHECK_NUM(c->timeout, 120);
@@ -152,6 +155,8 @@ static const char example[] =
     "    - name: in-house_2\n"
     "      argv: [/opt/tool, \"--out={output}\", \"--tmp={scratch}\"]\n"
     "      formats: [stp, 3mf, glb]\n"
+    "  model: in-house_2\n"
+    "  models: {bolts: openscad, hex_nut: freecad}\n"
     "jobs:\n"
     "  workers: 8\n"
     "  timeout: 90.5\n"
@@ -317,6 +322,13 @@ a_full_example_reads_every_value(void)
 	CHECK_INT(ih->formats, FMT_BIT(FMT_STEP) | FMT_BIT(FMT_3MF) |
 	    FMT_BIT(FMT_GLB));
 	CHECK_INT(ih->cost, 1);
+	CHECK_STR(c->model, "in-house_2");
+	CHECK_INT(c->nmodels, 2);
+	/* a class's own entry, else its collection's, else
+	 * executors.model */
+	CHECK_STR(conf_model_for(c, "bolts", "hex_nut"), "freecad");
+	CHECK_STR(conf_model_for(c, "bolts", "hex_bolt"), "openscad");
+	CHECK_STR(conf_model_for(c, "pipes", "pipe"), "in-house_2");
 
 	CHECK_INT(c->workers, 8);
 	CHECK_NUM(c->timeout, 90.5);
@@ -328,6 +340,11 @@ a_full_example_reads_every_value(void)
 	CHECK_INT(c->cache_max, 10 * GiB);
 	CHECK_NUM(c->negative_ttl, 0);
 	CHECK_NUM(c->value_max, 2500.5);
+	conf_free(c);
+	/* a key given twice: the later, with a warning */
+	EXPECT_ACCEPTED(c, "executors:\n  models: {k: openscad, k: freecad}\n");
+	CHECK_INT(D.nwarnings, 1);
+	CHECK_STR(conf_model_for(c, "c", "k"), "freecad");
 	conf_free(c);
 }
 
@@ -435,7 +452,7 @@ unknown_keys_are_errors_at_their_position(void)
 	    "'png-wrapper'");
 	EXPECT_REFUSED("executors:\n  cadquery: {}\n",
 	    "partsfs.conf:2:3: error: executors: unknown key 'cadquery' "
-	    "(known: openscad, freecad, converter, commands)");
+	    "(known: openscad, freecad, converter, commands, model, models)");
 	EXPECT_REFUSED("cache:\n  max_size: 1G\n",
 	    "partsfs.conf:2:3: error: cache: unknown key 'max_size'");
 	EXPECT_REFUSED("executors:\n  commands:\n"
@@ -500,6 +517,14 @@ numbers_out_of_range_are_errors(void)
 	EXPECT_REFUSED("cache:\n  negative-ttl: -0.5\n",
 	    "partsfs.conf:2:17: error: cache.negative-ttl: '-0.5' is not a "
 	    "number of seconds from 0 to 1000000000");
+	EXPECT_REFUSED("executors:\n  model: cadquery\n",
+	    "partsfs.conf:2:10: error: executors.model: 'cadquery' is not an "
+	    "engine: openscad, freecad or the name of a command");
+	EXPECT_REFUSED("executors:\n  models: {bolts: blender}\n",
+	    "executors.models: 'blender' is not an engine");
+	EXPECT_REFUSED("executors:\n  models: [openscad]\n",
+	    "executors.models: expected a mapping of collection or class ids "
+	    "to engines, found a list");
 	EXPECT_REFUSED("values:\n  max: 0\n",
 	    "partsfs.conf:2:8: error: values.max: '0' is not a number greater "
 	    "than 0 and at most 1000000000");
@@ -854,6 +879,12 @@ conf_set_sets_each_option(void)
 	CHECK_NUM(c->cpu, 0);
 	CHECK_INT(conf_set(c, "negative_ttl", "5", &e), 0);
 	CHECK_NUM(c->negative_ttl, 5);
+	CHECK_INT(conf_set(c, "model", "openscad", &e), 0);
+	CHECK_STR(c->model, "openscad");
+	CHECK_INT(conf_set(c, "model", "cadquery", &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "model=cadquery: expected openscad, freecad or "
+	    "the name of a command");
+	CHECK_STR(c->model, "openscad");
 	conf_free(c);
 }
 
@@ -909,7 +940,7 @@ conf_set_rejects_bad_values_and_unknown_names(void)
 	CHECK_CONTAINS(e.msg, "timeout needs a value");
 	CHECK_INT(conf_set(c, "workers", "2", &e), -EINVAL);
 	CHECK_STR(e.msg, "unknown option 'workers' (known: cache, cache_max, "
-	    "jobs, timeout, memory, cpu, negative_ttl, sandbox)");
+	    "jobs, timeout, memory, cpu, negative_ttl, sandbox, model)");
 	CHECK_INT(conf_set(c, "jobs", "2", NULL), 0);
 	CHECK_INT(conf_set(c, "jobs", "x", NULL), -EINVAL);
 	CHECK_INT(c->workers, 2);
@@ -1048,6 +1079,10 @@ the_man_page_examples_are_valid(void)
 		if (n == 0) {
 			CHECK_INT(c->ncommands, 1);
 			CHECK_STR(c->commands[0].name, "cadquery");
+			CHECK_STR(conf_model_for(c, "pipes", "din11850"),
+			    "cadquery");
+			CHECK_STR(conf_model_for(c, "bolts", "hex_nut"),
+			    "freecad");
 			CHECK_INT(c->nopenscad_include, 2);
 		}
 		conf_free(c);

@@ -3,6 +3,7 @@
  * serialisation with every number in its shortest round-trip form. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,7 +225,8 @@ a_part_lists_the_formats_of_its_class(void)
 	json_t *j = part("bolts/hex_screw/M8/length=20.step");
 
 	CHECK(j != NULL);
-	CHECK_JOINED(at(j, "formats"), "step stl glb 3mf off amf csg png json");
+	/* FreeCAD's: its own, and glb converted from its STL */
+	CHECK_JOINED(at(j, "formats"), "step stl glb 3mf off json");
 	json_decref(j);
 }
 
@@ -247,14 +249,40 @@ a_part_tells_its_provenance_with_the_generator_that_makes_it(void)
 	CHECK_STR(str_at(j, "provenance.generator.license"),
 	    "MIT <http://opensource.org/licenses/MIT>");
 	json_decref(j);
-	/* STL: OpenSCAD's module */
+	/* STL: the same model, meshed */
 	j = part("bolts/hex_screw/M8/length=20.stl");
+	CHECK(j != NULL);
+	CHECK_STR(str_at(j, "provenance.generator.executor"), "freecad");
+	json_decref(j);
+}
+
+static void
+with_model_openscad_every_format_is_openscads(void)
+{
+	struct conf *conf = fixture_conf("executors:\n  model: openscad\n");
+	char *dir = xasprintf("%s/library", fixture_srcdir());
+	struct library *l = fixture_load_conf(dir, conf);
+	struct perr e = { 0 };
+	struct pnode n;
+	json_t *j = NULL;
+
+	CHECK_INT(pnode_lookup(l, "bolts/hex_screw/M8/length=20.stl", &n, &e),
+	    0);
+	j = describe_part(&n, &e);
+	pnode_clear(&n);
 	CHECK(j != NULL);
 	CHECK_STR(str_at(j, "provenance.generator.executor"), "openscad");
 	CHECK_STR(str_at(j, "provenance.generator.module"), "hex_screw");
 	CHECK_STR(str_at(j, "provenance.generator.file"),
 	    "openscad/bolts/bolts.scad");
+	CHECK_JOINED(at(j, "formats"), "stl glb 3mf off amf csg png json");
 	json_decref(j);
+	/* no STEP from OpenSCAD */
+	CHECK_INT(pnode_lookup(l, "bolts/hex_screw/M8/length=20.step", &n,
+	    &e), -ENOENT);
+	library_unref(l);
+	conf_free(conf);
+	free(dir);
 }
 
 /* Classes and collections. */
@@ -283,7 +311,7 @@ a_class_description_has_its_names_standards_and_parameters(void)
 	CHECK_STR(str_at(j, "parameters.defaults.size"), "M8");
 	CHECK_JSON_INT(j, "parameters.defaults.length", 20);
 	CHECK_STR(str_at(j, "parameters.choices.size.5"), "M8");
-	CHECK_JOINED(at(j, "formats"), "step stl glb 3mf off amf csg png json");
+	CHECK_JOINED(at(j, "formats"), "step stl glb 3mf off json");
 	CHECK_STR(str_at(j, "license"),
 	    "MIT <http://opensource.org/licenses/MIT>");
 	json_decref(j);
@@ -552,6 +580,7 @@ TAP_MAIN(
 	TAP_CASE(a_part_names_its_standard_and_license),
 	TAP_CASE(a_part_lists_the_formats_of_its_class),
 	TAP_CASE(a_part_tells_its_provenance_with_the_generator_that_makes_it),
+	TAP_CASE(with_model_openscad_every_format_is_openscads),
 	TAP_CASE(a_class_description_has_its_names_standards_and_parameters),
 	TAP_CASE(a_class_description_names_its_generators),
 	TAP_CASE(a_collection_description_lists_its_classes),

@@ -69,7 +69,7 @@ struct rig {
 	char *freecad;
 	char *driver;                   /* a copy of the FreeCAD driver */
 	char *cachedir;
-	int openscad_cost, freecad_cost, command_cost;
+	const char *model;              /* executors.model */
 	struct conf *conf;
 	struct library *lib;
 	struct cache *cache;
@@ -112,15 +112,14 @@ rig_load(struct rig *r)
 	conf_free(r->conf);
 	buf_printf(&y, "executors:\n"
 	    "  openscad:\n    program: %s\n    include: [prelude.scad]\n"
-	    "    cost: %d\n"
-	    "  freecad:\n    program: %s\n    driver: %s\n    cost: %d\n"
+	    "  freecad:\n    program: %s\n    driver: %s\n"
 	    "  commands:\n    - name: fake\n"
 	    "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
-	    "\"{script}\"]\n      formats: [stl, step]\n      cost: %d\n"
+	    "\"{script}\"]\n      formats: [stl, step]\n"
+	    "  model: %s\n  models: {t: freecad}\n"
 	    "cache:\n  dir: %s\n",
-	    r->openscad, r->openscad_cost, r->freecad, r->driver,
-	    r->freecad_cost, fixture_yaml_str(fixture_fake_engine()),
-	    r->command_cost, r->cachedir);
+	    r->openscad, r->freecad, r->driver,
+	    fixture_yaml_str(fixture_fake_engine()), r->model, r->cachedir);
 	r->conf = fixture_conf(buf_str(&y));
 	buf_free(&y);
 	r->lib = fixture_load_conf(r->dir, r->conf);
@@ -175,9 +174,9 @@ rig_open(struct rig *r)
 	}
 	free(driver);
 	r->cachedir = xasprintf("%s/cache", r->tmp);
-	r->openscad_cost = 1;
-	r->freecad_cost = 2;
-	r->command_cost = 3;
+	/* the rig's classes have every engine: OpenSCAD makes the model of
+	 * k unless a test says otherwise, FreeCAD that of t */
+	r->model = "openscad";
 	rig_load(r);
 }
 
@@ -275,18 +274,19 @@ the_executor_changes_the_key(void)
 	struct perr e = { 0 };
 
 	rig_open(&r);
-	/* STL: from OpenSCAD (cheapest), then FreeCAD, then the command */
+	/* STL: from OpenSCAD, FreeCAD or the command, as the configuration
+	 * chooses the engine of the model */
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
 	CHECK_INT(p.kind, GEN_OPENSCAD);
 	snprintf(scad, sizeof scad, "%s", p.key.hex);
 	plan_clear(&p);
-	r.openscad_cost = 10;
+	r.model = "freecad";
 	rig_load(&r);
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
 	CHECK_INT(p.kind, GEN_FREECAD);
 	snprintf(fc, sizeof fc, "%s", p.key.hex);
 	plan_clear(&p);
-	r.freecad_cost = 10;
+	r.model = "fake";
 	rig_load(&r);
 	CHECK_INT(fixture_plan(&r.env, r.lib, "c/k/default.stl", &p, &e), 0);
 	CHECK_INT(p.kind, GEN_COMMAND);
@@ -338,7 +338,7 @@ a_new_version_of_a_command_engine_changes_the_key(void)
 	buf_printf(&y, "executors:\n  commands:\n    - name: fake\n"
 	    "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "
 	    "\"{script}\"]\n      version: [%s, --version]\n"
-	    "      formats: [step]\n", engine, engine);
+	    "      formats: [step]\n  model: fake\n", engine, engine);
 	v = r;
 	v.conf = fixture_conf(buf_str(&y));
 	buf_free(&y);
@@ -381,7 +381,7 @@ a_new_program_of_a_command_without_a_version_command_changes_the_key(void)
 	char *copy;
 
 	rig_open(&r);
-	r.openscad_cost = r.freecad_cost = 10;
+	r.model = "fake";
 	rig_load(&r);
 	copy = xasprintf("%s/fake-engine-copy", r.tmp);
 	copy_engine(copy, "");
@@ -405,13 +405,15 @@ the_module_file_changes_the_key(void)
 
 	rig_open(&r);
 	snprintf(scad, sizeof scad, "%s", key(&r, "c/k/default.stl"));
-	snprintf(fc, sizeof fc, "%s", key(&r, "c/k/default.step"));
 	append(&r, "openscad/c/m.scad", "// an edit\n");
 	OTHER_KEY(scad, key(&r, "c/k/default.stl"));
+	r.model = "freecad";
+	rig_load(&r);
+	snprintf(fc, sizeof fc, "%s", key(&r, "c/k/default.step"));
 	append(&r, "freecad/c/m.py", "# an edit\n");
 	OTHER_KEY(fc, key(&r, "c/k/default.step"));
 	/* a command's script */
-	r.openscad_cost = r.freecad_cost = 10;
+	r.model = "fake";
 	rig_load(&r);
 	snprintf(cmd, sizeof cmd, "%s", key(&r, "c/k/default.stl"));
 	append(&r, "fake/c/box.txt", "an edit\n");
@@ -441,7 +443,7 @@ a_sibling_module_changes_the_key(void)
 
 	rig_open(&r);
 	snprintf(scad, sizeof scad, "%s", key(&r, "c/k/default.stl"));
-	snprintf(fc, sizeof fc, "%s", key(&r, "c/k/default.step"));
+	snprintf(fc, sizeof fc, "%s", key(&r, "c/t/M8/default.step"));
 	append(&r, "openscad/c/helper.scad", "// an edit\n");
 	snprintf(edited, sizeof edited, "%s", key(&r, "c/k/default.stl"));
 	OTHER_KEY(scad, edited);
@@ -449,7 +451,7 @@ a_sibling_module_changes_the_key(void)
 	tap_write(r.dir, "openscad/c/new.scad", "// new\n");
 	OTHER_KEY(edited, key(&r, "c/k/default.stl"));
 	append(&r, "freecad/c/helper.py", "# an edit\n");
-	OTHER_KEY(fc, key(&r, "c/k/default.step"));
+	OTHER_KEY(fc, key(&r, "c/t/M8/default.step"));
 	rig_close(&r);
 }
 
@@ -487,11 +489,11 @@ the_freecad_driver_changes_the_key(void)
 	FILE *fp;
 
 	rig_open(&r);
-	snprintf(before, sizeof before, "%s", key(&r, "c/k/default.step"));
+	snprintf(before, sizeof before, "%s", key(&r, "c/t/M8/default.step"));
 	CHECK((fp = fopen(r.driver, "a")) != NULL);
 	fputs("# an edit\n", fp);
 	fclose(fp);
-	OTHER_KEY(before, key(&r, "c/k/default.step"));
+	OTHER_KEY(before, key(&r, "c/t/M8/default.step"));
 	rig_close(&r);
 }
 
@@ -603,12 +605,12 @@ touching_a_source_without_changing_it_does_not_change_the_key(void)
 
 	rig_open(&r);
 	snprintf(scad, sizeof scad, "%s", key(&r, "c/k/default.stl"));
-	snprintf(fc, sizeof fc, "%s", key(&r, "c/k/default.step"));
+	snprintf(fc, sizeof fc, "%s", key(&r, "c/t/M8/default.step"));
 	for (size_t i = 0; files[i] != NULL; i++)
 		CHECK(utimensat(AT_FDCWD, at(&r, files[i]), later, 0) == 0);
 	CHECK(utimensat(AT_FDCWD, r.driver, later, 0) == 0);
 	SAME_KEY(scad, key(&r, "c/k/default.stl"));
-	SAME_KEY(fc, key(&r, "c/k/default.step"));
+	SAME_KEY(fc, key(&r, "c/t/M8/default.step"));
 	rig_close(&r);
 }
 

@@ -253,6 +253,11 @@ lib_name(const char *root, const struct conf *conf)
 	add_int(h, "freecad_cost", conf->freecad_cost);
 	keyhash_add_str(h, "converter",
 	    conf->converter ? conf->converter : "");
+	keyhash_add_str(h, "model", conf->model);
+	for (size_t i = 0; i < conf->nmodels; i++) {
+		keyhash_add_str(h, "models.id", conf->models[i].id);
+		keyhash_add_str(h, "models.engine", conf->models[i].engine);
+	}
 	snprintf(max, sizeof max, "%.17g", conf->value_max);
 	keyhash_add_str(h, "value_max", max);
 	add_int(h, "commands", (long long)conf->ncommands);

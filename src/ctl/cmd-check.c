@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "partsfs/core/core.h"
+#include "partsfs/model/makers.h"
 #include "partsfs/model/params.h"
 #include "partsfs/util/util.h"
 
@@ -66,7 +67,7 @@ check_combination(void *ctx, const struct value *free)
 	struct combo_check *cc = ctx;
 	struct perr e = { 0 };
 
-	if (pset_collect(&cc->cls->ps, free, cc->out, &e) != 0) {
+	if (pset_collect(class_pset(cc->cls), free, cc->out, &e) != 0) {
 		cc->failure = xstrdup(e.msg);
 		return 1;
 	}
@@ -78,11 +79,12 @@ check_class_parts(struct library *lib, const struct pclass *cls)
 {
 	struct combo_check cc = { .cls = cls };
 	const struct ynode *at = cls->node;
+	const struct pset *ps = class_pset(cls);
 
-	cc.out = xcalloc(cls->ps.nparams + 1, sizeof *cc.out);
-	pset_each_combination(&cls->ps, check_combination, &cc, NULL);
-	for (size_t r = 0; cc.failure == NULL && r < cls->ps.ncommon; r++)
-		check_combination(&cc, &cls->ps.common[r * cls->ps.nfree]);
+	cc.out = xcalloc(ps->nparams + 1, sizeof *cc.out);
+	pset_each_combination(ps, check_combination, &cc, NULL);
+	for (size_t r = 0; cc.failure == NULL && r < ps->ncommon; r++)
+		check_combination(&cc, &ps->common[r * ps->nfree]);
 	if (cc.failure != NULL)
 		diag_add(&lib->diags, DIAG_ERROR, at != NULL ? at->file :
 		    cls->coll->display, at != NULL ? at->line : 0,

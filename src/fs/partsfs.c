@@ -27,6 +27,7 @@ struct options {
 	char *cpu;
 	char *negative_ttl;
 	char *sandbox;
+	char *model;
 	int exact_size;
 	int help;
 	int version;
@@ -48,6 +49,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("cpu=%s", cpu),
 	OPTION("negative_ttl=%s", negative_ttl),
 	OPTION("sandbox=%s", sandbox),
+	OPTION("model=%s", model),
 	OPTION("exact_size", exact_size),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -99,6 +101,9 @@ usage(FILE *fp)
 	    "    -o negative_ttl=SECONDS  how long a failure is remembered\n"
 	    "    -o sandbox=bwrap|off   engines in bubblewrap (the default), or\n"
 	    "                           unconfined\n"
+	    "    -o model=ENGINE        the engine making the model of a class\n"
+	    "                           that several can make: freecad (the\n"
+	    "                           default), openscad or a command\n"
 	    "    -o exact_size          looking a part up makes it, so that its\n"
 	    "                           size is exact (for re-export)\n"
 	    "    -h, --help             this help\n"
@@ -120,6 +125,7 @@ apply_options(struct conf *conf, const struct options *o)
 		{ "cpu", o->cpu },
 		{ "negative_ttl", o->negative_ttl },
 		{ "sandbox", o->sandbox },
+		{ "model", o->model },
 	};
 	struct perr e = { 0 };
 
@@ -196,6 +202,7 @@ free_options(struct options *o)
 	free(o->cpu);
 	free(o->negative_ttl);
 	free(o->sandbox);
+	free(o->model);
 }
 
 int

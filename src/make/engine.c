@@ -227,8 +227,10 @@ engine_run(const struct conf *conf, struct sandbox *sb,
 	free(fail->stderr_tail);
 	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
 	if (res.timed_out) {
-		r = engine_fail(fail, argv, "%s timed out after %g s (its "
-		    "process group was killed)", what, conf->timeout);
+		r = engine_fail(fail, argv, "%s timed out after %g s (%s was "
+		    "killed)", what, conf->timeout, sb != NULL &&
+		    sandbox_mode(sb) == SANDBOX_BWRAP ? "every process of the "
+		    "job" : "its process group");
 		fail->timed_out = true;
 	} else if (res.signal != 0)
 		r = engine_fail(fail, argv, "%s was killed by signal %d (%s) "

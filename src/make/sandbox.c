@@ -104,6 +104,9 @@ struct sandbox_cmd {
 	char *stage_src[MAX_STAGE];      /* /proc/self/fd/N */
 	char *stage_dst[MAX_STAGE];      /* STAGE/N */
 	int init;                 /* pidfd of the job's pid 1, or -1 */
+	pid_t init_pid;           /* its pid (0: not known), and its start
+				   * time, for a system without pidfds */
+	unsigned long long init_start;
 };
 
 static void
@@ -656,10 +659,12 @@ sandbox_child(const struct sandbox_cmd *c, pid_t parent)
 		 * user namespace: a small tmpfs with the view's paths bound
 		 * in.  They are opened after the unshare (a bind from a mount
 		 * of another namespace fails) and before the tmpfs hides
-		 * STAGE (a library under /tmp).
+		 * STAGE (a library under /tmp).  The kernel ignores the
+		 * type of these mounts; "none" rather than NULL keeps
+		 * memory checkers from taking it for a string unset.
 		 */
 		if (unshare(CLONE_NEWNS) == -1 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1)
 			return errno;
 		for (size_t i = 0; i < c->nstage; i++) {
 			int fd = open(c->stage_path[i], O_PATH | O_CLOEXEC);
@@ -690,7 +695,7 @@ sandbox_child(const struct sandbox_cmd *c, pid_t parent)
 					return errno;
 				close(fd);
 			}
-			if (mount(c->stage_src[i], c->stage_dst[i], NULL,
+			if (mount(c->stage_src[i], c->stage_dst[i], "none",
 			    MS_BIND | MS_REC, NULL) == -1)
 				return errno;
 		}
@@ -714,6 +719,58 @@ sandbox_child(const struct sandbox_cmd *c, pid_t parent)
 	umask(022);
 	syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
 	return 0;
+}
+
+/* The start time of process `pid` (field 22 of /proc/PID/stat), or 0
+ * when it is gone or a zombie: it has ended. */
+static unsigned long long
+proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	/* the name is in parentheses and may hold anything: after the
+	 * last ')' come the state (field 3) and the rest */
+	if (n <= 0 || (buf[n] = '\0', p = strrchr(buf, ')')) == NULL ||
+	    p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	for (field = 3, p += 2; *p != '\0' && field < 22; p++) {
+		if (*p == ' ')
+			field++;
+	}
+	if (field == 22)
+		start = strtoull(p, NULL, 10);
+	return start;
+}
+
+/* sandbox_cmd_finish where pidfds are missing (kernels before 5.3,
+ * valgrind, seccomp filters): the job's pid 1 by its pid, as long as it is
+ * the process it was (its start time), polled until it has ended. */
+static void
+finish_without_pidfd(struct sandbox_cmd *c)
+{
+	unsigned long long start;
+	uint64_t t0 = now_ns();
+	bool said = false;
+
+	if (c->init_pid <= 0 || c->init_start == 0)
+		return;
+	while ((start = proc_start(c->init_pid)) == c->init_start) {
+		kill(c->init_pid, SIGKILL);
+		if (!said && now_ns() - t0 > 5000000000ull) {
+			log_warning("an engine's processes take more than 5 s "
+			    "to end after it was killed");
+			said = true;
+		}
+		usleep(1000);
+	}
 }
 
 void
@@ -744,8 +801,11 @@ sandbox_cmd_started(struct sandbox_cmd *c)
 	}
 	buf[len] = '\0';
 	if ((p = strstr(buf, "\"child-pid\":")) != NULL &&
-	    (pid = (pid_t)strtol(p + 12, NULL, 10)) > 0)
+	    (pid = (pid_t)strtol(p + 12, NULL, 10)) > 0) {
 		c->init = (int)syscall(SYS_pidfd_open, pid, 0);
+		c->init_pid = pid;
+		c->init_start = proc_start(pid);
+	}
 }
 
 void
@@ -755,8 +815,10 @@ sandbox_cmd_finish(struct sandbox_cmd *c)
 	uint64_t start = now_ns();
 	bool said = false;
 
-	if (c->init == -1)
+	if (c->init == -1) {
+		finish_without_pidfd(c);
 		return;
+	}
 	/*
 	 * bwrap ends as soon as its pid 1 reports the command's status; the
 	 * pid 1 and what the command left are still there for a moment.

@@ -1,7 +1,7 @@
-/* makers.c -- which engine makes each format of a class: the cheapest
- * chain of an executor and the converter under the configuration, chosen
- * when a collection is loaded, and the parameter set each format is made
- * with. */
+/* makers.c -- one part, one shape: the engine that makes the model of a
+ * class (the B-rep engine, FreeCAD, unless the configuration chooses
+ * another), the formats it writes and those derived from its STL by the
+ * converter, and the parameter set of the model. */
 #include "config.h"
 
 #include <string.h>
@@ -9,13 +9,12 @@
 #include "partsfs/model/makers.h"
 #include "partsfs/util/conf.h"
 
-#define COST_OPENSCAD 1
-#define COST_FREECAD 2
-
 static const uint32_t openscad_formats = FMT_BIT(FMT_STL) |
     FMT_BIT(FMT_OFF) | FMT_BIT(FMT_AMF) | FMT_BIT(FMT_3MF) |
     FMT_BIT(FMT_CSG) | FMT_BIT(FMT_PNG);
-static const uint32_t freecad_formats = FMT_BIT(FMT_STEP) | FMT_BIT(FMT_STL);
+/* STEP, and meshes of the shape (see freecad-driver.py) */
+static const uint32_t freecad_formats = FMT_BIT(FMT_STEP) |
+    FMT_BIT(FMT_STL) | FMT_BIT(FMT_OFF) | FMT_BIT(FMT_3MF);
 
 const char *
 generator_name(enum generator g)
@@ -33,52 +32,77 @@ generator_name(enum generator g)
 	return "none";
 }
 
-static void
-consider(struct maker *best, uint8_t kind, uint8_t index, int cost)
+/* Whether the class can be made by the engine called `name` ("openscad",
+ * "freecad" or a command of conf), as *m. */
+static bool
+engine_of_class(const struct pclass *cls, const struct conf *conf,
+    const char *name, struct maker *m)
 {
-	if (best->kind == GEN_NONE || cost < best->cost) {
-		best->kind = kind;
-		best->index = index;
-		best->cost = (uint8_t)cost;
-		best->convert = false;
+	memset(m, 0, sizeof *m);
+	if (strcmp(name, "openscad") == 0 && cls->scad != NULL)
+		m->kind = GEN_OPENSCAD;
+	else if (strcmp(name, "freecad") == 0 && cls->freecad != NULL)
+		m->kind = GEN_FREECAD;
+	else if (conf != NULL) {
+		for (size_t i = 0; i < cls->ncommands; i++) {
+			if (strcmp(cls->commands[i].name, name) == 0) {
+				m->kind = GEN_COMMAND;
+				m->index = (uint8_t)i;
+			}
+		}
 	}
+	return m->kind != GEN_NONE;
+}
+
+/* The formats the engine of `m` writes itself. */
+static uint32_t
+native_formats(const struct pclass *cls, const struct conf *conf,
+    const struct maker *m)
+{
+	switch (m->kind) {
+	case GEN_OPENSCAD:
+		return openscad_formats;
+	case GEN_FREECAD:
+		return freecad_formats;
+	case GEN_COMMAND:
+		for (size_t c = 0; conf != NULL && c < conf->ncommands; c++) {
+			const struct conf_command *cc = &conf->commands[c];
+			if (strcmp(cc->name, cls->commands[m->index].name) == 0)
+				return cc->formats;
+		}
+		break;
+	}
+	return 0;
 }
 
 void
 class_makers(struct pclass *cls, const struct conf *conf)
 {
-	int cscad = conf != NULL ? conf->openscad_cost : COST_OPENSCAD;
-	int cfc = conf != NULL ? conf->freecad_cost : COST_FREECAD;
+	const char *want = conf != NULL ? conf_model_for(conf, cls->coll->id,
+	    cls->id) : "freecad";
+	uint32_t native;
+	bool found;
 
 	memset(cls->makers, 0, sizeof cls->makers);
 	cls->formats = FMT_BIT(FMT_JSON);
+	/* the engine asked for when the class has it, else the B-rep
+	 * engine, the commands in their order, OpenSCAD */
+	found = engine_of_class(cls, conf, want, &cls->model) ||
+	    engine_of_class(cls, conf, "freecad", &cls->model);
+	for (size_t c = 0; !found && conf != NULL && c < conf->ncommands; c++)
+		found = engine_of_class(cls, conf, conf->commands[c].name,
+		    &cls->model);
+	if (!found && !engine_of_class(cls, conf, "openscad", &cls->model))
+		return;
+	native = native_formats(cls, conf, &cls->model) & ~FMT_BIT(FMT_JSON);
 	for (int f = 0; f < FMT__COUNT; f++) {
-		struct maker *best = &cls->makers[f];
-		if (f == FMT_JSON)
-			continue;
-		if (cls->scad != NULL && (openscad_formats & FMT_BIT(f)))
-			consider(best, GEN_OPENSCAD, 0, cscad);
-		if (cls->freecad != NULL && (freecad_formats & FMT_BIT(f)))
-			consider(best, GEN_FREECAD, 0, cfc);
-		for (size_t i = 0; conf != NULL && i < cls->ncommands; i++) {
-			for (size_t c = 0; c < conf->ncommands; c++) {
-				const struct conf_command *cc = &conf->commands[c];
-				if (strcmp(cc->name, cls->commands[i].name) == 0 &&
-				    (cc->formats & FMT_BIT(f)))
-					consider(best, GEN_COMMAND, (uint8_t)i,
-					    cc->cost);
-			}
-		}
+		if (native & FMT_BIT(f))
+			cls->makers[f] = cls->model;
 	}
-	/* glTF binary: converted from the cheapest STL, unless an engine
-	 * writes it directly for less */
-	if (cls->makers[FMT_STL].kind != GEN_NONE) {
-		struct maker via = cls->makers[FMT_STL];
-		struct maker *glb = &cls->makers[FMT_GLB];
-		via.cost++;
-		via.convert = true;
-		if (glb->kind == GEN_NONE || via.cost < glb->cost)
-			*glb = via;
+	/* glTF binary: the model's STL through the converter */
+	if ((native & FMT_BIT(FMT_STL)) && !(native & FMT_BIT(FMT_GLB))) {
+		cls->makers[FMT_GLB] = cls->model;
+		cls->makers[FMT_GLB].convert = true;
 	}
 	for (int f = 0; f < FMT__COUNT; f++) {
 		if (cls->makers[f].kind != GEN_NONE)
@@ -95,18 +119,23 @@ class_generator(const struct pclass *cls, enum format fmt)
 }
 
 const struct pset *
-class_pset_for_format(const struct pclass *cls, enum format fmt)
+class_pset(const struct pclass *cls)
 {
-	if (!(cls->formats & FMT_BIT(fmt)))
-		return NULL;
-	switch (class_generator(cls, fmt)) {
+	switch (cls->model.kind) {
 	case GEN_OPENSCAD:
 		return cls->scad->ps;
 	case GEN_FREECAD:
 		return cls->freecad->ps;
-	case GEN_COMMAND:
-	case GEN_NONE:
+	default:
 		break;
 	}
 	return &cls->ps;
+}
+
+const struct pset *
+class_pset_for_format(const struct pclass *cls, enum format fmt)
+{
+	if (!(cls->formats & FMT_BIT(fmt)))
+		return NULL;
+	return class_pset(cls);
 }

@@ -155,7 +155,7 @@ describe_class(const struct pclass *cls)
 	j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s}",
 	    "id", cls->id, "collection", cls->coll->id,
 	    "names", names, "standards", stds,
-	    "parameters", pset_json(&cls->ps),
+	    "parameters", pset_json(class_pset(cls)),
 	    "formats", formats_json(cls->formats),
 	    "url", strings(cls->urls, cls->nurls),
 	    "notes", str_or_null(cls->notes),

@@ -317,6 +317,8 @@ conf_default(void)
 	c->freecad_driver = path_join(datadir != NULL ? datadir :
 	    PF_PKGDATADIR, "freecad-driver.py");
 	c->freecad_cost = 2;
+	c->model = xstrdup("freecad");
+	c->models = xcalloc(1, sizeof *c->models);
 	c->converter = path_join(libexecdir != NULL ? libexecdir :
 	    PF_LIBEXECDIR, "partsfs-convert");
 
@@ -367,8 +369,30 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->ncommands; i++)
 		command_clear(&c->commands[i]);
 	free(c->commands);
+	free(c->model);
+	for (size_t i = 0; i < c->nmodels; i++) {
+		free(c->models[i].id);
+		free(c->models[i].engine);
+	}
+	free(c->models);
 	free(c->cache_dir);
 	free(c);
+}
+
+const char *
+conf_model_for(const struct conf *conf, const char *coll, const char *cls)
+{
+	const char *coll_engine = NULL, *cls_engine = NULL;
+
+	/* the later of a key given twice, as everywhere in the file */
+	for (size_t i = 0; i < conf->nmodels; i++) {
+		if (strcmp(conf->models[i].id, cls) == 0)
+			cls_engine = conf->models[i].engine;
+		else if (strcmp(conf->models[i].id, coll) == 0)
+			coll_engine = conf->models[i].engine;
+	}
+	return cls_engine != NULL ? cls_engine : coll_engine != NULL ?
+	    coll_engine : conf->model;
 }
 
 /* Reading the file.  Every reader takes the node of a key's value (NULL
@@ -769,11 +793,70 @@ read_commands(struct conf *c, const struct ynode *n, struct diags *d)
 	free(names);
 }
 
+/* An engine name of executors.model or models: an executor or a command
+ * of this file. */
+static bool
+engine_known(const struct conf *c, const char *name)
+{
+	if (strcmp(name, "openscad") == 0 || strcmp(name, "freecad") == 0)
+		return true;
+	for (size_t i = 0; i < c->ncommands; i++) {
+		if (c->commands[i].name != NULL &&
+		    strcmp(c->commands[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const char *
+engine_of(const struct conf *c, const struct ynode *n, const char *what,
+    struct diags *d)
+{
+	const char *s = text_of(n, what, d);
+
+	if (s != NULL && !engine_known(c, s)) {
+		yerror(d, n, "%s: '%s' is not an engine: openscad, freecad or "
+		    "the name of a command", what, s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+read_models(struct conf *c, const struct ynode *ex, struct diags *d)
+{
+	const struct ynode *n;
+	const char *s;
+
+	if ((n = get(ex, "model")) != NULL &&
+	    (s = engine_of(c, n, "executors.model", d)) != NULL) {
+		free(c->model);
+		c->model = xstrdup(s);
+	}
+	if ((n = get(ex, "models")) == NULL)
+		return;
+	if (n->kind != Y_MAP) {
+		yerror(d, n, "executors.models: expected a mapping of "
+		    "collection or class ids to engines, found %s",
+		    kind_text(n));
+		return;
+	}
+	free(c->models);
+	c->models = xcalloc(n->n + 1, sizeof *c->models);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
+		if ((s = engine_of(c, v, "executors.models", d)) == NULL)
+			continue;
+		c->models[c->nmodels].id = xstrdup(k->str);
+		c->models[c->nmodels++].engine = xstrdup(s);
+	}
+}
+
 static void
 read_executors(struct conf *c, const struct ynode *root, struct diags *d)
 {
 	static const char *const keys[] = { "openscad", "freecad",
-	    "converter", "commands", NULL };
+	    "converter", "commands", "model", "models", NULL };
 	static const char *const openscad_keys[] = { "program", "include",
 	    "png-wrapper", "cost", NULL };
 	static const char *const freecad_keys[] = { "program", "driver",
@@ -805,6 +888,7 @@ read_executors(struct conf *c, const struct ynode *root, struct diags *d)
 	read_path(&c->converter, ex, "converter", "executors.converter",
 	    PATH_ABSOLUTE, d);
 	read_commands(c, get(ex, "commands"), d);
+	read_models(c, ex, d);
 }
 
 static void
@@ -1042,10 +1126,18 @@ conf_set(struct conf *c, const char *name, const char *value,
 			return perr_set(e, EINVAL, "sandbox=%s: expected bwrap "
 			    "or off", value != NULL ? value : "");
 		return 0;
+	} else if (strcmp(name, "model") == 0) {
+		if (value == NULL || !engine_known(c, value))
+			return perr_set(e, EINVAL, "model=%s: expected openscad, "
+			    "freecad or the name of a command",
+			    value != NULL ? value : "");
+		free(c->model);
+		c->model = xstrdup(value);
+		return 0;
 	} else
 		return perr_set(e, EINVAL, "unknown option '%s' (known: cache, "
 		    "cache_max, jobs, timeout, memory, cpu, negative_ttl, "
-		    "sandbox)", name);
+		    "sandbox, model)", name);
 	if (value == NULL)
 		return perr_set(e, EINVAL, "%s needs a value: %s", name,
 		    sp != NULL ? sp->expect : "a directory");

@@ -89,14 +89,13 @@ enum generator {
 	GEN_COMMAND,
 };
 
-/* The cheapest chain for one format: an engine (for GEN_COMMAND, `index`
- * into the class's commands) writing `fmt` directly, or writing STL that
- * the converter turns into `fmt`. */
+/* How one format of a class is made: by the engine of its model (for
+ * GEN_COMMAND, `index` into the class's commands) writing `fmt` directly,
+ * or writing STL that the converter turns into `fmt`. */
 struct maker {
 	uint8_t kind;                 /* enum generator */
 	uint8_t index;
 	bool convert;
-	uint8_t cost;
 };
 
 struct collection;
@@ -121,6 +120,9 @@ struct pclass {
 	const char *drawing_svg;                /* absolute paths or NULL */
 	const char *drawing_png;
 	uint32_t formats;                       /* bit per enum format */
+	struct maker model;                     /* the engine of every
+						 * format (GEN_NONE: json
+						 * only) */
 	struct maker makers[FMT__COUNT];
 	const struct ynode *node;
 };

@@ -24,6 +24,13 @@ struct conf_command {
 	int cost;
 };
 
+/* executors.models: the engine of the classes of one collection, or of
+ * one class. */
+struct conf_model {
+	char *id;                /* a collection's or a class's id */
+	char *engine;
+};
+
 struct conf {
 	char *file;              /* the file read, NULL for defaults */
 	/* executors */
@@ -39,6 +46,11 @@ struct conf {
 	char *converter;         /* partsfs-convert */
 	struct conf_command *commands;
 	size_t ncommands;
+	/* which engine makes a class's model (executors.model, models):
+	 * "openscad", "freecad" or a command's name */
+	char *model;
+	struct conf_model *models;   /* per collection or class id */
+	size_t nmodels;
 	/* jobs */
 	bool sandbox;            /* engines in bubblewrap (jobs.sandbox) */
 	char *bwrap;             /* its program, found on PATH if not
@@ -79,10 +91,16 @@ struct conf {
 struct conf *conf_load(const char *path, struct diags *diags);
 /* The defaults (no file). */
 struct conf *conf_default(void);
+/* The engine conf wants for the model of class `cls` of collection
+ * `coll`: executors.models for the class, else for the collection, else
+ * executors.model. */
+const char *conf_model_for(const struct conf *conf, const char *coll,
+    const char *cls);
 void conf_free(struct conf *c);
 
 /* Set one option from text, as `partsfs -o name=value` does: cache=,
- * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=, sandbox=.
+ * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=, sandbox=,
+ * model=.
  * 0 or -EINVAL. */
 int conf_set(struct conf *c, const char *name, const char *value,
     struct perr *e);
