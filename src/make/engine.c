@@ -229,7 +229,7 @@ engine_run(const struct conf *conf, struct sandbox *sb,
 	if (res.timed_out) {
 		r = engine_fail(fail, argv, "%s timed out after %g s (%s was "
 		    "killed)", what, conf->timeout, sb != NULL &&
-		    sandbox_mode(sb) == SANDBOX_BWRAP ? "every process of the "
+		    sandbox_mode_untried(sb) == SANDBOX_BWRAP ? "every process of the "
 		    "job" : "its process group");
 		fail->timed_out = true;
 	} else if (res.signal != 0)

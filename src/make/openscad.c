@@ -105,7 +105,7 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 	/* no display in the sandbox: the host's X server is not for an
 	 * engine to reach (its keystrokes) */
 	display = getenv("DISPLAY") != NULL && (env->sandbox == NULL ||
-	    sandbox_mode(env->sandbox) != SANDBOX_BWRAP);
+	    sandbox_mode_untried(env->sandbox) != SANDBOX_BWRAP);
 	if (p->native == FMT_PNG && !display && conf->npng_wrapper > 0) {
 		/* no display: run the preview under the configured wrapper */
 		wrapped = version_program(env->versions, conf->png_wrapper[0], false);
