@@ -1,6 +1,7 @@
 /* describe.c -- JSON descriptions of collections, classes and parts (the
- * .json files of the tree and `partsctl params`), with numbers written in
- * their shortest round-trip form. */
+ * .json files of the tree, `partsctl params` and the xattrs), with the
+ * unit of every dimension, the values an engine is given, and numbers
+ * written in their shortest round-trip form. */
 #include "config.h"
 
 #include <math.h>
@@ -26,6 +27,36 @@ strings(const char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_string(v[i]));
 	return a;
+}
+
+/* The unit of a type's values: lengths in mm or in, angles in degrees;
+ * NULL for Number, Bool, String and Table Index, which have none. */
+static const char *
+unit_of(enum ptype t)
+{
+	switch (t) {
+	case PT_LENGTH_MM:
+		return "mm";
+	case PT_LENGTH_IN:
+		return "in";
+	case PT_ANGLE:
+		return "deg";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A value as an engine is given it.  plan_build (src/make/plan.c) turns
+ * a Length (in) into mm, times 25.4, and passes every other value as it
+ * is; tests/test-describe.c holds this to what the planner gives.
+ */
+static struct value
+given_value(enum ptype t, struct value v)
+{
+	if (t == PT_LENGTH_IN && v.kind == V_NUM)
+		v.u.num *= 25.4;
+	return v;
 }
 
 json_t *
@@ -95,25 +126,32 @@ pset_json(const struct pset *ps)
 {
 	json_t *types = json_object(), *defaults = json_object();
 	json_t *desc = json_object(), *choices = json_object();
-	json_t *freev = json_array();
+	json_t *freev = json_array(), *units = json_object();
+	json_t *given = json_object();
 
 	for (size_t i = 0; i < ps->nparams; i++) {
 		const struct param *p = &ps->params[i];
+		const char *unit = unit_of(p->type);
 		json_object_set_new(types, p->name, json_string(ptype_name(p->type)));
+		if (unit != NULL)
+			json_object_set_new(units, p->name, json_string(unit));
 		if (p->description != NULL)
 			json_object_set_new(desc, p->name,
 			    json_string(p->description));
 	}
 	for (size_t f = 0; f < ps->nfree; f++) {
 		const struct param *p = &ps->params[ps->free[f]];
+		struct value g = given_value(p->type, p->def);
 		json_array_append_new(freev, json_string(p->name));
 		json_object_set_new(defaults, p->name, value_to_json(&p->def));
+		json_object_set_new(given, p->name, value_to_json(&g));
 		if (p->type == PT_TABLE_INDEX)
 			json_object_set_new(choices, p->name,
 			    strings(p->choices, p->nchoices));
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}",
-	    "free", freev, "types", types, "defaults", defaults,
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+	    "free", freev, "types", types, "units", units,
+	    "defaults", defaults, "defaults_given", given,
 	    "choices", choices, "description", desc,
 	    "common", (json_int_t)ps->ncommon);
 }
@@ -195,7 +233,7 @@ describe_part(const struct pnode *part, struct perr *e)
 	const struct pclass *cls = part->cls;
 	const struct pset *ps = part->ps;
 	struct value *vals = xcalloc(ps->nparams + 1, sizeof *vals);
-	json_t *params, *freev, *gen, *std, *j;
+	json_t *params, *units, *given, *freev, *gen, *std, *j;
 	struct buf nice = BUF_INIT, safe = BUF_INIT, path = BUF_INIT;
 
 	if (pnode_collect(part, vals, e) != 0) {
@@ -203,9 +241,17 @@ describe_part(const struct pnode *part, struct perr *e)
 		return NULL;
 	}
 	params = json_object();
-	for (size_t i = 0; i < ps->nparams; i++)
-		json_object_set_new(params, ps->params[i].name,
-		    value_to_json(&vals[i]));
+	units = json_object();
+	given = json_object();
+	for (size_t i = 0; i < ps->nparams; i++) {
+		const struct param *p = &ps->params[i];
+		struct value g = given_value(p->type, vals[i]);
+		json_object_set_new(params, p->name, value_to_json(&vals[i]));
+		if (unit_of(p->type) != NULL)
+			json_object_set_new(units, p->name,
+			    json_string(unit_of(p->type)));
+		json_object_set_new(given, p->name, value_to_json(&g));
+	}
 	freev = json_object();
 	for (size_t f = 0; f < ps->nfree; f++)
 		json_object_set_new(freev, ps->params[ps->free[f]].name,
@@ -245,14 +291,16 @@ describe_part(const struct pnode *part, struct perr *e)
 		gen = json_null();
 		break;
 	}
-	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:s, "
-	    "s:o, s:{s:s, s:s, s:o, s:o}}",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:o, "
+	    "s:o, s:s, s:o, s:{s:s, s:s, s:o, s:o}}",
 	    "collection", cls->coll->id,
 	    "class", cls->id,
 	    "path", buf_str(&path),
 	    "format", format_ext(part->fmt),
 	    "label", "nice", buf_str(&nice), "safe", buf_str(&safe),
 	    "params", params,
+	    "units", units,
+	    "given", given,
 	    "free", freev,
 	    "standard", std,
 	    "license", cls->coll->license,
@@ -333,6 +381,20 @@ describe_dump(const json_t *j)
 	shortest = shortest_numbers(s);
 	out = xasprintf("%s\n", shortest);
 	free(shortest);
+	free(s);
+	return out;
+}
+
+char *
+describe_dump_compact(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(17));
+	char *out;
+
+	if (s == NULL)
+		pf_fatal("cannot serialise JSON");
+	out = shortest_numbers(s);
 	free(s);
 	return out;
 }
