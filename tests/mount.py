@@ -669,6 +669,73 @@ def xattrs_describe_a_part():
         raises(errno.EOPNOTSUPP, os.getxattr, m.path("bolts"), n)
 
 
+def inch_library(root):
+    """A library of one class `cube` in inches made by the fake engine:
+    the side of its box, `size`, is a Length (in) (default 1, common 2.5);
+    `turn` an Angle, `n` a Number."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write("""id: fake
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: cube
+    names: {name: Cube, labeling: 'Cube %(size)s in'}
+    parameters:
+      literal: {n: 7}
+      free: [size, turn]
+      defaults: {size: 1, turn: 30}
+      types: {size: Length (in), turn: Angle (deg), n: Number}
+      common: [[[2.5], [30]]]
+    source: test
+""")
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: cube.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [cube]}\n")
+    with open(os.path.join(root, "fake", "fake", "cube.txt"), "w") as f:
+        f.write("cube script\n")
+    return root
+
+
+@test
+def an_inch_part_shows_its_units_and_the_values_its_engine_is_given():
+    lib = inch_library(os.path.join(TMP, "inches"))
+    m = Mount(lib)
+    try:
+        p = m.path("fake/cube/size=2.5,turn=30.stl")
+        names = os.listxattr(p)
+        for n in ("user.partsfs.params", "user.partsfs.units",
+                  "user.partsfs.given"):
+            check(n in names, "missing " + n)
+        eq(json.loads(os.getxattr(p, "user.partsfs.params")),
+           {"size": 2.5, "turn": 30, "n": 7}, "params")
+        eq(json.loads(os.getxattr(p, "user.partsfs.units")),
+           {"size": "in", "turn": "deg"}, "units")
+        eq(json.loads(os.getxattr(p, "user.partsfs.given")),
+           {"size": 63.5, "turn": 30, "n": 7}, "given")
+        eq(os.getxattr(p, "user.partsfs.given"),
+           b'{"size":63.5,"turn":30,"n":7}', "the given xattr's text")
+        # the same in the part's .json, with the label in inches
+        d = json.loads(read(m.path("fake/cube/size=2.5,turn=30.json")))
+        eq([d["params"]["size"], d["units"]["size"], d["given"]["size"],
+            d["free"]["size"], d["label"]["nice"]],
+           [2.5, "in", 63.5, 2.5, "Cube 2.5 in"], "the part's .json")
+        # and in the class's, for its defaults
+        c = json.loads(read(m.path("fake/cube.json")))
+        eq(c["parameters"]["units"], {"size": "in", "turn": "deg"}, "units")
+        eq([c["parameters"]["defaults"]["size"],
+            c["parameters"]["defaults_given"]["size"]], [1, 25.4],
+           "the class's defaults")
+        # what the engine got: its box has the side it was given
+        lo, hi = stl_bbox(read(p))
+        eq(lo, [0.0] * 3, "the box's corner")
+        eq(hi, [63.5] * 3, "the box made in mm")
+    finally:
+        m.unmount()
+
+
 @test
 def engines_write_nothing_into_the_library():
     need("freecad")
