@@ -722,12 +722,14 @@ def an_inch_part_shows_its_units_and_the_values_its_engine_is_given():
         eq([d["params"]["size"], d["units"]["size"], d["given"]["size"],
             d["free"]["size"], d["label"]["nice"]],
            [2.5, "in", 63.5, 2.5, "Cube 2.5 in"], "the part's .json")
+        eq(d["provenance"]["generator"]["executor"], "command", "generator")
         # and in the class's, for its defaults
         c = json.loads(read(m.path("fake/cube.json")))
         eq(c["parameters"]["units"], {"size": "in", "turn": "deg"}, "units")
         eq([c["parameters"]["defaults"]["size"],
             c["parameters"]["defaults_given"]["size"]], [1, 25.4],
            "the class's defaults")
+        eq(c["provenance"]["generator"]["command"], "fake", "generator")
         # what the engine got: its box has the side it was given
         lo, hi = stl_bbox(read(p))
         eq(lo, [0.0] * 3, "the box's corner")

@@ -547,6 +547,65 @@ a_class_description_names_its_generators(void)
 }
 
 static void
+a_json_part_names_the_generator_of_its_class_s_model(void)
+{
+	json_t *j = part("bolts/hex_screw/M8/default.json");
+	json_t *step = part("bolts/hex_screw/M8/default.step");
+	json_t *stl = part("bolts/hex_screw/M8/default.stl");
+
+	CHECK(j != NULL && step != NULL && stl != NULL);
+	/* made by no engine itself: the engine of the class's model, which
+	 * makes every format, stands */
+	CHECK(json_is_object(at(j, "provenance.generator")));
+	CHECK(json_equal(at(j, "provenance.generator"),
+	    at(step, "provenance.generator")));
+	CHECK(json_equal(at(j, "provenance.generator"),
+	    at(stl, "provenance.generator")));
+	CHECK_STR(str_at(j, "provenance.generator.executor"), "freecad");
+	CHECK_STR(str_at(j, "provenance.generator.function"), "hex_screw");
+	json_decref(stl);
+	json_decref(step);
+	json_decref(j);
+}
+
+static void
+a_class_description_tells_its_provenance_as_its_json_parts_do(void)
+{
+	const struct pclass *cls = library_class(bundled(), "hex_screw");
+	json_t *j, *p = part("bolts/hex_screw/M8/default.json");
+
+	CHECK(cls != NULL && p != NULL);
+	j = describe_class(cls);
+	CHECK(j != NULL);
+	CHECK(json_equal(at(j, "provenance"), at(p, "provenance")));
+	CHECK_STR(str_at(j, "provenance.blt"), "data/bolts.blt");
+	CHECK(json_is_string(at(j, "provenance.generator.executor")));
+	json_decref(j);
+	json_decref(p);
+}
+
+static void
+a_command_is_a_generator_and_a_class_without_engine_has_none(void)
+{
+	const struct pclass *bare = library_class(inches(), "bare");
+	json_t *j = part_of(inches(), "inch/pipe/NPS 0.5/false/default.json");
+
+	CHECK(j != NULL && bare != NULL);
+	CHECK_STR(str_at(j, "provenance.generator.executor"), "command");
+	CHECK_STR(str_at(j, "provenance.generator.command"), "fake");
+	CHECK_STR(str_at(j, "provenance.generator.file"), "fake/inch/pipe.txt");
+	json_decref(j);
+	j = part_of(inches(), "inch/bare/default.json");
+	CHECK(j != NULL);
+	CHECK(json_is_null(at(j, "provenance.generator")));
+	json_decref(j);
+	j = describe_class(bare);
+	CHECK(json_is_null(at(j, "provenance.generator")));
+	CHECK_STR(str_at(j, "provenance.source"), "test");
+	json_decref(j);
+}
+
+static void
 a_collection_description_lists_its_classes(void)
 {
 	const struct collection *c = library_collection(bundled(), "bolts");
@@ -799,6 +858,9 @@ TAP_MAIN(
 	TAP_CASE(a_class_description_gives_units_and_defaults_as_given),
 	TAP_CASE(a_class_description_has_its_names_standards_and_parameters),
 	TAP_CASE(a_class_description_names_its_generators),
+	TAP_CASE(a_json_part_names_the_generator_of_its_class_s_model),
+	TAP_CASE(a_class_description_tells_its_provenance_as_its_json_parts_do),
+	TAP_CASE(a_command_is_a_generator_and_a_class_without_engine_has_none),
 	TAP_CASE(a_collection_description_lists_its_classes),
 	TAP_CASE(a_value_is_a_json_integer_only_when_integral_and_exact),
 	TAP_CASE(dump_writes_each_number_in_its_shortest_round_trip_form),

@@ -165,6 +165,68 @@ base_json(const struct base_file *bf)
 	    "source", str_or_null(bf->source));
 }
 
+/* The generator that makes format `fmt` of a class: its file (authors,
+ * licence, source), its executor and its module, function or command;
+ * null when nothing makes the format. */
+static json_t *
+generator_json(const struct pclass *cls, enum format fmt)
+{
+	enum generator g = class_generator(cls, fmt);
+	const struct base_file *file;
+	const char *key, *name;
+	json_t *gen;
+
+	switch (g) {
+	case GEN_OPENSCAD:
+		file = cls->scad->file;
+		key = "module";
+		name = cls->scad->module;
+		break;
+	case GEN_FREECAD:
+		file = cls->freecad->file;
+		key = "function";
+		name = cls->freecad->function;
+		break;
+	case GEN_COMMAND:
+		file = cls->commands[cls->makers[fmt].index].file;
+		key = "command";
+		name = cls->commands[cls->makers[fmt].index].name;
+		break;
+	default:
+		return json_null();
+	}
+	gen = base_json(file);
+	json_object_set_new(gen, "executor", json_string(generator_name(g)));
+	json_object_set_new(gen, key, json_string(name));
+	return gen;
+}
+
+/* The format whose engine stands for the class where no format is asked
+ * for (the class and its json parts): the first one an engine makes, in
+ * the tree's order, whose engine is that of the class's model (which
+ * makes every format); FMT_JSON when no engine makes the class. */
+static enum format
+model_format(const struct pclass *cls)
+{
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (class_generator(cls, (enum format)f) != GEN_NONE)
+			return (enum format)f;
+	}
+	return FMT_JSON;
+}
+
+/* Where a class comes from: its source, its collection file and authors,
+ * and the generator that makes format `fmt`. */
+static json_t *
+provenance_json(const struct pclass *cls, enum format fmt)
+{
+	return json_pack("{s:s, s:s, s:o, s:o}",
+	    "source", cls->source,
+	    "blt", cls->coll->display,
+	    "authors", strings(cls->coll->authors, cls->coll->nauthors),
+	    "generator", generator_json(cls, fmt));
+}
+
 json_t *
 describe_class(const struct pclass *cls)
 {
@@ -224,6 +286,8 @@ describe_class(const struct pclass *cls)
 		}
 		json_object_set_new(j, "commands", cmds);
 	}
+	json_object_set_new(j, "provenance",
+	    provenance_json(cls, model_format(cls)));
 	return j;
 }
 
@@ -233,7 +297,7 @@ describe_part(const struct pnode *part, struct perr *e)
 	const struct pclass *cls = part->cls;
 	const struct pset *ps = part->ps;
 	struct value *vals = xcalloc(ps->nparams + 1, sizeof *vals);
-	json_t *params, *units, *given, *freev, *gen, *std, *j;
+	json_t *params, *units, *given, *freev, *std, *j;
 	struct buf nice = BUF_INIT, safe = BUF_INIT, path = BUF_INIT;
 
 	if (pnode_collect(part, vals, e) != 0) {
@@ -266,33 +330,10 @@ describe_part(const struct pnode *part, struct perr *e)
 		    "status", s->status);
 	} else
 		std = json_null();
-	switch (class_generator(cls, part->fmt)) {
-	case GEN_OPENSCAD:
-		gen = base_json(cls->scad->file);
-		json_object_set_new(gen, "executor", json_string("openscad"));
-		json_object_set_new(gen, "module",
-		    json_string(cls->scad->module));
-		break;
-	case GEN_FREECAD:
-		gen = base_json(cls->freecad->file);
-		json_object_set_new(gen, "executor", json_string("freecad"));
-		json_object_set_new(gen, "function",
-		    json_string(cls->freecad->function));
-		break;
-	case GEN_COMMAND: {
-		const struct command_binding *cb =
-		    &cls->commands[cls->makers[part->fmt].index];
-		gen = base_json(cb->file);
-		json_object_set_new(gen, "executor", json_string("command"));
-		json_object_set_new(gen, "command", json_string(cb->name));
-		break;
-	}
-	default:
-		gen = json_null();
-		break;
-	}
+	/* a json part is made by no engine: that of its class's model
+	 * stands for it */
 	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:o, "
-	    "s:o, s:s, s:o, s:{s:s, s:s, s:o, s:o}}",
+	    "s:o, s:s, s:o, s:o}",
 	    "collection", cls->coll->id,
 	    "class", cls->id,
 	    "path", buf_str(&path),
@@ -305,11 +346,8 @@ describe_part(const struct pnode *part, struct perr *e)
 	    "standard", std,
 	    "license", cls->coll->license,
 	    "formats", formats_json(cls->formats),
-	    "provenance",
-	    "source", cls->source,
-	    "blt", cls->coll->display,
-	    "authors", strings(cls->coll->authors, cls->coll->nauthors),
-	    "generator", gen);
+	    "provenance", provenance_json(cls, part->fmt == FMT_JSON ?
+	    model_format(cls) : part->fmt));
 	buf_free(&nice);
 	buf_free(&safe);
 	buf_free(&path);

@@ -11,7 +11,7 @@
 
 /* New references; NULL only on allocation failure inside jansson.  A
  * class's "parameters" give the units and the defaults as an engine is
- * given them ("defaults_given"). */
+ * given them ("defaults_given"); its "provenance" is a json part's. */
 json_t *describe_collection(const struct collection *c);
 json_t *describe_class(const struct pclass *cls);
 /*
@@ -20,8 +20,9 @@ json_t *describe_class(const struct pclass *cls);
  * "in" or "deg"), "given" (every parameter as an engine is given it:
  * lengths in mm), "free" (the free values used), "label" (nice and safe),
  * "class", "collection", "standard", "license", "formats" and
- * "provenance" (source, authors, generator files).  Returns NULL with `e`
- * set when the parameters cannot be collected.
+ * "provenance" (source, authors, the generator that makes the part: the
+ * engine of its class's model, for json too).  Returns NULL with `e` set
+ * when the parameters cannot be collected.
  */
 json_t *describe_part(const struct pnode *part, struct perr *e);
 
