@@ -954,6 +954,203 @@ real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 	rig_close(&r);
 }
 
+/* `hay` does not contain `needle`. */
+#define CHECK_LACKS(hay, needle) CHECK_MSG((hay) != NULL && \
+	strstr((hay), (needle)) == NULL, "%s contains \"%s\": %s", #hay, \
+	(needle), (hay) != NULL ? (hay) : "(null)")
+
+/* Make k (s = x, len = 20) as STL with the real openscad of rig `r`
+ * (opened for REAL_OPENSCAD) and the module file `scad`: what make
+ * returns, `fail` filled (and the whole failure text in *text, caller
+ * frees), the part's largest x in *xmax when made. */
+static int
+real_make(struct rig *r, const char *scad, struct engine_failure *fail,
+    char **text, double *xmax)
+{
+	char *path = k_path("x", "stl"), *out = NULL, *data;
+	size_t len;
+	int rc;
+
+	tap_write(r->dir, "openscad/c/m.scad", scad);
+	rc = make(r, path, fail, NULL, &out);
+	*text = engine_failure_text(fail);
+	*xmax = -1e300;
+	if (rc == 0 && (data = fixture_read(out, &len)) != NULL) {
+		/* binary STL: 84 bytes, then 50 a triangle */
+		for (size_t t = 84; t + 50 <= len; t += 50) {
+			for (int v = 0; v < 3; v++) {
+				float x;
+				memcpy(&x, data + t + 12 + 12 * v, 4);
+				if (x > *xmax)
+					*xmax = x;
+			}
+		}
+		free(data);
+	}
+	if (out != NULL)
+		unlink(out);
+	free(out);
+	free(path);
+	return rc;
+}
+
+/* What the real openscad says that makes a part another one fails it,
+ * with OpenSCAD's message in the report. */
+static void
+real_openscad_fails_a_part_it_warns_is_another(void)
+{
+	static const struct {
+		const char *scad, *says, *allow;
+	} cases[] = {
+		{ "module m(s, len) { nothere(len); cube(len); }\n",
+		  "WARNING: Ignoring unknown module 'nothere'",
+		  "allow-warnings: [unknown-module]" },
+		{ "module m(s, len) { cube(twice(len)); }\n",
+		  "WARNING: Ignoring unknown function 'twice'",
+		  "allow-warnings: [unknown-function]" },
+		{ "module m(s, len) { cube(len + extra); }\n",
+		  "WARNING: Ignoring unknown variable 'extra'",
+		  "allow-warnings: [unknown-variable]" },
+		{ "include <nowhere.scad>\nmodule m(s, len) { cube(len); }\n",
+		  "WARNING: Can't open include file 'nowhere.scad'",
+		  "allow-warnings: [missing-file]" },
+		{ "use <nowhere.scad>\nmodule m(s, len) { cube(len); }\n",
+		  "WARNING: Can't open library 'nowhere.scad'",
+		  "allow-warnings: [missing-file]" },
+		{ "module m(s, len) { echo(\"BOLTS Error: no size\"); "
+		  "cube(len); }\n", "ECHO: \"BOLTS Error: no size\"",
+		  "allow-warnings: [bolts-error]" },
+	};
+
+	struct rig r;
+
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	for (size_t i = 0; i < PF_ARRAY_LEN(cases); i++) {
+		struct engine_failure f;
+		char *text;
+		double x;
+
+		CHECK_INT(real_make(&r, cases[i].scad, &f, &text, &x), -EIO);
+		CHECK_CONTAINS(f.summary, "openscad exited with status 0");
+		CHECK_CONTAINS(f.summary, cases[i].says);
+		CHECK_CONTAINS(f.summary, cases[i].allow);
+		CHECK_CONTAINS(f.stderr_tail, cases[i].says);
+		CHECK_CONTAINS(text, cases[i].says);
+		CHECK(f.command != NULL);
+		free(text);
+		engine_failure_clear(&f);
+	}
+	rig_close(&r);
+}
+
+static void
+real_openscad_fails_a_parse_error_or_an_empty_part_with_its_message(void)
+{
+	static const struct {
+		const char *scad, *says;
+	} cases[] = {
+		{ "module m(s, len) { cube(len) \n",
+		  "ERROR: Parser error: syntax error" },
+		{ "module m(s, len) { }\n",
+		  "Current top level object is empty." },
+		{ "module m(s, len) { assert(len < 10, \"too long\"); "
+		  "cube(len); }\n", "ERROR: Assertion '(len < 10)' failed" },
+	};
+
+	struct rig r;
+
+	/* however lax the configuration */
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [all]\n");
+	for (size_t i = 0; i < PF_ARRAY_LEN(cases); i++) {
+		struct engine_failure f;
+		char *text;
+		double x;
+
+		CHECK_INT(real_make(&r, cases[i].scad, &f, &text, &x), -EIO);
+		CHECK_CONTAINS(f.summary, "openscad exited with status 1");
+		CHECK_CONTAINS(f.summary, cases[i].says);
+		CHECK_CONTAINS(text, cases[i].says);
+		free(text);
+		engine_failure_clear(&f);
+	}
+	rig_close(&r);
+}
+
+static void
+real_openscad_allows_the_kinds_the_configuration_lets_through(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [unknown-variable]\n");
+	CHECK_INT(real_make(&r, "module m(s, len) { cube(len + extra); }\n",
+	    &f, &text, &x), 0);
+	CHECK_NUM(x, 1);        /* undef + 20 is undef: a unit cube */
+	free(text);
+	engine_failure_clear(&f);
+	/* only those */
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); cube(len + "
+	    "extra); }\n", &f, &text, &x), -EIO);
+	CHECK_CONTAINS(f.summary, "unknown module 'nothere'");
+	CHECK_LACKS(f.summary, "unknown variable");
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [all]\n");
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); cube(len); }\n",
+	    &f, &text, &x), 0);
+	CHECK_NUM(x, 20);
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+}
+
+static void
+real_openscad_reports_its_warnings_not_its_statistics(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	/* a render that CGAL does ends with a dozen lines of statistics */
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); difference() { "
+	    "cube(len); sphere(len / 2); } }\n", &f, &text, &x), -EIO);
+	CHECK_CONTAINS(f.stderr_tail, "WARNING: Ignoring unknown module "
+	    "'nothere'");
+	CHECK_LACKS(text, "Geometries in cache");
+	CHECK_LACKS(text, "Volumes:");
+	CHECK_LACKS(text, "Total rendering time");
+	/* the module file by its absolute name, not from the scratch
+	 * directory */
+	CHECK_CONTAINS(text, "in file /");
+	CHECK_LACKS(text, "in file ../");
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+}
+
+static void
+real_openscad_leaves_a_top_level_object_of_the_module_file_out(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	CHECK_INT(real_make(&r, "module m(s, len) { cube(len); }\n"
+	    "translate([100, 0, 0]) cube(1);  // meant to be used\n", &f,
+	    &text, &x), 0);
+	CHECK_NUM(x, 20);
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+}
+
 /* FreeCAD. */
 
 /* Make k with each value under `eng` and check what the function got;
@@ -1311,6 +1508,11 @@ main(void)
 		TAP_CASE(openscad_values_never_appear_on_its_command_line),
 		TAP_CASE(openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm),
 		TAP_CASE(real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code),
+		TAP_CASE(real_openscad_fails_a_part_it_warns_is_another),
+		TAP_CASE(real_openscad_fails_a_parse_error_or_an_empty_part_with_its_message),
+		TAP_CASE(real_openscad_allows_the_kinds_the_configuration_lets_through),
+		TAP_CASE(real_openscad_reports_its_warnings_not_its_statistics),
+		TAP_CASE(real_openscad_leaves_a_top_level_object_of_the_module_file_out),
 		TAP_CASE(freecad_string_values_reach_the_function_as_the_same_strings),
 		TAP_CASE(real_freecad_passes_string_values_as_data),
 		TAP_CASE(command_parameter_file_holds_the_exact_strings),

@@ -38,4 +38,54 @@ int openscad_preludes(const struct exec_env *env, struct plan *p,
 int openscad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail);
 
+/* What OpenSCAD said, by kind: a CONF_SCAD_* kind, OPENSCAD_ERROR for
+ * one of its own errors ("ERROR: ...", never allowed), or 0 for a line
+ * that means nothing for the part. */
+#define OPENSCAD_ERROR (CONF_SCAD_ALL + 1)
+unsigned openscad_message_kind(const char *line, size_t len);
+
+/* One call of a module, for openscad_eval. */
+struct openscad_call {
+	const char *entry;
+	char *const *args;       /* OpenSCAD literals */
+	size_t nargs;
+};
+/* What openscad_eval echoes before each call (then its number) and
+ * after the last. */
+#define OPENSCAD_MARK "partsfs check: call "
+
+/*
+ * For partsctl check: evaluate `calls` of the module file of plan `p`
+ * (its preludes, program and sandbox as openscad_run takes them; its
+ * entry, arguments and format unused) to CSG in `scratch`, without
+ * rendering: echo(OPENSCAD_MARK "0"), the first call, echo(OPENSCAD_MARK
+ * "1"), ... echo(OPENSCAD_MARK "<ncalls>").  Nothing it says is judged:
+ * *text gets all its standard error kept (caller frees; NULL when it did
+ * not run), *whole false when its start was lost.  0, or -EIO with `fail`
+ * filled as openscad_run fills it (a failed evaluation, no engine).
+ */
+int openscad_eval(const struct exec_env *env, const struct plan *p,
+    const struct openscad_call *calls, size_t ncalls, const char *scratch,
+    char **text, bool *whole, struct engine_failure *fail);
+
+/*
+ * OpenSCAD's parse of the module file of plan `p` alone (its script, not
+ * its preludes), as `openscad -o file.ast` dumps it, in *ast (caller
+ * frees), run as openscad_run runs.  *text gets all its standard error
+ * kept (caller frees; NULL when it did not run).  0, or -EIO with `fail`
+ * filled (a parse error: its messages in *text).
+ */
+int openscad_ast(const struct exec_env *env, const struct plan *p,
+    const char *scratch, char **ast, char **text,
+    struct engine_failure *fail);
+
+/*
+ * The statements of a parse (openscad_ast) at its top level that are not
+ * definitions of modules or functions, nor assignments: what would run
+ * in every part that includes the file.  Their first lines, each at most
+ * 512 bytes, as a NULL-terminated vector (caller frees each and it), the
+ * number in *n.
+ */
+char **openscad_ast_strays(const char *ast, size_t *n);
+
 #endif
