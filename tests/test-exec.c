@@ -816,6 +816,34 @@ openscad_takes_no_helpers_when_one_is_missing_or_the_include_key_is_set(void)
 }
 
 static void
+the_warnings_openscad_may_give_are_in_the_key(void)
+{
+	static const char *const confs[] = {
+		"", "    allow-warnings: []\n",
+		"    allow-warnings: [unknown-variable]\n",
+		"    allow-warnings: [all]\n",
+	};
+	struct cache_key k[PF_ARRAY_LEN(confs)];
+	char *path = k_path("x", "stl");
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(confs); i++) {
+		struct rig r;
+		rig_open(&r, FAKE_OPENSCAD, confs[i]);
+		/* the same files in every library */
+		tap_write(r.dir, "openscad/c/m.scad", "module m(s, len) { "
+		    "cube(len); }\n");
+		k[i] = key_of(&r, path);
+		CHECK(k[i].hex[0] != '\0');
+		rig_close(&r);
+	}
+	/* a part made letting a warning through is another part */
+	CHECK_STR(k[0].hex, k[1].hex);
+	CHECK(strcmp(k[1].hex, k[2].hex) != 0);
+	CHECK(strcmp(k[2].hex, k[3].hex) != 0);
+	free(path);
+}
+
+static void
 a_bolts_helper_leading_out_of_the_library_is_refused(void)
 {
 	struct rig r;
@@ -1505,6 +1533,7 @@ main(void)
 		TAP_CASE(openscad_uses_the_bolts_helpers_of_the_library_without_an_include_key),
 		TAP_CASE(openscad_takes_no_helpers_when_one_is_missing_or_the_include_key_is_set),
 		TAP_CASE(a_bolts_helper_leading_out_of_the_library_is_refused),
+		TAP_CASE(the_warnings_openscad_may_give_are_in_the_key),
 		TAP_CASE(openscad_values_never_appear_on_its_command_line),
 		TAP_CASE(openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm),
 		TAP_CASE(real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code),

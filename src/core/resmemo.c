@@ -247,6 +247,7 @@ lib_name(const char *root, const struct conf *conf)
 	add_strv(h, "include", conf->openscad_include,
 	    conf->nopenscad_include);
 	add_int(h, "include_set", conf->openscad_include_set);
+	add_int(h, "openscad_allow", conf->openscad_allow);
 	add_strv(h, "png", conf->png_wrapper, conf->npng_wrapper);
 	add_int(h, "openscad_cost", conf->openscad_cost);
 	keyhash_add_str(h, "freecad", conf->freecad ? conf->freecad : "");

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,6 +89,12 @@ compute_key(const struct exec_env *env, struct plan *p,
 	keyhash_add_str(h, "format", format_ext(p->fmt));
 	keyhash_add_str(h, "native", format_ext(p->native));
 	keyhash_add_str(h, "executor", generator_name(p->kind));
+	if (p->kind == GEN_OPENSCAD) {
+		/* what OpenSCAD may warn of in a part that is made */
+		char allow[16];
+		snprintf(allow, sizeof allow, "%u", env->conf->openscad_allow);
+		keyhash_add_str(h, "allow-warnings", allow);
+	}
 	if (p->cmd != NULL) {
 		keyhash_add_str(h, "command", p->cmd->name);
 		for (size_t i = 0; i < p->cmd->argc; i++)
