@@ -537,8 +537,10 @@ write_inputs(const struct plan *p, const struct openscad_call *calls,
 	buf_printf(&b, "// made by partsfs for %s\nuse <%s>\n", p->path,
 	    strrchr(libfile, '/') + 1);
 	for (size_t c = 0; c < ncalls; c++) {
+		/* marked: one top-level group a call in the CSG */
 		if (marked)
-			buf_printf(&b, "echo(\"%s%zu\");\n", OPENSCAD_MARK, c);
+			buf_printf(&b, "echo(\"%s%zu\");\ngroup() ",
+			    OPENSCAD_MARK, c);
 		buf_printf(&b, "%s(", calls[c].entry);
 		for (size_t i = 0; i < calls[c].nargs; i++)
 			buf_printf(&b, "%s%s", i ? ", " : "",
@@ -641,6 +643,84 @@ out:
 	return r;
 }
 
+/* The operations of OpenSCAD's CSG, which draw only through their
+ * children; every other node is an object. */
+static const char *const csg_operations[] = {
+	"group", "union", "difference", "intersection", "multmatrix",
+	"color", "render", "hull", "minkowski", "offset", "projection",
+	"linear_extrude", "rotate_extrude", "resize", "mirror", "roof", NULL
+};
+
+size_t
+openscad_csg_objects(const char *csg, bool **drawn)
+{
+	const char *s = csg, *end = csg + strlen(csg), *line;
+	size_t len, n = 0;
+	int depth = 0;
+
+	*drawn = xcalloc(1, sizeof **drawn);
+	while ((line = next_line(&s, end, &len)) != NULL) {
+		size_t word;
+		bool leaf;
+		while (len > 0 && (line[0] == '\t' || line[0] == ' '))
+			line++, len--;
+		while (len > 0 && (line[len - 1] == ' ' || line[len - 1] ==
+		    '\r'))
+			len--;
+		if (len == 0)
+			continue;
+		if (line[0] == '}') {
+			depth -= depth > 0;
+			continue;
+		}
+		if (depth == 0) {
+			*drawn = xreallocarray(*drawn, n + 1, sizeof **drawn);
+			(*drawn)[n++] = false;
+		}
+		if (line[len - 1] == '{') {
+			depth++;
+			continue;
+		}
+		/* a node without children: an object, or an empty
+		 * operation */
+		word = strcspn(line, "( ");
+		leaf = true;
+		for (size_t i = 0; csg_operations[i] != NULL; i++) {
+			if (word == strlen(csg_operations[i]) &&
+			    memcmp(line, csg_operations[i], word) == 0)
+				leaf = false;
+		}
+		if (leaf && n > 0)
+			(*drawn)[n - 1] = true;
+	}
+	return n;
+}
+
+/* A CSG part that draws nothing is no part (OpenSCAD writes "group();"
+ * and exits 0): 0, or -EIO with `fail` filled. */
+static int
+check_csg(const char *output, struct engine_failure *fail)
+{
+	char *csg = read_small(output);
+	bool *drawn = NULL, any = false;
+	size_t n;
+
+	if (csg == NULL)
+		return engine_fail(fail, NULL, "openscad: cannot read %s",
+		    output);
+	n = openscad_csg_objects(csg, &drawn);
+	for (size_t i = 0; i < n; i++)
+		any = any || drawn[i];
+	free(drawn);
+	free(csg);
+	if (!any)
+		return engine_fail(fail, NULL, "openscad exited with status 0, "
+		    "but the CSG it wrote draws no object: the module made "
+		    "nothing of these values (Current top level object is "
+		    "empty.)");
+	return 0;
+}
+
 int
 openscad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail)
@@ -656,6 +736,8 @@ openscad_run(const struct exec_env *env, const struct plan *p,
 	    fail)) == 0)
 		r = run(env, p, wrapper, scratch, output, p->native, &judge,
 		    fail);
+	if (r == 0 && p->native == FMT_CSG)
+		r = check_csg(output, fail);
 	free(wrapper);
 	free(libfile);
 	return r;
@@ -686,7 +768,7 @@ capture_verdict(void *arg, const char *text, bool whole, double elapsed,
 int
 openscad_eval(const struct exec_env *env, const struct plan *p,
     const struct openscad_call *calls, size_t ncalls, const char *scratch,
-    char **text, bool *whole, struct engine_failure *fail)
+    char **text, bool *whole, char **csg, struct engine_failure *fail)
 {
 	char *wrapper = xasprintf("%s/check.scad", scratch);
 	char *libfile = xasprintf("%s/lib.scad", scratch);
@@ -695,10 +777,14 @@ openscad_eval(const struct exec_env *env, const struct plan *p,
 	struct engine_judge judge = { keep_line, capture_verdict, &c };
 	int r;
 
+	*csg = NULL;
 	if ((r = write_inputs(p, calls, ncalls, true, libfile, wrapper,
 	    fail)) == 0)
 		r = run(env, p, wrapper, scratch, output, FMT_CSG, &judge,
 		    fail);
+	if (r == 0 && (*csg = read_small(output)) == NULL)
+		r = engine_fail(fail, NULL, "openscad: cannot read %s",
+		    output);
 	*text = c.text;
 	*whole = c.whole;
 	free(output);

@@ -29,7 +29,9 @@ int openscad_preludes(const struct exec_env *env, struct plan *p,
 
 /*
  * Make the plan's part with openscad into `output` (its native format),
- * in `scratch`: 0, or -EIO with `fail` filled.  The module file and the
+ * in `scratch`: 0, or -EIO with `fail` filled (what OpenSCAD warned of
+ * that makes it another part, unless executors.openscad.allow-warnings
+ * allows its kind; a CSG that draws nothing).  The module file and the
  * preludes (the plan's "include" or "helper" sources; with helpers, the
  * functions of BOLTS's version.scad too) are included by a scratch
  * lib.scad, which the wrapper part.scad uses and calls the module from:
@@ -58,15 +60,23 @@ struct openscad_call {
  * For partsctl check: evaluate `calls` of the module file of plan `p`
  * (its preludes, program and sandbox as openscad_run takes them; its
  * entry, arguments and format unused) to CSG in `scratch`, without
- * rendering: echo(OPENSCAD_MARK "0"), the first call, echo(OPENSCAD_MARK
- * "1"), ... echo(OPENSCAD_MARK "<ncalls>").  Nothing it says is judged:
- * *text gets all its standard error kept (caller frees; NULL when it did
- * not run), *whole false when its start was lost.  0, or -EIO with `fail`
- * filled as openscad_run fills it (a failed evaluation, no engine).
+ * rendering: echo(OPENSCAD_MARK "0"), the first call in a group of its
+ * own, echo(OPENSCAD_MARK "1"), ... echo(OPENSCAD_MARK "<ncalls>").
+ * Nothing it says is judged: *text gets all its standard error kept
+ * (caller frees; NULL when it did not run), its file names absolute,
+ * *whole false when its start was lost; *csg the CSG (caller frees; NULL
+ * on failure), a top-level object a call (openscad_csg_objects).  0, or
+ * -EIO with `fail` filled as openscad_run fills it (a failed evaluation,
+ * no engine).
  */
 int openscad_eval(const struct exec_env *env, const struct plan *p,
     const struct openscad_call *calls, size_t ncalls, const char *scratch,
-    char **text, bool *whole, struct engine_failure *fail);
+    char **text, bool *whole, char **csg, struct engine_failure *fail);
+
+/* The top-level objects of a CSG text, their number returned; whether
+ * each draws anything (holds a node that is no operation: a cube, a
+ * polyhedron, an import) in (*drawn)[i] (caller frees). */
+size_t openscad_csg_objects(const char *csg, bool **drawn);
 
 /*
  * OpenSCAD's parse of the module file of plan `p` alone (its script, not
