@@ -1104,6 +1104,8 @@ the_man_page_examples_are_valid(void)
 			CHECK_INT(c->ncommands, 1);
 			CHECK_STR(c->commands[0].name, "cadquery");
 			CHECK_INT(c->nopenscad_include, 2);
+			CHECK_INT(c->openscad_allow,
+			    CONF_SCAD_UNKNOWN_VARIABLE);
 		}
 		conf_free(c);
 	}
