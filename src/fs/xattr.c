@@ -1,6 +1,6 @@
 /* xattr.c -- the extended attributes of parts: user.partsfs.label,
- * params, units, given, standard, license, cached and error, read with
- * standard tools (getfattr) from inside the mount. */
+ * params, units, given, generator, standard, license, cached and error,
+ * read with standard tools (getfattr) from inside the mount. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@ static const char *const xattr_names[] = {
 	"user.partsfs.params",
 	"user.partsfs.units",
 	"user.partsfs.given",
+	"user.partsfs.generator",
 	"user.partsfs.standard",
 	"user.partsfs.license",
 	"user.partsfs.cached",
@@ -52,7 +53,13 @@ xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
 		s = describe_dump_compact(json_object_get(j, "units"));
 	else if (strcmp(name, "user.partsfs.given") == 0)
 		s = describe_dump_compact(json_object_get(j, "given"));
-	else if (strcmp(name, "user.partsfs.standard") == 0) {
+	else if (strcmp(name, "user.partsfs.generator") == 0) {
+		/* the engine of the class's model, and what of the library it
+		 * runs (a part of no engine has none) */
+		v = json_object_get(json_object_get(j, "provenance"),
+		    "generator");
+		s = json_is_object(v) ? describe_dump_compact(v) : NULL;
+	} else if (strcmp(name, "user.partsfs.standard") == 0) {
 		v = json_object_get(j, "standard");
 		s = xstrdup(json_is_object(v) ? json_string_value(
 		    json_object_get(v, "nice")) : "");

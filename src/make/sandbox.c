@@ -748,8 +748,18 @@ sandbox_child(const struct sandbox_cmd *c, pid_t parent)
 		}
 	}
 	if (c->switch_user) {
-		if (setgroups(0, NULL) == -1 || setresgid(c->gid, c->gid,
-		    c->gid) == -1 || setresuid(c->uid, c->uid, c->uid) == -1)
+		/*
+		 * The system calls, not glibc's functions: those change the
+		 * credentials of every thread of the process, through its
+		 * list of threads and a lock of it, which are the parent's
+		 * here (shared memory, or copied by a fork, as under
+		 * valgrind, with the lock perhaps held by a thread that
+		 * is not in the copy: the child then waited for ever).  The
+		 * calls change this thread only, which is all the child is.
+		 */
+		if (syscall(SYS_setgroups, 0, NULL) == -1 ||
+		    syscall(SYS_setresgid, c->gid, c->gid, c->gid) == -1 ||
+		    syscall(SYS_setresuid, c->uid, c->uid, c->uid) == -1)
 			return errno;
 		if (getuid() != c->uid || geteuid() != c->uid)
 			return EPERM;
