@@ -79,7 +79,19 @@ check() {
 	t0=$(date +%s)
 	echo "== $name: make check $*"
 	rm -f "$dir"/tests/*.trs "$dir"/tests/*.log
-	make -s -C "$dir" -k check "$@" >"$dir/check.out" 2>&1
+	# the test programs two at a time (each mount test has a namespace
+	# of its own); a suite that has not ended in SUITE_TIMEOUT seconds
+	# (default 1500) is stopped, and counts as a failure with the
+	# tests it had not finished
+	timeout -k 30 "${SUITE_TIMEOUT:-1500}" make -s -C "$dir" -j"$jobs" \
+	    -k check "$@" >"$dir/check.out" 2>&1
+	if [ $? = 124 ]; then
+		echo "== $name: stopped after ${SUITE_TIMEOUT:-1500} s;" \
+		    "unfinished: $(cd "$dir" && for l in tests/*.log; do
+			[ -f "${l%.log}.trs" ] || printf '%s ' "${l%.log}"
+		    done)"
+		failed=$((failed + 1))
+	fi
 	grep -E '^(FAIL|ERROR|XPASS):' "$dir/check.out"
 	# each reason to skip once, with the number of points it skipped
 	sed -n 's/^SKIP: .* # SKIP //p' "$dir/check.out" | sort | uniq -c |
