@@ -383,6 +383,7 @@ a_prelude_linked_outside_is_refused_unread(void)
 	conf->openscad_include = xcalloc(2, sizeof *conf->openscad_include);
 	conf->openscad_include[0] = xstrdup("common.scad");
 	conf->nopenscad_include = 1;
+	conf->openscad_include_set = true;
 	env.root = l->root;
 	CHECK_MSG(pnode_lookup(l, "c/k/default.csg", &n, &e) == 0, "%s",
 	    e.msg);
