@@ -223,8 +223,13 @@ def invalid_names_are_enoent():
                 "bolts/hex_screw/M8/default.dwg", "nope", "bolts/nope",
                 "bolts/hex_screw/M8/length=%zz.step"]:
         raises(errno.ENOENT, os.stat, m.path(bad))
-    # beyond values.max (a kilometre): no part in any format, json too
-    for ext in ("stl", "step", "glb", "png", "json"):
+    # beyond values.max (a kilometre): no part in any format the class
+    # lists, json too
+    exts = {n.split(".", 1)[1]
+            for n in os.listdir(m.path("bolts/hex_screw/M8"))
+            if n.startswith("default.")}
+    check({"stl", "step", "glb", "json"} <= exts, repr(exts))
+    for ext in sorted(exts):
         raises(errno.ENOENT, os.stat,
                m.path("bolts/hex_screw/M8/length=1e15." + ext))
         raises(errno.ENOENT, os.stat,
@@ -1045,17 +1050,20 @@ def a_failed_job_is_eio_with_its_reason_in_xattr_errors_and_log():
 
 @test
 def a_missing_engine_is_eio_naming_the_package():
-    m = Mount(LIBRARY, executors="  openscad:\n    program: "
-              "/nonexistent/openscad\n")
-    try:
-        p = m.path("bolts/plain_washer/M8/default.stl")
-        check("default.stl" in os.listdir(m.path("bolts/plain_washer/M8")),
-              "the part is not listed")
-        raises(errno.EIO, read, p)
-        reason = os.getxattr(p, "user.partsfs.error").decode()
-        check("apt-get install openscad" in reason, reason)
-    finally:
-        m.unmount()
+    for engine, package in (("openscad", "openscad"),
+                            ("freecad", "freecad")):
+        m = Mount(LIBRARY, executors="  model: %s\n  %s:\n    program: "
+                  "/nonexistent/%s\n" % (engine, engine, engine))
+        try:
+            p = m.path("bolts/plain_washer/M8/default.stl")
+            check("default.stl" in
+                  os.listdir(m.path("bolts/plain_washer/M8")),
+                  "the part is not listed")
+            raises(errno.EIO, read, p)
+            reason = os.getxattr(p, "user.partsfs.error").decode()
+            check("apt-get install %s" % package in reason, reason)
+        finally:
+            m.unmount()
 
 
 # --- live library ------------------------------------------------------------

@@ -243,7 +243,6 @@ rig_open(struct rig *r, enum engine eng, const char *extra)
 		buf_adds(&y, "  freecad:\n    program: freecadcmd\n");
 		break;
 	case COMMAND:
-		buf_adds(&y, "  openscad: {cost: 10}\n  freecad: {cost: 10}\n");
 		break;
 	}
 	driver = xasprintf("%s/src/libexec/freecad-driver.py",
@@ -252,6 +251,10 @@ rig_open(struct rig *r, enum engine eng, const char *extra)
 		buf_printf(&y, "    driver: %s\n", driver);
 	free(driver);
 	buf_printf(&y, "  converter: %s/partsfs-convert\n", fixture_builddir());
+	/* the engine under test makes the model of every class */
+	buf_printf(&y, "  model: %s\n", eng == COMMAND ? "fake" :
+	    eng == FAKE_FREECAD || eng == REAL_FREECAD ? "freecad" :
+	    "openscad");
 	if (eng == COMMAND) {
 		char *argv = command_argv(r->rec, extra);
 		buf_printf(&y, "  commands:\n    - name: fake\n"
@@ -933,8 +936,8 @@ a_command_whose_program_is_its_script_runs_the_script(void)
 	    fixture_fake_engine(), r.rec);
 	fixture_write_exec(run, text);
 	free(text);
-	buf_printf(&y, "executors:\n  openscad: {cost: 10}\n"
-	    "  freecad: {cost: 10}\n  commands:\n    - name: fake\n"
+	buf_printf(&y, "executors:\n  model: fake\n"
+	    "  commands:\n    - name: fake\n"
 	    "      argv: [\"{script}\", \"{params}\", \"{output}\", "
 	    "\"{format}\", \"{script}\"]\n      formats: [stl, step]\n");
 	conf = fixture_conf(buf_str(&y));
