@@ -273,6 +273,23 @@ def a_part_is_the_bytes_partsctl_get_gives_with_its_headers():
 
 
 @test
+def a_connection_is_kept_alive_across_requests():
+    srv = fake_server()
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    socks = set()
+    for path in ("/files/", "/files/fake/rod", "/files/fake/rod/size=1.stl",
+                 "/nowhere", "/files/fake/rod/size=1.stl"):
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        check(r.getheader("Connection", "").lower() != "close",
+              path + ": Connection: close")
+        socks.add(id(c.sock))
+    eq(len(socks), 1, "connections used")
+    c.close()
+
+
+@test
 def etag_304_head_ranges_206_and_416():
     srv = fake_server()
     st, h, body = srv.request("/files/fake/rod/size=4.stl")
