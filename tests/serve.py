@@ -523,7 +523,7 @@ def the_index_is_json_and_a_browser_gets_the_web_page():
 @test
 def status_files_are_what_the_mount_shows():
     srv = bundled_server()
-    for name in ("jobs", "stats", "errors", "version"):
+    for name in ("jobs", "stats", "errors", "warnings", "version"):
         st, h, body = srv.request("/status/" + name)
         eq(st, 200, name)
         check(h["content-type"].startswith("text/plain"), name)
