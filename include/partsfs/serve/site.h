@@ -1,7 +1,21 @@
 /* site.h -- what a site of partsctl serve (the native API, the OCCI API)
  * asks of the server: the server's state, tree paths resolved, parts
  * waited for without holding a thread (ready, or a job to poll), and a
- * made part sent as HTTP wants it (ETag, 304, ranges, sendfile). */
+ * made part sent as HTTP wants it (ETag, 304, ranges, sendfile).
+ *
+ * A site is a struct http_site (http.h) whose handler gets the struct
+ * serve as its `arg`; serve.c starts one libmicrohttpd daemon per address
+ * of serve.listen with the native site (native.c), and one per address of
+ * serve.occi-listen with the OCCI site (occi_missing in serve.c until the
+ * OCCI API is built in: its handler takes that place).  A handler that
+ * needs a part: serve_resolve (or pnode_child and pnode_set_param from
+ * the snapshot core_library gives), serve_part_new, then serve_part_get
+ * with the seconds it may wait, on each call of the handler until it is
+ * no longer SERVE_WAITING; its state (the struct serve_part) is kept with
+ * http_set_state.  A job to poll: serve_part_job's id, later serve_job
+ * and jobs_progress or problem_of_fetch.  Replies: serve_reply_made for a
+ * part, http_reply_json, http_reply_problem, http_reply_buf and
+ * http_reply_fd for the rest. */
 #ifndef PARTSFS_SITE_H
 #define PARTSFS_SITE_H
 
