@@ -521,6 +521,33 @@ def the_index_is_json_and_a_browser_gets_the_web_page():
 
 
 @test
+def occi_listen_is_a_listener_of_its_own():
+    srv = Server(LIBRARY, args=("--occi-listen", "127.0.0.1:0"))
+    try:
+        port = None
+        for line in srv.log().splitlines():
+            if "(OCCI API)" in line:
+                port = int(line.split("http://")[1].split("/")[0]
+                           .rsplit(":", 1)[1])
+        check(port is not None and port != srv.port, "no OCCI listener: " +
+              srv.log())
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/")
+        r = c.getresponse()
+        j = json.loads(r.read())
+        if r.status == 404:
+            eq(r.getheader("Content-Type"), "application/problem+json",
+               "type")
+            check("not built in" in j["detail"], "detail %r" % j)
+        else:
+            eq(r.status, 200, "OCCI /")
+            check("library" in j and "maintainer" in j, "OCCI / %r" % j)
+        eq(srv.request("/")[0], 200, "the native API beside it")
+    finally:
+        srv.stop()
+
+
+@test
 def status_files_are_what_the_mount_shows():
     srv = bundled_server()
     for name in ("jobs", "stats", "errors", "warnings", "version"):
