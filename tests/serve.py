@@ -96,7 +96,14 @@ class Server:
                 self.proc.wait()
                 raise Failed("partsctl serve did not end within %d s"
                              % timeout)
+        log = self.log()
         self.logfile.close()
+        # under --enable-asan or a PARTSFS_WRAPPER: what they found
+        for bad in ("Sanitizer", "runtime error:", "==ERROR", "Invalid read",
+                    "Invalid write", "definitely lost"):
+            if bad in log:
+                raise Failed("partsctl serve: " + log[log.index(bad) - 200:]
+                             [:3000])
 
 
 def raw_get(port, paths, extra=b"", timeout=60):
@@ -676,6 +683,8 @@ if __name__ == "__main__":
     for s in SERVERS.values():
         try:
             s.stop()
-        except Failed:
-            pass
+        except Failed as e:
+            print("# " + str(e).replace("\n", "\n# "))
+            print("Bail out! a server ended badly")
+            failed += 1
     sys.exit(1 if failed else 0)
