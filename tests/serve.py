@@ -6,6 +6,8 @@
 # with the server's threads bounded.  TAP output, in the style of
 # mount.py (mountlib.py's harness); engines are the fake engine.
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -270,6 +272,8 @@ def a_part_is_the_bytes_partsctl_get_gives_with_its_headers():
     eq(h["cache-control"], "max-age=60", "Cache-Control")
     check("last-modified" in h, "Last-Modified")
     eq(h["content-location"], "/blobs/%s.stl" % key, "Content-Location")
+    eq(h["repr-digest"], "sha-256=:%s:" % base64.b64encode(
+        hashlib.sha256(body).digest()).decode(), "Repr-Digest")
     st, bh, blob = srv.request(h["content-location"])
     eq(st, 200, "the blob")
     eq(blob, body, "the blob's bytes")
