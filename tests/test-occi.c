@@ -6,12 +6,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
-#include "partsfs/serve/occi.h"
+#include "partsfs/serve/occi-map.h"
 #include "tap.h"
 
 static const struct occi_site SITE = { "http://127.0.0.1:8090", NULL, NULL,
@@ -224,6 +225,12 @@ routes_are_the_reference_servers_url_scheme(void)
 	CHECK_STR(r.name, "hex_nut");
 	CHECK_STR(r.hash, "Ab-_9xYzQ0w");
 	CHECK_STR(r.job, "17");
+	/* segments are %-decoded */
+	CHECK_INT(occi_route("/bolts/hex%5Fnut/1%2e0", &r), OCCI_MODEL);
+	CHECK_STR(r.name, "hex_nut");
+	CHECK_STR(r.version, "1.0");
+	CHECK_INT(occi_route("/a%2Fb/c", &r), OCCI_SCRIPT);
+	CHECK_STR(r.org, "a/b");
 }
 
 static void
@@ -234,7 +241,9 @@ other_paths_are_not_found(void)
 		"/bolts", "/bolts/hex_nut/", "/bolts/hex_nut/1.0/", "/a/b/c/d",
 		"/bolts/../hex_nut", "/./bolts/hex_nut", "/bolts/hex_nut/..",
 		"/bolts/hex_nut/h/jobs/1", "/bolts/hex_nut/h/job/1/x",
-		"/bolts/hex_nut/1.0/params/x",
+		"/bolts/hex_nut/1.0/params/x", "/bolts/%2e%2E/1.0",
+		"/bolts/hex_nut/%2e", "/bolts/hex%00nut", "/bolts/hex%zznut",
+		"/bolts/hex_nut%", "/%2E%2E/hex_nut",
 	};
 	struct occi_route r;
 	char *longseg;
@@ -732,6 +741,34 @@ values_that_are_not_utf8_are_422_not_a_crash(void)
 /* Jobs and results. */
 
 static void
+a_jobs_path_gives_back_its_request(void)
+{
+	struct occi_request a, b;
+	json_t *err = NULL;
+
+	CHECK_INT(parse(bundled(), "bolts", "hex_screw", "1.0",
+	    ARGS("size", "M10", "length", "30.0", "format", "stl"), &a, &err),
+	    0);
+	CHECK_INT(occi_request_of_path(bundled(), a.path, true, &b), 0);
+	CHECK_STR(b.path, a.path);
+	CHECK_STR(b.hash, a.hash);
+	CHECK(b.cls == a.cls);
+	CHECK_INT(b.fmt, FMT_STL);
+	CHECK(b.full);
+	CHECK(json_equal(a.params, b.params));
+	occi_request_clear(&a);
+	occi_request_clear(&b);
+	CHECK_INT(occi_request_of_path(bundled(), "bolts/hex_screw/M8",
+	    true, &b), -ENOENT);
+	CHECK_INT(occi_request_of_path(bundled(), "bolts/hex_screw/M8/"
+	    "default.json", true, &b), -ENOENT);
+	CHECK_INT(occi_request_of_path(bundled(), "bolts/hex_screw/M7/"
+	    "default.step", true, &b), -ENOENT);
+	CHECK_INT(occi_request_of_path(typed(), "kit/plain/default.stl",
+	    true, &b), -ENOENT);
+}
+
+static void
 the_job_location_is_a_path_with_job_in_it(void)
 {
 	struct occi_request req;
@@ -872,6 +909,7 @@ TAP_MAIN(
 	TAP_CASE(bad_format_and_output_are_422),
 	TAP_CASE(unknown_scripts_and_versions_are_404),
 	TAP_CASE(values_that_are_not_utf8_are_422_not_a_crash),
+	TAP_CASE(a_jobs_path_gives_back_its_request),
 	TAP_CASE(the_job_location_is_a_path_with_job_in_it),
 	TAP_CASE(a_job_under_way_is_working_with_its_script_and_request),
 	TAP_CASE(a_result_holds_step_as_text_and_stl_as_base64),

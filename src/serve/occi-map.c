@@ -14,14 +14,15 @@
 
 #include "partsfs/model/makers.h"
 #include "partsfs/model/params.h"
-#include "partsfs/serve/occi.h"
+#include "partsfs/serve/occi-map.h"
 #include "partsfs/tree/describe.h"
+#include "partsfs/util/escape.h"
 #include "partsfs/util/value.h"
 
 /* Routes. */
 
-/* The segments of `path`: at most `max`, each copied into seg[i]; -1
- * for a path the OCCI routes never have. */
+/* The segments of `path`, %-decoded: at most `max`, each into seg[i];
+ * -1 for a path the OCCI routes never have. */
 static int
 split_segments(const char *path, char seg[][256], int max)
 {
@@ -36,13 +37,13 @@ split_segments(const char *path, char seg[][256], int max)
 	for (;;) {
 		const char *end = strchr(s, '/');
 		size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+		ssize_t dlen;
 		if (len == 0 || len >= 256 || n == max)
 			return -1;
-		if ((len == 1 && s[0] == '.') ||
-		    (len == 2 && s[0] == '.' && s[1] == '.'))
+		if ((dlen = path_decode_into(s, len, seg[n])) <= 0)
 			return -1;
-		memcpy(seg[n], s, len);
-		seg[n][len] = '\0';
+		if (strcmp(seg[n], ".") == 0 || strcmp(seg[n], "..") == 0)
+			return -1;
 		n++;
 		if (end == NULL)
 			return n;
@@ -759,6 +760,32 @@ occi_request_clear(struct occi_request *req)
 	json_decref(req->params);
 	memset(req, 0, sizeof *req);
 	pnode_root(&req->part);
+}
+
+int
+occi_request_of_path(const struct library *lib, const char *path,
+    bool full, struct occi_request *req)
+{
+	struct buf canon = BUF_INIT;
+
+	memset(req, 0, sizeof *req);
+	if (pnode_lookup(lib, path, &req->part, NULL) != 0) {
+		pnode_root(&req->part);
+		return -ENOENT;
+	}
+	if (req->part.kind != PN_PART || req->part.fmt == FMT_JSON ||
+	    !occi_listed(req->part.cls)) {
+		occi_request_clear(req);
+		return -ENOENT;
+	}
+	req->cls = req->part.cls;
+	req->fmt = req->part.fmt;
+	req->full = full;
+	pnode_path(&req->part, &canon);
+	req->path = buf_steal(&canon);
+	occi_hash(req->path, req->hash);
+	req->params = request_params(&req->part);
+	return 0;
 }
 
 char *

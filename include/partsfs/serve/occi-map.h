@@ -1,5 +1,6 @@
-/* occi.h -- the OCCI API of `partsctl serve` as the OCCI FreeCAD plugin
- * calls it (the URL scheme of the reference occi-server): the mapping of
+/* occi-map.h -- the OCCI API of `partsctl serve` as the OCCI FreeCAD
+ * plugin calls it (the URL scheme of the reference occi-server): the
+ * mapping of
  * the library onto its scripts, parameters and presets, the parsing of its
  * routes and model requests into tree paths, and the JSON it answers.
  *
@@ -11,8 +12,8 @@
  * default), Bool -> "boolean", String -> "text".  Its presets are the
  * class's `common` combinations, named by their paths below the class
  * directory as the mount lists them ("M8/length=20", "M8/default"). */
-#ifndef PARTSFS_OCCI_H
-#define PARTSFS_OCCI_H
+#ifndef PARTSFS_OCCI_MAP_H
+#define PARTSFS_OCCI_MAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,10 +68,12 @@ struct occi_route {
 };
 
 /*
- * Split the path of a request (already %-decoded, without the query)
- * into its route.  A path with an empty segment, a trailing slash, a
- * segment of "." or "..", a NUL or a segment too long is OCCI_NOT_FOUND,
- * as is any shape not listed above.  Pure: no library needed.
+ * Split the path of a request, as it came on the request line (not
+ * %-decoded, without the query), into its route, each segment
+ * %-decoded.  A path with an empty segment, a trailing slash, a segment
+ * that is or decodes to "." or "..", a bad escape, an encoded NUL or a
+ * segment too long is OCCI_NOT_FOUND, as is any shape not listed above.
+ * Pure: no library needed.
  */
 enum occi_route_kind occi_route(const char *path, struct occi_route *r);
 
@@ -158,6 +161,14 @@ int occi_request_parse(const struct library *lib, const char *org,
     const char *name, const char *version, const struct occi_arg *args,
     size_t nargs, struct occi_request *req, json_t **err);
 void occi_request_clear(struct occi_request *req);
+
+/*
+ * The request of the part at tree path `path` (a job's), with output
+ * `full`: 0 with `req` filled, or -ENOENT when the path is no part of a
+ * class the plugin can use.  Its path is `path` made canonical.
+ */
+int occi_request_of_path(const struct library *lib, const char *path,
+    bool full, struct occi_request *req);
 
 /* The request hash of a tree path: the first OCCI_HASH_LEN characters of
  * the URL-safe base64 of its SHA-256 (letters, digits, '-', '_'), and a
