@@ -79,6 +79,24 @@ struct conf {
 	double value_max;        /* values.max: the largest magnitude of a
 				  * Length (mm) or Number a part is made
 				  * with */
+	/* serve: partsctl serve */
+	char **serve_listen;     /* "ADDR:PORT" of the native API */
+	size_t nserve_listen;
+	char **serve_occi_listen;  /* ... and of the OCCI API (none) */
+	size_t nserve_occi_listen;
+	int serve_connections;   /* connections at once, beyond: 503 */
+	int serve_per_ip;        /* connections of one address; 0 none */
+	double serve_timeout;    /* seconds: idle, and to send a request */
+	int serve_threads;       /* 0: one per CPU */
+	int serve_queue;         /* parts queued at once, beyond: 503 */
+	char *serve_web;         /* the web page's files; NULL: the
+				  * default (see serve_webdir) */
+	/* what the OCCI API says of itself; NULL: from the request and
+	 * the library (serve/occi.h) */
+	char *serve_occi_url;    /* the public base URL */
+	char *serve_occi_library;
+	char *serve_occi_maintainer;
+	char *serve_occi_email;
 };
 
 /* What OpenSCAD says when its output cannot be the part asked for, by
@@ -94,6 +112,9 @@ enum {
 /* The name of one kind as partsfs.conf writes it ("unknown-module"), or
  * NULL when `kind` is not one bit of CONF_SCAD_ALL. */
 const char *conf_scad_kind_name(unsigned kind);
+
+/* serve.listen when the file does not say: loopback only. */
+#define CONF_SERVE_LISTEN "127.0.0.1:8080"
 
 /* values.max when the file does not say: a kilometre. */
 #define CONF_VALUE_MAX 1e6
