@@ -132,8 +132,10 @@ occi_info(const struct occi_site *site, const struct library *lib)
 
 	if (site->library != NULL)
 		plain_text(site->library, strlen(site->library), &library);
-	else if (lib->ncolls == 1 && first->name != NULL)
-		plain_text(first->name, strlen(first->name), &library);
+	else if (lib->ncolls == 1)
+		plain_text(first->name != NULL ? first->name : first->id,
+		    strlen(first->name != NULL ? first->name : first->id),
+		    &library);
 	else {
 		const char *slash = strrchr(lib->root, '/');
 		const char *base = slash != NULL && slash[1] != '\0' ?

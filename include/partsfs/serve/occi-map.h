@@ -79,8 +79,9 @@ enum occi_route_kind occi_route(const char *path, struct occi_route *r);
 
 /*
  * GET /: {"library", "maintainer", "maintainer_email"}.  What `site`
- * leaves NULL comes from the library: library = the name of its only
- * collection, else the last component of its directory; maintainer and
+ * leaves NULL comes from the library: library = the name (else the id)
+ * of its only collection, else the last component of its directory;
+ * maintainer and
  * maintainer_email = the first author of its first collection ("Name
  * <mail>" split), else "partsfs" and null.  The plugin keys servers on
  * library and maintainer and splits on `~`, `<`, `>` and `"`, so these
