@@ -231,9 +231,17 @@ query_arg(struct http_req *r, const char *name, bool *bad)
 	return buf_steal(&b);
 }
 
+static void
+free_args(struct occi_arg *args, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)args[i].value);
+	free(args);
+}
+
 /* The arguments a model request can have: format, output and the free
  * parameters of the class, as the request sent them (the first of a
- * name).  0, or -1 with the 422 answered. */
+ * name), for free_args.  0, or -1 with the 422 answered. */
 static int
 model_args(struct http_req *r, const struct pclass *cls,
     struct occi_arg **argsp, size_t *nargs)
@@ -259,22 +267,15 @@ model_args(struct http_req *r, const struct pclass *cls,
 		args[k].value = v;
 		k++;
 	}
-	*argsp = args;
-	*nargs = k;
 	if (json_array_size(detail) == 0) {
 		json_decref(detail);
+		*argsp = args;
+		*nargs = k;
 		return 0;
 	}
+	free_args(args, k);
 	reply_json(r, 422, json_pack("{s:o}", "detail", detail), NULL);
 	return -1;
-}
-
-static void
-free_args(struct occi_arg *args, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free((char *)args[i].value);
-	free(args);
 }
 
 /* GET /<org>/<name>/<version>?... : the model, the result JSON, or the
