@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,6 +739,105 @@ values_that_are_not_utf8_are_422_not_a_crash(void)
 	json_decref(err);
 }
 
+/* The text a widget of the plugin gives for `p` before the user touches
+ * it: the first option, the default bool, text as it is, a float clamped
+ * to 0..99.99 (Qt's default range, set before the script's), then to the
+ * script's range, printed as Python's str(float). */
+static char *
+initial_value(json_t *p)
+{
+	const char *type = json_string_value(json_object_get(p, "type"));
+	json_t *def = json_object_get(p, "default");
+	double v, lo, hi;
+
+	if (strcmp(type, "options") == 0)
+		return xstrdup(json_string_value(json_array_get(
+		    json_object_get(p, "options"), 0)));
+	if (strcmp(type, "boolean") == 0)
+		return xstrdup(json_is_true(def) ? "True" : "False");
+	if (strcmp(type, "text") == 0)
+		return xstrdup(json_string_value(def));
+	v = json_real_value(def);
+	v = v < 0 ? 0 : v > 99.99 ? 99.99 : v;
+	v = round(v * 100) / 100;
+	lo = json_real_value(json_object_get(p, "start"));
+	hi = json_real_value(json_object_get(p, "end"));
+	v = v < lo ? lo : v > hi ? hi : v;
+	return xasprintf("%.17g%s", v, v == floor(v) ? ".0" : "");
+}
+
+/* Parse the request the plugin makes of script `s` with the widgets at
+ * their initial values, overridden by `preset` (NULL: none): 0 or the
+ * status, with a note saying why. */
+static int
+plugin_request(const struct library *lib, json_t *s, json_t *preset)
+{
+	json_t *params = json_object_get(s, "params"), *p, *err = NULL;
+	struct occi_arg args[PF_MAX_FREE];
+	char *vals[PF_MAX_FREE];
+	struct occi_request req;
+	const char *key;
+	size_t n = 0;
+	int r;
+
+	json_object_foreach(params, key, p) {
+		json_t *pv = preset != NULL ? json_object_get(preset, key) :
+		    NULL;
+		if (n == PF_MAX_FREE)
+			break;
+		if (json_is_string(pv))
+			vals[n] = xstrdup(json_string_value(pv));
+		else if (json_is_boolean(pv))
+			vals[n] = xstrdup(json_is_true(pv) ? "True" : "False");
+		else if (json_is_number(pv))
+			vals[n] = xasprintf("%.2f", json_number_value(pv));
+		else
+			vals[n] = initial_value(p);
+		args[n].key = key;
+		args[n].value = vals[n];
+		n++;
+	}
+	r = occi_request_parse(lib, str_at(s, "org"), str_at(s, "name"),
+	    OCCI_VERSION, args, n, &req, &err);
+	if (r == 0)
+		occi_request_clear(&req);
+	else {
+		char *d = occi_dump(err);
+		tap_note("%s: %s", str_at(s, "namespace"), d);
+		free(d);
+		json_decref(err);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(vals[i]);
+	return r;
+}
+
+static void
+the_plugins_first_request_and_every_preset_parse_on_the_real_library(void)
+{
+	struct library *corpus;
+	json_t *all, *s, *preset;
+	size_t i, nbad = 0, npresets = 0;
+	const char *name;
+
+	NEED("corpus");
+	corpus = fixture_load_dir(tap_corpus());
+	all = occi_search(&SITE, corpus, NULL);
+	CHECK(json_array_size(all) > 20);
+	json_array_foreach(all, i, s) {
+		nbad += plugin_request(corpus, s, NULL) != 0;
+		json_object_foreach(json_object_get(s, "param_presets"), name,
+		    preset) {
+			nbad += plugin_request(corpus, s, preset) != 0;
+			npresets++;
+		}
+	}
+	tap_note("%zu scripts, %zu presets", json_array_size(all), npresets);
+	json_decref(all);
+	library_unref(corpus);
+	CHECK_INT(nbad, 0);
+}
+
 /* Jobs and results. */
 
 static void
@@ -909,6 +1009,7 @@ TAP_MAIN(
 	TAP_CASE(bad_format_and_output_are_422),
 	TAP_CASE(unknown_scripts_and_versions_are_404),
 	TAP_CASE(values_that_are_not_utf8_are_422_not_a_crash),
+	TAP_CASE(the_plugins_first_request_and_every_preset_parse_on_the_real_library),
 	TAP_CASE(a_jobs_path_gives_back_its_request),
 	TAP_CASE(the_job_location_is_a_path_with_job_in_it),
 	TAP_CASE(a_job_under_way_is_working_with_its_script_and_request),
