@@ -419,6 +419,36 @@ def an_empty_search_lists_every_script_once_with_its_url():
           "description: %r" % box["description"])
 
 
+def raw_search(s, host_line):
+    """GET /search over a socket of its own, with `host_line` (bytes) as
+    the only header: the scripts."""
+    import socket
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=30 * SLOW)
+    c.sendall(b"GET /search?q=test+box HTTP/1.0\r\n" + host_line +
+              b"\r\n")
+    data = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        data += d
+    c.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0],
+          "status line %r" % head[:60])
+    return json.loads(body)
+
+
+@test
+def urls_follow_the_host_the_client_used_else_the_listener():
+    s = fixture()
+    eq(raw_search(s, b"Host: parts.local:8090\r\n")[0]["url"],
+       "http://parts.local:8090/kit/box", "from Host")
+    eq(raw_search(s, b"")[0]["url"], s.url + "/kit/box", "no Host")
+    eq(raw_search(s, b"Host: a/b\"<x>\r\n")[0]["url"], s.url + "/kit/box",
+       "a Host that is no host[:port]")
+
+
 @test
 def search_text_goes_as_the_user_typed_it():
     s = fixture()

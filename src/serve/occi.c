@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ struct occi {
 	char *library;
 	char *maintainer;
 	char *email;
-	char *address;                /* bound, "127.0.0.1:8090" */
+	_Atomic(char *) address;      /* the first bound, "127.0.0.1:8090";
+				       * set once, while requests come */
 };
 
 /* What a model request keeps between the calls of the handler. */
@@ -199,16 +201,16 @@ plain_host(const char *host)
 
 /* The base URL for the answers to `r` (caller frees). */
 static char *
-base_url(const struct occi *o, struct http_req *r)
+base_url(struct occi *o, struct http_req *r)
 {
 	const char *host = http_header(r, "Host");
+	const char *addr = atomic_load(&o->address);
 
 	if (o->url != NULL)
 		return xstrdup(o->url);
 	if (plain_host(host))
 		return xasprintf("http://%s", host);
-	return xasprintf("http://%s", o->address != NULL ? o->address :
-	    "127.0.0.1");
+	return xasprintf("http://%s", addr != NULL ? addr : "127.0.0.1");
 }
 
 /* A query argument, %-decoded ('+' is a space already), or NULL when
@@ -544,9 +546,11 @@ void
 occi_site_set_address(struct http_site *site, const char *addr)
 {
 	struct occi *o = site->arg;
+	char *copy = xstrdup(addr), *none = NULL;
 
-	free(o->address);
-	o->address = xstrdup(addr);
+	/* the first listener's: a request may be reading it already */
+	if (!atomic_compare_exchange_strong(&o->address, &none, copy))
+		free(copy);
 }
 
 void
@@ -561,6 +565,6 @@ occi_site_free(struct http_site *site)
 	free(o->library);
 	free(o->maintainer);
 	free(o->email);
-	free(o->address);
+	free(atomic_load(&o->address));
 	free(o);
 }

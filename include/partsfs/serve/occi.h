@@ -42,7 +42,8 @@
 struct http_site *occi_site_new(struct serve *s,
     const struct occi_site *conf);
 /* The address the site's listener is bound to (http_address), for
- * requests without a usable Host header. */
+ * requests without a usable Host header: the first one set is kept (a
+ * site on several listeners).  Thread-safe. */
 void occi_site_set_address(struct http_site *site, const char *addr);
 void occi_site_free(struct http_site *site);
 
