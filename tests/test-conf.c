@@ -598,6 +598,35 @@ the_serve_section_sets_addresses_and_limits(void)
 	EXPECT_REFUSED("serve:\n  port: 1\n", "serve: unknown key 'port'");
 }
 
+/* What the OCCI API says of itself: none by default, one line each. */
+static void
+the_occi_keys_name_the_server_for_the_plugin(void)
+{
+	struct conf *c;
+
+	isolate();
+	c = conf_default();
+	CHECK(c->serve_occi_url == NULL && c->serve_occi_library == NULL &&
+	    c->serve_occi_maintainer == NULL && c->serve_occi_email == NULL);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "serve:\n  occi-url: https://parts.example.org\n"
+	    "  occi-library: Our parts\n  occi-maintainer: Parts team\n"
+	    "  occi-email: parts@example.org\n");
+	CHECK_STR(c->serve_occi_url, "https://parts.example.org");
+	CHECK_STR(c->serve_occi_library, "Our parts");
+	CHECK_STR(c->serve_occi_maintainer, "Parts team");
+	CHECK_STR(c->serve_occi_email, "parts@example.org");
+	conf_free(c);
+	EXPECT_REFUSED("serve:\n  occi-url: ftp://x\n", "serve.occi-url: "
+	    "'ftp://x' is not an http:// or https:// URL");
+	EXPECT_REFUSED("serve:\n  occi-library: ''\n", "serve.occi-library: "
+	    "expected one line of text");
+	EXPECT_REFUSED("serve:\n  occi-maintainer: \"a\\nb\"\n",
+	    "serve.occi-maintainer: expected one line of text");
+	EXPECT_REFUSED("serve:\n  occi-email: [a]\n", "serve.occi-email: "
+	    "expected a single value, found a list");
+}
+
 static void
 numbers_out_of_range_are_errors(void)
 {
@@ -1253,6 +1282,7 @@ TAP_MAIN(
 	TAP_CASE(conf_set_expands_and_anchors_the_cache_dir),
 	TAP_CASE(conf_set_rejects_bad_values_and_unknown_names),
 	TAP_CASE(the_serve_section_sets_addresses_and_limits),
+	TAP_CASE(the_occi_keys_name_the_server_for_the_plugin),
 	TAP_CASE(parse_size_reads_bytes_and_binary_suffixes),
 	TAP_CASE(expand_home_expands_only_a_leading_tilde),
 	TAP_CASE(the_man_page_examples_are_valid),

@@ -15,6 +15,7 @@
 
 #include "partsfs/core/reload.h"
 #include "partsfs/serve/native.h"
+#include "partsfs/serve/occi.h"
 #include "partsfs/serve/problem.h"
 #include "partsfs/serve/serve.h"
 #include "partsfs/serve/web.h"
@@ -44,15 +45,6 @@ serve_usage(FILE *fp)
 	    "  -C, --cache DIR              the cache directory\n"
 	    "  -h, --help                   this help\n"
 	    "It runs until SIGTERM or SIGINT.  man partsctl has the API.\n");
-}
-
-/* The OCCI API's handler, until it is built in. */
-static void
-occi_missing(void *arg, struct http_req *r)
-{
-	(void)arg;
-	http_reply_problem(r, problem_new(404, "no-occi", "Not Found",
-	    "the OCCI API is not built in"), NULL);
 }
 
 /* Replace a list of addresses by the one given first on the command
@@ -140,6 +132,9 @@ run(struct serve *s, const struct conf *conf, const struct http_site *native,
 			break;
 		}
 		s->daemons[s->ndaemons++] = d;
+		if (is_occi)
+			occi_site_set_address((struct http_site *)occi,
+			    http_address(d));
 		fprintf(stderr, "partsctl: serving %s on http://%s/ (%s API)\n",
 		    s->core->root, http_address(d), is_occi ? "OCCI" :
 		    "native");
@@ -183,7 +178,7 @@ serve_main(int argc, char **argv)
 	char **listen = NULL, **occi = NULL;
 	size_t nlisten = 0, nocci = 0;
 	bool glisten = false, gocci = false;
-	struct http_site native_site, occi_site;
+	struct http_site native_site, *occi_site;
 	static struct serve s;
 	struct reload *reload;
 	struct timespec loaded;
@@ -278,11 +273,15 @@ serve_main(int argc, char **argv)
 	s.threedir = WEB_THREE_DIR;
 	s.started = time(NULL);
 	native_site = (struct http_site){ "native", native_answer, &s };
-	occi_site = (struct http_site){ "occi", occi_missing, &s };
-	rc = run(&s, s.core->conf, &native_site, &occi_site, &stop);
+	occi_site = occi_site_new(&s, &(struct occi_site){
+	    s.core->conf->serve_occi_url, s.core->conf->serve_occi_library,
+	    s.core->conf->serve_occi_maintainer,
+	    s.core->conf->serve_occi_email });
+	rc = run(&s, s.core->conf, &native_site, occi_site, &stop);
 	reload_stop(reload);
 	jobtab_free(s.jobs);
 	core_close(s.core);
+	occi_site_free(occi_site);
 	free(s.daemons);
 	free(s.webdir);
 	pthread_mutex_destroy(&s.touch_lock);

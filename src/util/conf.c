@@ -427,6 +427,10 @@ conf_free(struct conf *c)
 	strv_free(c->serve_listen);
 	strv_free(c->serve_occi_listen);
 	free(c->serve_web);
+	free(c->serve_occi_url);
+	free(c->serve_occi_library);
+	free(c->serve_occi_maintainer);
+	free(c->serve_occi_email);
 	free(c);
 }
 
@@ -1136,11 +1140,37 @@ read_addresses(char ***dst, size_t *ndst, const struct ynode *map,
 	*ndst = count;
 }
 
+/* serve.occi-*: one line of text; occi-url an http(s) URL. */
+static void
+read_occi_text(char **dst, const struct ynode *map, const char *key,
+    const char *what, struct diags *d)
+{
+	const struct ynode *n = get(map, key);
+	const char *s;
+
+	if (n == NULL || (s = text_of(n, what, d)) == NULL)
+		return;
+	if (*s == '\0' || strpbrk(s, "\n\r") != NULL ||
+	    !utf8_valid(s, strlen(s))) {
+		yerror(d, n, "%s: expected one line of text", what);
+		return;
+	}
+	if (strcmp(key, "occi-url") == 0 && !str_has_prefix(s, "http://") &&
+	    !str_has_prefix(s, "https://")) {
+		yerror(d, n, "%s: '%s' is not an http:// or https:// URL",
+		    what, s);
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
 static void
 read_serve(struct conf *c, const struct ynode *root, struct diags *d)
 {
 	static const char *const keys[] = { "listen", "occi-listen",
 	    "connections", "per-ip", "timeout", "threads", "queue", "web",
+	    "occi-url", "occi-library", "occi-maintainer", "occi-email",
 	    NULL };
 	const struct ynode *sv;
 	union num u;
@@ -1164,6 +1194,14 @@ read_serve(struct conf *c, const struct ynode *root, struct diags *d)
 	if (read_num(sv, "queue", "serve.queue", &spec_queue, &u, d))
 		c->serve_queue = u.i;
 	read_path(&c->serve_web, sv, "web", "serve.web", PATH_ABSOLUTE, d);
+	read_occi_text(&c->serve_occi_url, sv, "occi-url", "serve.occi-url",
+	    d);
+	read_occi_text(&c->serve_occi_library, sv, "occi-library",
+	    "serve.occi-library", d);
+	read_occi_text(&c->serve_occi_maintainer, sv, "occi-maintainer",
+	    "serve.occi-maintainer", d);
+	read_occi_text(&c->serve_occi_email, sv, "occi-email",
+	    "serve.occi-email", d);
 }
 
 /* The file at `path` over the defaults; NULL after errors. */

@@ -91,6 +91,12 @@ struct conf {
 	int serve_queue;         /* parts queued at once, beyond: 503 */
 	char *serve_web;         /* the web page's files; NULL: the
 				  * default (see serve_webdir) */
+	/* what the OCCI API says of itself; NULL: from the request and
+	 * the library (serve/occi.h) */
+	char *serve_occi_url;    /* the public base URL */
+	char *serve_occi_library;
+	char *serve_occi_maintainer;
+	char *serve_occi_email;
 };
 
 /* What OpenSCAD says when its output cannot be the part asked for, by
