@@ -9,7 +9,7 @@ gcc make pkg-config autoconf automake
 libfuse3-dev fuse3 libyaml-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev nettle-dev libassimp-dev bubblewrap adduser
 openscad freecad-python3 xvfb xauth
-python3 valgrind clang libclang-rt-14-dev
+python3 valgrind clang libclang-rt-14-dev nginx
 "
 
 missing=""

@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+# fleet.py -- a fleet of `partsctl serve` instances behind Debian's nginx,
+# configured by contrib/nginx/partsfs-fleet.conf, on loopback: clients by
+# the hundred for uncached parts each get the right bytes and each part is
+# made once in the fleet; the requests of an instance killed mid-way move
+# to the others, no client getting a partial or wrong file; nginx keeps
+# the blobs, and serves them with the fleet gone; instances sharing a
+# cache make each part once however they are asked.
+# TAP output.  nginx runs as our child, in the foreground, with its prefix,
+# pid file, temporary files and logs in a temporary directory (-p, -c, -e):
+# no system configuration is read or touched.  Skipped when nginx is
+# missing (need("nginx") in mountlib.py).
+
+import atexit
+import http.client
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mountlib import *  # noqa: E402,F401,F403
+import mountlib  # noqa: E402
+
+TEMPLATE = os.path.join(TOP_SRC, "contrib", "nginx", "partsfs-fleet.conf")
+# the instances' configuration: engines unsandboxed (the fake engine
+# counts its runs in a file of the test), a worker for every part of a
+# test, so that every job of a crowd runs at once
+SERVE_CONF = "jobs:\n  sandbox: off\n  workers: 24\n"
+PROCS = []
+
+# --- the fleet ---------------------------------------------------------------
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, what, log):
+    """Wait until something accepts connections on 127.0.0.1:port;
+    Failed with log() when proc exits first or 10 s pass."""
+    deadline = time.monotonic() + 10 * SLOW
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise Failed("%s exited with status %d:\n%s" % (
+                what, proc.returncode, log()[-3000:]))
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise Failed("%s: nothing listens on port %d after %g s:\n%s" % (
+        what, port, 10 * SLOW, log()[-3000:]))
+
+
+def request(port, path, method="GET", headers=None, timeout=120):
+    """One request on a connection of its own: (status, headers with
+    lower-case names, body).  A body shorter than its Content-Length
+    raises http.client.IncompleteRead."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, headers=headers or {})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    finally:
+        c.close()
+
+
+class Serve:
+    """`partsctl serve LIBRARY --listen 127.0.0.1:PORT --config FILE` with
+    the fake engine's configuration and a cache of its own (or `cache`)."""
+
+    def __init__(self, library, cache=None):
+        self.port = free_port()
+        self.addr = "127.0.0.1:%d" % self.port
+        self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
+        self.conf = tempfile.mktemp(dir=TMP, prefix="serve-", suffix=".conf")
+        write_conf(self.conf, self.cache, SERVE_CONF)
+        self.logfile = open(self.conf + ".log", "w+")
+        self.proc = subprocess.Popen(
+            WRAPPER + [PARTSCTL, "serve", library, "--listen", self.addr,
+                       "--config", self.conf],
+            env=ENV, stdout=self.logfile, stderr=self.logfile)
+        PROCS.append(self)
+        wait_listening(self.port, self.proc, "partsctl serve", self.log)
+
+    def log(self):
+        self.logfile.flush()
+        with open(self.logfile.name) as f:
+            return f.read()
+
+    def get(self, path, **kw):
+        return request(self.port, path, **kw)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        """SIGTERM: the instance must end within 10 s, with status 0."""
+        if self in PROCS:
+            PROCS.remove(self)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise Failed("partsctl serve did not end within 10 s of "
+                             "SIGTERM:\n" + self.log()[-3000:])
+        if self.proc.returncode not in (0, -signal.SIGKILL):
+            raise Failed("partsctl serve exited with status %d:\n%s" % (
+                self.proc.returncode, self.log()[-3000:]))
+
+
+def nginx_binary():
+    return next((p for p in (shutil.which("nginx"), "/usr/sbin/nginx")
+                 if p and os.access(p, os.X_OK)), None)
+
+
+def fill_template(listen, instances, cache_dir):
+    """contrib/nginx/partsfs-fleet.conf with its placeholders replaced as
+    its comment says: the server line once per instance."""
+    with open(TEMPLATE) as f:
+        lines = f.read().splitlines(True)
+    out = []
+    for line in lines:
+        if "@INSTANCE@" in line and not line.lstrip().startswith("#"):
+            out += [line.replace("@INSTANCE@", a) for a in instances]
+        else:
+            out.append(line.replace("@LISTEN@", listen)
+                       .replace("@CACHE_DIR@", cache_dir))
+    text = "".join(out)
+    left = [l for l in text.splitlines()
+            if re.search(r"@[A-Z_]+@", l) and not l.lstrip().startswith("#")]
+    check(not left, "placeholders left in the template: %r" % left)
+    return text
+
+
+class Nginx:
+    """Debian's nginx in the foreground, a child of ours, with the fleet's
+    configuration for `instances` (Serve) and everything of its own in a
+    temporary directory.  self.access() is its access log, a dict a
+    request: uri, status, upstreams (the instances tried, in order)."""
+
+    def __init__(self, instances):
+        need("nginx")
+        self.dir = tempfile.mkdtemp(dir=TMP, prefix="nginx-")
+        self.port = free_port()
+        with open(os.path.join(self.dir, "partsfs.conf"), "w") as f:
+            f.write(fill_template("127.0.0.1:%d" % self.port,
+                                  [s.addr for s in instances],
+                                  os.path.join(self.dir, "blobs")))
+        d = self.dir
+        # the workers of a master run by root take the user of the
+        # directive (nobody by default), who could not enter our files
+        user = ("user %s;\n" % pwd.getpwuid(os.geteuid()).pw_name
+                if os.geteuid() == 0 else "")
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write("""daemon off;
+%sworker_processes 2;
+pid %s/nginx.pid;
+error_log %s/error.log info;
+events { worker_connections 2048; }
+http {
+    log_format fleet '$uri|$status|$upstream_addr|$upstream_status';
+    access_log %s/access.log fleet;
+    client_body_temp_path %s/client-body;
+    proxy_temp_path %s/proxy;
+    fastcgi_temp_path %s/fastcgi;
+    uwsgi_temp_path %s/uwsgi;
+    scgi_temp_path %s/scgi;
+    include %s/partsfs.conf;
+}
+""" % ((user,) + (d,) * 9))
+        self.stderr = open(os.path.join(d, "stderr"), "w+")
+        self.proc = subprocess.Popen(
+            [nginx_binary(), "-p", d + "/", "-c", d + "/nginx.conf",
+             "-e", d + "/error.log"],
+            stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
+        PROCS.append(self)
+        wait_listening(self.port, self.proc, "nginx", self.log)
+
+    def log(self):
+        text = ""
+        for name in ("stderr", "error.log"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    text += f.read()
+            except FileNotFoundError:
+                pass
+        return text
+
+    def get(self, path, **kw):
+        return request(self.port, path, **kw)
+
+    def access(self):
+        rows = []
+        with open(os.path.join(self.dir, "access.log")) as f:
+            for line in f:
+                uri, status, addrs, _ = line.rstrip("\n").split("|")
+                rows.append({"uri": uri, "status": int(status),
+                             "upstreams": re.split(r"[,:] (?=\d)", addrs)
+                             if addrs != "-" else []})
+        return rows
+
+    def stop(self):
+        if self in PROCS:
+            PROCS.remove(self)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failed("nginx did not end within 10 s of SIGTERM")
+
+
+def stop_all(*procs):
+    """Stop every instance and nginx; the first failure is raised once
+    all are stopped."""
+    first = None
+    for p in procs:
+        try:
+            p.stop()
+        except Failed as e:
+            first = first or e
+    if first is not None:
+        raise first
+
+
+@atexit.register
+def _kill_leftovers():
+    # registered after mountlib's cleanup, so run before it removes TMP
+    for p in list(PROCS):
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait()
+
+
+# --- clients -----------------------------------------------------------------
+
+def part_path(size):
+    return "fake/rod/size=%d.stl" % size
+
+
+def made_by_get(library, sizes):
+    """The bytes `partsctl get` makes of each part (size -> bytes), all
+    at once, with a cache of their own."""
+    conf = tempfile.mktemp(dir=TMP, prefix="get-", suffix=".conf")
+    write_conf(conf, tempfile.mkdtemp(dir=TMP, prefix="cache-get-"),
+               SERVE_CONF)
+    outs = {s: tempfile.mktemp(dir=TMP, prefix="get-%d-" % s)
+            for s in sizes}
+    procs = {s: subprocess.Popen([PARTSCTL, "get", library, part_path(s),
+                                  "-o", outs[s], "--config", conf],
+                                 env=ENV, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+             for s in sizes}
+    made = {}
+    for s, p in procs.items():
+        _, err = p.communicate(timeout=60 * SLOW)
+        eq(p.returncode, 0, "partsctl get %s: %s" % (part_path(s), err))
+        made[s] = read(outs[s])
+        check_box(made[s], s, "partsctl get " + part_path(s))
+    return made
+
+
+def crowd(port, paths, when_sent=None):
+    """GET every path of `paths` through its own connection, all at once
+    (a thread each, released together); a list of (path, status,
+    headers, body) or (path, exception) in the order of `paths`.
+    when_sent, if given, is called once every request is on its way."""
+    results = [None] * len(paths)
+    go = threading.Barrier(len(paths) + 1)
+
+    def client(i):
+        go.wait()
+        try:
+            results[i] = (paths[i],) + request(port, paths[i],
+                                                timeout=60 * SLOW)
+        except Exception as e:  # what the client saw, judged below
+            results[i] = (paths[i], e)
+    threads = [threading.Thread(target=client, args=(i,), daemon=True)
+               for i in range(len(paths))]
+    for t in threads:
+        t.start()
+    go.wait()
+    if when_sent is not None:
+        when_sent()
+    for t in threads:
+        t.join(90 * SLOW)
+        check(not t.is_alive(), "a client still waits after 90 s")
+    return results
+
+
+def check_clients(results, want):
+    """Every client got 200, a Content-Length, exactly that many bytes,
+    and the bytes of its part (want: path -> bytes); all the clients of a
+    part got the same ETag."""
+    bad = []
+    etags = {}
+    for r in results:
+        path = r[0]
+        if len(r) == 2:
+            bad.append("%s: %s: %s" % (path, type(r[1]).__name__, r[1]))
+            continue
+        status, headers, body = r[1:]
+        if status != 200:
+            bad.append("%s: status %d: %r" % (path, status, body[:300]))
+        elif "content-length" not in headers:
+            bad.append("%s: no Content-Length" % path)
+        elif int(headers["content-length"]) != len(body):
+            bad.append("%s: Content-Length %s, %d bytes" % (
+                path, headers["content-length"], len(body)))
+        elif body != want[path]:
+            bad.append("%s: %d bytes, not the part's %d (%r)" % (
+                path, len(body), len(want[path]), body[:40]))
+        else:
+            etags.setdefault(path, set()).add(headers.get("etag"))
+    for path, tags in sorted(etags.items()):
+        if len(tags) != 1:
+            bad.append("%s: ETags %s" % (path, sorted(tags, key=str)))
+    check(not bad, "%d of %d clients:\n%s" % (len(bad), len(results),
+                                              "\n".join(bad[:20])))
+
+
+def parent_of(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def instance_of(pid, instances):
+    """The instance (Serve) that pid descends from, or None."""
+    pids = {s.proc.pid: s for s in instances}
+    for _ in range(16):
+        if pid is None or pid <= 1:
+            return None
+        if pid in pids:
+            return pids[pid]
+        pid = parent_of(pid)
+    return None
+
+
+def fleet_library(name, sizes, seconds):
+    counter = os.path.join(TMP, "runs-" + name)
+    lib = fake_library(os.path.join(TMP, "lib-" + name), sizes=sizes,
+                       seconds=seconds, counter=counter)
+    return lib, counter
+
+
+# --- the tests ---------------------------------------------------------------
+
+@test
+def two_hundred_clients_for_twenty_parts_each_get_their_bytes_made_once():
+    need("nginx")
+    sizes = range(1, 21)
+    lib, counter = fleet_library("once", sizes, 1.0)
+    fleet = [Serve(lib) for _ in range(3)]
+    front = Nginx(fleet)
+    paths = ["/files/" + part_path(sizes[i % 20]) for i in range(200)]
+    t0 = time.monotonic()
+    results = crowd(front.port, paths)
+    took = time.monotonic() - t0
+    runs = count_lines(counter)
+    access = front.access()
+    stop_all(front, *fleet)
+    want = {"/files/" + part_path(s): b for s, b in
+            made_by_get(lib, sizes).items()}
+    check_clients(results, want)
+    eq(runs, 20, "engine runs in the fleet (one per part)")
+    # each part went to one instance, and the parts to more than one
+    by_part = {}
+    for row in access:
+        eq(len(row["upstreams"]), 1, "instances tried for %s" % row)
+        by_part.setdefault(row["uri"], set()).add(row["upstreams"][0])
+    eq(len(access), 200, "requests in nginx's log")
+    for uri, where in sorted(by_part.items()):
+        eq(len(where), 1, "instances that answered %s" % uri)
+    used = set().union(*by_part.values())
+    check(len(used) >= 2, "every part went to %s" % used)
+    check(took < 30 * SLOW, "the crowd took %.1f s" % took)
+    print("# 200 clients, 20 parts of 1 s each, 3 instances: %.2f s; parts "
+          "per instance %s" % (took, sorted(
+              sum(1 for w in by_part.values() if a in w) for a in used)))
+
+
+@test
+def an_instance_killed_midway_has_its_requests_moved_to_the_others():
+    need("nginx")
+    sizes = range(1, 21)
+    lib, counter = fleet_library("kill", sizes, 2.0)
+    fleet = [Serve(lib) for _ in range(3)]
+    front = Nginx(fleet)
+    paths = ["/files/" + part_path(sizes[i % 20]) for i in range(200)]
+    victim = {}
+
+    def kill_one():
+        # every job has started (each run appends its pid on starting);
+        # the instance running the most of them dies
+        wait_until(lambda: count_lines(counter) >= 20, "20 engine runs",
+                   20 * SLOW)
+        engines = [int(l) for l in open(counter).read().split()]
+        owners = [instance_of(p, fleet) for p in engines]
+        s = max(fleet, key=owners.count)
+        check(owners.count(s) > 0, "no instance runs an engine: %s" %
+              engines)
+        victim["serve"], victim["jobs"] = s, owners.count(s)
+        s.kill()
+    results = crowd(front.port, paths, when_sent=kill_one)
+    runs = count_lines(counter)
+    access = front.access()
+    killed = victim["serve"].addr
+    stop_all(front, *[s for s in fleet if s is not victim["serve"]])
+    want = {"/files/" + part_path(s): b for s, b in
+            made_by_get(lib, sizes).items()}
+    check_clients(results, want)
+    # the parts of the victim: every request of one went to one other
+    # instance (the next on the ring), after trying the victim or not
+    moved, finals = 0, {}
+    for row in access:
+        ups = row["upstreams"]
+        check(ups and ups[-1] != killed, "answered by the victim: %s" %
+              row)
+        if killed in ups:
+            moved += 1
+        finals.setdefault(row["uri"], set()).add(ups[-1])
+    victims = {row["uri"] for row in access if killed in row["upstreams"]}
+    for uri, where in sorted(finals.items()):
+        eq(len(where), 1, "instances that answered %s" % uri)
+    eq(len(victims), victim["jobs"], "parts the victim was making")
+    check(moved >= len(victims), "%d requests moved for %d parts" % (
+        moved, len(victims)))
+    # made once by the fleet, then each part of the victim once more
+    eq(runs, 20 + len(victims), "engine runs")
+    print("# killed the instance of %d parts: %d requests moved" % (
+        len(victims), moved))
+
+
+@test
+def blobs_are_kept_by_nginx_and_served_with_the_fleet_gone():
+    need("nginx")
+    sizes = range(1, 7)
+    lib, _ = fleet_library("blobs", sizes, 0)
+    fleet = [Serve(lib) for _ in range(3)]
+    front = Nginx(fleet)
+    blobs = {}
+    for s in sizes:
+        status, h, body = front.get("/files/" + part_path(s))
+        eq(status, 200, "status of %s: %r" % (part_path(s), body[:300]))
+        check_box(body, s, part_path(s))
+        loc = h.get("content-location", "")
+        check(re.fullmatch(r"/blobs/[0-9a-f]+\.stl", loc),
+              "Content-Location of %s: %r" % (part_path(s), loc))
+        blobs[loc] = body
+    # every blob through nginx, though only the instance that made it has
+    # it: the others' 404 move the request on
+    for loc, body in blobs.items():
+        status, h, got = front.get(loc)
+        eq(status, 200, "status of %s: %r" % (loc, got[:300]))
+        eq(got, body, "the blob " + loc)
+        eq(h.get("x-cache-status"), "MISS", "the first GET of " + loc)
+        check("immutable" in h.get("cache-control", ""),
+              "Cache-Control of %s: %r" % (loc, h.get("cache-control")))
+        status, h, got = front.get(loc)
+        eq((status, got), (200, body), "the blob again " + loc)
+        eq(h.get("x-cache-status"), "HIT", "the second GET of " + loc)
+    for s in fleet:
+        s.kill()
+    for loc, body in blobs.items():
+        status, h, got = front.get(loc)
+        eq((status, got), (200, body), "the blob with the fleet gone " + loc)
+        eq(h.get("x-cache-status"), "HIT", "with the fleet gone " + loc)
+        status, h, got = front.get(loc, method="HEAD")
+        eq((status, h.get("content-length")), (200, str(len(body))),
+           "HEAD of the blob " + loc)
+    stop_all(front)
+
+
+@test
+def no_instance_answering_is_a_503_problem_with_retry_after():
+    need("nginx")
+    lib, _ = fleet_library("down", range(1, 3), 0)
+    fleet = [Serve(lib) for _ in range(3)]
+    front = Nginx(fleet)
+    for s in fleet:
+        s.kill()
+    status, h, body = front.get("/files/" + part_path(1))
+    eq(status, 503, "status: %r" % body[:300])
+    eq(h.get("content-type"), "application/problem+json", "Content-Type")
+    check(h.get("retry-after", "").isdigit(), "Retry-After: %r" %
+          h.get("retry-after"))
+    problem = json.loads(body)
+    eq(problem.get("status"), 503, "the problem's status")
+    check(problem.get("detail"), "no detail: %r" % problem)
+    stop_all(front)
+
+
+@test
+def instances_sharing_a_cache_make_each_part_once_however_asked():
+    # no nginx: each part asked of every instance at once
+    sizes = range(1, 11)
+    lib, counter = fleet_library("shared", sizes, 1.0)
+    cache = tempfile.mkdtemp(dir=TMP, prefix="cache-shared-")
+    fleet = [Serve(lib, cache=cache) for _ in range(3)]
+    results = [None] * 60
+    go = threading.Barrier(61)
+
+    def client(i):
+        s, path = fleet[i % 3], "/files/" + part_path(sizes[i % 10])
+        go.wait()
+        try:
+            results[i] = (path,) + s.get(path, timeout=60 * SLOW)
+        except Exception as e:  # judged by check_clients
+            results[i] = (path, e)
+    threads = [threading.Thread(target=client, args=(i,), daemon=True)
+               for i in range(60)]
+    for t in threads:
+        t.start()
+    go.wait()
+    for t in threads:
+        t.join(90 * SLOW)
+    runs = count_lines(counter)
+    want = {"/files/" + part_path(s): b for s, b in
+            made_by_get(lib, sizes).items()}
+    check_clients(results, want)
+    eq(runs, 10, "engine runs (one per part)")
+    # any instance has the blob of any part
+    for r in results[:10]:
+        loc = r[2].get("content-location")
+        for s in fleet:
+            status, _, got = s.get(loc)
+            eq((status, got), (200, r[3]), "%s from %s" % (loc, s.addr))
+    stop_all(*fleet)
+
+
+if __name__ == "__main__":
+    sys.exit(1 if run_tests() else 0)
