@@ -401,19 +401,22 @@ def two_hundred_clients_for_twenty_parts_each_get_their_bytes_made_once():
               sum(1 for w in by_part.values() if a in w) for a in used)))
 
 
-@test
-def an_instance_killed_midway_has_its_requests_moved_to_the_others():
+def stopped_midway(name, how):
+    """200 clients for 20 parts of 2 s through 3 instances; once every job
+    runs, the instance running the most of them is stopped (`how`: kill,
+    SIGKILL, or term, SIGTERM).  Every client gets its part; the requests
+    the instance held move to the others, each part's to one other
+    instance; each part it gave up is made once more."""
     need("nginx")
     sizes = range(1, 21)
-    lib, counter = fleet_library("kill", sizes, 2.0)
+    lib, counter = fleet_library(name, sizes, 2.0)
     fleet = [Serve(lib) for _ in range(3)]
     front = Nginx(fleet)
     paths = ["/files/" + part_path(sizes[i % 20]) for i in range(200)]
     victim = {}
 
-    def kill_one():
-        # every job has started (each run appends its pid on starting);
-        # the instance running the most of them dies
+    def stop_one():
+        # every job has started (each run appends its pid on starting)
         wait_until(lambda: count_lines(counter) >= 20, "20 engine runs",
                    20 * SLOW)
         engines = [int(l) for l in open(counter).read().split()]
@@ -422,35 +425,61 @@ def an_instance_killed_midway_has_its_requests_moved_to_the_others():
         check(owners.count(s) > 0, "no instance runs an engine: %s" %
               engines)
         victim["serve"], victim["jobs"] = s, owners.count(s)
-        s.kill()
-    results = crowd(front.port, paths, when_sent=kill_one)
+        if how == "kill":
+            s.kill()
+        else:
+            s.stop()
+    results = crowd(front.port, paths, when_sent=stop_one)
     runs = count_lines(counter)
     access = front.access()
-    killed = victim["serve"].addr
+    gone = victim["serve"].addr
     stop_all(front, *[s for s in fleet if s is not victim["serve"]])
     want = {"/files/" + part_path(s): b for s, b in
             made_by_get(lib, sizes).items()}
     check_clients(results, want)
-    # the parts of the victim: every request of one went to one other
-    # instance (the next on the ring), after trying the victim or not
-    moved, finals = 0, {}
+    eq(len(access), 200, "requests in nginx's log")
+    # where each request ended: the requests the victim gave up went to
+    # one other instance a part (the next on the ring), having tried the
+    # victim first or not (once nginx knew it was gone)
+    moved, ended = 0, {}
     for row in access:
         ups = row["upstreams"]
-        check(ups and ups[-1] != killed, "answered by the victim: %s" %
-              row)
-        if killed in ups:
+        check(ups, "no instance for %s" % row)
+        if how == "kill":
+            check(ups[-1] != gone, "answered by the killed instance: %s" %
+                  row)
+        if gone in ups[:-1]:
             moved += 1
-        finals.setdefault(row["uri"], set()).add(ups[-1])
-    victims = {row["uri"] for row in access if killed in row["upstreams"]}
-    for uri, where in sorted(finals.items()):
-        eq(len(where), 1, "instances that answered %s" % uri)
-    eq(len(victims), victim["jobs"], "parts the victim was making")
-    check(moved >= len(victims), "%d requests moved for %d parts" % (
-        moved, len(victims)))
-    # made once by the fleet, then each part of the victim once more
-    eq(runs, 20 + len(victims), "engine runs")
-    print("# killed the instance of %d parts: %d requests moved" % (
-        len(victims), moved))
+        ended.setdefault(row["uri"], set()).add(ups[-1])
+    # the parts of the victim: it took a request of each (at least the
+    # one that started its job); those it gave up were answered by one
+    # other instance each
+    theirs = {r["uri"] for r in access if gone in r["upstreams"]}
+    for uri, where in sorted(ended.items()):
+        check(len(where - {gone}) == 1 or (uri in theirs and
+                                           where == {gone}),
+              "instances that answered %s: %s" % (uri, sorted(where)))
+    given_up = {uri for uri in theirs if ended[uri] - {gone}}
+    if how == "kill":
+        eq(len(given_up), victim["jobs"], "parts the victim was making")
+        check(moved >= len(given_up), "%d requests moved for %d parts" % (
+            moved, len(given_up)))
+    # made once by the fleet, then each part the victim gave up once more
+    eq(runs, 20 + len(given_up), "engine runs")
+    print("# %s: the instance of %d parts; %d requests moved, %d parts "
+          "made again" % (how, victim["jobs"], moved, len(given_up)))
+
+
+@test
+def an_instance_killed_midway_has_its_requests_moved_to_the_others():
+    stopped_midway("kill", "kill")
+
+
+@test
+def an_instance_stopped_midway_has_its_requests_moved_to_the_others():
+    # a rolling restart: SIGTERM answers the waiting requests 503 at
+    # once (or their parts, if made by then), and nginx moves the 503s on
+    stopped_midway("term", "term")
 
 
 @test
