@@ -12,6 +12,7 @@
 # missing (need("nginx") in mountlib.py).
 
 import atexit
+import contextlib
 import http.client
 import json
 import os
@@ -242,6 +243,33 @@ def stop_all(*procs):
         raise first
 
 
+@contextlib.contextmanager
+def fleet_of(library, n=3, cache=None, front=True):
+    """n instances of `library` (sharing the cache `cache` if given) and,
+    with front, nginx before them: yields (the instances, nginx or None).
+    At the end of the block every one is stopped and must end well (see
+    stop); if the block failed, they are killed instead."""
+    procs = []
+    try:
+        fleet = []
+        for _ in range(n):
+            fleet.append(Serve(library, cache))
+            procs.append(fleet[-1])
+        nginx = Nginx(fleet) if front else None
+        if nginx is not None:
+            procs.insert(0, nginx)
+        yield fleet, nginx
+    except BaseException:
+        for p in procs:
+            if p in PROCS:
+                PROCS.remove(p)
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        raise
+    stop_all(*procs)
+
+
 @atexit.register
 def _kill_leftovers():
     # registered after mountlib's cleanup, so run before it removes TMP
@@ -372,15 +400,13 @@ def two_hundred_clients_for_twenty_parts_each_get_their_bytes_made_once():
     need("nginx")
     sizes = range(1, 21)
     lib, counter = fleet_library("once", sizes, 1.0)
-    fleet = [Serve(lib) for _ in range(3)]
-    front = Nginx(fleet)
     paths = ["/files/" + part_path(sizes[i % 20]) for i in range(200)]
-    t0 = time.monotonic()
-    results = crowd(front.port, paths)
-    took = time.monotonic() - t0
-    runs = count_lines(counter)
-    access = front.access()
-    stop_all(front, *fleet)
+    with fleet_of(lib) as (fleet, front):
+        t0 = time.monotonic()
+        results = crowd(front.port, paths)
+        took = time.monotonic() - t0
+        runs = count_lines(counter)
+        access = front.access()
     want = {"/files/" + part_path(s): b for s, b in
             made_by_get(lib, sizes).items()}
     check_clients(results, want)
@@ -410,30 +436,28 @@ def stopped_midway(name, how):
     need("nginx")
     sizes = range(1, 21)
     lib, counter = fleet_library(name, sizes, 2.0)
-    fleet = [Serve(lib) for _ in range(3)]
-    front = Nginx(fleet)
     paths = ["/files/" + part_path(sizes[i % 20]) for i in range(200)]
     victim = {}
-
-    def stop_one():
-        # every job has started (each run appends its pid on starting)
-        wait_until(lambda: count_lines(counter) >= 20, "20 engine runs",
-                   20 * SLOW)
-        engines = [int(l) for l in open(counter).read().split()]
-        owners = [instance_of(p, fleet) for p in engines]
-        s = max(fleet, key=owners.count)
-        check(owners.count(s) > 0, "no instance runs an engine: %s" %
-              engines)
-        victim["serve"], victim["jobs"] = s, owners.count(s)
-        if how == "kill":
-            s.kill()
-        else:
-            s.stop()
-    results = crowd(front.port, paths, when_sent=stop_one)
-    runs = count_lines(counter)
-    access = front.access()
+    with fleet_of(lib) as (fleet, front):
+        def stop_one():
+            # every job has started (each run appends its pid on
+            # starting)
+            wait_until(lambda: count_lines(counter) >= 20,
+                       "20 engine runs", 20 * SLOW)
+            engines = [int(l) for l in open(counter).read().split()]
+            owners = [instance_of(p, fleet) for p in engines]
+            s = max(fleet, key=owners.count)
+            check(owners.count(s) > 0, "no instance runs an engine: %s" %
+                  engines)
+            victim["serve"], victim["jobs"] = s, owners.count(s)
+            if how == "kill":
+                s.kill()
+            else:
+                s.stop()
+        results = crowd(front.port, paths, when_sent=stop_one)
+        runs = count_lines(counter)
+        access = front.access()
     gone = victim["serve"].addr
-    stop_all(front, *[s for s in fleet if s is not victim["serve"]])
     want = {"/files/" + part_path(s): b for s, b in
             made_by_get(lib, sizes).items()}
     check_clients(results, want)
@@ -487,96 +511,92 @@ def blobs_are_kept_by_nginx_and_served_with_the_fleet_gone():
     need("nginx")
     sizes = range(1, 7)
     lib, _ = fleet_library("blobs", sizes, 0)
-    fleet = [Serve(lib) for _ in range(3)]
-    front = Nginx(fleet)
-    blobs = {}
-    for s in sizes:
-        status, h, body = front.get("/files/" + part_path(s))
-        eq(status, 200, "status of %s: %r" % (part_path(s), body[:300]))
-        check_box(body, s, part_path(s))
-        loc = h.get("content-location", "")
-        check(re.fullmatch(r"/blobs/[0-9a-f]+\.stl", loc),
-              "Content-Location of %s: %r" % (part_path(s), loc))
-        blobs[loc] = body
-    # every blob through nginx, though only the instance that made it has
-    # it: the others' 404 move the request on
-    for loc, body in blobs.items():
-        status, h, got = front.get(loc)
-        eq(status, 200, "status of %s: %r" % (loc, got[:300]))
-        eq(got, body, "the blob " + loc)
-        eq(h.get("x-cache-status"), "MISS", "the first GET of " + loc)
-        check("immutable" in h.get("cache-control", ""),
-              "Cache-Control of %s: %r" % (loc, h.get("cache-control")))
-        status, h, got = front.get(loc)
-        eq((status, got), (200, body), "the blob again " + loc)
-        eq(h.get("x-cache-status"), "HIT", "the second GET of " + loc)
-    for s in fleet:
-        s.kill()
-    for loc, body in blobs.items():
-        status, h, got = front.get(loc)
-        eq((status, got), (200, body), "the blob with the fleet gone " + loc)
-        eq(h.get("x-cache-status"), "HIT", "with the fleet gone " + loc)
-        status, h, got = front.get(loc, method="HEAD")
-        eq((status, h.get("content-length")), (200, str(len(body))),
-           "HEAD of the blob " + loc)
-    stop_all(front)
+    with fleet_of(lib) as (fleet, front):
+        blobs = {}
+        for s in sizes:
+            status, h, body = front.get("/files/" + part_path(s))
+            eq(status, 200, "status of %s: %r" % (part_path(s), body[:300]))
+            check_box(body, s, part_path(s))
+            loc = h.get("content-location", "")
+            check(re.fullmatch(r"/blobs/[0-9a-f]+\.stl", loc),
+                  "Content-Location of %s: %r" % (part_path(s), loc))
+            blobs[loc] = body
+        # every blob through nginx, though only the instance that made it
+        # has it: the others' 404 move the request on
+        for loc, body in blobs.items():
+            status, h, got = front.get(loc)
+            eq(status, 200, "status of %s: %r" % (loc, got[:300]))
+            eq(got, body, "the blob " + loc)
+            eq(h.get("x-cache-status"), "MISS", "the first GET of " + loc)
+            check("immutable" in h.get("cache-control", ""),
+                  "Cache-Control of %s: %r" % (loc, h.get("cache-control")))
+            status, h, got = front.get(loc)
+            eq((status, got), (200, body), "the blob again " + loc)
+            eq(h.get("x-cache-status"), "HIT", "the second GET of " + loc)
+        for s in fleet:
+            s.kill()
+        for loc, body in blobs.items():
+            status, h, got = front.get(loc)
+            eq((status, got), (200, body), "with the fleet gone: " + loc)
+            eq(h.get("x-cache-status"), "HIT", "with the fleet gone: " + loc)
+            status, h, got = front.get(loc, method="HEAD")
+            eq((status, h.get("content-length")), (200, str(len(body))),
+               "HEAD of the blob " + loc)
 
 
 @test
 def no_instance_answering_is_a_503_problem_with_retry_after():
     need("nginx")
     lib, _ = fleet_library("down", range(1, 3), 0)
-    fleet = [Serve(lib) for _ in range(3)]
-    front = Nginx(fleet)
-    for s in fleet:
-        s.kill()
-    status, h, body = front.get("/files/" + part_path(1))
-    eq(status, 503, "status: %r" % body[:300])
-    eq(h.get("content-type"), "application/problem+json", "Content-Type")
-    check(h.get("retry-after", "").isdigit(), "Retry-After: %r" %
-          h.get("retry-after"))
-    problem = json.loads(body)
-    eq(problem.get("status"), 503, "the problem's status")
-    check(problem.get("detail"), "no detail: %r" % problem)
-    stop_all(front)
+    with fleet_of(lib) as (fleet, front):
+        for s in fleet:
+            s.kill()
+        status, h, body = front.get("/files/" + part_path(1))
+        eq(status, 503, "status: %r" % body[:300])
+        eq(h.get("content-type"), "application/problem+json",
+           "Content-Type")
+        check(h.get("retry-after", "").isdigit(), "Retry-After: %r" %
+              h.get("retry-after"))
+        problem = json.loads(body)
+        eq(problem.get("status"), 503, "the problem's status")
+        check(problem.get("detail"), "no detail: %r" % problem)
 
 
 @test
 def instances_sharing_a_cache_make_each_part_once_however_asked():
-    # no nginx: each part asked of every instance at once
+    # no nginx: every part asked of every instance at once
     sizes = range(1, 11)
     lib, counter = fleet_library("shared", sizes, 1.0)
     cache = tempfile.mkdtemp(dir=TMP, prefix="cache-shared-")
-    fleet = [Serve(lib, cache=cache) for _ in range(3)]
     results = [None] * 60
-    go = threading.Barrier(61)
+    with fleet_of(lib, cache=cache, front=False) as (fleet, _):
+        go = threading.Barrier(61)
 
-    def client(i):
-        s, path = fleet[i % 3], "/files/" + part_path(sizes[i % 10])
+        def client(i):
+            s, path = fleet[i % 3], "/files/" + part_path(sizes[i % 10])
+            go.wait()
+            try:
+                results[i] = (path,) + s.get(path, timeout=60 * SLOW)
+            except Exception as e:  # judged by check_clients
+                results[i] = (path, e)
+        threads = [threading.Thread(target=client, args=(i,), daemon=True)
+                   for i in range(60)]
+        for t in threads:
+            t.start()
         go.wait()
-        try:
-            results[i] = (path,) + s.get(path, timeout=60 * SLOW)
-        except Exception as e:  # judged by check_clients
-            results[i] = (path, e)
-    threads = [threading.Thread(target=client, args=(i,), daemon=True)
-               for i in range(60)]
-    for t in threads:
-        t.start()
-    go.wait()
-    for t in threads:
-        t.join(90 * SLOW)
-    runs = count_lines(counter)
-    want = {"/files/" + part_path(s): b for s, b in
-            made_by_get(lib, sizes).items()}
-    check_clients(results, want)
-    eq(runs, 10, "engine runs (one per part)")
-    # any instance has the blob of any part
-    for r in results[:10]:
-        loc = r[2].get("content-location")
-        for s in fleet:
-            status, _, got = s.get(loc)
-            eq((status, got), (200, r[3]), "%s from %s" % (loc, s.addr))
-    stop_all(*fleet)
+        for t in threads:
+            t.join(90 * SLOW)
+        runs = count_lines(counter)
+        want = {"/files/" + part_path(s): b for s, b in
+                made_by_get(lib, sizes).items()}
+        check_clients(results, want)
+        eq(runs, 10, "engine runs (one per part)")
+        # any instance has the blob of any part
+        for r in results[:10]:
+            loc = r[2].get("content-location")
+            for s in fleet:
+                status, _, got = s.get(loc)
+                eq((status, got), (200, r[3]), "%s from %s" % (loc, s.addr))
 
 
 if __name__ == "__main__":
