@@ -544,6 +544,65 @@ def blobs_are_kept_by_nginx_and_served_with_the_fleet_gone():
                "HEAD of the blob " + loc)
 
 
+class CutShort:
+    """An instance that dies within its answers, which no partsctl serve
+    can be made to do on cue: it answers every request 200 with a
+    Content-Length of 100000 (and the Cache-Control of a blob), sends
+    half of that, and closes the connection."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.answered = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    more = c.recv(4096)
+                    if not more:
+                        break
+                    head += more
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: model/stl\r\n"
+                          b"Content-Length: 100000\r\nCache-Control: "
+                          b"public, max-age=31536000, immutable\r\n\r\n" +
+                          b"x" * 50000)
+                self.answered += 1
+
+    def close(self):
+        self.sock.close()
+
+
+@test
+def an_answer_cut_short_reaches_no_client_as_a_whole_file():
+    need("nginx")
+    cut = CutShort()
+    front = Nginx([cut])
+    try:
+        for path in ("/files/" + part_path(1), "/blobs/" + "0" * 64 + ".stl",
+                     "/blobs/" + "0" * 64 + ".stl"):
+            try:
+                status, h, body = front.get(path)
+            except http.client.IncompleteRead:
+                continue            # the client knows it is cut short
+            check(status != 200, "%s: 200 with %d bytes of %s" % (
+                path, len(body), h.get("content-length")))
+        # the blob's second request went to the instance again: nginx did
+        # not keep what was cut short
+        eq(cut.answered, 3, "answers the instance began")
+    finally:
+        cut.close()
+    front.stop()
+
+
 @test
 def no_instance_answering_is_a_503_problem_with_retry_after():
     need("nginx")
