@@ -544,6 +544,44 @@ def blobs_are_kept_by_nginx_and_served_with_the_fleet_gone():
                "HEAD of the blob " + loc)
 
 
+@test
+def a_job_is_found_through_nginx_whatever_instance_its_id_goes_to():
+    # Prefer: respond-async through nginx: 202 and the Location of a job
+    # that only the instance making the part knows; the job through
+    # nginx then answers 202 until the part is made and 303 to it, never
+    # a 404 (the instances that do not know it move the request on)
+    need("nginx")
+    sizes = range(1, 7)
+    lib, counter = fleet_library("jobs", sizes, 1.0)
+    with fleet_of(lib) as (fleet, front):
+        jobs = {}
+        for s in sizes:
+            path = "/files/" + part_path(s)
+            status, h, body = front.get(
+                path, headers={"Prefer": "respond-async"})
+            eq(status, 202, "status of %s: %r" % (path, body[:300]))
+            check(re.fullmatch(r"/jobs/[0-9a-f]+", h.get("location", "")),
+                  "Location of %s: %r" % (path, h.get("location")))
+            jobs[path] = h["location"]
+        seen = set()
+        for path, job in jobs.items():
+            deadline = time.monotonic() + 20 * SLOW
+            while True:
+                status, h, body = front.get(job)
+                seen.add(status)
+                if status != 202:
+                    break
+                check(time.monotonic() < deadline, "%s still 202" % job)
+                time.sleep(0.1)
+            eq(status, 303, "%s: %r" % (job, body[:300]))
+            eq(h.get("location"), path, "where %s sends" % job)
+            status, _, body = front.get(path)
+            eq(status, 200, "status of %s after its job" % path)
+            check_box(body, int(path.split("=")[1].split(".")[0]), path)
+        check(202 in seen, "no job was ever seen running")
+        eq(count_lines(counter), len(sizes), "engine runs")
+
+
 class CutShort:
     """An instance that dies within its answers, which no partsctl serve
     can be made to do on cue: it answers every request 200 with a
