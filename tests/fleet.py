@@ -429,10 +429,11 @@ def two_hundred_clients_for_twenty_parts_each_get_their_bytes_made_once():
 
 def stopped_midway(name, how):
     """200 clients for 20 parts of 2 s through 3 instances; once every job
-    runs, the instance running the most of them is stopped (`how`: kill,
-    SIGKILL, or term, SIGTERM).  Every client gets its part; the requests
-    the instance held move to the others, each part's to one other
-    instance; each part it gave up is made once more."""
+    has started, the instance with the most engines still running is
+    stopped (`how`: kill, SIGKILL, or term, SIGTERM).  Every client gets
+    its part; the requests the instance held move to the others, each
+    part's to one other instance; each part it gave up is made once
+    more."""
     need("nginx")
     sizes = range(1, 21)
     lib, counter = fleet_library(name, sizes, 2.0)
@@ -441,15 +442,17 @@ def stopped_midway(name, how):
     with fleet_of(lib) as (fleet, front):
         def stop_one():
             # every job has started (each run appends its pid on
-            # starting)
+            # starting); those still running are the victim's to give up
+            # (a slow machine may have finished some already)
             wait_until(lambda: count_lines(counter) >= 20,
                        "20 engine runs", 20 * SLOW)
             engines = [int(l) for l in open(counter).read().split()]
-            owners = [instance_of(p, fleet) for p in engines]
+            owners = [instance_of(p, fleet) for p in engines
+                      if alive(p)]
             s = max(fleet, key=owners.count)
-            check(owners.count(s) > 0, "no instance runs an engine: %s" %
+            check(owners.count(s) > 0, "no engine runs any more: %s" %
                   engines)
-            victim["serve"], victim["jobs"] = s, owners.count(s)
+            victim["serve"], victim["running"] = s, owners.count(s)
             if how == "kill":
                 s.kill()
             else:
@@ -469,29 +472,27 @@ def stopped_midway(name, how):
     for row in access:
         ups = row["upstreams"]
         check(ups, "no instance for %s" % row)
-        if how == "kill":
-            check(ups[-1] != gone, "answered by the killed instance: %s" %
-                  row)
         if gone in ups[:-1]:
             moved += 1
         ended.setdefault(row["uri"], set()).add(ups[-1])
     # the parts of the victim: it took a request of each (at least the
-    # one that started its job); those it gave up were answered by one
-    # other instance each
+    # one that started its job); it answered those it made before it was
+    # stopped, and those it gave up were answered by one other instance
+    # each, all those whose engine it was still running among them
     theirs = {r["uri"] for r in access if gone in r["upstreams"]}
     for uri, where in sorted(ended.items()):
         check(len(where - {gone}) == 1 or (uri in theirs and
                                            where == {gone}),
               "instances that answered %s: %s" % (uri, sorted(where)))
     given_up = {uri for uri in theirs if ended[uri] - {gone}}
-    if how == "kill":
-        eq(len(given_up), victim["jobs"], "parts the victim was making")
-        check(moved >= len(given_up), "%d requests moved for %d parts" % (
-            moved, len(given_up)))
+    check(len(given_up) >= victim["running"],
+          "%d parts given up, %d engines were running" % (
+              len(given_up), victim["running"]))
     # made once by the fleet, then each part the victim gave up once more
     eq(runs, 20 + len(given_up), "engine runs")
-    print("# %s: the instance of %d parts; %d requests moved, %d parts "
-          "made again" % (how, victim["jobs"], moved, len(given_up)))
+    print("# %s: an instance running %d engines; %d requests moved, %d "
+          "parts made again" % (how, victim["running"], moved,
+                                len(given_up)))
 
 
 @test
