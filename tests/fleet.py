@@ -2,10 +2,12 @@
 # fleet.py -- a fleet of `partsctl serve` instances behind Debian's nginx,
 # configured by contrib/nginx/partsfs-fleet.conf, on loopback: clients by
 # the hundred for uncached parts each get the right bytes and each part is
-# made once in the fleet; the requests of an instance killed mid-way move
-# to the others, no client getting a partial or wrong file; nginx keeps
-# the blobs, and serves them with the fleet gone; instances sharing a
-# cache make each part once however they are asked.
+# made once in the fleet; the requests of an instance killed or stopped
+# mid-way move to the others, no client getting a partial or wrong file;
+# nginx keeps the blobs, and serves them with the fleet gone; a job is
+# found whatever instance runs it; an answer cut short never reaches a
+# client as a whole one; instances sharing a cache make each part once
+# however they are asked.
 # TAP output.  nginx runs as our child, in the foreground, with its prefix,
 # pid file, temporary files and logs in a temporary directory (-p, -c, -e):
 # no system configuration is read or touched.  Skipped when nginx is
@@ -29,7 +31,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mountlib import *  # noqa: E402,F401,F403
-import mountlib  # noqa: E402
 
 TEMPLATE = os.path.join(TOP_SRC, "contrib", "nginx", "partsfs-fleet.conf")
 # the instances' configuration: engines unsandboxed (the fake engine
@@ -311,7 +312,8 @@ def crowd(port, paths, when_sent=None):
     """GET every path of `paths` through its own connection, all at once
     (a thread each, released together); a list of (path, status,
     headers, body) or (path, exception) in the order of `paths`.
-    when_sent, if given, is called once every request is on its way."""
+    when_sent, if given, is called as the clients are released, while
+    they wait for their answers."""
     results = [None] * len(paths)
     go = threading.Barrier(len(paths) + 1)
 
