@@ -368,6 +368,48 @@ def a_waiting_request_gets_its_part_when_made():
     check_box(body, 6)
 
 
+@test
+def a_request_waits_longer_than_the_timeout_for_its_part():
+    srv = fake_server("patient", seconds=3,
+                      conf_extra="serve:\n  timeout: 1\n")
+    st, _, body = srv.request("/files/fake/rod/size=2.stl")
+    eq(st, 200, "status: %r" % body[:200])
+    check_box(body, 2)
+
+
+@test
+def a_full_queue_of_parts_is_503_with_retry_after():
+    srv = fake_server("queue", seconds=3, conf_extra="serve:\n  queue: 1\n")
+    st, h, _ = srv.request("/files/fake/rod/size=1.stl",
+                           headers={"Prefer": "respond-async"})
+    eq(st, 202, "the first part")
+    st, h, body = srv.request("/files/fake/rod/size=2.stl")
+    eq(st, 503, "another part while the queue is full")
+    eq(h["content-type"], "application/problem+json", "type")
+    check(int(h["retry-after"]) > 0, "Retry-After")
+    check("serve.queue" in json.loads(body)["detail"], "detail")
+
+
+@test
+def connections_beyond_per_ip_are_refused():
+    srv = fake_server("perip", conf_extra="serve:\n  per-ip: 2\n")
+    held = [socket.create_connection(("127.0.0.1", srv.port))
+            for _ in range(2)]
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.settimeout(5)
+    try:
+        s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = s.recv(100)
+    except OSError:
+        got = b""
+    eq(got, b"", "a third connection from the address")
+    s.close()
+    for h in held:
+        h.close()
+    time.sleep(0.2)
+    eq(srv.request("/files/")[0], 200, "once the others closed")
+
+
 # --- problems -----------------------------------------------------------
 
 @test

@@ -367,6 +367,7 @@ qvalue(const char *s)
 				double q = strtod(s + 2, &end);
 				return q >= 0 && q <= 1 ? q : 0;
 			}
+			continue;
 		}
 		s++;
 	}

@@ -5,6 +5,7 @@
 #ifndef PARTSFS_SITE_H
 #define PARTSFS_SITE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -17,6 +18,9 @@
 #include "partsfs/serve/jobs.h"
 #include "partsfs/tree/path.h"
 
+/* Parts whose use was recorded lately, for serve_touch_due: slots. */
+#define SERVE_TOUCH_SLOTS 4096
+
 /* The server: set up by serve.c, read by the sites. */
 struct serve {
 	struct core *core;            /* its conf is the server's */
@@ -27,7 +31,18 @@ struct serve {
 	atomic_uint_fast64_t requests;
 	struct http_daemon **daemons;
 	size_t ndaemons;
+	/* serve_touch_due's table: a key's first 16 hex digits, and when
+	 * its use was last recorded */
+	pthread_mutex_t touch_lock;
+	uint64_t touch_key[SERVE_TOUCH_SLOTS];
+	uint64_t touch_at[SERVE_TOUCH_SLOTS];
 };
+
+/* Is it time to record a use of the part of `key` in the cache's LRU
+ * order (cache_touch: a write to its index)?  Once a minute per part at
+ * most, as the mount does; a part served thousands of times a second
+ * costs no write each time. */
+bool serve_touch_due(struct serve *s, const struct cache_key *key);
 
 /*
  * Resolve the tree path `path` (%-decoded, as the mount takes it) in the
