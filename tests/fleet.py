@@ -188,10 +188,13 @@ http {
 }
 """ % ((user,) + (d,) * 9))
         self.stderr = open(os.path.join(d, "stderr"), "w+")
+        # a process group of its own: the workers outlive a master
+        # killed alone
         self.proc = subprocess.Popen(
             [nginx_binary(), "-p", d + "/", "-c", d + "/nginx.conf",
              "-e", d + "/error.log"],
-            stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
+            stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr,
+            start_new_session=True)
         PROCS.append(self)
         wait_listening(self.port, self.proc, "nginx", self.log)
 
@@ -218,6 +221,14 @@ http {
                              if addrs != "-" else []})
         return rows
 
+    def kill(self):
+        """SIGKILL to the master and its workers."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
     def stop(self):
         if self in PROCS:
             PROCS.remove(self)
@@ -226,8 +237,7 @@ http {
             try:
                 self.proc.wait(10 * SLOW)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 raise Failed("nginx did not end within 10 s of SIGTERM")
 
 
@@ -264,9 +274,7 @@ def fleet_of(library, n=3, cache=None, front=True):
         for p in procs:
             if p in PROCS:
                 PROCS.remove(p)
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
+            p.kill()
         raise
     stop_all(*procs)
 
@@ -275,9 +283,7 @@ def fleet_of(library, n=3, cache=None, front=True):
 def _kill_leftovers():
     # registered after mountlib's cleanup, so run before it removes TMP
     for p in list(PROCS):
-        if p.proc.poll() is None:
-            p.proc.kill()
-            p.proc.wait()
+        p.kill()
 
 
 # --- clients -----------------------------------------------------------------
