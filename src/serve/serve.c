@@ -272,6 +272,7 @@ serve_main(int argc, char **argv)
 	if ((reload = reload_start(s.core, &loaded, NULL, &e)) == NULL)
 		log_warning("live reloading is off: %s", e.msg);
 	pthread_mutex_init(&s.touch_lock, NULL);
+	pthread_mutex_init(&s.memo_lock, NULL);
 	s.jobs = jobtab_new();
 	s.webdir = web_dir(s.core->conf->serve_web, PF_PKGDATADIR);
 	s.threedir = WEB_THREE_DIR;
@@ -285,6 +286,7 @@ serve_main(int argc, char **argv)
 	free(s.daemons);
 	free(s.webdir);
 	pthread_mutex_destroy(&s.touch_lock);
+	pthread_mutex_destroy(&s.memo_lock);
 out:
 	for (size_t i = 0; i < nlisten; i++)
 		free(listen[i]);

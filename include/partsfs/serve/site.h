@@ -21,6 +21,19 @@
 /* Parts whose use was recorded lately, for serve_touch_due: slots. */
 #define SERVE_TOUCH_SLOTS 4096
 
+/* Tree paths whose part was found made lately: slots, the longest path
+ * kept, and for how long (as planning trusts what it saw). */
+#define SERVE_MEMO_SLOTS 1024
+#define SERVE_MEMO_PATH 200
+#define SERVE_MEMO_NS 1000000000ull
+struct serve_memo {
+	uint64_t generation;          /* of the library snapshot */
+	uint64_t at;                  /* now_ns() when it was found */
+	struct cache_key key;
+	enum format fmt;
+	char path[SERVE_MEMO_PATH];
+};
+
 /* The server: set up by serve.c, read by the sites. */
 struct serve {
 	struct core *core;            /* its conf is the server's */
@@ -36,6 +49,9 @@ struct serve {
 	pthread_mutex_t touch_lock;
 	uint64_t touch_key[SERVE_TOUCH_SLOTS];
 	uint64_t touch_at[SERVE_TOUCH_SLOTS];
+	/* files.c's memo of made parts by tree path */
+	pthread_mutex_t memo_lock;
+	struct serve_memo memo[SERVE_MEMO_SLOTS];
 };
 
 /* Is it time to record a use of the part of `key` in the cache's LRU
