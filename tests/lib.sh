@@ -12,7 +12,7 @@ CORPUS="${PARTSFS_CORPUS:-}"
 # The prerequisites a test point may need (see tests/tap.h), and those
 # that PARTSFS_REQUIRE (names separated by commas or blanks, or "all")
 # makes failures when missing, not skips.
-PREREQS="corpus mountns fuse openscad freecad bwrap"
+PREREQS="corpus mountns fuse openscad freecad bwrap nginx"
 tap_require=" $(printf '%s' "${PARTSFS_REQUIRE:-}" | tr ',\t\n' '   ') "
 set -f
 for tap_word in $tap_require; do
@@ -21,7 +21,7 @@ for tap_word in $tap_require; do
 	*)
 		echo "Bail out! PARTSFS_REQUIRE: '$tap_word' is not a" \
 		    "prerequisite (corpus, mountns, fuse, openscad, freecad," \
-		    "bwrap or all)"
+		    "bwrap, nginx or all)"
 		exit 1
 		;;
 	esac
@@ -160,6 +160,10 @@ missing() {
 		tap_err=$("$@" 2>&1 </dev/null) && return 1
 		echo "bwrap cannot make a sandbox here:" \
 		    "$(printf '%s' "$tap_err" | head -n 1)"
+		;;
+	nginx)
+		{ on_path nginx || [ -x /usr/sbin/nginx ]; } && return 1
+		echo "nginx is not installed (Debian package nginx)"
 		;;
 	esac
 }

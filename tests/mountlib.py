@@ -84,7 +84,8 @@ def run_tests():
     unknown = [w for w in REQUIRE if w not in PREREQS + ("all",)]
     if unknown:
         print("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-              "(corpus, mountns, fuse, openscad, freecad, bwrap or all)"
+              "(corpus, mountns, fuse, openscad, freecad, bwrap, nginx or "
+              "all)"
               % unknown[0], flush=True)
         return 1
     print("1..%d" % len(tests), flush=True)
@@ -110,7 +111,8 @@ def run_tests():
 # or fails with it when PARTSFS_REQUIRE (names separated by commas or
 # blanks, or "all") names it.  A Mount needs fuse, a Tmpfs mountns; a test
 # says first what else it needs (bwrap: engines can be sandboxed here).
-PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad", "bwrap")
+PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad", "bwrap",
+           "nginx")
 REQUIRE = os.environ.get("PARTSFS_REQUIRE", "").replace(",", " ").split()
 MISSING = {}
 
@@ -177,6 +179,10 @@ def missing(name):
                     "freecad-python3)")
     elif name == "bwrap":
         return missing_bwrap()
+    elif name == "nginx":
+        if not any(os.access(p, os.X_OK) for p in (
+                shutil.which("nginx"), "/usr/sbin/nginx") if p):
+            return "nginx is not installed (Debian package nginx)"
     return None
 
 

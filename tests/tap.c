@@ -290,6 +290,14 @@ missing_freecad(void)
 	    "freecad-python3)");
 }
 
+static char *
+missing_nginx(void)
+{
+	if (on_path("nginx") || access("/usr/sbin/nginx", X_OK) == 0)
+		return NULL;
+	return format("nginx is not installed (Debian package nginx)");
+}
+
 /*
  * bubblewrap makes a sandbox as partsfs asks for one: run once with the
  * namespaces engines get, as the user they run as (nobody when we are
@@ -361,6 +369,7 @@ static const struct prereq {
 	{ "openscad", missing_openscad },
 	{ "freecad", missing_freecad },
 	{ "bwrap", missing_bwrap },
+	{ "nginx", missing_nginx },
 };
 #define NPREREQS (sizeof prereqs / sizeof prereqs[0])
 
@@ -464,8 +473,8 @@ tap_run(const struct tap_case *cases, size_t n)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((bad = required_unknown()) != NULL) {
 		printf("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-		    "(corpus, mountns, fuse, openscad, freecad, bwrap or "
-		    "all)\n", bad);
+		    "(corpus, mountns, fuse, openscad, freecad, bwrap, "
+		    "nginx or all)\n", bad);
 		free(bad);
 		return 1;
 	}
