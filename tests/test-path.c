@@ -166,6 +166,30 @@ a_leaf_lists_only_common_combinations_of_its_directory(void)
 	CHECK(strstr(ls("bolts/hex_screw/M10/false"), "length=20") == NULL);
 }
 
+/* values.max: a common value beyond it names no part, and is not listed
+ * (a listed name always resolves) */
+static void
+a_common_value_beyond_values_max_is_not_listed(void)
+{
+	struct library *l = fixture_load("big", "  - id: rod\n"
+	    "    parameters:\n      free: [l]\n"
+	    "      types: {l: Length (mm)}\n"
+	    "      common: [[[5, 2e9]]]\n    source: s\n");
+	struct buf b = BUF_INIT;
+	struct pnode n;
+	struct perr e = { 0 };
+
+	CHECK_MSG(l->diags.nerrors == 0, "%s", fixture_diags(l));
+	CHECK_INT(pnode_lookup(l, "big/rod", &n, &e), 0);
+	CHECK_INT(pnode_list(l, &n, collect_name, &b, &e), 0);
+	pnode_clear(&n);
+	CHECK_STR(buf_str(&b), "default.json\nl=5.json\n");
+	CHECK_INT(pnode_lookup(l, "big/rod/l=2000000000.json", &n, &e),
+	    -ENOENT);
+	buf_free(&b);
+	library_unref(l);
+}
+
 static void
 a_class_without_discrete_parameters_is_its_own_leaf(void)
 {
@@ -501,6 +525,7 @@ TAP_MAIN(
 	TAP_CASE(one_directory_level_per_discrete_parameter_in_free_order),
 	TAP_CASE(a_leaf_lists_default_and_common_stems_for_every_format),
 	TAP_CASE(a_leaf_lists_only_common_combinations_of_its_directory),
+	TAP_CASE(a_common_value_beyond_values_max_is_not_listed),
 	TAP_CASE(a_class_without_discrete_parameters_is_its_own_leaf),
 	TAP_CASE(every_listed_name_resolves_to_itself),
 	TAP_CASE(a_packed_node_unpacks_to_the_same_node),

@@ -767,6 +767,12 @@ leaf_names(const struct pnode *dir, struct names *ns)
 				match = value_equal(&dv, &row[f]);
 				continue;
 			}
+			/* a common value beyond values.max names no part */
+			if (pset_check_bound(ps, ps->free[f], &row[f],
+			    NULL) != 0) {
+				match = false;
+				continue;
+			}
 			if (stem.len > 0)
 				buf_addc(&stem, ',');
 			buf_printf(&stem, "%s=", p->name);
