@@ -20,11 +20,12 @@
 #include "partsfs/tree/describe.h"
 #include "partsfs/util/log.h"
 #include "partsfs/core/resmemo.h"
+#include "partsfs/remote/client.h"
 
 static void
 get_usage(FILE *fp)
 {
-	fprintf(fp, "usage: partsctl get LIBRARY PATH [-o FILE] [-q] "
+	fprintf(fp, "usage: partsctl get LIBRARY|URL PATH [-o FILE] [-q] "
 	    "[--config FILE] [--cache DIR] [--timeout SECONDS]\n"
 	    "Produce the part at PATH (bolts/hex_screw/M8/length=20.step) as the\n"
 	    "mount would: from the cache when it was made before, otherwise by\n"
@@ -38,7 +39,11 @@ get_usage(FILE *fp)
 	    "  -c, --config FILE    partsfs.conf to use (see partsfs.conf(5))\n"
 	    "      --cache DIR      the cache directory\n"
 	    "      --timeout SECONDS  the engine's time limit\n"
-	    "  -h, --help           this help\n");
+	    "  -h, --help           this help\n%s"
+	    "With the URL of a partsctl serve (http:// or https://) in place of\n"
+	    "LIBRARY, the part is fetched from it (the server makes it),\n"
+	    "verified (Content-Length, Repr-Digest) and kept in the local\n"
+	    "cache: a second get is served from there.\n", ctl_remote_help);
 }
 
 /* Copy the open file `in` to fd with sendfile. */
@@ -396,6 +401,86 @@ wait_fetch(struct fetch *f, bool progress)
 	return st;
 }
 
+/* get on a URL: a .json as the server answers it; a part through the
+ * local cache. */
+static int
+get_remote(const char *url, const char *path, const struct conf *conf,
+    const char *output, const struct ctl_remote *ro, bool quiet)
+{
+	static const char *const how[] = {
+		[REMOTE_FRESH] = "from the local cache",
+		[REMOTE_REVALIDATED] = "from the local cache, unchanged on "
+		    "the server",
+		[REMOTE_FETCHED] = "fetched",
+	};
+	struct perr e = { 0 };
+	struct remote *r = NULL;
+	struct cache *cache = NULL;
+	struct output o;
+	enum remote_via via;
+	struct stat st;
+	const char *base = strrchr(path, '/'), *dot;
+	bool progress = !quiet && isatty(STDERR_FILENO);
+	int fmt = -1, fd, rc;
+
+	base = base != NULL ? base + 1 : path;
+	if ((dot = strrchr(base, '.')) != NULL)
+		fmt = format_from_ext(dot + 1, strlen(dot + 1));
+	if (fmt < 0) {
+		ctl_error("%s is not a part file", path);
+		return CTL_INVALID;
+	}
+	if (fmt == FMT_JSON) {
+		size_t len;
+		char *text;
+		bool ok;
+		if ((r = ctl_remote_open(url, ro, NULL)) == NULL)
+			return CTL_SYSTEM;
+		if ((text = remote_text(r, path, &len, &e)) == NULL) {
+			rc = ctl_remote_fail(&e);
+			remote_close(r);
+			return rc;
+		}
+		remote_close(r);
+		if (output_open(&o, output, FMT_JSON) == -1) {
+			free(text);
+			return CTL_SYSTEM;
+		}
+		ok = write(o.fd, text, len) == (ssize_t)len;
+		if (!ok)
+			ctl_error("writing %s: %s", output ? output :
+			    "the output", strerror(errno));
+		free(text);
+		return output_close(&o, ok);
+	}
+	if ((cache = cache_open(conf->cache_dir, conf->cache_max,
+	    conf->negative_ttl, &e)) == NULL) {
+		ctl_error("%s", e.msg);
+		return CTL_SYSTEM;
+	}
+	if ((r = ctl_remote_open(url, ro, cache)) == NULL) {
+		cache_close(cache);
+		return CTL_SYSTEM;
+	}
+	if (progress)
+		fprintf(stderr, "partsctl: %s from %s ...", path, url);
+	fd = remote_part_open(r, path, (enum format)fmt, &st, &via, &e);
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	if (fd < 0) {
+		rc = ctl_remote_fail(&e);
+	} else {
+		log_debug("%s: %s (%s)", path, how[via], remote_base(r));
+		if (progress)
+			fprintf(stderr, "partsctl: %s %s\n", path, how[via]);
+		rc = write_part_fd(fd, output, (enum format)fmt);
+		close(fd);
+	}
+	remote_close(r);
+	cache_close(cache);
+	return rc;
+}
+
 int
 cmd_get(int argc, char **argv)
 {
@@ -406,8 +491,10 @@ cmd_get(int argc, char **argv)
 		{ "cache", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		CTL_REMOTE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct ctl_remote ro = { 0 };
 	const char *output = NULL, *config = NULL, *cache = NULL;
 	const char *timeout = NULL;
 	struct perr e = { 0 };
@@ -443,6 +530,8 @@ cmd_get(int argc, char **argv)
 			get_usage(stdout);
 			return CTL_OK;
 		default:
+			if (ctl_remote_opt(&ro, c, optarg))
+				break;
 			get_usage(stderr);
 			return CTL_USAGE;
 		}
@@ -456,6 +545,12 @@ cmd_get(int argc, char **argv)
 	/* what the core says on the way (a part planned again) is progress */
 	if (quiet)
 		log_quiet();
+	if (remote_is_url(argv[optind])) {
+		rc = get_remote(argv[optind], argv[optind + 1], conf, output,
+		    &ro, quiet);
+		conf_free(conf);
+		return rc;
+	}
 	if (get_remembered(argv[optind], argv[optind + 1], conf, output,
 	    &opened, &rc)) {
 		conf_free(conf);

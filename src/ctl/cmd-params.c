@@ -4,11 +4,13 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "partsfs/remote/client.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/tree/path.h"
 
@@ -28,7 +30,125 @@ params_usage(FILE *fp)
 	    "or be a by-standard/ or by-name/ path.\n\n"
 	    "  -c, --config FILE   partsfs.conf of the mount (command executors\n"
 	    "                      add formats)\n"
-	    "  -h, --help          this help\n");
+	    "  -h, --help          this help\n%s"
+	    "With the URL of a partsctl serve (http:// or https://) in place of\n"
+	    "LIBRARY: a part path, or a directory that holds default.json\n"
+	    "(with name=value for the parameters of its stems).\n",
+	    ctl_remote_help);
+}
+
+/* A value in a stem: '%', ',', '=', '/' and control bytes encoded. */
+static void
+stem_value(struct buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '%' || c == ',' || c == '=' || c == '/' || c < 0x20 ||
+		    c == 0x7f)
+			buf_printf(b, "%%%02X", c);
+		else
+			buf_addc(b, (char)c);
+	}
+}
+
+int
+ctl_remote_params(const char *url, const char *path, int nvals,
+    char **vals, const struct ctl_remote *o)
+{
+	struct perr e = { 0 };
+	struct remote *r;
+	struct buf twin = BUF_INIT;
+	const char *base = strrchr(path, '/'), *dot;
+	json_t *j = NULL, *ent;
+	char *text = NULL, *out;
+	bool leaf = false;
+	size_t i;
+	int fmt = -1, rc = CTL_OK;
+
+	base = base != NULL ? base + 1 : path;
+	if ((dot = strrchr(base, '.')) != NULL)
+		fmt = format_from_ext(dot + 1, strlen(dot + 1));
+	if (fmt >= 0 && nvals > 0) {
+		ctl_error("%s is a part path already: give values in the path "
+		    "or as name=value, not both", path);
+		return CTL_USAGE;
+	}
+	if ((r = ctl_remote_open(url, o, NULL)) == NULL)
+		return CTL_SYSTEM;
+	if (fmt >= 0) {
+		buf_add(&twin, path, (size_t)(dot - path));
+		buf_adds(&twin, ".json");
+	} else {
+		/* a directory: its default.json, or a stem of name=value */
+		if ((j = remote_list(r, path, &e)) == NULL)
+			goto fail;
+		json_array_foreach(json_object_get(j, "entries"), i, ent) {
+			if (strcmp(json_string_value(json_object_get(ent,
+			    "name")), "default.json") == 0)
+				leaf = true;
+		}
+		json_decref(j);
+		j = NULL;
+		if (!leaf) {
+			ctl_error("%s: with a URL, give a part path or a "
+			    "directory that holds default.json (partsctl ls "
+			    "%s %s shows its levels)", path, url, path);
+			rc = CTL_INVALID;
+			goto out;
+		}
+		buf_adds(&twin, path);
+		if (twin.len > 0 && twin.p[twin.len - 1] != '/')
+			buf_addc(&twin, '/');
+		for (int k = 0; k < nvals; k++) {
+			char *eq = strchr(vals[k], '=');
+			if (eq == NULL) {
+				ctl_error("'%s': expected name=value", vals[k]);
+				rc = CTL_USAGE;
+				goto out;
+			}
+			if (k > 0)
+				buf_addc(&twin, ',');
+			buf_add(&twin, vals[k], (size_t)(eq - vals[k] + 1));
+			stem_value(&twin, eq + 1);
+		}
+		buf_adds(&twin, nvals > 0 ? ".json" : "default.json");
+	}
+	if ((text = remote_text(r, buf_str(&twin), NULL, &e)) == NULL)
+		goto fail;
+	if (fmt < 0 || fmt == FMT_JSON) {
+		fputs(text, stdout);
+		goto out;
+	}
+	/* the description of the part in its own format, as the mount's
+	 * describes it: its path and format are the part's */
+	if ((j = json_loads(text, 0, NULL)) == NULL ||
+	    !json_is_string(json_object_get(j, "path"))) {
+		ctl_error("%s: the server's description is not a JSON object "
+		    "with a path", buf_str(&twin));
+		rc = CTL_SYSTEM;
+		goto out;
+	} else {
+		const char *jp = json_string_value(json_object_get(j, "path"));
+		const char *jd = strrchr(jp, '.');
+		char *np = xasprintf("%.*s.%s", (int)(jd ? jd - jp :
+		    (ptrdiff_t)strlen(jp)), jp, format_ext((enum format)fmt));
+		json_object_set_new(j, "path", json_string(np));
+		json_object_set_new(j, "format",
+		    json_string(format_ext((enum format)fmt)));
+		free(np);
+		out = describe_dump(j);
+		fputs(out, stdout);
+		free(out);
+	}
+	goto out;
+fail:
+	rc = ctl_remote_fail(&e);
+out:
+	json_decref(j);
+	free(text);
+	buf_free(&twin);
+	remote_close(r);
+	return rc;
 }
 
 int
@@ -37,9 +157,11 @@ cmd_params(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		CTL_REMOTE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL;
+	struct ctl_remote ro = { 0 };
 	struct perr e = { 0 };
 	struct library *lib;
 	struct pnode node, part;
@@ -57,6 +179,8 @@ cmd_params(int argc, char **argv)
 			params_usage(stdout);
 			return CTL_OK;
 		}
+		if (ctl_remote_opt(&ro, c, optarg))
+			continue;
 		params_usage(stderr);
 		return CTL_USAGE;
 	}
@@ -64,6 +188,9 @@ cmd_params(int argc, char **argv)
 		params_usage(stderr);
 		return CTL_USAGE;
 	}
+	if (remote_is_url(argv[optind]))
+		return ctl_remote_params(argv[optind], argv[optind + 1],
+		    argc - optind - 2, argv + optind + 2, &ro);
 	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {

@@ -38,4 +38,37 @@ struct conf;
 struct conf *ctl_conf(const char *path, const char *cache_dir,
     const char *timeout);
 
+/* Options of ls, params and get for a library served over HTTP (a URL
+ * in place of LIBRARY). */
+struct ctl_remote {
+	const char *netrc;
+	const char *token_file;
+	const char *connect_timeout;
+};
+#define CTL_REMOTE_OPTIONS \
+	{ "netrc", required_argument, NULL, 'N' }, \
+	{ "token-file", required_argument, NULL, 'K' }, \
+	{ "connect-timeout", required_argument, NULL, 'W' }
+/* Take option `c` (one of CTL_REMOTE_OPTIONS) into `o`: false when it is
+ * not one of them. */
+bool ctl_remote_opt(struct ctl_remote *o, int c, const char *arg);
+/* The help lines of those options. */
+extern const char ctl_remote_help[];
+
+struct remote;
+struct cache;
+struct perr;
+/* A client of the server at `url` with options `o`, keeping parts in
+ * `cache` (may be NULL when it fetches none).  NULL after a message. */
+struct remote *ctl_remote_open(const char *url, const struct ctl_remote *o,
+    struct cache *cache);
+/* The exit code of a remote failure `e` (after printing it). */
+int ctl_remote_fail(const struct perr *e);
+
+/* The commands on a URL: what ls, params and get do there. */
+int ctl_remote_ls(const char *url, const char *path, bool lng,
+    const struct ctl_remote *o);
+int ctl_remote_params(const char *url, const char *path, int nvals,
+    char **vals, const struct ctl_remote *o);
+
 #endif

@@ -2,6 +2,7 @@
  * dispatches to one function per command. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "ctl.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/util/log.h"
+#include "partsfs/remote/client.h"
 #include "partsfs/serve/serve.h"
 
 static const struct {
@@ -77,6 +79,72 @@ ctl_conf(const char *path, const char *cache_dir, const char *timeout)
 		return NULL;
 	}
 	return conf;
+}
+
+const char ctl_remote_help[] =
+    "      --netrc FILE     (URL) user and password for the server, from a\n"
+    "                       netrc file\n"
+    "      --token-file FILE  (URL) its first line is sent as\n"
+    "                       'Authorization: Bearer TOKEN'\n"
+    "      --connect-timeout SECONDS  (URL) how long connecting may take\n"
+    "                       (10)\n";
+
+bool
+ctl_remote_opt(struct ctl_remote *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'N':
+		o->netrc = arg;
+		return true;
+	case 'K':
+		o->token_file = arg;
+		return true;
+	case 'W':
+		o->connect_timeout = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct remote *
+ctl_remote_open(const char *url, const struct ctl_remote *o,
+    struct cache *cache)
+{
+	struct rhttp_opts ho = { o->netrc, o->token_file, 0 };
+	struct perr e = { 0 };
+	struct remote *r;
+	char *end;
+
+	if (o->connect_timeout != NULL) {
+		ho.connect_timeout = strtod(o->connect_timeout, &end);
+		if (end == o->connect_timeout || *end != '\0' ||
+		    !(ho.connect_timeout > 0 && ho.connect_timeout <= 3600)) {
+			ctl_error("--connect-timeout: '%s' is not a number of "
+			    "seconds above 0 (at most 3600)",
+			    o->connect_timeout);
+			return NULL;
+		}
+	}
+	if ((r = remote_open(url, &ho, cache, &e)) == NULL)
+		ctl_error("%s", e.msg);
+	return r;
+}
+
+int
+ctl_remote_fail(const struct perr *e)
+{
+	ctl_error("%s", e->msg);
+	switch (e->code) {
+	case ENOENT:
+	case ENOTDIR:
+		return CTL_INVALID;
+	case EIO:
+		/* the server's job failed */
+		return CTL_FAILED;
+	default:
+		return CTL_SYSTEM;
+	}
 }
 
 static void
