@@ -214,13 +214,25 @@ class H(http.server.BaseHTTPRequestHandler):
         with open(log, "a") as f:
             f.write("%s %s\n" % (self.path,
                                  self.headers.get("Authorization")))
+        etag = '"%s"' % hashlib.sha256(BODY).hexdigest()
+        if mode == "revalidate":
+            with open(log + ".inm", "a") as f:
+                f.write("%s\n" % self.headers.get("If-None-Match"))
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Cache-Control", "max-age=0")
+                self.end_headers()
+                return
         digest = hashlib.sha256(BODY).digest()
         if mode == "baddigest":
             digest = hashlib.sha256(b"other").digest()
         self.send_response(200)
         self.send_header("Content-Type", "model/stl")
-        self.send_header("ETag", '"%s"' % hashlib.sha256(BODY).hexdigest())
+        self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Cache-Control", "max-age=%d" %
+                         (0 if mode == "revalidate" else 60))
         if mode != "nodigest":
             self.send_header("Repr-Digest", "sha-256=:%s:" %
                              base64.b64encode(digest).decode())
@@ -322,6 +334,26 @@ def a_server_killed_mid_transfer_is_an_error_then_works_when_back():
     eq(rc, 0, "the get once the server is back (%s)" % err)
     check(data.startswith(b"solid standin") and len(data) > 200000,
           "the part")
+    eq(c.entries(), 1, "parts cached")
+
+
+@test
+def a_stale_part_is_revalidated_with_its_etag_and_not_transferred():
+    s = Standin("revalidate")
+    c = Client()
+    try:
+        rc, first, err = c.get(s.url, "x/y.stl")
+        eq(rc, 0, "first get (%s)" % err)
+        p = c.run("get", s.url, "x/y.stl", "-o", os.path.join(c.dir, "o2"),
+                  "-q")
+        eq(p.returncode, 0, "second get (%s)" % p.stderr)
+        eq(read(os.path.join(c.dir, "o2")), first, "the second get's bytes")
+    finally:
+        s.kill()
+    with open(s.log + ".inm") as f:
+        inm = f.read().split("\n")[:-1]
+    eq(inm, ["None", '"%s"' % hashlib.sha256(first).hexdigest()],
+       "If-None-Match of the two requests")
     eq(c.entries(), 1, "parts cached")
 
 
