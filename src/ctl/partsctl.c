@@ -21,10 +21,10 @@ static const struct {
 	const char *synopsis;
 } commands[] = {
 	{ "check", cmd_check, "check LIBRARY [--json] [-q] [--config FILE]" },
-	{ "params", cmd_params, "params LIBRARY COLL/CLASS|PART [name=value ...] "
-	    "[--config FILE]" },
-	{ "ls", cmd_ls, "ls LIBRARY [PATH] [-l] [--config FILE]" },
-	{ "get", cmd_get, "get LIBRARY PATH [-o FILE] [-q] [--config FILE] "
+	{ "params", cmd_params, "params LIBRARY|URL COLL/CLASS|PART "
+	    "[name=value ...] [--config FILE]" },
+	{ "ls", cmd_ls, "ls LIBRARY|URL [PATH] [-l] [--config FILE]" },
+	{ "get", cmd_get, "get LIBRARY|URL PATH [-o FILE] [-q] [--config FILE] "
 	    "[--cache DIR] [--timeout SECONDS]" },
 	{ "cache", cmd_cache, "cache stats|prune|clear|verify [--json] "
 	    "[--config FILE] [--cache DIR]" },
@@ -153,6 +153,9 @@ usage(FILE *fp)
 	fprintf(fp, "usage: partsctl COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < PF_ARRAY_LEN(commands); i++)
 		fprintf(fp, "  partsctl %s\n", commands[i].synopsis);
+	fprintf(fp, "\nls, params and get take the URL of a partsctl serve "
+	    "(http:// or https://)\nin place of LIBRARY, with --netrc FILE, "
+	    "--token-file FILE and\n--connect-timeout SECONDS.\n");
 	fprintf(fp, "\n'partsctl COMMAND --help' describes a command; "
 	    "man partsctl has the details.\n");
 }
