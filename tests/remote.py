@@ -252,6 +252,11 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     daemon_threads = True
 s = S(("127.0.0.1", port), H)
+if mode == "tls":
+    import os, ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["STANDIN_CERT"], os.environ["STANDIN_KEY"])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 '''
@@ -263,7 +268,7 @@ class Standin:
     connection closed after 1000 bytes), stall (1000 bytes, then
     nothing)."""
 
-    def __init__(self, mode, port=0):
+    def __init__(self, mode, port=0, env=None):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="standin-")
         self.log = os.path.join(self.dir, "log")
         open(self.log, "w").close()
@@ -272,9 +277,11 @@ class Standin:
             f.write(STANDIN)
         self.proc = subprocess.Popen(
             [sys.executable, script, mode, str(port), self.log],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, **(env or {})))
         self.port = int(self.proc.stdout.readline())
-        self.url = "http://127.0.0.1:%d/" % self.port
+        self.url = "%s://127.0.0.1:%d/" % (
+            "https" if mode == "tls" else "http", self.port)
 
     def seen(self):
         with open(self.log) as f:
@@ -398,6 +405,31 @@ def an_unreachable_server_fails_within_the_connect_time():
     for f in fill:
         f.close()
     s.close()
+
+
+@test
+def a_server_whose_certificate_is_not_trusted_is_a_tls_error():
+    if not on_path("openssl"):
+        raise Skip("no openssl command to make a certificate")
+    d = tempfile.mkdtemp(dir=TMP, prefix="tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=127.0.0.1"], check=True,
+                   capture_output=True)
+    s = Standin("tls", env={"STANDIN_CERT": cert, "STANDIN_KEY": key})
+    c = Client()
+    try:
+        rc, data, err = c.get(s.url, "x/y.stl")
+        p = c.run("ls", s.url)
+    finally:
+        s.kill()
+    eq(rc, 4, "exit status of get (%s)" % err)
+    check("TLS with " + s.url in err and "certificate" in err,
+          "the message: %r" % err)
+    eq(p.returncode, 4, "exit status of ls (%s)" % p.stderr)
+    eq(c.entries(), 0, "parts cached")
+    eq(s.seen(), [], "requests that reached the server")
 
 
 @test
