@@ -30,16 +30,16 @@ SERVERS = serve.SERVERS
 class Client:
     """partsctl on URLs with a configuration and a cache of its own."""
 
-    def __init__(self):
+    def __init__(self, extra=""):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="client-")
         self.cache = os.path.join(self.dir, "cache")
         self.conf = os.path.join(self.dir, "partsfs.conf")
-        write_conf(self.conf, self.cache)
+        write_conf(self.conf, self.cache, extra)
 
     def run(self, *args, timeout=60):
         return subprocess.run(
             WRAPPER + [PARTSCTL] + list(args[:1]) + list(args[1:]) +
-            (["--config", self.conf] if args[0] == "get" else []),
+            ["--config", self.conf],
             env=ENV, capture_output=True, timeout=timeout * SLOW)
 
     def get(self, url, path, *extra, out=None):
@@ -390,8 +390,10 @@ def an_unreachable_server_fails_within_the_connect_time():
         fill.append(f)
     time.sleep(0.2)
     t = time.monotonic()
-    for cmd in (("get", "x/y.stl", "--connect-timeout", "2"),
-                ("ls", "", "--connect-timeout", "2")):
+    c2 = Client("remote:\n  connect-timeout: 2\n")
+    for c, cmd in ((c, ("get", "x/y.stl", "--connect-timeout", "2")),
+                   (c, ("ls", "", "--connect-timeout", "2")),
+                   (c2, ("get", "x/y.stl"))):
         t = time.monotonic()
         p = c.run(cmd[0], "http://127.0.0.1:%d/" % s.getsockname()[1],
                   *cmd[1:])
@@ -454,13 +456,20 @@ def token_and_netrc_files_reach_the_server_as_authorization():
                   os.path.join(c.dir, "missing"))
         check(p.returncode != 0 and b"token file" in p.stderr,
               "a missing token file: %r" % p.stderr)
+        # from partsfs.conf's remote: section, for ls too
+        c2 = Client("remote:\n  token-file: %s\n" % tok)
+        rc, _, err = c2.get(s.url, "x/u.stl")
+        eq(rc, 0, "get with the token file of partsfs.conf (%s)" % err)
+        c2.run("ls", s.url, "x")
     finally:
         s.kill()
     eq(s.seen(), [
         ["/files/x/y.stl", "Bearer s3cr3t-token"],
         ["/files/x/z.stl", "Basic " +
          base64.b64encode(b"alice:pw:1").decode()],
-        ["/files/x/w.stl", "None"]], "what the server saw")
+        ["/files/x/w.stl", "None"],
+        ["/files/x/u.stl", "Bearer s3cr3t-token"],
+        ["/files/", "Bearer s3cr3t-token"]], "what the server saw")
 
 
 @test

@@ -493,7 +493,7 @@ unknown_keys_are_errors_at_their_position(void)
 	isolate();
 	EXPECT_REFUSED("job:\n  workers: 2\n",
 	    "partsfs.conf:1:1: error: unknown key 'job' (known: executors, "
-	    "jobs, cache, values, serve)");
+	    "jobs, cache, values, serve, remote)");
 	EXPECT_REFUSED("jobs:\n  workers: 2\n  timout: 5\n",
 	    "partsfs.conf:3:3: error: jobs: unknown key 'timout' (known: "
 	    "workers, timeout, memory, cpu, stderr, output-max, sandbox, "
@@ -543,7 +543,7 @@ values_of_the_wrong_kind_are_errors(void)
 	    "(name, argv, formats, ...), found a single value");
 	EXPECT_REFUSED("- executors\n",
 	    "partsfs.conf:1:1: error: expected a mapping of the sections "
-	    "executors, jobs, cache, values and serve, found a list");
+	    "executors, jobs, cache, values, serve and remote, found a list");
 }
 
 /* The serve section: partsctl serve's addresses and limits, loopback
@@ -596,6 +596,33 @@ the_serve_section_sets_addresses_and_limits(void)
 	EXPECT_REFUSED("serve:\n  threads: 300\n", "serve.threads");
 	EXPECT_REFUSED("serve:\n  queue: 0\n", "serve.queue");
 	EXPECT_REFUSED("serve:\n  port: 1\n", "serve: unknown key 'port'");
+}
+
+/* The remote section: credentials for partsctl on a URL from files, and
+ * the connect time. */
+static void
+the_remote_section_names_credential_files_and_the_connect_time(void)
+{
+	struct conf *c;
+
+	isolate();
+	c = conf_default();
+	CHECK(c->remote_netrc == NULL && c->remote_token_file == NULL);
+	CHECK_NUM(c->remote_connect_timeout, 10);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "remote:\n  netrc: /etc/parts.netrc\n"
+	    "  token-file: /run/parts.token\n  connect-timeout: 2.5\n");
+	CHECK_STR(c->remote_netrc, "/etc/parts.netrc");
+	CHECK_STR(c->remote_token_file, "/run/parts.token");
+	CHECK_NUM(c->remote_connect_timeout, 2.5);
+	conf_free(c);
+	EXPECT_REFUSED("remote:\n  netrc: parts.netrc\n", "remote.netrc: "
+	    "'parts.netrc' must be an absolute path");
+	EXPECT_REFUSED("remote:\n  connect-timeout: 0\n",
+	    "remote.connect-timeout: '0' is not a number of seconds from 0.1 "
+	    "to 3600");
+	EXPECT_REFUSED("remote:\n  token: x\n", "remote: unknown key "
+	    "'token'");
 }
 
 /* What the OCCI API says of itself: none by default, one line each. */
@@ -1283,6 +1310,7 @@ TAP_MAIN(
 	TAP_CASE(conf_set_rejects_bad_values_and_unknown_names),
 	TAP_CASE(the_serve_section_sets_addresses_and_limits),
 	TAP_CASE(the_occi_keys_name_the_server_for_the_plugin),
+	TAP_CASE(the_remote_section_names_credential_files_and_the_connect_time),
 	TAP_CASE(parse_size_reads_bytes_and_binary_suffixes),
 	TAP_CASE(expand_home_expands_only_a_leading_tilde),
 	TAP_CASE(the_man_page_examples_are_valid),

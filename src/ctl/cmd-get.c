@@ -434,7 +434,7 @@ get_remote(const char *url, const char *path, const struct conf *conf,
 		size_t len;
 		char *text;
 		bool ok;
-		if ((r = ctl_remote_open(url, ro, NULL)) == NULL)
+		if ((r = ctl_remote_open(url, ro, conf, NULL)) == NULL)
 			return CTL_SYSTEM;
 		if ((text = remote_text(r, path, &len, &e)) == NULL) {
 			rc = ctl_remote_fail(&e);
@@ -458,7 +458,7 @@ get_remote(const char *url, const char *path, const struct conf *conf,
 		ctl_error("%s", e.msg);
 		return CTL_SYSTEM;
 	}
-	if ((r = ctl_remote_open(url, ro, cache)) == NULL) {
+	if ((r = ctl_remote_open(url, ro, conf, cache)) == NULL) {
 		cache_close(cache);
 		return CTL_SYSTEM;
 	}

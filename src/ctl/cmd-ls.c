@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "partsfs/remote/client.h"
 #include "partsfs/tree/path.h"
+#include "partsfs/util/conf.h"
 
 struct ls_ctx {
 	bool lng;
@@ -83,7 +84,7 @@ listing_path(json_t *list, const char *fallback)
 
 int
 ctl_remote_ls(const char *url, const char *path, bool lng,
-    const struct ctl_remote *o)
+    const struct ctl_remote *o, const char *config)
 {
 	struct ls_ctx ctx = { lng };
 	struct perr e = { 0 };
@@ -91,9 +92,14 @@ ctl_remote_ls(const char *url, const char *path, bool lng,
 	json_t *list = NULL, *ent, *found = NULL;
 	char *p, *parent, *base, *slash;
 	size_t i;
+	struct conf *conf;
 	int rc = CTL_OK;
 
-	if ((r = ctl_remote_open(url, o, NULL)) == NULL)
+	if ((conf = ctl_conf(config, NULL, NULL)) == NULL)
+		return CTL_USAGE;
+	r = ctl_remote_open(url, o, conf, NULL);
+	conf_free(conf);
+	if (r == NULL)
 		return CTL_SYSTEM;
 	p = xstrdup(path);
 	while (p[0] != '\0' && p[strlen(p) - 1] == '/')
@@ -211,7 +217,8 @@ cmd_ls(int argc, char **argv)
 	}
 	path = argc - optind == 2 ? argv[optind + 1] : "";
 	if (remote_is_url(argv[optind]))
-		return ctl_remote_ls(argv[optind], path, ctx.lng, &ro);
+		return ctl_remote_ls(argv[optind], path, ctx.lng, &ro,
+		    config);
 	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	if (pnode_lookup(lib, path, &node, &e) != 0) {

@@ -13,6 +13,7 @@
 #include "partsfs/remote/client.h"
 #include "partsfs/tree/describe.h"
 #include "partsfs/tree/path.h"
+#include "partsfs/util/conf.h"
 
 static void
 params_usage(FILE *fp)
@@ -53,8 +54,9 @@ stem_value(struct buf *b, const char *v)
 
 int
 ctl_remote_params(const char *url, const char *path, int nvals,
-    char **vals, const struct ctl_remote *o)
+    char **vals, const struct ctl_remote *o, const char *config)
 {
+	struct conf *conf;
 	struct perr e = { 0 };
 	struct remote *r;
 	struct buf twin = BUF_INIT;
@@ -73,7 +75,11 @@ ctl_remote_params(const char *url, const char *path, int nvals,
 		    "or as name=value, not both", path);
 		return CTL_USAGE;
 	}
-	if ((r = ctl_remote_open(url, o, NULL)) == NULL)
+	if ((conf = ctl_conf(config, NULL, NULL)) == NULL)
+		return CTL_USAGE;
+	r = ctl_remote_open(url, o, conf, NULL);
+	conf_free(conf);
+	if (r == NULL)
 		return CTL_SYSTEM;
 	if (fmt >= 0) {
 		buf_add(&twin, path, (size_t)(dot - path));
@@ -190,7 +196,7 @@ cmd_params(int argc, char **argv)
 	}
 	if (remote_is_url(argv[optind]))
 		return ctl_remote_params(argv[optind], argv[optind + 1],
-		    argc - optind - 2, argv + optind + 2, &ro);
+		    argc - optind - 2, argv + optind + 2, &ro, config);
 	if ((lib = ctl_load(argv[optind], config)) == NULL)
 		return CTL_INVALID;
 	if (pnode_lookup(lib, argv[optind + 1], &node, &e) != 0) {

@@ -58,17 +58,18 @@ extern const char ctl_remote_help[];
 struct remote;
 struct cache;
 struct perr;
-/* A client of the server at `url` with options `o`, keeping parts in
- * `cache` (may be NULL when it fetches none).  NULL after a message. */
+/* A client of the server at `url` with options `o` over the remote:
+ * section of `conf`, keeping parts in `cache` (may be NULL when it
+ * fetches none).  NULL after a message. */
 struct remote *ctl_remote_open(const char *url, const struct ctl_remote *o,
-    struct cache *cache);
+    const struct conf *conf, struct cache *cache);
 /* The exit code of a remote failure `e` (after printing it). */
 int ctl_remote_fail(const struct perr *e);
 
 /* The commands on a URL: what ls, params and get do there. */
 int ctl_remote_ls(const char *url, const char *path, bool lng,
-    const struct ctl_remote *o);
+    const struct ctl_remote *o, const char *config);
 int ctl_remote_params(const char *url, const char *path, int nvals,
-    char **vals, const struct ctl_remote *o);
+    char **vals, const struct ctl_remote *o, const char *config);
 
 #endif

@@ -109,9 +109,13 @@ ctl_remote_opt(struct ctl_remote *o, int c, const char *arg)
 
 struct remote *
 ctl_remote_open(const char *url, const struct ctl_remote *o,
-    struct cache *cache)
+    const struct conf *conf, struct cache *cache)
 {
-	struct rhttp_opts ho = { o->netrc, o->token_file, 0 };
+	struct rhttp_opts ho = {
+		o->netrc != NULL ? o->netrc : conf->remote_netrc,
+		o->token_file != NULL ? o->token_file : conf->remote_token_file,
+		conf->remote_connect_timeout,
+	};
 	struct perr e = { 0 };
 	struct remote *r;
 	char *end;

@@ -144,6 +144,10 @@ static const struct spec spec_serve_timeout = {
 	SPEC_REAL, 1, 86400, false,
 	"a number of seconds from 1 to 86400"
 };
+static const struct spec spec_connect_timeout = {
+	SPEC_REAL, 0.1, 3600, false,
+	"a number of seconds from 0.1 to 3600"
+};
 static const struct spec spec_threads = {
 	SPEC_INT, 0, 256, false,
 	"a number of threads from 0 (one per CPU) to 256"
@@ -387,6 +391,7 @@ conf_default(void)
 	c->serve_timeout = 15;
 	c->serve_threads = 0;
 	c->serve_queue = 256;
+	c->remote_connect_timeout = 10;
 	return c;
 }
 
@@ -431,6 +436,8 @@ conf_free(struct conf *c)
 	free(c->serve_occi_library);
 	free(c->serve_occi_maintainer);
 	free(c->serve_occi_email);
+	free(c->remote_netrc);
+	free(c->remote_token_file);
 	free(c);
 }
 
@@ -1204,12 +1211,31 @@ read_serve(struct conf *c, const struct ynode *root, struct diags *d)
 	    "serve.occi-email", d);
 }
 
+static void
+read_remote(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "netrc", "token-file",
+	    "connect-timeout", NULL };
+	const struct ynode *rm;
+	union num u;
+
+	if ((rm = section(root, "remote", "remote", keys, d)) == NULL)
+		return;
+	read_path(&c->remote_netrc, rm, "netrc", "remote.netrc",
+	    PATH_ABSOLUTE, d);
+	read_path(&c->remote_token_file, rm, "token-file",
+	    "remote.token-file", PATH_ABSOLUTE, d);
+	if (read_num(rm, "connect-timeout", "remote.connect-timeout",
+	    &spec_connect_timeout, &u, d))
+		c->remote_connect_timeout = u.d;
+}
+
 /* The file at `path` over the defaults; NULL after errors. */
 static struct conf *
 conf_read(const char *path, struct diags *d)
 {
 	static const char *const sections[] = { "executors", "jobs", "cache",
-	    "values", "serve", NULL };
+	    "values", "serve", "remote", NULL };
 	struct arena *a = arena_new();
 	size_t errors = d->nerrors;
 	struct conf *c = conf_default();
@@ -1220,8 +1246,8 @@ conf_read(const char *path, struct diags *d)
 	if (root != NULL && root->kind != Y_NULL) {
 		if (root->kind != Y_MAP)
 			yerror(d, root, "expected a mapping of the sections "
-			    "executors, jobs, cache, values and serve, found "
-			    "%s",
+			    "executors, jobs, cache, values, serve and "
+			    "remote, found %s",
 			    kind_text(root));
 		else {
 			check_keys(root, NULL, sections, d);
@@ -1230,6 +1256,7 @@ conf_read(const char *path, struct diags *d)
 			read_cache(c, root, d);
 			read_values(c, root, d);
 			read_serve(c, root, d);
+			read_remote(c, root, d);
 		}
 	}
 	arena_free(a);

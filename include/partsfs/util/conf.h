@@ -97,6 +97,10 @@ struct conf {
 	char *serve_occi_library;
 	char *serve_occi_maintainer;
 	char *serve_occi_email;
+	/* remote: the client of a served library (partsctl on a URL) */
+	char *remote_netrc;          /* user and password; NULL none */
+	char *remote_token_file;     /* a bearer token; NULL none */
+	double remote_connect_timeout;   /* seconds */
 };
 
 /* What OpenSCAD says when its output cannot be the part asked for, by
