@@ -362,6 +362,14 @@ def a_stale_part_is_revalidated_with_its_etag_and_not_transferred():
     eq(inm, ["None", '"%s"' % hashlib.sha256(first).hexdigest()],
        "If-None-Match of the two requests")
     eq(c.entries(), 1, "parts cached")
+    # the server gone: what is cached is served all the same, said so
+    p = c.run("get", s.url, "x/y.stl", "-o", os.path.join(c.dir, "o3"))
+    eq(p.returncode, 0, "a get with the server gone (%s)" % p.stderr)
+    eq(read(os.path.join(c.dir, "o3")), first, "the bytes served offline")
+    check(b"serving the part cached before" in p.stderr, p.stderr)
+    p = c.run("get", s.url, "x/other.stl", "-o", os.path.join(c.dir, "o4"))
+    eq(p.returncode, 4, "a part not cached with the server gone (%s)"
+       % p.stderr)
 
 
 @test

@@ -412,6 +412,8 @@ get_remote(const char *url, const char *path, const struct conf *conf,
 		[REMOTE_REVALIDATED] = "from the local cache, unchanged on "
 		    "the server",
 		[REMOTE_FETCHED] = "fetched",
+		[REMOTE_OFFLINE] = "from the local cache, the server being "
+		    "unreachable",
 	};
 	struct perr e = { 0 };
 	struct remote *r = NULL;

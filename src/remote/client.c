@@ -431,8 +431,11 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 	char *name, *memo, *etag = NULL, *scratch, *tmp, *p, *inm = NULL;
 	const char *hdr[2] = { NULL, NULL };
 	long long expires = 0;
+	struct perr mine = { 0 };
 	int fd = -1, out, rc;
 
+	if (e == NULL)
+		e = &mine;
 	if (r->cache == NULL)
 		return perr_set(e, EINVAL, "%s: no cache to keep parts in",
 		    path);
@@ -479,6 +482,16 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 	if (close(out) == -1 && rc == 0) {
 		rc = perr_set(e, errno, "%s: %s", tmp, strerror(errno));
 		rhttp_reply_clear(&rep);
+	}
+	if ((rc == -ECONNREFUSED || rc == -ETIMEDOUT) && fd != -1) {
+		/* offline: what was fetched before */
+		log_warning("%s: serving the part cached before: %s", path,
+		    e->msg);
+		perr_clear(e);
+		rc = 0;
+		if (via != NULL)
+			*via = REMOTE_OFFLINE;
+		goto clean;
 	}
 	if (rc != 0)
 		goto clean;

@@ -52,6 +52,8 @@ enum remote_via {
 			       * server's max-age had not run out) */
 	REMOTE_REVALIDATED,   /* from the local cache after a 304 */
 	REMOTE_FETCHED,       /* transferred, verified, cached */
+	REMOTE_OFFLINE,       /* from the local cache, as the server could
+			       * not be reached to revalidate it */
 };
 
 /*
@@ -59,7 +61,8 @@ enum remote_via {
  * from the local cache; *st its stat, *via (may be NULL) how it came.
  * A part fetched before is revalidated with its ETag once the server's
  * Cache-Control max-age has run out, and served without a request until
- * then.  A transfer becomes a cached part only when it is a 200 with an
+ * then; when the server cannot be reached (ECONNREFUSED, ETIMEDOUT) the
+ * part cached is served all the same (REMOTE_OFFLINE).  A transfer becomes a cached part only when it is a 200 with an
  * ETag, a Content-Length equal to the bytes received, and a Repr-Digest
  * whose sha-256 is theirs; anything else leaves nothing in the cache.
  * The descriptor, or -errno with `e` set: ENOENT (the server's 404),
