@@ -200,6 +200,25 @@ def sixteen_concurrent_gets_of_one_part_make_one_job_on_the_server():
     eq(int(figures["requests"]) - 1, 16, "requests the server had")
 
 
+@test
+def concurrent_gets_into_one_local_cache_keep_one_part():
+    srv = fake()
+    c = Client()
+    procs = [subprocess.Popen(
+        WRAPPER + [PARTSCTL, "get", url(srv), "fake/rod/size=7.stl", "-q",
+                   "-o", os.path.join(c.dir, "out%d" % i), "--config",
+                   c.conf], env=ENV, stderr=subprocess.PIPE)
+        for i in range(8)]
+    for i, p in enumerate(procs):
+        eq(p.wait(60 * SLOW), 0, "a get: %s" % p.stderr.read())
+        p.stderr.close()
+        check_box(read(os.path.join(c.dir, "out%d" % i)), 7)
+    eq(c.entries(), 1, "parts in the cache")
+    p = subprocess.run([PARTSCTL, "cache", "verify", "--config", c.conf],
+                       env=ENV, capture_output=True, text=True)
+    eq(p.returncode, 0, "partsctl cache verify: %s" % p.stderr)
+
+
 # --- verification: a stand-in server --------------------------------------
 
 STANDIN = r'''
