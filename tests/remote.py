@@ -37,10 +37,18 @@ class Client:
         write_conf(self.conf, self.cache, extra)
 
     def run(self, *args, timeout=60):
-        return subprocess.run(
+        p = subprocess.run(
             WRAPPER + [PARTSCTL] + list(args[:1]) + list(args[1:]) +
             ["--config", self.conf],
             env=ENV, capture_output=True, timeout=timeout * SLOW)
+        # under --enable-asan or a PARTSFS_WRAPPER: what they found, on
+        # the paths of failures too
+        for bad in (b"Sanitizer", b"runtime error:", b"Invalid read",
+                    b"Invalid write", b"definitely lost"):
+            if bad in p.stderr:
+                raise Failed("partsctl %s: %s" % (" ".join(args),
+                                                  p.stderr.decode()[-3000:]))
+        return p
 
     def get(self, url, path, *extra, out=None):
         out = out or os.path.join(self.dir, "out")
