@@ -52,10 +52,14 @@ KNOWN = {"connecting_bars/tubebarcrimpedends":
 
 
 def find_corpus():
-    for d in (os.environ.get("PARTSFS_CORPUS"),
-              os.path.join(B.top, "..", "shared", "corpus", "bolts"),
-              "/work/shared/corpus/bolts"):
-        if d and os.path.isdir(os.path.join(d, "data")):
+    """PARTSFS_CORPUS when it is set, else where bench/run.sh looks."""
+    if os.environ.get("PARTSFS_CORPUS"):
+        where = [os.environ["PARTSFS_CORPUS"]]
+    else:
+        where = [os.path.join(B.top, "..", "shared", "corpus", "bolts"),
+                 "/work/shared/corpus/bolts"]
+    for d in where:
+        if os.path.isdir(os.path.join(d, "data")):
             return os.path.realpath(d)
     return None
 
@@ -65,7 +69,7 @@ def bwrap_missing():
     engine in bwrap; as root, as nobody)."""
     bwrap = which("bwrap")
     if bwrap is None:
-        return "bwrap is not installed (Debian package bubblewrap)"
+        return "bwrap (Debian package bubblewrap)"
     argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
             "true"]
@@ -75,9 +79,9 @@ def bwrap_missing():
         p = subprocess.run(argv, capture_output=True, text=True, timeout=60,
                            **kw)
     except (OSError, subprocess.SubprocessError) as e:
-        return "bwrap cannot be run: %s" % e
+        return "bwrap that runs (%s)" % e
     if p.returncode != 0:
-        return "bwrap cannot make a sandbox here: " + (
+        return "bwrap that can make a sandbox here (%s)" % (
             p.stderr.strip().splitlines() or ["exit status %d" %
                                               p.returncode])[0]
     return None
@@ -86,18 +90,20 @@ def bwrap_missing():
 def missing(corpus):
     why = []
     if os.geteuid() != 0:
-        why.append("not root")
+        why.append("root (this is uid %d)" % os.geteuid())
     if not os.path.exists("/dev/fuse"):
-        why.append("no /dev/fuse")
+        why.append("/dev/fuse (there is none)")
     if which("fusermount3") is None:
-        why.append("no fusermount3 (Debian package fuse3)")
+        why.append("fusermount3 (Debian package fuse3)")
     if corpus is None:
-        why.append("no BOLTS corpus (PARTSFS_CORPUS, or "
-                   "../shared/corpus/bolts beside the source tree)")
+        why.append("the BOLTS corpus (%s has no data/ directory)" % (
+            "PARTSFS_CORPUS=" + os.environ["PARTSFS_CORPUS"]
+            if os.environ.get("PARTSFS_CORPUS") else
+            "../shared/corpus/bolts beside the source tree"))
     if which("freecadcmd") is None:
-        why.append("no freecadcmd (Debian package freecad-python3)")
+        why.append("freecadcmd (Debian package freecad-python3)")
     if which("openscad") is None:
-        why.append("no openscad (Debian package openscad)")
+        why.append("openscad (Debian package openscad)")
     if not why:
         b = bwrap_missing()
         if b:
@@ -366,15 +372,18 @@ def bench_parts():
             shutil.rmtree(r[2], ignore_errors=True)
 
     steps = [through_mount, by_hand]
+    loads = []
     for r in range(REPEATS):
+        loads.append(loadavg().split()[0])
         for step in steps[r % 2:] + steps[:r % 2]:
             step()
     n = len(sample)
     m, h = median(res["mount"]), median(res["hand"])
     B.say("  %d repeats, the two sides in turns; the %d parts of each side "
           "are STEP files, %d bytes" % (REPEATS, n, sizes["mount"]))
-    B.say("    through the mount, %d by hand (the last repeat)" %
-          sizes["hand"])
+    B.say("    through the mount, %d by hand (the last repeat); load average "
+          "(1 min) at each" % sizes["hand"])
+    B.say("    repeat's start: %s" % ", ".join(loads))
     B.say("    through the mount: %s, %.2f parts/s" % (spread(res["mount"]),
                                                       n / m))
     B.say("    by hand:           %s, %.2f parts/s" % (spread(res["hand"]),
