@@ -51,6 +51,21 @@ KNOWN = {"connecting_bars/tubebarcrimpedends":
 # CPUs, the whole benchmark 2 to 3 minutes.
 
 
+# With the kernel's autogroup scheduling on, each session is a scheduling
+# group with an equal share of the CPUs: partsfs's engines, each in a
+# session of its own (bwrap --new-session), would get twice the CPU of two
+# engines by hand in the benchmark's one session on a busy machine.  The
+# engines by hand get a session each too.
+try:
+    with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+        AUTOGROUP = f.read().strip() == "1"
+except OSError:
+    AUTOGROUP = False
+AUTOGROUP_NOTE = ("autogroup scheduling is on here, and a session is a "
+                  "scheduling group" if AUTOGROUP else
+                  "autogroup scheduling is off here")
+
+
 def find_corpus():
     """PARTSFS_CORPUS when it is set, else where bench/run.sh looks."""
     if os.environ.get("PARTSFS_CORPUS"):
@@ -323,7 +338,9 @@ def bench_parts():
     B.say("  by hand, e.g.: " + "\n    ".join(hands[0].describe()))
     B.say("    (the job files are written before the clock starts; engines "
           "by hand run outside")
-    B.say("    the sandbox, the mount's in bwrap)")
+    B.say("    the sandbox, the mount's in bwrap; each in a session of its "
+          "own, as bwrap --new-session")
+    B.say("    puts the mount's: %s)" % AUTOGROUP_NOTE)
     res = {"mount": [], "hand": []}
     sizes = {}
 
@@ -361,7 +378,17 @@ def bench_parts():
 
         def run(r):
             argv, env, scratch, output = r
-            B.run(argv, env=env, cwd=scratch)
+            # a session of its own, as bwrap --new-session gives each of
+            # partsfs's engines (see AUTOGROUP)
+            p = subprocess.run(argv, env=env, cwd=scratch,
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE,
+                               start_new_session=True)
+            if p.returncode != 0:
+                raise RuntimeError("%s: exit status %d\n%s" % (
+                    B.show(argv), p.returncode,
+                    p.stderr.decode(errors="replace")[-2000:]))
             return output
         with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
             t0 = time.perf_counter()
