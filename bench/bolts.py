@@ -47,8 +47,8 @@ KNOWN = {"connecting_bars/tubebarcrimpedends":
 
 # The sample of B2: every other class with a default STEP part of each
 # collection, in listing order, starting with its first (so every
-# collection is in it): 39 of the 72 parts, each side 15 to 20 s on 2
-# CPUs, the whole benchmark 2 to 3 minutes.
+# collection is in it): 39 of the 72 parts, each side 25 to 35 s and the
+# whole benchmark about 4 minutes on 2 CPUs at a load average of 5 to 10.
 
 
 # With the kernel's autogroup scheduling on, each session is a scheduling
