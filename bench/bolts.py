@@ -18,7 +18,6 @@
 # own, one job per CPU) and runs N engines at once by hand.
 
 import concurrent.futures
-import json
 import os
 import shutil
 import subprocess
@@ -44,12 +43,6 @@ JOBS = int(JOBS_SET) if JOBS_SET else (os.cpu_count() or 1)
 # command not done") for every value.
 KNOWN = {"connecting_bars/tubebarcrimpedends":
          "BOLTS's own failure in FreeCAD 0.20: BRep_API: command not done"}
-
-# The sample of B2: every other class with a default STEP part of each
-# collection, in listing order, starting with its first (so every
-# collection is in it): 39 of the 72 parts, each side 25 to 35 s and the
-# whole benchmark about 4 minutes on 2 CPUs at a load average of 5 to 10.
-
 
 # With the kernel's autogroup scheduling on, each session is a scheduling
 # group with an equal share of the CPUs: partsfs's engines, each in a
@@ -257,6 +250,11 @@ def classes_with_step():
 
 
 def choose(classes):
+    """The sample of B2: every other class with a default STEP part of
+    each collection, in listing order, starting with its first (so every
+    collection is in it): 39 of the 72 parts, each side 25 to 35 s and
+    the whole benchmark about 4 minutes on 2 CPUs at a load average of 5
+    to 10.  With BENCH_BOLTS_ALL, all of them."""
     if ALL:
         return list(classes)
     sample, nth = [], {}
@@ -425,22 +423,32 @@ def bench_parts():
 
 def primer_part(classes, sample):
     """A default STEP part of a class outside the sample; with every
-    class in the sample, a STEP part of the first class other than its
-    default (None when there is none)."""
+    class in the sample, another STEP part of the first class: one beside
+    its default part, or the default of a sibling directory (another
+    size); None when there is none."""
     chosen = {c for c, p in sample}
     for cls, part in classes:
         if cls not in chosen:
             return part
     cls, part = classes[0]
     want = B.partsctl_json("params", B.library, part)["params"]
+
+    def ls(path):
+        return B.run([B.partsctl, "ls", B.library, path],
+                     stdout=subprocess.PIPE).stdout.decode().split()
+
     leaf = os.path.dirname(part)
-    names = B.run([B.partsctl, "ls", B.library, leaf],
-                  stdout=subprocess.PIPE).stdout.decode().split()
-    for name in names:
-        if name.endswith(".step") and name != "default.step":
-            p = leaf + "/" + name
-            if B.partsctl_json("params", B.library, p)["params"] != want:
-                return p
+    parent = os.path.dirname(leaf)
+    tries = [leaf + "/" + n for n in ls(leaf) if n.endswith(".step")]
+    tries += [parent + "/" + n + "/default.step" for n in ls(parent)
+              if "." not in n and n != os.path.basename(leaf)][:5]
+    for p in tries:
+        try:
+            d = B.partsctl_json("params", B.library, p)
+        except RuntimeError:
+            continue
+        if d["format"] == "step" and d["params"] != want:
+            return p
     return None
 
 
