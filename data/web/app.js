@@ -140,8 +140,12 @@ async function loadAllClasses() {
 		}
 	};
 	await Promise.all([1, 2, 3, 4, 5, 6].map(worker));
-	if (route().query !== undefined)
-		showSearch(route().query);
+	// the views that list classes, now with their names
+	const r = route();
+	if (r.query !== undefined)
+		showSearch(r.query);
+	else if (r.segs.length === 0)
+		showHome();
 }
 
 function renderTree() {
@@ -293,7 +297,8 @@ async function showCollection(id) {
 		return li;
 	    }));
 	render();
-	await loadDrawings(id);
+	await Promise.all([loadDrawings(id), ...c.classes.map((cls) =>
+	    loadClass(id, cls).catch(() => null))]);
 	if (route().segs.join("/") === id)
 		render();
 }
@@ -661,6 +666,12 @@ function wire() {
 function render() {
 	$("fatal").hidden = true;
 	const r = route();
+	for (const d of document.querySelectorAll("#tree details"))
+		if (d.dataset.coll === r.segs[0])
+			d.open = true;
+	for (const a of document.querySelectorAll("#tree a"))
+		a.classList.toggle("current", a.getAttribute("href") ===
+		    "#/" + r.segs.slice(0, 2).join("/"));
 	if (r.query !== undefined)
 		return showSearch(r.query);
 	if (r.segs.length === 0)
