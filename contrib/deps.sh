@@ -7,7 +7,8 @@ set -eu
 PACKAGES="
 gcc make pkg-config autoconf automake
 libfuse3-dev fuse3 libyaml-dev libjansson-dev libcurl4-openssl-dev
-libsqlite3-dev nettle-dev libassimp-dev bubblewrap adduser
+libsqlite3-dev nettle-dev libassimp-dev libmicrohttpd-dev bubblewrap adduser
+libjs-three nginx-light wrk
 openscad freecad-python3 xvfb xauth
 python3 valgrind clang libclang-rt-14-dev
 "

@@ -983,6 +983,63 @@ a_checked_blob_is_hashed_once_per_life_and_identity(void)
 	free(blob);
 }
 
+/* The digest of a blob served is what its file hashes to: the first
+ * time hashed and compared with its row, then from the table of files
+ * checked, without reading it again; a spoilt blob has none, and is set
+ * aside. */
+static void
+the_digest_of_a_blob_is_its_content_hash_read_once(void)
+{
+	const char *dir = tap_tmpdir();
+	struct cache_key k = key_of("digest");
+	char *blob = blob_of(dir, "digest");
+	char want[CACHE_KEY_LEN + 1], got[CACHE_KEY_LEN + 1];
+	struct stat st;
+	struct cache *c;
+	struct perr e;
+	int fd;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "digest", 30, &e), 0);
+	CHECK_INT(sha256_file(blob, want, NULL), 0);
+	settle();
+	fd = cache_blob_serve(c, &k, FMT_STL, &st);
+	CHECK(fd != -1);
+	CHECK_INT(hashed(c), 1);
+	for (int i = 0; i < 10; i++) {
+		memset(got, 0, sizeof got);
+		CHECK_INT(cache_blob_digest(c, &k, FMT_STL, fd, &st, got), 0);
+		CHECK_STR(got, want);
+	}
+	memset(got, 0, sizeof got);
+	CHECK_INT(cache_blob_digest(c, &k, FMT_STL, fd, NULL, got), 0);
+	CHECK_STR(got, want);
+	CHECK_INT(hashed(c), 1);
+	close(fd);
+	cache_close(c);
+
+	/* a new life: hashed by the digest itself */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	fd = open(blob, O_RDONLY);
+	CHECK(fd != -1);
+	CHECK_INT(cache_blob_digest(c, &k, FMT_STL, fd, NULL, got), 0);
+	CHECK_STR(got, want);
+	CHECK_INT(hashed(c), 1);
+	close(fd);
+	/* spoilt: no digest, set aside */
+	spoil(dir, "digest", FLIP);
+	fd = open(blob, O_RDONLY);
+	CHECK(fd != -1);
+	CHECK_INT(cache_blob_digest(c, &k, FMT_STL, fd, NULL, got), -ENOENT);
+	close(fd);
+	CHECK(!exists(blob));
+	CHECK_INT(present(c, "digest"), 0);
+	cache_close(c);
+	free(blob);
+}
+
 /* A blob changed in the clock tick it was checked in keeps its mtime and
  * ctime on a file system with coarse timestamps: it must not have been
  * remembered as checked.  Only such changes tell (a kernel with
@@ -2926,6 +2983,7 @@ TAP_MAIN(
 	TAP_CASE(a_blob_replaced_by_another_file_is_never_served_and_is_set_aside),
 	TAP_CASE(a_blob_of_the_wrong_size_is_refused_unread),
 	TAP_CASE(a_checked_blob_is_hashed_once_per_life_and_identity),
+	TAP_CASE(the_digest_of_a_blob_is_its_content_hash_read_once),
 	TAP_CASE(a_blob_changed_in_the_tick_it_was_checked_in_is_refused),
 	TAP_CASE(a_blob_without_a_row_is_not_served_nor_removed),
 	TAP_CASE(blobs_set_aside_are_bounded_and_cleared),

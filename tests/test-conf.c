@@ -439,7 +439,7 @@ unknown_keys_are_errors_at_their_position(void)
 	isolate();
 	EXPECT_REFUSED("job:\n  workers: 2\n",
 	    "partsfs.conf:1:1: error: unknown key 'job' (known: executors, "
-	    "jobs, cache, values)");
+	    "jobs, cache, values, serve)");
 	EXPECT_REFUSED("jobs:\n  workers: 2\n  timout: 5\n",
 	    "partsfs.conf:3:3: error: jobs: unknown key 'timout' (known: "
 	    "workers, timeout, memory, cpu, stderr, output-max, sandbox, "
@@ -488,7 +488,59 @@ values_of_the_wrong_kind_are_errors(void)
 	    "(name, argv, formats, ...), found a single value");
 	EXPECT_REFUSED("- executors\n",
 	    "partsfs.conf:1:1: error: expected a mapping of the sections "
-	    "executors, jobs, cache and values, found a list");
+	    "executors, jobs, cache, values and serve, found a list");
+}
+
+/* The serve section: partsctl serve's addresses and limits, loopback
+ * only by default. */
+static void
+the_serve_section_sets_addresses_and_limits(void)
+{
+	struct conf *c;
+
+	isolate();
+	c = conf_default();
+	CHECK_INT(c->nserve_listen, 1);
+	CHECK_STR(c->serve_listen[0], "127.0.0.1:8080");
+	CHECK(c->serve_listen[1] == NULL);
+	CHECK_INT(c->nserve_occi_listen, 0);
+	CHECK_INT(c->serve_connections, 1024);
+	CHECK_INT(c->serve_per_ip, 0);
+	CHECK_NUM(c->serve_timeout, 15);
+	CHECK_INT(c->serve_threads, 0);
+	CHECK_INT(c->serve_queue, 256);
+	CHECK(c->serve_web == NULL);
+	conf_free(c);
+
+	EXPECT_ACCEPTED(c, "serve:\n  listen: ['[::1]:80', 0.0.0.0:8080, "
+	    "localhost:0]\n  occi-listen: 127.0.0.1:8081\n"
+	    "  connections: 5000\n  per-ip: 64\n  timeout: 2.5\n"
+	    "  threads: 4\n  queue: 10\n  web: /srv/web\n");
+	CHECK_INT(c->nserve_listen, 3);
+	CHECK_STR(c->serve_listen[0], "[::1]:80");
+	CHECK_STR(c->serve_listen[2], "localhost:0");
+	CHECK_INT(c->nserve_occi_listen, 1);
+	CHECK_STR(c->serve_occi_listen[0], "127.0.0.1:8081");
+	CHECK_INT(c->serve_connections, 5000);
+	CHECK_INT(c->serve_per_ip, 64);
+	CHECK_NUM(c->serve_timeout, 2.5);
+	CHECK_INT(c->serve_threads, 4);
+	CHECK_INT(c->serve_queue, 10);
+	CHECK_STR(c->serve_web, "/srv/web");
+	conf_free(c);
+
+	EXPECT_REFUSED("serve:\n  listen: 8080\n", "serve.listen: '8080' is "
+	    "not an address to listen on");
+	EXPECT_REFUSED("serve:\n  listen: [a:1, '::1:80']\n", "'::1:80'");
+	EXPECT_REFUSED("serve:\n  listen: a:65536\n", "'a:65536'");
+	EXPECT_REFUSED("serve:\n  occi-listen: [[a]]\n",
+	    "serve.occi-listen: expected a single value, found a list");
+	EXPECT_REFUSED("serve:\n  connections: 0\n", "serve.connections: "
+	    "'0' is not a number of connections from 1 to 1000000");
+	EXPECT_REFUSED("serve:\n  timeout: 0.5\n", "serve.timeout");
+	EXPECT_REFUSED("serve:\n  threads: 300\n", "serve.threads");
+	EXPECT_REFUSED("serve:\n  queue: 0\n", "serve.queue");
+	EXPECT_REFUSED("serve:\n  port: 1\n", "serve: unknown key 'port'");
 }
 
 static void
@@ -1142,6 +1194,7 @@ TAP_MAIN(
 	TAP_CASE(conf_set_sets_each_option),
 	TAP_CASE(conf_set_expands_and_anchors_the_cache_dir),
 	TAP_CASE(conf_set_rejects_bad_values_and_unknown_names),
+	TAP_CASE(the_serve_section_sets_addresses_and_limits),
 	TAP_CASE(parse_size_reads_bytes_and_binary_suffixes),
 	TAP_CASE(expand_home_expands_only_a_leading_tilde),
 	TAP_CASE(the_man_page_examples_are_valid),

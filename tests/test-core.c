@@ -502,6 +502,31 @@ core_open_made_opens_a_made_part_and_counts_a_hit(void)
 	fixture_core_close(&fc);
 }
 
+/* The digest of a made part is the SHA-256 of its bytes, as the cache
+ * index keeps it. */
+static void
+core_made_digest_is_the_hash_of_the_part_served(void)
+{
+	struct fixture_core fc;
+	struct cache_key key;
+	struct cache_entry ent;
+	char sha[CACHE_KEY_LEN + 1], want[CACHE_KEY_LEN + 1];
+	struct stat st;
+	int fd;
+
+	fixture_core_open(&fc, NULL);
+	key = make(&fc, "fake/box/size=3.stl");
+	CHECK_INT(cache_lookup(fc.core->cache, &key, &ent), 1);
+	CHECK_INT(sha256_file(ent.path, want, NULL), 0);
+	cache_entry_clear(&ent);
+	fd = core_open_made(fc.core, &key, FMT_STL, false, &st);
+	CHECK(fd >= 0);
+	CHECK_INT(core_made_digest(fc.core, &key, FMT_STL, fd, &st, sha), 0);
+	CHECK_STR(sha, want);
+	close(fd);
+	fixture_core_close(&fc);
+}
+
 static void
 core_open_made_of_a_part_not_made_is_enoent(void)
 {
@@ -557,6 +582,7 @@ TAP_MAIN(
 	TAP_CASE(core_set_library_makes_an_edited_module_change_the_key_at_once),
 	TAP_CASE(core_part_key_of_an_engine_of_unknown_version_would_block),
 	TAP_CASE(core_open_made_opens_a_made_part_and_counts_a_hit),
+	TAP_CASE(core_made_digest_is_the_hash_of_the_part_served),
 	TAP_CASE(core_open_made_of_a_part_not_made_is_enoent),
 	TAP_CASE(core_made_size_tells_a_made_part_and_its_size),
 )

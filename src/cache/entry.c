@@ -26,7 +26,7 @@
 #define USED_SLACK 60.0
 
 /* The table of the blob files verified in this process grows from
- * VERIFIED_MIN to VERIFIED_MAX slots (80 bytes each); a file is looked
+ * VERIFIED_MIN to VERIFIED_MAX slots (112 bytes each); a file is looked
  * for in VERIFIED_PROBE slots from the hash of its inode, and once the
  * table is full the least recently found of them gives way.  A blob that
  * fell out is only hashed again. */
@@ -152,7 +152,8 @@ row_drop(struct cache *c, const struct cache_key *key, const struct found *f)
 }
 
 static int blob_verify(struct cache *c, const struct cache_key *key,
-    int fmt, int fd, const struct stat *st, const struct found *row);
+    int fmt, int fd, const struct stat *st, const struct found *row,
+    char *digest);
 
 int
 cache_lookup(struct cache *c, const struct cache_key *key,
@@ -192,7 +193,7 @@ cache_lookup_open(struct cache *c, const struct cache_key *key,
 		goto out;
 	}
 	/* A damaged one is set aside and its row dropped: a miss. */
-	if ((r = blob_verify(c, key, f.fmt, fd, &st, &f)) != 0) {
+	if ((r = blob_verify(c, key, f.fmt, fd, &st, &f, NULL)) != 0) {
 		if (r == -ENOENT)
 			r = 0;
 		goto out;
@@ -330,14 +331,25 @@ verified_slot(struct cache *c, const unsigned char *kb, const struct stat *st)
 	return NULL;
 }
 
+/* Was the file `st` verified as the blob of `kb`?  Its SHA-256 (hex)
+ * into `sha` when it was and `sha` is not NULL. */
 static bool
-verified_find(struct cache *c, const unsigned char *kb, const struct stat *st)
+verified_find(struct cache *c, const unsigned char *kb, const struct stat *st,
+    char *sha)
 {
+	static const char hex[] = "0123456789abcdef";
 	struct verified *v;
 
 	pthread_mutex_lock(&c->vlock);
-	if ((v = verified_slot(c, kb, st)) != NULL)
+	if ((v = verified_slot(c, kb, st)) != NULL) {
 		v->used = ++c->vclock;
+		for (size_t i = 0; sha != NULL && i < sizeof v->sha; i++) {
+			sha[2 * i] = hex[v->sha[i] >> 4];
+			sha[2 * i + 1] = hex[v->sha[i] & 0xf];
+		}
+		if (sha != NULL)
+			sha[CACHE_KEY_LEN] = '\0';
+	}
 	pthread_mutex_unlock(&c->vlock);
 	return v != NULL;
 }
@@ -392,18 +404,21 @@ verified_racy(const struct stat *st, double checked)
 	return checked - (m > ct ? m : ct) < (coarse ? RACY_COARSE : RACY);
 }
 
-/* Remember that the file `st`, hashed from `checked` on, is the intact
- * blob of `kb`. */
+/* Remember that the file `st`, hashed from `checked` on to `sha` (hex),
+ * is the intact blob of `kb`. */
 static void
 verified_add(struct cache *c, const unsigned char *kb, const struct stat *st,
-    double checked)
+    double checked, const char *sha)
 {
 	struct verified nv;
+	struct cache_key k;
 
 	if (verified_racy(st, checked))
 		return;
 	memset(&nv, 0, sizeof nv);
 	memcpy(nv.key, kb, sizeof nv.key);
+	memcpy(k.hex, sha, sizeof k.hex);
+	key_bin(&k, nv.sha);
 	nv.dev = st->st_dev;
 	nv.ino = st->st_ino;
 	nv.size = st->st_size;
@@ -495,12 +510,13 @@ blob_set_aside(struct cache *c, const struct cache_key *key, int fmt,
 
 /*
  * cache_blob_check, with the row of `key` in `row` when the caller has
- * read it (NULL: read here).  The blob is hashed without holding either
- * mutex.
+ * read it (NULL: read here), and what the blob hashes to into `digest`
+ * (hex, may be NULL) when it is intact.  The blob is hashed without
+ * holding either mutex.
  */
 static int
 blob_verify(struct cache *c, const struct cache_key *key, int fmt, int fd,
-    const struct stat *st, const struct found *row)
+    const struct stat *st, const struct found *row, char *digest)
 {
 	unsigned char kb[CACHE_KEY_LEN / 2];
 	char sha[CACHE_KEY_LEN + 1], *why;
@@ -511,7 +527,7 @@ blob_verify(struct cache *c, const struct cache_key *key, int fmt, int fd,
 	int r;
 
 	key_bin(key, kb);
-	if (verified_find(c, kb, st))
+	if (verified_find(c, kb, st, digest))
 		return 0;
 	if (row == NULL) {
 		if ((r = row_read(c, key, &f)) != 1)
@@ -541,7 +557,9 @@ blob_verify(struct cache *c, const struct cache_key *key, int fmt, int fd,
 			why = xasprintf("does not hash to its row's SHA-256 "
 			    "(%.16s..., not %.16s...)", sha, row->sha);
 		else {
-			verified_add(c, kb, st, t);
+			verified_add(c, kb, st, t, sha);
+			if (digest != NULL)
+				memcpy(digest, sha, CACHE_KEY_LEN + 1);
 			return 0;
 		}
 	}
@@ -563,7 +581,24 @@ cache_blob_check(struct cache *c, const struct cache_key *key,
 			return -errno;
 		stp = &st;
 	}
-	return blob_verify(c, key, (int)fmt, fd, stp, NULL);
+	return blob_verify(c, key, (int)fmt, fd, stp, NULL, NULL);
+}
+
+int
+cache_blob_digest(struct cache *c, const struct cache_key *key,
+    enum format fmt, int fd, const struct stat *stp,
+    char digest[CACHE_KEY_LEN + 1])
+{
+	struct stat st;
+
+	if (!cache_key_valid(key))
+		return -EINVAL;
+	if (stp == NULL) {
+		if (fstat(fd, &st) == -1)
+			return -errno;
+		stp = &st;
+	}
+	return blob_verify(c, key, (int)fmt, fd, stp, NULL, digest);
 }
 
 int
@@ -583,7 +618,7 @@ cache_blob_serve(struct cache *c, const struct cache_key *key,
 	free(path);
 	if (fd == -1)
 		return -1;
-	if ((r = blob_verify(c, key, (int)fmt, fd, &st, NULL)) != 0) {
+	if ((r = blob_verify(c, key, (int)fmt, fd, &st, NULL, NULL)) != 0) {
 		close(fd);
 		errno = -r;
 		return -1;
@@ -611,7 +646,7 @@ cache_blob_size(struct cache *c, const struct cache_key *key,
 	if (!ok)
 		return false;
 	key_bin(key, kb);
-	if (!verified_find(c, kb, &st))
+	if (!verified_find(c, kb, &st, NULL))
 		ok = row_read(c, key, &f) == 1 && f.fmt == (int)fmt &&
 		    f.size == (uint64_t)st.st_size;
 	if (ok)

@@ -77,6 +77,7 @@ struct verified {
 	off_t size;
 	int64_t mtime;               /* nanoseconds since the epoch */
 	int64_t ctime;
+	unsigned char sha[CACHE_KEY_LEN / 2];  /* what it hashed to */
 };
 
 /* An open cache: what cache_open returns. */

@@ -290,3 +290,11 @@ core_made_size(struct core *c, const struct cache_key *key, enum format fmt,
 	*size = n;
 	return true;
 }
+
+int
+core_made_digest(struct core *c, const struct cache_key *key,
+    enum format fmt, int fd, const struct stat *st,
+    char sha256[CACHE_KEY_LEN + 1])
+{
+	return cache_blob_digest(c->cache, key, fmt, fd, st, sha256);
+}

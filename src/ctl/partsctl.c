@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/util/log.h"
+#include "partsfs/serve/serve.h"
 
 static const struct {
 	const char *name;
@@ -25,6 +26,8 @@ static const struct {
 	    "[--cache DIR] [--timeout SECONDS]" },
 	{ "cache", cmd_cache, "cache stats|prune|clear|verify [--json] "
 	    "[--config FILE] [--cache DIR]" },
+	{ "serve", serve_main, "serve LIBRARY [--listen ADDR:PORT]... "
+	    "[--occi-listen ADDR:PORT]... [--config FILE] [--cache DIR]" },
 };
 
 void

@@ -115,6 +115,27 @@ static const struct spec spec_cache_max = {
 	"(powers of 1024)"
 };
 
+static const struct spec spec_connections = {
+	SPEC_INT, 1, 1000000, false,
+	"a number of connections from 1 to 1000000"
+};
+static const struct spec spec_per_ip = {
+	SPEC_INT, 0, 1000000, false,
+	"a number of connections from 0 (no limit) to 1000000"
+};
+static const struct spec spec_serve_timeout = {
+	SPEC_REAL, 1, 86400, false,
+	"a number of seconds from 1 to 86400"
+};
+static const struct spec spec_threads = {
+	SPEC_INT, 0, 256, false,
+	"a number of threads from 0 (one per CPU) to 256"
+};
+static const struct spec spec_queue = {
+	SPEC_INT, 1, 1000000, false,
+	"a number of parts from 1 to 1000000"
+};
+
 /* String vectors: NULL-terminated, owned with their strings. */
 
 static void
@@ -339,6 +360,16 @@ conf_default(void)
 	c->cache_dir = default_cache_dir();
 	c->cache_max = (uint64_t)1 << 30;
 	c->negative_ttl = 30;
+
+	c->serve_listen = xcalloc(2, sizeof *c->serve_listen);
+	c->serve_listen[0] = xstrdup(CONF_SERVE_LISTEN);
+	c->nserve_listen = 1;
+	c->serve_occi_listen = xcalloc(1, sizeof *c->serve_occi_listen);
+	c->serve_connections = 1024;
+	c->serve_per_ip = 0;
+	c->serve_timeout = 15;
+	c->serve_threads = 0;
+	c->serve_queue = 256;
 	return c;
 }
 
@@ -376,6 +407,9 @@ conf_free(struct conf *c)
 	}
 	free(c->models);
 	free(c->cache_dir);
+	strv_free(c->serve_listen);
+	strv_free(c->serve_occi_listen);
+	free(c->serve_web);
 	free(c);
 }
 
@@ -983,12 +1017,101 @@ read_values(struct conf *c, const struct ynode *root, struct diags *d)
 		c->value_max = u.d;
 }
 
+/* Is `s` an address to listen on: HOST:PORT, the host a name, an IPv4
+ * address or an IPv6 one in brackets, the port from 0 to 65535? */
+static bool
+listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == s || colon[1] == '\0' ||
+	    !isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port > 65535)
+		return false;
+	if (s[0] == '[')
+		return colon[-1] == ']' && colon - s > 2;
+	return memchr(s, ':', (size_t)(colon - s)) == NULL;
+}
+
+/* serve.listen and serve.occi-listen: one address or a list of them. */
+static void
+read_addresses(char ***dst, size_t *ndst, const struct ynode *map,
+    const char *key, const char *what, struct diags *d)
+{
+	const struct ynode *n = ymap_get(map, key);
+	size_t count;
+	char **v;
+
+	if (n == NULL)
+		return;
+	if (yscalar_is_null(n)) {
+		/* none: serve.occi-listen's default, or no native API */
+		strv_free(*dst);
+		*dst = xcalloc(1, sizeof **dst);
+		*ndst = 0;
+		return;
+	}
+	count = n->kind == Y_SEQ ? n->n : 1;
+	v = xcalloc(count + 1, sizeof *v);
+	for (size_t i = 0; i < count; i++) {
+		const struct ynode *item = n->kind == Y_SEQ ? n->items[i] : n;
+		const char *a = text_of(item, what, d);
+		if (a == NULL || !listen_valid(a)) {
+			if (a != NULL)
+				yerror(d, item, "%s: '%s' is not an address to "
+				    "listen on: HOST:PORT (127.0.0.1:8080, "
+				    "[::1]:8080, localhost:8080)", what, a);
+			strv_free(v);
+			return;
+		}
+		v[i] = xstrdup(a);
+	}
+	strv_free(*dst);
+	*dst = v;
+	*ndst = count;
+}
+
+static void
+read_serve(struct conf *c, const struct ynode *root, struct diags *d)
+{
+	static const char *const keys[] = { "listen", "occi-listen",
+	    "connections", "per-ip", "timeout", "threads", "queue", "web",
+	    NULL };
+	const struct ynode *sv;
+	union num u;
+
+	if ((sv = section(root, "serve", "serve", keys, d)) == NULL)
+		return;
+	read_addresses(&c->serve_listen, &c->nserve_listen, sv, "listen",
+	    "serve.listen", d);
+	read_addresses(&c->serve_occi_listen, &c->nserve_occi_listen, sv,
+	    "occi-listen", "serve.occi-listen", d);
+	if (read_num(sv, "connections", "serve.connections",
+	    &spec_connections, &u, d))
+		c->serve_connections = u.i;
+	if (read_num(sv, "per-ip", "serve.per-ip", &spec_per_ip, &u, d))
+		c->serve_per_ip = u.i;
+	if (read_num(sv, "timeout", "serve.timeout", &spec_serve_timeout, &u,
+	    d))
+		c->serve_timeout = u.d;
+	if (read_num(sv, "threads", "serve.threads", &spec_threads, &u, d))
+		c->serve_threads = u.i;
+	if (read_num(sv, "queue", "serve.queue", &spec_queue, &u, d))
+		c->serve_queue = u.i;
+	read_path(&c->serve_web, sv, "web", "serve.web", PATH_ABSOLUTE, d);
+}
+
 /* The file at `path` over the defaults; NULL after errors. */
 static struct conf *
 conf_read(const char *path, struct diags *d)
 {
 	static const char *const sections[] = { "executors", "jobs", "cache",
-	    "values", NULL };
+	    "values", "serve", NULL };
 	struct arena *a = arena_new();
 	size_t errors = d->nerrors;
 	struct conf *c = conf_default();
@@ -999,7 +1122,8 @@ conf_read(const char *path, struct diags *d)
 	if (root != NULL && root->kind != Y_NULL) {
 		if (root->kind != Y_MAP)
 			yerror(d, root, "expected a mapping of the sections "
-			    "executors, jobs, cache and values, found %s",
+			    "executors, jobs, cache, values and serve, found "
+			    "%s",
 			    kind_text(root));
 		else {
 			check_keys(root, NULL, sections, d);
@@ -1007,6 +1131,7 @@ conf_read(const char *path, struct diags *d)
 			read_jobs(c, root, d);
 			read_cache(c, root, d);
 			read_values(c, root, d);
+			read_serve(c, root, d);
 		}
 	}
 	arena_free(a);

@@ -74,6 +74,15 @@ int cache_blob_open(const char *path, struct stat *st);
  */
 int cache_blob_check(struct cache *c, const struct cache_key *key,
     enum format fmt, int fd, const struct stat *st);
+/* The SHA-256 (hex) of the blob of `key` in format `fmt` open as `fd`
+ * with the stat `st` (NULL: fstat), checked as cache_blob_check checks it:
+ * what the file was found to hash to, from the table of files checked
+ * when this identity is in it, else hashed now and compared with its row.
+ * For a digest of what is served (an HTTP Repr-Digest).  0, or what
+ * cache_blob_check returns (-ENOENT: not as indexed, and set aside). */
+int cache_blob_digest(struct cache *c, const struct cache_key *key,
+    enum format fmt, int fd, const struct stat *st,
+    char digest[CACHE_KEY_LEN + 1]);
 /* Open the blob of `key` in format `fmt` to serve it: cache_blob_open,
  * then cache_blob_check, without the index when this identity was checked
  * before.  The descriptor, or -1 with errno set (ENOENT: not there, or

@@ -118,5 +118,13 @@ int core_open_made(struct core *c, const struct cache_key *key,
  * whose size must be its row's (cache_blob_size). */
 bool core_made_size(struct core *c, const struct cache_key *key,
     enum format fmt, uint64_t *size);
+/* The SHA-256 (hex) of the made part of `key` in format `fmt` open as
+ * `fd` (core_open_made, fetch_fd) with the stat `st` (NULL: fstat): what
+ * the checks of its cache file found it to hash to (see
+ * cache_blob_digest), without reading it again once this process has
+ * hashed that file.  0, or -errno (-ENOENT: not as indexed). */
+int core_made_digest(struct core *c, const struct cache_key *key,
+    enum format fmt, int fd, const struct stat *st,
+    char sha256[CACHE_KEY_LEN + 1]);
 
 #endif

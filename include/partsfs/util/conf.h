@@ -76,7 +76,22 @@ struct conf {
 	double value_max;        /* values.max: the largest magnitude of a
 				  * Length (mm) or Number a part is made
 				  * with */
+	/* serve: partsctl serve */
+	char **serve_listen;     /* "ADDR:PORT" of the native API */
+	size_t nserve_listen;
+	char **serve_occi_listen;  /* ... and of the OCCI API (none) */
+	size_t nserve_occi_listen;
+	int serve_connections;   /* connections at once, beyond: 503 */
+	int serve_per_ip;        /* connections of one address; 0 none */
+	double serve_timeout;    /* seconds: idle, and to send a request */
+	int serve_threads;       /* 0: one per CPU */
+	int serve_queue;         /* parts queued at once, beyond: 503 */
+	char *serve_web;         /* the web page's files; NULL: the
+				  * default (see serve_webdir) */
 };
+
+/* serve.listen when the file does not say: loopback only. */
+#define CONF_SERVE_LISTEN "127.0.0.1:8080"
 
 /* values.max when the file does not say: a kilometre. */
 #define CONF_VALUE_MAX 1e6

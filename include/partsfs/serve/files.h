@@ -1,0 +1,26 @@
+/* files.h -- GET /files/<path>: the mount's tree over HTTP, path for
+ * path: directories as JSON listings, parts as their bytes (waited for
+ * when not made, or a job with "Prefer: respond-async"), the .json
+ * descriptions and the drawings. */
+#ifndef PARTSFS_FILES_H
+#define PARTSFS_FILES_H
+
+#include "partsfs/serve/http.h"
+#include "partsfs/serve/site.h"
+
+/*
+ * Answer `r` for the tree path `path` (%-decoded by route_parse).  A
+ * directory: {"path": its canonical path, "entries": [{"name", "type":
+ * "directory"|"part"|"json"|"link"|"drawing", "format" (parts and
+ * drawings), "size" (parts only when made), "target" (links: the class
+ * directory's path)}]}, in the mount's order; a link at the end of the
+ * path is followed.  Called again after each wait.
+ */
+void files_answer(struct serve *s, struct http_req *r, const char *path);
+
+/* The JSON listing of directory `dir` of `lib` (its canonical path
+ * `path`), as files_answer sends it.  NULL with `e` set on failure. */
+json_t *files_listing(struct serve *s, const struct library *lib,
+    const struct pnode *dir, struct perr *e);
+
+#endif

@@ -1,0 +1,253 @@
+/* files.c -- GET /files/<path>: the mount's tree over HTTP (directories
+ * as JSON, parts from the cache or waited for, descriptions, drawings). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "partsfs/serve/files.h"
+#include "partsfs/serve/problem.h"
+#include "partsfs/serve/route.h"
+#include "partsfs/tree/describe.h"
+#include "partsfs/util/confine.h"
+
+/* A part's responses may be kept a minute: the library can change. */
+#define PART_CACHE_CONTROL "max-age=60"
+
+struct listing {
+	struct serve *s;
+	json_t *entries;
+};
+
+static int
+list_entry(void *arg, const char *name, const struct pnode *child)
+{
+	struct listing *l = arg;
+	json_t *e = json_object();
+	struct cache_key key;
+	uint64_t size;
+
+	json_object_set_new(e, "name", json_string(name));
+	switch (child->kind) {
+	case PN_LINK: {
+		struct buf t = BUF_INIT;
+		const char *s;
+		pnode_link_target(child, &t);
+		s = buf_str(&t);
+		while (strncmp(s, "../", 3) == 0)
+			s += 3;
+		json_object_set_new(e, "type", json_string("link"));
+		json_object_set_new(e, "target", json_string(s));
+		buf_free(&t);
+		break;
+	}
+	case PN_COLLECTION_JSON:
+	case PN_CLASS_JSON:
+		json_object_set_new(e, "type", json_string("json"));
+		break;
+	case PN_DRAWING: {
+		const char *dot = strrchr(name, '.');
+		json_object_set_new(e, "type", json_string("drawing"));
+		json_object_set_new(e, "format", json_string(dot != NULL ?
+		    dot + 1 : ""));
+		break;
+	}
+	case PN_PART:
+		if (child->fmt == FMT_JSON) {
+			json_object_set_new(e, "type", json_string("json"));
+			break;
+		}
+		json_object_set_new(e, "type", json_string("part"));
+		json_object_set_new(e, "format",
+		    json_string(format_ext(child->fmt)));
+		if (core_part_key(l->s->core, child, &key) == 0 &&
+		    core_made_size(l->s->core, &key, child->fmt, &size))
+			json_object_set_new(e, "size",
+			    json_integer((json_int_t)size));
+		break;
+	default:
+		json_object_set_new(e, "type", json_string("directory"));
+		break;
+	}
+	json_array_append_new(l->entries, e);
+	return 0;
+}
+
+json_t *
+files_listing(struct serve *s, const struct library *lib,
+    const struct pnode *dir, struct perr *e)
+{
+	struct listing l = { s, json_array() };
+	struct buf path = BUF_INIT;
+	json_t *j;
+
+	if (pnode_list(lib, dir, list_entry, &l, e) != 0) {
+		json_decref(l.entries);
+		return NULL;
+	}
+	pnode_path(dir, &path);
+	j = json_object();
+	json_object_set_new(j, "path", json_string(buf_str(&path)));
+	json_object_set_new(j, "entries", l.entries);
+	buf_free(&path);
+	return j;
+}
+
+/* What a request for a part keeps between the calls of its handler. */
+struct files_state {
+	struct serve *s;
+	struct serve_part *part;
+	bool async;
+};
+
+static void
+state_free(void *arg)
+{
+	struct files_state *st = arg;
+
+	serve_part_free(st->part);
+	free(st);
+}
+
+/* The part of a request, again after a wait. */
+static void
+answer_part(struct files_state *st, struct http_req *r)
+{
+	struct serve_made m;
+	char loc[8 + ROUTE_JOB_LEN];
+
+	switch (serve_part_get(st->part, r, st->async ? 0 : -1, &m)) {
+	case SERVE_READY:
+		serve_reply_made(r, &m, PART_CACHE_CONTROL);
+		break;
+	case SERVE_WAITING:
+		break;
+	case SERVE_PENDING: {
+		const char *h[] = { "Location", loc, "Retry-After", "1",
+		    "Preference-Applied", "respond-async", NULL };
+		struct fetch *f = serve_job(st->s, serve_part_job(st->part));
+		snprintf(loc, sizeof loc, "/jobs/%s", serve_part_job(st->part));
+		http_reply_json(r, 202, f != NULL ? jobs_progress(f) :
+		    json_object(), h);
+		fetch_unref(f);
+		break;
+	}
+	case SERVE_FAILED:
+		http_reply_problem(r, serve_part_problem(st->part), NULL);
+		break;
+	}
+}
+
+static void
+reply_text(struct http_req *r, char *text, const char *type)
+{
+	http_reply_buf(r, 200, type, text, strlen(text), (const char *[]){
+	    "Cache-Control", PART_CACHE_CONTROL, NULL });
+	free(text);
+}
+
+/* A drawing of the library, opened as the mount opens it: never outside
+ * the library. */
+static void
+answer_drawing(struct http_req *r, const struct library *lib,
+    const struct pnode *n)
+{
+	const char *dot = strrchr(n->file, '.');
+	struct stat st;
+	char date[32];
+	int fd = open_inside(lib->root, n->file, O_RDONLY | O_NONBLOCK);
+
+	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		http_reply_problem(r, problem_new(404, "invalid-path", "The "
+		    "drawing cannot be read", strerror(errno)), NULL);
+		return;
+	}
+	serve_http_date(st.st_mtime, date);
+	http_reply_fd(r, 200, dot != NULL && strcmp(dot, ".svg") == 0 ?
+	    "image/svg+xml" : "image/png", fd, 0, (uint64_t)st.st_size,
+	    (const char *[]){ "Cache-Control", PART_CACHE_CONTROL,
+	    "Last-Modified", date, NULL });
+}
+
+/* The directory a link at the end of a path leads to. */
+static int
+follow(const struct library *lib, struct pnode *n, struct perr *e)
+{
+	struct buf t = BUF_INIT;
+	const char *s;
+	int rc;
+
+	pnode_link_target(n, &t);
+	s = buf_str(&t);
+	while (strncmp(s, "../", 3) == 0)
+		s += 3;
+	pnode_clear(n);
+	rc = pnode_lookup(lib, s, n, e);
+	buf_free(&t);
+	return rc;
+}
+
+void
+files_answer(struct serve *s, struct http_req *r, const char *path)
+{
+	struct files_state *st = http_state(r);
+	struct perr e = { 0 };
+	struct library *lib;
+	struct pnode n;
+	json_t *j;
+	char *text;
+
+	if (st != NULL) {
+		answer_part(st, r);
+		return;
+	}
+	if (serve_resolve(s, path, &lib, &n, &j) != 0) {
+		http_reply_problem(r, j, NULL);
+		return;
+	}
+	if (n.kind == PN_LINK && follow(lib, &n, &e) != 0) {
+		http_reply_problem(r, problem_new(404, "invalid-path", "The "
+		    "link leads nowhere", e.msg), NULL);
+		library_unref(lib);
+		return;
+	}
+	if (pnode_is_dir(&n)) {
+		if ((j = files_listing(s, lib, &n, &e)) != NULL)
+			http_reply_json(r, 200, j, (const char *[]){
+			    "Cache-Control", PART_CACHE_CONTROL, NULL });
+		else
+			http_reply_problem(r, problem_new(404, "invalid-path",
+			    "The directory cannot be listed", e.msg), NULL);
+	} else if (n.kind == PN_DRAWING)
+		answer_drawing(r, lib, &n);
+	else if (n.kind == PN_PART && n.fmt != FMT_JSON) {
+		st = xcalloc(1, sizeof *st);
+		st->s = s;
+		st->part = serve_part_new(s, lib, &n);
+		st->async = route_prefer_async(http_header(r, "Prefer"));
+		http_set_state(r, st, state_free);
+		answer_part(st, r);
+	} else {
+		j = n.kind == PN_COLLECTION_JSON ? describe_collection(n.coll) :
+		    n.kind == PN_CLASS_JSON ? describe_class(n.cls) :
+		    describe_part(&n, &e);
+		if (j == NULL)
+			http_reply_problem(r, problem_new(404, "invalid-path",
+			    "The part cannot be described", e.msg), NULL);
+		else {
+			text = describe_dump(j);
+			json_decref(j);
+			reply_text(r, text, "application/json");
+		}
+	}
+	pnode_clear(&n);
+	library_unref(lib);
+}
