@@ -439,8 +439,11 @@ function setProblem(text, param) {
 		s.hidden = !mine;
 		s.textContent = mine ? text : "";
 	}
-	$("problem").hidden = !text;
-	$("problem").textContent = text || "";
+	// a reason about no one field shows under the form
+	const general = text && !document.querySelector(
+	    `#params .field[data-param="${CSS.escape(param || "")}"]`);
+	$("problem").hidden = !general;
+	$("problem").textContent = general ? text : "";
 }
 
 // Which parameter partsfs's reason is about ("length=-5: ...", "'M7' is
@@ -682,7 +685,6 @@ function render() {
 }
 
 async function main() {
-	const t0 = performance.now();
 	wire();
 	try {
 		await loadLibrary();
@@ -693,7 +695,9 @@ async function main() {
 	}
 	renderTree();
 	await render();
-	document.body.dataset.ready = Math.round(performance.now() - t0);
+	// milliseconds from the start of the navigation to a page the
+	// user can use (the library listed, the route's view shown)
+	document.body.dataset.ready = Math.round(performance.now());
 	loadAllClasses();
 }
 

@@ -49,7 +49,7 @@ export class Viewer {
 		this.light.position.set(1, 2, 3);
 		this.scene.add(this.camera);
 		this.material = new THREE.MeshStandardMaterial({
-			color: 0xa7b2c0, metalness: 0.15, roughness: 0.55,
+			color: 0x7d9cc8, metalness: 0.15, roughness: 0.55,
 			side: THREE.DoubleSide,
 		});
 		this.controls = new OrbitControls(this.camera, canvas);
