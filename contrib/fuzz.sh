@@ -4,7 +4,7 @@
 # saved crashes of tests/fuzz/regress/, seed the corpora (the BOLTS corpus
 # and the bundled library, copied at run time, never committed), fuzz, and
 # keep crash/leak/timeout inputs in build/fuzz/artifacts.  The last line
-# is "N passed, N failed" over the three targets; the exit status is
+# is "N passed, N failed" over the four targets; the exit status is
 # non-zero when any target failed.
 #
 # Environment: PARTSFS_CORPUS (the BOLTS corpus, default
@@ -26,7 +26,7 @@ esac
 [ $# -le 1 ] || usage
 
 build=$top/build/fuzz
-targets="fuzz-yaml fuzz-path fuzz-params"
+targets="fuzz-yaml fuzz-path fuzz-params fuzz-route"
 corpus=${PARTSFS_CORPUS:-}
 if [ -z "$corpus" ]; then
 	for d in "$top/../shared/corpus/bolts" /work/shared/corpus/bolts; do
@@ -48,7 +48,7 @@ fi
 echo "== make (build/fuzz)"
 if ! make -C "$build" -s -j"$(nproc)" >"$build/make.out" 2>&1; then
 	cat "$build/make.out"
-	echo "0 passed, 3 failed"
+	echo "0 passed, 4 failed"
 	exit 1
 fi
 
@@ -186,9 +186,17 @@ seed_paths() {
 	echo "   $(wc -l <"$paths") paths from partsctl ls walks"
 }
 
+# Seeds of fuzz-route: the handwritten requests only (a URL line, then
+# Range, If-None-Match, Prefer and Accept lines).
+seed_route() {
+	mkdir -p "$seeds/fuzz-route"
+	cp "$top"/tests/fuzz/seeds/fuzz-route/* "$seeds/fuzz-route"/
+}
+
 echo "== seeds (corpus: ${corpus:-not found})"
 seed_yaml
 seed_paths
+seed_route
 
 passed=0
 failed=0

@@ -238,6 +238,7 @@ serve_main(int argc, char **argv)
 		conf->serve_listen = listen;
 		conf->nserve_listen = nlisten;
 		listen = NULL;
+		nlisten = 0;
 	}
 	if (gocci) {
 		for (size_t i = 0; i < conf->nserve_occi_listen; i++)
@@ -246,6 +247,7 @@ serve_main(int argc, char **argv)
 		conf->serve_occi_listen = occi;
 		conf->nserve_occi_listen = nocci;
 		occi = NULL;
+		nocci = 0;
 	}
 	raise_nofile();
 	/* the signals that end the server are taken by sigwait in this
