@@ -11,6 +11,7 @@ libsqlite3-dev nettle-dev libassimp-dev libmicrohttpd-dev bubblewrap adduser
 libjs-three nginx-light wrk
 openscad freecad-python3 xvfb xauth
 python3 valgrind clang libclang-rt-14-dev
+libjs-three chromium chromium-driver python3-selenium
 "
 
 missing=""
