@@ -324,6 +324,7 @@ SERVER = None
 
 def server():
     global SERVER
+    need("chromium")
     if SERVER is None:
         SERVER = Server(block_library(os.path.join(TMP, "lib")))
     return SERVER

@@ -139,7 +139,9 @@ async function loadAllClasses() {
 			}
 		}
 	};
-	await Promise.all([1, 2, 3, 4, 5, 6].map(worker));
+	// three at a time: a browser opens six connections to a server,
+	// and the part the user looks at must not wait behind these
+	await Promise.all([1, 2, 3].map(worker));
 	// the views that list classes, now with their names
 	const r = route();
 	if (r.query !== undefined)
@@ -581,8 +583,16 @@ async function update(userEdit) {
 	previewStatus("loading", "Making the part…");
 	const t0 = performance.now();
 	try {
-		const [v, buf] = await Promise.all([viewer(),
-		    api.bytes(path + ".glb", { signal: abort.signal })]);
+		const [v, buf] = await Promise.all([
+		    viewer().then((x) => {
+			performance.mark("partsfs:viewer");
+			return x;
+		    }),
+		    api.bytes(path + ".glb", { signal: abort.signal })
+			.then((x) => {
+			performance.mark("partsfs:glb");
+			return x;
+		    })]);
 		if (seq !== view.seq)
 			return;
 		const refit = view.shownKey !== view.key;
@@ -591,6 +601,7 @@ async function update(userEdit) {
 			return;
 		view.shownKey = view.key;
 		$("preview").dataset.shown = path;
+		$("preview").dataset.shownAt = Math.round(performance.now());
 		const dims = info.size.map((x) => +x.toFixed(2)).join(" × ");
 		previewStatus("ready", `${dims} mm · ` +
 		    `${Math.round(performance.now() - t0)} ms`);
@@ -686,6 +697,9 @@ function render() {
 
 async function main() {
 	wire();
+	// a part's address: three.js on its way with the library
+	if (route().segs.length >= 2)
+		viewer();
 	try {
 		await loadLibrary();
 	} catch (e) {

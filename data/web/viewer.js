@@ -48,8 +48,10 @@ export class Viewer {
 		this.camera.add(this.light);
 		this.light.position.set(1, 2, 3);
 		this.scene.add(this.camera);
-		this.material = new THREE.MeshStandardMaterial({
-			color: 0x7d9cc8, metalness: 0.15, roughness: 0.55,
+		// Phong: its shader compiles quickly, also where WebGL is
+		// drawn in software
+		this.material = new THREE.MeshPhongMaterial({
+			color: 0x7d9cc8, specular: 0x333333, shininess: 40,
 			side: THREE.DoubleSide,
 		});
 		this.controls = new OrbitControls(this.camera, canvas);
