@@ -444,6 +444,24 @@ def a_new_value_shows_the_new_part_in_the_preview():
         big[0], small[0], big[1]), flush=True)
 
 
+@test
+def an_address_of_a_directory_or_a_file_opens_its_part():
+    s = server()
+    # a directory of the tree: the other values are the defaults
+    load(s, "fake/block/B")
+    shown("fake/block/B/size=5")
+    eq(js("return document.getElementById('param-series').value"), "B")
+    eq(js("return document.getElementById('param-size').value"), "5")
+    # a part file's path, with a non-canonical number
+    load(s, "fake/block/A/size=2.0.stl")
+    shown("fake/block/A/size=2")
+    eq(js("return document.getElementById('mount-path').value"),
+       "/mnt/parts/fake/block/A/size=2.step")
+    # the class alone
+    load(s, "fake/block")
+    shown("fake/block/A/size=5")
+
+
 def downloaded(name, timeout=30.0):
     path = os.path.join(DOWNLOADS, name)
     deadline = time.monotonic() + timeout * SLOW

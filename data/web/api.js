@@ -146,6 +146,7 @@ export function freeParams(cls) {
 			    (p.choices[name] || []),
 			description: (p.description || {})[name] || "",
 			discrete: DISCRETE.has(type),
+			numeric: /^(Length|Number|Angle)/.test(type),
 		};
 	});
 }
@@ -156,6 +157,15 @@ export function valueText(v) {
 	if (v === null || v === undefined)
 		return "";
 	return String(v);
+}
+
+// A number as partsfs names it, in its shortest form ("20.0" and "2e1"
+// are "20"); text that is not a plain number is left to partsfs to judge.
+export function canonNumber(text) {
+	if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text))
+		return text;
+	const s = String(Number(text));
+	return /^-?\d+(\.\d+)?$/.test(s) ? s : text;
 }
 
 // The tree path of a part without its extension, from a class (coll,
@@ -171,6 +181,8 @@ export function partPath(cls, params, values) {
 			v = valueText(p.def);
 		if (p.discrete)
 			dirs.push(encodeDir(v));
+		else if (p.numeric)
+			pairs.push(p.name + "=" + encodeValue(canonNumber(v)));
 		else if (v !== "")
 			pairs.push(p.name + "=" + encodeValue(v));
 	}
@@ -179,14 +191,21 @@ export function partPath(cls, params, values) {
 }
 
 // The values a part path (as partPath writes it, extension optional)
-// gives, name -> text; unknown pieces are kept in `rest` so that the
-// page can still ask partsfs about them (and show its reason).
+// gives, name -> text, from its segments after the class: a directory
+// level per discrete parameter, then the stem; a path may stop early (a
+// directory: the rest take their defaults).  Unknown pieces are kept, so
+// that partsfs is asked about them and its reason shown.
 export function parsePartPath(params, segs) {
 	const values = {};
 	const discrete = params.filter((p) => p.discrete);
 	let i = 0;
-	for (; i < discrete.length && i < segs.length - 1; i++)
-		values[discrete[i].name] = decode(segs[i]);
+	for (; i < discrete.length && i < segs.length; i++) {
+		const v = decode(segs[i]);
+		if (i === segs.length - 1 && !discrete[i].choices.includes(v) &&
+		    /^default(\.|$)|=/.test(segs[i]))
+			break;		// the stem, early
+		values[discrete[i].name] = v;
+	}
 	let stem = segs[i];
 	if (stem === undefined)
 		return values;
