@@ -319,6 +319,14 @@ def shown(path):
     return js(PIXELS)
 
 
+def described(path):
+    """Wait until the page describes the part `path` (its label, path
+    and downloads), which it does before the preview is drawn."""
+    wait_for("const p = document.getElementById('part'); return "
+             "!p.hidden && p.dataset.path === arguments[0]",
+             "the description of " + path, 30, path)
+
+
 SERVER = None
 
 
@@ -454,12 +462,12 @@ def an_address_of_a_directory_or_a_file_opens_its_part():
     eq(js("return document.getElementById('param-size').value"), "5")
     # a part file's path, with a non-canonical number
     load(s, "fake/block/A/size=2.0.stl")
-    shown("fake/block/A/size=2")
+    described("fake/block/A/size=2")
     eq(js("return document.getElementById('mount-path').value"),
        "/mnt/parts/fake/block/A/size=2.step")
     # the class alone
     load(s, "fake/block")
-    shown("fake/block/A/size=5")
+    described("fake/block/A/size=5")
 
 
 def downloaded(name, timeout=30.0):
@@ -479,7 +487,7 @@ def every_download_gives_the_bytes_of_files():
     from selenium.webdriver.common.by import By
     s = server()
     load(s, "fake/block/B/size=2")
-    shown("fake/block/B/size=2")
+    described("fake/block/B/size=2")
     links = browser().find_elements(By.CSS_SELECTOR, "#downloads a")
     formats = [a.get_attribute("data-format") for a in links]
     eq(sorted(formats), ["glb", "json", "step", "stl"], "formats")
@@ -507,7 +515,7 @@ def the_path_in_the_mount_is_the_part_of_files():
     from selenium.webdriver.support.ui import Select
     s = server()
     load(s, "fake/block/A/size=2")
-    shown("fake/block/A/size=2")
+    described("fake/block/A/size=2")
     eq(js("return document.getElementById('mount-path').value"),
        "/mnt/parts/fake/block/A/size=2.step")
     Select(browser().find_element(By.ID, "format")).select_by_value("stl")
@@ -528,7 +536,7 @@ def the_path_in_the_mount_is_the_part_of_files():
              "the copy acknowledged")
     # the mount point is remembered
     load(s, "fake/block/A/size=2")
-    shown("fake/block/A/size=2")
+    described("fake/block/A/size=2")
     eq(js("return document.getElementById('mount-path').value"),
        "/srv/parts/fake/block/A/size=2.step")
 
@@ -541,7 +549,7 @@ def server_library():
 def an_invalid_value_shows_the_reason_partsfs_gives():
     s = server()
     load(s, "fake/block/A/size=2")
-    shown("fake/block/A/size=2")
+    described("fake/block/A/size=2")
     for value in ("-5", "0.0000001e99"):
         st, body = s.get("/files/fake/block/A/size=%s.json" % value)
         eq(st, 404, "status of size=" + value)
@@ -566,7 +574,7 @@ def an_invalid_value_shows_the_reason_partsfs_gives():
              "the reason %r" % detail, 10, detail)
     # and a valid value again: the part, no reason
     set_value("series", "A")
-    shown("fake/block/A/size=2")
+    described("fake/block/A/size=2")
     eq(js("return document.querySelectorAll('.field.invalid').length"), 0)
 
 
