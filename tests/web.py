@@ -39,8 +39,10 @@ from mountlib import *  # noqa: E402,F401,F403
 import mountlib  # noqa: E402
 
 WEBDIR = os.path.join(TOP_SRC, "data", "web")
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# PARTSFS_CHROMIUM and PARTSFS_CHROMEDRIVER name others than Debian's
+CHROMIUM = os.environ.get("PARTSFS_CHROMIUM") or "/usr/bin/chromium"
+CHROMEDRIVER = (os.environ.get("PARTSFS_CHROMEDRIVER") or
+                "/usr/bin/chromedriver")
 
 # A prerequisite of this file: a browser to drive (PARTSFS_REQUIRE=chromium
 # or all makes its absence a failure).
@@ -404,8 +406,8 @@ def browsing_shows_collections_classes_names_standards_and_drawings():
 
 @test
 def search_finds_a_class_by_its_standard_name_or_id():
-    from selenium.webdriver.common.by import By
     s = server()
+    from selenium.webdriver.common.by import By
     load(s, "")
     box = browser().find_element(By.ID, "search")
     for q, want in (("TEST 123", 1), ("test blo", 1), ("block", 1),
@@ -484,8 +486,8 @@ def downloaded(name, timeout=30.0):
 
 @test
 def every_download_gives_the_bytes_of_files():
-    from selenium.webdriver.common.by import By
     s = server()
+    from selenium.webdriver.common.by import By
     load(s, "fake/block/B/size=2")
     described("fake/block/B/size=2")
     links = browser().find_elements(By.CSS_SELECTOR, "#downloads a")
@@ -511,9 +513,9 @@ def every_download_gives_the_bytes_of_files():
 
 @test
 def the_path_in_the_mount_is_the_part_of_files():
+    s = server()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
-    s = server()
     load(s, "fake/block/A/size=2")
     described("fake/block/A/size=2")
     eq(js("return document.getElementById('mount-path').value"),
