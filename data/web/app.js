@@ -394,6 +394,10 @@ async function showClass(coll, id, rest) {
 	$("class-notes").hidden = !cls.notes;
 	$("class-notes").querySelector("p").textContent = cls.notes || "";
 	if (fresh) {
+		// no part of another class on show while this one's is made
+		delete $("preview").dataset.shown;
+		if (view.viewer)
+			view.viewer.then((v) => v.clear(), () => {});
 		$("drawing").hidden = true;
 		loadDrawings(coll).then(() => {
 			const d = lib.drawings.get(key);
@@ -580,8 +584,16 @@ async function update(userEdit) {
 		    "glb format.");
 		return;
 	}
-	previewStatus("loading", "Making the part…");
 	const t0 = performance.now();
+	previewStatus("loading", "Making the part…");
+	// a part not made yet waits for its engine: say for how long
+	const tick = setInterval(() => {
+		if (seq === view.seq && $("preview-status").dataset.state ===
+		    "loading")
+			$("preview-status").textContent = "Making the part… " +
+			    Math.round((performance.now() - t0) / 1000) + " s";
+	}, 1000);
+	abort.signal.addEventListener("abort", () => clearInterval(tick));
 	try {
 		const [v, buf] = await Promise.all([
 		    viewer().then((x) => {
@@ -609,6 +621,8 @@ async function update(userEdit) {
 		if (e.name === "AbortError" || seq !== view.seq)
 			return;
 		previewStatus("error", e.detail || e.message);
+	} finally {
+		clearInterval(tick);
 	}
 }
 
