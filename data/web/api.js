@@ -27,7 +27,8 @@ function urlSegment(s) {
 // The URL of a tree path ("bolts/hex_screw/M8/length=20.step").
 export function filesUrl(path) {
 	const segs = path.split("/").filter((s) => s !== "").map(urlSegment);
-	return new URL("files/" + segs.join("/"), ROOT).href;
+	const dir = path.endsWith("/") && segs.length > 0 ? "/" : "";
+	return new URL("files/" + segs.join("/") + dir, ROOT).href;
 }
 
 async function problem(r) {
