@@ -50,12 +50,13 @@ record I2 "load the corpus, partsfs core peak RSS" \
     "$(echo "$c_rss" | awk '{printf "%.1f MiB", $1 / 1024}') (< 16 MiB)" \
     "$(echo "$c_rss" | awk '{print ($1 < 16384)}')"
 
-# 2. partsctl get (issue 3) and the mount (issue 4): Python drivers, one
-# section per target (T1-T7), each figure beside its baseline.
+# 2. partsctl get (issue 3), the mount (issue 4) and partsctl serve (issue
+# 19): Python drivers, one section per target (T1-T7, S1-S3), each figure
+# beside its baseline.
 make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit \
     tests/fake-engine >/dev/null || exit 1
 rc=0
-for script in get.py mount.py; do
+for script in get.py mount.py serve.py; do
 	say ""
 	{ python3 "$here/$script" "$build" "$top"; echo $? >"$here/out/.rc"; } \
 	    2>&1 | tee -a "$out"
@@ -67,7 +68,7 @@ for script in get.py mount.py; do
 done
 
 say ""
-say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4):"
+say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19):"
 while IFS= read -r line; do
 	say "  $line"
 done <"$summary"

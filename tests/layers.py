@@ -42,7 +42,10 @@ def nm(obj, args):
     syms = set()
     for line in out.splitlines():
         parts = line.split()
-        if not parts:
+        # the sanitizers' own symbols (ASan's one-definition-rule
+        # markers of globals, __odr_asan.NAME; calls into the runtimes)
+        if not parts or parts[-1].startswith(("__odr_asan", "__asan_",
+                                              "__ubsan_", "__sanitizer")):
             continue
         syms.add(parts[-1])
     return syms

@@ -308,11 +308,83 @@ def listing_every_leaf_starts_no_job():
 def the_status_directory_reports_version_stats_jobs_and_errors():
     m = bundled()
     eq(sorted(os.listdir(m.path(".partsfs"))),
-       ["errors", "jobs", "stats", "version"])
+       ["errors", "jobs", "stats", "version", "warnings"])
     check(read(m.path(".partsfs/version")).startswith(b"partsfs "), "version")
     s = m.stats()
-    for k in ("hits", "misses", "jobs_run", "jobs_failed", "cache_bytes"):
+    for k in ("hits", "misses", "jobs_run", "jobs_failed", "cache_bytes",
+              "library_warnings"):
         check(k in s, "stats lack " + k)
+    # the bundled library loads without a warning
+    eq(read(m.path(".partsfs/warnings")), b"", "warnings")
+    eq(s["library_warnings"], 0, "library_warnings")
+
+
+# A collection whose class has a duplicate key (a warning: the later
+# value wins), then the same without it and with another.
+WARN_BLT = """id: w
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: peg
+    names: {name: Peg, labeling: 'Peg %(d)s'}
+    parameters: {free: [d], types: {d: Length (mm)}, defaults: {d: 3}}
+    source: first
+    source: second
+"""
+
+
+@test
+def the_library_s_warnings_are_a_status_file_renewed_by_a_live_edit():
+    lib = os.path.join(TMP, "warned")
+    os.makedirs(os.path.join(lib, "data"))
+    blt = os.path.join(lib, "data", "w.blt")
+    with open(blt, "w") as f:
+        f.write(WARN_BLT)
+    m = Mount(lib)
+    try:
+        want = ("data/w.blt:10:5: warning: duplicate key 'source': this "
+                "later value replaces the one at line 9\n")
+        eq(read(m.path(".partsfs/warnings")).decode(), want, "warnings")
+        eq(m.stats()["library_warnings"], 1, "library_warnings")
+        # not failures: the errors stay empty
+        eq(read(m.path(".partsfs/errors")), b"", "errors")
+        # an edit: the warnings are those of the library as it is now
+        with open(blt, "w") as f:
+            f.write(WARN_BLT.replace("    source: second\n", "").replace(
+                "defaults: {d: 3}", "defaults: {d: 3}, defaults: {d: 4}"))
+        eventually(lambda: b"line 8" in read(m.path(".partsfs/warnings")),
+                   "the new warning")
+        eq(read(m.path(".partsfs/warnings")).decode(),
+           "data/w.blt:8:72: warning: duplicate key 'defaults': this later "
+           "value replaces the one at line 8\n", "warnings after the edit")
+        with open(blt, "w") as f:
+            f.write(WARN_BLT.replace("    source: second\n", ""))
+        eventually(lambda: read(m.path(".partsfs/warnings")) == b"",
+                   "no warning after the fix")
+        eq(m.stats()["library_warnings"], 0, "library_warnings")
+        eq(os.stat(m.path(".partsfs/warnings")).st_size, 0, "size")
+    finally:
+        m.unmount()
+
+
+@test
+def the_corpus_s_warnings_show_as_partsctl_check_lists_them():
+    need("corpus")
+    p = subprocess.run([PARTSCTL, "check", CORPUS], env=ENV,
+                       capture_output=True, text=True)
+    eq(p.returncode, 0, "partsctl check: " + p.stderr)
+    want = [l for l in p.stderr.splitlines() if ": warning: " in l and
+            l.startswith(("data/", "openscad/", "freecad/", "drawings/"))]
+    check(len(want) > 40, "only %d warnings from partsctl check" % len(want))
+    m = Mount(CORPUS)
+    try:
+        got = read(m.path(".partsfs/warnings")).decode().splitlines()
+        eq(got, want, "the mount's warnings")
+        eq(m.stats()["library_warnings"], len(want), "library_warnings")
+        eq(read(m.path(".partsfs/errors")), b"", "errors")
+    finally:
+        m.unmount()
 
 
 # --- reading -----------------------------------------------------------------
@@ -600,6 +672,75 @@ def xattrs_describe_a_part():
     for n in ("security.selinux", "system.posix_acl_access"):
         raises(errno.EOPNOTSUPP, os.getxattr, p, n)
         raises(errno.EOPNOTSUPP, os.getxattr, m.path("bolts"), n)
+
+
+def inch_library(root):
+    """A library of one class `cube` in inches made by the fake engine:
+    the side of its box, `size`, is a Length (in) (default 1, common 2.5);
+    `turn` an Angle, `n` a Number."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    os.makedirs(os.path.join(root, "fake", "fake"), exist_ok=True)
+    with open(os.path.join(root, "data", "fake.blt"), "w") as f:
+        f.write("""id: fake
+author: t <t@example.org>
+license: MIT <x>
+blt-version: 0.4
+classes:
+  - id: cube
+    names: {name: Cube, labeling: 'Cube %(size)s in'}
+    parameters:
+      literal: {n: 7}
+      free: [size, turn]
+      defaults: {size: 1, turn: 30}
+      types: {size: Length (in), turn: Angle (deg), n: Number}
+      common: [[[2.5], [30]]]
+    source: test
+""")
+    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
+        f.write("- {filename: cube.txt, type: script, author: t <t@x>, "
+                "license: MIT <x>, classids: [cube]}\n")
+    with open(os.path.join(root, "fake", "fake", "cube.txt"), "w") as f:
+        f.write("cube script\n")
+    return root
+
+
+@test
+def an_inch_part_shows_its_units_and_the_values_its_engine_is_given():
+    lib = inch_library(os.path.join(TMP, "inches"))
+    m = Mount(lib)
+    try:
+        p = m.path("fake/cube/size=2.5,turn=30.stl")
+        names = os.listxattr(p)
+        for n in ("user.partsfs.params", "user.partsfs.units",
+                  "user.partsfs.given"):
+            check(n in names, "missing " + n)
+        eq(json.loads(os.getxattr(p, "user.partsfs.params")),
+           {"size": 2.5, "turn": 30, "n": 7}, "params")
+        eq(json.loads(os.getxattr(p, "user.partsfs.units")),
+           {"size": "in", "turn": "deg"}, "units")
+        eq(json.loads(os.getxattr(p, "user.partsfs.given")),
+           {"size": 63.5, "turn": 30, "n": 7}, "given")
+        eq(os.getxattr(p, "user.partsfs.given"),
+           b'{"size":63.5,"turn":30,"n":7}', "the given xattr's text")
+        # the same in the part's .json, with the label in inches
+        d = json.loads(read(m.path("fake/cube/size=2.5,turn=30.json")))
+        eq([d["params"]["size"], d["units"]["size"], d["given"]["size"],
+            d["free"]["size"], d["label"]["nice"]],
+           [2.5, "in", 63.5, 2.5, "Cube 2.5 in"], "the part's .json")
+        eq(d["provenance"]["generator"]["executor"], "command", "generator")
+        # and in the class's, for its defaults
+        c = json.loads(read(m.path("fake/cube.json")))
+        eq(c["parameters"]["units"], {"size": "in", "turn": "deg"}, "units")
+        eq([c["parameters"]["defaults"]["size"],
+            c["parameters"]["defaults_given"]["size"]], [1, 25.4],
+           "the class's defaults")
+        eq(c["provenance"]["generator"]["command"], "fake", "generator")
+        # what the engine got: its box has the side it was given
+        lo, hi = stl_bbox(read(p))
+        eq(lo, [0.0] * 3, "the box's corner")
+        eq(hi, [63.5] * 3, "the box made in mm")
+    finally:
+        m.unmount()
 
 
 @test

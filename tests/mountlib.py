@@ -228,7 +228,16 @@ def write_conf(path, cache, extra="", executors="", version=None,
     """A configuration with the fake engine (`engine`, a copy of it), a
     private cache, `executors` lines under executors: and `extra`
     top-level sections; `version`, a list, is the fake engine's version
-    command; `commands`, more items of the command list."""
+    command; `commands`, more items of the command list.  With engine
+    None, no executors at all: the private cache and `extra` alone, so
+    that the engines, and which makes a class's model, are partsfs's
+    defaults."""
+    if engine is None:
+        if executors or commands or version is not None:
+            raise Failed("write_conf: executors without an engine")
+        with open(path, "w") as f:
+            f.write("cache:\n  dir: %s\n%s" % (cache, extra))
+        return
     with open(path, "w") as f:
         f.write("executors:\n%s  commands:\n    - name: fake\n"
                 "      argv: [%s, \"{params}\", \"{output}\", \"{format}\","
@@ -242,7 +251,8 @@ def write_conf(path, cache, extra="", executors="", version=None,
 
 class Mount:
     """partsfs in the foreground on a fresh mount point, with its own
-    configuration and cache; its log is self.log()."""
+    configuration and cache; its log is self.log().  engine=None mounts
+    with no executors configured (see write_conf)."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
                  cache=None, version=None, commands="", engine=FAKE,

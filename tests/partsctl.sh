@@ -2,7 +2,7 @@
 # partsctl.sh -- partsctl from the command line: exit codes, output
 # formats, help, and the bundled library's main job.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 18
+plan 21
 
 begin "check of the bundled library exits 0"
 run "$PARTSCTL" check "$LIBRARY"
@@ -93,6 +93,29 @@ expect_rc 0
 expect_contains "$out" '"length": 0.30000000000000004'
 expect_contains "$out" '"e": 6.01'
 expect_contains "$out" '"pitch": 0.5'
+end
+
+begin "params gives the unit of each dimension and the values an engine gets"
+run "$PARTSCTL" params "$LIBRARY" bolts/hex_screw size=M10 length=35
+expect_rc 0
+expect_eq "$(json_get "$out" '[d["units"]["length"], d["units"]["pitch"], "size" in d["units"], d["given"] == d["params"], d["given"]["length"]]')" '["mm", "mm", false, true, 35]'
+end
+
+begin "params gives an inch class's values as named and in mm as given"
+if need corpus; then
+	run "$PARTSCTL" params "$CORPUS" pipes/nominalpipesize l=20
+	expect_rc 0
+	expect_eq "$(json_get "$out" '[d["params"]["l"], d["units"]["l"], d["given"]["l"], d["free"]["l"], d["params"]["od"], d["given"]["od"]]')" '[20, "in", 508, 20, 0.84, 21.336]'
+	run "$PARTSCTL" params "$CORPUS" "profile_i/ibeam_w_imp/W10X30/default.step"
+	expect_rc 0
+	expect_eq "$(json_get "$out" '[d["units"]["h"], d["given"]["h"], d["params"]["h"]]')" '["in", 266.7, 10.5]'
+fi
+end
+
+begin "params names the engine of a class's model in its provenance"
+run "$PARTSCTL" params "$LIBRARY" bolts/hex_screw
+expect_rc 0
+expect_eq "$(json_get "$out" '[d["format"], d["provenance"]["generator"]["executor"], d["provenance"]["generator"]["function"]]')" '["json", "freecad", "hex_screw"]'
 end
 
 begin "params writes cells without a value as null"

@@ -96,7 +96,14 @@ class Server:
                 self.proc.wait()
                 raise Failed("partsctl serve did not end within %d s"
                              % timeout)
+        log = self.log()
         self.logfile.close()
+        # under --enable-asan or a PARTSFS_WRAPPER: what they found
+        for bad in ("Sanitizer", "runtime error:", "==ERROR", "Invalid read",
+                    "Invalid write", "definitely lost"):
+            if bad in log:
+                raise Failed("partsctl serve: " + log[log.index(bad) - 200:]
+                             [:3000])
 
 
 def raw_get(port, paths, extra=b"", timeout=60):
@@ -273,6 +280,23 @@ def a_part_is_the_bytes_partsctl_get_gives_with_its_headers():
 
 
 @test
+def a_connection_is_kept_alive_across_requests():
+    srv = fake_server()
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    socks = set()
+    for path in ("/files/", "/files/fake/rod", "/files/fake/rod/size=1.stl",
+                 "/nowhere", "/files/fake/rod/size=1.stl"):
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        check(r.getheader("Connection", "").lower() != "close",
+              path + ": Connection: close")
+        socks.add(id(c.sock))
+    eq(len(socks), 1, "connections used")
+    c.close()
+
+
+@test
 def etag_304_head_ranges_206_and_416():
     srv = fake_server()
     st, h, body = srv.request("/files/fake/rod/size=4.stl")
@@ -349,6 +373,48 @@ def a_waiting_request_gets_its_part_when_made():
     eq(st, 200, "status")
     check(time.monotonic() - t0 >= 1.0, "it waited for the job")
     check_box(body, 6)
+
+
+@test
+def a_request_waits_longer_than_the_timeout_for_its_part():
+    srv = fake_server("patient", seconds=3,
+                      conf_extra="serve:\n  timeout: 1\n")
+    st, _, body = srv.request("/files/fake/rod/size=2.stl")
+    eq(st, 200, "status: %r" % body[:200])
+    check_box(body, 2)
+
+
+@test
+def a_full_queue_of_parts_is_503_with_retry_after():
+    srv = fake_server("queue", seconds=3, conf_extra="serve:\n  queue: 1\n")
+    st, h, _ = srv.request("/files/fake/rod/size=1.stl",
+                           headers={"Prefer": "respond-async"})
+    eq(st, 202, "the first part")
+    st, h, body = srv.request("/files/fake/rod/size=2.stl")
+    eq(st, 503, "another part while the queue is full")
+    eq(h["content-type"], "application/problem+json", "type")
+    check(int(h["retry-after"]) > 0, "Retry-After")
+    check("serve.queue" in json.loads(body)["detail"], "detail")
+
+
+@test
+def connections_beyond_per_ip_are_refused():
+    srv = fake_server("perip", conf_extra="serve:\n  per-ip: 2\n")
+    held = [socket.create_connection(("127.0.0.1", srv.port))
+            for _ in range(2)]
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.settimeout(5)
+    try:
+        s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = s.recv(100)
+    except OSError:
+        got = b""
+    eq(got, b"", "a third connection from the address")
+    s.close()
+    for h in held:
+        h.close()
+    time.sleep(0.2)
+    eq(srv.request("/files/")[0], 200, "once the others closed")
 
 
 # --- problems -----------------------------------------------------------
@@ -462,9 +528,36 @@ def the_index_is_json_and_a_browser_gets_the_web_page():
 
 
 @test
+def occi_listen_is_a_listener_of_its_own():
+    srv = Server(LIBRARY, args=("--occi-listen", "127.0.0.1:0"))
+    try:
+        port = None
+        for line in srv.log().splitlines():
+            if "(OCCI API)" in line:
+                port = int(line.split("http://")[1].split("/")[0]
+                           .rsplit(":", 1)[1])
+        check(port is not None and port != srv.port, "no OCCI listener: " +
+              srv.log())
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/")
+        r = c.getresponse()
+        j = json.loads(r.read())
+        if r.status == 404:
+            eq(r.getheader("Content-Type"), "application/problem+json",
+               "type")
+            check("not built in" in j["detail"], "detail %r" % j)
+        else:
+            eq(r.status, 200, "OCCI /")
+            check("library" in j and "maintainer" in j, "OCCI / %r" % j)
+        eq(srv.request("/")[0], 200, "the native API beside it")
+    finally:
+        srv.stop()
+
+
+@test
 def status_files_are_what_the_mount_shows():
     srv = bundled_server()
-    for name in ("jobs", "stats", "errors", "version"):
+    for name in ("jobs", "stats", "errors", "warnings", "version"):
         st, h, body = srv.request("/status/" + name)
         eq(st, 200, name)
         check(h["content-type"].startswith("text/plain"), name)
@@ -590,6 +683,8 @@ if __name__ == "__main__":
     for s in SERVERS.values():
         try:
             s.stop()
-        except Failed:
-            pass
+        except Failed as e:
+            print("# " + str(e).replace("\n", "\n# "))
+            print("Bail out! a server ended badly")
+            failed += 1
     sys.exit(1 if failed else 0)

@@ -22,7 +22,7 @@
 static bool failed;
 /* Why the running case is skipped, or NULL. */
 static const char *skipped;
-static char *tmpdirs[64];
+static char *tmpdirs[256];
 static size_t ntmpdirs;
 
 bool

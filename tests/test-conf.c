@@ -109,6 +109,8 @@ check_defaults(const struct conf *c)
 	CHECK_STR(c->openscad, "openscad");
 	CHECK_INT(c->nopenscad_include, 0);
 	CHECK(c->openscad_include != NULL && c->openscad_include[0] == NULL);
+	CHECK(!c->openscad_include_set);
+	CHECK_INT(c->openscad_allow, 0);
 	CHECK_INT(c->npng_wrapper, 2);
 	CHECK_STR(c->png_wrapper[0], "xvfb-run");
 	CHECK_STR(c->png_wrapper[1], "-a");
@@ -137,9 +139,11 @@ static const char example[] =
     "executors:\n"
     "  openscad:\n"
     "    program: /opt/openscad/bin/openscad\n"
-    "    include: [openscad/common/common.scad, openscad/common/conf.scad]\n"
+    "    include: [backends/openscad/common.scad, "
+    "backends/openscad/conf.scad]\n"
     "    png-wrapper: [xvfb-run, -a, -s, '-screen 0 800x600x24']\n"
     "    cost: 3\n"
+    "    allow-warnings: [unknown-variable]\n"
     "  freecad:\n"
     "    program: freecadcmd-daily\n"
     "    driver: /usr/local/share/partsfs/freecad-driver.py\n"
@@ -287,9 +291,11 @@ a_full_example_reads_every_value(void)
 	CHECK_INT(D.n, 0);
 	CHECK_STR(c->openscad, "/opt/openscad/bin/openscad");
 	CHECK_INT(c->nopenscad_include, 2);
-	CHECK_STR(c->openscad_include[0], "openscad/common/common.scad");
-	CHECK_STR(c->openscad_include[1], "openscad/common/conf.scad");
+	CHECK_STR(c->openscad_include[0], "backends/openscad/common.scad");
+	CHECK_STR(c->openscad_include[1], "backends/openscad/conf.scad");
 	CHECK(c->openscad_include[2] == NULL);
+	CHECK(c->openscad_include_set);
+	CHECK_INT(c->openscad_allow, CONF_SCAD_UNKNOWN_VARIABLE);
 	CHECK_INT(c->npng_wrapper, 4);
 	CHECK_STR(c->png_wrapper[3], "-screen 0 800x600x24");
 	CHECK(c->png_wrapper[4] == NULL);
@@ -365,6 +371,54 @@ keys_left_out_keep_their_defaults(void)
 	CHECK_INT(c->npng_wrapper, 0);
 	CHECK(c->png_wrapper[0] == NULL);
 	conf_free(c);
+}
+
+static void
+an_empty_include_list_is_set_and_warnings_are_allowed_by_kind(void)
+{
+	struct conf *c;
+
+	isolate();
+	/* include: [] says "no preludes", which no include key does not */
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    include: []\n");
+	CHECK_INT(c->nopenscad_include, 0);
+	CHECK(c->openscad_include_set);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    include:\n");
+	CHECK(!c->openscad_include_set);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    cost: 2\n");
+	CHECK(!c->openscad_include_set);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    allow-warnings: "
+	    "[unknown-module, unknown-function, missing-file, "
+	    "bolts-error]\n");
+	CHECK_INT(c->openscad_allow, CONF_SCAD_UNKNOWN_MODULE |
+	    CONF_SCAD_UNKNOWN_FUNCTION | CONF_SCAD_MISSING_FILE |
+	    CONF_SCAD_BOLTS_ERROR);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    allow-warnings: "
+	    "[all]\n");
+	CHECK_INT(c->openscad_allow, CONF_SCAD_ALL);
+	conf_free(c);
+	EXPECT_ACCEPTED(c, "executors:\n  openscad:\n    allow-warnings: "
+	    "[]\n");
+	CHECK_INT(c->openscad_allow, 0);
+	conf_free(c);
+	EXPECT_REFUSED("executors:\n  openscad:\n    allow-warnings: "
+	    "[unknown-variable, parse-error]\n",
+	    "partsfs.conf:3:40: error: executors.openscad.allow-warnings: "
+	    "unknown kind 'parse-error' (known: unknown-module, "
+	    "unknown-function, unknown-variable, missing-file, bolts-error, "
+	    "all)");
+	EXPECT_REFUSED("executors:\n  openscad:\n    allow-warnings: all\n",
+	    "partsfs.conf:3:21: error: executors.openscad.allow-warnings: "
+	    "expected a list");
+	CHECK_STR(conf_scad_kind_name(CONF_SCAD_UNKNOWN_VARIABLE),
+	    "unknown-variable");
+	CHECK_STR(conf_scad_kind_name(CONF_SCAD_BOLTS_ERROR), "bolts-error");
+	CHECK(conf_scad_kind_name(CONF_SCAD_ALL) == NULL);
+	CHECK(conf_scad_kind_name(0) == NULL);
 }
 
 static void
@@ -446,7 +500,8 @@ unknown_keys_are_errors_at_their_position(void)
 	    "bwrap, user, processes, tmp-size, paths)");
 	EXPECT_REFUSED("executors:\n  openscad:\n    includes: [a.scad]\n",
 	    "partsfs.conf:3:5: error: executors.openscad: unknown key "
-	    "'includes' (known: program, include, png-wrapper, cost)");
+	    "'includes' (known: program, include, png-wrapper, cost, "
+	    "allow-warnings)");
 	EXPECT_REFUSED("executors:\n  freecad:\n    png-wrapper: []\n",
 	    "partsfs.conf:3:5: error: executors.freecad: unknown key "
 	    "'png-wrapper'");
@@ -1136,6 +1191,8 @@ the_man_page_examples_are_valid(void)
 			CHECK_STR(conf_model_for(c, "bolts", "hex_nut"),
 			    "freecad");
 			CHECK_INT(c->nopenscad_include, 2);
+			CHECK_INT(c->openscad_allow,
+			    CONF_SCAD_UNKNOWN_VARIABLE);
 		}
 		conf_free(c);
 	}
@@ -1172,6 +1229,7 @@ TAP_MAIN(
 	TAP_CASE(an_empty_file_gives_the_defaults),
 	TAP_CASE(a_full_example_reads_every_value),
 	TAP_CASE(keys_left_out_keep_their_defaults),
+	TAP_CASE(an_empty_include_list_is_set_and_warnings_are_allowed_by_kind),
 	TAP_CASE(home_is_expanded_and_includes_stay_relative),
 	TAP_CASE(paths_must_be_absolute_or_program_names),
 	TAP_CASE(unknown_keys_are_errors_at_their_position),

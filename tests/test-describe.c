@@ -1,6 +1,8 @@
 /* test-describe.c -- the JSON descriptions of collections, classes and
- * parts (the .json files of the tree), on the bundled library, and their
- * serialisation with every number in its shortest round-trip form. */
+ * parts (the .json files of the tree), on the bundled library and on a
+ * small inch library: units, the values an engine is given (those the
+ * planner passes), provenance, and the serialisation with every number
+ * in its shortest round-trip form. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,12 +16,75 @@
 #include "partsfs/tree/describe.h"
 #include "tap.h"
 
-static struct library *lib;
+static struct library *lib, *inch_lib;
+static struct conf *inch_conf;
 
 static void
 unload(void)
 {
 	library_unref(lib);
+}
+
+static void
+unload_inch(void)
+{
+	library_unref(inch_lib);
+	conf_free(inch_conf);
+}
+
+/*
+ * A collection in inches, like BOLTS's pipes: a pipe of a Table Index
+ * (its outer diameter, in inches, from a table), a free length in inches,
+ * an angle, a number, a string and a bool; made by the test engine as the
+ * command "fake" (stl), and a class no engine makes.
+ */
+static const char INCH_CLASSES[] =
+    "  - id: pipe\n"
+    "    names: {name: Pipe, labeling: 'Pipe %(nps)s x %(l)s in'}\n"
+    "    parameters:\n"
+    "      literal: {n: 3, s: steel}\n"
+    "      free: [nps, l, a, round]\n"
+    "      defaults: {nps: NPS 0.5, l: 50, a: 90, round: false}\n"
+    "      types: {nps: Table Index, l: Length (in), od: Length (in),\n"
+    "              a: Angle (deg), n: Number, s: String, round: Bool,\n"
+    "              wall: Length (mm)}\n"
+    "      tables:\n"
+    "        index: nps\n"
+    "        columns: [od, wall]\n"
+    "        data:\n"
+    "          NPS 0.5: [0.84, 2.77]\n"
+    "          NPS 1: [1.315, 3.38]\n"
+    "    source: test\n"
+    "  - id: bare\n"
+    "    parameters: {free: [x], types: {x: Length (in)}, defaults: {x: 2}}\n"
+    "    source: test\n";
+
+/* The inch library, loaded once, under a configuration whose command
+ * engine "fake" makes its pipe. */
+static struct library *
+inches(void)
+{
+	if (inch_lib == NULL) {
+		const char *dir = fixture_dir("inch", INCH_CLASSES);
+		char *yaml;
+		atexit(unload_inch);
+		tap_write(dir, "fake/inch/inch.base", "- {filename: pipe.txt, "
+		    "type: script, author: t <t@example.org>, "
+		    "license: MIT <x>, classids: [pipe]}\n");
+		tap_write(dir, "fake/inch/pipe.txt", "pipe script\n");
+		yaml = xasprintf("executors:\n  commands:\n    - name: fake\n"
+		    "      argv: [%s, \"{params}\", \"{output}\", "
+		    "\"{format}\", \"{script}\"]\n      formats: [stl]\n",
+		    fixture_yaml_str(fixture_fake_engine()));
+		inch_conf = fixture_conf(yaml);
+		free(yaml);
+		inch_lib = fixture_load_conf(dir, inch_conf);
+		if (inch_lib->diags.nerrors > 0) {
+			tap_note("%s", fixture_diags(inch_lib));
+			abort();
+		}
+	}
+	return inch_lib;
 }
 
 /* The bundled library, loaded once. */
@@ -39,15 +104,15 @@ bundled(void)
 	return lib;
 }
 
-/* The description of the part at `path` of the bundled library. */
+/* The description of the part at `path` of library `l`. */
 static json_t *
-part(const char *path)
+part_of(struct library *l, const char *path)
 {
 	struct pnode n;
 	struct perr e = { 0 };
 	json_t *j;
 
-	if (pnode_lookup(bundled(), path, &n, &e) != 0) {
+	if (pnode_lookup(l, path, &n, &e) != 0) {
 		tap_note("%s: %s", path, e.msg);
 		return NULL;
 	}
@@ -56,6 +121,13 @@ part(const char *path)
 		tap_note("%s: %s", path, e.msg);
 	pnode_clear(&n);
 	return j;
+}
+
+/* The description of the part at `path` of the bundled library. */
+static json_t *
+part(const char *path)
+{
+	return part_of(bundled(), path);
 }
 
 /* j at a path of object keys and array indexes ("a.b.0.c"). */
@@ -285,6 +357,145 @@ with_model_openscad_every_format_is_openscads(void)
 	free(dir);
 }
 
+/* Units and the values an engine is given. */
+
+/* The one-line dump of j at `path` (caller frees). */
+static char *
+compact_at(json_t *j, const char *path)
+{
+	json_t *v = at(j, path);
+
+	return v != NULL ? describe_dump_compact(v) : xstrdup("(none)");
+}
+
+#define CHECK_COMPACT(j, path, want) do { \
+	char *c_ = compact_at((j), (path)); \
+	bool ok_ = strcmp(c_, (want)) == 0; \
+	if (!ok_) \
+		tap_fail(__FILE__, __LINE__, "%s: got %s, want %s", (path), \
+		    c_, (want)); \
+	free(c_); \
+	if (!ok_) \
+		return; \
+} while (0)
+
+static void
+a_part_gives_the_unit_of_every_dimension_and_of_nothing_else(void)
+{
+	json_t *j = part_of(inches(), "inch/pipe/NPS 0.5/false/default.json");
+
+	CHECK(j != NULL);
+	/* lengths in their unit, angles in degrees; no Table Index, Number,
+	 * String nor Bool */
+	CHECK_COMPACT(j, "units",
+	    "{\"l\":\"in\",\"od\":\"in\",\"a\":\"deg\",\"wall\":\"mm\"}");
+	json_decref(j);
+	j = part("bolts/hex_screw/M8/length=20.step");
+	CHECK(j != NULL);
+	CHECK_COMPACT(j, "units", "{\"length\":\"mm\",\"d\":\"mm\","
+	    "\"pitch\":\"mm\",\"s\":\"mm\",\"k\":\"mm\",\"e\":\"mm\"}");
+	json_decref(j);
+}
+
+static void
+an_inch_part_gives_params_in_inches_and_given_in_mm(void)
+{
+	json_t *j = part_of(inches(), "inch/pipe/NPS 0.5/false/default.json");
+
+	CHECK(j != NULL);
+	/* params and free stay as named: inches */
+	CHECK_JSON_INT(j, "params.l", 50);
+	CHECK_JSON_REAL(j, "params.od", 0.84);
+	CHECK_JSON_INT(j, "free.l", 50);
+	CHECK_STR(str_at(j, "label.nice"), "Pipe NPS 0.5 x 50 in");
+	/* given: every parameter, lengths in mm */
+	CHECK_INT(json_object_size(at(j, "given")),
+	    json_object_size(at(j, "params")));
+	CHECK_JSON_INT(j, "given.l", 1270);
+	CHECK_JSON_REAL(j, "given.od", 0.84 * 25.4);
+	CHECK_JSON_REAL(j, "given.wall", 2.77);
+	CHECK_JSON_INT(j, "given.a", 90);
+	CHECK_JSON_INT(j, "given.n", 3);
+	CHECK_STR(str_at(j, "given.s"), "steel");
+	CHECK_STR(str_at(j, "given.nps"), "NPS 0.5");
+	CHECK(json_is_false(at(j, "given.round")));
+	json_decref(j);
+	j = part_of(inches(), "inch/pipe/NPS 1/true/a=-30,l=0.125.json");
+	CHECK(j != NULL);
+	CHECK_JSON_REAL(j, "params.l", 0.125);
+	CHECK_JSON_REAL(j, "given.l", 3.175);
+	CHECK_JSON_REAL(j, "given.od", 1.315 * 25.4);
+	CHECK_JSON_INT(j, "given.a", -30);
+	CHECK(json_is_true(at(j, "given.round")));
+	json_decref(j);
+}
+
+static void
+a_millimetre_part_is_given_its_values_as_they_are(void)
+{
+	json_t *j = part("bolts/hex_screw/M8/length=20.5.step");
+
+	CHECK(j != NULL);
+	CHECK(json_equal(at(j, "given"), at(j, "params")));
+	CHECK_JSON_REAL(j, "given.length", 20.5);
+	json_decref(j);
+}
+
+static void
+the_values_given_are_those_the_planner_passes_to_the_engine(void)
+{
+	static const char *const paths[] = {
+		"inch/pipe/NPS 0.5/false/default.stl",
+		"inch/pipe/NPS 1/true/a=-30,l=0.125.stl",
+		"inch/pipe/NPS 1/false/l=1e3.stl",
+		"inch/pipe/NPS 0.5/true/l=0.3.stl",
+	};
+	struct library *l = inches();
+	struct exec_env env = { .conf = inch_conf, .root = l->root };
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(paths); i++) {
+		struct perr e = { 0 };
+		struct plan p;
+		json_t *j = part_of(l, paths[i]);
+		char *want, *got;
+		bool same;
+		CHECK(j != NULL);
+		CHECK_MSG(fixture_plan(&env, l, paths[i], &p, &e) == 0,
+		    "%s: %s", paths[i], e.msg);
+		want = describe_dump_compact(p.params);
+		got = compact_at(j, "given");
+		same = json_equal(p.params, at(j, "given"));
+		if (!same)
+			tap_fail(__FILE__, __LINE__, "%s: given %s, the engine "
+			    "gets %s", paths[i], got, want);
+		free(want);
+		free(got);
+		plan_clear(&p);
+		json_decref(j);
+		if (!same)
+			return;
+	}
+}
+
+static void
+a_class_description_gives_units_and_defaults_as_given(void)
+{
+	const struct pclass *cls = library_class(inches(), "pipe");
+	json_t *j;
+
+	CHECK(cls != NULL);
+	j = describe_class(cls);
+	CHECK(j != NULL);
+	CHECK_COMPACT(j, "parameters.units",
+	    "{\"l\":\"in\",\"od\":\"in\",\"a\":\"deg\",\"wall\":\"mm\"}");
+	CHECK_COMPACT(j, "parameters.defaults",
+	    "{\"nps\":\"NPS 0.5\",\"l\":50,\"a\":90,\"round\":false}");
+	CHECK_COMPACT(j, "parameters.defaults_given",
+	    "{\"nps\":\"NPS 0.5\",\"l\":1270,\"a\":90,\"round\":false}");
+	CHECK_STR(str_at(j, "parameters.types.l"), "Length (in)");
+	json_decref(j);
+}
+
 /* Classes and collections. */
 
 static void
@@ -332,6 +543,65 @@ a_class_description_names_its_generators(void)
 	CHECK_STR(str_at(j, "freecad.function"), "hex_screw");
 	CHECK_STR(str_at(j, "freecad.file"), "freecad/bolts/bolts.py");
 	CHECK_INT(json_array_size(at(j, "commands")), 0);
+	json_decref(j);
+}
+
+static void
+a_json_part_names_the_generator_of_its_class_s_model(void)
+{
+	json_t *j = part("bolts/hex_screw/M8/default.json");
+	json_t *step = part("bolts/hex_screw/M8/default.step");
+	json_t *stl = part("bolts/hex_screw/M8/default.stl");
+
+	CHECK(j != NULL && step != NULL && stl != NULL);
+	/* made by no engine itself: the engine of the class's model, which
+	 * makes every format, stands */
+	CHECK(json_is_object(at(j, "provenance.generator")));
+	CHECK(json_equal(at(j, "provenance.generator"),
+	    at(step, "provenance.generator")));
+	CHECK(json_equal(at(j, "provenance.generator"),
+	    at(stl, "provenance.generator")));
+	CHECK_STR(str_at(j, "provenance.generator.executor"), "freecad");
+	CHECK_STR(str_at(j, "provenance.generator.function"), "hex_screw");
+	json_decref(stl);
+	json_decref(step);
+	json_decref(j);
+}
+
+static void
+a_class_description_tells_its_provenance_as_its_json_parts_do(void)
+{
+	const struct pclass *cls = library_class(bundled(), "hex_screw");
+	json_t *j, *p = part("bolts/hex_screw/M8/default.json");
+
+	CHECK(cls != NULL && p != NULL);
+	j = describe_class(cls);
+	CHECK(j != NULL);
+	CHECK(json_equal(at(j, "provenance"), at(p, "provenance")));
+	CHECK_STR(str_at(j, "provenance.blt"), "data/bolts.blt");
+	CHECK(json_is_string(at(j, "provenance.generator.executor")));
+	json_decref(j);
+	json_decref(p);
+}
+
+static void
+a_command_is_a_generator_and_a_class_without_engine_has_none(void)
+{
+	const struct pclass *bare = library_class(inches(), "bare");
+	json_t *j = part_of(inches(), "inch/pipe/NPS 0.5/false/default.json");
+
+	CHECK(j != NULL && bare != NULL);
+	CHECK_STR(str_at(j, "provenance.generator.executor"), "command");
+	CHECK_STR(str_at(j, "provenance.generator.command"), "fake");
+	CHECK_STR(str_at(j, "provenance.generator.file"), "fake/inch/pipe.txt");
+	json_decref(j);
+	j = part_of(inches(), "inch/bare/default.json");
+	CHECK(j != NULL);
+	CHECK(json_is_null(at(j, "provenance.generator")));
+	json_decref(j);
+	j = describe_class(bare);
+	CHECK(json_is_null(at(j, "provenance.generator")));
+	CHECK_STR(str_at(j, "provenance.source"), "test");
 	json_decref(j);
 }
 
@@ -581,8 +851,16 @@ TAP_MAIN(
 	TAP_CASE(a_part_lists_the_formats_of_its_class),
 	TAP_CASE(a_part_tells_its_provenance_with_the_generator_that_makes_it),
 	TAP_CASE(with_model_openscad_every_format_is_openscads),
+	TAP_CASE(a_part_gives_the_unit_of_every_dimension_and_of_nothing_else),
+	TAP_CASE(an_inch_part_gives_params_in_inches_and_given_in_mm),
+	TAP_CASE(a_millimetre_part_is_given_its_values_as_they_are),
+	TAP_CASE(the_values_given_are_those_the_planner_passes_to_the_engine),
+	TAP_CASE(a_class_description_gives_units_and_defaults_as_given),
 	TAP_CASE(a_class_description_has_its_names_standards_and_parameters),
 	TAP_CASE(a_class_description_names_its_generators),
+	TAP_CASE(a_json_part_names_the_generator_of_its_class_s_model),
+	TAP_CASE(a_class_description_tells_its_provenance_as_its_json_parts_do),
+	TAP_CASE(a_command_is_a_generator_and_a_class_without_engine_has_none),
 	TAP_CASE(a_collection_description_lists_its_classes),
 	TAP_CASE(a_value_is_a_json_integer_only_when_integral_and_exact),
 	TAP_CASE(dump_writes_each_number_in_its_shortest_round_trip_form),

@@ -156,7 +156,9 @@ command_argv(const char *rec, const char *extra)
 
 /* A library and a configuration where `eng` makes k; COMMAND: the fake
  * engine, recording into r->rec, with `extra` arguments (YAML) after its
- * own. */
+ * own; FAKE_OPENSCAD and REAL_OPENSCAD: `extra` is more keys of
+ * executors.openscad (YAML lines), instead of the fake's include of
+ * prelude.scad. */
 static void
 rig_open(struct rig *r, enum engine eng, const char *extra)
 {
@@ -210,17 +212,20 @@ rig_open(struct rig *r, enum engine eng, const char *extra)
 		    "\tcase \"$1\" in -o) out=$2; shift 2; continue;; esac\n"
 		    "\tlast=$1; shift\ndone\n"
 		    "cp \"$last\" %s/wrapper.scad || exit 1\n"
+		    "cp \"${last%%/*}/lib.scad\" %s/lib.scad || exit 1\n"
 		    "printf 'solid x\\nfacet normal 0 0 1\\nouter loop\\n"
 		    "vertex 0 0 0\\nvertex 1 0 0\\nvertex 0 1 0\\nendloop\\n"
-		    "endfacet\\nendsolid x\\n' > \"$out\"\n", r->rec, r->rec);
+		    "endfacet\\nendsolid x\\n' > \"$out\"\n", r->rec, r->rec,
+		    r->rec);
 		fixture_write_exec(prog, buf_str(&t));
-		buf_printf(&y, "  openscad:\n    program: %s\n"
-		    "    include: [prelude.scad]\n", prog);
+		buf_printf(&y, "  openscad:\n    program: %s\n%s", prog,
+		    extra != NULL ? extra : "    include: [prelude.scad]\n");
 		free(prog);
 		break;
 	}
 	case REAL_OPENSCAD:
-		buf_adds(&y, "  openscad:\n    program: openscad\n");
+		buf_printf(&y, "  openscad:\n    program: openscad\n%s",
+		    extra != NULL ? extra : "");
 		break;
 	case FAKE_FREECAD: {
 		char *prog = xasprintf("%s/freecadcmd", r->tmp);
@@ -384,6 +389,9 @@ load_json(const char *dir, const char *name)
 struct scad_call {
 	char *includes[8];
 	size_t nincludes;
+	char *uses[8];
+	size_t nuses;
+	size_t nfunctions;              /* function definitions */
 	char *entry;
 	/* each argument: a string literal decoded (is_string), or the text
 	 * of another literal */
@@ -398,6 +406,8 @@ scad_call_clear(struct scad_call *c)
 {
 	for (size_t i = 0; i < c->nincludes; i++)
 		free(c->includes[i]);
+	for (size_t i = 0; i < c->nuses; i++)
+		free(c->uses[i]);
 	for (size_t i = 0; i < c->nargs; i++)
 		free(c->args[i]);
 	free(c->entry);
@@ -483,30 +493,51 @@ skip_blanks(const char *s)
 	return s;
 }
 
-/* The wrapper: comment lines, include lines, then one call of the
- * module with literals, and nothing else. */
+/* An include or use line at `s` (`word` and its blank): the path into
+ * v[*n]; the line skipped. */
 static bool
-scad_parse(const char *text, struct scad_call *c)
+scad_file_line(struct scad_call *c, const char **sp, const char *word,
+    char **v, size_t *n)
+{
+	const char *s = *sp + strlen(word) + 2;
+	size_t len = strcspn(s, ">\n");
+
+	if (s[-1] != '<' || s[len] != '>' || s[len + 1] != '\n' || *n == 8)
+		return scad_error(c, *sp, "bad include or use line");
+	v[(*n)++] = xstrndup(s, len);
+	*sp = s + len + 2;
+	return true;
+}
+
+/* The wrapper: comment lines, include and use lines, then one call of the
+ * module with literals, and nothing else.  `lib`: lib.scad, of comment,
+ * include and one-line function definitions only. */
+static bool
+scad_parse(const char *text, struct scad_call *c, bool lib)
 {
 	const char *s = text;
 	struct buf b = BUF_INIT;
 
 	memset(c, 0, sizeof *c);
 	for (;;) {
-		if (strncmp(s, "//", 2) == 0) {
+		if (strncmp(s, "//", 2) == 0 || (lib &&
+		    strncmp(s, "function ", 9) == 0)) {
+			c->nfunctions += s[0] == 'f';
 			s += strcspn(s, "\n");
 			if (*s == '\n')
 				s++;
-		} else if (strncmp(s, "include <", 9) == 0) {
-			size_t n = strcspn(s + 9, ">\n");
-			if (s[9 + n] != '>' || s[10 + n] != '\n' ||
-			    c->nincludes == PF_ARRAY_LEN(c->includes))
-				return scad_error(c, s, "bad include line");
-			c->includes[c->nincludes++] = xstrndup(s + 9, n);
-			s += 11 + n;
+		} else if (strncmp(s, "include ", 8) == 0) {
+			if (!scad_file_line(c, &s, "include", c->includes,
+			    &c->nincludes))
+				return false;
+		} else if (strncmp(s, "use ", 4) == 0) {
+			if (!scad_file_line(c, &s, "use", c->uses, &c->nuses))
+				return false;
 		} else
 			break;
 	}
+	if (lib)
+		return *s == '\0' || scad_error(c, s, "more than includes");
 	{
 		size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
@@ -594,6 +625,69 @@ code_points(const char *s)
 
 /* OpenSCAD. */
 
+/*
+ * The lib.scad the fake openscad kept in `rec` includes `first` (NULL:
+ * nothing before the module), then `second` (NULL: no more), then
+ * `module`, nothing else, and defines BOLTS's version functions when the
+ * preludes are BOLTS's helpers (`first` under backends/openscad/).
+ */
+static void
+check_lib_files(const char *rec, const char *const *want, size_t nwant,
+    bool versions)
+{
+	char *file = xasprintf("%s/lib.scad", rec), *text;
+	struct scad_call lib;
+
+	text = fixture_read(file, NULL);
+	CHECK_MSG(text != NULL, "no %s", file);
+	if (text == NULL) {
+		free(file);
+		return;
+	}
+	CHECK_MSG(scad_parse(text, &lib, true), "%s in\n%s", lib.error, text);
+	CHECK_MSG(lib.nincludes == nwant, "%zu includes, want %zu, in\n%s",
+	    lib.nincludes, nwant, text);
+	for (size_t i = 0; i < nwant && i < lib.nincludes; i++)
+		CHECK_STR(lib.includes[i], want[i]);
+	CHECK_INT(lib.nuses, 0);
+	CHECK_INT(lib.nfunctions, versions ? 3 : 0);
+	if (versions) {
+		CHECK_CONTAINS(text, "function BOLTS_version() = "
+		    "\"development\";\n");
+		CHECK_CONTAINS(text, "function BOLTS_date() = [1970,1,1];\n");
+		CHECK_CONTAINS(text, "function BOLTS_license() = "
+		    "\"LGPL 2.1\";\n");
+	}
+	scad_call_clear(&lib);
+	free(text);
+	free(file);
+}
+
+static void
+check_lib(const char *rec, const char *prelude, const char *module)
+{
+	const char *want[] = { prelude, module };
+
+	check_lib_files(rec, want, 2, false);
+}
+
+/* The key of `path` as planned now. */
+static struct cache_key
+key_of(struct rig *r, const char *path)
+{
+	struct cache_key k = { { 0 } };
+	struct perr e = { 0 };
+	struct plan p;
+
+	if (fixture_plan(&r->env, r->lib, path, &p, &e) != 0) {
+		tap_note("plan %s: %s", path, e.msg);
+		return k;
+	}
+	k = p.key;
+	plan_clear(&p);
+	return k;
+}
+
 static void
 openscad_string_values_reach_the_module_as_the_same_strings(void)
 {
@@ -612,12 +706,14 @@ openscad_string_values_reach_the_module_as_the_same_strings(void)
 		file = xasprintf("%s/wrapper.scad", r.rec);
 		wrapper = fixture_read(file, NULL);
 		CHECK(wrapper != NULL);
-		CHECK_MSG(scad_parse(wrapper, &call), "value \"%s\": %s in\n%s",
-		    shown(NASTY[i]), call.error, wrapper);
-		/* the preludes and the module, in that order, nothing else */
-		CHECK_INT(call.nincludes, 2);
-		CHECK_STR(call.includes[0], prelude);
-		CHECK_STR(call.includes[1], module);
+		CHECK_MSG(scad_parse(wrapper, &call, false), "value \"%s\": %s "
+		    "in\n%s", shown(NASTY[i]), call.error, wrapper);
+		/* the wrapper uses lib.scad, which includes the preludes and
+		 * the module, in that order, nothing else */
+		CHECK_INT(call.nincludes, 0);
+		CHECK_INT(call.nuses, 1);
+		CHECK_STR(call.uses[0], "lib.scad");
+		check_lib(r.rec, prelude, module);
 		CHECK_STR(call.entry, "m");
 		CHECK_INT(call.nargs, 2);
 		CHECK(call.is_string[0] && !call.is_string[1]);
@@ -632,6 +728,144 @@ openscad_string_values_reach_the_module_as_the_same_strings(void)
 		free(prelude);
 		free(path);
 	}
+	rig_close(&r);
+}
+
+static void
+openscad_uses_the_bolts_helpers_of_the_library_without_an_include_key(void)
+{
+	struct rig r;
+	struct engine_failure f;
+	struct cache_key k1, k2, k3;
+	char *path = k_path("x", "stl"), *common, *conf, *local, *module;
+
+	rig_open(&r, FAKE_OPENSCAD, "");
+	common = xasprintf("%s/backends/openscad/common.scad", r.lib->root);
+	conf = xasprintf("%s/backends/openscad/conf.scad", r.lib->root);
+	local = xasprintf("%s/backends/openscad/local.scad", r.lib->root);
+	module = xasprintf("%s/openscad/c/m.scad", r.lib->root);
+	tap_write(r.dir, "backends/openscad/common.scad",
+	    "module BOLTS_thing() { cube(1); }\n");
+	tap_write(r.dir, "backends/openscad/conf.scad",
+	    "BOLTS_MODE = \"draft\";\n");
+	CHECK_MSG(make(&r, path, &f, NULL, NULL) == 0, "%s", f.summary);
+	{
+		const char *want[] = { common, conf, module };
+		check_lib_files(r.rec, want, 3, true);
+	}
+	engine_failure_clear(&f);
+	k1 = key_of(&r, path);
+	/* local.scad too, when it is there, after the other two */
+	tap_write(r.dir, "backends/openscad/local.scad",
+	    "function clamp(v, l, u) = min(max(v, l), u);\n");
+	CHECK_MSG(make(&r, path, &f, NULL, NULL) == 0, "%s", f.summary);
+	{
+		const char *want[] = { common, conf, local, module };
+		check_lib_files(r.rec, want, 4, true);
+	}
+	engine_failure_clear(&f);
+	k2 = key_of(&r, path);
+	/* their bytes are in the key */
+	tap_write(r.dir, "backends/openscad/common.scad",
+	    "module BOLTS_thing() { cube(2); }\n");
+	k3 = key_of(&r, path);
+	CHECK(strcmp(k1.hex, k2.hex) != 0);
+	CHECK(strcmp(k2.hex, k3.hex) != 0);
+	CHECK(k1.hex[0] != '\0' && k3.hex[0] != '\0');
+	free(common);
+	free(conf);
+	free(local);
+	free(module);
+	free(path);
+	rig_close(&r);
+}
+
+static void
+openscad_takes_no_helpers_when_one_is_missing_or_the_include_key_is_set(void)
+{
+	static const char *const confs[] = {
+		"", "    include: []\n", "    include: [prelude.scad]\n",
+	};
+	char *path = k_path("x", "stl");
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(confs); i++) {
+		struct engine_failure f;
+		struct rig r;
+		char *module, *prelude;
+
+		rig_open(&r, FAKE_OPENSCAD, confs[i]);
+		module = xasprintf("%s/openscad/c/m.scad", r.lib->root);
+		prelude = xasprintf("%s/prelude.scad", r.lib->root);
+		tap_write(r.dir, "backends/openscad/common.scad",
+		    "module BOLTS_thing() { cube(1); }\n");
+		tap_write(r.dir, "backends/openscad/local.scad", "// local\n");
+		if (i > 0)
+			tap_write(r.dir, "backends/openscad/conf.scad",
+			    "BOLTS_MODE = \"draft\";\n");
+		CHECK_MSG(make(&r, path, &f, NULL, NULL) == 0, "%s",
+		    f.summary);
+		if (i < 2) {
+			/* no conf.scad, or include: [] */
+			const char *want[] = { module };
+			check_lib_files(r.rec, want, 1, false);
+		} else
+			check_lib(r.rec, prelude, module);
+		engine_failure_clear(&f);
+		free(module);
+		free(prelude);
+		rig_close(&r);
+	}
+	free(path);
+}
+
+static void
+the_warnings_openscad_may_give_are_in_the_key(void)
+{
+	static const char *const confs[] = {
+		"", "    allow-warnings: []\n",
+		"    allow-warnings: [unknown-variable]\n",
+		"    allow-warnings: [all]\n",
+	};
+	struct cache_key k[PF_ARRAY_LEN(confs)];
+	char *path = k_path("x", "stl");
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(confs); i++) {
+		struct rig r;
+		rig_open(&r, FAKE_OPENSCAD, confs[i]);
+		/* the same files in every library */
+		tap_write(r.dir, "openscad/c/m.scad", "module m(s, len) { "
+		    "cube(len); }\n");
+		k[i] = key_of(&r, path);
+		CHECK(k[i].hex[0] != '\0');
+		rig_close(&r);
+	}
+	/* a part made letting a warning through is another part */
+	CHECK_STR(k[0].hex, k[1].hex);
+	CHECK(strcmp(k[1].hex, k[2].hex) != 0);
+	CHECK(strcmp(k[2].hex, k[3].hex) != 0);
+	free(path);
+}
+
+static void
+a_bolts_helper_leading_out_of_the_library_is_refused(void)
+{
+	struct rig r;
+	struct perr e = { 0 };
+	struct plan p;
+	char *path = k_path("x", "stl"), *link, *target;
+
+	rig_open(&r, FAKE_OPENSCAD, "");
+	target = xasprintf("%s/common.scad", r.tmp);
+	tap_write(r.tmp, "common.scad", "// outside the library\n");
+	tap_write(r.dir, "backends/openscad/conf.scad", "// conf\n");
+	link = xasprintf("%s/backends/openscad/common.scad", r.dir);
+	CHECK(symlink(target, link) == 0);
+	CHECK_INT(fixture_plan(&r.env, r.lib, path, &p, &e), -EXDEV);
+	CHECK_CONTAINS(e.msg, "backends/openscad/common.scad");
+	CHECK_CONTAINS(e.msg, "outside the library: refused");
+	free(link);
+	free(target);
+	free(path);
 	rig_close(&r);
 }
 
@@ -679,7 +913,7 @@ openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 	    "%s", f.summary);
 	file = xasprintf("%s/wrapper.scad", r.rec);
 	wrapper = fixture_read(file, NULL);
-	CHECK_MSG(scad_parse(wrapper, &call), "%s in\n%s", call.error,
+	CHECK_MSG(scad_parse(wrapper, &call, false), "%s in\n%s", call.error,
 	    wrapper);
 	CHECK_STR(call.entry, "ml");
 	CHECK_INT(call.nargs, 5);
@@ -695,7 +929,7 @@ openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm(void)
 	CHECK_MSG(make(&r, "c/lit/false/A/default.stl", &f, NULL, NULL) == 0,
 	    "%s", f.summary);
 	wrapper = fixture_read(file, NULL);
-	CHECK_MSG(scad_parse(wrapper, &call), "%s", call.error);
+	CHECK_MSG(scad_parse(wrapper, &call, false), "%s", call.error);
 	CHECK_STR(call.args[0], "false");
 	scad_call_clear(&call);
 	free(wrapper);
@@ -748,6 +982,203 @@ real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code(void)
 		engine_failure_clear(&f);
 		free(path);
 	}
+	rig_close(&r);
+}
+
+/* `hay` does not contain `needle`. */
+#define CHECK_LACKS(hay, needle) CHECK_MSG((hay) != NULL && \
+	strstr((hay), (needle)) == NULL, "%s contains \"%s\": %s", #hay, \
+	(needle), (hay) != NULL ? (hay) : "(null)")
+
+/* Make k (s = x, len = 20) as STL with the real openscad of rig `r`
+ * (opened for REAL_OPENSCAD) and the module file `scad`: what make
+ * returns, `fail` filled (and the whole failure text in *text, caller
+ * frees), the part's largest x in *xmax when made. */
+static int
+real_make(struct rig *r, const char *scad, struct engine_failure *fail,
+    char **text, double *xmax)
+{
+	char *path = k_path("x", "stl"), *out = NULL, *data;
+	size_t len;
+	int rc;
+
+	tap_write(r->dir, "openscad/c/m.scad", scad);
+	rc = make(r, path, fail, NULL, &out);
+	*text = engine_failure_text(fail);
+	*xmax = -1e300;
+	if (rc == 0 && (data = fixture_read(out, &len)) != NULL) {
+		/* binary STL: 84 bytes, then 50 a triangle */
+		for (size_t t = 84; t + 50 <= len; t += 50) {
+			for (int v = 0; v < 3; v++) {
+				float x;
+				memcpy(&x, data + t + 12 + 12 * v, 4);
+				if (x > *xmax)
+					*xmax = x;
+			}
+		}
+		free(data);
+	}
+	if (out != NULL)
+		unlink(out);
+	free(out);
+	free(path);
+	return rc;
+}
+
+/* What the real openscad says that makes a part another one fails it,
+ * with OpenSCAD's message in the report. */
+static void
+real_openscad_fails_a_part_it_warns_is_another(void)
+{
+	static const struct {
+		const char *scad, *says, *allow;
+	} cases[] = {
+		{ "module m(s, len) { nothere(len); cube(len); }\n",
+		  "WARNING: Ignoring unknown module 'nothere'",
+		  "allow-warnings: [unknown-module]" },
+		{ "module m(s, len) { cube(twice(len)); }\n",
+		  "WARNING: Ignoring unknown function 'twice'",
+		  "allow-warnings: [unknown-function]" },
+		{ "module m(s, len) { cube(len + extra); }\n",
+		  "WARNING: Ignoring unknown variable 'extra'",
+		  "allow-warnings: [unknown-variable]" },
+		{ "include <nowhere.scad>\nmodule m(s, len) { cube(len); }\n",
+		  "WARNING: Can't open include file 'nowhere.scad'",
+		  "allow-warnings: [missing-file]" },
+		{ "use <nowhere.scad>\nmodule m(s, len) { cube(len); }\n",
+		  "WARNING: Can't open library 'nowhere.scad'",
+		  "allow-warnings: [missing-file]" },
+		{ "module m(s, len) { echo(\"BOLTS Error: no size\"); "
+		  "cube(len); }\n", "ECHO: \"BOLTS Error: no size\"",
+		  "allow-warnings: [bolts-error]" },
+	};
+
+	struct rig r;
+
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	for (size_t i = 0; i < PF_ARRAY_LEN(cases); i++) {
+		struct engine_failure f;
+		char *text;
+		double x;
+
+		CHECK_INT(real_make(&r, cases[i].scad, &f, &text, &x), -EIO);
+		CHECK_CONTAINS(f.summary, "openscad exited with status 0");
+		CHECK_CONTAINS(f.summary, cases[i].says);
+		CHECK_CONTAINS(f.summary, cases[i].allow);
+		CHECK_CONTAINS(f.stderr_tail, cases[i].says);
+		CHECK_CONTAINS(text, cases[i].says);
+		CHECK(f.command != NULL);
+		free(text);
+		engine_failure_clear(&f);
+	}
+	rig_close(&r);
+}
+
+static void
+real_openscad_fails_a_parse_error_or_an_empty_part_with_its_message(void)
+{
+	static const struct {
+		const char *scad, *says;
+	} cases[] = {
+		{ "module m(s, len) { cube(len) \n",
+		  "ERROR: Parser error: syntax error" },
+		{ "module m(s, len) { }\n",
+		  "Current top level object is empty." },
+		{ "module m(s, len) { assert(len < 10, \"too long\"); "
+		  "cube(len); }\n", "ERROR: Assertion '(len < 10)' failed" },
+	};
+
+	struct rig r;
+
+	/* however lax the configuration */
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [all]\n");
+	for (size_t i = 0; i < PF_ARRAY_LEN(cases); i++) {
+		struct engine_failure f;
+		char *text;
+		double x;
+
+		CHECK_INT(real_make(&r, cases[i].scad, &f, &text, &x), -EIO);
+		CHECK_CONTAINS(f.summary, "openscad exited with status 1");
+		CHECK_CONTAINS(f.summary, cases[i].says);
+		CHECK_CONTAINS(text, cases[i].says);
+		free(text);
+		engine_failure_clear(&f);
+	}
+	rig_close(&r);
+}
+
+static void
+real_openscad_allows_the_kinds_the_configuration_lets_through(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [unknown-variable]\n");
+	CHECK_INT(real_make(&r, "module m(s, len) { cube(len + extra); }\n",
+	    &f, &text, &x), 0);
+	CHECK_NUM(x, 1);        /* undef + 20 is undef: a unit cube */
+	free(text);
+	engine_failure_clear(&f);
+	/* only those */
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); cube(len + "
+	    "extra); }\n", &f, &text, &x), -EIO);
+	CHECK_CONTAINS(f.summary, "unknown module 'nothere'");
+	CHECK_LACKS(f.summary, "unknown variable");
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+	rig_open(&r, REAL_OPENSCAD, "    allow-warnings: [all]\n");
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); cube(len); }\n",
+	    &f, &text, &x), 0);
+	CHECK_NUM(x, 20);
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+}
+
+static void
+real_openscad_reports_its_warnings_not_its_statistics(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	/* a render that CGAL does ends with a dozen lines of statistics */
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	CHECK_INT(real_make(&r, "module m(s, len) { nothere(); difference() { "
+	    "cube(len); sphere(len / 2); } }\n", &f, &text, &x), -EIO);
+	CHECK_CONTAINS(f.stderr_tail, "WARNING: Ignoring unknown module "
+	    "'nothere'");
+	CHECK_LACKS(text, "Geometries in cache");
+	CHECK_LACKS(text, "Volumes:");
+	CHECK_LACKS(text, "Total rendering time");
+	/* the module file by its absolute name, not from the scratch
+	 * directory */
+	CHECK_CONTAINS(text, "in file /");
+	CHECK_LACKS(text, "in file ../");
+	free(text);
+	engine_failure_clear(&f);
+	rig_close(&r);
+}
+
+static void
+real_openscad_leaves_a_top_level_object_of_the_module_file_out(void)
+{
+	struct engine_failure f;
+	struct rig r;
+	char *text;
+	double x;
+
+	rig_open(&r, REAL_OPENSCAD, NULL);
+	CHECK_INT(real_make(&r, "module m(s, len) { cube(len); }\n"
+	    "translate([100, 0, 0]) cube(1);  // meant to be used\n", &f,
+	    &text, &x), 0);
+	CHECK_NUM(x, 20);
+	free(text);
+	engine_failure_clear(&f);
 	rig_close(&r);
 }
 
@@ -1102,9 +1533,18 @@ main(void)
 {
 	struct tap_case cases[] = {
 		TAP_CASE(openscad_string_values_reach_the_module_as_the_same_strings),
+		TAP_CASE(openscad_uses_the_bolts_helpers_of_the_library_without_an_include_key),
+		TAP_CASE(openscad_takes_no_helpers_when_one_is_missing_or_the_include_key_is_set),
+		TAP_CASE(a_bolts_helper_leading_out_of_the_library_is_refused),
+		TAP_CASE(the_warnings_openscad_may_give_are_in_the_key),
 		TAP_CASE(openscad_values_never_appear_on_its_command_line),
 		TAP_CASE(openscad_gets_booleans_numbers_and_none_as_literals_lengths_in_mm),
 		TAP_CASE(real_openscad_echoes_string_values_unchanged_and_runs_no_injected_code),
+		TAP_CASE(real_openscad_fails_a_part_it_warns_is_another),
+		TAP_CASE(real_openscad_fails_a_parse_error_or_an_empty_part_with_its_message),
+		TAP_CASE(real_openscad_allows_the_kinds_the_configuration_lets_through),
+		TAP_CASE(real_openscad_reports_its_warnings_not_its_statistics),
+		TAP_CASE(real_openscad_leaves_a_top_level_object_of_the_module_file_out),
 		TAP_CASE(freecad_string_values_reach_the_function_as_the_same_strings),
 		TAP_CASE(real_freecad_passes_string_values_as_data),
 		TAP_CASE(command_parameter_file_holds_the_exact_strings),

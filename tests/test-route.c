@@ -204,6 +204,9 @@ prefer_and_accept_are_read_as_lists(void)
 	CHECK(!route_wants_html("text/html;q=0"));
 	CHECK(route_wants_html("text/html"));
 	CHECK(!route_wants_html(NULL));
+	/* a parameter list ending the header (found by fuzz-route) */
+	CHECK(route_wants_html("text/html;"));
+	CHECK(route_wants_html("*/*;q=0.1, text/html; "));
 }
 
 TAP_MAIN(

@@ -25,6 +25,7 @@
 #include "partsfs/make/spawn.h"
 #include "partsfs/util/conf.h"
 #include "partsfs/util/diag.h"
+#include "fixture.h"
 #include "tap.h"
 
 static const char *const ENVP[] = { "PATH=/usr/bin:/bin", "LC_ALL=C",
@@ -217,6 +218,20 @@ static int
 left(const char *mark)
 {
 	return marked_pids(mark, SIGKILL, NULL, 0);
+}
+
+/* The lines of a file, 0 when there is none. */
+static int
+count_lines(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	int n = 0, c;
+
+	while (fp != NULL && (c = getc(fp)) != EOF)
+		n += c == '\n';
+	if (fp != NULL)
+		fclose(fp);
+	return n;
 }
 
 /* Does `path` exist?  It is removed. */
@@ -767,6 +782,60 @@ jobs_sandbox_off_runs_unconfined(void)
 	free(how);
 }
 
+/* A bwrap that cannot make namespaces (as where user namespaces are
+ * disabled): a job is refused with the reason, found by a trial run then,
+ * and no job runs afterwards; the trial is not made before the first
+ * job. */
+static void
+a_sandbox_that_cannot_be_entered_refuses_jobs_with_the_reason(void)
+{
+	struct job j = { 0 };
+	/* where the job user runs it (and counts its runs), outside /tmp,
+	 * which the staging of a job hides */
+	char *fake = xasprintf("/var/tmp/partsfs-sbtest-%ld-bwrap",
+	    (long)getpid());
+	char *jobs = xasprintf("  bwrap: %s\n", fake);
+	char *counter = xasprintf("%s.runs", fake);
+	char *text = xasprintf("#!/bin/sh\necho run \"$*\" >>%s\necho 'bwrap: No "
+	    "permissions to create new namespace, likely because the kernel "
+	    "does not allow non-privileged user namespaces.' >&2\nexit 1\n",
+	    counter);
+	char *how;
+	int fd;
+
+	fixture_write_exec(fake, text);
+	chmod(fake, 0755);
+	if ((fd = open(counter, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1)
+		pf_fatal("%s: %s", counter, strerror(errno));
+	fchmod(fd, 0666);
+	close(fd);
+	j.sb = sandbox_here(jobs);
+	CHECK_INT(sandbox_mode_untried(j.sb), SANDBOX_BWRAP);
+	j.scratch = scratch_dir();
+	j.script = "echo ran >&2";
+	job_run(&j);
+	CHECK_INT(j.rc, -EPERM);
+	CHECK(j.r.stderr_tail == NULL);
+	/* the job's bwrap, then the trial run: nothing before */
+	CHECK_INT(count_lines(counter), 2);
+	CHECK_INT(sandbox_mode_untried(j.sb), SANDBOX_UNAVAILABLE);
+	how = sandbox_describe(j.sb);
+	CHECK_CONTAINS(how, "unprivileged user namespaces are disabled");
+	/* the next job is refused at once */
+	job_run(&j);
+	CHECK_INT(j.rc, -EPERM);
+	CHECK_INT(count_lines(counter), 2);
+	sandbox_free(j.sb);
+	unlink(fake);
+	unlink(counter);
+	free(how);
+	free(text);
+	free(counter);
+	free(jobs);
+	free(fake);
+}
+
 static void
 a_jobs_user_naming_no_user_is_an_error_as_root(void)
 {
@@ -787,6 +856,7 @@ a_jobs_user_naming_no_user_is_an_error_as_root(void)
 
 TAP_MAIN(
 	TAP_CASE(the_sandbox_is_bwrap_here),
+	TAP_CASE(a_sandbox_that_cannot_be_entered_refuses_jobs_with_the_reason),
 	TAP_CASE(a_job_runs_as_the_job_user_with_no_capabilities),
 	TAP_CASE(etc_shadow_and_root_are_not_there),
 	TAP_CASE(only_the_scratch_directory_is_writable),

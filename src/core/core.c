@@ -1,6 +1,6 @@
 /* core.c -- the core's front door: owning the configuration, the current
  * library snapshot, the cache and the job engine, and what a front end
- * shows of them. */
+ * shows of them (jobs, counters, errors, the library's warnings). */
 #include "config.h"
 
 #include <errno.h>
@@ -217,6 +217,25 @@ stats(struct core *c, struct buf *b)
 	buf_printf(b, "failures_remembered %ju\n", (uintmax_t)cs.failures);
 	buf_printf(b, "collections %zu\n", lib->ncolls);
 	buf_printf(b, "classes %zu\n", lib->nclasses);
+	buf_printf(b, "library_warnings %zu\n", lib->diags.nwarnings);
+	library_unref(lib);
+}
+
+/* The warnings of the library served, as partsctl check prints them: a
+ * live reload's snapshot brings those of its load. */
+static void
+warnings(struct core *c, struct buf *b)
+{
+	struct library *lib = core_library(c);
+
+	for (size_t i = 0; i < lib->diags.n; i++) {
+		char *s;
+		if (lib->diags.v[i].severity != DIAG_WARNING)
+			continue;
+		s = diag_format(&lib->diags.v[i]);
+		buf_printf(b, "%s\n", s);
+		free(s);
+	}
 	library_unref(lib);
 }
 
@@ -235,6 +254,9 @@ core_status(struct core *c, enum core_status what, struct buf *out)
 		pthread_mutex_lock(&c->lock);
 		buf_adds(out, buf_str(&c->library_errors));
 		pthread_mutex_unlock(&c->lock);
+		break;
+	case CORE_WARNINGS:
+		warnings(c, out);
 		break;
 	case CORE_VERSION:
 		buf_printf(out, "partsfs %s\nlibrary %s\nconfig %s\ncache %s\n",

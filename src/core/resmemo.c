@@ -156,8 +156,9 @@ snap_walk(struct resmemo_snap *s, const char *dir, int depth)
 struct resmemo_snap *
 resmemo_snap(const char *root, const struct conf *conf)
 {
+	/* and where BOLTS's OpenSCAD helpers would be (openscad_preludes) */
 	static const char *const dbs[] = { "data", "openscad", "freecad",
-	    "drawings" };
+	    "drawings", "backends/openscad" };
 	struct resmemo_snap *s = xcalloc(1, sizeof *s);
 
 	s->root = xstrdup(root);
@@ -245,6 +246,8 @@ lib_name(const char *root, const struct conf *conf)
 	keyhash_add_str(h, "openscad", conf->openscad ? conf->openscad : "");
 	add_strv(h, "include", conf->openscad_include,
 	    conf->nopenscad_include);
+	add_int(h, "include_set", conf->openscad_include_set);
+	add_int(h, "openscad_allow", conf->openscad_allow);
 	add_strv(h, "png", conf->png_wrapper, conf->npng_wrapper);
 	add_int(h, "openscad_cost", conf->openscad_cost);
 	keyhash_add_str(h, "freecad", conf->freecad ? conf->freecad : "");

@@ -1,5 +1,6 @@
-/* cmd-check.c -- partsctl check: validate a library and report every
- * problem in the compiler format, or as JSON. */
+/* cmd-check.c -- partsctl check: validate a library, try its OpenSCAD
+ * modules, and report every problem in the compiler format, or as
+ * JSON. */
 #include "config.h"
 
 #include <getopt.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "partsfs/core/check.h"
 #include "partsfs/core/core.h"
 #include "partsfs/model/makers.h"
 #include "partsfs/model/params.h"
@@ -18,8 +20,11 @@ check_usage(FILE *fp)
 {
 	fprintf(fp, "usage: partsctl check LIBRARY [--json] [-q] [--config FILE]\n"
 	    "Validate a BOLTS library and report every problem as\n"
-	    "file:line:col: error|warning: message.  Exit status 0 when the\n"
-	    "library has no errors (warnings are allowed), 1 when it has.\n\n"
+	    "file:line:col: error|warning: message.  When OpenSCAD is\n"
+	    "installed, it parses every module file and evaluates the default\n"
+	    "part of every class (in the sandbox, without a render).  Exit\n"
+	    "status 0 when the library has no errors (warnings are allowed),\n"
+	    "1 when it has.\n\n"
 	    "  -j, --json          one JSON object: counts and every diagnostic\n"
 	    "  -q, --quiet         report errors only, not warnings\n"
 	    "  -c, --config FILE   partsfs.conf naming command executors, whose\n"
@@ -109,7 +114,7 @@ cmd_check(int argc, char **argv)
 	struct perr e = { 0 };
 	struct library *lib;
 	struct conf *conf;
-	char *engines;
+	char *engines, *openscad;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jqc:h", opts, NULL)) != -1) {
@@ -147,20 +152,23 @@ cmd_check(int argc, char **argv)
 		ctl_error("%s", e.msg);
 		engines = xasprintf("engines are not run: %s", e.msg);
 	}
-	conf_free(conf);
 	for (size_t i = 0; i < lib->ncolls; i++)
 		for (size_t k = 0; k < lib->colls[i]->nclasses; k++)
 			check_class_parts(lib, &lib->colls[i]->classes[k]);
+	/* the modules, by the engine (in its sandbox) */
+	openscad = check_openscad(lib, conf);
+	conf_free(conf);
 	diags_sort(&lib->diags);
 	rc = lib->diags.nerrors > 0 ? CTL_INVALID : CTL_OK;
 	if (json) {
-		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:s, s:o}",
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:s, s:s, s:o}",
 		    "valid", rc == CTL_OK,
 		    "collections", (json_int_t)lib->ncolls,
 		    "classes", (json_int_t)lib->nclasses,
 		    "errors", (json_int_t)lib->diags.nerrors,
 		    "warnings", (json_int_t)lib->diags.nwarnings,
 		    "engines", engines,
+		    "openscad", openscad,
 		    "diagnostics", diags_json(&lib->diags, quiet));
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
@@ -177,9 +185,10 @@ cmd_check(int argc, char **argv)
 		printf("%s: %zu collections, %zu classes, %zu errors, "
 		    "%zu warnings\n", lib->root, lib->ncolls, lib->nclasses,
 		    lib->diags.nerrors, lib->diags.nwarnings);
-		printf("%s\n", engines);
+		printf("%s\n%s\n", engines, openscad);
 	}
 	free(engines);
+	free(openscad);
 	library_unref(lib);
 	return rc;
 }

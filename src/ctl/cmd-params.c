@@ -1,5 +1,6 @@
 /* cmd-params.c -- partsctl params: the fully resolved parameter set of a
- * part, as JSON. */
+ * part, with the unit of each dimension and the values its engine is
+ * given, as JSON. */
 #include "config.h"
 
 #include <getopt.h>
@@ -19,7 +20,9 @@ params_usage(FILE *fp)
 	    "       partsctl params LIBRARY PART-PATH [--config FILE]\n"
 	    "Print the resolved parameter set of a part as one JSON object:\n"
 	    "\"params\" holds every parameter (numbers as JSON numbers, cells\n"
-	    "without a value as null), with the label, standard, license and\n"
+	    "without a value as null), \"units\" the unit of each dimension\n"
+	    "(mm, in, deg), \"given\" every parameter as the engine gets it\n"
+	    "(lengths in mm), with the label, standard, license and\n"
 	    "provenance.  Free parameters not given take their defaults.\n"
 	    "COLL/CLASS may go on with directory levels (bolts/hex_screw/M8)\n"
 	    "or be a by-standard/ or by-name/ path.\n\n"

@@ -199,7 +199,8 @@ enum status_file {
 	ST_JOBS,
 	ST_STATS,
 	ST_ERRORS,
-	ST_VERSION,
+	ST_WARNINGS,
+	ST_VERSION,                /* the last: ST_JOBS..ST_VERSION are listed */
 };
 
 struct fnode {

@@ -1,5 +1,6 @@
 /* status.c -- the files of /.partsfs: jobs under way, counters, recent
- * failures and the version, made afresh each time they are read. */
+ * failures, the library's load warnings and the version, made afresh
+ * each time they are read. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -11,6 +12,7 @@ static const char *const status_names[] = {
 	[ST_JOBS] = "jobs",
 	[ST_STATS] = "stats",
 	[ST_ERRORS] = "errors",
+	[ST_WARNINGS] = "warnings",
 	[ST_VERSION] = "version",
 };
 
@@ -40,6 +42,9 @@ fs_status_text(struct fs *fs, enum status_file f)
 		break;
 	case ST_ERRORS:
 		core_status(fs->core, CORE_ERRORS, &b);
+		break;
+	case ST_WARNINGS:
+		core_status(fs->core, CORE_WARNINGS, &b);
 		break;
 	case ST_VERSION:
 		core_status(fs->core, CORE_VERSION, &b);

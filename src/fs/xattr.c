@@ -1,6 +1,6 @@
 /* xattr.c -- the extended attributes of parts: user.partsfs.label,
- * params, standard, license, cached and error, read with standard tools
- * (getfattr) from inside the mount. */
+ * params, units, given, standard, license, cached and error, read with
+ * standard tools (getfattr) from inside the mount. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +13,8 @@
 static const char *const xattr_names[] = {
 	"user.partsfs.label",
 	"user.partsfs.params",
+	"user.partsfs.units",
+	"user.partsfs.given",
 	"user.partsfs.standard",
 	"user.partsfs.license",
 	"user.partsfs.cached",
@@ -45,8 +47,11 @@ xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
 		s = xstrdup(json_string_value(json_object_get(json_object_get(j,
 		    "label"), "nice")));
 	else if (strcmp(name, "user.partsfs.params") == 0)
-		s = json_dumps(json_object_get(j, "params"), JSON_COMPACT |
-		    JSON_REAL_PRECISION(17));
+		s = describe_dump_compact(json_object_get(j, "params"));
+	else if (strcmp(name, "user.partsfs.units") == 0)
+		s = describe_dump_compact(json_object_get(j, "units"));
+	else if (strcmp(name, "user.partsfs.given") == 0)
+		s = describe_dump_compact(json_object_get(j, "given"));
 	else if (strcmp(name, "user.partsfs.standard") == 0) {
 		v = json_object_get(j, "standard");
 		s = xstrdup(json_is_object(v) ? json_string_value(

@@ -80,36 +80,48 @@ cut_utf8(const char *s, size_t len, size_t max)
 }
 
 /*
- * The last lines of a text, for reports, each cut to STDERR_LINE_MAX bytes:
- * a report is read through an extended attribute, which the kernel limits
- * to 64 KiB, and one engine line can be longer than that.
+ * The last `lines` lines of a text that `keep` (NULL: all) keeps, for
+ * reports, each cut to STDERR_LINE_MAX bytes: a report is read through an
+ * extended attribute, which the kernel limits to 64 KiB, and one engine
+ * line can be longer than that.
  */
 static char *
-last_lines(const char *text, int lines)
+last_lines(const char *text, int lines,
+    bool (*keep)(const char *line, size_t len))
 {
-	const char *end = text + strlen(text), *s = end;
+	const char *end = text + strlen(text), *s;
 	struct buf b = BUF_INIT;
+	size_t total = 0, n = 0, skip = 0;
 
-	while (s > text && (s[-1] == '\n' || s[-1] == '\r'))
-		s--;
-	end = s;
-	for (int n = 0; s > text; s--) {
-		if (s[-1] == '\n' && ++n == lines)
-			break;
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	/* count the lines kept, then write the last of them */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && total > (size_t)lines)
+			skip = total - (size_t)lines;
+		for (s = text; s < end; ) {
+			const char *nl = memchr(s, '\n', (size_t)(end - s));
+			size_t len = (size_t)((nl != NULL ? nl : end) - s);
+			if (keep == NULL || keep(s, len)) {
+				if (pass == 0)
+					total++;
+				else if (n++ >= skip) {
+					size_t k = cut_utf8(s, len,
+					    STDERR_LINE_MAX);
+					if (n > skip + 1)
+						buf_addc(&b, '\n');
+					buf_add(&b, s, k);
+					if (k < len)
+						buf_printf(&b, " [%zu more "
+						    "bytes]", len - k);
+				}
+			}
+			if (nl == NULL)
+				break;
+			s = nl + 1;
+		}
 	}
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t len = (size_t)((nl != NULL ? nl : end) - s);
-		size_t keep = cut_utf8(s, len, STDERR_LINE_MAX);
-		buf_add(&b, s, keep);
-		if (keep < len)
-			buf_printf(&b, " [%zu more bytes]", len - keep);
-		if (nl == NULL)
-			break;
-		buf_addc(&b, '\n');
-		s = nl + 1;
-	}
-	return buf_steal(&b);
+	return b.p != NULL ? buf_steal(&b) : xstrdup("");
 }
 
 int
@@ -200,6 +212,17 @@ engine_run(const struct conf *conf, struct sandbox *sb,
     const char *scratch, enum format fmt, const char *output,
     struct engine_failure *fail)
 {
+	return engine_run_judged(conf, sb, view, what, argv, ev, scratch, fmt,
+	    output, NULL, fail);
+}
+
+int
+engine_run_judged(const struct conf *conf, struct sandbox *sb,
+    const struct sandbox_view *view, const char *what,
+    const char *const *argv, const struct engine_env *ev,
+    const char *scratch, enum format fmt, const char *output,
+    const struct engine_judge *judge, struct engine_failure *fail)
+{
 	struct run_spec spec = {
 		.argv = argv,
 		.envp = ev->cv,
@@ -225,11 +248,12 @@ engine_run(const struct conf *conf, struct sandbox *sb,
 		    what, e.msg);
 	}
 	free(fail->stderr_tail);
-	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES);
+	fail->stderr_tail = last_lines(res.stderr_tail, STDERR_LINES,
+	    judge != NULL ? judge->keep : NULL);
 	if (res.timed_out) {
 		r = engine_fail(fail, argv, "%s timed out after %g s (%s was "
 		    "killed)", what, conf->timeout, sb != NULL &&
-		    sandbox_mode(sb) == SANDBOX_BWRAP ? "every process of the "
+		    sandbox_mode_untried(sb) == SANDBOX_BWRAP ? "every process of the "
 		    "job" : "its process group");
 		fail->timed_out = true;
 	} else if (res.signal != 0)
@@ -242,12 +266,23 @@ engine_run(const struct conf *conf, struct sandbox *sb,
 	else if (res.status != 0)
 		r = engine_fail(fail, argv, "%s exited with status %d after "
 		    "%.2f s", what, res.status, res.elapsed);
-	else if ((fd = engine_output(output, fmt, conf->output_max, &e)) == -1)
-		r = engine_fail(fail, argv, "%s exited with status 0 after "
-		    "%.2f s, but its output is unusable: %s", what,
-		    res.elapsed, e.msg);
-	else
-		close(fd);
+	if (judge != NULL && judge->verdict != NULL && !res.timed_out &&
+	    res.signal == 0 && res.status != 126 && res.status != 127) {
+		r = judge->verdict(judge->arg, res.stderr_tail,
+		    res.stderr_total <= (uint64_t)strlen(res.stderr_tail),
+		    res.elapsed, r, fail);
+		if (r != 0 && fail->command == NULL)
+			fail->command = shell_quote(argv);
+	}
+	if (r == 0) {
+		if ((fd = engine_output(output, fmt, conf->output_max,
+		    &e)) == -1)
+			r = engine_fail(fail, argv, "%s exited with status 0 "
+			    "after %.2f s, but its output is unusable: %s",
+			    what, res.elapsed, e.msg);
+		else
+			close(fd);
+	}
 	run_result_clear(&res);
 	return r;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,28 +18,7 @@
 #include "partsfs/util/confine.h"
 
 /* Bump when anything about how parts are made changes. */
-#define CACHE_SCHEMA "partsfs-cache-1"
-
-/* A prelude configured relative to the library is one of its files: one
- * leading out of it is refused, neither read nor given to the engine. */
-static int
-check_inside(const char *root, const char *rel, struct perr *e)
-{
-	char *link = NULL, *target = NULL;
-	int fd, r = 0;
-
-	if ((fd = open_beneath(root, rel, O_PATH, &link, &target)) != -1)
-		close(fd);
-	else if (errno == EXDEV && link != NULL)
-		r = perr_set(e, EXDEV, "openscad include %s: %s is a link to "
-		    "%s, outside the library: refused", rel, link, target);
-	else if (errno == EXDEV)
-		r = perr_set(e, EXDEV, "openscad include %s leads outside the "
-		    "library: refused", rel);
-	free(link);
-	free(target);
-	return r;
-}
+#define CACHE_SCHEMA "partsfs-cache-2"
 
 static const char *
 missing_package(enum generator k)
@@ -109,6 +89,12 @@ compute_key(const struct exec_env *env, struct plan *p,
 	keyhash_add_str(h, "format", format_ext(p->fmt));
 	keyhash_add_str(h, "native", format_ext(p->native));
 	keyhash_add_str(h, "executor", generator_name(p->kind));
+	if (p->kind == GEN_OPENSCAD) {
+		/* what OpenSCAD may warn of in a part that is made */
+		char allow[16];
+		snprintf(allow, sizeof allow, "%u", env->conf->openscad_allow);
+		keyhash_add_str(h, "allow-warnings", allow);
+	}
 	if (p->cmd != NULL) {
 		keyhash_add_str(h, "command", p->cmd->name);
 		for (size_t i = 0; i < p->cmd->argc; i++)
@@ -284,19 +270,10 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 			    cls->scad->args[i])]);
 		sources_add_script(env->sources, out, env->root,
 		    out->script, quick);
-		for (size_t i = 0; i < conf->nopenscad_include; i++) {
-			const char *inc = conf->openscad_include[i];
-			char *path;
-			if (inc[0] != '/' && env->root != NULL &&
-			    (r = check_inside(env->root, inc, e)) != 0) {
-				free(vals);
-				plan_clear(out);
-				return r;
-			}
-			path = inc[0] == '/' ? xstrdup(inc) :
-			    xasprintf("%s/%s", env->root, inc);
-			sources_add(out, "include", path);
-			free(path);
+		if ((r = openscad_preludes(env, out, e)) != 0) {
+			free(vals);
+			plan_clear(out);
+			return r;
 		}
 		break;
 	case GEN_FREECAD:

@@ -79,8 +79,10 @@ struct sandbox {
 	gid_t gid;
 	char *user;
 	char *warning;            /* about the user chosen, or NULL */
-	/* tried once, when first needed (under lock) */
+	/* found once, when first needed, and tried (a run of bwrap) when
+	 * the mode is asked for or a job could not enter it (under lock) */
 	pthread_mutex_t lock;
+	bool found;
 	bool tried;
 	enum sandbox_mode mode;
 	char *reason;
@@ -543,10 +545,10 @@ probe(struct sandbox *sb)
 	return -1;
 }
 
-/* Find what the sandbox needs, and run it once: sb->mode says how it
- * went, sb->reason why not. */
+/* Find what the sandbox needs: sb->mode is SANDBOX_BWRAP when it is all
+ * there (not tried yet), else says why not in sb->reason. */
 static void
-try(struct sandbox *sb)
+find(struct sandbox *sb)
 {
 	char *path, link[PATH_MAX];
 	struct stat st;
@@ -581,8 +583,23 @@ try(struct sandbox *sb)
 		    "util-linux)");
 		return;
 	}
-	if (probe(sb) == 0)
-		sb->mode = SANDBOX_BWRAP;
+	sb->mode = SANDBOX_BWRAP;
+}
+
+/* The mode, found (and with `try`, tried) as far as it was not yet; under
+ * sb->lock. */
+static enum sandbox_mode
+mode_locked(struct sandbox *sb, bool try)
+{
+	if (!sb->found) {
+		find(sb);
+		sb->found = true;
+	}
+	if (try && !sb->tried && sb->mode == SANDBOX_BWRAP &&
+	    probe(sb) != 0)
+		sb->mode = SANDBOX_UNAVAILABLE;
+	sb->tried |= try;
+	return sb->mode;
 }
 
 enum sandbox_mode
@@ -591,13 +608,41 @@ sandbox_mode(struct sandbox *sb)
 	enum sandbox_mode mode;
 
 	pthread_mutex_lock(&sb->lock);
-	if (!sb->tried) {
-		try(sb);
-		sb->tried = true;
-	}
-	mode = sb->mode;
+	mode = mode_locked(sb, true);
 	pthread_mutex_unlock(&sb->lock);
 	return mode;
+}
+
+enum sandbox_mode
+sandbox_mode_untried(struct sandbox *sb)
+{
+	enum sandbox_mode mode;
+
+	pthread_mutex_lock(&sb->lock);
+	mode = mode_locked(sb, false);
+	pthread_mutex_unlock(&sb->lock);
+	return mode;
+}
+
+int
+sandbox_cmd_failed(struct sandbox *sb, const struct sandbox_cmd *c,
+    const char *said, struct perr *e)
+{
+	char *why;
+
+	if (c->init_pid > 0)
+		return 0;
+	/* bwrap never made the namespaces: try it alone, for the reason
+	 * (and no job tries again) */
+	if (sandbox_mode(sb) != SANDBOX_BWRAP) {
+		why = sandbox_describe(sb);
+		perr_set(e, EPERM, "%s", why);
+		free(why);
+		return -EPERM;
+	}
+	return perr_set(e, EPERM, "bwrap could not set up the job's sandbox "
+	    "(it could for a trial run): %.*s", (int)strcspn(said, "\n"),
+	    said);
 }
 
 const char *
@@ -630,7 +675,9 @@ struct sandbox_cmd *
 sandbox_cmd_new(struct sandbox *sb, const struct sandbox_view *v,
     const char *const *argv, struct perr *e)
 {
-	if (sandbox_mode(sb) != SANDBOX_BWRAP) {
+	/* not tried first: a job that cannot enter it says so after
+	 * (sandbox_cmd_failed), and a trial run then explains why */
+	if (sandbox_mode_untried(sb) != SANDBOX_BWRAP) {
 		char *why = sandbox_describe(sb);
 		perr_set(e, EPERM, "%s", why);
 		free(why);

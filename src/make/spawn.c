@@ -258,13 +258,14 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	int pipefd[2], devnull, pidfd, status = 0, err;
 	uint64_t start = now_ns(), deadline, seen = kills_now();
 	bool exited = false, eof = false;
+	int failed = 0;
 	pid_t pid, parent = getpid();
 	char chunk[8192];
 
 	memset(res, 0, sizeof *res);
 	res->status = -1;
 	/* unconfined only when the configuration says so */
-	if (spec->sandbox != NULL && sandbox_mode(spec->sandbox) !=
+	if (spec->sandbox != NULL && sandbox_mode_untried(spec->sandbox) !=
 	    SANDBOX_OFF && (sandbox = sandbox_cmd_new(spec->sandbox,
 	    spec->view, spec->argv, e)) == NULL)
 		return e != NULL ? -e->code : -EPERM;
@@ -371,10 +372,8 @@ run_process(const struct run_spec *spec, struct run_result *res,
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 	/* bwrap has ended: its pid 1, and every process of the job, too */
-	if (sandbox != NULL) {
+	if (sandbox != NULL)
 		sandbox_cmd_finish(sandbox);
-		sandbox_cmd_free(sandbox);
-	}
 	group_remove(pid);
 	/* What is still in the pipe; the writers are gone or dying. */
 	for (int tries = 0; tries < 100; tries++) {
@@ -406,5 +405,13 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	res->stderr_tail = ring_text(&ring);
 	res->stderr_total = ring.total;
 	free(ring.buf);
-	return 0;
+	if (sandbox != NULL) {
+		/* no job ran when bwrap could not make its sandbox */
+		failed = sandbox_cmd_failed(spec->sandbox, sandbox,
+		    res->stderr_tail, e);
+		sandbox_cmd_free(sandbox);
+		if (failed != 0)
+			run_result_clear(res);
+	}
+	return failed;
 }

@@ -13,7 +13,8 @@ blobs_answer(struct serve *s, struct http_req *r, const struct cache_key *key,
 
 	m.key = *key;
 	m.fmt = fmt;
-	if ((m.fd = core_open_made(s->core, key, fmt, true, &m.st)) == -1) {
+	if ((m.fd = core_open_made(s->core, key, fmt,
+	    serve_touch_due(s, key), &m.st)) == -1) {
 		http_reply_problem(r, problem_new(404, "no-blob", "No such "
 		    "blob", "no part with this key and format is in the cache; "
 		    "/files/ makes parts"), NULL);

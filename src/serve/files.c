@@ -97,11 +97,84 @@ files_listing(struct serve *s, const struct library *lib,
 	return j;
 }
 
+/*
+ * The memo of made parts by tree path: a request for a path found made
+ * in the last second, in the same library snapshot, opens its cache file
+ * without resolving the path or planning the key again (what planning
+ * itself trusts for a second).  A slot per path hash; a path too long is
+ * not kept.
+ */
+static size_t
+memo_slot(const char *path)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)(h % SERVE_MEMO_SLOTS);
+}
+
+static bool
+memo_get(struct serve *s, const char *path, uint64_t generation,
+    struct cache_key *key, enum format *fmt)
+{
+	struct serve_memo *m = &s->memo[memo_slot(path)];
+	bool found;
+
+	pthread_mutex_lock(&s->memo_lock);
+	found = m->generation == generation && m->at != 0 &&
+	    now_ns() - m->at < SERVE_MEMO_NS && strcmp(m->path, path) == 0;
+	if (found) {
+		*key = m->key;
+		*fmt = m->fmt;
+	}
+	pthread_mutex_unlock(&s->memo_lock);
+	return found;
+}
+
+static void
+memo_put(struct serve *s, const char *path, uint64_t generation,
+    const struct cache_key *key, enum format fmt)
+{
+	struct serve_memo *m = &s->memo[memo_slot(path)];
+
+	if (strlen(path) >= SERVE_MEMO_PATH)
+		return;
+	pthread_mutex_lock(&s->memo_lock);
+	m->generation = generation;
+	m->at = now_ns();
+	m->key = *key;
+	m->fmt = fmt;
+	strcpy(m->path, path);
+	pthread_mutex_unlock(&s->memo_lock);
+}
+
+/* The memo's part of `path`, sent: false when it has none (or it went
+ * from the cache). */
+static bool
+answer_memo(struct serve *s, struct http_req *r, const char *path)
+{
+	struct library *lib = core_library(s->core);
+	uint64_t generation = lib->generation;
+	struct serve_made m;
+
+	library_unref(lib);
+	if (!memo_get(s, path, generation, &m.key, &m.fmt))
+		return false;
+	if ((m.fd = core_open_made(s->core, &m.key, m.fmt,
+	    serve_touch_due(s, &m.key), &m.st)) == -1)
+		return false;
+	serve_reply_made(r, &m, PART_CACHE_CONTROL);
+	return true;
+}
+
 /* What a request for a part keeps between the calls of its handler. */
 struct files_state {
 	struct serve *s;
 	struct serve_part *part;
 	bool async;
+	char *path;                 /* as asked for, for the memo */
+	uint64_t generation;
 };
 
 static void
@@ -110,6 +183,7 @@ state_free(void *arg)
 	struct files_state *st = arg;
 
 	serve_part_free(st->part);
+	free(st->path);
 	free(st);
 }
 
@@ -122,6 +196,7 @@ answer_part(struct files_state *st, struct http_req *r)
 
 	switch (serve_part_get(st->part, r, st->async ? 0 : -1, &m)) {
 	case SERVE_READY:
+		memo_put(st->s, st->path, st->generation, &m.key, m.fmt);
 		serve_reply_made(r, &m, PART_CACHE_CONTROL);
 		break;
 	case SERVE_WAITING:
@@ -209,6 +284,8 @@ files_answer(struct serve *s, struct http_req *r, const char *path)
 		answer_part(st, r);
 		return;
 	}
+	if (answer_memo(s, r, path))
+		return;
 	if (serve_resolve(s, path, &lib, &n, &j) != 0) {
 		http_reply_problem(r, j, NULL);
 		return;
@@ -231,6 +308,8 @@ files_answer(struct serve *s, struct http_req *r, const char *path)
 	else if (n.kind == PN_PART && n.fmt != FMT_JSON) {
 		st = xcalloc(1, sizeof *st);
 		st->s = s;
+		st->path = xstrdup(path);
+		st->generation = lib->generation;
 		st->part = serve_part_new(s, lib, &n);
 		st->async = route_prefer_async(http_header(r, "Prefer"));
 		http_set_state(r, st, state_free);

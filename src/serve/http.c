@@ -338,8 +338,13 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 			hc->busy = true;
 			pthread_mutex_unlock(&d->lock);
 		}
+		/* a reply queued before the request is read whole closes the
+		 * connection: GET and HEAD are answered at the next call, the
+		 * others (refused) at once */
+		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+			return MHD_YES;
 	}
-	if (r->replied) {
+	if (*upload_size != 0 || r->replied) {
 		*upload_size = 0;      /* a body nobody reads */
 		return MHD_YES;
 	}

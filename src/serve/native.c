@@ -25,9 +25,9 @@ native_index(struct serve *s)
 	json_object_set_new(api, "files", json_string("/files/{path}"));
 	json_object_set_new(api, "blobs", json_string("/blobs/{key}.{ext}"));
 	json_object_set_new(api, "jobs", json_string("/jobs/{id}"));
-	json_object_set_new(api, "status", json_pack("[ssss]",
+	json_object_set_new(api, "status", json_pack("[sssss]",
 	    "/status/jobs", "/status/stats", "/status/errors",
-	    "/status/version"));
+	    "/status/warnings", "/status/version"));
 	json_object_set_new(api, "web", json_string("/web/"));
 	json_object_set_new(j, "api", api);
 	return j;

@@ -221,10 +221,11 @@ route_parse(const char *url, struct route *out, struct perr *e)
 		if (strcmp(out->path, "jobs") != 0 &&
 		    strcmp(out->path, "stats") != 0 &&
 		    strcmp(out->path, "errors") != 0 &&
+		    strcmp(out->path, "warnings") != 0 &&
 		    strcmp(out->path, "version") != 0) {
 			route_clear(out);
 			return perr_set(e, ENOENT, "the status files are jobs, "
-			    "stats, errors and version");
+			    "stats, errors, warnings and version");
 		}
 		break;
 	default:
@@ -367,6 +368,7 @@ qvalue(const char *s)
 				double q = strtod(s + 2, &end);
 				return q >= 0 && q <= 1 ? q : 0;
 			}
+			continue;
 		}
 		s++;
 	}

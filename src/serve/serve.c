@@ -184,7 +184,7 @@ serve_main(int argc, char **argv)
 	size_t nlisten = 0, nocci = 0;
 	bool glisten = false, gocci = false;
 	struct http_site native_site, occi_site;
-	struct serve s = { 0 };
+	static struct serve s;
 	struct reload *reload;
 	struct timespec loaded;
 	struct perr e = { 0 };
@@ -271,6 +271,8 @@ serve_main(int argc, char **argv)
 	}
 	if ((reload = reload_start(s.core, &loaded, NULL, &e)) == NULL)
 		log_warning("live reloading is off: %s", e.msg);
+	pthread_mutex_init(&s.touch_lock, NULL);
+	pthread_mutex_init(&s.memo_lock, NULL);
 	s.jobs = jobtab_new();
 	s.webdir = web_dir(s.core->conf->serve_web, PF_PKGDATADIR);
 	s.threedir = WEB_THREE_DIR;
@@ -283,6 +285,8 @@ serve_main(int argc, char **argv)
 	core_close(s.core);
 	free(s.daemons);
 	free(s.webdir);
+	pthread_mutex_destroy(&s.touch_lock);
+	pthread_mutex_destroy(&s.memo_lock);
 out:
 	for (size_t i = 0; i < nlisten; i++)
 		free(listen[i]);

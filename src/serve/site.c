@@ -54,6 +54,28 @@ serve_resolve(struct serve *s, const char *path, struct library **lib,
 	return -ENOENT;
 }
 
+bool
+serve_touch_due(struct serve *s, const struct cache_key *key)
+{
+	char head[17];
+	uint64_t k, now = now_ns();
+	size_t i;
+	bool due = false;
+
+	memcpy(head, key->hex, 16);
+	head[16] = '\0';
+	k = strtoull(head, NULL, 16);
+	i = (size_t)(k % SERVE_TOUCH_SLOTS);
+	pthread_mutex_lock(&s->touch_lock);
+	if (s->touch_key[i] != k || now - s->touch_at[i] > 60000000000ull) {
+		s->touch_key[i] = k;
+		s->touch_at[i] = now;
+		due = true;
+	}
+	pthread_mutex_unlock(&s->touch_lock);
+	return due;
+}
+
 struct serve_part {
 	struct serve *s;
 	struct library *lib;
@@ -139,8 +161,8 @@ serve_part_get(struct serve_part *p, struct http_req *r, double wait,
 		p->started = true;
 		p->deadline = wait < 0 ? -1 : now + wait;
 		if (core_part_key(c, &p->part, &m->key) == 0 &&
-		    (m->fd = core_open_made(c, &m->key, p->part.fmt, true,
-		    &m->st)) != -1) {
+		    (m->fd = core_open_made(c, &m->key, p->part.fmt,
+		    serve_touch_due(p->s, &m->key), &m->st)) != -1) {
 			m->fmt = p->part.fmt;
 			return SERVE_READY;
 		}

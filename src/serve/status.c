@@ -1,5 +1,5 @@
-/* status.c -- GET /status/{jobs,stats,errors,version}: the core's status
- * texts (as in /.partsfs/), stats with the server's counters. */
+/* status.c -- GET /status/{jobs,stats,errors,warnings,version}: the core's
+ * status texts (as in /.partsfs/), stats with the server's counters. */
 #include "config.h"
 
 #include <string.h>
@@ -17,6 +17,8 @@ status_answer(struct serve *s, struct http_req *r, const char *name)
 		core_status(s->core, CORE_JOBS, &b);
 	else if (strcmp(name, "errors") == 0)
 		core_status(s->core, CORE_ERRORS, &b);
+	else if (strcmp(name, "warnings") == 0)
+		core_status(s->core, CORE_WARNINGS, &b);
 	else if (strcmp(name, "version") == 0)
 		core_status(s->core, CORE_VERSION, &b);
 	else {

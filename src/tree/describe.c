@@ -1,6 +1,7 @@
 /* describe.c -- JSON descriptions of collections, classes and parts (the
- * .json files of the tree and `partsctl params`), with numbers written in
- * their shortest round-trip form. */
+ * .json files of the tree, `partsctl params` and the xattrs), with the
+ * unit of every dimension, the values an engine is given, and numbers
+ * written in their shortest round-trip form. */
 #include "config.h"
 
 #include <math.h>
@@ -26,6 +27,36 @@ strings(const char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_string(v[i]));
 	return a;
+}
+
+/* The unit of a type's values: lengths in mm or in, angles in degrees;
+ * NULL for Number, Bool, String and Table Index, which have none. */
+static const char *
+unit_of(enum ptype t)
+{
+	switch (t) {
+	case PT_LENGTH_MM:
+		return "mm";
+	case PT_LENGTH_IN:
+		return "in";
+	case PT_ANGLE:
+		return "deg";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A value as an engine is given it.  plan_build (src/make/plan.c) turns
+ * a Length (in) into mm, times 25.4, and passes every other value as it
+ * is; tests/test-describe.c holds this to what the planner gives.
+ */
+static struct value
+given_value(enum ptype t, struct value v)
+{
+	if (t == PT_LENGTH_IN && v.kind == V_NUM)
+		v.u.num *= 25.4;
+	return v;
 }
 
 json_t *
@@ -95,25 +126,32 @@ pset_json(const struct pset *ps)
 {
 	json_t *types = json_object(), *defaults = json_object();
 	json_t *desc = json_object(), *choices = json_object();
-	json_t *freev = json_array();
+	json_t *freev = json_array(), *units = json_object();
+	json_t *given = json_object();
 
 	for (size_t i = 0; i < ps->nparams; i++) {
 		const struct param *p = &ps->params[i];
+		const char *unit = unit_of(p->type);
 		json_object_set_new(types, p->name, json_string(ptype_name(p->type)));
+		if (unit != NULL)
+			json_object_set_new(units, p->name, json_string(unit));
 		if (p->description != NULL)
 			json_object_set_new(desc, p->name,
 			    json_string(p->description));
 	}
 	for (size_t f = 0; f < ps->nfree; f++) {
 		const struct param *p = &ps->params[ps->free[f]];
+		struct value g = given_value(p->type, p->def);
 		json_array_append_new(freev, json_string(p->name));
 		json_object_set_new(defaults, p->name, value_to_json(&p->def));
+		json_object_set_new(given, p->name, value_to_json(&g));
 		if (p->type == PT_TABLE_INDEX)
 			json_object_set_new(choices, p->name,
 			    strings(p->choices, p->nchoices));
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}",
-	    "free", freev, "types", types, "defaults", defaults,
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+	    "free", freev, "types", types, "units", units,
+	    "defaults", defaults, "defaults_given", given,
 	    "choices", choices, "description", desc,
 	    "common", (json_int_t)ps->ncommon);
 }
@@ -125,6 +163,68 @@ base_json(const struct base_file *bf)
 	    "authors", strings(bf->authors, bf->nauthors),
 	    "license", str_or_null(bf->license),
 	    "source", str_or_null(bf->source));
+}
+
+/* The generator that makes format `fmt` of a class: its file (authors,
+ * licence, source), its executor and its module, function or command;
+ * null when nothing makes the format. */
+static json_t *
+generator_json(const struct pclass *cls, enum format fmt)
+{
+	enum generator g = class_generator(cls, fmt);
+	const struct base_file *file;
+	const char *key, *name;
+	json_t *gen;
+
+	switch (g) {
+	case GEN_OPENSCAD:
+		file = cls->scad->file;
+		key = "module";
+		name = cls->scad->module;
+		break;
+	case GEN_FREECAD:
+		file = cls->freecad->file;
+		key = "function";
+		name = cls->freecad->function;
+		break;
+	case GEN_COMMAND:
+		file = cls->commands[cls->makers[fmt].index].file;
+		key = "command";
+		name = cls->commands[cls->makers[fmt].index].name;
+		break;
+	default:
+		return json_null();
+	}
+	gen = base_json(file);
+	json_object_set_new(gen, "executor", json_string(generator_name(g)));
+	json_object_set_new(gen, key, json_string(name));
+	return gen;
+}
+
+/* The format whose engine stands for the class where no format is asked
+ * for (the class and its json parts): the first one an engine makes, in
+ * the tree's order, whose engine is that of the class's model (which
+ * makes every format); FMT_JSON when no engine makes the class. */
+static enum format
+model_format(const struct pclass *cls)
+{
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (class_generator(cls, (enum format)f) != GEN_NONE)
+			return (enum format)f;
+	}
+	return FMT_JSON;
+}
+
+/* Where a class comes from: its source, its collection file and authors,
+ * and the generator that makes format `fmt`. */
+static json_t *
+provenance_json(const struct pclass *cls, enum format fmt)
+{
+	return json_pack("{s:s, s:s, s:o, s:o}",
+	    "source", cls->source,
+	    "blt", cls->coll->display,
+	    "authors", strings(cls->coll->authors, cls->coll->nauthors),
+	    "generator", generator_json(cls, fmt));
 }
 
 json_t *
@@ -186,6 +286,8 @@ describe_class(const struct pclass *cls)
 		}
 		json_object_set_new(j, "commands", cmds);
 	}
+	json_object_set_new(j, "provenance",
+	    provenance_json(cls, model_format(cls)));
 	return j;
 }
 
@@ -195,7 +297,7 @@ describe_part(const struct pnode *part, struct perr *e)
 	const struct pclass *cls = part->cls;
 	const struct pset *ps = part->ps;
 	struct value *vals = xcalloc(ps->nparams + 1, sizeof *vals);
-	json_t *params, *freev, *gen, *std, *j;
+	json_t *params, *units, *given, *freev, *std, *j;
 	struct buf nice = BUF_INIT, safe = BUF_INIT, path = BUF_INIT;
 
 	if (pnode_collect(part, vals, e) != 0) {
@@ -203,9 +305,17 @@ describe_part(const struct pnode *part, struct perr *e)
 		return NULL;
 	}
 	params = json_object();
-	for (size_t i = 0; i < ps->nparams; i++)
-		json_object_set_new(params, ps->params[i].name,
-		    value_to_json(&vals[i]));
+	units = json_object();
+	given = json_object();
+	for (size_t i = 0; i < ps->nparams; i++) {
+		const struct param *p = &ps->params[i];
+		struct value g = given_value(p->type, vals[i]);
+		json_object_set_new(params, p->name, value_to_json(&vals[i]));
+		if (unit_of(p->type) != NULL)
+			json_object_set_new(units, p->name,
+			    json_string(unit_of(p->type)));
+		json_object_set_new(given, p->name, value_to_json(&g));
+	}
 	freev = json_object();
 	for (size_t f = 0; f < ps->nfree; f++)
 		json_object_set_new(freev, ps->params[ps->free[f]].name,
@@ -220,48 +330,24 @@ describe_part(const struct pnode *part, struct perr *e)
 		    "status", s->status);
 	} else
 		std = json_null();
-	switch (class_generator(cls, part->fmt)) {
-	case GEN_OPENSCAD:
-		gen = base_json(cls->scad->file);
-		json_object_set_new(gen, "executor", json_string("openscad"));
-		json_object_set_new(gen, "module",
-		    json_string(cls->scad->module));
-		break;
-	case GEN_FREECAD:
-		gen = base_json(cls->freecad->file);
-		json_object_set_new(gen, "executor", json_string("freecad"));
-		json_object_set_new(gen, "function",
-		    json_string(cls->freecad->function));
-		break;
-	case GEN_COMMAND: {
-		const struct command_binding *cb =
-		    &cls->commands[cls->makers[part->fmt].index];
-		gen = base_json(cb->file);
-		json_object_set_new(gen, "executor", json_string("command"));
-		json_object_set_new(gen, "command", json_string(cb->name));
-		break;
-	}
-	default:
-		gen = json_null();
-		break;
-	}
-	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:s, "
-	    "s:o, s:{s:s, s:s, s:o, s:o}}",
+	/* a json part is made by no engine: that of its class's model
+	 * stands for it */
+	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:o, "
+	    "s:o, s:s, s:o, s:o}",
 	    "collection", cls->coll->id,
 	    "class", cls->id,
 	    "path", buf_str(&path),
 	    "format", format_ext(part->fmt),
 	    "label", "nice", buf_str(&nice), "safe", buf_str(&safe),
 	    "params", params,
+	    "units", units,
+	    "given", given,
 	    "free", freev,
 	    "standard", std,
 	    "license", cls->coll->license,
 	    "formats", formats_json(cls->formats),
-	    "provenance",
-	    "source", cls->source,
-	    "blt", cls->coll->display,
-	    "authors", strings(cls->coll->authors, cls->coll->nauthors),
-	    "generator", gen);
+	    "provenance", provenance_json(cls, part->fmt == FMT_JSON ?
+	    model_format(cls) : part->fmt));
 	buf_free(&nice);
 	buf_free(&safe);
 	buf_free(&path);
@@ -333,6 +419,20 @@ describe_dump(const json_t *j)
 	shortest = shortest_numbers(s);
 	out = xasprintf("%s\n", shortest);
 	free(shortest);
+	free(s);
+	return out;
+}
+
+char *
+describe_dump_compact(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(17));
+	char *out;
+
+	if (s == NULL)
+		pf_fatal("cannot serialise JSON");
+	out = shortest_numbers(s);
 	free(s);
 	return out;
 }

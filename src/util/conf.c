@@ -38,6 +38,13 @@ static const char *const reserved_names[] = {
 	"openscad", "freecad", "drawings", "data", NULL
 };
 
+/* The kinds of OpenSCAD messages of executors.openscad.allow-warnings,
+ * by bit. */
+static const char *const scad_kinds[] = {
+	"unknown-module", "unknown-function", "unknown-variable",
+	"missing-file", "bolts-error", NULL
+};
+
 /* What a number or a size must be, and how to say so. */
 enum spec_kind {
 	SPEC_INT,
@@ -63,6 +70,16 @@ static const struct spec spec_workers = {
 	SPEC_INT, 0, 256, false,
 	"a number of parallel jobs from 0 (one per CPU) to 256"
 };
+const char *
+conf_scad_kind_name(unsigned kind)
+{
+	for (size_t i = 0; scad_kinds[i] != NULL; i++) {
+		if (kind == 1u << i)
+			return scad_kinds[i];
+	}
+	return NULL;
+}
+
 static const struct spec spec_cost = {
 	SPEC_INT, 1, 100, false, "a cost from 1 to 100"
 };
@@ -886,13 +903,53 @@ read_models(struct conf *c, const struct ynode *ex, struct diags *d)
 	}
 }
 
+/* executors.openscad.allow-warnings: kinds of OpenSCAD messages (or
+ * all) that do not fail a job. */
+static void
+read_scad_allow(struct conf *c, const struct ynode *n, struct diags *d)
+{
+	const char *what = "executors.openscad.allow-warnings";
+	unsigned allow = 0;
+
+	if (n == NULL)
+		return;
+	if (n->kind != Y_SEQ) {
+		yerror(d, n, "%s: expected a list, found %s", what,
+		    kind_text(n));
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *s = text_of(n->items[i], what, d);
+		size_t k;
+		if (s == NULL)
+			return;
+		if (strcmp(s, "all") == 0) {
+			allow |= CONF_SCAD_ALL;
+			continue;
+		}
+		for (k = 0; scad_kinds[k] != NULL; k++) {
+			if (strcmp(s, scad_kinds[k]) == 0)
+				break;
+		}
+		if (scad_kinds[k] == NULL) {
+			yerror(d, n->items[i], "%s: unknown kind '%s' (known: "
+			    "unknown-module, unknown-function, "
+			    "unknown-variable, missing-file, bolts-error, "
+			    "all)", what, s);
+			return;
+		}
+		allow |= 1u << k;
+	}
+	c->openscad_allow = allow;
+}
+
 static void
 read_executors(struct conf *c, const struct ynode *root, struct diags *d)
 {
 	static const char *const keys[] = { "openscad", "freecad",
 	    "converter", "commands", "model", "models", NULL };
 	static const char *const openscad_keys[] = { "program", "include",
-	    "png-wrapper", "cost", NULL };
+	    "png-wrapper", "cost", "allow-warnings", NULL };
 	static const char *const freecad_keys[] = { "program", "driver",
 	    "cost", NULL };
 	const struct ynode *ex, *op, *fc;
@@ -904,8 +961,11 @@ read_executors(struct conf *c, const struct ynode *root, struct diags *d)
 	op = section(ex, "openscad", "executors.openscad", openscad_keys, d);
 	read_path(&c->openscad, op, "program", "executors.openscad.program",
 	    PATH_PROGRAM, d);
+	if (get(op, "include") != NULL)
+		c->openscad_include_set = true;
 	read_list(&c->openscad_include, &c->nopenscad_include, op, "include",
 	    "executors.openscad.include", LIST_PATHS, d);
+	read_scad_allow(c, get(op, "allow-warnings"), d);
 	read_list(&c->png_wrapper, &c->npng_wrapper, op, "png-wrapper",
 	    "executors.openscad.png-wrapper", LIST_ARGV, d);
 	if (read_num(op, "cost", "executors.openscad.cost", &spec_cost, &u, d))

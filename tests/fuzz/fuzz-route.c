@@ -47,7 +47,7 @@ check_path(const struct route *r, const char *url)
 	}
 	if (r->kind == ROUTE_FILES) {
 		route_escape(p, &esc);
-		if (!route_unescape(esc.data != NULL ? esc.data : "", esc.len,
+		if (!route_unescape(buf_str(&esc), esc.len,
 		    false, &back) || strcmp(buf_str(&back), p) != 0)
 			broken("escaping does not round-trip", url);
 	}

@@ -84,9 +84,12 @@ void core_on_made(struct core *c, void (*fn)(void *arg, const char *path,
 /* What a front end shows of the core, as text (appended to `out`). */
 enum core_status {
 	CORE_JOBS,        /* one line per job under way */
-	CORE_STATS,       /* "name value" lines: hits, jobs, cache, library */
+	CORE_STATS,       /* "name value" lines: hits, jobs, cache, library
+			   * (its warnings too) */
 	CORE_ERRORS,      /* recent failures, newest first, then library
 			   * problems */
+	CORE_WARNINGS,    /* the warnings of the current library's load,
+			   * one "file:line:col: warning: msg" a line */
 	CORE_VERSION,     /* partsfs, library, cache */
 };
 void core_status(struct core *c, enum core_status what, struct buf *out);

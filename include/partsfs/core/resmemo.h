@@ -13,7 +13,8 @@
 
 /*
  * The state of the library's files is that of every directory and file
- * under its root's data/, openscad/, freecad/ and drawings/ and the
+ * under its root's data/, openscad/, freecad/, drawings/ and
+ * backends/openscad/ (BOLTS's OpenSCAD helpers) and the
  * directories of the configured command executors (what the loader may
  * read), taken with stat(2): device, inode, size, mode, modification and
  * change times to the nanosecond.  A part's own memo adds its engine

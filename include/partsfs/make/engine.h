@@ -78,6 +78,34 @@ int engine_run(const struct conf *conf, struct sandbox *sb,
     struct engine_failure *fail);
 
 /*
+ * What an executor makes of its engine's stderr, for engine_run_judged.
+ * keep: is this line (`len` bytes, without its newline) worth a report?
+ * The report keeps the last 20 lines kept; NULL keeps every line.
+ * verdict: called once the engine has exited by itself (not timed out,
+ * killed or not executed), with `text` the stderr captured (its last
+ * jobs.stderr bytes; `whole` false when its start was lost), the run's
+ * `elapsed` seconds and `r`, 0 when it exited 0, else -EIO with `fail`'s
+ * summary set.  Returns 0, or -EIO with the summary set (engine_fail
+ * with no argv) when what the engine said means the output is not the
+ * part asked for; it may also rewrite the summary of a failed run.  No
+ * locks are held; both run on the job's thread.
+ */
+struct engine_judge {
+	bool (*keep)(const char *line, size_t len);
+	int (*verdict)(void *arg, const char *text, bool whole,
+	    double elapsed, int r, struct engine_failure *fail);
+	void *arg;
+};
+/* engine_run with `judge` (NULL: none, as engine_run) reading the
+ * engine's stderr: a run it finds wrong fails before its output is
+ * looked at. */
+int engine_run_judged(const struct conf *conf, struct sandbox *sb,
+    const struct sandbox_view *view, const char *what,
+    const char *const *argv, const struct engine_env *ev,
+    const char *scratch, enum format fmt, const char *output,
+    const struct engine_judge *judge, struct engine_failure *fail);
+
+/*
  * What the engine wrote at `output`, once nothing of it runs, opened
  * without following a link or waiting on a FIFO, checked (a regular file
  * of one link, not empty, at most `max` bytes, a plausible `fmt` file):

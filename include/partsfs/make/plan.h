@@ -21,7 +21,8 @@
 
 /* A generator source: a file whose bytes go into the cache key. */
 struct exec_source {
-	char *label;             /* "module", "include", "driver", "sibling" */
+	char *label;             /* "script", "sibling", "include", "helper",
+				  * "driver" */
 	char *path;
 	char digest[CACHE_KEY_LEN + 1];  /* SHA-256 the key was made from */
 };

@@ -31,10 +31,16 @@ struct sandbox;
 struct sandbox *sandbox_new(const struct conf *conf, struct perr *e);
 void sandbox_free(struct sandbox *sb);
 
-/* The mode, trying the sandbox the first time (on this thread; others
- * asking meanwhile wait for it).  With SANDBOX_UNAVAILABLE, reason says
- * why in words for the user, with what to do about it. */
+/* The mode, trying the sandbox the first time (a run of bwrap, on this
+ * thread; others asking meanwhile wait for it).  With
+ * SANDBOX_UNAVAILABLE, reason says why in words for the user, with what
+ * to do about it. */
 enum sandbox_mode sandbox_mode(struct sandbox *sb);
+/* The mode without that trial run: SANDBOX_BWRAP when everything the
+ * sandbox needs is installed (jobs find out whether it works, see
+ * sandbox_cmd_failed).  What a job asks: a trial would cost each partsctl
+ * get a second run of bwrap. */
+enum sandbox_mode sandbox_mode_untried(struct sandbox *sb);
 const char *sandbox_reason(struct sandbox *sb);
 /* One line for the log and partsctl check: the mode, the user engines
  * run as, and what is wrong (caller frees). */
@@ -77,6 +83,12 @@ void sandbox_cmd_started(struct sandbox_cmd *c);
  * of the job) and waited for.  After it, nothing the job started runs:
  * what it wrote can be read. */
 void sandbox_cmd_finish(struct sandbox_cmd *c);
+/* After sandbox_cmd_finish: 0 when bwrap made the job's namespaces (the
+ * command ran, whatever its end), else -EPERM with `e` saying why, from a
+ * trial run of the sandbox, after which the mode is known (or from what
+ * bwrap `said` on its standard error when the trial works). */
+int sandbox_cmd_failed(struct sandbox *sb, const struct sandbox_cmd *c,
+    const char *said, struct perr *e);
 void sandbox_cmd_free(struct sandbox_cmd *c);
 
 #endif

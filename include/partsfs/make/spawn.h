@@ -48,7 +48,9 @@ struct run_result {
  * whatever they did: setsid, double forks); without one, those of its
  * process group are killed.  It dies with its parent (PR_SET_PDEATHSIG).
  * Returns 0 when it ran (whatever its status), -errno when it could not
- * be started (EPERM: the sandbox cannot be set up, `e` says why).
+ * be started (EPERM: the sandbox cannot be set up, `e` says why; found
+ * before the start, or when bwrap could not make the namespaces), with
+ * nothing in `res` then.
  */
 int run_process(const struct run_spec *spec, struct run_result *res,
     struct perr *e);

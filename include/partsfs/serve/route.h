@@ -17,7 +17,7 @@ enum route_kind {
 	ROUTE_FILES,         /* /files/<tree path> */
 	ROUTE_BLOBS,         /* /blobs/<key>.<ext> */
 	ROUTE_JOBS,          /* /jobs/<id> */
-	ROUTE_STATUS,        /* /status/{jobs,stats,errors,version} */
+	ROUTE_STATUS,        /* /status/{jobs,stats,errors,warnings,version} */
 	ROUTE_WEB,           /* /web/<file> */
 	ROUTE_THREE,         /* /web/three/<file> */
 };

@@ -1,10 +1,25 @@
 /* site.h -- what a site of partsctl serve (the native API, the OCCI API)
  * asks of the server: the server's state, tree paths resolved, parts
  * waited for without holding a thread (ready, or a job to poll), and a
- * made part sent as HTTP wants it (ETag, 304, ranges, sendfile). */
+ * made part sent as HTTP wants it (ETag, 304, ranges, sendfile).
+ *
+ * A site is a struct http_site (http.h) whose handler gets the struct
+ * serve as its `arg`; serve.c starts one libmicrohttpd daemon per address
+ * of serve.listen with the native site (native.c), and one per address of
+ * serve.occi-listen with the OCCI site (occi_missing in serve.c until the
+ * OCCI API is built in: its handler takes that place).  A handler that
+ * needs a part: serve_resolve (or pnode_child and pnode_set_param from
+ * the snapshot core_library gives), serve_part_new, then serve_part_get
+ * with the seconds it may wait, on each call of the handler until it is
+ * no longer SERVE_WAITING; its state (the struct serve_part) is kept with
+ * http_set_state.  A job to poll: serve_part_job's id, later serve_job
+ * and jobs_progress or problem_of_fetch.  Replies: serve_reply_made for a
+ * part, http_reply_json, http_reply_problem, http_reply_buf and
+ * http_reply_fd for the rest. */
 #ifndef PARTSFS_SITE_H
 #define PARTSFS_SITE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -17,6 +32,22 @@
 #include "partsfs/serve/jobs.h"
 #include "partsfs/tree/path.h"
 
+/* Parts whose use was recorded lately, for serve_touch_due: slots. */
+#define SERVE_TOUCH_SLOTS 4096
+
+/* Tree paths whose part was found made lately: slots, the longest path
+ * kept, and for how long (as planning trusts what it saw). */
+#define SERVE_MEMO_SLOTS 1024
+#define SERVE_MEMO_PATH 200
+#define SERVE_MEMO_NS 1000000000ull
+struct serve_memo {
+	uint64_t generation;          /* of the library snapshot */
+	uint64_t at;                  /* now_ns() when it was found */
+	struct cache_key key;
+	enum format fmt;
+	char path[SERVE_MEMO_PATH];
+};
+
 /* The server: set up by serve.c, read by the sites. */
 struct serve {
 	struct core *core;            /* its conf is the server's */
@@ -27,7 +58,21 @@ struct serve {
 	atomic_uint_fast64_t requests;
 	struct http_daemon **daemons;
 	size_t ndaemons;
+	/* serve_touch_due's table: a key's first 16 hex digits, and when
+	 * its use was last recorded */
+	pthread_mutex_t touch_lock;
+	uint64_t touch_key[SERVE_TOUCH_SLOTS];
+	uint64_t touch_at[SERVE_TOUCH_SLOTS];
+	/* files.c's memo of made parts by tree path */
+	pthread_mutex_t memo_lock;
+	struct serve_memo memo[SERVE_MEMO_SLOTS];
 };
+
+/* Is it time to record a use of the part of `key` in the cache's LRU
+ * order (cache_touch: a write to its index)?  Once a minute per part at
+ * most, as the mount does; a part served thousands of times a second
+ * costs no write each time. */
+bool serve_touch_due(struct serve *s, const struct cache_key *key);
 
 /*
  * Resolve the tree path `path` (%-decoded, as the mount takes it) in the

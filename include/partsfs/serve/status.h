@@ -1,4 +1,4 @@
-/* status.h -- GET /status/{jobs,stats,errors,version}: what the mount's
+/* status.h -- GET /status/{jobs,stats,errors,warnings,version}: what the mount's
  * /.partsfs/ files show, as text, with the server's own counters. */
 #ifndef PARTSFS_STATUS_H
 #define PARTSFS_STATUS_H

@@ -37,6 +37,9 @@ struct conf {
 	char *openscad;          /* program, found on PATH if not absolute */
 	char **openscad_include; /* prelude files, relative to the library */
 	size_t nopenscad_include;
+	bool openscad_include_set; /* the file names them (even none): no
+				    * BOLTS helpers are looked for */
+	unsigned openscad_allow; /* CONF_SCAD_* kinds that fail no job */
 	char **png_wrapper;      /* argv prefix for PNG without $DISPLAY */
 	size_t npng_wrapper;
 	int openscad_cost;
@@ -89,6 +92,20 @@ struct conf {
 	char *serve_web;         /* the web page's files; NULL: the
 				  * default (see serve_webdir) */
 };
+
+/* What OpenSCAD says when its output cannot be the part asked for, by
+ * kind; executors.openscad.allow-warnings lets kinds through. */
+enum {
+	CONF_SCAD_UNKNOWN_MODULE = 1 << 0,   /* "Ignoring unknown module" */
+	CONF_SCAD_UNKNOWN_FUNCTION = 1 << 1,
+	CONF_SCAD_UNKNOWN_VARIABLE = 1 << 2,
+	CONF_SCAD_MISSING_FILE = 1 << 3,     /* include, use, import */
+	CONF_SCAD_BOLTS_ERROR = 1 << 4,      /* ECHO: "BOLTS Error: ..." */
+};
+#define CONF_SCAD_ALL 0x1fu
+/* The name of one kind as partsfs.conf writes it ("unknown-module"), or
+ * NULL when `kind` is not one bit of CONF_SCAD_ALL. */
+const char *conf_scad_kind_name(unsigned kind);
 
 /* serve.listen when the file does not say: loopback only. */
 #define CONF_SERVE_LISTEN "127.0.0.1:8080"
