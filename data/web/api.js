@@ -76,11 +76,13 @@ export async function bytes(path, opts) {
 	return (await get(path, { ...opts, accept: "*/*" })).arrayBuffer();
 }
 
-// A link's target as a tree path: "../bolts/hex_screw" or
-// "/bolts/hex_screw" from a listing of by-name/ are "bolts/hex_screw".
+// A link's target as a tree path (a list of names): the server gives it
+// from the root ("bolts/hex_screw"); a target the way the mount's
+// readlink gives it ("../bolts/hex_screw") is taken from the link's
+// directory `dir`.
 export function linkTarget(dir, target) {
-	const out = target.startsWith("/") ? [] :
-	    dir.split("/").filter((s) => s !== "");
+	const out = /^\.\.?(\/|$)/.test(target) ?
+	    dir.split("/").filter((s) => s !== "") : [];
 	for (const s of target.split("/")) {
 		if (s === "..") {
 			if (out.length > 0)
@@ -88,7 +90,6 @@ export function linkTarget(dir, target) {
 		} else if (s !== "" && s !== ".")
 			out.push(s);
 	}
-	// a listing's targets may be given from the root already
 	return out;
 }
 

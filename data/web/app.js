@@ -711,9 +711,6 @@ function render() {
 
 async function main() {
 	wire();
-	// a part's address: three.js on its way with the library
-	if (route().segs.length >= 2)
-		viewer();
 	try {
 		await loadLibrary();
 	} catch (e) {
