@@ -423,6 +423,7 @@ async function showClass(coll, id, rest) {
 	    el("option", { value: f }, f)));
 	$("format").value = formats.includes(keep) ? keep :
 	    formats.includes("step") ? "step" : formats[0] || "json";
+	view.lastPath = null;
 	update(false);
 	if (cls.formats.includes("glb"))
 		viewer();	// three.js on its way while the part is made
@@ -547,19 +548,25 @@ function renderPart(path, part) {
 // description, which says at once whether the values are valid, then
 // show the part.
 async function update(userEdit) {
+	const values = formValues();
+	const path = api.partPath(view.cls, view.params, values);
+	if (userEdit && path === view.lastPath)
+		return;		// "change" after "input": nothing new
 	const seq = ++view.seq;
 	if (view.abort)
 		view.abort.abort();
 	const abort = view.abort = new AbortController();
-	const values = formValues();
+	view.lastPath = null;
 	for (const p of view.params) {
 		const input = $("param-" + p.name);
 		if (input && input.validity && input.validity.badInput) {
 			setProblem(`${p.name}: not a number`, p.name);
+			$("part").hidden = true;
+			previewStatus("invalid", "No part for these values.");
 			return;
 		}
 	}
-	const path = api.partPath(view.cls, view.params, values);
+	view.lastPath = path;
 	if (userEdit)
 		setPath(path);
 	let part;
