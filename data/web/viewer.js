@@ -61,6 +61,8 @@ export class Viewer {
 		this.grid = null;
 		this.fitted = null;	// the bounding sphere the view was fit to
 		this.loader = new GLTFLoader();
+		// a double click frames the part again
+		canvas.addEventListener("dblclick", () => this.refit());
 		new ResizeObserver(() => this.resize()).observe(canvas);
 		this.resize();
 	}
@@ -159,6 +161,14 @@ export class Viewer {
 		    step, Math.round(sphere.center.y / step) * step, box.min.z);
 		this.scene.add(this.grid);
 		this.gridStep = step;
+	}
+
+	refit() {
+		if (!this.model)
+			return;
+		const box = new THREE.Box3().setFromObject(this.model);
+		this.fit(box, box.getBoundingSphere(new THREE.Sphere()));
+		this.draw();
 	}
 
 	clear() {
