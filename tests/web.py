@@ -7,8 +7,9 @@
 # preview's pixels back, downloads every format, and types an invalid
 # value.  TAP output, in the style of mount.py (mountlib.py's harness).
 
+import json
 import os
-import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -16,8 +17,6 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-import struct
-import json
 
 # Debian's python3-selenium lives in /usr/lib/python3/dist-packages, which
 # a python3 of its own (pyenv, a venv) does not see: run again under
