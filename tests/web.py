@@ -463,6 +463,14 @@ def a_new_value_shows_the_new_part_in_the_preview():
     check(other[0] > 50, "the preview of series B is blank")
     eq(js("return document.getElementById('part-label').textContent"),
        "Block TEST 123 - B x 2")
+    # three.js is Debian's, from the server; nothing from elsewhere
+    urls = js("return performance.getEntriesByType('resource')"
+              ".map((e) => e.name)")
+    for want in ("/web/three/build/three.module.js",
+                 "/web/three/examples/jsm/loaders/GLTFLoader.js"):
+        check(s.base + want in urls, "%s not loaded: %r" % (want, urls))
+    for u in urls:
+        check(u.startswith(s.base + "/"), "a request elsewhere: " + u)
     print("# part pixels: %d at size 5, %d at size 2, of %d" % (
         big[0], small[0], big[1]), flush=True)
 
