@@ -6,6 +6,8 @@
 # with the server's threads bounded.  TAP output, in the style of
 # mount.py (mountlib.py's harness); engines are the fake engine.
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -270,6 +272,8 @@ def a_part_is_the_bytes_partsctl_get_gives_with_its_headers():
     eq(h["cache-control"], "max-age=60", "Cache-Control")
     check("last-modified" in h, "Last-Modified")
     eq(h["content-location"], "/blobs/%s.stl" % key, "Content-Location")
+    eq(h["repr-digest"], "sha-256=:%s:" % base64.b64encode(
+        hashlib.sha256(body).digest()).decode(), "Repr-Digest")
     st, bh, blob = srv.request(h["content-location"])
     eq(st, 200, "the blob")
     eq(blob, body, "the blob's bytes")
@@ -573,8 +577,12 @@ def status_files_are_what_the_mount_shows():
 
 @test
 def a_thousand_concurrent_connections_are_all_answered():
-    srv = bundled_server()
-    got = raw_get(srv.port, ["/files/bolts/hex_screw"] * 1000)
+    # eight threads, each with its share of serve.connections
+    srv = Server(LIBRARY, conf_extra="serve:\n  threads: 8\n")
+    try:
+        got = raw_get(srv.port, ["/files/bolts/hex_screw"] * 1000)
+    finally:
+        srv.stop()
     bad = [g[0] for g in got if g[0] != 200]
     eq(len(bad), 0, "not 200: %r" % bad[:10])
     check(all(json.loads(g[1])["path"] == "bolts/hex_screw" for g in got),

@@ -559,7 +559,7 @@ the_serve_section_sets_addresses_and_limits(void)
 	CHECK_STR(c->serve_listen[0], "127.0.0.1:8080");
 	CHECK(c->serve_listen[1] == NULL);
 	CHECK_INT(c->nserve_occi_listen, 0);
-	CHECK_INT(c->serve_connections, 1024);
+	CHECK_INT(c->serve_connections, 4096);
 	CHECK_INT(c->serve_per_ip, 0);
 	CHECK_NUM(c->serve_timeout, 15);
 	CHECK_INT(c->serve_threads, 0);

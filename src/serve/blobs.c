@@ -20,5 +20,5 @@ blobs_answer(struct serve *s, struct http_req *r, const struct cache_key *key,
 		    "/files/ makes parts"), NULL);
 		return;
 	}
-	serve_reply_made(r, &m, "public, max-age=31536000, immutable");
+	serve_reply_made(s, r, &m, "public, max-age=31536000, immutable");
 }

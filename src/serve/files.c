@@ -164,7 +164,7 @@ answer_memo(struct serve *s, struct http_req *r, const char *path)
 	if ((m.fd = core_open_made(s->core, &m.key, m.fmt,
 	    serve_touch_due(s, &m.key), &m.st)) == -1)
 		return false;
-	serve_reply_made(r, &m, PART_CACHE_CONTROL);
+	serve_reply_made(s, r, &m, PART_CACHE_CONTROL);
 	return true;
 }
 
@@ -197,7 +197,7 @@ answer_part(struct files_state *st, struct http_req *r)
 	switch (serve_part_get(st->part, r, st->async ? 0 : -1, &m)) {
 	case SERVE_READY:
 		memo_put(st->s, st->path, st->generation, &m.key, m.fmt);
-		serve_reply_made(r, &m, PART_CACHE_CONTROL);
+		serve_reply_made(st->s, r, &m, PART_CACHE_CONTROL);
 		break;
 	case SERVE_WAITING:
 		break;

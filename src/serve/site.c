@@ -219,13 +219,42 @@ serve_http_date(time_t t, char out[32])
 	strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* "sha-256=:<base64>:" (RFC 9530) of the hex digest `hex` into out. */
+static void
+digest_field(const char *hex, char out[64])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/";
+	unsigned char raw[32];
+	char *o = out + sprintf(out, "sha-256=:");
+
+	for (size_t i = 0; i < 32; i++) {
+		unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' :
+		    hex[2 * i] - 'a' + 10);
+		unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ?
+		    hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+		raw[i] = (unsigned char)(hi << 4 | lo);
+	}
+	for (size_t i = 0; i < 32; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16 |
+		    (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0) |
+		    (i + 2 < 32 ? raw[i + 2] : 0);
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = i + 1 < 32 ? b64[v >> 6 & 63] : '=';
+		*o++ = i + 2 < 32 ? b64[v & 63] : '=';
+	}
+	strcpy(o, ":");
+}
+
 void
-serve_reply_made(struct http_req *r, struct serve_made *m,
+serve_reply_made(struct serve *s, struct http_req *r, struct serve_made *m,
     const char *cache_control)
 {
 	char etag[CACHE_KEY_LEN + 3], date[32], range[96], *loc;
+	char sha[CACHE_KEY_LEN + 1], digest[64];
 	uint64_t size = (uint64_t)m->st.st_size, start = 0, len = size;
-	const char *h[16];
+	const char *h[20];
 	size_t n = 0;
 	int status = 200, rc = 0;
 
@@ -242,6 +271,12 @@ serve_reply_made(struct http_req *r, struct serve_made *m,
 	h[n++] = date;
 	h[n++] = "Accept-Ranges";
 	h[n++] = "bytes";
+	if (core_made_digest(s->core, &m->key, m->fmt, m->fd, &m->st,
+	    sha) == 0) {
+		digest_field(sha, digest);
+		h[n++] = "Repr-Digest";
+		h[n++] = digest;
+	}
 	if (route_etag_match(http_header(r, "If-None-Match"), etag)) {
 		h[n] = NULL;
 		close(m->fd);

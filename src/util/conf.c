@@ -382,7 +382,7 @@ conf_default(void)
 	c->serve_listen[0] = xstrdup(CONF_SERVE_LISTEN);
 	c->nserve_listen = 1;
 	c->serve_occi_listen = xcalloc(1, sizeof *c->serve_occi_listen);
-	c->serve_connections = 1024;
+	c->serve_connections = 4096;
 	c->serve_per_ip = 0;
 	c->serve_timeout = 15;
 	c->serve_threads = 0;

@@ -131,12 +131,13 @@ struct fetch *serve_job(struct serve *s, const char *id);
 /*
  * Reply with the made part `m` (its fd taken over): 200 with ETag (the
  * key, quoted), Content-Type, Last-Modified, Accept-Ranges,
- * Cache-Control `cache_control` and Content-Location /blobs/<key>.<ext>;
- * 304 when If-None-Match matches; 206 for a satisfiable Range, 416 for
- * one that is not.
+ * Cache-Control `cache_control`, Content-Location /blobs/<key>.<ext> and
+ * Repr-Digest (RFC 9530: the SHA-256 its cache file was checked
+ * against); 304 when If-None-Match matches; 206 for a satisfiable
+ * Range, 416 for one that is not.
  */
-void serve_reply_made(struct http_req *r, struct serve_made *m,
-    const char *cache_control);
+void serve_reply_made(struct serve *s, struct http_req *r,
+    struct serve_made *m, const char *cache_control);
 
 /* An HTTP date (RFC 9110 5.6.7) of `t` into `out`. */
 void serve_http_date(time_t t, char out[32]);

@@ -84,7 +84,7 @@ struct conf {
 	size_t nserve_listen;
 	char **serve_occi_listen;  /* ... and of the OCCI API (none) */
 	size_t nserve_occi_listen;
-	int serve_connections;   /* connections at once, beyond: 503 */
+	int serve_connections;   /* connections at once, beyond: refused */
 	int serve_per_ip;        /* connections of one address; 0 none */
 	double serve_timeout;    /* seconds: idle, and to send a request */
 	int serve_threads;       /* 0: one per CPU */
