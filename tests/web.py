@@ -83,10 +83,11 @@ def png(width, height, rgb):
 
 
 def block_library(root):
-    """A collection `fake` with one class `block` made by the fake engine:
-    a menu (series, a Table Index whose table gives the part's note) and a
-    length (size: the side of the box), a standard, a name and a
-    drawing."""
+    """A collection `fake` of two classes made by the fake engine: `block`
+    with a menu (series, a Table Index whose table gives the part's note)
+    and a length (size: the side of the box), a standard, a name and a
+    drawing; `tag` with a Bool, a length and a String (the note the
+    engine writes into the part)."""
     for d in ("data", "fake/fake", "drawings/fake"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     with open(os.path.join(root, "data", "fake.blt"), "w") as f:
@@ -121,10 +122,21 @@ classes:
         data: {A: [alpha], B: [beta]}
       common: [[[A, B], [2, 5]]]
     source: test
+  - id: tag
+    names:
+      name: {nice: Test tag, safe: test_tag}
+      labeling: {nice: 'Tag %(note)s', safe: 'tag_%(note)s'}
+    parameters:
+      literal: {mode: box}
+      free: [hollow, size, note]
+      defaults: {hollow: false, size: 3, note: hello}
+      types: {hollow: Bool, size: Length (mm), note: String,
+              mode: String}
+    source: test
 """)
     with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
         f.write("- {filename: block.txt, type: script, author: t <t@x>, "
-                "license: MIT <x>, classids: [block]}\n")
+                "license: MIT <x>, classids: [block, tag]}\n")
     with open(os.path.join(root, "fake", "fake", "block.txt"), "w") as f:
         f.write("block script\n")
     with open(os.path.join(root, "drawings", "fake", "fake.base"),
@@ -491,6 +503,35 @@ def an_address_of_a_directory_or_a_file_opens_its_part():
     # the class alone
     load(s, "fake/block")
     described("fake/block/A/size=5")
+
+
+@test
+def a_bool_is_a_menu_and_a_string_goes_into_the_path_as_data():
+    from selenium.webdriver.common.by import By
+    s = server()
+    load(s, "fake/tag")
+    described("fake/tag/false/size=3,note=hello")
+    eq(js("return [...document.querySelectorAll('#param-hollow option')]"
+          ".map((o) => o.value)"), ["false", "true"], "the Bool's menu")
+    eq(js("return document.getElementById('param-note').type"), "text")
+    set_value("hollow", "true")
+    described("fake/tag/true/size=3,note=hello")
+    # a value with the characters the path grammar escapes
+    note = browser().find_element(By.ID, "param-note")
+    note.clear()
+    note.send_keys("a,b=c/d%e")
+    path = "fake/tag/true/size=3,note=a%2Cb%3Dc%2Fd%25e"
+    described(path)
+    eq(js("return document.getElementById('part-label').textContent"),
+       "Tag a,b=c/d%e")
+    href = js("return document.querySelector('#downloads a[data-format="
+              "\"stl\"]').href")
+    st, body = s.get(href[len(s.base):])
+    eq(st, 200, "GET of " + href)
+    check(body.startswith(b"fake-engine a,b=c/d%e"), "the note in the "
+          "part: %r" % body[:40])
+    eq(js("return document.getElementById('mount-path').value"),
+       "/mnt/parts/" + path + ".step")
 
 
 def downloaded(name, timeout=30.0):
