@@ -534,6 +534,26 @@ def a_bool_is_a_menu_and_a_string_goes_into_the_path_as_data():
        "/mnt/parts/" + path + ".step")
 
 
+@test
+def without_three_js_the_page_says_why():
+    s = server()
+    b = browser()
+    b.execute_cdp_cmd("Network.enable", {})
+    b.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/web/three/*"]})
+    try:
+        load(s, "fake/block/A/size=2")
+        described("fake/block/A/size=2")
+        why = wait_for("const p = document.getElementById('preview-status');"
+                       "return p.dataset.state === 'error' && "
+                       "p.textContent", "the preview's failure")
+        check("libjs-three" in why, why)
+        # the rest of the page works
+        eq(js("return document.querySelectorAll('#downloads a').length"), 4)
+    finally:
+        b.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        b.execute_cdp_cmd("Network.disable", {})
+
+
 def downloaded(name, timeout=30.0):
     path = os.path.join(DOWNLOADS, name)
     deadline = time.monotonic() + timeout * SLOW

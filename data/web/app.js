@@ -474,7 +474,11 @@ function previewStatus(state, text) {
 function viewer() {
 	if (!view.viewer) {
 		view.viewer = import("./viewer.js").then((m) =>
-		    new m.Viewer($("preview")));
+		    new m.Viewer($("preview")), (e) => {
+			throw new Error("No 3D preview: three.js cannot be " +
+			    "loaded from the server (the Debian package " +
+			    "libjs-three there): " + e.message);
+		    });
 		view.viewer.catch(() => { view.viewer = null; });
 	}
 	return view.viewer;
