@@ -365,16 +365,21 @@ def the_page_is_usable_within_a_second_on_the_bundled_library():
         # as it has for a user who typed the address
         browser().get(s.base + "/status/version")
         # each view three times with nothing cached: the fastest is the
-        # page's time, the others have more of the machine's noise
+        # page's time, the others have more of the machine's noise (the
+        # home page and a part; PARTSFS_TEST_FULL=1 adds a collection and
+        # a search)
+        routes = ["", "bolts/hex_screw/M8/length=20"]
+        if os.environ.get("PARTSFS_TEST_FULL") == "1":
+            routes += ["bolts", "?q=ISO%204017"]
         best = {}
-        for route in ("", "bolts", "bolts/hex_screw/M8/length=20",
-                      "?q=ISO%204017") * 3:
+        for route in routes * 3:
             t = load(s, route, cold=True)
             best.setdefault(route, []).append(t)
         warm = load(s, "")
-        print("# page usable after (ms, nothing cached, 3 times): home %s, "
-              "collection %s, class %s, search %s; home again, cached: %d"
-              % tuple(list(best.values()) + [warm]), flush=True)
+        print("# page usable after (ms, nothing cached, 3 times): %s; "
+              "the home page again, cached: %d" % (", ".join(
+                  "#/%s %s" % (r, ts) for r, ts in best.items()), warm),
+              flush=True)
         for route, ts in best.items():
             check(min(ts) < 1000 * SLOW, "the page at #/%s took %s ms" %
                   (route, ts))
