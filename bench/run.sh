@@ -3,7 +3,9 @@
 # run, as a ratio.  Run from a build directory with `make bench`, or as
 # bench/run.sh BUILD-DIR.  Figures go to stdout and bench/out/latest.txt.
 # bench/README.md describes each benchmark.  The mount benchmarks (T4-T7)
-# need root, /dev/fuse and fusermount3, and are skipped without them.
+# need root, /dev/fuse and fusermount3, and are skipped without them; those
+# of the real BOLTS library (B1-B2) need the corpus, FreeCAD, OpenSCAD and
+# bwrap too.
 set -u
 start=$(date +%s)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,15 +52,17 @@ record I2 "load the corpus, partsfs core peak RSS" \
     "$(echo "$c_rss" | awk '{printf "%.1f MiB", $1 / 1024}') (< 16 MiB)" \
     "$(echo "$c_rss" | awk '{print ($1 < 16384)}')"
 
-# 2. partsctl get (issue 3), the mount (issue 4) and partsctl serve (issue
-# 19): Python drivers, one section per target (T1-T7, S1-S3), each figure
+# 2. partsctl get (issue 3), the mount (issue 4), partsctl serve (issue
+# 19) and the real BOLTS library through a mount (issue 18): Python
+# drivers, one section per target (T1-T7, S1-S3, B1-B2), each figure
 # beside its baseline.
 make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit \
     tests/fake-engine >/dev/null || exit 1
 rc=0
-for script in get.py mount.py serve.py; do
+for script in get.py mount.py serve.py bolts.py; do
 	say ""
-	{ python3 "$here/$script" "$build" "$top"; echo $? >"$here/out/.rc"; } \
+	{ PARTSFS_CORPUS=$corpus python3 "$here/$script" "$build" "$top"
+	  echo $? >"$here/out/.rc"; } \
 	    2>&1 | tee -a "$out"
 	if [ "$(cat "$here/out/.rc")" != 0 ]; then
 		say "bench/$script FAILED (exit status $(cat "$here/out/.rc"))"
@@ -68,7 +72,8 @@ for script in get.py mount.py serve.py; do
 done
 
 say ""
-say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19):"
+say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19;"
+say "B1-B2 of issue 18, without targets, end bolts.py's section above):"
 while IFS= read -r line; do
 	say "  $line"
 done <"$summary"

@@ -11,6 +11,7 @@ libsqlite3-dev nettle-dev libassimp-dev libmicrohttpd-dev bubblewrap adduser
 libjs-three wrk
 openscad freecad-python3 xvfb xauth
 python3 python3-requests valgrind clang libclang-rt-14-dev nginx
+chromium chromium-driver python3-selenium
 "
 
 missing=""

@@ -361,11 +361,17 @@ anchors_load_time(int n, double *t)
 static void
 aliases_find_their_anchor_without_a_search(void)
 {
-	double warm, small, big;
+	double warm, small = 1e9, big = 1e9, t;
 
 	anchors_load_time(2000, &warm);
-	anchors_load_time(5000, &small);
-	anchors_load_time(40000, &big);
+	/* the best of three of each: a busy machine stops a run now and
+	 * then, never all three */
+	for (int i = 0; i < 3; i++) {
+		anchors_load_time(5000, &t);
+		small = t < small ? t : small;
+		anchors_load_time(40000, &t);
+		big = t < big ? t : big;
+	}
 	tap_note("5000 anchors: %.3f s, 40000: %.3f s", small, big);
 	CHECK_MSG(big < 25 * small + 0.05, "40000 anchors took %.3f s, 5000 "
 	    "%.3f s", big, small);

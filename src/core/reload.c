@@ -120,17 +120,18 @@ watch_tree(struct reload *w, const char *root, const char *rel, int depth)
 	while ((de = readdir(d)) != NULL) {
 		char *sub;
 		struct stat st;
-		if (w->first && de->d_name[0] != '.' &&
-		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-			check_changed(w, &st);
-		if (de->d_name[0] == '.' || (de->d_type != DT_DIR &&
-		    de->d_type != DT_LNK && de->d_type != DT_UNKNOWN))
+		bool linkish = de->d_type == DT_LNK || de->d_type == DT_UNKNOWN;
+		if (de->d_name[0] == '.')
 			continue;
 		sub = xasprintf("%s/%s", rel, de->d_name);
-		if (de->d_type != DT_DIR && fstatat(dirfd(d), de->d_name, &st,
+		/* a link's target watched before it is looked at, as a
+		 * directory is: an edit between the two is then an event */
+		if (linkish && fstatat(dirfd(d), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
 			watch_link_target(w, root, sub);
-		if (depth > 0)
+		if (w->first && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			check_changed(w, &st);
+		if (depth > 0 && (de->d_type == DT_DIR || linkish))
 			watch_tree(w, root, sub, depth - 1);
 		free(sub);
 	}
