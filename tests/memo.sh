@@ -87,12 +87,17 @@ cmp -s "$TMP/part.step" "$TMP/first.step" || fail "the served part differs"
 cmp -s "$TMP/stdout.step" "$TMP/first.step" || fail "standard output differs"
 end
 
-begin "a get the memo files answer does not load sqlite; one that asks the index does"
+begin "a get the memo files answer does not load sqlite nor HTTP libraries; one that asks the index loads sqlite"
 # ld.so says what it loads (LD_DEBUG=libs), dlopen included
 run env LD_DEBUG=libs "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step"
 expect_rc 0
 expect_contains "$err" "$FAST" "the get's stderr"
 expect_not_contains "$err" "libsqlite3" "what the get loaded"
+# nor the HTTP libraries partsctl serve and a library's URL load
+# (compat/lazy-lib.h: 36 libraries with theirs)
+expect_not_contains "$err" "libcurl" "what the get loaded"
+expect_not_contains "$err" "libmicrohttpd" "what the get loaded"
+expect_not_contains "$err" "libgnutls" "what the get loaded"
 memo_age 120
 run env LD_DEBUG=libs "$PARTSCTL" get "$LIB" "$PART" -o "$TMP/part.step"
 expect_rc 0

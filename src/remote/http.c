@@ -3,7 +3,6 @@
  * credentials from a netrc or token file, the body hashed on its way. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
@@ -13,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "curl-lazy.h"
 #include "partsfs/remote/http.h"
 
 struct rhttp {
@@ -26,11 +26,13 @@ struct rhttp {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
+static struct perr load_error;   /* libcurl could not be loaded */
 
 static void
 global_init(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_lazy_load(&load_error) == 0)
+		global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static void
@@ -100,6 +102,10 @@ rhttp_open(const char *url, const struct rhttp_opts *o, struct perr *e)
 	bool ok;
 
 	pthread_once(&global_once, global_init);
+	if (load_error.code != 0) {
+		perr_set(e, load_error.code, "%s", load_error.msg);
+		return NULL;
+	}
 	if (global_rc != CURLE_OK) {
 		perr_set(e, ENOMEM, "libcurl: %s", curl_easy_strerror(global_rc));
 		return NULL;

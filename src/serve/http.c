@@ -15,8 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
+#include "mhd-lazy.h"
 #include "partsfs/serve/http.h"
 #include "partsfs/serve/problem.h"
 
@@ -534,7 +533,7 @@ http_start(const char *addr, const struct http_site *site,
 	    ncpu > 0 ? (unsigned)ncpu : 1;
 	char host[NI_MAXHOST], port[NI_MAXSERV];
 
-	if (resolve(addr, &ai, e) != 0)
+	if (mhd_lazy_load(e) != 0 || resolve(addr, &ai, e) != 0)
 		return NULL;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
