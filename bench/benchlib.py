@@ -36,6 +36,7 @@ class Bench:
         for var in ("PARTSFS_CONFIG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
             self.env.pop(var, None)
         self.mounts = []
+        self.tmpfs = []          # tmpfs_dir's directories
         self.serial = 0
         atexit.register(self.cleanup)
         # The bundled library's classes have a FreeCAD function and an
@@ -256,12 +257,32 @@ class Bench:
             "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
         return h, k, f
 
+    def tmpfs_dir(self, name):
+        """A directory on a tmpfs for a copy of a tree, and what it is: a
+        tmpfs mounted for the bench, else one under /dev/shm; cleanup()
+        removes it."""
+        d = self.tmp("tmpfs")
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m",
+                           "partsfs-bench", d], stderr=subprocess.DEVNULL
+                          ).returncode == 0:
+            self.tmpfs.append(d)
+            return d, "a tmpfs mounted for the benchmark"
+        d = os.path.join("/dev/shm", os.path.basename(self.work) + "-" + name)
+        os.makedirs(d)
+        self.tmpfs.append(d)
+        return d, "/dev/shm (tmpfs)"
+
     def cleanup(self):
         for proc, mnt in list(self.mounts):
             try:
                 self.unmount(proc, mnt)
             except Exception:
                 pass
+        for d in self.tmpfs:
+            if os.path.ismount(d):
+                subprocess.run(["umount", d])
+            else:
+                shutil.rmtree(d, ignore_errors=True)
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -292,6 +313,27 @@ def tail(path, n=1500):
 
 
 # --- figures -----------------------------------------------------------------
+
+def materialize(src, dst):
+    """The tree under src made again under dst: directories, symbolic
+    links with the same targets, files of the same names and sizes
+    (sparse, no content).  Returns the number of entries."""
+    os.mkdir(dst)
+    n = 1
+    with os.scandir(src) as it:
+        for e in it:
+            target = os.path.join(dst, e.name)
+            if e.is_symlink():
+                os.symlink(os.readlink(e.path), target)
+                n += 1
+            elif e.is_dir(follow_symlinks=False):
+                n += materialize(e.path, target)
+            else:
+                with open(target, "wb") as f:
+                    f.truncate(e.stat(follow_symlinks=False).st_size)
+                n += 1
+    return n
+
 
 def median(xs):
     return statistics.median(xs)

@@ -27,7 +27,8 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
-from benchlib import Hand, loadavg, main_args, median, secs, spread, which
+from benchlib import (Hand, loadavg, main_args, materialize, median, secs,
+                      spread, which)
 
 B = main_args()
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -130,50 +131,6 @@ def mount(cache):
 
 # --- B1 ----------------------------------------------------------------------
 
-def materialize(src, dst):
-    """The tree under src made again under dst: directories, symbolic
-    links with the same targets, files of the same names and sizes
-    (sparse).  Returns the number of entries."""
-    os.mkdir(dst)
-    n = 1
-    with os.scandir(src) as it:
-        for e in it:
-            target = os.path.join(dst, e.name)
-            if e.is_symlink():
-                os.symlink(os.readlink(e.path), target)
-                n += 1
-            elif e.is_dir(follow_symlinks=False):
-                n += materialize(e.path, target)
-            else:
-                with open(target, "wb") as f:
-                    f.truncate(e.stat(follow_symlinks=False).st_size)
-                n += 1
-    return n
-
-
-def tmpfs_dir():
-    d = B.tmp("tmpfs")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m",
-                       "partsfs-bench", d], stderr=subprocess.DEVNULL
-                      ).returncode == 0:
-        B.tmpfs.append(d)
-        return d, "a tmpfs mounted for the benchmark"
-    d = os.path.join("/dev/shm", os.path.basename(B.work) + "-bolts")
-    os.makedirs(d)
-    B.tmpfs.append(d)
-    return d, "/dev/shm (tmpfs)"
-
-
-B.tmpfs = []
-
-
-def cleanup_tmpfs():
-    for d in B.tmpfs:
-        if os.path.ismount(d):
-            subprocess.run(["umount", d])
-        else:
-            shutil.rmtree(d, ignore_errors=True)
-
 
 def bench_ls():
     B.say("B1 (issue 18) ls -lR of the whole real BOLTS library through a "
@@ -191,7 +148,7 @@ def bench_ls():
         p = B.run(["/usr/bin/find", m.dir], stdout=subprocess.PIPE)
         t_find = time.perf_counter() - t0
         entries = len(p.stdout.splitlines())
-        base, where = tmpfs_dir()
+        base, where = B.tmpfs_dir("bolts")
         tree = os.path.join(base, "tree")
         n = materialize(m.dir, tree)
     finally:
@@ -478,7 +435,6 @@ def main():
                 ["uptime"], capture_output=True, text=True).stdout.strip()))
     finally:
         B.cleanup()
-        cleanup_tmpfs()
 
 
 main()

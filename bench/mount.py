@@ -22,8 +22,8 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
-from benchlib import (Hand, loadavg, main_args, median, secs, spread,
-                      which)
+from benchlib import (Hand, loadavg, main_args, materialize, median, secs,
+                      spread, which)
 
 B = main_args()
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
@@ -61,52 +61,6 @@ def build_passthrough_ll():
     return exe, argv
 
 
-def materialize(src, dst):
-    """The tree under src, made again under dst: directories, symbolic
-    links with the same targets, and files of the same names and sizes
-    (sparse, no content)."""
-    os.mkdir(dst)
-    n = 1
-    with os.scandir(src) as it:
-        for e in it:
-            target = os.path.join(dst, e.name)
-            if e.is_symlink():
-                os.symlink(os.readlink(e.path), target)
-                n += 1
-            elif e.is_dir(follow_symlinks=False):
-                n += materialize(e.path, target)
-            else:
-                size = e.stat(follow_symlinks=False).st_size
-                with open(target, "wb") as f:
-                    f.truncate(size)
-                n += 1
-    return n
-
-
-def tmpfs_dir():
-    d = B.tmp("tmpfs")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m",
-                       "partsfs-bench", d], stderr=subprocess.DEVNULL
-                      ).returncode == 0:
-        B.tmpfs_mounts.append(d)
-        return d, "a tmpfs mounted for the benchmark"
-    d = os.path.join("/dev/shm", os.path.basename(B.work) + "-tree")
-    os.makedirs(d)
-    B.tmpfs_mounts.append(d)
-    return d, "/dev/shm (tmpfs)"
-
-
-B.tmpfs_mounts = []
-
-
-def cleanup_tmpfs():
-    for d in B.tmpfs_mounts:
-        if os.path.ismount(d):
-            subprocess.run(["umount", d])
-        else:
-            shutil.rmtree(d, ignore_errors=True)
-
-
 def bench_tree():
     B.say("T4 (issue 4) find and ls -lR over the mounted bundled library vs "
           "the same tree through passthrough_ll")
@@ -114,7 +68,7 @@ def bench_tree():
           "passthrough_ll); load average %s" % loadavg())
     B.legend()
     pll, pll_build = build_passthrough_ll()
-    base, where = tmpfs_dir()
+    base, where = B.tmpfs_dir("tree")
     tree = os.path.join(base, "tree")
     cache = B.tmp("cache")
     m = B.mount_partsfs(B.library, cache)
@@ -581,7 +535,6 @@ def main():
                 fn()
     finally:
         B.cleanup()
-        cleanup_tmpfs()
 
 
 main()

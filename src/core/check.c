@@ -188,21 +188,8 @@ static char *
 source_of(const struct checker *ck, const char *path)
 {
 	int fd = open_inside(ck->lib->root, path, O_RDONLY | O_NONBLOCK);
-	struct buf b = BUF_INIT;
-	char chunk[16384];
-	ssize_t n;
 
-	if (fd == -1)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0 &&
-	    b.len + (size_t)n <= SOURCE_MAX)
-		buf_add(&b, chunk, (size_t)n);
-	close(fd);
-	if (n != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.p != NULL ? buf_steal(&b) : xstrdup("");
+	return fd == -1 ? NULL : read_all_close(fd, SOURCE_MAX);
 }
 
 /*

@@ -231,21 +231,8 @@ static char *
 read_small(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
 
-	if (fd == -1)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0 &&
-	    b.len + (size_t)n <= AST_MAX)
-		buf_add(&b, chunk, (size_t)n);
-	close(fd);
-	if (n != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.p != NULL ? buf_steal(&b) : xstrdup("");
+	return fd == -1 ? NULL : read_all_close(fd, AST_MAX);
 }
 
 /* `len` bytes at `s` start with `prefix`. */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "partsfs/serve/route.h"
+#include "partsfs/util/escape.h"
 
 enum route_method
 route_method(const char *method)
@@ -21,38 +22,20 @@ route_method(const char *method)
 	return ROUTE_OTHER;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 route_unescape(const char *in, size_t n, bool component, struct buf *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)in[i];
-		if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= n)
-				return false;
-			if ((hi = hexval(in[i + 1])) < 0 ||
-			    (lo = hexval(in[i + 2])) < 0)
-				return false;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == '\0' || (component && c == '/'))
-			return false;
-		buf_addc(out, (char)c);
-	}
-	return true;
+	size_t start = out->len;
+
+	/* the path grammar's decoding (util/escape.c), then what a URL
+	 * must not smuggle into a name: a NUL, or a slash in a component */
+	if (path_decode(in, n, out) != 0)
+		return false;
+	if (out->len == start)
+		return true;
+	return memchr(out->p + start, '\0', out->len - start) == NULL &&
+	    (!component || memchr(out->p + start, '/', out->len - start) ==
+	    NULL);
 }
 
 void

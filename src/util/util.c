@@ -541,6 +541,24 @@ write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
+char *
+read_all_close(int fd, size_t max)
+{
+	struct buf b = BUF_INIT;
+	char chunk[16384];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof chunk)) > 0 &&
+	    b.len + (size_t)n <= max)
+		buf_add(&b, chunk, (size_t)n);
+	close(fd);
+	if (n != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
 void
 timespec_max(struct timespec *acc, const struct timespec *t)
 {

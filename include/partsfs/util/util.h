@@ -113,4 +113,8 @@ void timespec_max(struct timespec *acc, const struct timespec *t);
  * -errno. */
 int write_all(int fd, const void *data, size_t n);
 
+/* All of what fd reads to its end, NUL-terminated (caller frees), or NULL
+ * when reading fails or it is more than `max` bytes.  fd is closed. */
+char *read_all_close(int fd, size_t max);
+
 #endif
