@@ -577,8 +577,11 @@ def status_files_are_what_the_mount_shows():
 
 @test
 def a_thousand_concurrent_connections_are_all_answered():
-    # eight threads, each with its share of serve.connections
-    srv = Server(LIBRARY, conf_extra="serve:\n  threads: 8\n")
+    # eight threads, each with its share of serve.connections; the
+    # slow-client timeout well beyond what a thousand answers take on a
+    # loaded machine (this is not the test of that timeout)
+    srv = Server(LIBRARY, conf_extra="serve:\n  threads: 8\n"
+                 "  timeout: 120\n")
     try:
         got = raw_get(srv.port, ["/files/bolts/hex_screw"] * 1000)
     finally:
