@@ -70,11 +70,23 @@ status_of(const char *path)
 	return ST_NONE;
 }
 
+/* The reason of a failure of `path` without the path it may start with
+ * (the client's messages name what they were asked for). */
+static const char *
+reason(const char *path, const char *msg)
+{
+	size_t n = strlen(path);
+
+	return strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' ?
+	    msg + n + 2 : msg;
+}
+
 static void
 remember_failure(struct rfs *rfs, const char *path, const char *msg)
 {
 	struct rfailure *f;
 
+	msg = reason(path, msg);
 	pthread_mutex_lock(&rfs->lock);
 	f = &rfs->failures[rfs->nfailures++ % RFS_ERRORS];
 	free(f->path);
@@ -262,7 +274,8 @@ entry_of(struct rfs *rfs, const char *path, struct rentry *x)
 		return 0;
 	}
 	if (-rc != ENOENT)
-		log_warning("%s: %s", path[0] ? path : "/", e.msg);
+		log_warning("%s: %s", path[0] ? path : "/", reason(path,
+		    e.msg));
 	return req_errno(-rc);
 }
 
@@ -643,7 +656,8 @@ fetcher(void *arg)
 		if (fd < 0) {
 			err = req_errno(-fd);
 			fd = -1;
-			log_warning("%s: %s", f->path, e.msg);
+			log_warning("%s: %s", f->path, reason(f->path,
+			    e.msg));
 			remember_failure(rfs, f->path, e.msg);
 		} else {
 			char *etag = remote_part_etag(rfs->r, f->path);
