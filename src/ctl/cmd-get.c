@@ -466,7 +466,8 @@ get_remote(const char *url, const char *path, const struct conf *conf,
 	}
 	if (progress)
 		fprintf(stderr, "partsctl: %s from %s ...", path, url);
-	fd = remote_part_open(r, path, (enum format)fmt, &st, &via, &e);
+	fd = remote_part_open(r, path, (enum format)fmt, NULL, &st, &via,
+	    &e);
 	if (progress)
 		fprintf(stderr, "\r\033[K");
 	if (fd < 0) {

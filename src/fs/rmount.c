@@ -31,6 +31,7 @@ struct rwaiter {
 struct rfetch {
 	char *path;
 	enum format fmt;
+	char *tag;                 /* the ETag of its listing, or NULL */
 	struct rwaiter *waiters;
 	struct rfetch *next;       /* in the queue, then among those under
 				    * way */
@@ -163,8 +164,12 @@ entry_attr(struct rfs *rfs, const struct rentry *x, const char *path,
 	*timeout = rfs->ttl;
 	switch (x->type) {
 	case RT_DIR:
+		/* a directory's attributes never change: the kernel keeps
+		 * them (its names come with the listing, its entry in its
+		 * parent expires with that one's) */
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
+		*timeout = 86400;
 		return;
 	case RT_LINK: {
 		struct buf t = BUF_INIT;
@@ -652,7 +657,8 @@ fetcher(void *arg)
 		rfs->underway = f;
 		pthread_mutex_unlock(&rfs->lock);
 
-		fd = remote_part_open(rfs->r, f->path, f->fmt, &st, &via, &e);
+		fd = remote_part_open(rfs->r, f->path, f->fmt, f->tag, &st, &via,
+		    &e);
 		if (fd < 0) {
 			err = req_errno(-fd);
 			fd = -1;
@@ -685,6 +691,7 @@ fetcher(void *arg)
 		}
 		if (fd != -1)
 			close(fd);
+		free(f->tag);
 		free(f->path);
 		free(f);
 	}
@@ -712,7 +719,7 @@ touch_due(struct rfs *rfs, const char *path)
  * for all the opens of a path at a time. */
 static void
 park_open(struct rfs *rfs, fuse_req_t req, fuse_ino_t ino, const char *path,
-    enum format fmt, struct fuse_file_info *fi)
+    enum format fmt, const char *tag, struct fuse_file_info *fi)
 {
 	struct rwaiter *w = xcalloc(1, sizeof *w);
 	struct rfetch *f;
@@ -731,6 +738,7 @@ park_open(struct rfs *rfs, fuse_req_t req, fuse_ino_t ino, const char *path,
 		f = xcalloc(1, sizeof *f);
 		f->path = xstrdup(path);
 		f->fmt = fmt;
+		f->tag = tag != NULL ? xstrdup(tag) : NULL;
 		while (*pp != NULL)
 			pp = &(*pp)->next;
 		*pp = f;
@@ -797,7 +805,7 @@ rop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fi->fh = (uintptr_t)h;
 			fs_reply_part_open(&rfs->fs, req, ino, fi);
 		} else
-			park_open(rfs, req, ino, path, x.fmt, fi);
+			park_open(rfs, req, ino, path, x.fmt, x.etag, fi);
 		break;
 	default:
 		/* a description or a drawing: small, read whole now */
@@ -1074,6 +1082,7 @@ rfs_stop(struct rfs *rfs)
 				fs_pending_free(p);
 			free(w);
 		}
+		free(f->tag);
 		free(f->path);
 		free(f);
 	}

@@ -461,7 +461,7 @@ remember(struct remote *r, const char *path, const char *etag, long age)
 
 /* Check a transfer into `tmp` and publish it: the descriptor or -errno. */
 static int
-publish(struct remote *r, const char *path, enum format fmt,
+publish(struct remote *r, const char *path, enum format fmt, const char *tag,
     struct rhttp_reply *rep, const char *tmp, struct stat *st, struct perr *e)
 {
 	struct cache_entry ent = { 0 };
@@ -473,6 +473,9 @@ publish(struct remote *r, const char *path, enum format fmt,
 	    strlen(rep->etag) > 256)
 		return perr_set(e, EPROTO, "%s: the server sent the part "
 		    "without an ETag: not cached", path);
+	if (tag != NULL && strcmp(rep->etag, tag) != 0)
+		return perr_set(e, EPROTO, "%s: the server sent the blob %s "
+		    "as %s: not cached", path, tag, rep->etag);
 	if (rep->length < 0 || (uint64_t)rep->length != rep->received)
 		return perr_set(e, EBADMSG, "%s: %ju bytes came where "
 		    "Content-Length said %jd: not cached", path,
@@ -501,13 +504,30 @@ publish(struct remote *r, const char *path, enum format fmt,
 		close(fd);
 		return perr_set(e, -rc, "%s: %s", path, strerror(-rc));
 	}
-	remember(r, path, rep->etag, max_age(rep->cache_control));
+	/* a blob is for ever, not what its path names for ever: the path
+	 * is asked again at its next open without a tag */
+	remember(r, path, rep->etag, tag != NULL ? 0 :
+	    max_age(rep->cache_control));
 	return fd;
+}
+
+/* Is `etag` the quoted key of a blob ("<64 hex>")? */
+static bool
+blob_etag(const char *etag)
+{
+	if (etag == NULL || strlen(etag) != CACHE_KEY_LEN + 2 ||
+	    etag[0] != '"' || etag[CACHE_KEY_LEN + 1] != '"')
+		return false;
+	for (size_t i = 1; i <= CACHE_KEY_LEN; i++)
+		if (!((etag[i] >= '0' && etag[i] <= '9') ||
+		    (etag[i] >= 'a' && etag[i] <= 'f')))
+			return false;
+	return true;
 }
 
 int
 remote_part_open(struct remote *r, const char *path, enum format fmt,
-    struct stat *st, enum remote_via *via, struct perr *e)
+    const char *tag, struct stat *st, enum remote_via *via, struct perr *e)
 {
 	struct cache_entry ent = { 0 };
 	struct rhttp_reply rep;
@@ -523,6 +543,14 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 	if (r->cache == NULL)
 		return perr_set(e, EINVAL, "%s: no cache to keep parts in",
 		    path);
+	if (blob_etag(tag)) {
+		remote_local_key(rhttp_base(r->http), tag, &key);
+		if ((fd = cache_blob_serve(r->cache, &key, fmt, st)) != -1) {
+			if (via != NULL)
+				*via = REMOTE_FRESH;
+			return fd;
+		}
+	}
 	name = memo_name(r, path);
 	memo = cache_memo_get(r->cache, name);
 	free(name);
@@ -560,7 +588,14 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 		rc = perr_set(e, errno, "%s: %s", tmp, strerror(errno));
 		goto clean;
 	}
-	p = files_path(path);
+	if (blob_etag(tag)) {
+		/* the bytes the listing named, immutable (and kept by a
+		 * cache in front of the server, nginx's) */
+		p = xasprintf("blobs/%.*s.%s", CACHE_KEY_LEN, tag + 1,
+		    format_ext(fmt));
+		hdr[0] = NULL;
+	} else
+		p = files_path(path);
 	rc = rhttp_get(r->http, p, false, hdr, out, 0, &rep, e);
 	free(p);
 	if (close(out) == -1 && rc == 0) {
@@ -593,7 +628,8 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 	}
 	if (rep.status != 200)
 		rc = reply_error(&rep, path, e);
-	else if ((rc = publish(r, path, fmt, &rep, tmp, st, e)) >= 0) {
+	else if ((rc = publish(r, path, fmt, blob_etag(tag) ? tag : NULL, &rep,
+	    tmp, st, e)) >= 0) {
 		if (fd != -1)
 			close(fd);
 		fd = rc;

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "curl-lazy.h"
@@ -326,6 +329,25 @@ on_header_status(char *data, size_t size, size_t n, void *arg)
 	return on_header(data, size, n, arg);
 }
 
+/* A new connection's socket: data sent and not acknowledged within the
+ * connect time ends it (TCP_USER_TIMEOUT), so that a request on a kept
+ * connection to a server gone from the network fails as one to an
+ * unreachable server does, instead of after TCP's retransmissions (about
+ * 15 minutes); keepalive probes count too.  A server making a part for
+ * long sends nothing and is not cut off: its end acknowledged the
+ * request. */
+static int
+on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	const struct rhttp *h = arg;
+	unsigned int ms = (unsigned int)h->connect_ms;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+		    sizeof ms);
+	return CURL_SOCKOPT_OK;
+}
+
 /* libcurl's progress callback: non-zero ends the transfer. */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
@@ -386,6 +408,8 @@ rhttp_get(struct rhttp *h, const char *path, bool head,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);

@@ -94,10 +94,14 @@ enum remote_via {
  * EBADMSG (what came failed verification), ECONNRESET (the transfer
  * broke off), EAGAIN (503), EACCES (401, 403), ECONNREFUSED / ETIMEDOUT
  * (no server within the connect time), EPROTO (TLS, or an answer not
- * as the API says: no ETag, no Repr-Digest).
+ * as the API says: no ETag, no Repr-Digest).  With `tag` (may be NULL),
+ * the ETag a listing gave the part, the bytes are asked for as that blob
+ * (/blobs/KEY.EXT: immutable, and kept by a cache in front of the
+ * server) and must come with that ETag; none are asked for when the
+ * local cache has them.
  */
 int remote_part_open(struct remote *r, const char *path, enum format fmt,
-    struct stat *st, enum remote_via *via, struct perr *e);
+    const char *tag, struct stat *st, enum remote_via *via, struct perr *e);
 
 /* The ETag of the part fetched for `path` last (caller frees), or NULL
  * when none was. */
