@@ -258,11 +258,12 @@ def write_conf(path, cache, extra="", executors="", version=None,
 class Mount:
     """partsfs in the foreground on a fresh mount point, with its own
     configuration and cache; its log is self.log().  engine=None mounts
-    with no executors configured (see write_conf)."""
+    with no executors configured (see write_conf); `prefix` is put before
+    the command ("nsenter --net=..." to run it in a network namespace)."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
                  cache=None, version=None, commands="", engine=FAKE,
-                 as_mounted=None):
+                 as_mounted=None, prefix=()):
         need("fuse")
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
@@ -270,8 +271,8 @@ class Mount:
         write_conf(self.conf, self.cache, conf_extra, executors, version,
                    commands, engine)
         self.logfile = open(self.dir + ".log", "w+")
-        args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
-                          "config=" + self.conf]
+        args = list(prefix) + WRAPPER + [
+            PARTSFS, library, self.dir, "-f", "-o", "config=" + self.conf]
         for o in opts:
             args += ["-o", o]
         self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
@@ -310,8 +311,11 @@ class Mount:
             return f.read()
 
     def stats(self):
+        """/.partsfs/stats, its figures (a remote mount's remote_url is
+        not one)."""
         with open(self.path(".partsfs", "stats")) as f:
-            return {k: int(v) for k, v in (l.split() for l in f)}
+            return {k: int(v) for k, v in (l.split() for l in f)
+                    if v.lstrip("-").isdigit()}
 
     def unmount(self, timeout=20):
         """Unmount and wait for the daemon, which must exit with status 0
