@@ -311,10 +311,12 @@ class Mount:
             return f.read()
 
     def stats(self):
-        """/.partsfs/stats, its figures (a remote mount's remote_url is
-        not one)."""
+        """/.partsfs/stats, its figures (a remote mount's remote_url,
+        or a line saying why its server's could not be had, is not
+        one)."""
         with open(self.path(".partsfs", "stats")) as f:
-            return {k: int(v) for k, v in (l.split() for l in f)
+            return {k: int(v) for k, _, v in (l.strip().partition(" ")
+                                              for l in f)
                     if v.lstrip("-").isdigit()}
 
     def unmount(self, timeout=20):
