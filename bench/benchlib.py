@@ -491,6 +491,74 @@ class Hand:
         return t, size
 
 
+# --- a 1 MiB part (T5 of mount.py, R1 of remote.py) --------------------------
+
+TRIANGLES = 20970       # 84 + 50 * 20970 = 1048584 bytes
+MESH_PY = r'''# mesh.py -- an engine for the partsfs benchmarks: a binary
+# STL of `triangles` triangles (a strip), 50 bytes each.
+import json, struct, sys
+job = json.load(open(sys.argv[1]))
+n = int(job["params"]["triangles"])
+with open(sys.argv[2], "wb") as f:
+    f.write(b"partsfs bench mesh".ljust(80, b" "))
+    f.write(struct.pack("<I", n))
+    for i in range(n):
+        x = float(i // 2)
+        y = float(i % 2)
+        f.write(struct.pack("<12fH", 0, 0, 1, x, y, 0, x + 1, y, 0,
+                            x + y, 1 - y, 0, 0))
+'''
+
+
+def mesh_library(B):
+    """A library of one class, bench/strip, whose part default.stl a
+    command executor makes by running python3 on MESH_PY: a binary STL of
+    TRIANGLES triangles (1 MiB).  Returns the library and its
+    configuration file."""
+    root = B.tmp("meshlib")
+    os.makedirs(os.path.join(root, "data"))
+    os.makedirs(os.path.join(root, "mesh", "bench"))
+    with open(os.path.join(root, "data", "bench.blt"), "w") as f:
+        f.write("""id: bench
+author: partsfs benchmarks <bench@example.invalid>
+license: MIT <http://opensource.org/licenses/MIT>
+blt-version: 0.4
+classes:
+  - id: strip
+    names: {name: Strip, labeling: 'Strip %%(triangles)s'}
+    parameters:
+      free: [triangles]
+      defaults: {triangles: %d}
+      types: {triangles: Number}
+    source: partsfs benchmarks
+""" % TRIANGLES)
+    with open(os.path.join(root, "mesh", "bench", "bench.base"), "w") as f:
+        f.write("- {filename: mesh.py, type: script, author: b <b@x>, "
+                "license: MIT <x>, classids: [strip]}\n")
+    with open(os.path.join(root, "mesh", "bench", "mesh.py"), "w") as f:
+        f.write(MESH_PY)
+    conf = os.path.join(root + ".conf")
+    with open(conf, "w") as f:
+        f.write("executors:\n  commands:\n    - name: mesh\n"
+                "      argv: [python3, \"{script}\", \"{params}\", "
+                "\"{output}\"]\n      formats: [stl]\n")
+    return root, conf
+
+
+def read_all(path, buf):
+    """open, read(2) into buf to the end, close: the bytes read."""
+    fd = os.open(path, os.O_RDONLY)
+    n = 0
+    try:
+        while True:
+            k = os.readv(fd, [buf])
+            if k == 0:
+                return n
+            n += k
+    finally:
+        os.close(fd)
+
+
 def machine():
     model = "?"
     try:

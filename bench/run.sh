@@ -3,7 +3,8 @@
 # run, as a ratio.  Run from a build directory with `make bench`, or as
 # bench/run.sh BUILD-DIR.  Figures go to stdout and bench/out/latest.txt.
 # bench/README.md describes each benchmark.  The mount benchmarks (T4-T7)
-# need root, /dev/fuse and fusermount3, and are skipped without them; those
+# (and R1-R3 of the remote mount) need root, /dev/fuse and fusermount3,
+# and are skipped without them; R2 needs ip and nsenter too; those
 # of the real BOLTS library (B1-B2) need the corpus, FreeCAD, OpenSCAD and
 # bwrap too.
 set -u
@@ -53,13 +54,13 @@ record I2 "load the corpus, partsfs core peak RSS" \
     "$(echo "$c_rss" | awk '{print ($1 < 16384)}')"
 
 # 2. partsctl get (issue 3), the mount (issue 4), partsctl serve (issue
-# 19) and the real BOLTS library through a mount (issue 18): Python
-# drivers, one section per target (T1-T7, S1-S3, B1-B2), each figure
-# beside its baseline.
+# 19), the remote mount (issue 20) and the real BOLTS library through a
+# mount (issue 18): Python drivers, one section per target (T1-T7,
+# S1-S3, R1-R3, B1-B2), each figure beside its baseline.
 make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit \
     tests/fake-engine >/dev/null || exit 1
 rc=0
-for script in get.py mount.py serve.py bolts.py; do
+for script in get.py mount.py serve.py remote.py bolts.py; do
 	say ""
 	{ PARTSFS_CORPUS=$corpus python3 "$here/$script" "$build" "$top"
 	  echo $? >"$here/out/.rc"; } \
@@ -73,6 +74,7 @@ done
 
 say ""
 say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19;"
+say "R1-R3: issue 20;"
 say "B1-B2 of issue 18, without targets, end bolts.py's section above):"
 while IFS= read -r line; do
 	say "  $line"

@@ -19,6 +19,7 @@
 	X(MHD_get_connection_info) \
 	X(MHD_get_daemon_info) \
 	X(MHD_lookup_connection_value) \
+	X(MHD_lookup_connection_value_n) \
 	X(MHD_queue_response) \
 	X(MHD_quiesce_daemon) \
 	X(MHD_resume_connection) \
@@ -46,6 +47,7 @@ int mhd_lazy_load(struct perr *e);
 #define MHD_get_connection_info (*mhd_lazy.MHD_get_connection_info)
 #define MHD_get_daemon_info (*mhd_lazy.MHD_get_daemon_info)
 #define MHD_lookup_connection_value (*mhd_lazy.MHD_lookup_connection_value)
+#define MHD_lookup_connection_value_n (*mhd_lazy.MHD_lookup_connection_value_n)
 #define MHD_queue_response (*mhd_lazy.MHD_queue_response)
 #define MHD_quiesce_daemon (*mhd_lazy.MHD_quiesce_daemon)
 #define MHD_resume_connection (*mhd_lazy.MHD_resume_connection)

@@ -256,6 +256,173 @@ def a_directory_lists_the_size_of_a_part_once_made():
     eq(part.get("size"), len(body), "size once made")
 
 
+def stat_server():
+    """A fake library with a drawing, of its own: the listing's ETag and
+    ?stat tests count the jobs it runs."""
+    if "stat" not in SERVERS:
+        root = fake_library(os.path.join(TMP, "lib-stat"))
+        d = os.path.join(root, "drawings", "fake")
+        os.makedirs(d)
+        with open(os.path.join(d, "fake.base"), "w") as f:
+            f.write("- {filename: draw, type: drawing-dimensions, author: "
+                    "t <t@x>, license: MIT <x>, classids: [rod]}\n")
+        with open(os.path.join(d, "draw.svg"), "w") as f:
+            f.write("<svg/>\n")
+        SERVERS["stat"] = Server(root)
+    return SERVERS["stat"]
+
+
+def stats(srv):
+    """/status/stats as a dict of numbers."""
+    st, _, body = srv.request("/status/stats")
+    eq(st, 200, "/status/stats")
+    return {k: int(v) for k, v in (line.split(" ", 1) for line in
+                                   body.decode().splitlines())
+            if v.isdigit()}
+
+
+def stat(srv, path, want=200):
+    st, h, body = srv.request("/files/" + path + "?stat")
+    eq(st, want, "%s?stat: %r" % (path, body[:300]))
+    if want != 200:
+        return h, body
+    eq(h["content-type"], "application/json", path + "?stat type")
+    return h, json.loads(body)
+
+
+@test
+def a_listing_has_an_etag_and_304_and_a_new_one_once_a_part_is_made():
+    srv = stat_server()
+    st, h, body = srv.request("/files/fake/rod")
+    eq(st, 200, "the listing")
+    etag = h.get("etag", "")
+    check(len(etag) == 34 and etag[0] == etag[-1] == '"' and
+          all(c in "0123456789abcdef" for c in etag[1:-1]),
+          "a strong quoted hex ETag: %r" % etag)
+    eq(etag[1:-1], hashlib.sha256(body).hexdigest()[:32],
+       "the ETag is the body's SHA-256")
+    eq(srv.request("/files/fake/rod")[1]["etag"], etag, "stable")
+    st, h2, b = srv.request("/files/fake/rod",
+                            headers={"If-None-Match": etag})
+    eq((st, b), (304, b""), "If-None-Match")
+    eq(h2["etag"], etag, "304's ETag")
+    eq(h2["cache-control"], "max-age=60", "304's Cache-Control")
+    st, h3, b = srv.request("/files/fake/rod", method="HEAD")
+    eq((st, b, h3["etag"]), (200, b"", etag), "HEAD")
+    st, _, b = srv.request("/files/fake/rod", method="HEAD",
+                           headers={"If-None-Match": '"x", ' + etag})
+    eq((st, b), (304, b""), "HEAD with If-None-Match")
+    st, _, b = srv.request("/files/fake/rod",
+                           headers={"If-None-Match": '"other"'})
+    eq((st, b), (200, body), "another tag")
+    st, _, b = srv.request("/files/fake/rod?other=1")
+    eq((st, b), (200, body), "another query argument is ignored")
+    # the listing of a part that is made: its size and the part's ETag
+    st, hp, part = srv.request("/files/fake/rod/size=7.stl")
+    eq(st, 200, "the part")
+    st, h4, body4 = srv.request("/files/fake/rod",
+                                headers={"If-None-Match": etag})
+    eq(st, 200, "the old ETag no longer matches")
+    check(h4["etag"] != etag, "a new ETag")
+    e = [x for x in json.loads(body4)["entries"]
+         if x["name"] == "size=7.stl"][0]
+    eq(e.get("size"), len(part), "size once made")
+    eq(e.get("etag"), hp["etag"], "the entry's etag is the part's ETag")
+    st, _, _ = srv.request("/files/fake/rod/size=7.stl",
+                           headers={"If-None-Match": e["etag"]})
+    eq(st, 304, "the entry's etag revalidates the part")
+    others = [x for x in json.loads(body4)["entries"]
+              if x["name"] != "size=7.stl"]
+    check(others and all("etag" not in x and "size" not in x
+                         for x in others), "no etag for parts not made")
+
+
+@test
+def stat_is_the_entry_of_any_path_the_tree_resolves_and_makes_nothing():
+    srv = stat_server()
+    before = stats(srv)
+    _, root = stat(srv, "")
+    eq(root, {"name": "", "type": "directory"}, "the root")
+    for d in ("", "fake", "fake/rod"):
+        _, j = srv.json("/files/" + d)
+        for e in j["entries"]:
+            path = (d + "/" if d else "") + e["name"]
+            _, got = stat(srv, path)
+            eq(got, e, path + "?stat == its listing entry")
+    types = {e["type"] for e in srv.json("/files/fake")[1]["entries"] +
+             srv.json("/files/fake/rod")[1]["entries"]}
+    eq(types, {"directory", "json", "drawing", "part"}, "types covered")
+    # a value the leaf directory does not list
+    _, j = stat(srv, "fake/rod/size=20.stl")
+    eq(j, {"name": "size=20.stl", "type": "part", "format": "stl"},
+       "an unlisted value")
+    _, j = stat(srv, "fake/rod/size=20.0.stl")
+    eq(j["name"], "size=20.stl", "named canonically")
+    st, h, b = srv.request("/files/fake/rod/size=21.stl?stat",
+                           method="HEAD")
+    eq((st, b), (200, b""), "HEAD ?stat")
+    check("etag" in h, "?stat has an ETag")
+    st, _, b = srv.request("/files/fake/rod/size=21.stl?stat",
+                           headers={"If-None-Match": h["etag"]})
+    eq((st, b), (304, b""), "?stat revalidated")
+    time.sleep(0.3 * SLOW)
+    after = stats(srv)
+    eq(after["jobs_run"], before["jobs_run"], "no job ran")
+    eq(after["cache_entries"], before["cache_entries"], "nothing made")
+    eq(srv.request("/status/jobs")[2], b"", "no job under way")
+    _, j = stat(srv, "fake/rod/size=20.stl")
+    check("size" not in j, "size=20 is still not made")
+    # once made, ?stat of it has the size and the part's ETag
+    st, hp, part = srv.request("/files/fake/rod/size=20.stl")
+    eq(st, 200, "the unlisted part")
+    _, j = stat(srv, "fake/rod/size=20.stl")
+    eq((j.get("size"), j.get("etag")), (len(part), hp["etag"]),
+       "?stat of the made part")
+    eq(stats(srv)["jobs_run"], before["jobs_run"] + 1, "one job: the GET")
+
+
+@test
+def stat_of_links_json_and_directories_through_links():
+    srv = bundled_server()
+    _, links = srv.json("/files/by-standard")
+    link = links["entries"][0]
+    _, j = stat(srv, "by-standard/" + link["name"])
+    eq(j, link, "a link is not followed")
+    eq(j["type"], "link", "a link's type")
+    _, j = stat(srv, "by-standard/" + link["name"] + "/M8")
+    eq(j, {"name": "M8", "type": "directory"}, "through a link")
+    for path in ("bolts.json", "bolts/hex_screw.json",
+                 "bolts/hex_screw/M8/default.json"):
+        _, j = stat(srv, path)
+        eq(j, {"name": path.rsplit("/", 1)[-1], "type": "json"}, path)
+    _, j = stat(srv, "bolts/hex_screw/M8")
+    eq(j, {"name": "M8", "type": "directory"}, "a directory")
+
+
+@test
+def stat_of_an_invalid_path_is_the_same_404_and_traversal_is_refused():
+    srv = bundled_server()
+    for path in ("bolts/nope", "bolts/hex_screw/M7",
+                 "bolts/hex_screw/M8/length=abc.step",
+                 "bolts/hex_screw/M8/default.xyz"):
+        _, plain = srv.request("/files/" + path)[1:]
+        h, body = stat(srv, path, want=404)
+        eq(h["content-type"], "application/problem+json", path)
+        eq(json.loads(body), json.loads(plain), path + ": the same problem")
+    for p in ("/files/../README.md", "/files/%2e%2e/README.md",
+              "/files/bolts/%2e%2e/%2e%2e/x", "/files/..%2fREADME.md",
+              "/files/%2fetc%2fpasswd", "/files/bolts%00/hex_screw",
+              "/files/./bolts", "/files/bolts/hex_screw/M8/..%5c..%5cx"):
+        for q in ("?stat", "?stat=1", "?x&stat"):
+            got = raw_get(srv.port, [p + q])[0]
+            eq(got[0], 404, p + q)
+            check(b"root:" not in got[1], p + q + ": leaked")
+    eq(srv.request("/nowhere?stat")[0], 404, "/nowhere?stat")
+    st, _, body = srv.request("/status/version?stat")
+    eq(st, 200, "?stat elsewhere is ignored")
+    check(body.startswith(b"partsfs"), "/status/version?stat: %r" % body)
+
+
 # --- parts --------------------------------------------------------------
 
 @test

@@ -19,6 +19,7 @@
 #include "partsfs/core/core.h"
 #include "partsfs/core/fetch.h"
 #include "partsfs/core/reload.h"
+#include "partsfs/remote/client.h"
 #include "partsfs/tree/path.h"
 #include "partsfs/util/util.h"
 
@@ -97,6 +98,9 @@ struct fs {
 
 /* ops.c: the operations, and read-only answers to every change. */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* What the session asks of the kernel at INIT (splice, parallel
+ * directory operations, READDIRPLUS unless exact_size). */
+void fs_init_conn(struct fs *fs, struct fuse_conn_info *conn);
 void fs_init(struct fs *fs);
 void fs_free(struct fs *fs);
 
@@ -332,6 +336,8 @@ struct dirhandle {
  * taken over. */
 struct handle *fs_handle_fd(struct fs *fs, int fd, const struct stat *blob);
 struct handle *fs_handle_text(struct fs *fs, char *text);
+/* A handle of `len` bytes at `data` (taken over, freed with it). */
+struct handle *fs_handle_data(struct fs *fs, char *data, size_t len);
 /* Let go of a handle: freed with its last reference. */
 void fs_handle_free(struct fs *fs, struct handle *h);
 struct dirhandle *fs_dirhandle_new(struct fs *fs, const char *path);
@@ -385,5 +391,93 @@ void fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/* rdir.c: the directories of a remote mount, as the server lists them. */
+enum rtype {
+	RT_DIR,
+	RT_PART,
+	RT_JSON,
+	RT_DRAWING,
+	RT_LINK,
+	RT_OTHER,                  /* none of the server's (status files) */
+};
+struct rentry {
+	char *name;
+	enum rtype type;
+	enum format fmt;           /* a part's */
+	int64_t size;              /* a part made on the server; else -1 */
+	char *etag;                /* that part's ETag, with its size */
+	char *target;              /* a link's, a path from the root */
+};
+/* A listing: entries sorted by name; shared, read-only. */
+struct rlisting {
+	atomic_int refs;
+	struct rentry *v;
+	size_t n;
+};
+struct rdirs;
+/* The directories of the server of `r`, a listing kept `ttl` seconds. */
+struct rdirs *rdirs_new(struct remote *r, double ttl);
+void rdirs_free(struct rdirs *d);
+/*
+ * The listing of directory `path` ("" the root; a reference:
+ * rlisting_unref it): the one kept while it is younger than the ttl;
+ * else asked for again with its ETag (a 304 keeps it), or kept as it is
+ * when the server cannot be reached.  One request at a time per
+ * directory: others wait for its answer.  NULL with `e` set (ENOENT,
+ * ENOTDIR, or why the server could not be asked).
+ */
+struct rlisting *rdirs_get(struct rdirs *d, const char *path,
+    struct perr *e);
+void rlisting_unref(struct rlisting *l);
+/* The entry `name` of a listing, or NULL. */
+const struct rentry *rlisting_find(const struct rlisting *l,
+    const char *name);
+/* The entry of `path` (a copy in *out: rentry_clear it): from its
+ * directory's listing, or asked for alone when that does not list it (a
+ * parameter value beyond the common ones).  0, or -errno with `e` set. */
+int rdirs_entry(struct rdirs *d, const char *path, struct rentry *out,
+    struct perr *e);
+void rentry_clear(struct rentry *x);
+/* Ask the server for the listing of `path` at its next use. */
+void rdirs_forget(struct rdirs *d, const char *path);
+/* Listing requests (200 or 304), 304s, listings served while the server
+ * could not be reached, and requests for single entries. */
+void rdirs_counts(struct rdirs *d, uint64_t *listings, uint64_t *revalidated,
+    uint64_t *offline, uint64_t *stats);
+
+/* rmount.c: the remote mount (partsfs URL MOUNTPOINT). */
+/* Parts fetched at once: each worker waits on one request. */
+#define RFS_WORKERS 16
+struct rfetch;
+struct rfailure;
+struct rfs {
+	struct fs fs;              /* first (the session's userdata): the
+				    * handles, inodes and parked opens */
+	struct conf *conf;
+	struct cache *cache;       /* the local one, of the parts fetched */
+	struct remote *r;
+	struct rdirs *dirs;
+	double ttl;                /* dir_cache */
+	pthread_mutex_t lock;      /* the fetches and the failures */
+	pthread_cond_t cond;
+	struct rfetch *queue;      /* not started */
+	struct rfetch *underway;
+	pthread_t workers[RFS_WORKERS];
+	size_t nworkers;
+	bool stopping;
+	struct rfailure *failures; /* a ring, the last nfailures */
+	size_t nfailures;
+	atomic_uint_fast64_t transfers, cached, offline;
+};
+/* The operations of a remote mount. */
+void rfs_ops_fill(struct fuse_lowlevel_ops *ops);
+/* Open the local cache of `conf` and the client of `url`, and start the
+ * fetching threads (conf stays the caller's).  0, or -errno with `e`
+ * set; rfs_stop cleans up either way. */
+int rfs_start(struct rfs *rfs, const char *url, struct conf *conf,
+    struct perr *e);
+/* Stop the fetches (requests under way are given up) and close all. */
+void rfs_stop(struct rfs *rfs);
 
 #endif

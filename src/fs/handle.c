@@ -72,16 +72,22 @@ fs_handle_fd(struct fs *fs, int fd, const struct stat *blob)
 }
 
 struct handle *
-fs_handle_text(struct fs *fs, char *text)
+fs_handle_data(struct fs *fs, char *data, size_t len)
 {
 	struct handle *h = xcalloc(1, sizeof *h);
 
 	atomic_init(&h->refs, 1);
 	h->fd = -1;
-	h->data = text;
-	h->len = strlen(text);
+	h->data = data;
+	h->len = len;
 	open_add(fs, &fs->handles.files, &h->link);
 	return h;
+}
+
+struct handle *
+fs_handle_text(struct fs *fs, char *text)
+{
+	return fs_handle_data(fs, text, strlen(text));
 }
 
 /*

@@ -163,11 +163,9 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, EROFS);
 }
 
-static void
-op_init(void *userdata, struct fuse_conn_info *conn)
+void
+fs_init_conn(struct fs *fs, struct fuse_conn_info *conn)
 {
-	struct fs *fs = userdata;
-
 	/* reads spliced from the cache files; the pages are copied, not
 	 * moved: they belong to the cache file's page cache, and the
 	 * kernel's attempt to steal one it cannot take ends in a page dump
@@ -191,6 +189,12 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	 * attributes: that would make them all. */
 	if (fs->exact_size)
 		conn->want &= ~FUSE_CAP_READDIRPLUS;
+}
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	fs_init_conn(userdata, conn);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

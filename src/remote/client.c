@@ -259,37 +259,18 @@ name_ok(const char *s)
 	    strchr(s, '/') == NULL && strlen(s) <= 255;
 }
 
-json_t *
-remote_list(struct remote *r, const char *dir, struct perr *e)
+/* Check a listing's body: the JSON object, or NULL with `e` set. */
+static json_t *
+listing_parse(const struct rhttp_reply *rep, const char *dir, struct perr *e)
 {
-	static const char *const hdr[] = { "Accept: application/json", NULL };
-	struct rhttp_reply rep;
 	json_t *j, *entries, *x;
 	json_error_t je;
-	char *p = files_path(dir);
 	size_t i;
 
-	if (rhttp_get(r->http, p, false, hdr, -1, REMOTE_TEXT_MAX, &rep,
-	    e) != 0) {
-		free(p);
-		return NULL;
-	}
-	free(p);
-	if (rep.status != 200) {
-		reply_error(&rep, dir[0] ? dir : "/", e);
-		rhttp_reply_clear(&rep);
-		return NULL;
-	}
-	j = rep.truncated ? NULL : json_loadb(rep.body.p ? rep.body.p :
-	    "", rep.body.len, 0, &je);
-	rhttp_reply_clear(&rep);
-	if (j == NULL || !json_is_object(j)) {
-		json_decref(j);
-		perr_set(e, ENOTDIR, "%s: not a directory", dir);
-		return NULL;
-	}
+	j = rep->truncated ? NULL : json_loadb(rep->body.p ? rep->body.p :
+	    "", rep->body.len, 0, &je);
 	entries = json_object_get(j, "entries");
-	if (!json_is_array(entries)) {
+	if (j == NULL || !json_is_object(j) || !json_is_array(entries)) {
 		json_decref(j);
 		perr_set(e, ENOTDIR, "%s: not a directory", dir);
 		return NULL;
@@ -308,11 +289,89 @@ remote_list(struct remote *r, const char *dir, struct perr *e)
 	return j;
 }
 
-char *
-remote_text(struct remote *r, const char *path, size_t *len, struct perr *e)
+int
+remote_list_if(struct remote *r, const char *dir, const char *etag,
+    json_t **out, char **new_etag, struct perr *e)
 {
 	struct rhttp_reply rep;
-	char *p = files_path(path), *out;
+	char *p = files_path(dir), *inm = NULL;
+	const char *hdr[3] = { "Accept: application/json", NULL, NULL };
+	int rc;
+
+	*out = NULL;
+	if (new_etag != NULL)
+		*new_etag = NULL;
+	if (etag != NULL)
+		hdr[1] = inm = xasprintf("If-None-Match: %s", etag);
+	rc = rhttp_get(r->http, p, false, hdr, -1, REMOTE_TEXT_MAX, &rep, e);
+	free(p);
+	free(inm);
+	if (rc != 0)
+		return rc;
+	if (rep.status == 304 && etag != NULL)
+		rc = 0;
+	else if (rep.status != 200)
+		rc = reply_error(&rep, dir[0] ? dir : "/", e);
+	else if ((*out = listing_parse(&rep, dir, e)) == NULL)
+		rc = -e->code;
+	else {
+		rc = 1;
+		if (new_etag != NULL && rep.etag != NULL &&
+		    strlen(rep.etag) <= 256)
+			*new_etag = xstrdup(rep.etag);
+	}
+	rhttp_reply_clear(&rep);
+	return rc;
+}
+
+json_t *
+remote_list(struct remote *r, const char *dir, struct perr *e)
+{
+	json_t *j;
+
+	return remote_list_if(r, dir, NULL, &j, NULL, e) == 1 ? j : NULL;
+}
+
+json_t *
+remote_stat(struct remote *r, const char *path, struct perr *e)
+{
+	static const char *const hdr[] = { "Accept: application/json", NULL };
+	struct rhttp_reply rep;
+	struct buf b = BUF_INIT;
+	json_t *j = NULL, *n, *t;
+	json_error_t je;
+	char *p = files_path(path);
+
+	buf_printf(&b, "%s?stat", p);
+	free(p);
+	if (rhttp_get(r->http, buf_str(&b), false, hdr, -1, REMOTE_TEXT_MAX,
+	    &rep, e) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	buf_free(&b);
+	if (rep.status != 200)
+		reply_error(&rep, path, e);
+	else if (rep.truncated || (j = json_loadb(rep.body.p ? rep.body.p :
+	    "", rep.body.len, 0, &je)) == NULL || !json_is_object(j) ||
+	    !json_is_string(n = json_object_get(j, "name")) ||
+	    !json_is_string(t = json_object_get(j, "type"))) {
+		json_decref(j);
+		j = NULL;
+		perr_set(e, EPROTO, "%s: the server's answer is not an entry",
+		    path);
+	}
+	rhttp_reply_clear(&rep);
+	return j;
+}
+
+/* The body of GET `p` (relative to the base URL), whole and small. */
+static char *
+get_text(struct remote *r, char *p, const char *path, size_t *len,
+    struct perr *e)
+{
+	struct rhttp_reply rep;
+	char *out;
 
 	if (rhttp_get(r->http, p, false, NULL, -1, REMOTE_TEXT_MAX, &rep,
 	    e) != 0) {
@@ -338,6 +397,31 @@ remote_text(struct remote *r, const char *path, size_t *len, struct perr *e)
 	out = rep.body.p != NULL ? buf_steal(&rep.body) : xstrdup("");
 	rhttp_reply_clear(&rep);
 	return out;
+}
+
+char *
+remote_text(struct remote *r, const char *path, size_t *len, struct perr *e)
+{
+	return get_text(r, files_path(path), path, len, e);
+}
+
+char *
+remote_status(struct remote *r, const char *name, struct perr *e)
+{
+	return get_text(r, xasprintf("status/%s", name), name, NULL, e);
+}
+
+void
+remote_abort(struct remote *r)
+{
+	if (r != NULL)
+		rhttp_abort(r->http);
+}
+
+void
+remote_counts(struct remote *r, uint64_t *requests, uint64_t *failures)
+{
+	rhttp_counts(r->http, requests, failures);
 }
 
 /* The memo of a part fetched before: "EXPIRES ETAG" under the server's
@@ -532,5 +616,39 @@ fail:
 			close(fd);
 		return rc;
 	}
+	return fd;
+}
+
+int
+remote_part_cached(struct remote *r, const char *path, const char *etag,
+    struct stat *st)
+{
+	struct cache_entry ent = { 0 };
+	struct cache_key key;
+	char *memo = NULL, *sp;
+	int fd = -1;
+
+	if (r->cache == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (etag == NULL) {
+		char *name = memo_name(r, path);
+		memo = cache_memo_get(r->cache, name);
+		free(name);
+		if (memo == NULL || (sp = strchr(memo, ' ')) == NULL) {
+			free(memo);
+			errno = ENOENT;
+			return -1;
+		}
+		etag = sp + 1;
+	}
+	remote_local_key(rhttp_base(r->http), etag, &key);
+	if (cache_lookup_open(r->cache, &key, &ent, &fd, st) != 1)
+		fd = -1;
+	cache_entry_clear(&ent);
+	free(memo);
+	if (fd == -1)
+		errno = ENOENT;
 	return fd;
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ struct rhttp {
 	char *netrc;
 	char *auth;               /* "Authorization: Bearer ..." or NULL */
 	long connect_ms;
+	atomic_uint_fast64_t requests, failures;
+	atomic_bool aborted;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -323,6 +326,23 @@ on_header_status(char *data, size_t size, size_t n, void *arg)
 	return on_header(data, size, n, arg);
 }
 
+/* libcurl's progress callback: non-zero ends the transfer. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct rhttp *h = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(&h->aborted) ? 1 : 0;
+}
+
+void
+rhttp_abort(struct rhttp *h)
+{
+	atomic_store(&h->aborted, true);
+}
+
 int
 rhttp_get(struct rhttp *h, const char *path, bool head,
     const char *const *headers, int fd, size_t max, struct rhttp_reply *r,
@@ -366,13 +386,18 @@ rhttp_get(struct rhttp *h, const char *path, bool head,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (head)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	if (h->netrc != NULL) {
 		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
 		curl_easy_setopt(c, CURLOPT_NETRC_FILE, h->netrc);
 	}
-	rc = curl_easy_perform(c);
+	atomic_fetch_add(&h->requests, 1);
+	rc = atomic_load(&h->aborted) ? CURLE_ABORTED_BY_CALLBACK :
+	    curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
 	    CURLE_OK && cl >= 0)
@@ -424,11 +449,19 @@ rhttp_get(struct rhttp *h, const char *path, bool head,
 			break;
 		}
 		rhttp_reply_clear(r);
+		atomic_fetch_add(&h->failures, 1);
 	}
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
 	free(url);
 	return -code;
+}
+
+void
+rhttp_counts(struct rhttp *h, uint64_t *requests, uint64_t *failures)
+{
+	*requests = atomic_load(&h->requests);
+	*failures = atomic_load(&h->failures);
 }
 
 void

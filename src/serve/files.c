@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "partsfs/serve/files.h"
 #include "partsfs/serve/problem.h"
 #include "partsfs/serve/route.h"
@@ -18,30 +20,35 @@
 /* A part's responses may be kept a minute: the library can change. */
 #define PART_CACHE_CONTROL "max-age=60"
 
-struct listing {
-	struct serve *s;
-	json_t *entries;
-};
+/* The length of a listing's or a stat's ETag: hex digits of the SHA-256
+ * of its body. */
+#define JSON_ETAG_HEX 32
+#define JSON_ETAG_SIZE (JSON_ETAG_HEX + 3)
 
-static int
-list_entry(void *arg, const char *name, const struct pnode *child)
+/*
+ * The entry of node `n`, named `name`, as its directory's listing shows
+ * it: name, type, format (parts, drawings), size and etag (parts made:
+ * the ETag a GET of the part sends), target (links).  Nothing is made:
+ * whether a part is made is asked of the cache by the key planning saw.
+ */
+static json_t *
+entry_of(struct serve *s, const char *name, const struct pnode *n)
 {
-	struct listing *l = arg;
 	json_t *e = json_object();
 	struct cache_key key;
 	uint64_t size;
 
 	json_object_set_new(e, "name", json_string(name));
-	switch (child->kind) {
+	switch (n->kind) {
 	case PN_LINK: {
 		struct buf t = BUF_INIT;
-		const char *s;
-		pnode_link_target(child, &t);
-		s = buf_str(&t);
-		while (strncmp(s, "../", 3) == 0)
-			s += 3;
+		const char *p;
+		pnode_link_target(n, &t);
+		p = buf_str(&t);
+		while (strncmp(p, "../", 3) == 0)
+			p += 3;
 		json_object_set_new(e, "type", json_string("link"));
-		json_object_set_new(e, "target", json_string(s));
+		json_object_set_new(e, "target", json_string(p));
 		buf_free(&t);
 		break;
 	}
@@ -57,23 +64,41 @@ list_entry(void *arg, const char *name, const struct pnode *child)
 		break;
 	}
 	case PN_PART:
-		if (child->fmt == FMT_JSON) {
+		if (n->fmt == FMT_JSON) {
 			json_object_set_new(e, "type", json_string("json"));
 			break;
 		}
 		json_object_set_new(e, "type", json_string("part"));
 		json_object_set_new(e, "format",
-		    json_string(format_ext(child->fmt)));
-		if (core_part_key(l->s->core, child, &key) == 0 &&
-		    core_made_size(l->s->core, &key, child->fmt, &size))
+		    json_string(format_ext(n->fmt)));
+		if (core_part_key(s->core, n, &key) == 0 &&
+		    core_made_size(s->core, &key, n->fmt, &size)) {
+			char etag[CACHE_KEY_LEN + 3];
+			/* serve_reply_made's ETag: the key, quoted */
+			snprintf(etag, sizeof etag, "\"%s\"", key.hex);
 			json_object_set_new(e, "size",
 			    json_integer((json_int_t)size));
+			json_object_set_new(e, "etag", json_string(etag));
+		}
 		break;
 	default:
 		json_object_set_new(e, "type", json_string("directory"));
 		break;
 	}
-	json_array_append_new(l->entries, e);
+	return e;
+}
+
+struct listing {
+	struct serve *s;
+	json_t *entries;
+};
+
+static int
+list_entry(void *arg, const char *name, const struct pnode *child)
+{
+	struct listing *l = arg;
+
+	json_array_append_new(l->entries, entry_of(l->s, name, child));
 	return 0;
 }
 
@@ -95,6 +120,69 @@ files_listing(struct serve *s, const struct library *lib,
 	json_object_set_new(j, "entries", l.entries);
 	buf_free(&path);
 	return j;
+}
+
+/* The entry of node `n` as its directory lists it: named by its
+ * canonical name ("" for the root). */
+static json_t *
+stat_entry(struct serve *s, const struct pnode *n)
+{
+	struct buf name = BUF_INIT;
+	json_t *e;
+
+	pnode_name(n, &name);
+	e = entry_of(s, buf_str(&name), n);
+	buf_free(&name);
+	return e;
+}
+
+/* The strong ETag of a JSON body of `n` bytes: its SHA-256's first
+ * JSON_ETAG_HEX hex digits, quoted. */
+static void
+json_etag(const char *body, size_t n, char out[JSON_ETAG_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char *o = out;
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, n, (const uint8_t *)body);
+	sha256_digest(&ctx, sizeof d, d);
+	*o++ = '"';
+	for (size_t i = 0; i < JSON_ETAG_HEX / 2; i++) {
+		*o++ = hex[d[i] >> 4];
+		*o++ = hex[d[i] & 15];
+	}
+	*o++ = '"';
+	*o = '\0';
+}
+
+/* Reply with JSON `j` (taken over) and a strong ETag of its bytes: 304
+ * with no body when If-None-Match matches it. */
+static void
+reply_tagged(struct http_req *r, json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char etag[JSON_ETAG_SIZE];
+	size_t n;
+	const char *h[] = { "ETag", etag, "Cache-Control", PART_CACHE_CONTROL,
+	    NULL };
+
+	json_decref(j);
+	if (text == NULL)
+		text = xstrdup("null");
+	/* as http_reply_json sends it: a newline at the end */
+	n = strlen(text);
+	text = xrealloc(text, n + 2);
+	text[n++] = '\n';
+	text[n] = '\0';
+	json_etag(text, n, etag);
+	if (route_etag_match(http_header(r, "If-None-Match"), etag))
+		http_reply_buf(r, 304, NULL, "", 0, h);
+	else
+		http_reply_buf(r, 200, "application/json", text, n, h);
+	free(text);
 }
 
 /*
@@ -270,6 +358,25 @@ follow(const struct library *lib, struct pnode *n, struct perr *e)
 	return rc;
 }
 
+/* GET PATH?stat: the entry of whatever the path names, as its
+ * directory's listing shows it (a link at the end is not followed), and
+ * nothing made. */
+static void
+answer_stat(struct serve *s, struct http_req *r, const char *path)
+{
+	struct library *lib;
+	struct pnode n;
+	json_t *j;
+
+	if (serve_resolve(s, path, &lib, &n, &j) != 0) {
+		http_reply_problem(r, j, NULL);
+		return;
+	}
+	reply_tagged(r, stat_entry(s, &n));
+	pnode_clear(&n);
+	library_unref(lib);
+}
+
 void
 files_answer(struct serve *s, struct http_req *r, const char *path)
 {
@@ -282,6 +389,10 @@ files_answer(struct serve *s, struct http_req *r, const char *path)
 
 	if (st != NULL) {
 		answer_part(st, r);
+		return;
+	}
+	if (http_has_arg(r, "stat")) {
+		answer_stat(s, r, path);
 		return;
 	}
 	if (answer_memo(s, r, path))
@@ -298,8 +409,7 @@ files_answer(struct serve *s, struct http_req *r, const char *path)
 	}
 	if (pnode_is_dir(&n)) {
 		if ((j = files_listing(s, lib, &n, &e)) != NULL)
-			http_reply_json(r, 200, j, (const char *[]){
-			    "Cache-Control", PART_CACHE_CONTROL, NULL });
+			reply_tagged(r, j);
 		else
 			http_reply_problem(r, problem_new(404, "invalid-path",
 			    "The directory cannot be listed", e.msg), NULL);

@@ -115,6 +115,14 @@ http_arg(struct http_req *r, const char *name)
 	    name);
 }
 
+bool
+http_has_arg(struct http_req *r, const char *name)
+{
+	/* the _n lookup tells a key without a value ("?stat") from none */
+	return MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name, strlen(name), NULL, NULL) == MHD_YES;
+}
+
 const struct http_site *
 http_site_of(const struct http_req *r)
 {

@@ -148,6 +148,10 @@ static const struct spec spec_connect_timeout = {
 	SPEC_REAL, 0.1, 3600, false,
 	"a number of seconds from 0.1 to 3600"
 };
+static const struct spec spec_dir_cache = {
+	SPEC_REAL, 0, 86400, false,
+	"a number of seconds from 0 to 86400"
+};
 static const struct spec spec_threads = {
 	SPEC_INT, 0, 256, false,
 	"a number of threads from 0 (one per CPU) to 256"
@@ -392,6 +396,7 @@ conf_default(void)
 	c->serve_threads = 0;
 	c->serve_queue = 256;
 	c->remote_connect_timeout = 10;
+	c->remote_dir_cache = 30;
 	return c;
 }
 
@@ -1215,7 +1220,7 @@ static void
 read_remote(struct conf *c, const struct ynode *root, struct diags *d)
 {
 	static const char *const keys[] = { "netrc", "token-file",
-	    "connect-timeout", NULL };
+	    "connect-timeout", "dir-cache", NULL };
 	const struct ynode *rm;
 	union num u;
 
@@ -1228,6 +1233,9 @@ read_remote(struct conf *c, const struct ynode *root, struct diags *d)
 	if (read_num(rm, "connect-timeout", "remote.connect-timeout",
 	    &spec_connect_timeout, &u, d))
 		c->remote_connect_timeout = u.d;
+	if (read_num(rm, "dir-cache", "remote.dir-cache", &spec_dir_cache, &u,
+	    d))
+		c->remote_dir_cache = u.d;
 }
 
 /* The file at `path` over the defaults; NULL after errors. */
@@ -1384,10 +1392,32 @@ conf_set(struct conf *c, const char *name, const char *value,
 		free(c->model);
 		c->model = xstrdup(value);
 		return 0;
-	} else
+	} else if (strcmp(name, "netrc") == 0 ||
+	    strcmp(name, "token_file") == 0) {
+		/* a file named on the command line: made absolute now (the
+		 * daemon leaves the directory it was started in) */
+		char *abs = value != NULL ? realpath(value, NULL) : NULL;
+		if (abs == NULL)
+			return perr_set(e, value != NULL ? errno : EINVAL,
+			    "%s=%s: %s", name, value != NULL ? value : "",
+			    value != NULL ? strerror(errno) : "needs a file");
+		if (name[0] == 'n') {
+			free(c->remote_netrc);
+			c->remote_netrc = abs;
+		} else {
+			free(c->remote_token_file);
+			c->remote_token_file = abs;
+		}
+		return 0;
+	} else if (strcmp(name, "dir_cache") == 0)
+		sp = &spec_dir_cache;
+	else if (strcmp(name, "connect_timeout") == 0)
+		sp = &spec_connect_timeout;
+	else
 		return perr_set(e, EINVAL, "unknown option '%s' (known: cache, "
 		    "cache_max, jobs, timeout, memory, cpu, negative_ttl, "
-		    "sandbox, model)", name);
+		    "sandbox, model, dir_cache, connect_timeout, netrc, "
+		    "token_file)", name);
 	if (value == NULL)
 		return perr_set(e, EINVAL, "%s needs a value: %s", name,
 		    sp != NULL ? sp->expect : "a directory");
@@ -1406,6 +1436,10 @@ conf_set(struct conf *c, const char *name, const char *value,
 		c->memory = u.u;
 	else if (sp == &spec_cpu)
 		c->cpu = u.d;
+	else if (sp == &spec_dir_cache)
+		c->remote_dir_cache = u.d;
+	else if (sp == &spec_connect_timeout)
+		c->remote_connect_timeout = u.d;
 	else
 		c->negative_ttl = u.d;
 	return 0;

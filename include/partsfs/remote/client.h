@@ -40,6 +40,30 @@ const char *remote_base(const struct remote *r);
  * or what remote requests fail with (below).
  */
 json_t *remote_list(struct remote *r, const char *dir, struct perr *e);
+/*
+ * The listing of `dir` as remote_list, unless the server says it is
+ * still the one tagged `etag` (If-None-Match; NULL: ask for it whole).
+ * 1 with the listing in *out (caller decrefs) and its ETag in *new_etag
+ * (caller frees; NULL when none came; new_etag may be NULL); 0 when it
+ * is unchanged (a 304, *out NULL); -errno with `e` set as remote_list.
+ */
+int remote_list_if(struct remote *r, const char *dir, const char *etag,
+    json_t **out, char **new_etag, struct perr *e);
+/* The entry of `path` alone, as in its directory's listing, whether its
+ * directory lists it or not (GET files/PATH?stat: nothing is made): the
+ * object, checked to have a name and a type (caller decrefs).  NULL with
+ * `e` set as remote_list (ENOENT: the tree has no such path). */
+json_t *remote_stat(struct remote *r, const char *path, struct perr *e);
+/* The text of the server's status file `name` (jobs, stats, errors,
+ * warnings, version): caller frees.  NULL with `e` set as remote_text. */
+char *remote_status(struct remote *r, const char *name, struct perr *e);
+/* Give up the requests under way and to come (rhttp_abort); NULL is
+ * ignored. */
+void remote_abort(struct remote *r);
+/* The requests made by this client, and those that got no whole answer
+ * (see rhttp_counts). */
+void remote_counts(struct remote *r, uint64_t *requests,
+    uint64_t *failures);
 /* The bytes of a small file answered at once (a .json description, a
  * drawing): caller frees, *len its length (may be NULL); NUL-terminated.
  * NULL with `e` set as remote_list. */
@@ -74,6 +98,13 @@ enum remote_via {
  */
 int remote_part_open(struct remote *r, const char *path, enum format fmt,
     struct stat *st, enum remote_via *via, struct perr *e);
+
+/* The part at `path` from the local cache alone, without a request: the
+ * one the server tags `etag`, or (etag NULL) the one fetched for `path`
+ * last.  The descriptor, open to read and marked in use, with *st its
+ * stat; -1 with errno ENOENT when the local cache has no such part. */
+int remote_part_cached(struct remote *r, const char *path, const char *etag,
+    struct stat *st);
 
 /* The local cache key of a part the server at `base` tags `etag`: the
  * SHA-256 of both, so that no server can name a part of another's or a

@@ -75,6 +75,12 @@ struct rhttp_reply {
 int rhttp_get(struct rhttp *h, const char *path, bool head,
     const char *const *headers, int fd, size_t max, struct rhttp_reply *r,
     struct perr *e);
+/* Give up every request under way and to come (they fail with
+ * ECONNRESET): the pool is being closed.  Safe from any thread. */
+void rhttp_abort(struct rhttp *h);
+/* How many requests were made through `h` (*requests), and how many of
+ * them got no whole answer (*failures: rhttp_get's errors). */
+void rhttp_counts(struct rhttp *h, uint64_t *requests, uint64_t *failures);
 /* Free what a reply holds and zero it; a cleared reply may be cleared
  * again. */
 void rhttp_reply_clear(struct rhttp_reply *r);

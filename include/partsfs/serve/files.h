@@ -12,9 +12,14 @@
  * Answer `r` for the tree path `path` (%-decoded by route_parse).  A
  * directory: {"path": its canonical path, "entries": [{"name", "type":
  * "directory"|"part"|"json"|"link"|"drawing", "format" (parts and
- * drawings), "size" (parts only when made), "target" (links: the class
- * directory's path)}]}, in the mount's order; a link at the end of the
- * path is followed.  Called again after each wait.
+ * drawings), "size" and "etag" (parts only when made: the ETag a GET of
+ * the part sends), "target" (links: the class directory's path)}]}, in
+ * the mount's order, with a strong ETag (a digest of the body; 304 for
+ * a matching If-None-Match); a link at the end of the path is followed.
+ * With a "stat" query argument, any path the tree resolves (listed or
+ * not) is answered with its one entry object as its directory lists it
+ * (the root's name is ""; a link is not followed), nothing made.
+ * Called again after each wait.
  */
 void files_answer(struct serve *s, struct http_req *r, const char *path);
 

@@ -70,6 +70,9 @@ const char *http_method(const struct http_req *r);
 const char *http_url(const struct http_req *r);
 const char *http_header(struct http_req *r, const char *name);
 const char *http_arg(struct http_req *r, const char *name);
+/* Does the query have the argument `name`, with a value or without one
+ * ("?stat", "?stat=", "?stat=1")? */
+bool http_has_arg(struct http_req *r, const char *name);
 /* The site it came to. */
 const struct http_site *http_site_of(const struct http_req *r);
 

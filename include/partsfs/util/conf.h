@@ -101,6 +101,7 @@ struct conf {
 	char *remote_netrc;          /* user and password; NULL none */
 	char *remote_token_file;     /* a bearer token; NULL none */
 	double remote_connect_timeout;   /* seconds */
+	double remote_dir_cache;     /* seconds a listing is kept (mount) */
 };
 
 /* What OpenSCAD says when its output cannot be the part asked for, by
@@ -142,8 +143,9 @@ void conf_free(struct conf *c);
 
 /* Set one option from text, as `partsfs -o name=value` does: cache=,
  * cache_max=, jobs=, timeout=, memory=, cpu=, negative_ttl=, sandbox=,
- * model=.
- * 0 or -EINVAL. */
+ * model=, and of a remote mount dir_cache=, connect_timeout=, netrc= and
+ * token_file= (the files made absolute, and they must exist).
+ * 0 or -errno (EINVAL). */
 int conf_set(struct conf *c, const char *name, const char *value,
     struct perr *e);
 
