@@ -84,8 +84,8 @@ def run_tests():
     unknown = [w for w in REQUIRE if w not in PREREQS + ("all",)]
     if unknown:
         print("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-              "(corpus, mountns, fuse, openscad, freecad, bwrap, nginx or "
-              "all)"
+              "(corpus, mountns, fuse, openscad, freecad, bwrap, nginx, "
+              "netns or all)"
               % unknown[0], flush=True)
         return 1
     print("1..%d" % len(tests), flush=True)
@@ -110,9 +110,10 @@ def run_tests():
 # returns when it is here; otherwise the test is skipped with the reason,
 # or fails with it when PARTSFS_REQUIRE (names separated by commas or
 # blanks, or "all") names it.  A Mount needs fuse, a Tmpfs mountns; a test
-# says first what else it needs (bwrap: engines can be sandboxed here).
+# says first what else it needs (bwrap: engines can be sandboxed here;
+# netns: network namespaces joined by veth pairs can be made).
 PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad", "bwrap",
-           "nginx")
+           "nginx", "netns")
 REQUIRE = os.environ.get("PARTSFS_REQUIRE", "").replace(",", " ").split()
 MISSING = {}
 
@@ -179,6 +180,19 @@ def missing(name):
                     "freecad-python3)")
     elif name == "bwrap":
         return missing_bwrap()
+    elif name == "netns":
+        for prog, pkg in (("ip", "iproute2"), ("nsenter", "util-linux"),
+                          ("unshare", "util-linux")):
+            if not on_path(prog):
+                return "%s is not on PATH (Debian package %s)" % (prog, pkg)
+        if os.geteuid() != 0:
+            return "network namespaces and veth pairs need root"
+        p = subprocess.run(["unshare", "-n", "true"], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            said = p.stderr.strip().splitlines() or [
+                "unshare exited with status %d" % p.returncode]
+            return "cannot make a network namespace: " + said[0]
     elif name == "nginx":
         if not any(os.access(p, os.X_OK) for p in (
                 shutil.which("nginx"), "/usr/sbin/nginx") if p):

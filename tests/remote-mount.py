@@ -493,10 +493,7 @@ class Netns:
     is the prefix that runs a command in one."""
 
     def __init__(self):
-        if os.geteuid() != 0:
-            raise Skip("network namespaces need root")
-        if not shutil.which("ip") or not shutil.which("nsenter"):
-            raise Skip("ip (iproute2) or nsenter (util-linux) is missing")
+        need("netns")
         tag = "%d" % (os.getpid() % 100000)
         self.names = {"cli": "pfrm-c" + tag, "srv": "pfrm-s" + tag}
         self.net = 1 + os.getpid() % 250
@@ -517,7 +514,7 @@ class Netns:
                 self._ip("-n", n, "link", "set", dev, "up")
                 self._ip("-n", n, "link", "set", "lo", "up")
             self.dev = {"cli": "pfc" + tag, "srv": "pfs" + tag}
-        except Skip:
+        except Exception:
             self.close()
             raise
         NETNS.append(self)
@@ -526,8 +523,8 @@ class Netns:
         p = subprocess.run(["ip"] + list(args), capture_output=True,
                            text=True)
         if p.returncode != 0:
-            raise Skip("cannot make the network namespaces: ip %s: %s"
-                       % (" ".join(args), p.stderr.strip()))
+            raise Failed("cannot make the network namespaces: ip %s: %s"
+                         % (" ".join(args), p.stderr.strip()))
 
     def run(self, ns):
         return ["nsenter", "--net=/run/netns/" + self.names[ns]]
