@@ -485,7 +485,7 @@ def listing_a_directory_costs_one_request_and_is_revalidated():
         m.unmount()
 
 
-# --- across a network ---------------------------------------------------------
+# --- across a network --------------------------------------------------------
 
 class Netns:
     """Two network namespaces, cli and srv, joined by a veth pair
@@ -671,7 +671,7 @@ def over_a_50_ms_link_a_listing_is_one_round_trip_and_a_part_one_transfer():
         net.close()
 
 
-# --- the server gone ----------------------------------------------------------
+# --- the server gone ---------------------------------------------------------
 
 BIG = 84 + 50 * 12 * 16384  # the fake engine's "big" STL
 
@@ -835,7 +835,7 @@ def an_unreachable_server_fails_reads_quickly_and_the_mount_recovers():
             srv.stop()
 
 
-# --- behind nginx -------------------------------------------------------------
+# --- behind nginx ------------------------------------------------------------
 
 @test
 def through_the_nginx_fleet_parts_read_right():
