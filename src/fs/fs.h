@@ -451,6 +451,13 @@ void rdirs_counts(struct rdirs *d, uint64_t *listings, uint64_t *revalidated,
 #define RFS_WORKERS 16
 struct rfetch;
 struct rfailure;
+/* A part fetched here: its ETag and size (a slot per path hash). */
+#define RFS_KNOWN 1024
+struct rknown {
+	char *path;
+	char *etag;
+	int64_t size;
+};
 struct rfs {
 	struct fs fs;              /* first (the session's userdata): the
 				    * handles, inodes and parked opens */
@@ -469,6 +476,9 @@ struct rfs {
 	struct rfailure *failures; /* a ring, the last nfailures */
 	size_t nfailures;
 	atomic_uint_fast64_t transfers, cached, offline;
+	struct rknown known[RFS_KNOWN];
+	uint64_t touched[256];     /* when a path's part was last marked
+				    * used in the cache (by path hash) */
 };
 /* The operations of a remote mount. */
 void rfs_ops_fill(struct fuse_lowlevel_ops *ops);

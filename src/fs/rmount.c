@@ -70,11 +70,23 @@ status_of(const char *path)
 	return ST_NONE;
 }
 
+/* The reason of a failure of `path` without the path it may start with
+ * (the client's messages name what they were asked for). */
+static const char *
+reason(const char *path, const char *msg)
+{
+	size_t n = strlen(path);
+
+	return strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' ?
+	    msg + n + 2 : msg;
+}
+
 static void
 remember_failure(struct rfs *rfs, const char *path, const char *msg)
 {
 	struct rfailure *f;
 
+	msg = reason(path, msg);
 	pthread_mutex_lock(&rfs->lock);
 	f = &rfs->failures[rfs->nfailures++ % RFS_ERRORS];
 	free(f->path);
@@ -167,8 +179,8 @@ entry_attr(struct rfs *rfs, const struct rentry *x, const char *path,
 		seq = inodes_report_begin(rfs->fs.inodes, ino);
 		if (x->size >= 0)
 			st->st_size = (off_t)x->size;
-		else if ((fd = remote_part_cached(rfs->r, path, NULL,
-		    &blob)) != -1) {
+		else if ((fd = remote_part_cached(rfs->r, path, NULL, x->fmt,
+		    false, &blob)) != -1) {
 			/* not made on the server (any more), fetched here */
 			st->st_size = blob.st_size;
 			close(fd);
@@ -207,6 +219,48 @@ req_errno(int code)
 	return code == ENOENT || code == ENOTDIR || code == EACCES ? code : EIO;
 }
 
+static struct rknown *
+known_slot(struct rfs *rfs, const char *path)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return &rfs->known[h % RFS_KNOWN];
+}
+
+/* Remember that the part of `path` fetched here is the one tagged `etag`,
+ * of `size` bytes: until its directory's listing names it (once the
+ * listing is asked for again), this is what opens serve from the local
+ * cache without a request. */
+static void
+learn(struct rfs *rfs, const char *path, const char *etag, int64_t size)
+{
+	struct rknown *k = known_slot(rfs, path);
+
+	pthread_mutex_lock(&rfs->lock);
+	free(k->path);
+	free(k->etag);
+	k->path = xstrdup(path);
+	k->etag = xstrdup(etag);
+	k->size = size;
+	pthread_mutex_unlock(&rfs->lock);
+}
+
+/* A part the listing has no bytes for: those fetched here, if known. */
+static void
+recall(struct rfs *rfs, const char *path, struct rentry *x)
+{
+	struct rknown *k = known_slot(rfs, path);
+
+	pthread_mutex_lock(&rfs->lock);
+	if (k->path != NULL && strcmp(k->path, path) == 0) {
+		x->etag = xstrdup(k->etag);
+		x->size = k->size;
+	}
+	pthread_mutex_unlock(&rfs->lock);
+}
+
 /* The entry at `path`: 0, or an errno for the kernel. */
 static int
 entry_of(struct rfs *rfs, const char *path, struct rentry *x)
@@ -214,10 +268,14 @@ entry_of(struct rfs *rfs, const char *path, struct rentry *x)
 	struct perr e = { 0 };
 	int rc = rdirs_entry(rfs->dirs, path, x, &e);
 
-	if (rc == 0)
+	if (rc == 0) {
+		if (x->type == RT_PART && x->etag == NULL)
+			recall(rfs, path, x);
 		return 0;
+	}
 	if (-rc != ENOENT)
-		log_warning("%s: %s", path[0] ? path : "/", e.msg);
+		log_warning("%s: %s", path[0] ? path : "/", reason(path,
+		    e.msg));
 	return req_errno(-rc);
 }
 
@@ -598,13 +656,18 @@ fetcher(void *arg)
 		if (fd < 0) {
 			err = req_errno(-fd);
 			fd = -1;
-			log_warning("%s: %s", f->path, e.msg);
+			log_warning("%s: %s", f->path, reason(f->path,
+			    e.msg));
 			remember_failure(rfs, f->path, e.msg);
 		} else {
+			char *etag = remote_part_etag(rfs->r, f->path);
 			atomic_fetch_add(via == REMOTE_FETCHED ?
 			    &rfs->transfers : via == REMOTE_OFFLINE ?
 			    &rfs->offline : &rfs->cached, 1);
 			forget_failure(rfs, f->path);
+			if (etag != NULL)
+				learn(rfs, f->path, etag, (int64_t)st.st_size);
+			free(etag);
 		}
 
 		pthread_mutex_lock(&rfs->lock);
@@ -625,6 +688,24 @@ fetcher(void *arg)
 		free(f->path);
 		free(f);
 	}
+}
+
+/* Time to mark the part of `path` used in the local cache's LRU order:
+ * at most once a minute for a path (a slot per path hash). */
+static bool
+touch_due(struct rfs *rfs, const char *path)
+{
+	uint64_t h = 14695981039346656037ull, now = now_ns(), *t;
+	bool due;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	t = &rfs->touched[h % PF_ARRAY_LEN(rfs->touched)];
+	pthread_mutex_lock(&rfs->lock);
+	if ((due = *t == 0 || now - *t > 60000000000ull))
+		*t = now;
+	pthread_mutex_unlock(&rfs->lock);
+	return due;
 }
 
 /* Park the open `req` of part `path` until a worker has it: one fetch
@@ -710,7 +791,7 @@ rop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case RT_PART:
 		/* the bytes the listing names, when they are here already */
 		if (x.etag != NULL && (fd = remote_part_cached(rfs->r, path,
-		    x.etag, &st)) != -1) {
+		    x.etag, x.fmt, touch_due(rfs, path), &st)) != -1) {
 			atomic_fetch_add(&rfs->cached, 1);
 			h = fs_handle_fd(&rfs->fs, fd, &st);
 			fi->fh = (uintptr_t)h;
@@ -790,9 +871,11 @@ rxattr_value(struct rfs *rfs, const char *path, const struct rentry *x,
 
 	if (strcmp(name, "user.partsfs.cached") == 0 ||
 	    strcmp(name, "user.partsfs.error") == 0) {
-		fd = remote_part_cached(rfs->r, path, x->etag, &st);
+		fd = remote_part_cached(rfs->r, path, x->etag, x->fmt, false,
+		    &st);
 		if (fd == -1 && x->etag != NULL)
-			fd = remote_part_cached(rfs->r, path, NULL, &st);
+			fd = remote_part_cached(rfs->r, path, NULL, x->fmt,
+			    false, &st);
 		if (fd != -1)
 			close(fd);
 		if (name[13] == 'c')
@@ -1000,6 +1083,10 @@ rfs_stop(struct rfs *rfs)
 	rfs->r = NULL;
 	cache_close(rfs->cache);
 	rfs->cache = NULL;
+	for (size_t i = 0; i < RFS_KNOWN; i++) {
+		free(rfs->known[i].path);
+		free(rfs->known[i].etag);
+	}
 	if (rfs->failures != NULL)
 		for (size_t i = 0; i < RFS_ERRORS; i++) {
 			free(rfs->failures[i].path);

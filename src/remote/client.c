@@ -619,36 +619,43 @@ fail:
 	return fd;
 }
 
+char *
+remote_part_etag(struct remote *r, const char *path)
+{
+	char *name, *memo, *sp, *etag = NULL;
+
+	if (r->cache == NULL)
+		return NULL;
+	name = memo_name(r, path);
+	memo = cache_memo_get(r->cache, name);
+	free(name);
+	if (memo != NULL && (sp = strchr(memo, ' ')) != NULL)
+		etag = xstrdup(sp + 1);
+	free(memo);
+	return etag;
+}
+
 int
 remote_part_cached(struct remote *r, const char *path, const char *etag,
-    struct stat *st)
+    enum format fmt, bool touch, struct stat *st)
 {
-	struct cache_entry ent = { 0 };
 	struct cache_key key;
-	char *memo = NULL, *sp;
-	int fd = -1;
+	char *memo = NULL;
+	int fd;
 
 	if (r->cache == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	if (etag == NULL) {
-		char *name = memo_name(r, path);
-		memo = cache_memo_get(r->cache, name);
-		free(name);
-		if (memo == NULL || (sp = strchr(memo, ' ')) == NULL) {
-			free(memo);
-			errno = ENOENT;
-			return -1;
-		}
-		etag = sp + 1;
+	if (etag == NULL && (etag = memo = remote_part_etag(r,
+	    path)) == NULL) {
+		errno = ENOENT;
+		return -1;
 	}
 	remote_local_key(rhttp_base(r->http), etag, &key);
-	if (cache_lookup_open(r->cache, &key, &ent, &fd, st) != 1)
-		fd = -1;
-	cache_entry_clear(&ent);
 	free(memo);
-	if (fd == -1)
-		errno = ENOENT;
+	/* checked against the index the first time only */
+	if ((fd = cache_blob_serve(r->cache, &key, fmt, st)) != -1 && touch)
+		cache_touch(r->cache, &key);
 	return fd;
 }

@@ -99,12 +99,17 @@ enum remote_via {
 int remote_part_open(struct remote *r, const char *path, enum format fmt,
     struct stat *st, enum remote_via *via, struct perr *e);
 
-/* The part at `path` from the local cache alone, without a request: the
- * one the server tags `etag`, or (etag NULL) the one fetched for `path`
- * last.  The descriptor, open to read and marked in use, with *st its
- * stat; -1 with errno ENOENT when the local cache has no such part. */
+/* The ETag of the part fetched for `path` last (caller frees), or NULL
+ * when none was. */
+char *remote_part_etag(struct remote *r, const char *path);
+/* The part at `path` (format `fmt`) from the local cache alone, without
+ * a request: the one the server tags `etag`, or (etag NULL) the one
+ * fetched for `path` last.  The descriptor, open to read and checked
+ * (cache_blob_serve), with *st its stat; `touch` also marks it used for
+ * the cache's LRU order.  -1 with errno (ENOENT: not in the local cache,
+ * or not as indexed). */
 int remote_part_cached(struct remote *r, const char *path, const char *etag,
-    struct stat *st);
+    enum format fmt, bool touch, struct stat *st);
 
 /* The local cache key of a part the server at `base` tags `etag`: the
  * SHA-256 of both, so that no server can name a part of another's or a
