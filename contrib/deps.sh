@@ -10,7 +10,7 @@ libfuse3-dev fuse3 libyaml-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev nettle-dev libassimp-dev libmicrohttpd-dev bubblewrap adduser
 libjs-three wrk
 openscad freecad-python3 xvfb xauth
-python3 python3-requests valgrind clang libclang-rt-14-dev nginx
+python3 python3-requests valgrind clang libclang-rt-14-dev nginx jq
 chromium chromium-driver python3-selenium
 "
 

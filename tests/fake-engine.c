@@ -2,7 +2,7 @@
  * reads the parameter file partsfs writes and makes a box, or misbehaves
  * in the way its "mode" parameter asks (hang, crash, garbage, stamped
  * output that differs from run to run, the script's first line as the
- * part's name, ...).
+ * part's name, a big STL of the box repeated, ...).
  *
  * usage: fake-engine [--record DIR] PARAMS.json OUTPUT FORMAT SCRIPT [ARG...]
  * With --record, the run is recorded in DIR first, for tests of how the
@@ -103,9 +103,10 @@ put_float(FILE *fp, float f)
 	fwrite(&f, sizeof f, 1, fp);
 }
 
-/* A binary STL of an axis-aligned box of side s from the origin. */
+/* A binary STL of an axis-aligned box of side s from the origin, its 12
+ * triangles written `reps` times (a big part when reps is large). */
 static int
-write_box_stl(const char *path, double s, const char *name)
+write_box_stl(const char *path, double s, const char *name, uint32_t reps)
 {
 	static const int tris[12][3] = {
 		{ 0, 2, 1 }, { 0, 3, 2 }, { 4, 5, 6 }, { 4, 6, 7 },
@@ -114,7 +115,7 @@ write_box_stl(const char *path, double s, const char *name)
 	};
 	float v[8][3];
 	char header[80] = { 0 };
-	uint32_t n = 12;
+	uint32_t n = 12 * reps;
 	uint16_t attr = 0;
 	FILE *fp = fopen(path, "wb");
 
@@ -128,13 +129,13 @@ write_box_stl(const char *path, double s, const char *name)
 	snprintf(header, sizeof header, "fake-engine %s", name);
 	fwrite(header, 1, sizeof header, fp);
 	fwrite(&n, sizeof n, 1, fp);
-	for (int t = 0; t < 12; t++) {
+	for (uint32_t t = 0; t < n; t++) {
 		put_float(fp, 0);
 		put_float(fp, 0);
 		put_float(fp, 0);
 		for (int k = 0; k < 3; k++)
 			for (int c = 0; c < 3; c++)
-				put_float(fp, v[tris[t][k]][c]);
+				put_float(fp, v[tris[t % 12][k]][c]);
 		fwrite(&attr, sizeof attr, 1, fp);
 	}
 	return fclose(fp);
@@ -284,5 +285,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[3], "step") == 0)
 		return write_step(argv[2], label, note, size) == 0 ? 0 : 1;
-	return write_box_stl(argv[2], size, note) == 0 ? 0 : 1;
+	/* big: the box 16384 times over, 9.8 MB (a long transfer) */
+	return write_box_stl(argv[2], size, note,
+	    strcmp(mode, "big") == 0 ? 16384 : 1) == 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@ CORPUS="${PARTSFS_CORPUS:-}"
 # The prerequisites a test point may need (see tests/tap.h), and those
 # that PARTSFS_REQUIRE (names separated by commas or blanks, or "all")
 # makes failures when missing, not skips.
-PREREQS="corpus mountns fuse openscad freecad bwrap nginx"
+PREREQS="corpus mountns fuse openscad freecad bwrap nginx netns"
 tap_require=" $(printf '%s' "${PARTSFS_REQUIRE:-}" | tr ',\t\n' '   ') "
 set -f
 for tap_word in $tap_require; do
@@ -21,7 +21,7 @@ for tap_word in $tap_require; do
 	*)
 		echo "Bail out! PARTSFS_REQUIRE: '$tap_word' is not a" \
 		    "prerequisite (corpus, mountns, fuse, openscad, freecad," \
-		    "bwrap, nginx or all)"
+		    "bwrap, nginx, netns or all)"
 		exit 1
 		;;
 	esac

@@ -84,8 +84,8 @@ def run_tests():
     unknown = [w for w in REQUIRE if w not in PREREQS + ("all",)]
     if unknown:
         print("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
-              "(corpus, mountns, fuse, openscad, freecad, bwrap, nginx or "
-              "all)"
+              "(corpus, mountns, fuse, openscad, freecad, bwrap, nginx, "
+              "netns or all)"
               % unknown[0], flush=True)
         return 1
     print("1..%d" % len(tests), flush=True)
@@ -110,9 +110,10 @@ def run_tests():
 # returns when it is here; otherwise the test is skipped with the reason,
 # or fails with it when PARTSFS_REQUIRE (names separated by commas or
 # blanks, or "all") names it.  A Mount needs fuse, a Tmpfs mountns; a test
-# says first what else it needs (bwrap: engines can be sandboxed here).
+# says first what else it needs (bwrap: engines can be sandboxed here;
+# netns: network namespaces joined by veth pairs can be made).
 PREREQS = ("corpus", "mountns", "fuse", "openscad", "freecad", "bwrap",
-           "nginx")
+           "nginx", "netns")
 REQUIRE = os.environ.get("PARTSFS_REQUIRE", "").replace(",", " ").split()
 MISSING = {}
 
@@ -179,6 +180,19 @@ def missing(name):
                     "freecad-python3)")
     elif name == "bwrap":
         return missing_bwrap()
+    elif name == "netns":
+        for prog, pkg in (("ip", "iproute2"), ("nsenter", "util-linux"),
+                          ("unshare", "util-linux")):
+            if not on_path(prog):
+                return "%s is not on PATH (Debian package %s)" % (prog, pkg)
+        if os.geteuid() != 0:
+            return "network namespaces and veth pairs need root"
+        p = subprocess.run(["unshare", "-n", "true"], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            said = p.stderr.strip().splitlines() or [
+                "unshare exited with status %d" % p.returncode]
+            return "cannot make a network namespace: " + said[0]
     elif name == "nginx":
         if not any(os.access(p, os.X_OK) for p in (
                 shutil.which("nginx"), "/usr/sbin/nginx") if p):
@@ -258,11 +272,12 @@ def write_conf(path, cache, extra="", executors="", version=None,
 class Mount:
     """partsfs in the foreground on a fresh mount point, with its own
     configuration and cache; its log is self.log().  engine=None mounts
-    with no executors configured (see write_conf)."""
+    with no executors configured (see write_conf); `prefix` is put before
+    the command ("nsenter --net=..." to run it in a network namespace)."""
 
     def __init__(self, library, *opts, conf_extra="", executors="",
                  cache=None, version=None, commands="", engine=FAKE,
-                 as_mounted=None):
+                 as_mounted=None, prefix=()):
         need("fuse")
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="mnt-")
         self.cache = cache or tempfile.mkdtemp(dir=TMP, prefix="cache-")
@@ -270,8 +285,8 @@ class Mount:
         write_conf(self.conf, self.cache, conf_extra, executors, version,
                    commands, engine)
         self.logfile = open(self.dir + ".log", "w+")
-        args = WRAPPER + [PARTSFS, library, self.dir, "-f", "-o",
-                          "config=" + self.conf]
+        args = list(prefix) + WRAPPER + [
+            PARTSFS, library, self.dir, "-f", "-o", "config=" + self.conf]
         for o in opts:
             args += ["-o", o]
         self.proc = subprocess.Popen(args, env=ENV, stderr=self.logfile,
@@ -310,8 +325,13 @@ class Mount:
             return f.read()
 
     def stats(self):
+        """/.partsfs/stats, its figures (a remote mount's remote_url,
+        or a line saying why its server's could not be had, is not
+        one)."""
         with open(self.path(".partsfs", "stats")) as f:
-            return {k: int(v) for k, v in (l.split() for l in f)}
+            return {k: int(v) for k, _, v in (l.strip().partition(" ")
+                                              for l in f)
+                    if v.lstrip("-").isdigit()}
 
     def unmount(self, timeout=20):
         """Unmount and wait for the daemon, which must exit with status 0

@@ -35,10 +35,13 @@ def raise_nofile():
 
 
 class Server:
-    """partsctl serve on a port of its own (127.0.0.1:0), with the fake
-    engine's configuration and a private cache."""
+    """partsctl serve on a port of its own (127.0.0.1:0, or `listen`), with
+    the fake engine's configuration and a private cache; `prefix` is put
+    before the command ("nsenter --net=..." to run it in a network
+    namespace)."""
 
-    def __init__(self, library, conf_extra="", cache=None, args=()):
+    def __init__(self, library, conf_extra="", cache=None, args=(),
+                 listen="127.0.0.1:0", prefix=()):
         self.dir = tempfile.mkdtemp(dir=TMP, prefix="serve-")
         self.cache = cache or os.path.join(self.dir, "cache")
         self.conf = os.path.join(self.dir, "partsfs.conf")
@@ -46,8 +49,9 @@ class Server:
         write_conf(self.conf, self.cache, conf_extra)
         self.logfile = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen(
-            WRAPPER + [PARTSCTL, "serve", library, "--listen",
-                       "127.0.0.1:0", "--config", self.conf] + list(args),
+            list(prefix) + WRAPPER + [PARTSCTL, "serve", library,
+                                      "--listen", listen, "--config",
+                                      self.conf] + list(args),
             env=ENV, stdout=self.logfile, stderr=self.logfile)
         self.port = None
         deadline = time.monotonic() + 20 * SLOW

@@ -359,6 +359,34 @@ missing_bwrap(void)
 	return format("bwrap cannot make a sandbox here: %s", said);
 }
 
+static char *
+missing_netns(void)
+{
+	pid_t pid;
+	int status;
+
+	if (!on_path("ip") || !on_path("nsenter"))
+		return format("ip or nsenter is not on PATH (Debian packages "
+		    "iproute2, util-linux)");
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return format("cannot make a network namespace: fork: %s",
+		    strerror(errno));
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) == -1 ? (errno > 0 && errno < 256 ?
+		    errno : 255) : 0);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (!WIFEXITED(status))
+		return format("cannot make a network namespace: the trying "
+		    "process died of signal %d", WTERMSIG(status));
+	return format("cannot make a network namespace: %s",
+	    strerror(WEXITSTATUS(status)));
+}
+
 static const struct prereq {
 	const char *name;
 	char *(*missing)(void);
@@ -370,6 +398,7 @@ static const struct prereq {
 	{ "freecad", missing_freecad },
 	{ "bwrap", missing_bwrap },
 	{ "nginx", missing_nginx },
+	{ "netns", missing_netns },
 };
 #define NPREREQS (sizeof prereqs / sizeof prereqs[0])
 
@@ -474,7 +503,7 @@ tap_run(const struct tap_case *cases, size_t n)
 	if ((bad = required_unknown()) != NULL) {
 		printf("Bail out! PARTSFS_REQUIRE: '%s' is not a prerequisite "
 		    "(corpus, mountns, fuse, openscad, freecad, bwrap, "
-		    "nginx or all)\n", bad);
+		    "nginx, netns or all)\n", bad);
 		free(bad);
 		return 1;
 	}

@@ -39,6 +39,8 @@ void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  *   bwrap     bubblewrap (0.8.0 or later) makes a sandbox here, run as
  *             the user engines run as (unprivileged user namespaces)
  *   nginx     nginx (Debian's) is installed, for the fleet's test
+ *   netns     network namespaces can be made (root, ip and nsenter), to
+ *             be joined by veth pairs
  * Where one is missing the case is skipped with the reason, unless
  * $PARTSFS_REQUIRE (names separated by commas or blanks, or "all") names
  * it: then the case fails with the reason.  tap_need() says whether the
