@@ -6,7 +6,8 @@
 #   asan      the same under AddressSanitizer and UndefinedBehaviorSanitizer
 #             (any report fails the test that caused it)
 #   clang     clang, warnings are errors: the build and the unit tests
-#   valgrind  in build/check: the unit tests, and the mount tests with
+#   valgrind  in build/check: the unit tests, and the mount tests (local
+#             and remote) with
 #             the daemon, under valgrind memcheck (no definite leak, no
 #             invalid access)
 #   fuzz      contrib/fuzz.sh: each libFuzzer harness for FUZZ_SECONDS
@@ -129,7 +130,7 @@ for suite in $suites; do
 		# (in the tree of the check suite, built if it is not)
 		export PARTSFS_WRAPPER="$vg" PARTSFS_TEST_SLOW=10
 		{ [ -f build/check/partsfs ] || build check --enable-werror; } &&
-		    check valgrind check TESTS='$(TEST_PROGS) tests/mount.py' \
+		    check valgrind check TESTS='$(TEST_PROGS) tests/mount.py tests/remote-mount.py' \
 		    LOG_COMPILER="$vg"
 		unset PARTSFS_WRAPPER PARTSFS_TEST_SLOW
 		;;

@@ -841,7 +841,10 @@ def an_unreachable_server_fails_reads_quickly_and_the_mount_recovers():
 def through_the_nginx_fleet_parts_read_right():
     need("nginx")
     lib = fake_lib("fleet")
-    with fleet.fleet_of(lib, n=2) as (instances, ng):
+    # the instances share a cache, as a fleet's do: the listing's instance
+    # knows the parts another made
+    shared = tempfile.mkdtemp(dir=TMP, prefix="fleet-cache-")
+    with fleet.fleet_of(lib, n=2, cache=shared) as (instances, ng):
         m = remote("http://127.0.0.1:%d/" % ng.port)
         try:
             eq(sorted(os.listdir(m.path("fake/rod"))),
@@ -854,17 +857,28 @@ def through_the_nginx_fleet_parts_read_right():
                 eq((st, data), (200, want), "size=%d: nginx's bytes" % s)
                 st, _, want = ng.get("/files/fake/rod/size=%d.json" % s)
                 eq(read(part(m, s, "json")), want, "size=%d.json" % s)
-            # a second member, its cache empty: the same bytes again
-            m2 = remote("http://127.0.0.1:%d/" % ng.port)
-            try:
-                for s in (1, 2):
-                    eq(read_within(m2, part(m2, s), 60 * SLOW),
-                       read(part(m, s)), "size=%d by a second mount" % s)
-            finally:
-                m2.unmount()
-            hits = [l for l in open(os.path.join(ng.dir, "access.log"))
-                    if l.startswith("/blobs/")]
-            print("# nginx saw %d requests of /blobs/" % len(hits))
+            # a second member, its cache empty: the same bytes again,
+            # asked for as the blobs the listing names (made by now),
+            # and a third: those blobs from nginx's cache, no instance
+            # asked
+            for k in (2, 3):
+                m2 = remote("http://127.0.0.1:%d/" % ng.port)
+                try:
+                    for s in (1, 2):
+                        eq(read_within(m2, part(m2, s), 60 * SLOW),
+                           read(part(m, s)), "size=%d by mount %d" % (s, k))
+                finally:
+                    m2.unmount()
+            with open(os.path.join(ng.dir, "access.log")) as f:
+                rows = [l.rstrip("\n").split("|") for l in f]
+            blobs = [r for r in rows if r[0].startswith("/blobs/")]
+            print("# nginx saw %d requests of /blobs/, %d answered from "
+                  "its cache" % (len(blobs),
+                                 sum(1 for r in blobs if r[2] == "-")))
+            eq(len(blobs), 4, "blob requests of the second and third "
+               "mounts")
+            eq(sum(1 for r in blobs if r[2] == "-" and r[1] == "200"), 2,
+               "the third mount's blobs came from nginx's cache")
         finally:
             m.unmount()
 
