@@ -392,6 +392,35 @@ def a_failing_part_is_eio_with_the_servers_reason():
         m.unmount()
 
 
+@test
+def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_part_still_comes():
+    srv = serve.fake_server("slow3", seconds=3)
+    m = remote(url(srv))
+    try:
+        p = part(m, 6)
+        proc = subprocess.Popen(
+            ["cat", p], stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(0.8)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10 * SLOW)
+        took = time.monotonic() - t0
+        eq(proc.returncode, -signal.SIGINT, "cat's end")
+        check(took < 0.5 * SLOW, "cat died after %.2f s" % took)
+        eq(m.stats()["remote_interrupted"], 1, "remote_interrupted")
+        # the transfer went on: the part is in the local cache once the
+        # server made it, and the next read costs no transfer
+        wait_until(lambda: os.getxattr(p, "user.partsfs.cached") == b"yes",
+                   "the part cached", 10 * SLOW)
+        before = m.stats()["remote_transfers"]
+        check_box(read(p), 6, "size=6")
+        eq(m.stats()["remote_transfers"], before, "transfers of the re-read")
+        eq(server_stat(srv, "jobs_run"), 1, "jobs on the server")
+    finally:
+        m.unmount()
+
+
 # --- listings ----------------------------------------------------------------
 
 @test

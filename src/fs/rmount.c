@@ -585,12 +585,14 @@ status_text(struct rfs *rfs, enum status_file f)
 		    "remote_listings %ju\nremote_revalidated %ju\n"
 		    "remote_stats %ju\nremote_transfers %ju\n"
 		    "remote_cached %ju\nremote_offline %ju\n"
-		    "remote_errors %ju\n", remote_base(rfs->r),
+		    "remote_errors %ju\nremote_interrupted %ju\n",
+		    remote_base(rfs->r),
 		    (uintmax_t)req, (uintmax_t)listings, (uintmax_t)reval,
 		    (uintmax_t)stats, (uintmax_t)atomic_load(&rfs->transfers),
 		    (uintmax_t)atomic_load(&rfs->cached),
 		    (uintmax_t)(offline + atomic_load(&rfs->offline)),
-		    (uintmax_t)fail);
+		    (uintmax_t)fail,
+		    (uintmax_t)atomic_load(&rfs->fs.interrupted));
 	} else if (f == ST_ERRORS) {
 		pthread_mutex_lock(&rfs->lock);
 		for (size_t i = 0; i < RFS_ERRORS && i < rfs->nfailures; i++) {
