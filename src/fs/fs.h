@@ -451,6 +451,7 @@ void rdirs_counts(struct rdirs *d, uint64_t *listings, uint64_t *revalidated,
 #define RFS_WORKERS 16
 struct rfetch;
 struct rfailure;
+struct rdirh;
 /* A part fetched here: its ETag and size (a slot per path hash). */
 #define RFS_KNOWN 1024
 struct rknown {
@@ -473,6 +474,7 @@ struct rfs {
 	pthread_t workers[RFS_WORKERS];
 	size_t nworkers;
 	bool stopping;
+	struct rdirh *dirhs;       /* open directories */
 	struct rfailure *failures; /* a ring, the last nfailures */
 	size_t nfailures;
 	atomic_uint_fast64_t transfers, cached, offline;

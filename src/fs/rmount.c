@@ -404,11 +404,30 @@ rop_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(path);
 }
 
-/* An open directory: its listing as at opendir (NULL for /.partsfs). */
+/* An open directory: its listing as at opendir (NULL for /.partsfs),
+ * among those open (rfs->dirhs, under rfs->lock), so that those the
+ * kernel never released are freed at the end. */
 struct rdirh {
+	struct rdirh *prev, *next;
 	char *path;
 	struct rlisting *l;
 };
+
+static void
+dirh_free(struct rfs *rfs, struct rdirh *d)
+{
+	pthread_mutex_lock(&rfs->lock);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		rfs->dirhs = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&rfs->lock);
+	rlisting_unref(d->l);
+	free(d->path);
+	free(d);
+}
 
 static void
 rop_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -439,12 +458,14 @@ rop_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d = xcalloc(1, sizeof *d);
 	d->path = path;
 	d->l = l;
+	pthread_mutex_lock(&rfs->lock);
+	if ((d->next = rfs->dirhs) != NULL)
+		d->next->prev = d;
+	rfs->dirhs = d;
+	pthread_mutex_unlock(&rfs->lock);
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0) {
-		rlisting_unref(l);
-		free(path);
-		free(d);
-	}
+	if (fuse_reply_open(req, fi) != 0)
+		dirh_free(rfs, d);
 }
 
 /* The names of an open directory, in order: ".", "..", then /.partsfs
@@ -559,12 +580,8 @@ rop_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 rop_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct rdirh *d = (struct rdirh *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	rlisting_unref(d->l);
-	free(d->path);
-	free(d);
+	dirh_free(rfs_of(req), (struct rdirh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -1088,6 +1105,8 @@ rfs_stop(struct rfs *rfs)
 		free(f->path);
 		free(f);
 	}
+	while (rfs->dirhs != NULL)
+		dirh_free(rfs, rfs->dirhs);
 	rdirs_free(rfs->dirs);
 	rfs->dirs = NULL;
 	remote_close(rfs->r);
