@@ -611,11 +611,16 @@ the_remote_section_names_credential_files_and_the_connect_time(void)
 	CHECK_NUM(c->remote_connect_timeout, 10);
 	conf_free(c);
 	EXPECT_ACCEPTED(c, "remote:\n  netrc: /etc/parts.netrc\n"
-	    "  token-file: /run/parts.token\n  connect-timeout: 2.5\n");
+	    "  token-file: /run/parts.token\n  connect-timeout: 2.5\n"
+	    "  dir-cache: 120\n");
 	CHECK_STR(c->remote_netrc, "/etc/parts.netrc");
 	CHECK_STR(c->remote_token_file, "/run/parts.token");
 	CHECK_NUM(c->remote_connect_timeout, 2.5);
+	CHECK_NUM(c->remote_dir_cache, 120);
 	conf_free(c);
+	EXPECT_REFUSED("remote:\n  dir-cache: 100000\n",
+	    "remote.dir-cache: '100000' is not a number of seconds from 0 "
+	    "to 86400");
 	EXPECT_REFUSED("remote:\n  netrc: parts.netrc\n", "remote.netrc: "
 	    "'parts.netrc' must be an absolute path");
 	EXPECT_REFUSED("remote:\n  connect-timeout: 0\n",
@@ -1103,7 +1108,21 @@ conf_set_rejects_bad_values_and_unknown_names(void)
 	CHECK_CONTAINS(e.msg, "timeout needs a value");
 	CHECK_INT(conf_set(c, "workers", "2", &e), -EINVAL);
 	CHECK_STR(e.msg, "unknown option 'workers' (known: cache, cache_max, "
-	    "jobs, timeout, memory, cpu, negative_ttl, sandbox, model)");
+	    "jobs, timeout, memory, cpu, negative_ttl, sandbox, model, "
+	    "dir_cache, connect_timeout, netrc, token_file)");
+	/* the remote mount's */
+	CHECK_NUM(c->remote_dir_cache, 30);
+	CHECK_INT(conf_set(c, "dir_cache", "2.5", &e), 0);
+	CHECK_NUM(c->remote_dir_cache, 2.5);
+	CHECK_INT(conf_set(c, "dir_cache", "-1", &e), -EINVAL);
+	CHECK_CONTAINS(e.msg, "dir_cache=-1: expected a number of seconds");
+	CHECK_INT(conf_set(c, "connect_timeout", "2", &e), 0);
+	CHECK_NUM(c->remote_connect_timeout, 2);
+	CHECK_INT(conf_set(c, "connect_timeout", "0", &e), -EINVAL);
+	CHECK_INT(conf_set(c, "netrc", "/nonexistent/netrc", &e), -ENOENT);
+	CHECK_CONTAINS(e.msg, "netrc=/nonexistent/netrc: ");
+	CHECK_INT(conf_set(c, "token_file", "/etc/hostname", &e), 0);
+	CHECK_STR(c->remote_token_file, "/etc/hostname");
 	CHECK_INT(conf_set(c, "jobs", "2", NULL), 0);
 	CHECK_INT(conf_set(c, "jobs", "x", NULL), -EINVAL);
 	CHECK_INT(c->workers, 2);
