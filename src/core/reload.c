@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -273,6 +274,11 @@ reload(struct reload *w)
 	library_unref(fresh);
 	library_unref(old);
 	free(colls);
+	/* what the collections read again and their parse trees left free
+	 * goes back to the system, so that reloads do not grow the daemon
+	 * (the old snapshot's memory is freed here unless a reader still
+	 * holds it, and then by a later reload) */
+	malloc_trim(0);
 	if (w->hooks.reloaded != NULL)
 		w->hooks.reloaded(w->hooks.arg);
 }
