@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,5 +344,9 @@ library_reload(const char *root, const struct library_opts *opts,
 	free(real);
 	diags_sort(&diags);
 	lib->diags = diags;
+	/* the parse trees freed as each collection was built are most of
+	 * what loading allocated: give them back to the system rather
+	 * than keep the peak for good */
+	malloc_trim(0);
 	return lib;
 }
