@@ -1,11 +1,14 @@
 /* bench-load.c -- loads and validates a library and resolves every
  * combination of the discrete free parameters of every class, several
  * times; prints the best wall time in seconds, the number of combinations
- * and the peak resident set size in KiB. */
+ * the peak resident set size in KiB and the resident set size in KiB
+ * with the last library loaded (after malloc_trim). */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "partsfs/model/load.h"
@@ -28,6 +31,24 @@ resolve_one(void *ctx, const struct value *free)
 	return 0;
 }
 
+/* VmRSS of this process in KiB, or 0. */
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = atol(line + 6);
+	}
+	fclose(f);
+	return kib;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -35,6 +56,7 @@ main(int argc, char **argv)
 	double best = 1e9;
 	size_t combos = 0, failures = 0;
 	struct rusage ru;
+	long held = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench-load LIBRARY [RUNS]\n");
@@ -68,9 +90,13 @@ main(int argc, char **argv)
 		dt = now_s() - t0;
 		if (dt < best)
 			best = dt;
+		if (r == runs - 1) {
+			malloc_trim(0);
+			held = rss_kib();
+		}
 		library_unref(lib);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("%.6f %zu %ld\n", best, combos, ru.ru_maxrss);
+	printf("%.6f %zu %ld %ld\n", best, combos, ru.ru_maxrss, held);
 	return failures != 0;
 }

@@ -60,7 +60,7 @@ record I2 "load the corpus, partsfs core peak RSS" \
 make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit \
     tests/fake-engine >/dev/null || exit 1
 rc=0
-for script in get.py mount.py serve.py remote.py bolts.py; do
+for script in get.py mount.py model.py serve.py remote.py bolts.py; do
 	say ""
 	{ PARTSFS_CORPUS=$corpus python3 "$here/$script" "$build" "$top"
 	  echo $? >"$here/out/.rc"; } \
@@ -74,7 +74,7 @@ done
 
 say ""
 say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19;"
-say "R1-R3: issue 20;"
+say "R1-R3: issue 20; M1-M2: issue 21;"
 say "B1-B2 of issue 18, without targets, end bolts.py's section above):"
 while IFS= read -r line; do
 	say "  $line"

@@ -788,6 +788,154 @@ by_standard_names_are_unique(void)
 	library_unref(l);
 }
 
+/* Live reloading (library_reload) keeps what did not change. */
+
+#define KEPT_CLASS(id) \
+	"  - id: " id "\n" \
+	"    names: {name: " id ", labeling: " id "_l}\n" \
+	"    parameters: {free: [l], types: {l: Length (mm)}}\n" \
+	"    source: test\n"
+
+static const char *
+kept_header(const char *id)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof buf, "---\nid: %s\nauthor: T <t@example.org>\n"
+	    "license: MIT <http://opensource.org/licenses/MIT>\n"
+	    "blt-version: 0.4\n", id);
+	return buf;
+}
+
+/* A library of collections a (inline classes) and b (its classes in an
+ * included file, data/b-classes.yaml), loaded once the coarse clock has
+ * moved past the files' times. */
+static struct library *
+kept_library(const char **dirp)
+{
+	const char *dir = tap_tmpdir();
+	char *a, *b;
+
+	if (asprintf(&a, "%sclasses:\n" KEPT_CLASS("ka1") KEPT_CLASS("ka2"),
+	    kept_header("a")) < 0 || asprintf(&b, "%sclasses: !include "
+	    "b-classes.yaml\n", kept_header("b")) < 0)
+		abort();
+	tap_write(dir, "data/a.blt", a);
+	tap_write(dir, "data/b.blt", b);
+	tap_write(dir, "data/b-classes.yaml", KEPT_CLASS("kb1"));
+	free(a);
+	free(b);
+	usleep(30000);
+	*dirp = dir;
+	return fixture_load_dir(dir);
+}
+
+static struct library *
+kept_reload(const char *dir, const struct library *old, size_t *nread)
+{
+	struct perr e = { 0 };
+	struct library_opts o = { .threads = 1 };
+	struct library *lib = library_reload(dir, &o, old, nread, &e);
+
+	if (lib == NULL) {
+		tap_note("library_reload: %s", e.msg);
+		abort();
+	}
+	return lib;
+}
+
+static void
+an_unchanged_collection_is_kept_by_a_reload(void)
+{
+	const char *dir;
+	struct library *old = kept_library(&dir), *lib;
+	size_t nread = 99;
+
+	CHECK_INT(old->diags.nerrors, 0);
+	lib = kept_reload(dir, old, &nread);
+	CHECK_INT(nread, 0);
+	CHECK_INT(lib->ncolls, 2);
+	CHECK(library_collection(lib, "a") == library_collection(old, "a"));
+	CHECK(library_collection(lib, "b") == library_collection(old, "b"));
+	CHECK(library_class(lib, "ka2") == library_class(old, "ka2"));
+	CHECK(library_class(lib, "kb1") == library_class(old, "kb1"));
+	CHECK(lib->generation != old->generation);
+	/* the old snapshot stays whole while it is held */
+	library_unref(lib);
+	CHECK_STR(library_class(old, "ka1")->id, "ka1");
+	library_unref(old);
+}
+
+static void
+an_edited_collection_is_read_again(void)
+{
+	const char *dir;
+	struct library *old = kept_library(&dir), *lib;
+	size_t nread = 99;
+	char *a;
+
+	if (asprintf(&a, "%sclasses:\n" KEPT_CLASS("ka1") KEPT_CLASS("ka2")
+	    KEPT_CLASS("ka3"), kept_header("a")) < 0)
+		abort();
+	tap_write(dir, "data/a.blt", a);
+	free(a);
+	usleep(30000);
+	lib = kept_reload(dir, old, &nread);
+	CHECK_INT(nread, 1);
+	CHECK(library_collection(lib, "a") != library_collection(old, "a"));
+	CHECK(library_class(lib, "ka3") != NULL);
+	CHECK(library_class(old, "ka3") == NULL);
+	CHECK(library_collection(lib, "b") == library_collection(old, "b"));
+	CHECK(library_class(lib, "kb1") == library_class(old, "kb1"));
+	library_unref(old);
+	CHECK_INT(library_collection(lib, "a")->nclasses, 3);
+	library_unref(lib);
+}
+
+static void
+a_changed_include_makes_its_collection_read_again(void)
+{
+	const char *dir;
+	struct library *old = kept_library(&dir), *lib;
+	size_t nread = 99;
+
+	tap_write(dir, "data/b-classes.yaml", KEPT_CLASS("kb1")
+	    KEPT_CLASS("kb2"));
+	usleep(30000);
+	lib = kept_reload(dir, old, &nread);
+	CHECK_INT(nread, 1);
+	CHECK(library_collection(lib, "a") == library_collection(old, "a"));
+	CHECK(library_collection(lib, "b") != library_collection(old, "b"));
+	CHECK(library_class(lib, "kb2") != NULL);
+	library_unref(lib);
+	library_unref(old);
+}
+
+static void
+a_kept_collection_keeps_its_diagnostics(void)
+{
+	const char *dir = tap_tmpdir();
+	struct library *old, *lib;
+	size_t nread = 99;
+	char *a;
+
+	/* an unknown key: a warning, which the kept snapshot repeats */
+	if (asprintf(&a, "%sclasses:\n" KEPT_CLASS("kw1") "    colour: red\n",
+	    kept_header("w")) < 0)
+		abort();
+	tap_write(dir, "data/w.blt", a);
+	free(a);
+	usleep(30000);
+	old = fixture_load_dir(dir);
+	EXPECT_WARNING(old, "unknown key 'colour'");
+	lib = kept_reload(dir, old, &nread);
+	CHECK_INT(nread, 0);
+	EXPECT_WARNING(lib, "unknown key 'colour'");
+	CHECK_INT(lib->diags.nwarnings, old->diags.nwarnings);
+	library_unref(lib);
+	library_unref(old);
+}
+
 TAP_MAIN(
 	TAP_CASE(a_valid_collection_has_no_diagnostics),
 	TAP_CASE(collection_mandatory_keys_are_required),
@@ -833,5 +981,9 @@ TAP_MAIN(
 	TAP_CASE(base_parameters_join_the_class_parameters),
 	TAP_CASE(drawings_attach_to_their_classes),
 	TAP_CASE(a_blt_that_is_not_a_mapping_is_listed_and_reported),
-	TAP_CASE(by_standard_names_are_unique)
+	TAP_CASE(by_standard_names_are_unique),
+	TAP_CASE(an_unchanged_collection_is_kept_by_a_reload),
+	TAP_CASE(an_edited_collection_is_read_again),
+	TAP_CASE(a_changed_include_makes_its_collection_read_again),
+	TAP_CASE(a_kept_collection_keeps_its_diagnostics)
 )

@@ -83,7 +83,7 @@ static void
 check_class_parts(struct library *lib, const struct pclass *cls)
 {
 	struct combo_check cc = { .cls = cls };
-	const struct ynode *at = cls->node;
+	const struct fpos *at = &cls->pos;
 	const struct pset *ps = class_pset(cls);
 
 	cc.out = xcalloc(ps->nparams + 1, sizeof *cc.out);
@@ -91,9 +91,8 @@ check_class_parts(struct library *lib, const struct pclass *cls)
 	for (size_t r = 0; cc.failure == NULL && r < ps->ncommon; r++)
 		check_combination(&cc, &ps->common[r * ps->nfree]);
 	if (cc.failure != NULL)
-		diag_add(&lib->diags, DIAG_ERROR, at != NULL ? at->file :
-		    cls->coll->display, at != NULL ? at->line : 0,
-		    at != NULL ? at->col : 0, "class '%s': a part it lists "
+		diag_add(&lib->diags, DIAG_ERROR, at->file != NULL ? at->file :
+		    cls->coll->display, at->line, at->col, "class '%s': a part it lists "
 		    "cannot be made: %s", cls->id, cc.failure);
 	free(cc.failure);
 	free(cc.out);

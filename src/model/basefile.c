@@ -31,6 +31,7 @@ static const char *const db_engines[] = { "OpenSCAD", "FreeCAD", "", "" };
 struct base_ctx {
 	struct collection *coll;
 	struct arena *a;
+	struct arena *pa;           /* the parse trees of the .base files */
 	const char *root;           /* library root, symlinks resolved */
 	const char *dir;            /* <root>/<db>/<coll> */
 	const char *display_dir;    /* <db>/<coll> */
@@ -87,7 +88,9 @@ resolve_file(struct base_ctx *ctx, const struct ynode *n, const char *name,
 	int fd;
 
 	*missing = false;
+	joined = xasprintf("%s/%s", ctx->root, rel);
 	if ((fd = open_beneath(ctx->root, rel, O_PATH, &link, &target)) == -1) {
+		collection_dep(ctx->coll, joined, NULL);
 		if (errno == ENOENT)
 			*missing = true;
 		else if (errno == EXDEV && link != NULL)
@@ -101,10 +104,11 @@ resolve_file(struct base_ctx *ctx, const struct ynode *n, const char *name,
 		goto out;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		collection_dep(ctx->coll, joined, NULL);
 		yerror(ctx->d, n, "%s is not a regular file", rel);
 		goto out;
 	}
-	joined = xasprintf("%s/%s", ctx->root, rel);
+	collection_dep(ctx->coll, joined, &st);
 	if ((real = realpath(joined, NULL)) == NULL ||
 	    strncmp(real, ctx->root, rootlen) != 0 || real[rootlen] != '/') {
 		/* changed since it was opened */
@@ -557,9 +561,16 @@ read_database(struct base_ctx *ctx, const struct ydoc_limits *limits)
 	int fd;
 
 	display = xasprintf("%s/%s.base", ctx->display_dir, id);
+	/* the directory (files named in the .base file appearing or going
+	 * change its times) and the .base file, for live reloading */
+	collection_dep(ctx->coll, ctx->dir, stat(ctx->dir, &st) == 0 ? &st :
+	    NULL);
 	fd = open_beneath(ctx->root, display, O_RDONLY | O_NONBLOCK, &link,
 	    &target);
 	if (fd == -1) {
+		char *path = xasprintf("%s/%s", ctx->root, display);
+		collection_dep(ctx->coll, path, NULL);
+		free(path);
 		if (errno == ENOENT || errno == ENOTDIR) {
 			/* databases are optional, a directory without its
 			 * .base file is a mistake */
@@ -579,9 +590,13 @@ read_database(struct base_ctx *ctx, const struct ydoc_limits *limits)
 			    "read: %s", strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) == 0)
+	if (fstat(fd, &st) == 0) {
+		char *path = xasprintf("%s/%s", ctx->root, display);
+		collection_dep(ctx->coll, path, &st);
+		free(path);
 		timespec_max(&ctx->coll->mtime, &st.st_mtim);
-	root = ydoc_load_fd(ctx->a, fd, display, NULL, limits, ctx->d);
+	}
+	root = ydoc_load_fd(ctx->pa, fd, display, NULL, limits, ctx->d);
 	if (root == NULL || root->kind == Y_NULL)
 		goto out;
 	if (root->kind != Y_SEQ) {
@@ -608,6 +623,7 @@ bases_read(struct collection *coll, const char *root,
 	struct base_ctx ctx = {
 		.coll = coll,
 		.a = coll->arena,
+		.pa = arena_new(),
 		.root = root,
 		.d = d,
 	};
@@ -636,4 +652,5 @@ bases_read(struct collection *coll, const char *root,
 		    ctx.nfiles * sizeof *ctx.files);
 	coll->nbase_files = ctx.nfiles;
 	free(ctx.files);
+	arena_free(ctx.pa);
 }

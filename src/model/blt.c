@@ -100,14 +100,14 @@ read_ident(struct arena *a, const struct ynode *n, const char *what,
 			}
 			if (!name_fits(d, safe, "safe name", s))
 				return false;
-			out->safe = arena_strdup(a, s);
+			out->safe = arena_intern(a, s, strlen(s));
 			return true;
 		}
 	} else {
 		const char *s = ytext(n, what, d);
 		if (s == NULL)
 			return false;
-		out->nice = arena_strdup(a, s);
+		out->nice = arena_intern(a, s, strlen(s));
 	}
 	out->safe = ident_sanitize(a, out->nice);
 	if (out->safe[0] == '\0') {
@@ -181,7 +181,7 @@ read_subst(struct arena *a, const struct ynode *n, const struct pset *ps,
 		const char *s = ytext(n, "labeling", d);
 		if (s == NULL)
 			return false;
-		out->nice = arena_strdup(a, s);
+		out->nice = arena_intern(a, s, strlen(s));
 	}
 	if (!check_template(n, out->nice, ps, d))
 		return false;
@@ -331,6 +331,9 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	memset(c, 0, sizeof *c);
 	c->coll = coll;
 	c->node = el;
+	c->pos = (struct fpos){ arena_intern(a, el->file, strlen(el->file)),
+	    el->line, el->col };
+	c->id_pos = c->pos;
 	if (el->kind != Y_MAP) {
 		yerror(d, el, "classes: expected a class element (id, names, "
 		    "parameters, ...)");
@@ -340,6 +343,8 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	if ((c->id = need_text(a, el, "id", "class", d)) == NULL)
 		return false;
 	idn = ymap_get(el, "id");
+	c->id_pos = (struct fpos){ arena_intern(a, idn->file,
+	    strlen(idn->file)), idn->line, idn->col };
 	if (!id_valid(c->id)) {
 		yerror(d, idn, "class id '%s' may hold only letters, digits "
 		    "and underscores", c->id);

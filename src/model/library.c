@@ -23,8 +23,71 @@ collection_ref(struct collection *c)
 void
 collection_unref(struct collection *c)
 {
-	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
+		free(c->deps);
+		diags_free(&c->diags);
 		arena_free(c->arena);
+	}
+}
+
+/* a >= b */
+static bool
+ts_not_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec &&
+	    a->tv_nsec >= b->tv_nsec);
+}
+
+void
+collection_dep(struct collection *c, const char *path, const struct stat *st)
+{
+	struct file_dep *d;
+
+	if (c->ndeps == c->depcap) {
+		c->depcap = c->depcap ? c->depcap * 2 : 8;
+		c->deps = xreallocarray(c->deps, c->depcap, sizeof *c->deps);
+	}
+	d = &c->deps[c->ndeps++];
+	memset(d, 0, sizeof *d);
+	d->path = arena_intern(c->arena, path, strlen(path));
+	if (st == NULL)
+		return;
+	d->exists = true;
+	d->dev = st->st_dev;
+	d->ino = st->st_ino;
+	d->size = st->st_size;
+	d->mtime = st->st_mtim;
+	d->ctime = st->st_ctim;
+	/* File times come from the coarse clock that stamped load_start: a
+	 * change made after the load began has a time at least as late,
+	 * and one in the same tick cannot be told from one just before. */
+	if (ts_not_before(&st->st_mtim, &c->load_start) ||
+	    ts_not_before(&st->st_ctim, &c->load_start))
+		c->racy = true;
+}
+
+bool
+collection_unchanged(const struct collection *c)
+{
+	if (c->racy)
+		return false;
+	for (size_t i = 0; i < c->ndeps; i++) {
+		const struct file_dep *d = &c->deps[i];
+		struct stat st;
+		if (stat(d->path, &st) == -1) {
+			if (d->exists || (errno != ENOENT && errno != ENOTDIR))
+				return false;
+			continue;
+		}
+		if (!d->exists || st.st_dev != d->dev || st.st_ino != d->ino ||
+		    st.st_size != d->size ||
+		    st.st_mtim.tv_sec != d->mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != d->mtime.tv_nsec ||
+		    st.st_ctim.tv_sec != d->ctime.tv_sec ||
+		    st.st_ctim.tv_nsec != d->ctime.tv_nsec)
+			return false;
+	}
+	return true;
 }
 
 static const char *
@@ -119,7 +182,7 @@ struct named {
 	const char *name;
 	const char *nice;
 	const struct pclass *cls;
-	const struct ynode *node;
+	const struct fpos *node;
 };
 
 /* By name, then by collection and class: the order of by-name/ and
@@ -198,7 +261,7 @@ check_global_ids(struct library *lib, struct diags *d)
 		for (size_t j = 0; j < c->nclasses; j++) {
 			const struct pclass *cls = &c->classes[j];
 			push_named(&v, &n, &cap, (struct named){ cls->id, NULL,
-			    cls, ymap_get(cls->node, "id") });
+			    cls, &cls->id_pos });
 		}
 	}
 	if (n > 1)
@@ -232,7 +295,7 @@ all_named(const struct library *lib, bool standards, size_t *np)
 				    &cls->standards[k].standard :
 				    &cls->names[k].name;
 				push_named(&v, &n, &cap, (struct named){
-				    id->safe, id->nice, cls, cls->node });
+				    id->safe, id->nice, cls, &cls->pos });
 			}
 		}
 	}
@@ -311,8 +374,8 @@ build_by_standard(struct library *lib, struct diags *d)
 		    l->name) == 0) {
 			const struct class_link *first =
 			    &lib->by_standard[kept - 1];
-			diag_add(d, DIAG_ERROR, l->cls->node->file,
-			    l->cls->node->line, l->cls->node->col,
+			diag_add(d, DIAG_ERROR, l->cls->pos.file,
+			    l->cls->pos.line, l->cls->pos.col,
 			    "by-standard/%s would name both class %s "
 			    "(collection %s) and class %s (collection %s); "
 			    "only the first is listed there", l->name,

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +26,37 @@
  * but one that leads out of the library root is refused unread.  Its
  * !includes stay inside data/ (see ydoc_load).
  */
+/* A parameter set's pointers into the parse tree, about to be freed. */
+static void
+forget_nodes(struct pset *ps)
+{
+	for (size_t j = 0; j < ps->nparams; j++)
+		ps->params[j].node = NULL;
+}
+
+static void
+include_seen(void *arg, const char *path, const struct stat *st)
+{
+	collection_dep(arg, path, st);
+}
+
 struct collection *
 collection_load(const char *root, const char *id, const struct conf *conf,
     const struct ydoc_limits *limits, struct diags *diags)
 {
 	struct collection *coll = NULL;
-	char *incroot, *display, *link = NULL, *target = NULL;
+	char *incroot, *display, *link = NULL, *target = NULL, *path;
 	const struct ynode *doc;
-	struct arena *a;
-	size_t errors = diags->nerrors;
+	struct arena *a, *pa = NULL;
+	struct diags own = DIAGS_INIT;
+	struct ydoc_seen seen;
+	struct timespec start;
 	struct stat st;
 	int fd;
 
+	/* before anything is read: a file changed from now on is not kept
+	 * by a live reload (collection_dep) */
+	clock_gettime(CLOCK_REALTIME_COARSE, &start);
 	incroot = xasprintf("%s/data", root);
 	display = xasprintf("data/%s.blt", id);
 	/* O_NONBLOCK: a FIFO is refused as not a regular file, not waited on */
@@ -54,27 +74,57 @@ collection_load(const char *root, const char *id, const struct conf *conf,
 			    "read: %s", strerror(errno));
 		goto out;
 	}
+	/*
+	 * The model goes into the collection's arena, its strings interned
+	 * while it loads; the parse tree into one of its own, freed once
+	 * the model is built (its nodes hold several times the bytes of the
+	 * file).
+	 */
 	a = arena_new();
-	doc = ydoc_load_fd(a, fd, display, incroot, limits, diags);
-	if (doc == NULL) {
-		arena_free(a);
-		goto out;
-	}
+	arena_intern_begin(a);
 	coll = arena_alloc(a, sizeof *coll);
 	coll->arena = a;
-	coll->display = arena_strdup(a, display);
+	coll->load_start = start;
 	atomic_init(&coll->refs, 1);
+	path = xasprintf("%s/%s", root, display);
+	collection_dep(coll, path, fstat(fd, &st) == 0 ? &st : NULL);
+	free(path);
+	pa = arena_new();
+	seen = (struct ydoc_seen){ include_seen, coll };
+	doc = ydoc_load_fd_seen(pa, fd, display, incroot, limits, &own,
+	    &seen);
+	if (doc == NULL) {
+		free(coll->deps);
+		arena_free(a);
+		coll = NULL;
+		goto out;
+	}
+	coll->display = arena_strdup(a, display);
 	if (fstat(fd, &st) == 0)
 		coll->mtime = st.st_mtim;
-	blt_read(coll, doc, id, diags);
+	blt_read(coll, doc, id, &own);
 	for (size_t i = 0; i < coll->nclasses; i++)
 		coll->classes[i].ps.value_max = conf != NULL ?
 		    conf->value_max : CONF_VALUE_MAX;
-	bases_read(coll, root, conf, limits, diags);
-	for (size_t i = 0; i < coll->nclasses; i++)
-		class_makers(&coll->classes[i], conf);
-	coll->nerrors = diags->nerrors - errors;
+	bases_read(coll, root, conf, limits, &own);
+	for (size_t i = 0; i < coll->nclasses; i++) {
+		struct pclass *c = &coll->classes[i];
+		class_makers(c, conf);
+		/* the parse tree goes now */
+		c->node = NULL;
+		forget_nodes(&c->ps);
+		if (c->scad != NULL && c->scad->ps != &c->ps)
+			forget_nodes((struct pset *)c->scad->ps);
+		if (c->freecad != NULL && c->freecad->ps != &c->ps)
+			forget_nodes((struct pset *)c->freecad->ps);
+	}
+	coll->nerrors = own.nerrors;
+	arena_intern_end(a);
+	diags_append(&coll->diags, &own);
 out:
+	diags_append(diags, &own);
+	diags_free(&own);
+	arena_free(pa);
 	if (fd != -1)
 		close(fd);
 	free(incroot);
@@ -91,7 +141,9 @@ struct load_task {
 	char *id;
 	const struct conf *conf;
 	const struct ydoc_limits *limits;
+	struct collection *old;      /* of the last snapshot, or NULL */
 	struct collection *coll;
+	bool kept;                   /* coll is `old`, unchanged */
 	struct diags diags;
 };
 
@@ -115,6 +167,13 @@ load_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (t == NULL)
 			return NULL;
+		if (t->old != NULL && collection_unchanged(t->old)) {
+			collection_ref(t->old);
+			t->coll = t->old;
+			t->kept = true;
+			diags_append(&t->diags, &t->old->diags);
+			continue;
+		}
 		t->coll = collection_load(t->root, t->id, t->conf, t->limits,
 		    &t->diags);
 	}
@@ -204,6 +263,13 @@ struct library *
 library_load(const char *root, const struct library_opts *opts,
     struct perr *e)
 {
+	return library_reload(root, opts, NULL, NULL, e);
+}
+
+struct library *
+library_reload(const char *root, const struct library_opts *opts,
+    const struct library *old, size_t *nread, struct perr *e)
+{
 	const struct ydoc_limits *limits = opts && opts->limits ? opts->limits :
 	    &ydoc_default_limits;
 	struct load_pool pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -231,6 +297,9 @@ library_load(const char *root, const struct library_opts *opts,
 		pool.tasks[i].id = ids[i];
 		pool.tasks[i].limits = limits;
 		pool.tasks[i].conf = opts != NULL ? opts->conf : NULL;
+		if (old != NULL && strcmp(old->root, real) == 0)
+			pool.tasks[i].old = (struct collection *)
+			    library_collection(old, ids[i]);
 	}
 	pool.ntasks = nids;
 	nthreads = opts && opts->threads > 0 ? opts->threads :
@@ -255,7 +324,11 @@ library_load(const char *root, const struct library_opts *opts,
 			pthread_join(threads[i], NULL);
 	}
 	colls = xcalloc(nids ? nids : 1, sizeof *colls);
+	if (nread != NULL)
+		*nread = 0;
 	for (size_t i = 0; i < nids; i++) {
+		if (nread != NULL && !pool.tasks[i].kept)
+			(*nread)++;
 		diags_append(&diags, &pool.tasks[i].diags);
 		diags_free(&pool.tasks[i].diags);
 		if (pool.tasks[i].coll != NULL)
@@ -271,5 +344,9 @@ library_load(const char *root, const struct library_opts *opts,
 	free(real);
 	diags_sort(&diags);
 	lib->diags = diags;
+	/* the parse trees freed as each collection was built are most of
+	 * what loading allocated: give them back to the system rather
+	 * than keep the peak for good */
+	malloc_trim(0);
 	return lib;
 }

@@ -61,7 +61,7 @@ yvalue(struct arena *a, const struct ynode *n, enum ptype t, bool allow_none,
 		return false;
 	}
 	if (out->kind == V_STR)
-		out->u.str = arena_strdup(a, s);
+		out->u.str = arena_intern(a, s, strlen(s));
 	return true;
 }
 
@@ -156,11 +156,11 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 		return;
 	}
 	if (ps->nparams == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		struct param *np = arena_array(b->a, ncap, sizeof *np);
-		if (ps->nparams)
-			memcpy(np, ps->params, ps->nparams * sizeof *np);
-		ps->params = np;
+		/* grown on the heap while building, and copied into the
+		 * arena at its exact size at the end (pset_build) */
+		size_t ncap = b->cap ? b->cap * 2 : 8;
+		ps->params = xreallocarray(ps->params, ncap,
+		    sizeof *ps->params);
 		b->assigned = xreallocarray(b->assigned, ncap,
 		    sizeof *b->assigned);
 		b->refs = xreallocarray(b->refs, ncap, sizeof *b->refs);
@@ -168,7 +168,7 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 	}
 	p = &ps->params[ps->nparams];
 	memset(p, 0, sizeof *p);
-	p->name = arena_strdup(b->a, name);
+	p->name = arena_intern(b->a, name, strlen(name));
 	p->type = (enum ptype)t;
 	p->free_pos = -1;
 	p->node = val;
@@ -394,7 +394,7 @@ read_row_keys(struct builder *b, const struct ynode *data, const char *what)
 
 	for (size_t r = 0; r < data->n; r++) {
 		const struct ynode *k = data->items[2 * r];
-		keys[r] = k->str;
+		keys[r] = arena_intern(b->a, k->str, strlen(k->str));
 		if (!key_valid(k->str))
 			yerror(b->diags, k, "%s: key '%s' is not a valid Table "
 			    "Index value (ASCII, without / \\ ? * : | \" ' < > "
@@ -554,7 +554,7 @@ read_table2d(struct builder *b, const struct ynode *el)
 				    "name in the tree (%% written %%25), which "
 				    "holds at most %d", k, dir_name_len(k),
 				    PF_NAME_MAX);
-			t.colkeys[c] = k;
+			t.colkeys[c] = arena_intern(b->a, k, strlen(k));
 		}
 	}
 	if (data != NULL && data->kind != Y_MAP) {
@@ -636,7 +636,8 @@ read_descriptions(struct builder *b, const struct ynode *node)
 		}
 		if ((text = ytext(d->items[2 * i + 1], "description",
 		    b->diags)) != NULL)
-			b->ps->params[pi].description = arena_strdup(b->a, text);
+			b->ps->params[pi].description = arena_intern(b->a,
+			    text, strlen(text));
 	}
 }
 
@@ -975,8 +976,9 @@ pset_build(struct arena *a, const struct ynode *node,
 		.errors_at_start = diags->nerrors,
 		.ps = ps,
 	};
-	int *freev = arena_array(a, PF_MAX_FREE, sizeof *freev);
+	int *freev = xcalloc(PF_MAX_FREE, sizeof *freev);
 	size_t nfree = 0;
+	struct param *heap_params;
 
 	memset(ps, 0, sizeof *ps);
 	ps->free = freev;
@@ -1037,6 +1039,20 @@ pset_build(struct arena *a, const struct ynode *node,
 	}
 	free(b.assigned);
 	free(b.refs);
+	/* the arrays grown on the heap go into the arena at their size: a
+	 * library of many small classes pays for what they hold only */
+	heap_params = ps->params;
+	ps->params = arena_array(a, ps->nparams ? ps->nparams : 1,
+	    sizeof *ps->params);
+	if (ps->nparams != 0)
+		memcpy(ps->params, heap_params, ps->nparams *
+		    sizeof *ps->params);
+	free(heap_params);
+	ps->free = arena_array(a, ps->nfree ? ps->nfree : 1,
+	    sizeof *ps->free);
+	if (ps->nfree != 0)
+		memcpy(ps->free, freev, ps->nfree * sizeof *ps->free);
+	free(freev);
 	return diags->nerrors - b.errors_at_start;
 }
 

@@ -203,6 +203,7 @@ buf_str(struct buf *b)
 /* Arenas: a list of chunks, bump allocation inside each. */
 
 #define ARENA_CHUNK (64 * 1024)
+#define ARENA_FIRST (2 * 1024)
 #define ARENA_ALIGN 16
 
 struct arena_chunk {
@@ -213,7 +214,13 @@ struct arena_chunk {
 };
 
 struct arena {
-	struct arena_chunk *head;
+	size_t total;                 /* bytes of its chunks */
+	struct arena_chunk *head;     /* aligned allocations */
+	struct arena_chunk *bytes;    /* strings: no alignment */
+	/* arena_intern's table (open addressing), NULL when not
+	 * interning */
+	const char **interned;
+	size_t icap, icount;
 };
 
 struct arena *
@@ -222,46 +229,71 @@ arena_new(void)
 	return xcalloc(1, sizeof(struct arena));
 }
 
-void
-arena_free(struct arena *a)
+static void
+free_chunks(struct arena_chunk *c)
 {
-	struct arena_chunk *c, *next;
+	struct arena_chunk *next;
 
-	if (a == NULL)
-		return;
-	for (c = a->head; c != NULL; c = next) {
+	for (; c != NULL; c = next) {
 		next = c->next;
 		free(c);
 	}
+}
+
+void
+arena_free(struct arena *a)
+{
+	if (a == NULL)
+		return;
+	free_chunks(a->head);
+	free_chunks(a->bytes);
+	free(a->interned);
 	free(a);
+}
+
+/* n bytes (already rounded to the alignment wanted) from the chunk list
+ * `*list`. */
+static void *
+chunk_alloc(struct arena *a, struct arena_chunk **list, size_t n)
+{
+	struct arena_chunk *c = *list;
+	size_t size;
+	void *p;
+
+	if (c == NULL || c->size - c->used < n) {
+		/* chunks grow from ARENA_FIRST to ARENA_CHUNK as the arena
+		 * does: a small collection takes little more than it holds */
+		size_t want = c == NULL ? ARENA_FIRST : c->size * 2;
+		if (want > ARENA_CHUNK)
+			want = ARENA_CHUNK;
+		size = n > want / 4 ? n : want;
+		a->total += size;
+		c = xmalloc(sizeof(*c) + size);
+		c->size = size;
+		c->used = 0;
+		if (size == n && *list != NULL) {
+			/* A big block: keep filling the current chunk. */
+			c->next = (*list)->next;
+			(*list)->next = c;
+		} else {
+			c->next = *list;
+			*list = c;
+		}
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
 }
 
 void *
 arena_alloc(struct arena *a, size_t n)
 {
-	struct arena_chunk *c = a->head;
-	size_t size;
 	void *p;
 
 	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (n == 0)
 		n = ARENA_ALIGN;
-	if (c == NULL || c->size - c->used < n) {
-		size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-		c = xmalloc(sizeof(*c) + size);
-		c->size = size;
-		c->used = 0;
-		if (size == n && a->head != NULL) {
-			/* A big block: keep filling the current chunk. */
-			c->next = a->head->next;
-			a->head->next = c;
-		} else {
-			c->next = a->head;
-			a->head = c;
-		}
-	}
-	p = (char *)c->data + c->used;
-	c->used += n;
+	p = chunk_alloc(a, &a->head, n);
 	memset(p, 0, n);
 	return p;
 }
@@ -277,11 +309,82 @@ arena_array(struct arena *a, size_t nmemb, size_t size)
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p;
 
+	if (n >= SIZE_MAX - 1)
+		pf_fatal("arena string of %zu bytes", n);
+	p = chunk_alloc(a, &a->bytes, n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+size_t
+arena_size(const struct arena *a)
+{
+	return a->total;
+}
+
+void
+arena_intern_begin(struct arena *a)
+{
+	if (a->interned == NULL) {
+		a->icap = 1024;
+		a->icount = 0;
+		a->interned = xcalloc(a->icap, sizeof *a->interned);
+	}
+}
+
+void
+arena_intern_end(struct arena *a)
+{
+	free(a->interned);
+	a->interned = NULL;
+	a->icap = a->icount = 0;
+}
+
+/* FNV-1a */
+static size_t
+str_hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+const char *
+arena_intern(struct arena *a, const char *s, size_t n)
+{
+	size_t i;
+
+	if (a->interned == NULL || memchr(s, '\0', n) != NULL)
+		return arena_strndup(a, s, n);
+	if (2 * (a->icount + 1) > a->icap) {
+		size_t ncap = a->icap * 2;
+		const char **nt = xcalloc(ncap, sizeof *nt);
+		for (size_t j = 0; j < a->icap; j++) {
+			const char *t = a->interned[j];
+			if (t == NULL)
+				continue;
+			i = str_hash(t, strlen(t)) & (ncap - 1);
+			while (nt[i] != NULL)
+				i = (i + 1) & (ncap - 1);
+			nt[i] = t;
+		}
+		free(a->interned);
+		a->interned = nt;
+		a->icap = ncap;
+	}
+	i = str_hash(s, n) & (a->icap - 1);
+	for (; a->interned[i] != NULL; i = (i + 1) & (a->icap - 1)) {
+		const char *t = a->interned[i];
+		if (strncmp(t, s, n) == 0 && t[n] == '\0')
+			return t;
+	}
+	a->icount++;
+	return a->interned[i] = arena_strndup(a, s, n);
 }
 
 char *

@@ -50,6 +50,7 @@ struct loader {
 	 * that of the document that includes the others (includes of an
 	 * include are relative to the same directory, not to the file) */
 	const char *incdir;
+	const struct ydoc_seen *seen;   /* told of each include, or NULL */
 	/* nodes made, aliases expanded: one count for a document and all it
 	 * includes (each include would otherwise have a budget of its own,
 	 * and includes that include others multiply it) */
@@ -69,7 +70,8 @@ struct loader {
 };
 
 static struct ynode *load_buffer(struct arena *, const char *, size_t,
-    const char *, const char *, const char *, const struct ydoc_limits *,
+    const char *, const char *, const char *, const struct ydoc_seen *,
+    const struct ydoc_limits *,
     struct diags *, int, size_t *);
 
 const char *
@@ -295,6 +297,15 @@ include_file(struct loader *l, const char *rel, const yaml_mark_t *m,
 	/* O_NONBLOCK: a FIFO is refused below, not waited on */
 	fd = open_beneath(l->include_root, rel, O_RDONLY | O_NONBLOCK, &link,
 	    &target);
+	if (l->seen != NULL) {
+		/* what was found (or not) there, for live reloading */
+		char *path = xasprintf("%s/%s", l->include_root, rel);
+		int saved = errno;
+		l->seen->fn(l->seen->arg, path, fd != -1 && fstat(fd, &st) == 0 ?
+		    &st : NULL);
+		free(path);
+		errno = saved;
+	}
 	if (fd == -1 && errno == EXDEV) {
 		if (link != NULL)
 			lerror_soft(l, m, "!include '%s' points outside the "
@@ -338,7 +349,7 @@ include_file(struct loader *l, const char *rel, const yaml_mark_t *m,
 	display = l->incdir[0] != '\0' ? arena_printf(l->arena, "%s/%s",
 	    l->incdir, rel) : arena_strdup(l->arena, rel);
 	n = load_buffer(l->arena, data, len, display, l->incdir,
-	    l->include_root, l->limits, l->diags, l->include_depth + 1,
+	    l->include_root, l->seen, l->limits, l->diags, l->include_depth + 1,
 	    l->nodes);
 	if (n == NULL && *l->nodes >= l->limits->max_nodes)
 		l->failed = true;   /* the budget is spent: so is ours */
@@ -568,8 +579,8 @@ handle_alias(struct loader *l, yaml_event_t *ev, struct ynode **root)
 static struct ynode *
 load_buffer(struct arena *arena, const char *data, size_t len,
     const char *display, const char *incdir, const char *include_root,
-    const struct ydoc_limits *limits, struct diags *diags, int include_depth,
-    size_t *nodes)
+    const struct ydoc_seen *seen, const struct ydoc_limits *limits,
+    struct diags *diags, int include_depth, size_t *nodes)
 {
 	size_t own = 0;
 	struct loader l = {
@@ -577,6 +588,7 @@ load_buffer(struct arena *arena, const char *data, size_t len,
 		.display = display,
 		.incdir = incdir,
 		.include_root = include_root,
+		.seen = seen,
 		.limits = limits != NULL ? limits : &ydoc_default_limits,
 		.diags = diags,
 		.include_depth = include_depth,
@@ -661,13 +673,22 @@ ydoc_load_buffer(struct arena *arena, const char *data, size_t len,
     const struct ydoc_limits *limits, struct diags *diags)
 {
 	return load_buffer(arena, data, len, arena_strdup(arena, display),
-	    NULL, include_root, limits, diags, 0, NULL);
+	    NULL, include_root, NULL, limits, diags, 0, NULL);
 }
 
 struct ynode *
 ydoc_load_fd(struct arena *arena, int fd, const char *display,
     const char *include_root, const struct ydoc_limits *limits,
     struct diags *diags)
+{
+	return ydoc_load_fd_seen(arena, fd, display, include_root, limits,
+	    diags, NULL);
+}
+
+struct ynode *
+ydoc_load_fd_seen(struct arena *arena, int fd, const char *display,
+    const char *include_root, const struct ydoc_limits *limits,
+    struct diags *diags, const struct ydoc_seen *seen)
 {
 	const struct ydoc_limits *lim = limits ? limits : &ydoc_default_limits;
 	struct ynode *root = NULL;
@@ -702,7 +723,7 @@ ydoc_load_fd(struct arena *arena, int fd, const char *display,
 		len += (size_t)got;
 	}
 	root = load_buffer(arena, data, len, arena_strdup(arena, display),
-	    NULL, include_root, lim, diags, 0, NULL);
+	    NULL, include_root, seen, lim, diags, 0, NULL);
 	free(data);
 	return root;
 }
@@ -819,7 +840,7 @@ read_strings(struct arena *a, const struct ynode *n, size_t *count,
 	for (size_t i = 0; i < len; i++) {
 		const char *s = ytext(ylist_at(n, i), what, d);
 		if (s != NULL)
-			v[out++] = arena_strdup(a, s);
+			v[out++] = arena_intern(a, s, strlen(s));
 	}
 	*count = out;
 	return v;
@@ -856,7 +877,7 @@ need_text(struct arena *a, const struct ynode *el, const char *key,
 	}
 	if ((s = ytext(v, key, d)) == NULL)
 		return NULL;
-	return arena_strdup(a, s);
+	return arena_intern(a, s, strlen(s));
 }
 
 /* An optional text value: NULL when absent. */
@@ -871,5 +892,5 @@ opt_text(struct arena *a, const struct ynode *el, const char *key,
 		return NULL;
 	if ((s = ytext(v, key, d)) == NULL)
 		return NULL;
-	return arena_strdup(a, s);
+	return arena_intern(a, s, strlen(s));
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "partsfs/util/diag.h"
@@ -101,6 +102,14 @@ struct maker {
 struct collection;
 struct conf;
 
+/* A place in a library file (diagnostics after loading, when the parse
+ * tree is gone): the file as diagnostics name it, 1-based line and
+ * column. */
+struct fpos {
+	const char *file;
+	int line, col;
+};
+
 struct pclass {
 	const char *id;
 	struct collection *coll;
@@ -124,7 +133,23 @@ struct pclass {
 						 * format (GEN_NONE: json
 						 * only) */
 	struct maker makers[FMT__COUNT];
+	struct fpos pos;                        /* the class element */
+	struct fpos id_pos;                     /* its id's value */
+	/* the class element in the parse tree: only while its collection
+	 * loads (collection_load frees the tree and sets it to NULL) */
 	const struct ynode *node;
+};
+
+/* A file a collection was read from, or looked for (a directory, a
+ * missing .base file): what stat(2) said then.  A collection all of
+ * whose files are as they were is kept by a live reload. */
+struct file_dep {
+	const char *path;             /* absolute */
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
 };
 
 struct collection {
@@ -143,6 +168,13 @@ struct collection {
 	struct base_file **base_files;
 	struct timespec mtime;        /* newest of the files it was read from */
 	size_t nerrors;               /* errors found while loading it */
+	struct diags diags;           /* what loading it reported */
+	struct file_dep *deps;        /* the files it was read from */
+	size_t ndeps, depcap;
+	struct timespec load_start;   /* when its loading began */
+	/* a file of it changed as it was read (or so soon before that the
+	 * file times cannot tell): never kept */
+	bool racy;
 	struct arena *arena;
 	atomic_uint refs;
 };
@@ -184,6 +216,15 @@ struct library *library_ref(struct library *lib);
 void library_unref(struct library *lib);
 void collection_ref(struct collection *c);
 void collection_unref(struct collection *c);
+
+/* While `c` loads: it was read from (or looked for) file `path`, whose
+ * status is `st` (NULL: it could not be had). */
+void collection_dep(struct collection *c, const char *path,
+    const struct stat *st);
+/* Whether every file `c` was read from is as it was (stat(2) of each:
+ * device, inode, size, modification and change times, or still
+ * missing), and none changed as it was read.  Lock-free; `c` only read. */
+bool collection_unchanged(const struct collection *c);
 
 const struct collection *library_collection(const struct library *lib,
     const char *id);

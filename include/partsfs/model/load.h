@@ -32,6 +32,17 @@ struct library *library_load(const char *root,
     const struct library_opts *opts, struct perr *e);
 
 /*
+ * The same, keeping the collections of `old` (a snapshot of the same
+ * library, or NULL) whose files have not changed since they were read
+ * (collection_unchanged): the new snapshot shares them, the same
+ * objects, with their diagnostics; the others are read again.
+ * *nread (unless NULL): the collections read.
+ */
+struct library *library_reload(const char *root,
+    const struct library_opts *opts, const struct library *old,
+    size_t *nread, struct perr *e);
+
+/*
  * Load one collection `id` of the library at `root` (data/<id>.blt and its
  * database files, including those of the command executors `conf` names),
  * reporting into `diags`.  `root` is absolute, without symlinks.  Returns

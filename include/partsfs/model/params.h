@@ -31,7 +31,8 @@ struct param {
 	 * common to every table using it, natural order.  Bool: false, true. */
 	const char **choices;
 	size_t nchoices;
-	const struct ynode *node;     /* its `types` entry, for diagnostics */
+	const struct ynode *node;     /* its `types` entry, while the set is
+	                               * built (NULL once loaded) */
 };
 
 /* A table: the row chosen by the value of `index` gives values to the

@@ -62,6 +62,15 @@ void *arena_array(struct arena *a, size_t nmemb, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) PF_PRINTF(2, 3);
+/* Between arena_intern_begin and arena_intern_end (which frees the
+ * table), arena_intern returns one copy of each distinct string (the
+ * first n bytes of s), never to be written to; otherwise, or for a
+ * string holding a NUL byte, a copy of its own as arena_strndup. */
+/* The bytes of memory `a` holds (its chunks). */
+size_t arena_size(const struct arena *a);
+void arena_intern_begin(struct arena *a);
+void arena_intern_end(struct arena *a);
+const char *arena_intern(struct arena *a, const char *s, size_t n);
 
 /* An error value: a negative errno-style code and a human message.  Core
  * functions that can fail take a `struct perr *` (which may be NULL when

@@ -65,6 +65,20 @@ struct ynode *ydoc_load_fd(struct arena *arena, int fd, const char *display,
     const char *include_root, const struct ydoc_limits *limits,
     struct diags *diags);
 
+/* The same, telling `seen` (unless NULL) of every file an !include
+ * names, found or not: its path (include_root/PATH) and its status
+ * (NULL when it could not be opened).  Live reloading keeps what was
+ * read from files that have not changed since. */
+struct stat;
+struct ydoc_seen {
+	void (*fn)(void *arg, const char *path, const struct stat *st);
+	void *arg;
+};
+struct ynode *ydoc_load_fd_seen(struct arena *arena, int fd,
+    const char *display, const char *include_root,
+    const struct ydoc_limits *limits, struct diags *diags,
+    const struct ydoc_seen *seen);
+
 /* The same, from a memory buffer (used by tests and fuzzers). */
 struct ynode *ydoc_load_buffer(struct arena *arena, const char *data,
     size_t len, const char *display, const char *include_root,
