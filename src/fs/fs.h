@@ -116,6 +116,13 @@ bool inodes_get_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
     struct cache_key *key);
 void inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
     const struct cache_key *key);
+/* The length of the JSON description of inode ino in snapshot
+ * `generation`, remembered so that listings and stats do not make its
+ * text again (it is the same for the whole snapshot). */
+bool inodes_get_text_len(struct inodes *t, fuse_ino_t ino,
+    uint64_t generation, size_t *len);
+void inodes_set_text_len(struct inodes *t, fuse_ino_t ino,
+    uint64_t generation, size_t len);
 /* true at most once a minute per inode: time to mark its part used in the
  * cache's LRU order. */
 bool inodes_touch_due(struct inodes *t, fuse_ino_t ino);

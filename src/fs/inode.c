@@ -23,6 +23,9 @@ struct inode {
 	uint64_t keyed;
 	struct cache_key key;
 	uint64_t touched;           /* when its part was last marked used */
+	/* the length of its description's text in snapshot text_gen */
+	uint64_t text_gen;
+	size_t text_len;
 	/* attribute reports: begun, the last that said "not made", the
 	 * last covered by an invalidation, and those under way */
 	uint64_t reports;
@@ -438,6 +441,37 @@ inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
 		i->generation = generation;
 		i->keyed = now_ns();
 		i->key = *key;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
+inodes_get_text_len(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    size_t *len)
+{
+	struct inode *i;
+	bool ok = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && i->text_gen == generation &&
+	    generation != 0) {
+		*len = i->text_len;
+		ok = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+void
+inodes_set_text_len(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    size_t len)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL) {
+		i->text_gen = generation;
+		i->text_len = len;
 	}
 	pthread_mutex_unlock(&t->lock);
 }

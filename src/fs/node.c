@@ -279,12 +279,19 @@ fs_node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 		inodes_report_end(fs->inodes, ino, seq, st->st_size == 0);
 		break;
 	default:
-	json:
-		if ((text = fnode_json(n, NULL)) != NULL) {
+	json: {
+		size_t len;
+		if (inodes_get_text_len(fs->inodes, ino, lib->generation,
+		    &len))
+			st->st_size = (off_t)len;
+		else if ((text = fnode_json(n, NULL)) != NULL) {
 			st->st_size = (off_t)strlen(text);
+			inodes_set_text_len(fs->inodes, ino, lib->generation,
+			    strlen(text));
 			free(text);
 		}
 		break;
+	}
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 }
