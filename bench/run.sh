@@ -2,7 +2,7 @@
 # run.sh -- every benchmark of partsfs, each beside its baseline in the same
 # run, as a ratio.  Run from a build directory with `make bench`, or as
 # bench/run.sh BUILD-DIR.  Figures go to stdout and bench/out/latest.txt.
-# bench/README.md describes each benchmark.  The mount benchmarks (T4-T7)
+# bench/README.md describes each benchmark.  The mount benchmarks (T4-T8)
 # (and R1-R3 of the remote mount) need root, /dev/fuse and fusermount3,
 # and are skipped without them; R2 needs ip and nsenter too; those
 # of the real BOLTS library (B1-B2) need the corpus, FreeCAD, OpenSCAD and
@@ -74,7 +74,7 @@ done
 
 say ""
 say "summary (I2: issue 2; T1-T3: issue 3; T4-T7: issue 4; S1-S3: issue 19;"
-say "R1-R3: issue 20; M1-M2: issue 21;"
+say "R1-R3: issue 20; T4, T5, T8 and M1-M2: issue 21;"
 say "B1-B2 of issue 18, without targets, end bolts.py's section above):"
 while IFS= read -r line; do
 	say "  $line"

@@ -874,6 +874,33 @@ def a_size_0_told_just_before_the_part_was_made_is_not_read_as_eof():
 
 
 @test
+def a_placeholder_the_kernel_keeps_never_cuts_a_read_short():
+    # A part not made has size 0, kept by the kernel as long as any
+    # attribute.  Made by the mount's own job, the kernel is given the
+    # exact size at once; made by another process (partsctl get on the
+    # same cache), at the open: no read within the second ends at 0.
+    lib = fake_library(os.path.join(TMP, "libkept"), sizes=[1, 2, 3])
+    m = Mount(lib)
+    try:
+        d = m.path("fake/rod")
+        mine = os.path.join(d, "size=1.stl")
+        eq(os.stat(mine).st_size, 0, "the placeholder")
+        check_box(read(mine), 1, "read after the placeholder")
+        eq(os.stat(mine).st_size, 684, "the size right after the read")
+        other = os.path.join(d, "size=3.stl")
+        sizes = {n: os.stat(os.path.join(d, n)).st_size
+                 for n in os.listdir(d)}
+        eq(sizes["size=3.stl"], 0, "listed, not made")
+        eq(sizes["size=1.stl"], 684, "listed, made")
+        partsctl("get", "-q", "-c", m.conf, lib, "fake/rod/size=3.stl",
+                 "--cache", m.cache, "-o", os.path.join(TMP, "kept.stl"))
+        check_box(read(other), 3, "made by another process, read at once")
+        eq(os.stat(other).st_size, 684, "its size after the read")
+    finally:
+        m.unmount()
+
+
+@test
 def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_job_finishes():
     lib = fake_library(os.path.join(TMP, "libint"), seconds=3,
                        counter=os.path.join(TMP, "cint"))

@@ -190,6 +190,87 @@ a_common_value_beyond_values_max_is_not_listed(void)
 	library_unref(l);
 }
 
+/* A class of many common rows (indexed for its leaves, see path.c) of
+ * `nlen` lengths for every key and finish: its leaf `dir` lists exactly
+ * its own rows (static). */
+static const char *
+many_rows_leaf(const char *id, size_t nlen, const char *dir,
+    struct library **out)
+{
+	static struct buf listing;
+	struct buf y = BUF_INIT;
+	struct pnode n;
+	struct perr e = { 0 };
+
+	buf_printf(&y, "  - id: rod\n    parameters:\n"
+	    "      free: [key, finish, length]\n"
+	    "      defaults: {key: k1, finish: false, length: 1}\n"
+	    "      types: {key: Table Index, finish: Bool, length: Length (mm),"
+	    " d: Length (mm)}\n"
+	    "      tables:\n        index: key\n        columns: [d]\n"
+	    "        data: {");
+	for (int k = 1; k <= 30; k++)
+		buf_printf(&y, "%sk%d: [%d]", k > 1 ? ", " : "", k, k);
+	buf_printf(&y, "}\n      common:\n        - [[");
+	for (int k = 1; k <= 30; k++)
+		buf_printf(&y, "%sk%d", k > 1 ? ", " : "", k);
+	buf_printf(&y, "], [false, true], [");
+	for (size_t l = 1; l <= nlen; l++)
+		buf_printf(&y, "%s%zu", l > 1 ? ", " : "", l);
+	/* one more row of k7 only, and a repeated one */
+	buf_printf(&y, "]]\n        - [[k7], [true], [999]]\n"
+	    "        - [[k7], [true], [1]]\n    source: s\n");
+	*out = fixture_load(id, buf_str(&y));
+	buf_free(&y);
+	buf_reset(&listing);
+	if ((*out)->diags.nerrors != 0) {
+		buf_printf(&listing, "load: %s", fixture_diags(*out));
+		return buf_str(&listing);
+	}
+	if (pnode_lookup(*out, dir, &n, &e) != 0) {
+		buf_printf(&listing, "error: %s", e.msg);
+		return buf_str(&listing);
+	}
+	if (pnode_list(*out, &n, collect_name, &listing, &e) != 0)
+		buf_printf(&listing, "error: %s", e.msg);
+	pnode_clear(&n);
+	return buf_str(&listing);
+}
+
+static void
+a_leaf_of_a_class_of_many_common_rows_lists_exactly_its_own(void)
+{
+	struct library *a, *b;
+	struct buf want = BUF_INIT;
+
+	/* 30 keys x 2 x 8 lengths + 2 = 482 rows: indexed */
+	buf_printf(&want, "default.json\n");
+	for (int l = 1; l <= 8; l++)
+		buf_printf(&want, "length=%d.json\n", l);
+	buf_printf(&want, "length=999.json\n");
+	CHECK_STR(many_rows_leaf("many", 8, "many/rod/k7/true", &a),
+	    buf_str(&want));
+	buf_reset(&want);
+	buf_printf(&want, "default.json\n");
+	for (int l = 1; l <= 8; l++)
+		buf_printf(&want, "length=%d.json\n", l);
+	CHECK_STR(many_rows_leaf("many", 8, "many/rod/k8/true", &b),
+	    buf_str(&want));
+	library_unref(b);
+	/* another library of the same shape (another snapshot), whose rows
+	 * differ: its own rows, not an index kept for the first */
+	buf_reset(&want);
+	buf_printf(&want, "default.json\n");
+	for (int l = 1; l <= 5; l++)
+		buf_printf(&want, "length=%d.json\n", l);
+	CHECK_STR(many_rows_leaf("many", 5, "many/rod/k30/false", &b),
+	    buf_str(&want));
+	library_unref(b);
+	library_unref(a);
+	buf_free(&want);
+	pnode_indexes_free();
+}
+
 static void
 a_class_without_discrete_parameters_is_its_own_leaf(void)
 {
@@ -526,6 +607,7 @@ TAP_MAIN(
 	TAP_CASE(a_leaf_lists_default_and_common_stems_for_every_format),
 	TAP_CASE(a_leaf_lists_only_common_combinations_of_its_directory),
 	TAP_CASE(a_common_value_beyond_values_max_is_not_listed),
+	TAP_CASE(a_leaf_of_a_class_of_many_common_rows_lists_exactly_its_own),
 	TAP_CASE(a_class_without_discrete_parameters_is_its_own_leaf),
 	TAP_CASE(every_listed_name_resolves_to_itself),
 	TAP_CASE(a_packed_node_unpacks_to_the_same_node),

@@ -116,6 +116,13 @@ bool inodes_get_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
     struct cache_key *key);
 void inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
     const struct cache_key *key);
+/* The length of the JSON description of inode ino in snapshot
+ * `generation`, remembered so that listings and stats do not make its
+ * text again (it is the same for the whole snapshot). */
+bool inodes_get_text_len(struct inodes *t, fuse_ino_t ino,
+    uint64_t generation, size_t *len);
+void inodes_set_text_len(struct inodes *t, fuse_ino_t ino,
+    uint64_t generation, size_t len);
 /* true at most once a minute per inode: time to mark its part used in the
  * cache's LRU order. */
 bool inodes_touch_due(struct inodes *t, fuse_ino_t ino);
@@ -125,20 +132,26 @@ bool inodes_touch_due(struct inodes *t, fuse_ino_t ino);
  * arrive and drops the answers to requests sent before the last one it
  * applied: an answer "size 0" worked out just before the part was made can
  * arrive after a reader's open, and make the kernel drop that reader's own
- * fresh answer, so that its read ends at 0 bytes.  The daemon therefore
- * gives the kernel the made part's size itself (a store of its last page,
- * which also makes the kernel drop every older answer): when a job of
- * ours made it (inodes_made: the inode of that path, if the kernel has
- * it), and at an open when a report said "not made" since the size was
- * last given (inodes_stale_size: a part made by another process).  Every
- * report of a part's attributes is bracketed by report_begin and
- * report_end, `missing` when it said "not made".
+ * fresh answer, so that its read ends at 0 bytes.  And the kernel keeps
+ * the placeholder as long as any attribute (the mount's timeout): a read
+ * would end there too.  The daemon therefore gives the kernel the made
+ * part's size itself (a store of its last page, which also makes the
+ * kernel drop every older answer): when a job of ours made it, from the
+ * job's thread (inodes_made: the inode of that path and the reports
+ * begun so far, which inodes_cover marks answered once the store reached
+ * the kernel), and at an open when a report said "not made" since the
+ * size was last given (inodes_stale_size: a part made by another
+ * process, or a store that found no inode in the kernel because the
+ * answer creating it was still on its way).  Every report of a part's
+ * attributes is bracketed by report_begin and report_end, `missing` when
+ * it said "not made".
  */
 uint64_t inodes_report_begin(struct inodes *t, fuse_ino_t ino);
 void inodes_report_end(struct inodes *t, fuse_ino_t ino, uint64_t seq,
     bool missing);
 bool inodes_stale_size(struct inodes *t, fuse_ino_t ino);
-fuse_ino_t inodes_made(struct inodes *t, const char *path);
+fuse_ino_t inodes_made(struct inodes *t, const char *path, uint64_t *upto);
+void inodes_cover(struct inodes *t, fuse_ino_t ino, uint64_t upto);
 /*
  * The content of a part is the same for a key, up to what engines stamp
  * into it (FreeCAD's STEP header has the time): a part evicted and made
@@ -236,12 +249,11 @@ int fs_open_drawing(const struct library *lib, const char *file, int flags,
     struct stat *st);
 /*
  * The attributes of node n (inode ino) and how long the kernel may keep
- * them.  `listing`: for a listing of parts new to the kernel, which gives
- * them the placeholder of a part not made without working out their keys.
+ * them: the timeout of the mount, also for a part not made yet (size 0),
+ * whose exact size the kernel is given when it is made (fs_part_made).
  */
 void fs_node_attr(struct fs *fs, const struct library *lib,
-    const struct fnode *n, fuse_ino_t ino, struct stat *st, double *timeout,
-    bool listing);
+    const struct fnode *n, fuse_ino_t ino, struct stat *st, double *timeout);
 void fs_set_time(struct stat *st, const struct timespec *t);
 /* The node of inode ino in snapshot `lib` and its path (caller frees):
  * the one the inode kept, else its path resolved (and kept).  false with

@@ -185,10 +185,11 @@ fs_open_part_size(struct fs *fs, fuse_ino_t ino, off_t *size)
 /* Give the kernel the size of the made part open as `fd` by storing its
  * last page in the inode's page cache (see fs.h).  The part's content is
  * what any read would get, so nothing wrong can be cached. */
-static void
+static bool
 store_size(struct fs *fs, fuse_ino_t ino, int fd, off_t size)
 {
 	long pagesize = sysconf(_SC_PAGESIZE);
+	bool stored = false;
 	off_t off;
 	size_t n;
 	char *page;
@@ -196,16 +197,19 @@ store_size(struct fs *fs, fuse_ino_t ino, int fd, off_t size)
 	/* once the session has ended nobody would answer the reads a
 	 * store may have to wait for */
 	if (fs->se == NULL || fuse_session_exited(fs->se) || size <= 0)
-		return;
+		return false;
 	off = (size - 1) / pagesize * pagesize;
 	n = (size_t)(size - off);
 	page = xmalloc(n);
 	if (pread(fd, page, n, off) == (ssize_t)n) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
 		bv.buf[0].mem = page;
-		fuse_lowlevel_notify_store(fs->se, ino, off, &bv, 0);
+		/* -ENOENT: the kernel has no such inode (yet) */
+		stored = fuse_lowlevel_notify_store(fs->se, ino, off, &bv,
+		    0) == 0;
 	}
 	free(page);
+	return stored;
 }
 
 /*
@@ -274,13 +278,18 @@ fs_part_made(void *arg, const char *path, int fd,
 	struct fs *fs = arg;
 	struct stat st;
 	fuse_ino_t ino;
+	uint64_t upto;
 
 	(void)entry;
-	if ((ino = inodes_made(fs->inodes, path)) == 0)
+	if ((ino = inodes_made(fs->inodes, path, &upto)) == 0)
 		return;             /* the kernel has no inode for it */
 	if (fd != -1 && fstat(fd, &st) == 0) {
 		drop_other_content(fs, ino, &st);
-		store_size(fs, ino, fd, st.st_size);
+		/* the placeholder the kernel may keep is replaced; when the
+		 * store found no inode, the reports stay uncovered and the
+		 * next open gives the size */
+		if (store_size(fs, ino, fd, st.st_size))
+			inodes_cover(fs->inodes, ino, upto);
 	}
 }
 

@@ -12,6 +12,7 @@
 struct inode {
 	fuse_ino_t ino;
 	char *path;
+	uint64_t hash;              /* fnv(path), for by_path */
 	uint64_t nlookup;
 	/* the node its path resolved to in snapshot node_gen (packed) */
 	unsigned char *node;
@@ -22,6 +23,9 @@ struct inode {
 	uint64_t keyed;
 	struct cache_key key;
 	uint64_t touched;           /* when its part was last marked used */
+	/* the length of its description's text in snapshot text_gen */
+	uint64_t text_gen;
+	size_t text_len;
 	/* attribute reports: begun, the last that said "not made", the
 	 * last covered by an invalidation, and those under way */
 	uint64_t reports;
@@ -120,13 +124,19 @@ find_ino(struct inodes *t, fuse_ino_t ino)
 }
 
 static struct inode *
-find_path(struct inodes *t, const char *path)
+find_hashed(struct inodes *t, const char *path, uint64_t hash)
 {
-	struct inode *i = t->by_path[fnv(path) % t->nbuckets];
+	struct inode *i = t->by_path[hash % t->nbuckets];
 
-	while (i != NULL && strcmp(i->path, path) != 0)
+	while (i != NULL && (i->hash != hash || strcmp(i->path, path) != 0))
 		i = i->next_path;
 	return i;
+}
+
+static struct inode *
+find_path(struct inodes *t, const char *path)
+{
+	return find_hashed(t, path, fnv(path));
 }
 
 /* Grow the tables when they fill up, so chains stay short. */
@@ -140,7 +150,7 @@ rehash(struct inodes *t)
 	for (size_t b = 0; b < t->nbuckets; b++) {
 		struct inode *i, *next;
 		for (i = t->by_ino[b]; i != NULL; i = next) {
-			size_t pb = fnv(i->path) % n;
+			size_t pb = i->hash % n;
 			next = i->next_ino;
 			i->next_ino = by_ino[i->ino % n];
 			by_ino[i->ino % n] = i;
@@ -162,7 +172,7 @@ unlink_path(struct inodes *t, struct inode *i)
 {
 	struct inode **pp;
 
-	for (pp = &t->by_path[fnv(i->path) % t->nbuckets]; *pp != i;
+	for (pp = &t->by_path[i->hash % t->nbuckets]; *pp != i;
 	    pp = &(*pp)->next_path)
 		;
 	*pp = i->next_path;
@@ -217,11 +227,12 @@ fuse_ino_t
 inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
     uint64_t generation)
 {
+	uint64_t hash = fnv(path);
 	struct inode *i;
 	fuse_ino_t ino;
 
 	pthread_mutex_lock(&t->lock);
-	if ((i = find_path(t, path)) != NULL) {
+	if ((i = find_hashed(t, path, hash)) != NULL) {
 		i->nlookup++;
 		ino = i->ino;
 		if (n != NULL && i->node_gen != generation)
@@ -229,7 +240,10 @@ inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
 		pthread_mutex_unlock(&t->lock);
 		return ino;
 	}
-	ino = inodes_number(path);
+	/* inodes_number, from the hash at hand */
+	ino = path[0] == '\0' ? FUSE_ROOT_ID : hash & 0x7fffffffffffffffull;
+	if (ino < 16)
+		ino += 16;
 	while (find_ino(t, ino) != NULL)
 		ino = ino + 1 < 16 ? 16 : ino + 1;
 	if (t->count >= t->nbuckets)
@@ -237,13 +251,14 @@ inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
 	i = xcalloc(1, sizeof *i);
 	i->ino = ino;
 	i->path = xstrdup(path);
+	i->hash = hash;
 	i->nlookup = 1;
 	if (n != NULL)
 		keep_node(i, n, generation);
 	i->next_ino = t->by_ino[ino % t->nbuckets];
 	t->by_ino[ino % t->nbuckets] = i;
-	i->next_path = t->by_path[fnv(path) % t->nbuckets];
-	t->by_path[fnv(path) % t->nbuckets] = i;
+	i->next_path = t->by_path[hash % t->nbuckets];
+	t->by_path[hash % t->nbuckets] = i;
 	t->count++;
 	pthread_mutex_unlock(&t->lock);
 	return ino;
@@ -431,6 +446,37 @@ inodes_set_key(struct inodes *t, fuse_ino_t ino, uint64_t generation,
 }
 
 bool
+inodes_get_text_len(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    size_t *len)
+{
+	struct inode *i;
+	bool ok = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && i->text_gen == generation &&
+	    generation != 0) {
+		*len = i->text_len;
+		ok = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+void
+inodes_set_text_len(struct inodes *t, fuse_ino_t ino, uint64_t generation,
+    size_t len)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL) {
+		i->text_gen = generation;
+		i->text_len = len;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
 inodes_touch_due(struct inodes *t, fuse_ino_t ino)
 {
 	uint64_t now = now_ns();
@@ -523,18 +569,30 @@ inodes_content_changed(struct inodes *t, fuse_ino_t ino,
 }
 
 fuse_ino_t
-inodes_made(struct inodes *t, const char *path)
+inodes_made(struct inodes *t, const char *path, uint64_t *upto)
 {
 	struct inode *i;
 	fuse_ino_t ino = 0;
 
+	*upto = 0;
 	pthread_mutex_lock(&t->lock);
 	if ((i = find_path(t, path)) != NULL) {
 		ino = i->ino;
-		cover(i);
+		*upto = i->reports;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return ino;
+}
+
+void
+inodes_cover(struct inodes *t, fuse_ino_t ino, uint64_t upto)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	if ((i = find_ino(t, ino)) != NULL && upto > i->covered_seq)
+		i->covered_seq = upto;
+	pthread_mutex_unlock(&t->lock);
 }
 
 size_t

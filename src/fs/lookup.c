@@ -25,7 +25,7 @@ reply_entry(fuse_req_t req, struct fs *fs, const struct library *lib,
 
 	memset(&e, 0, sizeof e);
 	e.ino = inodes_lookup(fs->inodes, path, n, lib->generation);
-	fs_node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout, false);
+	fs_node_attr(fs, lib, n, e.ino, &e.attr, &e.attr_timeout);
 	e.entry_timeout = timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		inodes_forget(fs->inodes, e.ino, 1);
@@ -179,7 +179,7 @@ open_file_attr(struct fs *fs, fuse_ino_t ino, off_t size, struct stat *st,
 	*timeout = 0;
 	if ((path = inodes_path(fs->inodes, ino)) != NULL &&
 	    fs_resolve(lib, path, &n, &e) == 0) {
-		fs_node_attr(fs, lib, &n, ino, st, timeout, false);
+		fs_node_attr(fs, lib, &n, ino, st, timeout);
 		fnode_clear(&n);
 	} else {
 		st->st_ino = ino;
@@ -219,7 +219,7 @@ fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (!fs_node_of(req, ino, &lib, &n, &path))
 		return;
-	fs_node_attr(fs, lib, &n, ino, &st, &timeout, false);
+	fs_node_attr(fs, lib, &n, ino, &st, &timeout);
 	fuse_reply_attr(req, &st, timeout);
 	fnode_clear(&n);
 	library_unref(lib);
@@ -256,7 +256,10 @@ collect_name(void *ctx, const char *name, const struct pnode *child)
 	struct dirhandle *d = ctx;
 
 	(void)child;
-	d->names = xreallocarray(d->names, d->n + 1, sizeof *d->names);
+	/* doubling: a leaf may list a great many parts */
+	if ((d->n & (d->n - 1)) == 0)
+		d->names = xreallocarray(d->names, d->n ? 2 * d->n : 1,
+		    sizeof *d->names);
 	d->names[d->n++] = xstrdup(name);
 	return 0;
 }
@@ -390,11 +393,10 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else if (plus) {
 			e.ino = inodes_lookup(fs->inodes, childpath, &child,
 			    lib->generation);
-			/* a part with the placeholder of one not made: the
-			 * kernel keeps the name, so a stat of it (ls -l)
-			 * asks for its attributes only, without a lookup */
+			/* the attributes a stat would get, kept as long:
+			 * a stat of it (ls -l) asks nothing more */
 			fs_node_attr(fs, lib, &child, e.ino, &e.attr,
-			    &e.attr_timeout, true);
+			    &e.attr_timeout);
 			e.entry_timeout = fs->timeout;
 			need = fuse_add_direntry_plus(req, buf + pos,
 			    size - pos, name, &e, i + 1);

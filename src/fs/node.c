@@ -199,17 +199,18 @@ fs_open_drawing(const struct library *lib, const char *file, int flags,
 }
 
 /*
- * A part not made has the placeholder size 0 and a zero timeout, unless
- * one is open on the inode: a part taken from the cache while open (cache
- * clear, say) keeps the size of what its open files read, or the kernel
- * would cut them short, and kill the programs that map it.  A listing of
- * parts new to the kernel (no inode, nothing open) gives them that
- * placeholder without working out their cache keys (a stat asks again
- * anyway, and find needs no size at all).
+ * A part not made has the placeholder size 0, kept by the kernel as long
+ * as any attribute: the job that makes the part gives the kernel its
+ * exact size then (fs_part_made), and an open gives it when another
+ * process made it meanwhile (fs_reply_part_open), so no read ends at the
+ * placeholder.  A part taken from the cache while open keeps the size of
+ * what its open files read (timeout 0), or the kernel would cut them
+ * short, and kill the programs that map it.  Listings give the same
+ * attributes as a stat, so that ls -l needs no request per part.
  */
 void
 fs_node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
-    fuse_ino_t ino, struct stat *st, double *timeout, bool listing)
+    fuse_ino_t ino, struct stat *st, double *timeout)
 {
 	char *text;
 	uint64_t size, seq;
@@ -265,28 +266,32 @@ fs_node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 	case PN_PART:
 		if (n->pn.fmt == FMT_JSON)
 			goto json;
-		/* The exact size once made; until then a placeholder the
-		 * kernel must ask about again. */
+		/* The exact size once made; until then the placeholder,
+		 * replaced by the job that makes the part (see fs.h). */
 		seq = inodes_report_begin(fs->inodes, ino);
-		if (!listing && fs_part_cached(fs, lib, &n->pn, ino,
-		    &size) == 1)
+		if (fs_part_cached(fs, lib, &n->pn, ino, &size) == 1)
 			st->st_size = (off_t)size;
-		else if (!listing && fs_open_part_size(fs, ino, &open_size)) {
+		else if (fs_open_part_size(fs, ino, &open_size)) {
 			st->st_size = open_size;
 			*timeout = 0;
-		} else {
+		} else
 			st->st_size = 0;
-			*timeout = 0;
-		}
 		inodes_report_end(fs->inodes, ino, seq, st->st_size == 0);
 		break;
 	default:
-	json:
-		if ((text = fnode_json(n, NULL)) != NULL) {
+	json: {
+		size_t len;
+		if (inodes_get_text_len(fs->inodes, ino, lib->generation,
+		    &len))
+			st->st_size = (off_t)len;
+		else if ((text = fnode_json(n, NULL)) != NULL) {
 			st->st_size = (off_t)strlen(text);
+			inodes_set_text_len(fs->inodes, ino, lib->generation,
+			    strlen(text));
 			free(text);
 		}
 		break;
+	}
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 }

@@ -474,6 +474,7 @@ down:
 	session_down(&fs, up);
 out:
 	library_unref(lib);
+	pnode_indexes_free();
 	conf_free(conf);
 	free(root);
 	free(cmd.mountpoint);

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -743,19 +745,200 @@ names_add(struct names *ns, char *s)
 	ns->v[ns->n++] = s;
 }
 
+/*
+ * The common rows of a class with many of them, indexed by their discrete
+ * values (those a leaf directory chooses): a leaf lists the rows of its
+ * own choices, found by a binary search, instead of going through every
+ * row, which made a walk of every leaf quadratic.  The index of a pset is
+ * kept for one library snapshot (its generation, unique in the process,
+ * so a pset freed since cannot be mistaken for another at its address);
+ * the few last used are kept.
+ */
+#define ROWS_INDEXED 256          /* fewer rows are gone through */
+#define ROW_INDEXES 16            /* psets whose index is kept */
+
+struct row_key {
+	uint64_t hash;
+	size_t row;
+};
+
+struct row_index {
+	uint64_t generation;
+	const struct pset *ps;
+	struct row_key *v;
+	size_t n;
+	struct row_index *next;
+};
+
+static pthread_mutex_t row_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct row_index *row_indexes;   /* most recently used first */
+
+static uint64_t
+hash_text(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	/* a separator, so that ("ab","c") and ("a","bc") differ */
+	h ^= 0xff;
+	return h * 0x100000001b3ull;
+}
+
+/* The hash of the discrete values of `row` (NULL: the choices of leaf
+ * directory `dir`): values equal for value_equal hash alike (a choice is
+ * a string or a boolean; a row's value of another kind matches none). */
+static uint64_t
+discrete_hash(const struct pset *ps, const struct value *row,
+    const struct pnode *dir)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t d = 0;
+
+	for (size_t f = 0; f < ps->nfree; f++) {
+		const struct param *p = &ps->params[ps->free[f]];
+		struct value dv;
+		char tag;
+		if (!ptype_discrete(p->type))
+			continue;
+		if (row == NULL)
+			choice_value(p, dir->choice[d++], &dv);
+		else
+			dv = row[f];
+		tag = (char)dv.kind;
+		h = hash_text(h, &tag, 1);
+		if (dv.kind == V_STR)
+			h = hash_text(h, dv.u.str, strlen(dv.u.str));
+		else if (dv.kind == V_BOOL)
+			h = hash_text(h, dv.u.b ? "1" : "0", 1);
+	}
+	return h;
+}
+
+static int
+row_key_cmp(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
 static void
-leaf_names(const struct pnode *dir, struct names *ns)
+row_index_free(struct row_index *ri)
+{
+	free(ri->v);
+	free(ri);
+}
+
+/* The index of ps in snapshot `generation`, made if need be, moved to
+ * the front; row_lock held. */
+static struct row_index *
+row_index_get(const struct pset *ps, uint64_t generation)
+{
+	struct row_index **pp, *ri;
+	size_t kept = 0;
+
+	for (pp = &row_indexes; (ri = *pp) != NULL; pp = &ri->next) {
+		if (ri->ps == ps && ri->generation == generation) {
+			*pp = ri->next;
+			ri->next = row_indexes;
+			row_indexes = ri;
+			return ri;
+		}
+	}
+	ri = xcalloc(1, sizeof *ri);
+	ri->generation = generation;
+	ri->ps = ps;
+	ri->n = ps->ncommon;
+	ri->v = xreallocarray(NULL, ps->ncommon, sizeof *ri->v);
+	for (size_t r = 0; r < ps->ncommon; r++) {
+		ri->v[r].hash = discrete_hash(ps, &ps->common[r * ps->nfree],
+		    NULL);
+		ri->v[r].row = r;
+	}
+	qsort(ri->v, ri->n, sizeof *ri->v, row_key_cmp);
+	ri->next = row_indexes;
+	row_indexes = ri;
+	/* the oldest go */
+	for (pp = &row_indexes; *pp != NULL; pp = &(*pp)->next) {
+		if (++kept > ROW_INDEXES) {
+			struct row_index *old = *pp;
+			*pp = NULL;
+			while (old != NULL) {
+				struct row_index *next = old->next;
+				row_index_free(old);
+				old = next;
+			}
+			break;
+		}
+	}
+	return ri;
+}
+
+void
+pnode_indexes_free(void)
+{
+	pthread_mutex_lock(&row_lock);
+	while (row_indexes != NULL) {
+		struct row_index *next = row_indexes->next;
+		row_index_free(row_indexes);
+		row_indexes = next;
+	}
+	pthread_mutex_unlock(&row_lock);
+}
+
+/* The common rows that may belong to leaf `dir` (all of them for a class
+ * with few), in *rows (caller frees), in their order. */
+static size_t
+leaf_rows(const struct pnode *dir, uint64_t generation, size_t **rows)
+{
+	const struct pset *ps = &dir->cls->ps;
+	const struct row_index *ri;
+	size_t lo, hi, n = 0;
+	uint64_t h;
+
+	if (ps->ncommon < ROWS_INDEXED || pset_ndiscrete(ps) == 0) {
+		*rows = xreallocarray(NULL, ps->ncommon + 1, sizeof **rows);
+		for (size_t r = 0; r < ps->ncommon; r++)
+			(*rows)[r] = r;
+		return ps->ncommon;
+	}
+	h = discrete_hash(ps, NULL, dir);
+	pthread_mutex_lock(&row_lock);
+	ri = row_index_get(ps, generation);
+	/* the first key of hash h */
+	for (lo = 0, hi = ri->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ri->v[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hi = lo; hi < ri->n && ri->v[hi].hash == h; hi++)
+		;
+	*rows = xreallocarray(NULL, hi - lo + 1, sizeof **rows);
+	for (size_t i = lo; i < hi; i++)
+		(*rows)[n++] = ri->v[i].row;
+	pthread_mutex_unlock(&row_lock);
+	return n;
+}
+
+static void
+leaf_names(const struct pnode *dir, uint64_t generation, struct names *ns)
 {
 	const struct pclass *cls = dir->cls;
 	const struct pset *ps = &cls->ps;
 	struct buf stem = BUF_INIT, val = BUF_INIT;
 	char **stems = NULL;
-	size_t nstems = 0;
+	size_t nstems = 0, *rows, nrows;
 
-	stems = xcalloc(ps->ncommon + 1, sizeof *stems);
+	nrows = leaf_rows(dir, generation, &rows);
+	stems = xcalloc(nrows + 1, sizeof *stems);
 	stems[nstems++] = xstrdup("default");
-	for (size_t r = 0; r < ps->ncommon; r++) {
-		const struct value *row = &ps->common[r * ps->nfree];
+	for (size_t k = 0; k < nrows; k++) {
+		const struct value *row = &ps->common[rows[k] * ps->nfree];
 		size_t d = 0;
 		bool match = true;
 		buf_reset(&stem);
@@ -797,6 +980,7 @@ leaf_names(const struct pnode *dir, struct names *ns)
 	for (size_t i = 0; i < nstems; i++)
 		free(stems[i]);
 	free(stems);
+	free(rows);
 	buf_free(&stem);
 	buf_free(&val);
 }
@@ -829,7 +1013,7 @@ dir_names(const struct library *lib, const struct pnode *dir,
 		break;
 	case PN_CLASS:
 		if (dir->depth == pset_ndiscrete(&dir->cls->ps)) {
-			leaf_names(dir, ns);
+			leaf_names(dir, lib->generation, ns);
 			break;
 		}
 		{

@@ -96,6 +96,9 @@ typedef int (*pnode_list_fn)(void *ctx, const char *name,
  */
 int pnode_list(const struct library *lib, const struct pnode *dir,
     pnode_list_fn fn, void *ctx, struct perr *e);
+/* Free the indexes of common rows kept for listing the leaves of classes
+ * with many (they are kept for the last few classes listed). */
+void pnode_indexes_free(void);
 
 /* The canonical path of a node, from the root, without a leading slash
  * ("" for the root). */
