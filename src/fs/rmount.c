@@ -189,8 +189,9 @@ entry_attr(struct rfs *rfs, const struct rentry *x, const char *path,
 			/* not made on the server (any more), fetched here */
 			st->st_size = blob.st_size;
 			close(fd);
-		} else
-			*timeout = 0;   /* not made: asked again at each stat */
+		}
+		/* not made: size 0 the kernel may keep as long as the listing
+		 * holds (an open gives it the size: fs_reply_part_open) */
 		inodes_report_end(rfs->fs.inodes, ino, seq, st->st_size == 0);
 		break;
 	default:
