@@ -16,6 +16,7 @@
 
 #include "partsfs/make/job.h"
 #include "partsfs/make/spawn.h"
+#include "partsfs/make/version.h"
 #include "partsfs/util/log.h"
 
 #define MAX_ERRORS 64
@@ -326,6 +327,142 @@ key_unlock(int fd, char *path)
 	free(path);
 }
 
+/* The version query of a job whose version is pending, on a thread of
+ * its own beside the engine (see run_pending). */
+struct version_ask {
+	const struct exec_env *env;
+	const struct plan *plan;
+	char *version;
+};
+
+static void *
+ask_version(void *arg)
+{
+	struct version_ask *a = arg;
+	bool unknown = false;
+
+	a->version = plan_version(a->env, a->plan, VERSION_ASK, &unknown);
+	return NULL;
+}
+
+/* The plan's version is known: its key is the part's from now on (under
+ * the lock: the table finds jobs by it). */
+static void
+set_version(struct jobs *jobs, struct job *j, const char *version)
+{
+	pthread_mutex_lock(&jobs->lock);
+	plan_set_version(&jobs->env, &j->plan, version);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+/*
+ * A job whose plan's version is pending (plan_make_deferred): the version
+ * query runs on a thread of its own while the engine makes the part, and
+ * the part is keyed once both are done, so that the first part of an
+ * engine on a fresh cache costs what its engine does.  Its real key is
+ * then locked, and looked up as a job's always is (another process may
+ * have made the part meanwhile: that one is used).  false, with the
+ * version set, when it is known by now after all (run_job goes on as for
+ * any job); true when the job has been finished.
+ */
+static bool
+run_pending(struct jobs *jobs, struct job *j)
+{
+	struct version_ask ask = { &jobs->env, &j->plan, NULL };
+	struct engine_failure fail = { 0 };
+	struct perr e = { 0 };
+	char *scratch = NULL, *out = NULL, *version, *lockpath = NULL;
+	enum job_state state = JOB_FAILED;
+	bool unknown = false, made = false;
+	pthread_t thread;
+	int r = -1, lockfd = -1;
+
+	version = plan_version(&jobs->env, &j->plan, 0, &unknown);
+	if (!unknown || pthread_create(&thread, NULL, ask_version,
+	    &ask) != 0) {
+		/* learnt meanwhile (another thread or process), or no
+		 * thread to ask on: asked here */
+		if (unknown)
+			version = plan_version(&jobs->env, &j->plan,
+			    VERSION_ASK, &unknown);
+		set_version(jobs, j, version);
+		free(version);
+		return false;
+	}
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+	} else if ((scratch = cache_scratch(jobs->env.cache, &e)) == NULL) {
+		j->error = xasprintf("no scratch space for the job: %s", e.msg);
+		j->system = true;
+	} else {
+		pthread_mutex_lock(&jobs->lock);
+		if (!jobs->stopping) {
+			jobs->stats.runs++;
+			made = true;
+		}
+		pthread_mutex_unlock(&jobs->lock);
+		if (made)
+			r = exec_run(&jobs->env, &j->plan, scratch, &out,
+			    &fail);
+	}
+	pthread_join(thread, NULL);
+	set_version(jobs, j, ask.version);
+	free(ask.version);
+	if (j->error != NULL)
+		goto done;
+	if (!made || stopping(jobs)) {
+		/* the query or the engine may have been killed for it */
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		goto done;
+	}
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+		goto done;
+	}
+	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	if (lockfd == -1 && stopping(jobs)) {
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+	} else if (cache_lookup_open(jobs->env.cache, &j->plan.key,
+	    &j->entry, &j->blob_fd, NULL) == 1)
+		/* made by another process meanwhile: that one is the part */
+		state = JOB_DONE;
+	else if (r != 0) {
+		j->error = engine_failure_text(&fail);
+		if (!fail.system)
+			cache_fail(jobs->env.cache, &j->plan.key, j->error,
+			    fail.timed_out ? jobs->env.conf->timeout : 0);
+		else
+			j->system = true;
+	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
+	    j->plan.fmt, out, j->plan.label, &j->entry, &j->blob_fd,
+	    &e) != 0) {
+		j->error = xasprintf("the part was made but could not be "
+		    "stored: %s", e.msg);
+		j->system = true;
+	} else
+		state = JOB_DONE;
+done:
+	engine_failure_clear(&fail);
+	if (out != NULL)
+		unlink(out);            /* published: moved out already */
+	free(out);
+	key_unlock(lockfd, lockpath);
+	if (state == JOB_DONE && jobs->on_made != NULL)
+		jobs->on_made(jobs->on_made_arg, j->plan.path, j->blob_fd,
+		    &j->entry);
+	pthread_mutex_lock(&jobs->lock);
+	finish(jobs, j, state);
+	if (scratch != NULL) {
+		cache_scratch_remove(scratch);
+		free(scratch);
+	}
+	return true;
+}
+
 static void
 run_job(struct jobs *jobs, struct job *j)
 {
@@ -338,6 +475,8 @@ run_job(struct jobs *jobs, struct job *j)
 	char *lockpath = NULL;
 	int lockfd;
 
+	if (j->plan.version_pending && run_pending(jobs, j))
+		return;
 	/* Made in the meantime (another process, or before we were asked)? */
 	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
 	if (lockfd == -1 && stopping(jobs)) {
@@ -861,6 +1000,12 @@ bool
 job_system(struct job *j)
 {
 	return j->state == JOB_FAILED && j->system;
+}
+
+const struct plan *
+job_plan(struct job *j)
+{
+	return &j->plan;
 }
 
 const char *
