@@ -395,7 +395,8 @@ fixture_core_open(struct fixture_core *fc,
 		pf_fatal("%s: %s", dir, strerror(errno));
 	free(dir);
 	fc->script = xasprintf("%s/fake/fake/box.txt", fc->dir);
-	fc->cachedir = xasprintf("%s/cache", fc->tmp);
+	fc->cachedir = o->cache_dir != NULL ? xstrdup(o->cache_dir) :
+	    xasprintf("%s/cache", fc->tmp);
 	fc->counter = xasprintf("%s/counter", fc->tmp);
 	buf_printf(&y, "executors:\n  commands:\n    - name: fake\n"
 	    "      argv: [%s, \"{params}\", \"{output}\", \"{format}\", "

@@ -100,6 +100,7 @@ struct fixture_core_opts {
 					 * engine) */
 	bool version;                   /* it has a version command:
 					 * program --version */
+	const char *cache_dir;          /* the cache (NULL: a new one) */
 };
 /* Open the rig (opts may be NULL); aborts when anything fails. */
 void fixture_core_open(struct fixture_core *fc,

@@ -1024,8 +1024,11 @@ a_fetch_ahead_gives_up_at_once_when_its_engine_version_is_not_known(void)
 	fixture_core_close(&fc);
 }
 
+/* An engine whose version query (a second) and whose parts (`seconds`)
+ * take time: the fetch asks the version beside the engine, so that the
+ * part takes about the longer of the two, not their sum. */
 static void
-a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread(void)
+a_fetch_of_an_engine_of_unknown_version_asks_it_beside_its_job(void)
 {
 	struct fixture_core fc;
 	struct heard h = { 0 };
@@ -1041,13 +1044,19 @@ a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread(void)
 	fixture_core_open(&fc, &(struct fixture_core_opts){
 	    .program = engine, .version = true });
 	t0 = now_s();
-	r = fixture_fetch(&fc, "fake/box/size=8.stl", 0, hear, &h, &f);
+	r = fixture_fetch(&fc, "fake/box/seconds=1,size=8.stl", 0, hear, &h,
+	    &f);
 	took = now_s() - t0;
 	CHECK_INT(r, 0);
-	CHECK_INT(fetch_state(f), FETCH_PLANNING);
-	/* the query takes a second: not on this thread */
+	/* the query takes a second: not on this thread, nor before the
+	 * job */
 	CHECK_MSG(took < 0.5, "core_fetch took %.2fs", took);
+	CHECK(fetch_state(f) == FETCH_QUEUED || fetch_state(f) ==
+	    FETCH_RUNNING);
 	CHECK_INT(fetch_wait(f, WAIT), FETCH_DONE);
+	took = now_s() - t0;
+	CHECK_MSG(took < 1.7, "a 1 s query and a 1 s engine took %.2fs",
+	    took);
 	bytes = fetched(f, &len);
 	CHECK_NUM(stl_side(bytes, len), 8);
 	CHECK_INT(fixture_lines(asked), 1);
@@ -1060,6 +1069,151 @@ a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread(void)
 	fixture_core_close(&fc);
 }
 
+/* The key plan_make gives `path` in fc's core: it asks the engine for
+ * its version when no memo knows it. */
+static int
+asked_key(struct fixture_core *fc, const char *path, bool ask,
+    struct cache_key *key)
+{
+	struct library *lib = core_library(fc->core);
+	struct perr e = { 0 };
+	struct plan plan;
+	struct pnode n;
+	int r;
+
+	if (pnode_lookup(lib, path, &n, &e) != 0)
+		pf_fatal("%s: %s", path, e.msg);
+	r = ask ? plan_make(&fc->core->env, &n, &plan, &e) :
+	    plan_make_now(&fc->core->env, &n, &plan, &e);
+	if (r == 0) {
+		*key = plan.key;
+		plan_clear(&plan);
+	}
+	pnode_clear(&n);
+	library_unref(lib);
+	return r;
+}
+
+/* Key a part on a fresh cache with the version asked beside its job (a
+ * core of its own is a process of its own: what it knows of versions is
+ * its own); a second core sharing that cache knows the version from the
+ * index, finds the part made and asks nothing; a third on a fresh cache
+ * of its own asks the version first (plan_make, as before): the same
+ * key.  `version_script`: the engine's answer to --version. */
+static void
+keys_agree(const char *version_script, const char *want_version)
+{
+	struct fixture_core fc;
+	struct cache_key made, first, shared;
+	struct fetch *f;
+	const char *tmp = tap_tmpdir();
+	const char *path = "fake/box/size=6.stl";
+	char *engine = xasprintf("%s/versioned-engine", tmp);
+	char *asked = xasprintf("%s/asked", tmp);
+	char *cache = xasprintf("%s/shared-cache", tmp);
+	char *text = xasprintf("#!/bin/sh\nif [ \"$1\" = --version ]; then\n"
+	    "\techo asked >>%s\n%s\nfi\nexec %s \"$@\"\n", asked,
+	    version_script, fixture_fake_engine());
+
+	fixture_write_exec(engine, text);
+	fixture_core_open(&fc, &(struct fixture_core_opts){
+	    .program = engine, .version = true, .cache_dir = cache });
+	fixture_fetch(&fc, path, FETCH_PLAN, NULL, NULL, &f);
+	CHECK_INT(fetch_wait(f, WAIT), FETCH_DONE);
+	CHECK(fetch_key(f, &made));
+	/* the plan kept (for the resolution memo) is the part's */
+	CHECK(fetch_plan(f) != NULL && !fetch_plan(f)->version_pending);
+	if (fetch_plan(f) != NULL) {
+		CHECK_STR(fetch_plan(f)->version, want_version);
+		CHECK_STR(fetch_plan(f)->key.hex, made.hex);
+	}
+	fetch_unref(f);
+	CHECK_INT(fixture_lines(asked), 1);
+	fixture_core_close(&fc);
+
+	/* another process on the same cache: no query, the part is there */
+	fixture_core_open(&fc, &(struct fixture_core_opts){
+	    .program = engine, .version = true, .cache_dir = cache });
+	CHECK_INT(asked_key(&fc, path, false, &shared), 0);
+	CHECK_STR(shared.hex, made.hex);
+	CHECK_INT(fixture_fetch_wait(&fc, path, WAIT, &f), FETCH_DONE);
+	fetch_unref(f);
+	CHECK_INT(atomic_load(&fc.core->hits), 1);
+	CHECK_INT(fixture_lines(asked), 1);
+	fixture_core_close(&fc);
+
+	/* a fresh cache, the version asked before anything is made */
+	fixture_core_open(&fc, &(struct fixture_core_opts){
+	    .program = engine, .version = true });
+	CHECK_INT(asked_key(&fc, path, true, &first), 0);
+	CHECK_STR(first.hex, made.hex);
+	CHECK_INT(fixture_lines(asked), 2);
+	fixture_core_close(&fc);
+	free(cache);
+	free(text);
+	free(asked);
+	free(engine);
+}
+
+/* Parts of one engine asked for at once on a fresh cache ask its version
+ * once; an engine replaced by one of another version is asked again, and
+ * its parts get keys of their own. */
+static void
+parts_at_once_on_a_fresh_cache_ask_the_version_once_per_engine(void)
+{
+	struct fixture_core fc;
+	struct fetch *f[4], *again;
+	struct cache_key before, after;
+	const char *tmp = tap_tmpdir();
+	char *engine, *asked, *text, *paths[4];
+
+	engine = slow_version_engine(tmp);
+	asked = xasprintf("%s/asked", tmp);
+	fixture_core_open(&fc, &(struct fixture_core_opts){
+	    .program = engine, .version = true, .workers = 4 });
+	for (int i = 0; i < 4; i++) {
+		paths[i] = xasprintf("fake/box/size=%d.stl", 11 + i);
+		fixture_fetch(&fc, paths[i], 0, NULL, NULL, &f[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(fetch_wait(f[i], WAIT), FETCH_DONE);
+	CHECK_INT(fixture_lines(asked), 1);
+	CHECK(fetch_key(f[0], &before));
+	/* a new engine (another size, another time): another version */
+	text = xasprintf("#!/bin/sh\nif [ \"$1\" = --version ]; then\n"
+	    "\techo asked >>%s\n\techo 'fake 2.0, rebuilt'\n\texit 0\n"
+	    "fi\nexec %s \"$@\"\n", asked, fixture_fake_engine());
+	fixture_write_exec(engine, text);
+	CHECK_INT(fixture_fetch_wait(&fc, paths[0], WAIT, &again), FETCH_DONE);
+	CHECK(fetch_key(again, &after));
+	CHECK(strcmp(before.hex, after.hex) != 0);
+	CHECK_INT(fixture_lines(asked), 2);
+	fetch_unref(again);
+	for (int i = 0; i < 4; i++) {
+		fetch_unref(f[i]);
+		free(paths[i]);
+	}
+	free(text);
+	free(asked);
+	free(engine);
+	fixture_core_close(&fc);
+}
+
+static void
+the_first_part_of_a_fresh_cache_has_the_key_of_a_process_that_asked_first(void)
+{
+	keys_agree("\techo 'fake 1.0'\n\texit 0", "fake 1.0");
+}
+
+/* A version query that fails is what version_query documents: the
+ * version is "unknown (exit status N, ...)", remembered in the cache like
+ * any other, and the part is made and keyed by it. */
+static void
+a_failing_version_query_keys_the_part_by_its_unknown_version(void)
+{
+	keys_agree("\techo broken >&2\n\texit 3",
+	    "unknown (exit status 3, signal 0)");
+}
 /* Pins. */
 
 static uint64_t
@@ -1245,7 +1399,10 @@ TAP_MAIN(
 	TAP_CASE(a_part_evicted_as_it_is_opened_is_a_miss_not_a_replan),
 	TAP_CASE(a_fetch_ahead_waits_behind_normal_requests),
 	TAP_CASE(a_fetch_ahead_gives_up_at_once_when_its_engine_version_is_not_known),
-	TAP_CASE(a_fetch_waiting_for_an_engine_version_is_planned_on_a_core_thread),
+	TAP_CASE(a_fetch_of_an_engine_of_unknown_version_asks_it_beside_its_job),
+	TAP_CASE(the_first_part_of_a_fresh_cache_has_the_key_of_a_process_that_asked_first),
+	TAP_CASE(a_failing_version_query_keys_the_part_by_its_unknown_version),
+	TAP_CASE(parts_at_once_on_a_fresh_cache_ask_the_version_once_per_engine),
 	TAP_CASE(the_key_is_pinned_from_planning_until_the_fetch_is_freed),
 	TAP_CASE(a_pruned_cache_spares_the_part_of_a_referenced_fetch),
 	TAP_CASE(core_stop_fails_a_fetch_waiting_for_its_engine_as_a_system_failure),

@@ -131,20 +131,34 @@ opened(struct fetch *f, int fd)
 	finish(f, FETCH_DONE);
 }
 
-/* The plan made (a plan made again replaces the one before): its key is
- * pinned from now on, and with FETCH_PLAN it is kept (taken over). */
+/* The key of the part is known: pinned from now on (the one before, of
+ * a plan made again, is not). */
 static void
-set_plan(struct fetch *f, struct plan *plan)
+set_key(struct fetch *f, const struct cache_key *key)
 {
 	struct cache *cache = f->core->cache;
-	struct plan old = { 0 };
 
-	cache_pin(cache, &plan->key);
+	cache_pin(cache, key);
 	pthread_mutex_lock(&f->lock);
 	if (f->keyed)
 		cache_unpin(cache, &f->key);
-	f->key = plan->key;
+	f->key = *key;
 	f->keyed = true;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The plan made (a plan made again replaces the one before): its key is
+ * pinned from now on (a plan whose version is pending has none yet: its
+ * job's, once known, see job_keyed), and with FETCH_PLAN it is kept
+ * (taken over). */
+static void
+set_plan(struct fetch *f, struct plan *plan)
+{
+	struct plan old = { 0 };
+
+	if (!plan->version_pending)
+		set_key(f, &plan->key);
+	pthread_mutex_lock(&f->lock);
 	if (f->flags & FETCH_PLAN) {
 		if (f->planned)
 			old = f->plan;
@@ -192,6 +206,24 @@ plan_task(void *arg, bool stopping)
 		replan(f, true);
 }
 
+/* The job has finished: a plan whose version was pending is keyed now,
+ * with the version its job learnt, and so is the fetch. */
+static void
+job_keyed(struct fetch *f, struct job *job)
+{
+	const struct plan *jp = job_plan(job);
+	struct cache_key key;
+
+	if (jp->version_pending || (fetch_key(f, &key) &&
+	    strcmp(key.hex, jp->key.hex) == 0))
+		return;
+	set_key(f, &jp->key);
+	pthread_mutex_lock(&f->lock);
+	if (f->planned && f->plan.version_pending)
+		plan_set_version(&f->core->env, &f->plan, jp->version);
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* The job of the fetch has finished. */
 static void
 job_done(void *arg, struct job *job)
@@ -201,6 +233,7 @@ job_done(void *arg, struct job *job)
 	struct cache_key key;
 	int fd, tries;
 
+	job_keyed(f, job);
 	if (job_state(job) == JOB_DONE) {
 		/* the job's own descriptor, held in use since the part was
 		 * published (hashed as it was) or found (and checked, as
@@ -246,7 +279,8 @@ job_done(void *arg, struct job *job)
 /*
  * Plan `part` (of a snapshot the caller holds) and find or make it.
  * `wait`: this thread may wait for an engine's version query (a planning
- * thread); otherwise a part whose planning would wait goes to one.  The
+ * thread); otherwise a part whose engine's version is not known is
+ * planned with the version pending, and its job asks for it.  The
  * fetch ends up finished, or waiting for its job or its planning, a step
  * that holds a reference of its own for it.
  */
@@ -259,10 +293,14 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 	struct cache_key key;
 	struct plan plan;
 	struct job *job;
+	bool pending;
 	int r, fd;
 
+	/* an engine whose version is not known yet is asked beside the
+	 * job (plan_make_deferred); a part made ahead is not worth it */
 	r = wait ? plan_make(&c->env, part, &plan, &e) :
-	    plan_make_now(&c->env, part, &plan, &e);
+	    (f->flags & FETCH_AHEAD) ? plan_make_now(&c->env, part, &plan, &e) :
+	    plan_make_deferred(&c->env, part, &plan, &e);
 	if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
 		fail(f, EWOULDBLOCK, false, e.msg, false);
 		return;
@@ -285,14 +323,16 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 		return;
 	}
 	key = plan.key;
+	pending = plan.version_pending;
 	/* pinned before the lookup, so that no eviction of this
 	 * process takes the part before it is open */
 	set_plan(f, &plan);
 	/* opened as it is looked up and checked (another process's
 	 * eviction, prune or clear may take it any time): a part
 	 * gone, or set aside as damaged, is a miss, and its job
-	 * makes it again */
-	if (cache_lookup_open(c->cache, &key, &hit, &fd, NULL) == 1) {
+	 * makes it again; a provisional key is no part's */
+	if (!pending &&
+	    cache_lookup_open(c->cache, &key, &hit, &fd, NULL) == 1) {
 		cache_entry_clear(&hit);
 		plan_clear(&plan);
 		atomic_fetch_add(&c->hits, 1);

@@ -16,6 +16,7 @@
 
 #include "partsfs/make/job.h"
 #include "partsfs/make/spawn.h"
+#include "partsfs/make/version.h"
 #include "partsfs/util/log.h"
 
 #define MAX_ERRORS 64
@@ -89,6 +90,9 @@ struct jobs {
 	int nthreads;                   /* started */
 	int max_threads;
 	bool stopping;
+	/* jobs whose version is pending, not finished yet (run_pending) */
+	int npending;
+	pthread_cond_t pending_done;
 	struct jobs_stats stats;
 	struct error_rec errors[MAX_ERRORS];
 	size_t nerrors;
@@ -326,6 +330,206 @@ key_unlock(int fd, char *path)
 	free(path);
 }
 
+/*
+ * A job whose plan's version is pending (plan_make_deferred): the version
+ * query runs on a thread of its own while a worker has the engine make
+ * the part, and whichever of the two ends last keys the part and
+ * finishes the job (finish_pending), so that the first part of an engine
+ * on a fresh cache costs what its engine does, and a worker whose engine
+ * is done goes on to other jobs while the query goes on.
+ */
+struct pending {
+	struct jobs *jobs;
+	struct job *j;                  /* a reference of its own */
+	pthread_mutex_t lock;
+	int ended;                      /* of the query and the engine */
+	char *version;                  /* the query's answer */
+	char *scratch, *out;
+	struct engine_failure fail;
+	int r;
+	bool made;                      /* the engine was started */
+};
+
+/* The plan's version is known: its key is the part's from now on (under
+ * the lock: the table finds jobs by it). */
+static void
+set_version(struct jobs *jobs, struct job *j, const char *version)
+{
+	pthread_mutex_lock(&jobs->lock);
+	plan_set_version(&jobs->env, &j->plan, version);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+/* Both the query and the engine are done: key the part, then as any job,
+ * its key locked and looked up (another process may have made the part
+ * meanwhile: that one is used), the part published or the failure
+ * recorded, and the job finished. */
+static void
+finish_pending(struct pending *p)
+{
+	struct jobs *jobs = p->jobs;
+	struct job *j = p->j;
+	enum job_state state = JOB_FAILED;
+	struct perr e = { 0 };
+	char *lockpath = NULL;
+	int lockfd = -1;
+
+	set_version(jobs, j, p->version);
+	if (j->error != NULL)
+		goto done;
+	if (!p->made || stopping(jobs)) {
+		/* the query or the engine may have been killed for it */
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+		goto done;
+	}
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+		goto done;
+	}
+	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	if (lockfd == -1 && stopping(jobs)) {
+		j->error = xstrdup("partsfs is stopping: the part was not made");
+		j->system = true;
+	} else if (cache_lookup_open(jobs->env.cache, &j->plan.key,
+	    &j->entry, &j->blob_fd, NULL) == 1)
+		/* made by another process meanwhile: that one is the part */
+		state = JOB_DONE;
+	else if (p->r != 0) {
+		j->error = engine_failure_text(&p->fail);
+		if (!p->fail.system)
+			cache_fail(jobs->env.cache, &j->plan.key, j->error,
+			    p->fail.timed_out ? jobs->env.conf->timeout : 0);
+		else
+			j->system = true;
+	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
+	    j->plan.fmt, p->out, j->plan.label, &j->entry, &j->blob_fd,
+	    &e) != 0) {
+		j->error = xasprintf("the part was made but could not be "
+		    "stored: %s", e.msg);
+		j->system = true;
+	} else
+		state = JOB_DONE;
+done:
+	engine_failure_clear(&p->fail);
+	if (p->out != NULL)
+		unlink(p->out);         /* published: moved out already */
+	key_unlock(lockfd, lockpath);
+	if (state == JOB_DONE && jobs->on_made != NULL)
+		jobs->on_made(jobs->on_made_arg, j->plan.path, j->blob_fd,
+		    &j->entry);
+	pthread_mutex_lock(&jobs->lock);
+	finish(jobs, j, state);
+	if (p->scratch != NULL) {
+		cache_scratch_remove(p->scratch);
+		free(p->scratch);
+	}
+	free(p->out);
+	free(p->version);
+	pthread_mutex_destroy(&p->lock);
+	job_unref(j);
+	free(p);
+	/* the last this does with the pool: jobs_free waits for it */
+	pthread_mutex_lock(&jobs->lock);
+	if (--jobs->npending == 0)
+		pthread_cond_broadcast(&jobs->pending_done);
+	pthread_mutex_unlock(&jobs->lock);
+}
+
+/* One of the two is done: the second finishes the job. */
+static void
+pending_ended(struct pending *p)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->lock);
+	last = ++p->ended == 2;
+	pthread_mutex_unlock(&p->lock);
+	if (last)
+		finish_pending(p);
+}
+
+static void *
+ask_version(void *arg)
+{
+	struct pending *p = arg;
+	bool unknown = false;
+
+	p->version = plan_version(&p->jobs->env, &p->j->plan, VERSION_ASK,
+	    &unknown);
+	pending_ended(p);
+	return NULL;
+}
+
+/*
+ * Run a job whose version is pending (see struct pending).  false, with
+ * the version set, when it is known by now after all (another thread or
+ * process learnt it) or no thread could be started to ask it (it was
+ * asked here): run_job goes on as for any job.  true when the job is
+ * being finished, by this thread or the query's.
+ */
+static bool
+run_pending(struct jobs *jobs, struct job *j)
+{
+	struct perr e = { 0 };
+	struct pending *p;
+	bool unknown = false;
+	pthread_t thread;
+	char *version;
+
+	version = plan_version(&jobs->env, &j->plan, 0, &unknown);
+	if (!unknown) {
+		set_version(jobs, j, version);
+		free(version);
+		return false;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->jobs = jobs;
+	p->j = job_ref(j);
+	p->r = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_lock(&jobs->lock);
+	jobs->npending++;
+	pthread_mutex_unlock(&jobs->lock);
+	/* what the engine reads of the plan does not change until both
+	 * are done: the query's thread only reads it too */
+	if (pthread_create(&thread, NULL, ask_version, p) != 0) {
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		pthread_mutex_lock(&jobs->lock);
+		jobs->npending--;
+		j->refs--;              /* the caller holds one still */
+		pthread_mutex_unlock(&jobs->lock);
+		version = plan_version(&jobs->env, &j->plan, VERSION_ASK,
+		    &unknown);
+		set_version(jobs, j, version);
+		free(version);
+		return false;
+	}
+	pthread_detach(thread);
+	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
+		j->error = xstrdup(e.msg);
+		j->stale = true;
+	} else if ((p->scratch = cache_scratch(jobs->env.cache, &e)) ==
+	    NULL) {
+		j->error = xasprintf("no scratch space for the job: %s", e.msg);
+		j->system = true;
+	} else {
+		pthread_mutex_lock(&jobs->lock);
+		if (!jobs->stopping) {
+			jobs->stats.runs++;
+			p->made = true;
+		}
+		pthread_mutex_unlock(&jobs->lock);
+		if (p->made)
+			p->r = exec_run(&jobs->env, &j->plan, p->scratch,
+			    &p->out, &p->fail);
+	}
+	pending_ended(p);
+	return true;
+}
+
 static void
 run_job(struct jobs *jobs, struct job *j)
 {
@@ -338,6 +542,8 @@ run_job(struct jobs *jobs, struct job *j)
 	char *lockpath = NULL;
 	int lockfd;
 
+	if (j->plan.version_pending && run_pending(jobs, j))
+		return;
 	/* Made in the meantime (another process, or before we were asked)? */
 	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
 	if (lockfd == -1 && stopping(jobs)) {
@@ -528,6 +734,7 @@ jobs_new(const struct exec_env *env, int workers)
 		workers = 1;
 	jobs->tasks_tail = &jobs->tasks;
 	pthread_cond_init(&jobs->task_work, NULL);
+	pthread_cond_init(&jobs->pending_done, NULL);
 	jobs->max_threads = workers;
 	jobs->threads = xcalloc((size_t)workers, sizeof *jobs->threads);
 	return jobs;
@@ -590,6 +797,13 @@ jobs_free(struct jobs *jobs)
 	jobs_stop(jobs);
 	for (int i = 0; i < jobs->nthreads; i++)
 		pthread_join(jobs->threads[i], NULL);
+	/* the queries of jobs whose version was pending (killed by
+	 * jobs_stop) finish their jobs */
+	pthread_mutex_lock(&jobs->lock);
+	while (jobs->npending > 0)
+		pthread_cond_wait(&jobs->pending_done, &jobs->lock);
+	pthread_mutex_unlock(&jobs->lock);
+	pthread_cond_destroy(&jobs->pending_done);
 	for (int i = 0; i < jobs->ntask_threads; i++)
 		pthread_join(jobs->task_threads[i], NULL);
 	pthread_cond_destroy(&jobs->task_work);
@@ -861,6 +1075,12 @@ bool
 job_system(struct job *j)
 {
 	return j->state == JOB_FAILED && j->system;
+}
+
+const struct plan *
+job_plan(struct job *j)
+{
+	return &j->plan;
 }
 
 const char *

@@ -47,6 +47,9 @@ plan_clear(struct plan *p)
 		free(p->sources[i].path);
 	}
 	free(p->sources);
+	for (size_t i = 0; i < p->nkeyparams; i++)
+		free(p->keyparams[i].p);
+	free(p->keyparams);
 	memset(p, 0, sizeof *p);
 }
 
@@ -73,17 +76,21 @@ plan_copy(struct plan *dst, const struct plan *src)
 		memcpy(dst->sources[i].digest, src->sources[i].digest,
 		    sizeof src->sources[i].digest);
 	}
+	dst->keyparams = xcalloc(src->nkeyparams + 1, sizeof *dst->keyparams);
+	for (size_t i = 0; i < src->nkeyparams; i++) {
+		dst->keyparams[i].n = src->keyparams[i].n;
+		dst->keyparams[i].p = xmalloc(src->keyparams[i].n + 1);
+		memcpy(dst->keyparams[i].p, src->keyparams[i].p,
+		    src->keyparams[i].n + 1);
+	}
 }
 
-static int
-compute_key(const struct exec_env *env, struct plan *p,
-    const struct pset *ps, const struct value *vals, bool quick,
-    struct perr *e)
+/* The key from the plan's fields, its sources by the digests they were
+ * keyed with: provisional while its version is pending. */
+static void
+hash_plan(const struct exec_env *env, struct plan *p)
 {
 	struct keyhash *h = keyhash_new();
-	struct buf b = BUF_INIT;
-	char hex[CACHE_KEY_LEN + 1];
-	int r;
 
 	keyhash_add_str(h, "schema", CACHE_SCHEMA);
 	keyhash_add_str(h, "format", format_ext(p->fmt));
@@ -100,21 +107,39 @@ compute_key(const struct exec_env *env, struct plan *p,
 		for (size_t i = 0; i < p->cmd->argc; i++)
 			keyhash_add_str(h, "argv", p->cmd->argv[i]);
 	}
-	keyhash_add_str(h, "version", p->version != NULL ? p->version : "");
+	/* NULL, a field no version text gives, while it is pending */
+	keyhash_add_str(h, "version", p->version_pending ? NULL :
+	    p->version != NULL ? p->version : "");
 	keyhash_add_str(h, "entry", p->entry != NULL ? p->entry : "");
 	for (size_t i = 0; i < p->nargs; i++)
 		keyhash_add_str(h, "arg", p->args[i]);
+	for (size_t i = 0; i < p->nsources; i++)
+		keyhash_add_str(h, p->sources[i].label, p->sources[i].digest);
+	for (size_t i = 0; i < p->nkeyparams; i++)
+		keyhash_add(h, "param", p->keyparams[i].p, p->keyparams[i].n);
+	keyhash_add_str(h, "label", p->label);
+	if (p->convert)
+		keyhash_add_str(h, "converter", PACKAGE_VERSION);
+	keyhash_final(h, &p->key);
+}
+
+static int
+compute_key(const struct exec_env *env, struct plan *p,
+    const struct pset *ps, const struct value *vals, bool quick,
+    struct perr *e)
+{
+	struct buf b = BUF_INIT;
+	char hex[CACHE_KEY_LEN + 1];
+	int r;
+
 	for (size_t i = 0; i < p->nsources; i++) {
 		if ((r = sources_digest(env->sources, p->sources[i].path, hex,
-		    quick)) != 0) {
-			keyhash_final(h, &p->key);
-			buf_free(&b);
+		    quick)) != 0)
 			return perr_set(e, -r, "cannot read %s: %s",
 			    p->sources[i].path, strerror(-r));
-		}
-		keyhash_add_str(h, p->sources[i].label, hex);
 		memcpy(p->sources[i].digest, hex, sizeof hex);
 	}
+	p->keyparams = xcalloc(ps->nparams + 1, sizeof *p->keyparams);
 	for (size_t i = 0; i < ps->nparams; i++) {
 		/* name:type:kind:value */
 		buf_reset(&b);
@@ -125,14 +150,25 @@ compute_key(const struct exec_env *env, struct plan *p,
 		buf_addc(&b, (char)('0' + (int)vals[i].kind));
 		buf_addc(&b, ':');
 		value_canon(&vals[i], &b);
-		keyhash_add(h, "param", b.p, b.len);
+		p->keyparams[i].n = b.len;
+		p->keyparams[i].p = xmalloc(b.len + 1);
+		memcpy(p->keyparams[i].p, b.p, b.len);
+		p->keyparams[i].p[b.len] = '\0';
+		p->nkeyparams++;
 	}
-	keyhash_add_str(h, "label", p->label);
-	if (p->convert)
-		keyhash_add_str(h, "converter", PACKAGE_VERSION);
-	keyhash_final(h, &p->key);
 	buf_free(&b);
+	hash_plan(env, p);
 	return 0;
+}
+
+void
+plan_set_version(const struct exec_env *env, struct plan *p,
+    const char *version)
+{
+	free(p->version);
+	p->version = version != NULL ? xstrdup(version) : NULL;
+	p->version_pending = false;
+	hash_plan(env, p);
 }
 
 int
@@ -204,12 +240,36 @@ plan_engine(const struct exec_env *env, const struct pnode *part)
 	    cmd != NULL ? cmd->name : "-", want);
 }
 
-/* plan_make, plan_make_now and plan_key_recent; `ask`: the engine may be
- * run for its version; `quick`: what was seen in the last second stands
+char *
+plan_version(const struct exec_env *env, const struct plan *p,
+    unsigned flags, bool *unknown)
+{
+	const struct conf *conf = env->conf;
+
+	if (p->kind == GEN_FREECAD) {
+		char *argv[] = { p->program, conf->freecad_driver, NULL };
+		return version_lookup(env->versions, env->cache, env->sandbox,
+		    p->program, argv, "PARTSFS_VERSION=1", flags, unknown);
+	}
+	if (p->cmd != NULL && p->cmd->version_argv == NULL)
+		/* a command engine without a version command is not run to
+		 * ask (it may not know --version): its program's identity
+		 * stands for its version, and a new program changes it */
+		return version_identity(env->versions, p->program,
+		    (flags & VERSION_QUICK) != 0);
+	return version_lookup(env->versions, env->cache, env->sandbox,
+	    p->program, p->cmd != NULL ? p->cmd->version_argv : NULL, NULL,
+	    flags, unknown);
+}
+
+/* plan_make, plan_make_now, plan_make_deferred and plan_key_recent;
+ * `ask`: the engine may be run for its version; `defer`: a version not
+ * known leaves it pending; `quick`: what was seen in the last second stands
  * (see SEEN_NS); `key_only`: no more than the key is wanted. */
 static int
 plan_build(const struct exec_env *env, const struct pnode *part,
-    struct plan *out, bool ask, bool quick, bool key_only, struct perr *e)
+    struct plan *out, bool ask, bool defer, bool quick, bool key_only,
+    struct perr *e)
 {
 	const struct conf *conf = env->conf;
 	const struct pclass *cls = part->cls;
@@ -321,22 +381,10 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		return r;
 	}
 	vflags = (ask ? VERSION_ASK : 0) | (quick ? VERSION_QUICK : 0);
-	if (out->kind == GEN_FREECAD) {
-		char *argv[] = { out->program, conf->freecad_driver, NULL };
-		out->version = version_lookup(env->versions, env->cache,
-		    env->sandbox, out->program, argv, "PARTSFS_VERSION=1",
-		    vflags, &unknown);
-	} else if (out->cmd != NULL && out->cmd->version_argv == NULL)
-		/* a command engine without a version command is not run to
-		 * ask (it may not know --version): its program's identity
-		 * stands for its version, and a new program changes it */
-		out->version = version_identity(env->versions, out->program,
-		    quick);
-	else
-		out->version = version_lookup(env->versions, env->cache,
-		    env->sandbox, out->program, out->cmd != NULL ?
-		    out->cmd->version_argv : NULL, NULL, vflags, &unknown);
-	if (unknown) {
+	out->version = plan_version(env, out, vflags, &unknown);
+	if (unknown && defer)
+		out->version_pending = true;
+	else if (unknown) {
 		r = perr_set(e, EWOULDBLOCK, "%s: the version of %s is not "
 		    "known yet", out->path, out->program);
 		plan_clear(out);
@@ -355,14 +403,21 @@ int
 plan_make(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, true, false, false, e);
+	return plan_build(env, part, out, true, false, false, false, e);
 }
 
 int
 plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e)
 {
-	return plan_build(env, part, out, false, false, false, e);
+	return plan_build(env, part, out, false, false, false, false, e);
+}
+
+int
+plan_make_deferred(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e)
+{
+	return plan_build(env, part, out, false, true, false, false, e);
 }
 
 void
@@ -379,7 +434,7 @@ plan_key_recent(const struct exec_env *env, const struct pnode *part,
 	struct plan plan;
 	int r;
 
-	if ((r = plan_build(env, part, &plan, false, true, true, NULL)) != 0)
+	if ((r = plan_build(env, part, &plan, false, false, true, true, NULL)) != 0)
 		return r;
 	*key = plan.key;
 	plan_clear(&plan);

@@ -98,6 +98,9 @@ bool job_stale(struct job *job);
  * fault nor the part's. */
 bool job_system(struct job *job);
 const char *job_path(struct job *job);
+/* The job's plan; a finished job's version and key are final (a plan
+ * whose version was pending is keyed once its job learnt it). */
+const struct plan *job_plan(struct job *job);
 /* The engine making it: "openscad", "freecad" or the command's name. */
 const char *job_executor(struct job *job);
 double job_elapsed(struct job *job);

@@ -27,6 +27,12 @@ struct exec_source {
 	char digest[CACHE_KEY_LEN + 1];  /* SHA-256 the key was made from */
 };
 
+/* A field of the key: bytes and their length. */
+struct plan_field {
+	char *p;
+	size_t n;
+};
+
 /* Everything making one part takes.  Self-contained: it owns copies of
  * what it needs, so it outlives the library snapshot it came from. */
 struct plan {
@@ -46,8 +52,13 @@ struct plan {
 	json_t *params;                   /* name -> value, lengths in mm */
 	char *program;                    /* the engine, absolute path */
 	char *version;                    /* the engine's version text */
+	/* the version is not known yet (plan_make_deferred): `version` is
+	 * NULL and `key` provisional, no part's key, until plan_set_version */
+	bool version_pending;
 	struct exec_source *sources;
 	size_t nsources;
+	struct plan_field *keyparams;     /* the parameters as keyed */
+	size_t nkeyparams;
 	struct cache_key key;
 };
 
@@ -82,6 +93,29 @@ int plan_make(const struct exec_env *env, const struct pnode *part,
  */
 int plan_make_now(const struct exec_env *env, const struct pnode *part,
     struct plan *out, struct perr *e);
+/*
+ * The same as plan_make_now, but where that would give -EWOULDBLOCK (the
+ * engine's version is not known), a plan whose version is pending: its
+ * version NULL, version_pending set and its key provisional (one key per
+ * part and engine program, never a made part's).  The job making it asks
+ * the version beside the engine (plan_version) and keys the part once it
+ * is known (plan_set_version), so that the query is not on the path of
+ * the first part of a fresh cache.  Thread-safe.
+ */
+int plan_make_deferred(const struct exec_env *env, const struct pnode *part,
+    struct plan *out, struct perr *e);
+/*
+ * The version of the plan's engine, as planning finds it (a program
+ * gone: NULL): `flags` as version_lookup's; without VERSION_ASK, NULL
+ * with *unknown set when no memo knows it.  Caller frees.
+ */
+char *plan_version(const struct exec_env *env, const struct plan *p,
+    unsigned flags, bool *unknown);
+/* Set the plan's version (NULL: a program gone, as planning keys it) and
+ * its key from it: the key planning gives once the version is known.
+ * The sources are keyed by the digests the plan was made with. */
+void plan_set_version(const struct exec_env *env, struct plan *p,
+    const char *version);
 /*
  * The cache key of a part as plan_make_now gives it, from what planning
  * saw of its engine and sources in the last second where it looked then:
