@@ -118,7 +118,14 @@ def params_over_a_url_print_what_params_of_the_library_print():
                  ("bolts/hex_screw/M8/length=20.step",),
                  ("bolts/hex_screw/M8/length=20.stl",),
                  ("bolts/hex_screw/M8", "length=25"),
-                 ("by-standard/ISO4017/M10/default.json",)):
+                 ("by-standard/ISO4017/M10/default.json",),
+                 # a class: down its levels by the values given, else by
+                 # its defaults
+                 ("bolts/hex_screw",),
+                 ("bolts/hex_screw", "size=M10"),
+                 ("bolts/hex_screw", "length=30"),
+                 ("bolts/hex_screw", "size=M12", "length=35"),
+                 ("bolts/hex_nut",)):
         eq(partsctl("params", url(srv), *args),
            partsctl("params", "--config", srv.conf, srv.library, *args),
            "params %s" % (args,))

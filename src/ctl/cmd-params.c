@@ -33,8 +33,8 @@ params_usage(FILE *fp)
 	    "                      add formats)\n"
 	    "  -h, --help          this help\n%s"
 	    "With the URL of a partsctl serve (http:// or https://) in place of\n"
-	    "LIBRARY: a part path, or a directory that holds default.json\n"
-	    "(with name=value for the parameters of its stems).\n",
+	    "LIBRARY the same, but a by-standard/ or by-name/ path must be a\n"
+	    "part's or a leaf's.\n",
 	    ctl_remote_help);
 }
 
@@ -52,6 +52,80 @@ stem_value(struct buf *b, const char *v)
 	}
 }
 
+/* The value of a parameter as a directory level names it: a string as
+ * it is, an integer in decimal; NULL for others. */
+static char *
+level_name(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return NULL;
+}
+
+/*
+ * Directory `dir` (listed as `list`) holds levels of a table index: the
+ * one of a value given as name=value (marked used: it is not in the
+ * stem), else the one of the class's default (from the class's
+ * description, COLL/CLASS.json).  Its path (caller frees), or NULL.
+ */
+static char *
+level_down(struct remote *r, const char *dir, json_t *list, int nvals,
+    char **vals, bool *used)
+{
+	const char *s1 = strchr(dir, '/'), *s2;
+	json_t *entries = json_object_get(list, "entries"), *ent, *cls, *v;
+	struct perr e = { 0 };
+	char *text, *name, *found = NULL;
+	const char *key;
+	size_t i;
+
+	json_array_foreach(entries, i, ent) {
+		const char *n = json_string_value(json_object_get(ent, "name"));
+		if (strcmp(json_string_value(json_object_get(ent, "type")),
+		    "directory") != 0)
+			continue;
+		for (int k = 0; k < nvals && found == NULL; k++) {
+			const char *eq = strchr(vals[k], '=');
+			if (!used[k] && eq != NULL && strcmp(eq + 1, n) == 0) {
+				used[k] = true;
+				found = xasprintf("%s/%s", dir, n);
+			}
+		}
+	}
+	if (found != NULL || s1 == NULL)
+		return found;
+	/* the class's defaults */
+	s2 = strchr(s1 + 1, '/');
+	name = xasprintf("%.*s.json", (int)(s2 != NULL ? s2 - dir :
+	    (ptrdiff_t)strlen(dir)), dir);
+	text = remote_text(r, name, NULL, &e);
+	free(name);
+	cls = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	json_object_foreach(json_object_get(json_object_get(cls,
+	    "parameters"), "defaults"), key, v) {
+		char *lv = level_name(v);
+		bool given = false;
+		for (int k = 0; k < nvals; k++)
+			if (strncmp(vals[k], key, strlen(key)) == 0 &&
+			    vals[k][strlen(key)] == '=')
+				given = true;
+		json_array_foreach(entries, i, ent) {
+			const char *n = json_string_value(json_object_get(ent,
+			    "name"));
+			if (lv != NULL && !given && found == NULL &&
+			    strcmp(n, lv) == 0 && strcmp(json_string_value(
+			    json_object_get(ent, "type")), "directory") == 0)
+				found = xasprintf("%s/%s", dir, n);
+		}
+		free(lv);
+	}
+	json_decref(cls);
+	return found;
+}
+
 int
 ctl_remote_params(const char *url, const char *path, int nvals,
     char **vals, const struct ctl_remote *o, const char *config)
@@ -63,7 +137,8 @@ ctl_remote_params(const char *url, const char *path, int nvals,
 	const char *base = strrchr(path, '/'), *dot;
 	json_t *j = NULL, *ent;
 	char *text = NULL, *out;
-	bool leaf = false;
+	bool leaf = false, *used = NULL;
+	char *dir = NULL, *next;
 	size_t i;
 	int fmt = -1, rc = CTL_OK;
 
@@ -85,39 +160,54 @@ ctl_remote_params(const char *url, const char *path, int nvals,
 		buf_add(&twin, path, (size_t)(dot - path));
 		buf_adds(&twin, ".json");
 	} else {
-		/* a directory: its default.json, or a stem of name=value */
-		if ((j = remote_list(r, path, &e)) == NULL)
-			goto fail;
-		json_array_foreach(json_object_get(j, "entries"), i, ent) {
-			if (strcmp(json_string_value(json_object_get(ent,
-			    "name")), "default.json") == 0)
-				leaf = true;
+		/* a directory: its default.json, or a stem of name=value;
+		 * above the leaves, down the level of a value given or of
+		 * the class's default */
+		used = xcalloc((size_t)nvals + 1, sizeof *used);
+		dir = xstrdup(path);
+		while (!leaf) {
+			if ((j = remote_list(r, dir, &e)) == NULL)
+				goto fail;
+			json_array_foreach(json_object_get(j, "entries"), i,
+			    ent) {
+				if (strcmp(json_string_value(json_object_get(
+				    ent, "name")), "default.json") == 0)
+					leaf = true;
+			}
+			if (!leaf && (next = level_down(r, dir, j, nvals, vals,
+			    used)) != NULL) {
+				free(dir);
+				dir = next;
+			} else if (!leaf) {
+				ctl_error("%s: with a URL, give a part path or "
+				    "a directory of a class (partsctl ls %s %s "
+				    "shows its levels)", path, url, path);
+				rc = CTL_INVALID;
+				goto out;
+			}
+			json_decref(j);
+			j = NULL;
 		}
-		json_decref(j);
-		j = NULL;
-		if (!leaf) {
-			ctl_error("%s: with a URL, give a part path or a "
-			    "directory that holds default.json (partsctl ls "
-			    "%s %s shows its levels)", path, url, path);
-			rc = CTL_INVALID;
-			goto out;
-		}
+		path = dir;
 		buf_adds(&twin, path);
 		if (twin.len > 0 && twin.p[twin.len - 1] != '/')
 			buf_addc(&twin, '/');
-		for (int k = 0; k < nvals; k++) {
+		for (int k = 0, n = 0; k < nvals; k++) {
 			char *eq = strchr(vals[k], '=');
 			if (eq == NULL) {
 				ctl_error("'%s': expected name=value", vals[k]);
 				rc = CTL_USAGE;
 				goto out;
 			}
-			if (k > 0)
+			if (used[k])
+				continue;       /* a level of the path */
+			if (n++ > 0)
 				buf_addc(&twin, ',');
 			buf_add(&twin, vals[k], (size_t)(eq - vals[k] + 1));
 			stem_value(&twin, eq + 1);
 		}
-		buf_adds(&twin, nvals > 0 ? ".json" : "default.json");
+		buf_adds(&twin, twin.p[twin.len - 1] != '/' ? ".json" :
+		    "default.json");
 	}
 	if ((text = remote_text(r, buf_str(&twin), NULL, &e)) == NULL)
 		goto fail;
@@ -152,6 +242,8 @@ fail:
 out:
 	json_decref(j);
 	free(text);
+	free(dir);
+	free(used);
 	buf_free(&twin);
 	remote_close(r);
 	return rc;
