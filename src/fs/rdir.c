@@ -13,6 +13,10 @@
 #include "partsfs/util/log.h"
 
 #define RDIR_SLOTS 1024
+/* The listings kept at most: beyond, those past their time are dropped
+ * (a walk of a large tree must not keep all of it), and if that is not
+ * enough, all but those being asked for. */
+#define RDIR_MAX 8192
 
 /* A directory as known: its listing (NULL until one came), its ETag, when
  * it was last fetched or revalidated, and whether a request for it is
@@ -23,6 +27,7 @@ struct rslot {
 	char *etag;
 	uint64_t checked;          /* now_ns() */
 	bool busy;
+	unsigned waiting;          /* threads waiting for its answer */
 	struct rslot *next;
 };
 
@@ -32,6 +37,7 @@ struct rdirs {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	struct rslot *slots[RDIR_SLOTS];
+	size_t n;                  /* slots */
 	atomic_uint_fast64_t listings, revalidated, offline, stats;
 };
 
@@ -187,6 +193,33 @@ slot_of(struct rdirs *d, const char *path)
 	return pp;
 }
 
+/* Drop slots to keep RDIR_MAX: first those past their time, then any;
+ * never one being asked for, nor `keep`.  d->lock held. */
+static void
+sweep(struct rdirs *d, const struct rslot *keep)
+{
+	uint64_t now = now_ns();
+
+	for (int pass = 0; pass < 2 && d->n > RDIR_MAX / 2; pass++)
+		for (size_t i = 0; i < RDIR_SLOTS; i++) {
+			struct rslot **pp = &d->slots[i], *s;
+			while ((s = *pp) != NULL) {
+				if (s->busy || s->waiting > 0 || s == keep ||
+				    (pass == 0 &&
+				    now - s->checked < d->ttl)) {
+					pp = &s->next;
+					continue;
+				}
+				*pp = s->next;
+				rlisting_unref(s->l);
+				free(s->etag);
+				free(s->path);
+				free(s);
+				d->n--;
+			}
+		}
+}
+
 /* Is `code` the server not being there (rather than its answer)? */
 static bool
 unreachable(int code)
@@ -209,9 +242,13 @@ rdirs_get(struct rdirs *d, const char *path, struct perr *e)
 		s = xcalloc(1, sizeof *s);
 		s->path = xstrdup(path);
 		*slot_of(d, path) = s;
+		if (++d->n > RDIR_MAX)
+			sweep(d, s);
 	}
+	s->waiting++;
 	while (s->busy)
 		pthread_cond_wait(&d->done, &d->lock);
+	s->waiting--;
 	if (s->l != NULL && now_ns() - s->checked < d->ttl) {
 		atomic_fetch_add(&s->l->refs, 1);
 		l = s->l;
