@@ -421,6 +421,31 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_part_still_comes():
         m.unmount()
 
 
+@test
+def a_blob_the_listing_names_gone_from_the_server_is_made_again():
+    srv = serve.fake_server()
+    st, _, want = srv.request("/files/fake/rod/size=7.stl")
+    eq(st, 200, "the server made size=7.stl")
+    m = remote(url(srv))
+    try:
+        names = {e["name"]: e for e in json.loads(
+            srv.request("/files/fake/rod")[2])["entries"]}
+        check("etag" in names["size=7.stl"], "the listing names its blob")
+        os.listdir(m.path("fake/rod"))
+        # the server's cache loses it (evicted, cleared) after the
+        # listing named it
+        partsctl("cache", "clear", "--config", srv.conf)
+        cost = Costs(m)
+        out = []
+        c = cost(lambda: out.append(read(part(m, 7))))
+        eq(out[0], want, "size=7.stl, made again")
+        eq(c["remote_transfers"], 1, "transfers")
+        eq(c["remote_requests"], 2, "requests (the blob's 404, then the "
+           "part by its path)")
+    finally:
+        m.unmount()
+
+
 # --- listings ----------------------------------------------------------------
 
 @test

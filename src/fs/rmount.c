@@ -679,6 +679,13 @@ fetcher(void *arg)
 
 		fd = remote_part_open(rfs->r, f->path, f->fmt, f->tag, &st, &via,
 		    &e);
+		if (fd == -ENOENT && f->tag != NULL) {
+			/* the blob the listing named is gone from the server
+			 * (evicted since): the part by its path, made again */
+			perr_clear(&e);
+			fd = remote_part_open(rfs->r, f->path, f->fmt, NULL,
+			    &st, &via, &e);
+		}
 		if (fd < 0) {
 			err = req_errno(-fd);
 			fd = -1;
