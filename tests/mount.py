@@ -572,7 +572,7 @@ def parts_read_while_the_cache_is_cleared_again_and_again_come_whole():
            "cleared %d times (the daemon said: %s)" % (
                reads, clears[0], " | ".join(
                    l for l in m.log().splitlines()[-200:]
-                   if "rror" in l or "fail" in l)[-1500:]))
+                   if "rror" in l or "fail" in l or "warning" in l)[-1500:]))
     finally:
         stop.set()
         m.unmount()

@@ -270,6 +270,28 @@ cache_blob_open(const char *path, struct stat *stp)
 	return fd;
 }
 
+int
+cache_blob_reopen(int held)
+{
+	char path[64];
+	int fd, err;
+
+	/* the file the descriptor is, wherever its name went: through its
+	 * /proc link, which opens it even once it is unlinked */
+	snprintf(path, sizeof path, "/proc/self/fd/%d", held);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return -1;
+	while (flock(fd, LOCK_SH) == -1) {
+		if (errno != EINTR) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /*
  * Verified blobs.  A blob is hashed once per file identity in the life of
  * a struct cache (a daemon's, a partsctl's): the identities found intact

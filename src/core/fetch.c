@@ -433,8 +433,6 @@ fetch_state(struct fetch *f)
 int
 fetch_fd(struct fetch *f)
 {
-	char path[64];
-
 	if (fetch_state(f) != FETCH_DONE) {
 		errno = EAGAIN;
 		return -1;
@@ -442,8 +440,7 @@ fetch_fd(struct fetch *f)
 	/* opened again, not duplicated: a file position of its own for
 	 * every reader (the part may have left its place in the cache
 	 * meanwhile; its file is still this one) */
-	snprintf(path, sizeof path, "/proc/self/fd/%d", f->fd);
-	return cache_blob_open(path, NULL);
+	return cache_blob_reopen(f->fd);
 }
 
 const struct stat *

@@ -37,6 +37,9 @@ answer_open(struct fs *fs, struct pending *p, struct fetch *f)
 	} else {
 		if (fetch_state(f) == FETCH_FAILED)
 			log_warning("%s: %s", p->path, fetch_error(f));
+		else
+			log_warning("%s: the part made cannot be opened "
+			    "again: %s", p->path, strerror(errno));
 		fuse_reply_err(p->req, EIO);
 	}
 	fs_pending_free(p);

@@ -1062,13 +1062,10 @@ job_stale(struct job *j)
 int
 job_blob_fd(struct job *j)
 {
-	char path[64];
-
 	if (j->state != JOB_DONE || j->blob_fd == -1)
 		return -1;
 	/* a new open file, with a position of its own (see fetch_fd) */
-	snprintf(path, sizeof path, "/proc/self/fd/%d", j->blob_fd);
-	return cache_blob_open(path, NULL);
+	return cache_blob_reopen(j->blob_fd);
 }
 
 bool

@@ -57,6 +57,12 @@ char *cache_blob_path_in(const char *dir, const struct cache_key *key,
  * ENOENT also when it was being evicted as it was opened.
  */
 int cache_blob_open(const char *path, struct stat *st);
+/* The blob open as `held` (checked when it was opened), open again with
+ * a file position of its own and marked in use: the same file even when
+ * it has left the cache since (a clear, another process's eviction), so
+ * that what was served to one reader can be to the next.  -1 with errno
+ * set. */
+int cache_blob_reopen(int held);
 
 /*
  * Is the blob of `key` in format `fmt`, open as `fd` with the stat `st`
