@@ -215,9 +215,17 @@ class Bench:
                     "    names: {name: Rod, labeling: 'Rod %(size)s'}\n"
                     "    parameters:\n" + parameters +
                     "    source: partsfs benchmarks\n")
+        return self.fake_scripts(root, ["rod"], conf_extra)
+
+    def fake_scripts(self, root, classids, conf_extra=""):
+        """The base file and script of collection `fake` at `root` (its
+        directory fake/fake made), one script for the classes `classids`,
+        and a configuration file with tests/fake-engine as command
+        executor `fake` making STEP, `conf_extra` after: its path."""
         with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
             f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
-                    "license: MIT <x>, classids: [rod]}\n")
+                    "license: MIT <x>, classids: [%s]}\n"
+                    % ", ".join(classids))
         with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
             f.write("rod script\n")
         conf = root + ".conf"

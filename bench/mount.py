@@ -595,18 +595,7 @@ def million_library():
                 ", ".join(keys),
                 ", ".join(str(s) for s in range(1, M_SIZES + 1))))
             f.write("    source: partsfs benchmarks\n")
-    with open(os.path.join(root, "fake", "fake", "fake.base"), "w") as f:
-        f.write("- {filename: rod.txt, type: script, author: b <b@x>, "
-                "license: MIT <x>, classids: [%s]}\n" % ", ".join(
-                    "rod%d" % c for c in range(M_CLASSES)))
-    with open(os.path.join(root, "fake", "fake", "rod.txt"), "w") as f:
-        f.write("rod script\n")
-    conf = root + ".conf"
-    with open(conf, "w") as f:
-        f.write("executors:\n  commands:\n    - name: fake\n"
-                "      argv: [%s, \"{params}\", \"{output}\", "
-                "\"{format}\", \"{script}\"]\n      formats: [step]\n"
-                % B.fake)
+    conf = B.fake_scripts(root, ["rod%d" % c for c in range(M_CLASSES)])
     return root, conf
 
 

@@ -3,7 +3,7 @@
 #   R1 re-reading a cached 1 MiB part over the remote mount (loopback),
 #      against the local mount's re-read of the same part (within 5%);
 #   R2 ls -lR of the bundled library over a 50 ms link (two network
-#      namespaces joined by a veth pair, bench/delayproxy.py delaying),
+#      namespaces joined by a veth pair, tests/delayproxy.py delaying),
 #      cold and warm, against the local mount's ls -lR (at most 3 times
 #      its time plus the round trips the remote mount needed, which are
 #      counted from /.partsfs/stats);
@@ -26,6 +26,9 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
+# the tests' delay proxy (tests/delayproxy.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tests"))
 import delayproxy  # noqa: E402
 from benchlib import (TRIANGLES, Mounted, loadavg, machine,  # noqa: E402
                       main_args, median, mesh_library, read_all, secs,
@@ -307,20 +310,22 @@ def bench_tree():
     try:
         srv = Server(B.library, B.tmp("r2-scache"), prefix=link.into(link.s))
         proxy = delayproxy.start(link.into(link.s), link.S_ADDR + ":0",
-                                 "127.0.0.1:%d" % srv.port, RTT / 2)
+                                 "127.0.0.1:%d" % srv.port, RTT / 2,
+                                 handshake=True)
         url = "http://%s:%d/" % (link.S_ADDR, proxy.port)
         say("  the link: network namespaces C and S, a veth pair (%s in C, "
             "%s in S);" % (link.C_ADDR, link.S_ADDR))
         say("    `tc netem` is not available on this kernel: "
-            "bench/delayproxy.py in S delays every chunk")
+            "tests/delayproxy.py in S delays every chunk")
         say("    %d ms each way (and a new connection by a round trip) "
             "between %s:PROXY and the server" % (RTT * 500, link.S_ADDR))
         say("    on S's loopback; the remote mount runs in C (nsenter "
             "--net), the benchmark and ls outside")
         say("  server (in S): " + B.show(srv.argv))
-        say("  proxy  (in S): " + B.abbrev("python3 $S/bench/delayproxy.py "
+        say("  proxy  (in S): " + B.abbrev("python3 $S/tests/delayproxy.py "
                                            "--listen %s:0 --to "
-                                           "127.0.0.1:SERVER --delay %g" % (
+                                           "127.0.0.1:SERVER --handshake "
+                                           "--delay %g" % (
                                                link.S_ADDR, RTT / 2)))
         c, t = curl_times(link.into(link.c), url + "status/stats")
         c0, t0 = curl_times(link.into(link.s), srv.url + "status/stats")

@@ -9,16 +9,23 @@
 # sent when the server is killed.  An end (FIN) is passed on after the
 # data before it; a reset (RST) as a reset.
 #
+# With `handshake`, the first bytes of a new connection wait one round
+# trip more, as TCP's handshake over such a link would make them.
+#
 # As a program (run in a network namespace with nsenter):
 #   delayproxy.py --listen HOST:PORT --to HOST:PORT [--delay S] [--rate B]
+#                 [--handshake]
 # prints "delayproxy: listening on HOST:PORT" once it listens, and runs
-# until SIGTERM.  As a module: DelayProxy(...).start(), .close().
+# until SIGTERM.  As a module: DelayProxy(...).start(), .close(); or
+# start(prefix, ...) for the program run after a prefix (nsenter).
 
 import argparse
 import collections
+import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -30,9 +37,10 @@ class _Pipe:
     """One direction of one connection: a reader thread stamps chunks,
     a writer thread passes each on when its time comes."""
 
-    def __init__(self, proxy, src, dst, delay, rate, down):
+    def __init__(self, proxy, src, dst, delay, rate, down, not_before=0.0):
         self.proxy, self.src, self.dst = proxy, src, dst
         self.delay, self.rate, self.down = delay, rate, down
+        self.not_before = not_before
         self.queue = collections.deque()
         self.cond = threading.Condition()
         self.done = threading.Event()
@@ -43,7 +51,8 @@ class _Pipe:
 
     def _put(self, item):
         with self.cond:
-            self.queue.append((time.monotonic() + self.delay, item))
+            self.queue.append((max(time.monotonic() + self.delay,
+                                   self.not_before), item))
             self.cond.notify()
 
     def _read(self):
@@ -104,8 +113,10 @@ class DelayProxy:
     read from the target (None: as fast as it comes).  self.port is the
     port it listens on; self.down the bytes passed to clients so far."""
 
-    def __init__(self, listen, target, delay=0.025, rate=None):
+    def __init__(self, listen, target, delay=0.025, rate=None,
+                 handshake=False):
         self.target, self.delay, self.rate = target, delay, rate
+        self.handshake = handshake
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(listen)
@@ -130,6 +141,7 @@ class DelayProxy:
                              daemon=True).start()
 
     def _connect(self, client):
+        accepted = time.monotonic()
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if self.rate:
             # a small window, so that a slow reading here holds up the
@@ -152,7 +164,8 @@ class DelayProxy:
                 server.close()
                 return
             self.conns.append((client, server))
-        up = _Pipe(self, client, server, self.delay, None, False)
+        up = _Pipe(self, client, server, self.delay, None, False,
+                   accepted + 3 * self.delay if self.handshake else 0.0)
         down = _Pipe(self, server, client, self.delay, self.rate, True)
         up.start()
         down.start()
@@ -182,6 +195,45 @@ class DelayProxy:
                     pass
 
 
+class Running:
+    """The program running as a process (`proc`), listening on host:port."""
+
+    def __init__(self, proc, host, port):
+        self.proc, self.host, self.port = proc, host, port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start(prefix, listen, to, delay, rate=None, handshake=False,
+          stderr=None):
+    """Run this program after `prefix` (e.g. nsenter --net=...), with
+    --listen, --to (HOST:PORT strings) and the rest, and wait until it
+    listens: a Running.  RuntimeError when it did not start."""
+    argv = list(prefix) + [sys.executable, os.path.abspath(__file__),
+                           "--listen", listen, "--to", to,
+                           "--delay", str(delay)]
+    if rate:
+        argv += ["--rate", str(rate)]
+    if handshake:
+        argv.append("--handshake")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr,
+                            stdin=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("delayproxy did not start: %r" % line)
+    host, port = _addr(line.split()[-1])
+    return Running(proc, host, port)
+
+
 def _addr(text):
     host, _, port = text.rpartition(":")
     return host, int(port)
@@ -195,8 +247,11 @@ def main():
                     help="seconds each chunk is held, in each direction")
     ap.add_argument("--rate", type=float, default=None,
                     help="bytes a second read from the target")
+    ap.add_argument("--handshake", action="store_true",
+                    help="a new connection's first bytes wait a round "
+                    "trip more")
     a = ap.parse_args()
-    p = DelayProxy(a.listen, a.to, a.delay, a.rate).start()
+    p = DelayProxy(a.listen, a.to, a.delay, a.rate, a.handshake).start()
     print("delayproxy: listening on %s:%d" % (p.host, p.port), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

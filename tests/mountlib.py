@@ -10,6 +10,7 @@ import mmap
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -547,6 +548,23 @@ def errno_of(fn, *args):
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e.errno))
     return None
+
+
+def blackhole():
+    """A listener on 127.0.0.1 that never accepts, its backlog full, so
+    that connecting to it hangs: [the listener, the sockets filling it]
+    (the caller closes them); its port is that of the first."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    fill = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(s.getsockname())
+        fill.append(f)
+    time.sleep(0.2)
+    return [s] + fill
 
 
 def wait_until(cond, what, timeout=5.0):

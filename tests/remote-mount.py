@@ -28,6 +28,7 @@ from mountlib import *  # noqa: E402,F401,F403
 import mountlib  # noqa: E402
 import serve  # noqa: E402  (its Server; its tests are not ours)
 import fleet  # noqa: E402  (its nginx; its tests are not ours)
+import delayproxy  # noqa: E402
 from delayproxy import DelayProxy  # noqa: E402
 
 mountlib.TESTS.clear()
@@ -606,18 +607,13 @@ def _netns_cleanup():
 
 
 def start_proxy(prefix, listen, to, delay, log):
-    """delayproxy.py as a process (in a namespace: prefix); its port."""
-    p = subprocess.Popen(
-        list(prefix) + [sys.executable, os.path.join(
-            os.path.dirname(os.path.abspath(__file__)), "delayproxy.py"),
-            "--listen", listen, "--to", to, "--delay", str(delay)],
-        stdout=subprocess.PIPE, stderr=log, text=True)
-    line = p.stdout.readline()
-    if "listening on" not in line:
-        p.kill()
-        p.wait()
-        raise Failed("delayproxy did not start: %r" % line)
-    return p, int(line.rsplit(":", 1)[1])
+    """delayproxy.py as a process (in a namespace: prefix); its process
+    and port."""
+    try:
+        r = delayproxy.start(prefix, listen, to, delay, stderr=log)
+    except RuntimeError as e:
+        raise Failed(str(e))
+    return r.proc, r.port
 
 
 def timed_get(prefix, host, port, path, times=3):
@@ -806,22 +802,6 @@ def a_server_killed_mid_transfer_is_eio_and_leaves_nothing_cached():
         if srv.proc.poll() is None:
             srv.proc.kill()
             srv.proc.wait()
-
-
-def blackhole():
-    """A listener that never accepts, its backlog full: connecting to it
-    hangs (the sockets, to be closed by the caller)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(0)
-    fill = []
-    for _ in range(4):
-        f = socket.socket()
-        f.setblocking(False)
-        f.connect_ex(s.getsockname())
-        fill.append(f)
-    time.sleep(0.2)
-    return [s] + fill
 
 
 @test

@@ -421,16 +421,8 @@ def an_unreachable_server_fails_within_the_connect_time():
     check(time.monotonic() - t < 5 * SLOW, "took %.1f s" %
           (time.monotonic() - t))
     # a listener that never accepts, its backlog full: the connect time
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(0)
-    fill = []
-    for _ in range(4):
-        f = socket.socket()
-        f.setblocking(False)
-        f.connect_ex(s.getsockname())
-        fill.append(f)
-    time.sleep(0.2)
+    hole = blackhole()
+    s = hole[0]
     t = time.monotonic()
     c2 = Client("remote:\n  connect-timeout: 2\n")
     for c, cmd in ((c, ("get", "x/y.stl", "--connect-timeout", "2")),
@@ -446,9 +438,8 @@ def an_unreachable_server_fails_within_the_connect_time():
         check(1.5 < took < 6 * SLOW, "%s took %.1f s with a 2 s connect "
               "time: %s" % (cmd[0], took, err))
         print("# %s failed after %.2f s: %s" % (cmd[0], took, err.strip()))
-    for f in fill:
+    for f in hole:
         f.close()
-    s.close()
 
 
 @test

@@ -243,10 +243,11 @@ cache_entry_clear(struct cache_entry *e)
  * that opened the file just as it was removed finds it unlinked once it
  * has its lock, and takes it as gone.
  */
-int
-cache_blob_open(const char *path, struct stat *stp)
+/* `path` opened to read and marked in use (a shared flock): -1 with
+ * errno set. */
+static int
+open_in_use(const char *path)
 {
-	struct stat st;
 	int fd, err;
 
 	/* not waiting for a writer, should a FIFO be found there */
@@ -260,6 +261,17 @@ cache_blob_open(const char *path, struct stat *stp)
 			return -1;
 		}
 	}
+	return fd;
+}
+
+int
+cache_blob_open(const char *path, struct stat *stp)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open_in_use(path)) == -1)
+		return -1;
 	if (fstat(fd, &st) == -1 || st.st_nlink == 0) {
 		close(fd);
 		errno = ENOENT;
@@ -274,22 +286,11 @@ int
 cache_blob_reopen(int held)
 {
 	char path[64];
-	int fd, err;
 
 	/* the file the descriptor is, wherever its name went: through its
 	 * /proc link, which opens it even once it is unlinked */
 	snprintf(path, sizeof path, "/proc/self/fd/%d", held);
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return -1;
-	while (flock(fd, LOCK_SH) == -1) {
-		if (errno != EINTR) {
-			err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
-	}
-	return fd;
+	return open_in_use(path);
 }
 
 /*

@@ -8,6 +8,7 @@
 #define FUSE_USE_VERSION 314
 
 #include <fuse_lowlevel.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -101,6 +102,10 @@ extern const struct fuse_lowlevel_ops fs_ops;
 /* What the session asks of the kernel at INIT (splice, parallel
  * directory operations, READDIRPLUS unless exact_size). */
 void fs_init_conn(struct fs *fs, struct fuse_conn_info *conn);
+/* Answer a statfs: the cache's size limit and use as the file system's
+ * blocks, the inodes the kernel holds as its files, read-only. */
+void fs_reply_statfs(fuse_req_t req, struct cache *cache,
+    struct inodes *inodes);
 void fs_init(struct fs *fs);
 void fs_free(struct fs *fs);
 
@@ -386,6 +391,11 @@ void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi);
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
     struct fuse_file_info *fi);
+/* Add entry "." (i 0, inode ino) or ".." (i 1) of a listing at buf
+ * (size bytes left), with attributes when `plus`: the bytes it needs
+ * (more than size: not added). */
+size_t fs_add_dot(fuse_req_t req, char *buf, size_t size, off_t i,
+    fuse_ino_t ino, bool plus);
 /* The names of directory n, for handle d. */
 void fs_dirhandle_fill(struct dirhandle *d, const struct library *lib,
     const struct fnode *n);
@@ -399,7 +409,20 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
     enum format fmt);
 
-/* xattr.c: the extended attributes of parts. */
+/* xattr.c: the extended attributes of parts (of the remote mount's too). */
+#define FS_XATTRS 9
+extern const char *const fs_xattr_names[FS_XATTRS];
+/* The attribute `name` (user.partsfs.label, params, units, given,
+ * generator, standard, license) of a part whose description is `j`
+ * (caller frees), or NULL: not one of those, or none. */
+char *fs_xattr_described(json_t *j, const char *name);
+/* Is `name` of our namespace?  false when it is not, with the request
+ * answered (EOPNOTSUPP outside user., ENODATA for another user. name). */
+bool fs_xattr_ours(fuse_req_t req, const char *name);
+/* Answer a getxattr with value v (taken over; NULL: ENODATA), and a
+ * listxattr with our names when `part`, else none. */
+void fs_reply_xattr_value(fuse_req_t req, char *v, size_t size);
+void fs_reply_xattr_list(fuse_req_t req, bool part, size_t size);
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
@@ -451,8 +474,6 @@ const struct rentry *rlisting_find(const struct rlisting *l,
 int rdirs_entry(struct rdirs *d, const char *path, struct rentry *out,
     struct perr *e);
 void rentry_clear(struct rentry *x);
-/* Ask the server for the listing of `path` at its next use. */
-void rdirs_forget(struct rdirs *d, const char *path);
 /* Listing requests (200 or 304), 304s, listings served while the server
  * could not be reached, and requests for single entries. */
 void rdirs_counts(struct rdirs *d, uint64_t *listings, uint64_t *revalidated,
@@ -474,7 +495,6 @@ struct rknown {
 struct rfs {
 	struct fs fs;              /* first (the session's userdata): the
 				    * handles, inodes and parked opens */
-	struct conf *conf;
 	struct cache *cache;       /* the local one, of the parts fetched */
 	struct remote *r;
 	struct rdirs *dirs;
@@ -491,8 +511,6 @@ struct rfs {
 	size_t nfailures;
 	atomic_uint_fast64_t transfers, cached, offline;
 	struct rknown known[RFS_KNOWN];
-	uint64_t touched[256];     /* when a path's part was last marked
-				    * used in the cache (by path hash) */
 };
 /* The operations of a remote mount. */
 void rfs_ops_fill(struct fuse_lowlevel_ops *ops);

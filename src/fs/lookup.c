@@ -328,6 +328,21 @@ out:
 	free(path);
 }
 
+size_t
+fs_add_dot(fuse_req_t req, char *buf, size_t size, off_t i, fuse_ino_t ino,
+    bool plus)
+{
+	struct fuse_entry_param e;
+	const char *name = i == 0 ? "." : "..";
+
+	/* . and .. carry no lookup */
+	memset(&e, 0, sizeof e);
+	e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+	e.attr.st_mode = S_IFDIR;
+	return plus ? fuse_add_direntry_plus(req, buf, size, name, &e, i + 1) :
+	    fuse_add_direntry(req, buf, size, name, &e.attr, i + 1);
+}
+
 static void
 readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi, bool plus)
@@ -357,15 +372,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		memset(&e, 0, sizeof e);
 		if (i < 2) {
-			/* . and .. carry no lookup */
-			name = i == 0 ? "." : "..";
-			e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
-			e.attr.st_mode = S_IFDIR;
-			need = plus ? fuse_add_direntry_plus(req, buf + pos,
-			    size - pos, name, &e, i + 1) :
-			    fuse_add_direntry(req, buf + pos, size - pos, name,
-			    &e.attr, i + 1);
-			if (need > size - pos)
+			if ((need = fs_add_dot(req, buf + pos, size - pos, i,
+			    ino, plus)) > size - pos)
 				break;
 			pos += need;
 			continue;

@@ -38,16 +38,14 @@ fs_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->handles.lock);
 }
 
-static void
-op_statfs(fuse_req_t req, fuse_ino_t ino)
+void
+fs_reply_statfs(fuse_req_t req, struct cache *cache, struct inodes *inodes)
 {
-	struct fs *fs = fuse_req_userdata(req);
 	struct cache_stats cs = { 0 };
 	struct statvfs sv;
 	uint64_t used;
 
-	(void)ino;
-	cache_stats(fs->core->cache, &cs);
+	cache_stats(cache, &cs);
 	memset(&sv, 0, sizeof sv);
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
@@ -55,10 +53,19 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	used = cs.bytes + cs.index_bytes;
 	sv.f_bfree = cs.max_bytes > used ? (cs.max_bytes - used) / 4096 : 0;
 	sv.f_bavail = sv.f_bfree;
-	sv.f_files = inodes_count(fs->inodes);
+	sv.f_files = inodes_count(inodes);
 	sv.f_namemax = 255;
 	sv.f_flag = ST_RDONLY;
 	fuse_reply_statfs(req, &sv);
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	fs_reply_statfs(req, fs->core->cache, fs->inodes);
 }
 
 static void

@@ -182,12 +182,9 @@ rlisting_find(const struct rlisting *l, const char *name)
 static struct rslot **
 slot_of(struct rdirs *d, const char *path)
 {
-	uint64_t h = 14695981039346656037ull;
-	struct rslot **pp;
+	struct rslot **pp = &d->slots[str_hash(path, strlen(path)) %
+	    RDIR_SLOTS];
 
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	pp = &d->slots[h % RDIR_SLOTS];
 	while (*pp != NULL && strcmp((*pp)->path, path) != 0)
 		pp = &(*pp)->next;
 	return pp;
@@ -350,17 +347,6 @@ rdirs_entry(struct rdirs *d, const char *path, struct rentry *out,
 	}
 	json_decref(j);
 	return 0;
-}
-
-void
-rdirs_forget(struct rdirs *d, const char *path)
-{
-	struct rslot *s;
-
-	pthread_mutex_lock(&d->lock);
-	if ((s = *slot_of(d, path)) != NULL && !s->busy)
-		s->checked = 0;
-	pthread_mutex_unlock(&d->lock);
 }
 
 void

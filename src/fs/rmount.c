@@ -10,12 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs.h"
 #include "partsfs/cache/cache.h"
-#include "partsfs/tree/describe.h"
 #include "partsfs/util/log.h"
 
 /* The failures kept for user.partsfs.error and /.partsfs/errors. */
@@ -228,11 +226,7 @@ req_errno(int code)
 static struct rknown *
 known_slot(struct rfs *rfs, const char *path)
 {
-	uint64_t h = 14695981039346656037ull;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return &rfs->known[h % RFS_KNOWN];
+	return &rfs->known[str_hash(path, strlen(path)) % RFS_KNOWN];
 }
 
 /* Remember that the part of `path` fetched here is the one tagged `etag`,
@@ -500,14 +494,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		memset(&ep, 0, sizeof ep);
 		if (i < 2) {
-			name = i == 0 ? "." : "..";
-			ep.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
-			ep.attr.st_mode = S_IFDIR;
-			need = plus ? fuse_add_direntry_plus(req, buf + pos,
-			    size - pos, name, &ep, i + 1) :
-			    fuse_add_direntry(req, buf + pos, size - pos, name,
-			    &ep.attr, i + 1);
-			if (need > size - pos)
+			if ((need = fs_add_dot(req, buf + pos, size - pos, i,
+			    ino, plus)) > size - pos)
 				break;
 			pos += need;
 			continue;
@@ -679,13 +667,6 @@ fetcher(void *arg)
 
 		fd = remote_part_open(rfs->r, f->path, f->fmt, f->tag, &st, &via,
 		    &e);
-		if (fd == -ENOENT && f->tag != NULL) {
-			/* the blob the listing named is gone from the server
-			 * (evicted since): the part by its path, made again */
-			perr_clear(&e);
-			fd = remote_part_open(rfs->r, f->path, f->fmt, NULL,
-			    &st, &via, &e);
-		}
 		if (fd < 0) {
 			err = req_errno(-fd);
 			fd = -1;
@@ -722,24 +703,6 @@ fetcher(void *arg)
 		free(f->path);
 		free(f);
 	}
-}
-
-/* Time to mark the part of `path` used in the local cache's LRU order:
- * at most once a minute for a path (a slot per path hash). */
-static bool
-touch_due(struct rfs *rfs, const char *path)
-{
-	uint64_t h = 14695981039346656037ull, now = now_ns(), *t;
-	bool due;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	t = &rfs->touched[h % PF_ARRAY_LEN(rfs->touched)];
-	pthread_mutex_lock(&rfs->lock);
-	if ((due = *t == 0 || now - *t > 60000000000ull))
-		*t = now;
-	pthread_mutex_unlock(&rfs->lock);
-	return due;
 }
 
 /* Park the open `req` of part `path` until a worker has it: one fetch
@@ -826,7 +789,7 @@ rop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case RT_PART:
 		/* the bytes the listing names, when they are here already */
 		if (x.etag != NULL && (fd = remote_part_cached(rfs->r, path,
-		    x.etag, x.fmt, touch_due(rfs, path), &st)) != -1) {
+		    x.etag, x.fmt, inodes_touch_due(rfs->fs.inodes, ino), &st)) != -1) {
 			atomic_fetch_add(&rfs->cached, 1);
 			h = fs_handle_fd(&rfs->fs, fd, &st);
 			fi->fh = (uintptr_t)h;
@@ -851,44 +814,6 @@ rop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	rentry_clear(&x);
 	free(path);
-}
-
-static const char *const rxattr_names[] = {
-	"user.partsfs.label",
-	"user.partsfs.params",
-	"user.partsfs.units",
-	"user.partsfs.given",
-	"user.partsfs.generator",
-	"user.partsfs.standard",
-	"user.partsfs.license",
-	"user.partsfs.cached",
-	"user.partsfs.error",
-};
-
-/* A member of the part's description as an attribute's text. */
-static char *
-described(json_t *j, const char *name)
-{
-	json_t *v;
-
-	if (strcmp(name, "label") == 0)
-		return xstrdup(json_string_value(json_object_get(
-		    json_object_get(j, "label"), "nice")) ?: "");
-	if (strcmp(name, "standard") == 0) {
-		v = json_object_get(j, "standard");
-		return xstrdup(json_is_object(v) ? json_string_value(
-		    json_object_get(v, "nice")) ?: "" : "");
-	}
-	if (strcmp(name, "license") == 0)
-		return xstrdup(json_string_value(json_object_get(j,
-		    "license")) ?: "");
-	if (strcmp(name, "generator") == 0) {
-		v = json_object_get(json_object_get(j, "provenance"),
-		    "generator");
-		return json_is_object(v) ? describe_dump_compact(v) : NULL;
-	}
-	v = json_object_get(j, name);
-	return v != NULL ? describe_dump_compact(v) : NULL;
 }
 
 /* The value of attribute `name` of the part at `path` (caller frees), or
@@ -926,7 +851,7 @@ rxattr_value(struct rfs *rfs, const char *path, const struct rentry *x,
 		return NULL;
 	j = json_loads(text, 0, NULL);
 	free(text);
-	v = j != NULL ? described(j, name + strlen("user.partsfs.")) : NULL;
+	v = j != NULL ? fs_xattr_described(j, name) : NULL;
 	json_decref(j);
 	return v;
 }
@@ -937,39 +862,24 @@ rop_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct rfs *rfs = rfs_of(req);
 	char *path, *v = NULL;
 	struct rentry x;
-	size_t len;
-	int err;
+	int err = ENODATA;
 
-	if (!str_has_prefix(name, "user.")) {
-		fuse_reply_err(req, EOPNOTSUPP);
+	if (!fs_xattr_ours(req, name))
 		return;
-	}
-	if (!str_has_prefix(name, "user.partsfs.")) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
 	if ((path = inodes_path(rfs->fs.inodes, ino)) == NULL) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (status_of(path) != ST_NONE)
-		err = ENODATA;
-	else if ((err = entry_of(rfs, path, &x)) == 0) {
+	if (status_of(path) == ST_NONE && (err = entry_of(rfs, path,
+	    &x)) == 0) {
 		if (x.type == RT_PART)
 			v = rxattr_value(rfs, path, &x, name);
 		rentry_clear(&x);
 	}
-	if (err != 0)
+	if (err != 0 && err != ENODATA)
 		fuse_reply_err(req, err);
-	else if (v == NULL)
-		fuse_reply_err(req, ENODATA);
-	else if (size == 0)
-		fuse_reply_xattr(req, strlen(v));
-	else if ((len = strlen(v)) > size)
-		fuse_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, v, len);
-	free(v);
+		fs_reply_xattr_value(req, v, size);
 	free(path);
 }
 
@@ -978,27 +888,18 @@ rop_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct rfs *rfs = rfs_of(req);
 	char *path = inodes_path(rfs->fs.inodes, ino);
-	struct buf b = BUF_INIT;
 	struct rentry x;
+	bool part = false;
 
 	if (path == NULL) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	if (status_of(path) == ST_NONE && entry_of(rfs, path, &x) == 0) {
-		if (x.type == RT_PART)
-			for (size_t i = 0; i < PF_ARRAY_LEN(rxattr_names); i++)
-				buf_add(&b, rxattr_names[i],
-				    strlen(rxattr_names[i]) + 1);
+		part = x.type == RT_PART;
 		rentry_clear(&x);
 	}
-	if (size == 0)
-		fuse_reply_xattr(req, b.len);
-	else if (b.len > size)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, b.p, b.len);
-	buf_free(&b);
+	fs_reply_xattr_list(req, part, size);
 	free(path);
 }
 
@@ -1006,22 +907,9 @@ static void
 rop_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct rfs *rfs = rfs_of(req);
-	struct cache_stats cs = { 0 };
-	struct statvfs sv;
-	uint64_t used;
 
 	(void)ino;
-	cache_stats(rfs->cache, &cs);
-	memset(&sv, 0, sizeof sv);
-	sv.f_bsize = sv.f_frsize = 4096;
-	sv.f_blocks = cs.max_bytes / 4096;
-	used = cs.bytes + cs.index_bytes;
-	sv.f_bfree = sv.f_bavail = cs.max_bytes > used ?
-	    (cs.max_bytes - used) / 4096 : 0;
-	sv.f_files = inodes_count(rfs->fs.inodes);
-	sv.f_namemax = 255;
-	sv.f_flag = ST_RDONLY;
-	fuse_reply_statfs(req, &sv);
+	fs_reply_statfs(req, rfs->cache, rfs->fs.inodes);
 }
 
 static void
@@ -1064,7 +952,6 @@ rfs_start(struct rfs *rfs, const char *url, struct conf *conf,
 		.connect_timeout = conf->remote_connect_timeout,
 	};
 
-	rfs->conf = conf;
 	rfs->ttl = conf->remote_dir_cache;
 	pthread_mutex_init(&rfs->lock, NULL);
 	pthread_cond_init(&rfs->cond, NULL);

@@ -10,7 +10,7 @@
 #include "fs.h"
 #include "partsfs/tree/describe.h"
 
-static const char *const xattr_names[] = {
+const char *const fs_xattr_names[FS_XATTRS] = {
 	"user.partsfs.label",
 	"user.partsfs.params",
 	"user.partsfs.units",
@@ -27,8 +27,8 @@ static char *
 xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
     fuse_ino_t ino, const char *path, const char *name)
 {
-	json_t *j, *v;
-	char *s = NULL;
+	json_t *j;
+	char *s;
 	uint64_t size;
 
 	if (n->status != ST_NONE || n->pn.kind != PN_PART)
@@ -44,56 +44,48 @@ xattr_value(struct fs *fs, const struct library *lib, const struct fnode *n,
 		    "no");
 	if ((j = describe_part(&n->pn, NULL)) == NULL)
 		return NULL;
-	if (strcmp(name, "user.partsfs.label") == 0)
-		s = xstrdup(json_string_value(json_object_get(json_object_get(j,
-		    "label"), "nice")));
-	else if (strcmp(name, "user.partsfs.params") == 0)
-		s = describe_dump_compact(json_object_get(j, "params"));
-	else if (strcmp(name, "user.partsfs.units") == 0)
-		s = describe_dump_compact(json_object_get(j, "units"));
-	else if (strcmp(name, "user.partsfs.given") == 0)
-		s = describe_dump_compact(json_object_get(j, "given"));
-	else if (strcmp(name, "user.partsfs.generator") == 0) {
-		/* the engine of the class's model, and what of the library it
-		 * runs (a part of no engine has none) */
-		v = json_object_get(json_object_get(j, "provenance"),
-		    "generator");
-		s = json_is_object(v) ? describe_dump_compact(v) : NULL;
-	} else if (strcmp(name, "user.partsfs.standard") == 0) {
-		v = json_object_get(j, "standard");
-		s = xstrdup(json_is_object(v) ? json_string_value(
-		    json_object_get(v, "nice")) : "");
-	} else if (strcmp(name, "user.partsfs.license") == 0)
-		s = xstrdup(json_string_value(json_object_get(j, "license")));
+	s = fs_xattr_described(j, name);
 	json_decref(j);
 	return s;
 }
 
-void
-fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+char *
+fs_xattr_described(json_t *j, const char *name)
 {
-	struct fs *fs = fuse_req_userdata(req);
-	struct library *lib;
-	struct fnode n;
-	char *path, *v;
+	json_t *v;
+
+	if (strcmp(name, "user.partsfs.label") == 0)
+		return xstrdup(json_string_value(json_object_get(json_object_get(j,
+		    "label"), "nice")) ?: "");
+	if (strcmp(name, "user.partsfs.params") == 0)
+		return describe_dump_compact(json_object_get(j, "params"));
+	if (strcmp(name, "user.partsfs.units") == 0)
+		return describe_dump_compact(json_object_get(j, "units"));
+	if (strcmp(name, "user.partsfs.given") == 0)
+		return describe_dump_compact(json_object_get(j, "given"));
+	if (strcmp(name, "user.partsfs.generator") == 0) {
+		/* the engine of the class's model, and what of the library it
+		 * runs (a part of no engine has none) */
+		v = json_object_get(json_object_get(j, "provenance"),
+		    "generator");
+		return json_is_object(v) ? describe_dump_compact(v) : NULL;
+	}
+	if (strcmp(name, "user.partsfs.standard") == 0) {
+		v = json_object_get(j, "standard");
+		return xstrdup(json_is_object(v) ? json_string_value(
+		    json_object_get(v, "nice")) ?: "" : "");
+	}
+	if (strcmp(name, "user.partsfs.license") == 0)
+		return xstrdup(json_string_value(json_object_get(j,
+		    "license")) ?: "");
+	return NULL;
+}
+
+void
+fs_reply_xattr_value(fuse_req_t req, char *v, size_t size)
+{
 	size_t len;
 
-	/*
-	 * Only user attributes exist here. Saying the other namespaces are
-	 * not supported (rather than empty) lets ls -l stop asking every file
-	 * for its security label and ACL after the first one.
-	 */
-	if (!str_has_prefix(name, "user.")) {
-		fuse_reply_err(req, EOPNOTSUPP);
-		return;
-	}
-	if (!str_has_prefix(name, "user.partsfs.")) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	if (!fs_node_of(req, ino, &lib, &n, &path))
-		return;
-	v = xattr_value(fs, lib, &n, ino, path, name);
 	if (v == NULL)
 		fuse_reply_err(req, ENODATA);
 	else if (size == 0)
@@ -103,6 +95,57 @@ fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	else
 		fuse_reply_buf(req, v, len);
 	free(v);
+}
+
+void
+fs_reply_xattr_list(fuse_req_t req, bool part, size_t size)
+{
+	struct buf b = BUF_INIT;
+
+	if (part)
+		for (size_t i = 0; i < FS_XATTRS; i++)
+			buf_add(&b, fs_xattr_names[i],
+			    strlen(fs_xattr_names[i]) + 1);
+	if (size == 0)
+		fuse_reply_xattr(req, b.len);
+	else if (b.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b.p, b.len);
+	buf_free(&b);
+}
+
+bool
+fs_xattr_ours(fuse_req_t req, const char *name)
+{
+	/*
+	 * Only user attributes exist here. Saying the other namespaces are
+	 * not supported (rather than empty) lets ls -l stop asking every file
+	 * for its security label and ACL after the first one.
+	 */
+	if (!str_has_prefix(name, "user.")) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return false;
+	}
+	if (!str_has_prefix(name, "user.partsfs.")) {
+		fuse_reply_err(req, ENODATA);
+		return false;
+	}
+	return true;
+}
+
+void
+fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct library *lib;
+	struct fnode n;
+	char *path;
+
+	if (!fs_xattr_ours(req, name) || !fs_node_of(req, ino, &lib, &n, &path))
+		return;
+	fs_reply_xattr_value(req, xattr_value(fs, lib, &n, ino, path, name),
+	    size);
 	fnode_clear(&n);
 	library_unref(lib);
 	free(path);
@@ -113,22 +156,12 @@ fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct library *lib;
 	struct fnode n;
-	struct buf b = BUF_INIT;
 	char *path;
 
 	if (!fs_node_of(req, ino, &lib, &n, &path))
 		return;
-	if (n.status == ST_NONE && n.pn.kind == PN_PART) {
-		for (size_t i = 0; i < PF_ARRAY_LEN(xattr_names); i++)
-			buf_add(&b, xattr_names[i], strlen(xattr_names[i]) + 1);
-	}
-	if (size == 0)
-		fuse_reply_xattr(req, b.len);
-	else if (b.len > size)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, b.p, b.len);
-	buf_free(&b);
+	fs_reply_xattr_list(req, n.status == ST_NONE && n.pn.kind == PN_PART,
+	    size);
 	fnode_clear(&n);
 	library_unref(lib);
 	free(path);

@@ -278,6 +278,40 @@ stopping(struct jobs *jobs)
 }
 
 /*
+ * What the engine's run (r, fail, its output `out`) makes of job j: the
+ * part published into the cache (JOB_DONE, j's entry and blob_fd set),
+ * or the failure in j->error, remembered in the cache when it is the
+ * engine's (an engine killed because we stop did not fail, nor one that
+ * no sandbox let run; one out of time did under this limit, not under a
+ * longer one).  A part that could not be stored is not remembered as a
+ * failure: eviction may make room.
+ */
+static enum job_state
+keep_result(struct jobs *jobs, struct job *j, int r,
+    const struct engine_failure *fail, const char *out)
+{
+	struct perr e = { 0 };
+
+	if (r != 0) {
+		j->error = engine_failure_text(fail);
+		if (!stopping(jobs) && !fail->system)
+			cache_fail(jobs->env.cache, &j->plan.key, j->error,
+			    fail->timed_out ? jobs->env.conf->timeout : 0);
+		else
+			j->system = true;
+		return JOB_FAILED;
+	}
+	if (cache_publish_open(jobs->env.cache, &j->plan.key, j->plan.fmt,
+	    out, j->plan.label, &j->entry, &j->blob_fd, &e) != 0) {
+		j->error = xasprintf("the part was made but could not be "
+		    "stored: %s", e.msg);
+		j->system = true;
+		return JOB_FAILED;
+	}
+	return JOB_DONE;
+}
+
+/*
  * One job per key across processes sharing the cache (partsctl get and a
  * mount, or several gets): a lock file per key in the cache's scratch
  * area.  Within a process, the job table already does this with condition
@@ -396,21 +430,8 @@ finish_pending(struct pending *p)
 	    &j->entry, &j->blob_fd, NULL) == 1)
 		/* made by another process meanwhile: that one is the part */
 		state = JOB_DONE;
-	else if (p->r != 0) {
-		j->error = engine_failure_text(&p->fail);
-		if (!p->fail.system)
-			cache_fail(jobs->env.cache, &j->plan.key, j->error,
-			    p->fail.timed_out ? jobs->env.conf->timeout : 0);
-		else
-			j->system = true;
-	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
-	    j->plan.fmt, p->out, j->plan.label, &j->entry, &j->blob_fd,
-	    &e) != 0) {
-		j->error = xasprintf("the part was made but could not be "
-		    "stored: %s", e.msg);
-		j->system = true;
-	} else
-		state = JOB_DONE;
+	else
+		state = keep_result(jobs, j, p->r, &p->fail, p->out);
 done:
 	engine_failure_clear(&p->fail);
 	if (p->out != NULL)
@@ -607,25 +628,8 @@ run_job(struct jobs *jobs, struct job *j)
 		 * nor is what the engine said of another file shown */
 		j->error = xstrdup(e.msg);
 		j->stale = true;
-	} else if (r != 0) {
-		j->error = engine_failure_text(&fail);
-		/* an engine killed because we stop did not fail, nor one
-		 * that no sandbox let run; one out of time did under this
-		 * limit, not under a longer one */
-		if (!stopping(jobs) && !fail.system)
-			cache_fail(jobs->env.cache, &j->plan.key, j->error,
-			    fail.timed_out ? jobs->env.conf->timeout : 0);
-		else
-			j->system = true;
-	} else if (cache_publish_open(jobs->env.cache, &j->plan.key,
-	    j->plan.fmt, out, j->plan.label, &j->entry, &j->blob_fd,
-	    &e) != 0) {
-		/* not remembered as a failure: eviction may make room */
-		j->error = xasprintf("the part was made but could not be "
-		    "stored: %s", e.msg);
-		j->system = true;
 	} else
-		state = JOB_DONE;
+		state = keep_result(jobs, j, r, &fail, out);
 	engine_failure_clear(&fail);
 	if (out != NULL && state != JOB_DONE)
 		unlink(out);

@@ -525,8 +525,9 @@ blob_etag(const char *etag)
 	return true;
 }
 
-int
-remote_part_open(struct remote *r, const char *path, enum format fmt,
+/* remote_part_open, as its tag says (e not NULL). */
+static int
+part_open(struct remote *r, const char *path, enum format fmt,
     const char *tag, struct stat *st, enum remote_via *via, struct perr *e)
 {
 	struct cache_entry ent = { 0 };
@@ -535,11 +536,8 @@ remote_part_open(struct remote *r, const char *path, enum format fmt,
 	char *name, *memo, *etag = NULL, *scratch, *tmp, *p, *inm = NULL;
 	const char *hdr[2] = { NULL, NULL };
 	long long expires = 0;
-	struct perr mine = { 0 };
 	int fd = -1, out, rc;
 
-	if (e == NULL)
-		e = &mine;
 	if (r->cache == NULL)
 		return perr_set(e, EINVAL, "%s: no cache to keep parts in",
 		    path);
@@ -651,6 +649,25 @@ fail:
 		if (fd != -1)
 			close(fd);
 		return rc;
+	}
+	return fd;
+}
+
+int
+remote_part_open(struct remote *r, const char *path, enum format fmt,
+    const char *tag, struct stat *st, enum remote_via *via, struct perr *e)
+{
+	struct perr mine = { 0 };
+	int fd;
+
+	if (e == NULL)
+		e = &mine;
+	fd = part_open(r, path, fmt, tag, st, via, e);
+	if (fd == -ENOENT && blob_etag(tag)) {
+		/* the blob the listing named is gone from the server
+		 * (evicted since): the part by its path, made again */
+		perr_clear(e);
+		fd = part_open(r, path, fmt, NULL, st, via, e);
 	}
 	return fd;
 }

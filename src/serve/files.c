@@ -195,11 +195,7 @@ reply_tagged(struct http_req *r, json_t *j)
 static size_t
 memo_slot(const char *path)
 {
-	uint64_t h = 14695981039346656037ull;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return (size_t)(h % SERVE_MEMO_SLOTS);
+	return (size_t)(str_hash(path, strlen(path)) % SERVE_MEMO_SLOTS);
 }
 
 static bool

@@ -343,15 +343,15 @@ arena_intern_end(struct arena *a)
 	a->icap = a->icount = 0;
 }
 
-/* FNV-1a */
-static size_t
+uint64_t
 str_hash(const char *s, size_t n)
 {
+	/* FNV-1a */
 	uint64_t h = 14695981039346656037ULL;
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return (size_t)h;
+	return h;
 }
 
 const char *

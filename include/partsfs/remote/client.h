@@ -98,7 +98,8 @@ enum remote_via {
  * the ETag a listing gave the part, the bytes are asked for as that blob
  * (/blobs/KEY.EXT: immutable, and kept by a cache in front of the
  * server) and must come with that ETag; none are asked for when the
- * local cache has them.
+ * local cache has them; a blob the server no longer has (404) is asked
+ * for by its path instead.
  */
 int remote_part_open(struct remote *r, const char *path, enum format fmt,
     const char *tag, struct stat *st, enum remote_via *via, struct perr *e);
