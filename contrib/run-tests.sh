@@ -94,6 +94,17 @@ check() {
 		failed=$((failed + 1))
 	fi
 	grep -E '^(FAIL|ERROR|XPASS):' "$dir/check.out"
+	# what each failed test said: its failed points with the lines
+	# that follow them, and the last lines of a program that ended badly
+	for trs in "$dir"/tests/*.trs; do
+		[ -f "$trs" ] || continue
+		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
+		echo "== ${trs%.trs}.log:"
+		awk '/^not ok/ { n = 25 } n > 0 { print "   " $0; n-- }' \
+		    "${trs%.trs}.log" | head -n 150
+		grep -q '^:test-result: ERROR' "$trs" &&
+		    tail -n 15 "${trs%.trs}.log" | sed 's/^/   | /'
+	done
 	# each reason to skip once, with the number of points it skipped
 	sed -n 's/^SKIP: .* # SKIP //p' "$dir/check.out" | sort | uniq -c |
 	    sed 's/^ *\([0-9]*\) /== skipped \1: /'

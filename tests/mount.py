@@ -1012,14 +1012,20 @@ def interrupts_racing_the_parking_of_opens_do_no_harm():
         m.unmount()
 
 
-def slow_version_command(name, seconds):
-    """A version command for the fake engine that takes `seconds`: its
+def slow_version_command(name, seconds, gate=None):
+    """A version command for the fake engine that takes `seconds`, or with
+    a gate, runs until the file `gate` exists (`seconds` at most): its
     path, and the file where each run writes its pid."""
     asked = os.path.join(TMP, name + "-asked")
     script = os.path.join(TMP, name + "-version")
+    if gate:
+        wait = ("i=0\nwhile [ ! -e '%s' ] && [ $i -lt %d ]; do "
+                "sleep 0.05; i=$((i + 1)); done\n" % (gate, seconds * 20))
+    else:
+        wait = "sleep %s\n" % seconds
     with open(script, "w") as f:
-        f.write("#!/bin/sh\necho $$ >> '%s'\nsleep %s\n"
-                "echo 'fake %s'\n" % (asked, seconds, name))
+        f.write("#!/bin/sh\necho $$ >> '%s'\n%s"
+                "echo 'fake %s'\n" % (asked, wait, name))
     os.chmod(script, 0o755)
     return script, asked
 
@@ -1027,13 +1033,15 @@ def slow_version_command(name, seconds):
 @test
 def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
     # On a new cache the first part of an engine waits for the engine's
-    # version query (a whole start of FreeCAD, say; 3 s here).  Opens
-    # waiting for it are parked like opens waiting for a job: more of
-    # them than FUSE threads (libfuse's max_threads, 10 by default) leave
-    # ls answering at once, and Ctrl-C answers at once.
+    # version query (a whole start of FreeCAD, say; here it lasts until
+    # the test opens its gate).  Opens waiting for it are parked like
+    # opens waiting for a job: more of them than FUSE threads (libfuse's
+    # max_threads, 10 by default) leave ls answering at once, and Ctrl-C
+    # answers at once.
     lib = fake_library(os.path.join(TMP, "libver"), sizes=range(1, 31),
                        counter=os.path.join(TMP, "cver"))
-    script, asked = slow_version_command("ver", 3)
+    gate = os.path.join(TMP, "ver-gate")
+    script, asked = slow_version_command("ver", 30, gate=gate)
     m = Mount(lib, "sandbox=off", version=[script])
     ts = []
     try:
@@ -1068,6 +1076,9 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
             check(took < 0.2 * SLOW, "ls, stat and a read of /.partsfs "
                   "took %.2f s while the version was asked" % took)
             check(took_cat < 0.5 * SLOW, "cat died after %.2f s" % took_cat)
+        eq(len(out), 0, "opens completed before the version was known")
+        with open(gate, "w"):
+            pass
         for t in ts:
             t.join(60)
         eq(count_lines(asked), 1, "version queries")
@@ -1083,6 +1094,8 @@ def a_first_part_waiting_for_the_engines_version_holds_no_fuse_thread():
                    "the interrupted part made", 5 * SLOW)
         check(count_lines(os.path.join(TMP, "cver")) >= 30, "engine runs")
     finally:
+        with open(gate, "w"):
+            pass
         for t in ts:
             t.join(60)
         m.unmount()
