@@ -94,13 +94,20 @@ check() {
 		failed=$((failed + 1))
 	fi
 	grep -E '^(FAIL|ERROR|XPASS):' "$dir/check.out"
-	# what each failed test said: its failed points with the lines
-	# that follow them, and the last lines of a program that ended badly
+	# what each failed test said: its failed points with the comment
+	# lines before them (where the TAP programs say why) and the lines
+	# after, and the last lines of a program that ended badly
 	for trs in "$dir"/tests/*.trs; do
 		[ -f "$trs" ] || continue
 		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
 		echo "== ${trs%.trs}.log:"
-		awk '/^not ok/ { n = 25 } n > 0 { print "   " $0; n-- }' \
+		awk 'n > 0 { print "   " $0; n--; next }
+		    /^#/ { held[k++ % 8] = $0; next }
+		    /^not ok/ { for (i = (k > 8 ? k - 8 : 0); i < k; i++)
+				print "   " held[i % 8]
+			    print "   " $0
+			    n = 12 }
+		    { k = 0 }' \
 		    "${trs%.trs}.log" | head -n 150
 		grep -q '^:test-result: ERROR' "$trs" &&
 		    tail -n 15 "${trs%.trs}.log" | sed 's/^/   | /'

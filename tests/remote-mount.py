@@ -414,7 +414,9 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_part_still_comes():
         # server made it, and the next read costs no transfer
         wait_until(lambda: os.getxattr(p, "user.partsfs.cached") == b"yes",
                    "the part cached", 10 * SLOW)
-        before = m.stats()["remote_transfers"]
+        # the worker counts the transfer just after the part is cached
+        before = wait_until(lambda: m.stats()["remote_transfers"],
+                            "the transfer counted", 5 * SLOW)
         check_box(read(p), 6, "size=6")
         eq(m.stats()["remote_transfers"], before, "transfers of the re-read")
         eq(server_stat(srv, "jobs_run"), 1, "jobs on the server")

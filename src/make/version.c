@@ -426,10 +426,15 @@ version_lookup(struct versions *v, struct cache *cache, struct sandbox *sb,
 		buf_printf(&b, "version %s %jd %jd.%09ld", program,
 		    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
 		    st.st_mtim.tv_nsec);
-		for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
-			buf_printf(&b, " [%s]", argv[i]);
-		if (extra_env != NULL)
-			buf_printf(&b, " env %s", extra_env);
+		for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+			buf_adds(&b, " [");
+			buf_adds(&b, argv[i]);
+			buf_addc(&b, ']');
+		}
+		if (extra_env != NULL) {
+			buf_adds(&b, " env ");
+			buf_adds(&b, extra_env);
+		}
 		memo = buf_steal(&b);
 	}
 	if ((s = version_known(v, memo)) != NULL)

@@ -667,6 +667,13 @@ pnode_name(const struct pnode *n, struct buf *out)
 	struct buf full = BUF_INIT;
 	const char *slash;
 
+	if (n->kind == PN_PART) {
+		/* the last component alone: a listing names every part */
+		part_stem(n, out);
+		buf_addc(out, '.');
+		buf_adds(out, format_ext(n->fmt));
+		return;
+	}
 	pnode_path(n, &full);
 	slash = strrchr(buf_str(&full), '/');
 	buf_adds(out, slash != NULL ? slash + 1 : buf_str(&full));

@@ -146,15 +146,22 @@ void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;
+	size_t room;
 	int n;
 
+	/* formatted once into the room there is, and again only when it
+	 * did not fit (the text is formatted on every part's key) */
+	buf_reserve(b, 0);
+	room = b->cap - b->len;
 	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
+	n = vsnprintf(b->p + b->len, room, fmt, aq);
 	va_end(aq);
 	if (n < 0)
 		pf_fatal("bad format string");
-	buf_reserve(b, (size_t)n);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
