@@ -1814,6 +1814,52 @@ def unmounting_while_an_engine_is_asked_its_version_exits_cleanly():
     eq(count_lines(asked), 1, "version queries")
 
 
+def daemon_rss_kib(m):
+    with open("/proc/%d/status" % m.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@test
+def memory_held_for_names_is_given_back_once_the_kernel_forgets_them():
+    # 30000 names stat'ed: the daemon holds an inode for each while the
+    # kernel does; when the kernel forgets them (its caches dropped),
+    # the table shrinks and the freed memory goes back to the system
+    lib = fake_library(os.path.join(TMP, "libforget"),
+                       sizes=range(1, 15001))
+    m = Mount(lib)
+    try:
+        before = daemon_rss_kib(m)
+        n = 0
+        for d, _, files in os.walk(m.path("fake")):
+            for f in files:
+                os.lstat(os.path.join(d, f))
+                n += 1
+        check(n >= 30000, "%d names" % n)
+        held = m.stats()["inodes"]
+        check(held >= 30000, "inodes held after the walk: %d" % held)
+        grown = daemon_rss_kib(m)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("2\n")
+        eventually(lambda: m.stats()["inodes"] <= 16,
+                   "the inodes forgotten (%d held)" % held, 10 * SLOW)
+        after = daemon_rss_kib(m)
+        print("# VmRSS %d KiB after mounting, %d after the walk, %d once "
+             "forgotten" % (before, grown, after))
+        if not WRAPPER:
+            check(grown - before > 4096, "the walk grew the daemon by "
+                  "%d KiB" % (grown - before))
+            check(after - before < (grown - before) / 2,
+                  "VmRSS %d KiB after mounting, %d after the walk, %d once "
+                  "forgotten" % (before, grown, after))
+        eq(sum(len(f) for _, _, f in os.walk(m.path("fake"))), n,
+           "the names again")
+    finally:
+        m.unmount()
+
+
 if __name__ == "__main__":
     failed = run_tests()
     if mountlib.BUNDLED is not None:

@@ -575,8 +575,18 @@ def a_full_queue_of_parts_is_503_with_retry_after():
 @test
 def connections_beyond_per_ip_are_refused():
     srv = fake_server("perip", conf_extra="serve:\n  per-ip: 2\n")
-    held = [socket.create_connection(("127.0.0.1", srv.port))
-            for _ in range(2)]
+    # two connections the server has surely accepted and counted (each
+    # answered once, and kept open): with a pool of threads accepting,
+    # three connections made at once may be counted in any order
+    held = []
+    for _ in range(2):
+        c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                       timeout=30 * SLOW)
+        c.request("GET", "/files/")
+        r = c.getresponse()
+        r.read()
+        eq(r.status, 200, "a held connection's request")
+        held.append(c)
     s = socket.create_connection(("127.0.0.1", srv.port))
     s.settimeout(5)
     try:

@@ -4,6 +4,7 @@
  * without extra entries. */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,12 +44,23 @@ struct inode {
 	struct inode *next_path;
 };
 
+/* The tables' smallest size, and how many inodes must have gone (and
+ * half of the most held since) before freed memory is handed back to the
+ * system; and once the table is all but empty, again after TRIM_LAST: so
+ * that after a find over a million names, once the kernel forgets them,
+ * the daemon's memory returns to where it was. */
+#define MIN_BUCKETS 4096
+#define TRIM_MIN 4096
+#define TRIM_LAST 1024
+
 struct inodes {
 	pthread_mutex_t lock;
 	struct inode **by_ino;
 	struct inode **by_path;
 	size_t nbuckets;
 	size_t count;
+	/* the most inodes held since the heap was last trimmed */
+	size_t peak;
 	/* inodes retired: none in the common case, which a getattr then
 	 * learns without the lock */
 	atomic_size_t nretired;
@@ -87,7 +99,7 @@ inodes_new(void)
 
 	pthread_mutex_init(&t->lock, NULL);
 	atomic_init(&t->nretired, 0);
-	t->nbuckets = 4096;
+	t->nbuckets = MIN_BUCKETS;
 	t->by_ino = xcalloc(t->nbuckets, sizeof *t->by_ino);
 	t->by_path = xcalloc(t->nbuckets, sizeof *t->by_path);
 	return t;
@@ -139,11 +151,11 @@ find_path(struct inodes *t, const char *path)
 	return find_hashed(t, path, fnv(path));
 }
 
-/* Grow the tables when they fill up, so chains stay short. */
+/* Size the tables for n buckets: grown by 4 when they fill up, so chains
+ * stay short, and shrunk by 4 when they are a sixteenth full. */
 static void
-rehash(struct inodes *t)
+rehash(struct inodes *t, size_t n)
 {
-	size_t n = t->nbuckets * 4;
 	struct inode **by_ino = xcalloc(n, sizeof *by_ino);
 	struct inode **by_path = xcalloc(n, sizeof *by_path);
 
@@ -247,7 +259,7 @@ inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
 	while (find_ino(t, ino) != NULL)
 		ino = ino + 1 < 16 ? 16 : ino + 1;
 	if (t->count >= t->nbuckets)
-		rehash(t);
+		rehash(t, t->nbuckets * 4);
 	i = xcalloc(1, sizeof *i);
 	i->ino = ino;
 	i->path = xstrdup(path);
@@ -259,7 +271,8 @@ inodes_lookup(struct inodes *t, const char *path, const struct fnode *n,
 	t->by_ino[ino % t->nbuckets] = i;
 	i->next_path = t->by_path[hash % t->nbuckets];
 	t->by_path[hash % t->nbuckets] = i;
-	t->count++;
+	if (++t->count > t->peak)
+		t->peak = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return ino;
 }
@@ -349,6 +362,7 @@ void
 inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 {
 	struct inode **pp, *i;
+	bool trim = false;
 
 	if (ino == FUSE_ROOT_ID)
 		return;
@@ -371,8 +385,21 @@ inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 		free(i->node);
 		free(i->path);
 		free(i);
+		if (t->nbuckets > MIN_BUCKETS && t->count < t->nbuckets / 16)
+			rehash(t, t->nbuckets / 4);
+		if ((t->peak - t->count >= TRIM_MIN &&
+		    t->count <= t->peak / 2) ||
+		    (t->count <= 16 && t->peak - t->count >= TRIM_LAST)) {
+			t->peak = t->count;
+			trim = true;
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
+	/* what the inodes held is in free chunks all over the heap and the
+	 * threads' arenas: give their pages back (FORGET has no reply to
+	 * hold up) */
+	if (trim)
+		malloc_trim(0);
 }
 
 size_t
