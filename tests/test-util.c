@@ -88,6 +88,26 @@ buffers_grow_and_stay_terminated(void)
 	buf_reset(&b);
 	CHECK_STR(buf_str(&b), "");
 	buf_free(&b);
+
+	/* a text that fills the room exactly, then one that does not fit
+	 * in what is left, then one longer than the whole buffer */
+	{
+		char fill[64], big[300];
+		memset(fill, 'a', 63);
+		fill[63] = '\0';
+		memset(big, 'b', 299);
+		big[299] = '\0';
+		buf_printf(&b, "%s", fill);
+		CHECK(b.len == 63 && b.p[63] == '\0');
+		buf_printf(&b, "%c%d", 'x', 42);
+		CHECK(b.len == 66 && strcmp(b.p + 63, "x42") == 0);
+		CHECK(strspn(b.p, "a") == 63);
+		buf_printf(&b, "[%s]", big);
+		CHECK(b.len == 66 + 301 && b.p[b.len] == '\0');
+		CHECK(b.p[66] == '[' && b.p[67] == 'b' && b.p[b.len - 1] == ']');
+		CHECK(strspn(b.p + 67, "b") == 299);
+		buf_free(&b);
+	}
 }
 
 static void
