@@ -402,7 +402,11 @@ def ctrl_c_on_a_waiting_reader_returns_at_once_and_the_part_still_comes():
         proc = subprocess.Popen(
             ["cat", p], stdout=subprocess.DEVNULL,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        time.sleep(0.8)
+        # the open waits in the mount once its fetch reached the server
+        # (before, the kernel may drop it without telling the mount)
+        wait_until(lambda: server_stat(srv, "jobs_run") >= 1,
+                   "the server's job", 10 * SLOW)
+        time.sleep(0.2)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
         proc.wait(10 * SLOW)
