@@ -1052,8 +1052,8 @@ a_fetch_of_an_engine_of_unknown_version_asks_it_beside_its_job(void)
 	took = now_s() - t0;
 	CHECK_INT(r, 0);
 	/* the query takes a second: not on this thread, nor before the
-	 * job */
-	CHECK_MSG(took < 0.5, "core_fetch took %.2fs", took);
+	 * job (below 0.9 s: valgrind and a loaded machine slow the rest) */
+	CHECK_MSG(took < 0.9, "core_fetch took %.2fs", took);
 	CHECK(fetch_state(f) == FETCH_QUEUED || fetch_state(f) ==
 	    FETCH_RUNNING);
 	CHECK_INT(fetch_wait(f, WAIT), FETCH_DONE);
