@@ -212,7 +212,11 @@ read_names(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *names = ymap_get(el, "names");
 	size_t n = ylist_len(names);
 
-	c->names = arena_array(a, n ? n : 1, sizeof *c->names);
+	/* none when there are none: most classes of a big library have no
+	 * standard, and one name */
+	if (n == 0)
+		return;
+	c->names = arena_array(a, n, sizeof *c->names);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *ne = ylist_at(names, i);
 		struct class_name *cn = &c->names[c->nnames];
@@ -256,7 +260,9 @@ read_standards(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *stds = ymap_get(el, "standards");
 	size_t n = ylist_len(stds);
 
-	c->standards = arena_array(a, n ? n : 1, sizeof *c->standards);
+	if (n == 0)
+		return;
+	c->standards = arena_array(a, n, sizeof *c->standards);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *se = ylist_at(stds, i);
 		struct class_standard *cs = &c->standards[c->nstandards];
@@ -330,7 +336,6 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 
 	memset(c, 0, sizeof *c);
 	c->coll = coll;
-	c->node = el;
 	c->pos = (struct fpos){ arena_intern(a, el->file, strlen(el->file)),
 	    el->line, el->col };
 	c->id_pos = c->pos;
@@ -355,7 +360,12 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	pset_build(a, ymap_get(el, "parameters"), NULL, &c->ps, d);
 	read_names(a, c, el, d);
 	read_standards(a, c, el, d);
-	c->urls = read_strings(a, ymap_get(el, "url"), &c->nurls, "url", d);
+	if (ylist_len(ymap_get(el, "url")) != 0) {
+		size_t nurls;
+		c->urls = read_strings(a, ymap_get(el, "url"), &nurls, "url",
+		    d);
+		c->nurls = (uint32_t)nurls;
+	}
 	c->notes = opt_text(a, el, "notes", d);
 	if ((c->source = need_text(a, el, "source", "class", d)) == NULL)
 		c->source = "";
@@ -395,16 +405,19 @@ drop_duplicate_classes(struct collection *coll, struct diags *d)
 		const struct pclass *b = &coll->classes[coll->order[i]];
 		if (strcmp(a->id, b->id) != 0)
 			continue;
-		yerror(d, ymap_get(b->node, "id"), "class id '%s' is used "
-		    "twice in this collection (first at line %d); this class "
-		    "is ignored", b->id, a->node->line);
+		diag_add(d, DIAG_ERROR, b->id_pos.file, b->id_pos.line,
+		    b->id_pos.col, "class id '%s' is used twice in this "
+		    "collection (first at line %d); this class is ignored",
+		    b->id, a->pos.line);
 		drop[coll->order[i]] = true;
 		ndrop++;
 	}
 	if (ndrop != 0) {
 		for (size_t i = 0; i < coll->nclasses; i++) {
-			if (!drop[i])
-				coll->classes[out++] = coll->classes[i];
+			if (drop[i])
+				continue;
+			coll->class_nodes[out] = coll->class_nodes[i];
+			coll->classes[out++] = coll->classes[i];
 		}
 		coll->nclasses = out;
 		sort_classes(coll);
@@ -481,10 +494,11 @@ blt_read(struct collection *coll, const struct ynode *root, const char *stem,
 	}
 	n = ylist_len(classes);
 	coll->classes = arena_array(a, n ? n : 1, sizeof *coll->classes);
+	coll->class_nodes = xcalloc(n ? n : 1, sizeof *coll->class_nodes);
 	for (size_t i = 0; i < n; i++) {
 		struct pclass *c = &coll->classes[coll->nclasses];
 		if (read_class(a, coll, c, classes->items[i], d))
-			coll->nclasses++;
+			coll->class_nodes[coll->nclasses++] = classes->items[i];
 	}
 	coll->order = arena_array(a, coll->nclasses ? coll->nclasses : 1,
 	    sizeof *coll->order);

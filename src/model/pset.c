@@ -83,6 +83,7 @@ struct builder {
 	size_t cap;
 	unsigned *assigned;            /* per parameter: AS_* bits */
 	const struct ynode **refs;     /* first place a name was used */
+	const struct ynode **decls;    /* its `types` entry */
 	size_t ntables_cap, ntables2d_cap;
 	size_t nclass;                 /* the class's own parameters come
 					* first; a base file's follow */
@@ -164,6 +165,7 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 		b->assigned = xreallocarray(b->assigned, ncap,
 		    sizeof *b->assigned);
 		b->refs = xreallocarray(b->refs, ncap, sizeof *b->refs);
+		b->decls = xreallocarray(b->decls, ncap, sizeof *b->decls);
 		b->cap = ncap;
 	}
 	p = &ps->params[ps->nparams];
@@ -171,7 +173,7 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 	p->name = arena_intern(b->a, name, strlen(name));
 	p->type = (enum ptype)t;
 	p->free_pos = -1;
-	p->node = val;
+	b->decls[ps->nparams] = val;
 	b->assigned[ps->nparams] = AS_NONE;
 	b->refs[ps->nparams] = NULL;
 	ps->nparams++;
@@ -296,7 +298,7 @@ read_free(struct builder *b, const struct ynode *node, int **freev,
 			    "parameters", PF_MAX_FREE);
 			return;
 		}
-		b->ps->params[pi].free_pos = (int)*nfree;
+		b->ps->params[pi].free_pos = (int8_t)*nfree;
 		(*freev)[(*nfree)++] = pi;
 		assign(b, pi, AS_FREE, item);
 	}
@@ -716,7 +718,7 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 	p->choices = arena_array(b->a, ncand ? ncand : 1, sizeof *p->choices);
 	if (ncand != 0)
 		memcpy(p->choices, cand, ncand * sizeof *cand);
-	p->nchoices = ncand;
+	p->nchoices = (uint32_t)ncand;
 	free(cand);
 }
 
@@ -794,7 +796,7 @@ fix_index_defaults(struct builder *b)
 		if (p->type != PT_TABLE_INDEX || p->nchoices == 0 ||
 		    param_choice(p, p->def.u.str) >= 0)
 			continue;
-		ywarn(b->diags, p->node, "free Table Index parameter '%s' has "
+		ywarn(b->diags, b->decls[ps->free[f]], "free Table Index parameter '%s' has "
 		    "no default: its first choice '%s' is used", p->name,
 		    p->choices[0]);
 		p->def.kind = V_STR;
@@ -902,7 +904,7 @@ read_common(struct builder *b, const struct ynode *node)
 		bool ok = true;
 		if (tup->kind != Y_SEQ || tup->n != ps->nfree) {
 			yerror(b->diags, tup, "common: a tuple needs one entry "
-			    "per free parameter (%zu)", ps->nfree);
+			    "per free parameter (%zu)", (size_t)ps->nfree);
 			continue;
 		}
 		for (size_t f = 0; f < ps->nfree && ok; f++) {
@@ -979,6 +981,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	int *freev = xcalloc(PF_MAX_FREE, sizeof *freev);
 	size_t nfree = 0;
 	struct param *heap_params;
+	char *block;
 
 	memset(ps, 0, sizeof *ps);
 	ps->free = freev;
@@ -1010,7 +1013,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	for (size_t i = 0; i < ps->nparams; i++) {
 		const struct param *p = &ps->params[i];
 		if (b.refs[i] == NULL)
-			yerror(diags, p->node, "types: '%s' is not a parameter: "
+			yerror(diags, b.decls[i], "types: '%s' is not a parameter: "
 			    "it is neither literal, free, nor in a table",
 			    p->name);
 		else if (b.assigned[i] == AS_NONE)
@@ -1021,7 +1024,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	for (size_t f = 0; f < ps->nfree; f++) {
 		struct param *p = &ps->params[ps->free[f]];
 		if (ptype_discrete(p->type))
-			compute_choices(&b, ps->free[f], p->node);
+			compute_choices(&b, ps->free[f], b.decls[ps->free[f]]);
 	}
 	set_type_defaults(ps);
 	for (int i = 0; i < 2; i++) {
@@ -1039,17 +1042,19 @@ pset_build(struct arena *a, const struct ynode *node,
 	}
 	free(b.assigned);
 	free(b.refs);
-	/* the arrays grown on the heap go into the arena at their size: a
-	 * library of many small classes pays for what they hold only */
+	free(b.decls);
+	/* the arrays grown on the heap go into the arena at their size, in
+	 * one block (the free indices after the parameters): a library of
+	 * many small classes pays for what they hold only */
 	heap_params = ps->params;
-	ps->params = arena_array(a, ps->nparams ? ps->nparams : 1,
-	    sizeof *ps->params);
+	block = arena_alloc(a, ps->nparams * sizeof *ps->params +
+	    ps->nfree * sizeof *ps->free);
+	ps->params = (struct param *)block;
 	if (ps->nparams != 0)
 		memcpy(ps->params, heap_params, ps->nparams *
 		    sizeof *ps->params);
 	free(heap_params);
-	ps->free = arena_array(a, ps->nfree ? ps->nfree : 1,
-	    sizeof *ps->free);
+	ps->free = (int *)(block + ps->nparams * sizeof *ps->params);
 	if (ps->nfree != 0)
 		memcpy(ps->free, freev, ps->nfree * sizeof *ps->free);
 	free(freev);

@@ -94,9 +94,9 @@ enum generator {
  * GEN_COMMAND, `index` into the class's commands) writing `fmt` directly,
  * or writing STL that the converter turns into `fmt`. */
 struct maker {
-	uint8_t kind;                 /* enum generator */
+	uint8_t kind : 4;             /* enum generator */
+	bool convert : 1;
 	uint8_t index;
-	bool convert;
 };
 
 struct collection;
@@ -110,34 +110,34 @@ struct fpos {
 	int line, col;
 };
 
+/* A class (about 230 bytes: a library holds one per class of each of
+ * its collections, in one array per collection; what most classes lack
+ * is a pointer or a count). */
 struct pclass {
 	const char *id;
 	struct collection *coll;
-	size_t nnames;
-	struct class_name *names;
-	size_t nstandards;
-	struct class_standard *standards;
+	struct class_name *names;               /* NULL when none */
+	struct class_standard *standards;       /* NULL when none */
 	struct pset ps;
-	const char **urls;
-	size_t nurls;
+	const char **urls;                      /* NULL when none */
 	const char *notes;
 	const char *source;
 	const struct scad_binding *scad;        /* NULL: no OpenSCAD module */
 	const struct freecad_binding *freecad;  /* NULL: no FreeCAD function */
 	const struct command_binding *commands; /* scripts of command engines */
-	size_t ncommands;
 	const char *drawing_svg;                /* absolute paths or NULL */
 	const char *drawing_png;
+	struct fpos pos;                        /* the class element */
+	struct fpos id_pos;                     /* its id's value */
 	uint32_t formats;                       /* bit per enum format */
+	uint32_t nnames;
+	uint32_t nstandards;
+	uint32_t nurls;
+	uint32_t ncommands;
 	struct maker model;                     /* the engine of every
 						 * format (GEN_NONE: json
 						 * only) */
 	struct maker makers[FMT__COUNT];
-	struct fpos pos;                        /* the class element */
-	struct fpos id_pos;                     /* its id's value */
-	/* the class element in the parse tree: only while its collection
-	 * loads (collection_load frees the tree and sets it to NULL) */
-	const struct ynode *node;
 };
 
 /* A file a collection was read from, or looked for (a directory, a
@@ -163,6 +163,9 @@ struct collection {
 	const char *display;          /* data/<id>.blt */
 	size_t nclasses;
 	struct pclass *classes;       /* file order */
+	/* the class elements in the parse tree, one per class: only while
+	 * the collection loads (collection_load frees the tree, and this) */
+	const struct ynode **class_nodes;
 	uint32_t *order;              /* classes by id, natural order */
 	size_t nbase_files;
 	struct base_file **base_files;
@@ -181,7 +184,9 @@ struct collection {
 
 /* A by-standard/ or by-name/ entry. */
 struct class_link {
-	const char *name;             /* safe name */
+	const char *name;             /* safe name: the class's own, or
+	                               * <safe>_<class id> in the snapshot's
+	                               * `names` */
 	const struct pclass *cls;
 };
 
@@ -198,6 +203,7 @@ struct library {
 	struct class_link *by_standard;
 	size_t nby_name;
 	struct class_link *by_name;
+	struct arena *names;          /* by-standard/ names made up */
 	struct timespec mtime;        /* newest file of the library */
 	struct diags diags;           /* everything loading reported */
 	atomic_uint refs;

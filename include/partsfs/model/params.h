@@ -18,21 +18,21 @@
 #define PF_MAX_TABLES 64        /* tables of one parameter set */
 #define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
 
-/* One parameter of a parameter set. */
+/* One parameter of a parameter set (64 bytes: a library holds one per
+ * parameter of each of its classes). */
 struct param {
 	const char *name;
-	enum ptype type;
 	const char *description;      /* NULL when none */
-	int free_pos;                 /* position in pset.free, -1 if not free */
-	struct value def;             /* default (free parameters) */
-	bool has_literal;
-	struct value literal;
 	/* Discrete free parameters: their choices.  Table Index: the keys
 	 * common to every table using it, natural order.  Bool: false, true. */
 	const char **choices;
-	size_t nchoices;
-	const struct ynode *node;     /* its `types` entry, while the set is
-	                               * built (NULL once loaded) */
+	struct value def;             /* default (free parameters) */
+	struct value literal;
+	uint32_t nchoices;
+	enum ptype type : 8;
+	int8_t free_pos;              /* position in pset.free, -1 if not free
+	                               * (PF_MAX_FREE fits) */
+	bool has_literal;
 };
 
 /* A table: the row chosen by the value of `index` gives values to the
@@ -61,20 +61,20 @@ struct table2d {
 /* A parameter set: the `parameters` element of a class (or the union of a
  * class's and a base module's). */
 struct pset {
-	size_t nparams;
 	struct param *params;
-	size_t nfree;
 	int *free;                    /* parameter indices, `free` order */
-	size_t ntables;
 	struct table *tables;
-	size_t ntables2d;
 	struct table2d *tables2d;
 	/* Expanded common combinations: ncommon rows of nfree values. */
-	size_t ncommon;
 	struct value *common;
+	size_t ncommon;
 	/* The largest magnitude of a Length (mm) or Number value, and of a
 	 * Length (in) times 25.4 (values.max); 0: no bound. */
 	double value_max;
+	uint32_t nparams;
+	uint32_t nfree;               /* at most PF_MAX_FREE */
+	uint32_t ntables;             /* at most PF_MAX_TABLES */
+	uint32_t ntables2d;
 };
 
 /* Index of the parameter called `name`, or -1. */
