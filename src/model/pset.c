@@ -84,6 +84,7 @@ struct builder {
 	unsigned *assigned;            /* per parameter: AS_* bits */
 	const struct ynode **refs;     /* first place a name was used */
 	const struct ynode **decls;    /* its `types` entry */
+	struct ptables tabs;           /* into the arena at the end */
 	size_t ntables_cap, ntables2d_cap;
 	size_t nclass;                 /* the class's own parameters come
 					* first; a base file's follow */
@@ -480,19 +481,17 @@ read_table(struct builder *b, const struct ynode *el)
 	t.order = sort_rows(b->a, t.keys, t.nrows);
 	if (!ok)
 		return;
-	if (ps->ntables >= PF_MAX_TABLES) {
+	if (b->tabs.ntables >= PF_MAX_TABLES) {
 		yerror(b->diags, el, "more than %d tables", PF_MAX_TABLES);
 		return;
 	}
-	if (ps->ntables == b->ntables_cap) {
+	if (b->tabs.ntables == b->ntables_cap) {
 		size_t ncap = b->ntables_cap ? b->ntables_cap * 2 : 4;
-		struct table *nt = arena_array(b->a, ncap, sizeof *nt);
-		if (ps->ntables)
-			memcpy(nt, ps->tables, ps->ntables * sizeof *nt);
-		ps->tables = nt;
+		b->tabs.tables = xreallocarray(b->tabs.tables, ncap,
+		    sizeof *b->tabs.tables);
 		b->ntables_cap = ncap;
 	}
-	ps->tables[ps->ntables++] = t;
+	b->tabs.tables[b->tabs.ntables++] = t;
 }
 
 static void
@@ -592,15 +591,13 @@ read_table2d(struct builder *b, const struct ynode *el)
 	t.order = sort_rows(b->a, t.rowkeys, t.nrows);
 	if (!ok)
 		return;
-	if (ps->ntables2d == b->ntables2d_cap) {
+	if (b->tabs.ntables2d == b->ntables2d_cap) {
 		size_t ncap = b->ntables2d_cap ? b->ntables2d_cap * 2 : 4;
-		struct table2d *nt = arena_array(b->a, ncap, sizeof *nt);
-		if (ps->ntables2d)
-			memcpy(nt, ps->tables2d, ps->ntables2d * sizeof *nt);
-		ps->tables2d = nt;
+		b->tabs.tables2d = xreallocarray(b->tabs.tables2d, ncap,
+		    sizeof *b->tabs.tables2d);
 		b->ntables2d_cap = ncap;
 	}
-	ps->tables2d[ps->ntables2d++] = t;
+	b->tabs.tables2d[b->tabs.ntables2d++] = t;
 }
 
 static void
@@ -649,6 +646,7 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 {
 	struct pset *ps = b->ps;
 	struct param *p = &ps->params[pi];
+	const struct ptables *tabs = &b->tabs;
 	const char **cand = NULL;
 	size_t ncand = 0, nsrc = 0;
 
@@ -661,21 +659,21 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 	}
 	/* Start from the first source, then keep the keys found in each
 	 * other one (binary search in its sorted rows). */
-	for (size_t t = 0; t < ps->ntables + 2 * ps->ntables2d; t++) {
+	for (size_t t = 0; t < tabs->ntables + 2 * tabs->ntables2d; t++) {
 		const struct table *tb = NULL;
 		const struct table2d *t2 = NULL;
 		bool rows = true;
 		const char **keys;
 		size_t nkeys, out = 0;
-		if (t < ps->ntables) {
-			tb = &ps->tables[t];
+		if (t < tabs->ntables) {
+			tb = &tabs->tables[t];
 			if (tb->index != pi)
 				continue;
 			keys = tb->keys;
 			nkeys = tb->nrows;
 		} else {
-			t2 = &ps->tables2d[(t - ps->ntables) / 2];
-			rows = (t - ps->ntables) % 2 == 0;
+			t2 = &tabs->tables2d[(t - tabs->ntables) / 2];
+			rows = (t - tabs->ntables) % 2 == 0;
 			if ((rows ? t2->row : t2->col) != pi)
 				continue;
 			keys = rows ? t2->rowkeys : t2->colkeys;
@@ -948,7 +946,7 @@ done:
 	if (acc.overflow)
 		yerror(b->diags, common != NULL ? common : node, "common: more "
 		    "than %d combinations", MAX_COMMON);
-	ps->ncommon = acc.n;
+	ps->ncommon = (uint32_t)acc.n;
 	if (acc.n != 0) {
 		ps->common = arena_array(b->a, acc.n * ps->nfree + 1,
 		    sizeof *ps->common);
@@ -1003,11 +1001,11 @@ pset_build(struct arena *a, const struct ynode *node,
 			continue;
 		read_literals(&b, nodes[i]);
 		read_free(&b, nodes[i], &freev, &nfree);
-		ps->nfree = nfree;
+		ps->nfree = (uint32_t)nfree;
 		read_tables(&b, nodes[i]);
 		read_descriptions(&b, nodes[i]);
 	}
-	ps->nfree = nfree;
+	ps->nfree = (uint32_t)nfree;
 	/* Every parameter gets exactly one value, and every typed name is
 	 * used somewhere. */
 	for (size_t i = 0; i < ps->nparams; i++) {
@@ -1043,6 +1041,24 @@ pset_build(struct arena *a, const struct ynode *node,
 	free(b.assigned);
 	free(b.refs);
 	free(b.decls);
+	if (b.tabs.ntables + b.tabs.ntables2d != 0) {
+		struct ptables *tabs = arena_alloc(a, sizeof *tabs);
+		tabs->ntables = b.tabs.ntables;
+		tabs->ntables2d = b.tabs.ntables2d;
+		tabs->tables = arena_array(a, tabs->ntables ? tabs->ntables :
+		    1, sizeof *tabs->tables);
+		if (tabs->ntables != 0)
+			memcpy(tabs->tables, b.tabs.tables, tabs->ntables *
+			    sizeof *tabs->tables);
+		tabs->tables2d = arena_array(a, tabs->ntables2d ?
+		    tabs->ntables2d : 1, sizeof *tabs->tables2d);
+		if (tabs->ntables2d != 0)
+			memcpy(tabs->tables2d, b.tabs.tables2d,
+			    tabs->ntables2d * sizeof *tabs->tables2d);
+		ps->tabs = tabs;
+	}
+	free(b.tabs.tables);
+	free(b.tabs.tables2d);
 	/* the arrays grown on the heap go into the arena at their size, in
 	 * one block (the free indices after the parameters): a library of
 	 * many small classes pays for what they hold only */

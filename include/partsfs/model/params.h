@@ -58,23 +58,28 @@ struct table2d {
 	struct value *cells;          /* nrows * ncols */
 };
 
+/* The tables of a parameter set (most classes have none). */
+struct ptables {
+	uint32_t ntables;             /* at most PF_MAX_TABLES */
+	uint32_t ntables2d;
+	struct table *tables;
+	struct table2d *tables2d;
+};
+
 /* A parameter set: the `parameters` element of a class (or the union of a
- * class's and a base module's). */
+ * class's and a base module's).  56 bytes, in each class. */
 struct pset {
 	struct param *params;
 	int *free;                    /* parameter indices, `free` order */
-	struct table *tables;
-	struct table2d *tables2d;
+	const struct ptables *tabs;   /* NULL when it has no table */
 	/* Expanded common combinations: ncommon rows of nfree values. */
 	struct value *common;
-	size_t ncommon;
 	/* The largest magnitude of a Length (mm) or Number value, and of a
 	 * Length (in) times 25.4 (values.max); 0: no bound. */
 	double value_max;
 	uint32_t nparams;
 	uint32_t nfree;               /* at most PF_MAX_FREE */
-	uint32_t ntables;             /* at most PF_MAX_TABLES */
-	uint32_t ntables2d;
+	uint32_t ncommon;             /* at most 200000 (pset.c) */
 };
 
 /* Index of the parameter called `name`, or -1. */
