@@ -197,7 +197,7 @@ read_subst(struct arena *a, const struct ynode *n, const struct pset *ps,
 		}
 		if (!check_template(safe, s, ps, d))
 			return false;
-		out->safe = arena_strdup(a, s);
+		out->safe = arena_intern(a, s, strlen(s));
 	} else
 		out->safe = subst_sanitize(a, out->nice);
 	return true;
@@ -212,11 +212,7 @@ read_names(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *names = ymap_get(el, "names");
 	size_t n = ylist_len(names);
 
-	/* none when there are none: most classes of a big library have no
-	 * standard, and one name */
-	if (n == 0)
-		return;
-	c->names = arena_array(a, n, sizeof *c->names);
+	/* c->names holds n (read_class) */
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *ne = ylist_at(names, i);
 		struct class_name *cn = &c->names[c->nnames];
@@ -260,9 +256,7 @@ read_standards(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *stds = ymap_get(el, "standards");
 	size_t n = ylist_len(stds);
 
-	if (n == 0)
-		return;
-	c->standards = arena_array(a, n, sizeof *c->standards);
+	/* c->standards holds n (read_class) */
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *se = ylist_at(stds, i);
 		struct class_standard *cs = &c->standards[c->nstandards];
@@ -331,8 +325,9 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 {
 	static const char *const allowed[] = { "id", "names", "standards",
 	    "parameters", "url", "notes", "source", NULL };
-	size_t errors = d->nerrors;
+	size_t errors = d->nerrors, nnames, nstds;
 	const struct ynode *idn;
+	void *tail;
 
 	memset(c, 0, sizeof *c);
 	c->coll = coll;
@@ -357,7 +352,19 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	}
 	if (!name_fits(d, idn, "class id", c->id))
 		return false;
-	pset_build(a, ymap_get(el, "parameters"), NULL, &c->ps, d);
+	/* the names and standards in the block of the parameters: none
+	 * when there are none (most classes of a big library have one name
+	 * and no standard) */
+	nnames = ylist_len(ymap_get(el, "names"));
+	nstds = ylist_len(ymap_get(el, "standards"));
+	pset_build_tail(a, ymap_get(el, "parameters"), NULL, &c->ps,
+	    nnames * sizeof *c->names + nstds * sizeof *c->standards, &tail,
+	    d);
+	if (nnames != 0)
+		c->names = tail;
+	if (nstds != 0)
+		c->standards = (struct class_standard *)((char *)tail +
+		    nnames * sizeof *c->names);
 	read_names(a, c, el, d);
 	read_standards(a, c, el, d);
 	if (ylist_len(ymap_get(el, "url")) != 0) {

@@ -969,6 +969,14 @@ size_t
 pset_build(struct arena *a, const struct ynode *node,
     const struct ynode *extra, struct pset *ps, struct diags *diags)
 {
+	return pset_build_tail(a, node, extra, ps, 0, NULL, diags);
+}
+
+size_t
+pset_build_tail(struct arena *a, const struct ynode *node,
+    const struct ynode *extra, struct pset *ps, size_t tail, void **tailp,
+    struct diags *diags)
+{
 	const struct ynode *nodes[2] = { node, extra };
 	struct builder b = {
 		.a = a,
@@ -1060,17 +1068,22 @@ pset_build(struct arena *a, const struct ynode *node,
 	free(b.tabs.tables);
 	free(b.tabs.tables2d);
 	/* the arrays grown on the heap go into the arena at their size, in
-	 * one block (the free indices after the parameters): a library of
-	 * many small classes pays for what they hold only */
+	 * one block with the caller's tail: the parameters, the tail, the
+	 * free indices (a library of many small classes pays for what they
+	 * hold only, without an allocation's rounding for each array) */
 	heap_params = ps->params;
-	block = arena_alloc(a, ps->nparams * sizeof *ps->params +
+	tail = (tail + 7) & ~(size_t)7;
+	block = arena_alloc(a, ps->nparams * sizeof *ps->params + tail +
 	    ps->nfree * sizeof *ps->free);
 	ps->params = (struct param *)block;
 	if (ps->nparams != 0)
 		memcpy(ps->params, heap_params, ps->nparams *
 		    sizeof *ps->params);
 	free(heap_params);
-	ps->free = (int *)(block + ps->nparams * sizeof *ps->params);
+	block += ps->nparams * sizeof *ps->params;
+	if (tailp != NULL)
+		*tailp = tail != 0 ? block : NULL;
+	ps->free = (int *)(block + tail);
 	if (ps->nfree != 0)
 		memcpy(ps->free, freev, ps->nfree * sizeof *ps->free);
 	free(freev);
