@@ -8,6 +8,7 @@
 
 #include "fixture.h"
 #include "partsfs/model/label.h"
+#include "partsfs/model/pset.h"
 #include "tap.h"
 
 /* A class with a literal, a table, a 2d table that overrides one table
@@ -402,6 +403,99 @@ identifiers_are_sanitised_the_bolts_way(void)
 	arena_free(a);
 }
 
+/* pset_build_tail: the caller's tail in the block of the parameters,
+ * between them and the free indices, zeroed and 8-aligned; the set is
+ * the one pset_build makes. */
+static void
+a_set_built_with_a_tail_holds_it_after_its_parameters(void)
+{
+	static const char yaml[] =
+	    "free: [l, key]\n"
+	    "defaults: {key: M4}\n"
+	    "types: {key: Table Index, l: Length (mm), m: Length (mm)}\n"
+	    "tables: {index: key, columns: [m], data: {M3: [2.4], M4: [3]}}\n";
+	struct arena *a = arena_new();
+	struct diags d = DIAGS_INIT;
+	const struct ynode *n = ydoc_load_buffer(a, yaml, sizeof yaml - 1,
+	    "t.yaml", NULL, NULL, &d);
+	struct pset plain, ps;
+	void *tail = (void *)1;
+	unsigned char *t;
+
+	CHECK(n != NULL);
+	CHECK_INT(pset_build(a, n, NULL, &plain, &d), 0);
+	CHECK_INT(pset_build_tail(a, n, NULL, &ps, 0, &tail, &d), 0);
+	CHECK(tail == NULL);
+	CHECK_INT(pset_build_tail(a, n, NULL, &ps, 61, &tail, &d), 0);
+	CHECK_MSG(d.n == 0, "%s", d.n ? d.v[0].msg : "");
+	t = tail;
+	CHECK(t != NULL);
+	CHECK_INT((uintptr_t)t % 8, 0);
+	for (size_t i = 0; i < 64; i++)
+		CHECK_INT(t[i], 0);
+	/* after the parameters, before the free indices */
+	CHECK(t >= (unsigned char *)(ps.params + ps.nparams));
+	CHECK((unsigned char *)ps.free >= t + 64);
+	CHECK_INT(ps.nparams, plain.nparams);
+	CHECK_INT(ps.nfree, 2);
+	CHECK_STR(ps.params[ps.free[0]].name, "l");
+	CHECK_STR(ps.params[ps.free[1]].name, "key");
+	CHECK_INT(ps.params[ps.free[1]].free_pos, 1);
+	CHECK_INT(ps.params[pset_find(&ps, "m")].free_pos, -1);
+	CHECK(ps.tabs != NULL && ps.tabs->ntables == 1 &&
+	    ps.tabs->ntables2d == 0);
+	CHECK_INT(ps.params[ps.free[1]].nchoices, 2);
+	CHECK(plain.tabs != NULL);
+	diags_free(&d);
+	arena_free(a);
+}
+
+/* What a class lacks costs it no array, strings several classes use
+ * are one copy, and by-name/ names the class's own safe name. */
+static void
+classes_hold_what_they_have_and_share_their_strings(void)
+{
+	struct library *l = fixture_load("c",
+	    "  - id: rod\n"
+	    "    names: {name: Steel rod, labeling: Rod %(d)s}\n"
+	    "    parameters: {free: [d], types: {d: Length (mm)}}\n"
+	    "    source: test\n"
+	    "  - id: bar\n"
+	    "    names: {name: Steel bar, labeling: Rod %(d)s}\n"
+	    "    standards: {standard: DIN 1, body: DIN, labeling: Bar}\n"
+	    "    url: http://example.invalid/bar\n"
+	    "    parameters: {free: [d], types: {d: Length (mm)}}\n"
+	    "    source: test\n"
+	    "  - id: bare\n"
+	    "    parameters: {types: {x: Number}, literal: {x: 1}}\n"
+	    "    source: test\n");
+	const struct pclass *rod = library_class(l, "rod");
+	const struct pclass *bar = library_class(l, "bar");
+	const struct pclass *bare = library_class(l, "bare");
+	const struct class_link *link;
+
+	CHECK_MSG(l->diags.nerrors == 0, "%s", fixture_diags(l));
+	CHECK(rod != NULL && bar != NULL && bare != NULL);
+	CHECK(rod->nstandards == 0 && rod->standards == NULL);
+	CHECK(rod->nurls == 0 && rod->urls == NULL);
+	CHECK(bare->nnames == 0 && bare->names == NULL);
+	CHECK_INT(bar->nstandards, 1);
+	CHECK_STR(bar->standards[0].standard.safe, "DIN1");
+	CHECK_INT(bar->nurls, 1);
+	CHECK_STR(bar->urls[0], "http://example.invalid/bar");
+	CHECK_STR(rod->names[0].labeling.safe, "Rod_%(d)s");
+	CHECK(rod->names[0].labeling.nice == bar->names[0].labeling.nice);
+	CHECK(rod->names[0].labeling.safe == bar->names[0].labeling.safe);
+	CHECK(rod->ps.params[0].name == bar->ps.params[0].name);
+	CHECK(rod->source == bar->source);
+	link = library_link(l->by_name, l->nby_name, "SteelRod");
+	CHECK(link != NULL && link->cls == rod);
+	CHECK(link->name == rod->names[0].name.safe);
+	link = library_link(l->by_standard, l->nby_standard, "DIN1");
+	CHECK(link != NULL && link->cls == bar);
+	library_unref(l);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_class_loads_with_one_warning_for_the_double_source),
 	TAP_CASE(omitted_free_parameters_take_their_defaults),
@@ -420,5 +514,7 @@ TAP_MAIN(
 	TAP_CASE(type_defaults_apply_to_every_type),
 	TAP_CASE(labels_substitute_parameters_in_nice_and_safe_form),
 	TAP_CASE(safe_labels_replace_blanks_inside_values),
-	TAP_CASE(identifiers_are_sanitised_the_bolts_way)
+	TAP_CASE(identifiers_are_sanitised_the_bolts_way),
+	TAP_CASE(a_set_built_with_a_tail_holds_it_after_its_parameters),
+	TAP_CASE(classes_hold_what_they_have_and_share_their_strings)
 )

@@ -213,7 +213,8 @@ merged_pset(struct base_ctx *ctx, struct pclass *c, const struct ynode *el)
 	if (yscalar_is_null(extra))
 		return &c->ps;
 	ps = arena_alloc(ctx->a, sizeof *ps);
-	pset_build(ctx->a, ymap_get(c->node, "parameters"), extra, ps, &tmp);
+	pset_build(ctx->a, ymap_get(ctx->coll->class_nodes[c -
+	    ctx->coll->classes], "parameters"), extra, ps, &tmp);
 	ps->value_max = c->ps.value_max;
 	for (size_t i = 0; i < tmp.n; i++) {
 		const struct diag *dg = &tmp.v[i];

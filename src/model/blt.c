@@ -197,7 +197,7 @@ read_subst(struct arena *a, const struct ynode *n, const struct pset *ps,
 		}
 		if (!check_template(safe, s, ps, d))
 			return false;
-		out->safe = arena_strdup(a, s);
+		out->safe = arena_intern(a, s, strlen(s));
 	} else
 		out->safe = subst_sanitize(a, out->nice);
 	return true;
@@ -212,7 +212,7 @@ read_names(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *names = ymap_get(el, "names");
 	size_t n = ylist_len(names);
 
-	c->names = arena_array(a, n ? n : 1, sizeof *c->names);
+	/* c->names holds n (read_class) */
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *ne = ylist_at(names, i);
 		struct class_name *cn = &c->names[c->nnames];
@@ -256,7 +256,7 @@ read_standards(struct arena *a, struct pclass *c, const struct ynode *el,
 	const struct ynode *stds = ymap_get(el, "standards");
 	size_t n = ylist_len(stds);
 
-	c->standards = arena_array(a, n ? n : 1, sizeof *c->standards);
+	/* c->standards holds n (read_class) */
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *se = ylist_at(stds, i);
 		struct class_standard *cs = &c->standards[c->nstandards];
@@ -325,12 +325,12 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 {
 	static const char *const allowed[] = { "id", "names", "standards",
 	    "parameters", "url", "notes", "source", NULL };
-	size_t errors = d->nerrors;
+	size_t errors = d->nerrors, nnames, nstds;
 	const struct ynode *idn;
+	void *tail;
 
 	memset(c, 0, sizeof *c);
 	c->coll = coll;
-	c->node = el;
 	c->pos = (struct fpos){ arena_intern(a, el->file, strlen(el->file)),
 	    el->line, el->col };
 	c->id_pos = c->pos;
@@ -352,10 +352,27 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	}
 	if (!name_fits(d, idn, "class id", c->id))
 		return false;
-	pset_build(a, ymap_get(el, "parameters"), NULL, &c->ps, d);
+	/* the names and standards in the block of the parameters: none
+	 * when there are none (most classes of a big library have one name
+	 * and no standard) */
+	nnames = ylist_len(ymap_get(el, "names"));
+	nstds = ylist_len(ymap_get(el, "standards"));
+	pset_build_tail(a, ymap_get(el, "parameters"), NULL, &c->ps,
+	    nnames * sizeof *c->names + nstds * sizeof *c->standards, &tail,
+	    d);
+	if (nnames != 0)
+		c->names = tail;
+	if (nstds != 0)
+		c->standards = (struct class_standard *)((char *)tail +
+		    nnames * sizeof *c->names);
 	read_names(a, c, el, d);
 	read_standards(a, c, el, d);
-	c->urls = read_strings(a, ymap_get(el, "url"), &c->nurls, "url", d);
+	if (ylist_len(ymap_get(el, "url")) != 0) {
+		size_t nurls;
+		c->urls = read_strings(a, ymap_get(el, "url"), &nurls, "url",
+		    d);
+		c->nurls = (uint32_t)nurls;
+	}
 	c->notes = opt_text(a, el, "notes", d);
 	if ((c->source = need_text(a, el, "source", "class", d)) == NULL)
 		c->source = "";
@@ -395,16 +412,19 @@ drop_duplicate_classes(struct collection *coll, struct diags *d)
 		const struct pclass *b = &coll->classes[coll->order[i]];
 		if (strcmp(a->id, b->id) != 0)
 			continue;
-		yerror(d, ymap_get(b->node, "id"), "class id '%s' is used "
-		    "twice in this collection (first at line %d); this class "
-		    "is ignored", b->id, a->node->line);
+		diag_add(d, DIAG_ERROR, b->id_pos.file, b->id_pos.line,
+		    b->id_pos.col, "class id '%s' is used twice in this "
+		    "collection (first at line %d); this class is ignored",
+		    b->id, a->pos.line);
 		drop[coll->order[i]] = true;
 		ndrop++;
 	}
 	if (ndrop != 0) {
 		for (size_t i = 0; i < coll->nclasses; i++) {
-			if (!drop[i])
-				coll->classes[out++] = coll->classes[i];
+			if (drop[i])
+				continue;
+			coll->class_nodes[out] = coll->class_nodes[i];
+			coll->classes[out++] = coll->classes[i];
 		}
 		coll->nclasses = out;
 		sort_classes(coll);
@@ -481,10 +501,11 @@ blt_read(struct collection *coll, const struct ynode *root, const char *stem,
 	}
 	n = ylist_len(classes);
 	coll->classes = arena_array(a, n ? n : 1, sizeof *coll->classes);
+	coll->class_nodes = xcalloc(n ? n : 1, sizeof *coll->class_nodes);
 	for (size_t i = 0; i < n; i++) {
 		struct pclass *c = &coll->classes[coll->nclasses];
 		if (read_class(a, coll, c, classes->items[i], d))
-			coll->nclasses++;
+			coll->class_nodes[coll->nclasses++] = classes->items[i];
 	}
 	coll->order = arena_array(a, coll->nclasses ? coll->nclasses : 1,
 	    sizeof *coll->order);

@@ -11,12 +11,12 @@
  * is not all upper case (lower-casing the rest of it), join, then turn '-'
  * into '_' and drop anything else that is not a letter, digit or '_'.
  * "DIN 933" gives DIN933, "Hexagon head screw" HexagonHeadScrew. */
-char *
+const char *
 ident_sanitize(struct arena *a, const char *nice)
 {
 	struct buf b = BUF_INIT;
 	const char *s = nice;
-	char *out;
+	const char *out;
 
 	while (*s != '\0') {
 		const char *w;
@@ -43,7 +43,7 @@ ident_sanitize(struct arena *a, const char *nice)
 				buf_addc(&b, '_');
 		}
 	}
-	out = arena_strdup(a, buf_str(&b));
+	out = arena_intern(a, buf_str(&b), b.len);
 	buf_free(&b);
 	return out;
 }
@@ -57,12 +57,12 @@ safe_char(unsigned char c)
 /* A safe labeling template from a nice one: runs of blanks become one '_',
  * characters a safe name may not hold are dropped (the % and parentheses
  * of placeholders are kept). */
-char *
+const char *
 subst_sanitize(struct arena *a, const char *nice)
 {
 	struct buf b = BUF_INIT;
 	bool blank = false;
-	char *out;
+	const char *out;
 
 	for (const unsigned char *s = (const unsigned char *)nice; *s; s++) {
 		if (isspace(*s)) {
@@ -76,7 +76,7 @@ subst_sanitize(struct arena *a, const char *nice)
 		blank = false;
 		buf_addc(&b, (char)*s);
 	}
-	out = arena_strdup(a, buf_str(&b));
+	out = arena_intern(a, buf_str(&b), b.len);
 	buf_free(&b);
 	return out;
 }

@@ -164,14 +164,11 @@ library_unref(struct library *lib)
 		return;
 	for (size_t i = 0; i < lib->ncolls; i++)
 		collection_unref(lib->colls[i]);
-	for (size_t i = 0; i < lib->nby_standard; i++)
-		free((char *)lib->by_standard[i].name);
-	for (size_t i = 0; i < lib->nby_name; i++)
-		free((char *)lib->by_name[i].name);
 	free(lib->colls);
 	free(lib->by_standard);
 	free(lib->by_name);
 	diags_free(&lib->diags);
+	arena_free(lib->names);
 	free(lib->root);
 	free(lib);
 }
@@ -234,7 +231,7 @@ push_named(struct named **v, size_t *n, size_t *cap, struct named item)
 }
 
 static void
-push_link(struct library *lib, bool standard, char *name,
+push_link(struct library *lib, bool standard, const char *name,
     const struct pclass *cls, size_t *cap)
 {
 	struct class_link **v = standard ? &lib->by_standard : &lib->by_name;
@@ -247,6 +244,15 @@ push_link(struct library *lib, bool standard, char *name,
 	(*v)[*n].name = name;
 	(*v)[*n].cls = cls;
 	(*n)++;
+}
+
+/* An index grown by doubling, cut to its size: it lives as long as the
+ * snapshot. */
+static void
+fit_links(struct class_link **v, size_t n)
+{
+	if (n != 0)
+		*v = xreallocarray(*v, n, sizeof **v);
 }
 
 /* Class ids are unique in the whole repository. */
@@ -323,9 +329,12 @@ build_by_name(struct library *lib, struct diags *d)
 				    v[i - 1].cls->id);
 			continue;
 		}
-		push_link(lib, false, xstrdup(v[i].name), v[i].cls, &lcap);
+		/* the class's own safe name: the snapshot holds its
+		 * collection */
+		push_link(lib, false, v[i].name, v[i].cls, &lcap);
 	}
 	free(v);
+	fit_links(&lib->by_name, lib->nby_name);
 }
 
 /* by-standard/: a standard that covers several classes (the spec allows
@@ -352,9 +361,9 @@ build_by_standard(struct library *lib, struct diags *d)
 		for (size_t k = i; k < j; k++) {
 			if (k > i && v[k].cls == v[k - 1].cls)
 				continue;
-			push_link(lib, true, nclasses == 1 ? xstrdup(v[k].name) :
-			    xasprintf("%s_%s", v[k].name, v[k].cls->id),
-			    v[k].cls, &lcap);
+			push_link(lib, true, nclasses == 1 ? v[k].name :
+			    arena_printf(lib->names, "%s_%s", v[k].name,
+			    v[k].cls->id), v[k].cls, &lcap);
 		}
 		i = j;
 	}
@@ -381,12 +390,12 @@ build_by_standard(struct library *lib, struct diags *d)
 			    "only the first is listed there", l->name,
 			    first->cls->id, first->cls->coll->id, l->cls->id,
 			    l->cls->coll->id);
-			free((char *)l->name);
 			continue;
 		}
 		lib->by_standard[kept++] = *l;
 	}
 	lib->nby_standard = kept;
+	fit_links(&lib->by_standard, lib->nby_standard);
 }
 
 struct library *
@@ -399,6 +408,7 @@ library_assemble(const char *root, struct collection **colls, size_t ncolls,
 	atomic_init(&lib->refs, 1);
 	lib->generation = atomic_fetch_add(&generations, 1) + 1;
 	lib->root = xstrdup(root);
+	lib->names = arena_new();
 	lib->colls = xcalloc(ncolls ? ncolls : 1, sizeof *lib->colls);
 	for (size_t i = 0; i < ncolls; i++) {
 		collection_ref(colls[i]);

@@ -26,14 +26,6 @@
  * but one that leads out of the library root is refused unread.  Its
  * !includes stay inside data/ (see ydoc_load).
  */
-/* A parameter set's pointers into the parse tree, about to be freed. */
-static void
-forget_nodes(struct pset *ps)
-{
-	for (size_t j = 0; j < ps->nparams; j++)
-		ps->params[j].node = NULL;
-}
-
 static void
 include_seen(void *arg, const char *path, const struct stat *st)
 {
@@ -107,17 +99,11 @@ collection_load(const char *root, const char *id, const struct conf *conf,
 		coll->classes[i].ps.value_max = conf != NULL ?
 		    conf->value_max : CONF_VALUE_MAX;
 	bases_read(coll, root, conf, limits, &own);
-	for (size_t i = 0; i < coll->nclasses; i++) {
-		struct pclass *c = &coll->classes[i];
-		class_makers(c, conf);
-		/* the parse tree goes now */
-		c->node = NULL;
-		forget_nodes(&c->ps);
-		if (c->scad != NULL && c->scad->ps != &c->ps)
-			forget_nodes((struct pset *)c->scad->ps);
-		if (c->freecad != NULL && c->freecad->ps != &c->ps)
-			forget_nodes((struct pset *)c->freecad->ps);
-	}
+	for (size_t i = 0; i < coll->nclasses; i++)
+		class_makers(&coll->classes[i], conf);
+	/* the parse tree goes now */
+	free(coll->class_nodes);
+	coll->class_nodes = NULL;
 	coll->nerrors = own.nerrors;
 	arena_intern_end(a);
 	diags_append(&coll->diags, &own);

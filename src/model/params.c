@@ -162,7 +162,9 @@ pset_collect(const struct pset *ps, const struct value *free,
     struct value *out, struct perr *e)
 {
 	bool done_t[PF_MAX_TABLES] = { false };
-	size_t ntables = ps->ntables;
+	const struct ptables *tabs = ps->tabs;
+	size_t ntables = tabs != NULL ? tabs->ntables : 0;
+	size_t ntables2d = tabs != NULL ? tabs->ntables2d : 0;
 	size_t remaining = ntables;
 	int r;
 
@@ -188,7 +190,7 @@ pset_collect(const struct pset *ps, const struct value *free,
 	while (remaining > 0) {
 		size_t before = remaining;
 		for (size_t t = 0; t < ntables; t++) {
-			const struct table *tb = &ps->tables[t];
+			const struct table *tb = &tabs->tables[t];
 			const struct value *key = &out[tb->index];
 			int row;
 			if (done_t[t] || key->kind != V_STR)
@@ -207,8 +209,8 @@ pset_collect(const struct pset *ps, const struct value *free,
 		if (remaining == before)
 			return perr_set(e, ENOENT, "a table index has no value");
 	}
-	for (size_t t = 0; t < ps->ntables2d; t++) {
-		const struct table2d *tb = &ps->tables2d[t];
+	for (size_t t = 0; t < ntables2d; t++) {
+		const struct table2d *tb = &tabs->tables2d[t];
 		const struct value *rk = &out[tb->row], *ck = &out[tb->col];
 		int row, col;
 		if (rk->kind != V_STR || ck->kind != V_STR)

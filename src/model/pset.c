@@ -83,6 +83,8 @@ struct builder {
 	size_t cap;
 	unsigned *assigned;            /* per parameter: AS_* bits */
 	const struct ynode **refs;     /* first place a name was used */
+	const struct ynode **decls;    /* its `types` entry */
+	struct ptables tabs;           /* into the arena at the end */
 	size_t ntables_cap, ntables2d_cap;
 	size_t nclass;                 /* the class's own parameters come
 					* first; a base file's follow */
@@ -164,6 +166,7 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 		b->assigned = xreallocarray(b->assigned, ncap,
 		    sizeof *b->assigned);
 		b->refs = xreallocarray(b->refs, ncap, sizeof *b->refs);
+		b->decls = xreallocarray(b->decls, ncap, sizeof *b->decls);
 		b->cap = ncap;
 	}
 	p = &ps->params[ps->nparams];
@@ -171,7 +174,7 @@ declare(struct builder *b, const struct ynode *key, const struct ynode *val)
 	p->name = arena_intern(b->a, name, strlen(name));
 	p->type = (enum ptype)t;
 	p->free_pos = -1;
-	p->node = val;
+	b->decls[ps->nparams] = val;
 	b->assigned[ps->nparams] = AS_NONE;
 	b->refs[ps->nparams] = NULL;
 	ps->nparams++;
@@ -296,7 +299,7 @@ read_free(struct builder *b, const struct ynode *node, int **freev,
 			    "parameters", PF_MAX_FREE);
 			return;
 		}
-		b->ps->params[pi].free_pos = (int)*nfree;
+		b->ps->params[pi].free_pos = (int8_t)*nfree;
 		(*freev)[(*nfree)++] = pi;
 		assign(b, pi, AS_FREE, item);
 	}
@@ -478,19 +481,17 @@ read_table(struct builder *b, const struct ynode *el)
 	t.order = sort_rows(b->a, t.keys, t.nrows);
 	if (!ok)
 		return;
-	if (ps->ntables >= PF_MAX_TABLES) {
+	if (b->tabs.ntables >= PF_MAX_TABLES) {
 		yerror(b->diags, el, "more than %d tables", PF_MAX_TABLES);
 		return;
 	}
-	if (ps->ntables == b->ntables_cap) {
+	if (b->tabs.ntables == b->ntables_cap) {
 		size_t ncap = b->ntables_cap ? b->ntables_cap * 2 : 4;
-		struct table *nt = arena_array(b->a, ncap, sizeof *nt);
-		if (ps->ntables)
-			memcpy(nt, ps->tables, ps->ntables * sizeof *nt);
-		ps->tables = nt;
+		b->tabs.tables = xreallocarray(b->tabs.tables, ncap,
+		    sizeof *b->tabs.tables);
 		b->ntables_cap = ncap;
 	}
-	ps->tables[ps->ntables++] = t;
+	b->tabs.tables[b->tabs.ntables++] = t;
 }
 
 static void
@@ -590,15 +591,13 @@ read_table2d(struct builder *b, const struct ynode *el)
 	t.order = sort_rows(b->a, t.rowkeys, t.nrows);
 	if (!ok)
 		return;
-	if (ps->ntables2d == b->ntables2d_cap) {
+	if (b->tabs.ntables2d == b->ntables2d_cap) {
 		size_t ncap = b->ntables2d_cap ? b->ntables2d_cap * 2 : 4;
-		struct table2d *nt = arena_array(b->a, ncap, sizeof *nt);
-		if (ps->ntables2d)
-			memcpy(nt, ps->tables2d, ps->ntables2d * sizeof *nt);
-		ps->tables2d = nt;
+		b->tabs.tables2d = xreallocarray(b->tabs.tables2d, ncap,
+		    sizeof *b->tabs.tables2d);
 		b->ntables2d_cap = ncap;
 	}
-	ps->tables2d[ps->ntables2d++] = t;
+	b->tabs.tables2d[b->tabs.ntables2d++] = t;
 }
 
 static void
@@ -647,6 +646,7 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 {
 	struct pset *ps = b->ps;
 	struct param *p = &ps->params[pi];
+	const struct ptables *tabs = &b->tabs;
 	const char **cand = NULL;
 	size_t ncand = 0, nsrc = 0;
 
@@ -659,21 +659,21 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 	}
 	/* Start from the first source, then keep the keys found in each
 	 * other one (binary search in its sorted rows). */
-	for (size_t t = 0; t < ps->ntables + 2 * ps->ntables2d; t++) {
+	for (size_t t = 0; t < tabs->ntables + 2 * tabs->ntables2d; t++) {
 		const struct table *tb = NULL;
 		const struct table2d *t2 = NULL;
 		bool rows = true;
 		const char **keys;
 		size_t nkeys, out = 0;
-		if (t < ps->ntables) {
-			tb = &ps->tables[t];
+		if (t < tabs->ntables) {
+			tb = &tabs->tables[t];
 			if (tb->index != pi)
 				continue;
 			keys = tb->keys;
 			nkeys = tb->nrows;
 		} else {
-			t2 = &ps->tables2d[(t - ps->ntables) / 2];
-			rows = (t - ps->ntables) % 2 == 0;
+			t2 = &tabs->tables2d[(t - tabs->ntables) / 2];
+			rows = (t - tabs->ntables) % 2 == 0;
 			if ((rows ? t2->row : t2->col) != pi)
 				continue;
 			keys = rows ? t2->rowkeys : t2->colkeys;
@@ -716,7 +716,7 @@ compute_choices(struct builder *b, int pi, const struct ynode *where)
 	p->choices = arena_array(b->a, ncand ? ncand : 1, sizeof *p->choices);
 	if (ncand != 0)
 		memcpy(p->choices, cand, ncand * sizeof *cand);
-	p->nchoices = ncand;
+	p->nchoices = (uint32_t)ncand;
 	free(cand);
 }
 
@@ -794,7 +794,7 @@ fix_index_defaults(struct builder *b)
 		if (p->type != PT_TABLE_INDEX || p->nchoices == 0 ||
 		    param_choice(p, p->def.u.str) >= 0)
 			continue;
-		ywarn(b->diags, p->node, "free Table Index parameter '%s' has "
+		ywarn(b->diags, b->decls[ps->free[f]], "free Table Index parameter '%s' has "
 		    "no default: its first choice '%s' is used", p->name,
 		    p->choices[0]);
 		p->def.kind = V_STR;
@@ -902,7 +902,7 @@ read_common(struct builder *b, const struct ynode *node)
 		bool ok = true;
 		if (tup->kind != Y_SEQ || tup->n != ps->nfree) {
 			yerror(b->diags, tup, "common: a tuple needs one entry "
-			    "per free parameter (%zu)", ps->nfree);
+			    "per free parameter (%zu)", (size_t)ps->nfree);
 			continue;
 		}
 		for (size_t f = 0; f < ps->nfree && ok; f++) {
@@ -946,7 +946,7 @@ done:
 	if (acc.overflow)
 		yerror(b->diags, common != NULL ? common : node, "common: more "
 		    "than %d combinations", MAX_COMMON);
-	ps->ncommon = acc.n;
+	ps->ncommon = (uint32_t)acc.n;
 	if (acc.n != 0) {
 		ps->common = arena_array(b->a, acc.n * ps->nfree + 1,
 		    sizeof *ps->common);
@@ -969,6 +969,14 @@ size_t
 pset_build(struct arena *a, const struct ynode *node,
     const struct ynode *extra, struct pset *ps, struct diags *diags)
 {
+	return pset_build_tail(a, node, extra, ps, 0, NULL, diags);
+}
+
+size_t
+pset_build_tail(struct arena *a, const struct ynode *node,
+    const struct ynode *extra, struct pset *ps, size_t tail, void **tailp,
+    struct diags *diags)
+{
 	const struct ynode *nodes[2] = { node, extra };
 	struct builder b = {
 		.a = a,
@@ -979,6 +987,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	int *freev = xcalloc(PF_MAX_FREE, sizeof *freev);
 	size_t nfree = 0;
 	struct param *heap_params;
+	char *block;
 
 	memset(ps, 0, sizeof *ps);
 	ps->free = freev;
@@ -1000,17 +1009,17 @@ pset_build(struct arena *a, const struct ynode *node,
 			continue;
 		read_literals(&b, nodes[i]);
 		read_free(&b, nodes[i], &freev, &nfree);
-		ps->nfree = nfree;
+		ps->nfree = (uint32_t)nfree;
 		read_tables(&b, nodes[i]);
 		read_descriptions(&b, nodes[i]);
 	}
-	ps->nfree = nfree;
+	ps->nfree = (uint32_t)nfree;
 	/* Every parameter gets exactly one value, and every typed name is
 	 * used somewhere. */
 	for (size_t i = 0; i < ps->nparams; i++) {
 		const struct param *p = &ps->params[i];
 		if (b.refs[i] == NULL)
-			yerror(diags, p->node, "types: '%s' is not a parameter: "
+			yerror(diags, b.decls[i], "types: '%s' is not a parameter: "
 			    "it is neither literal, free, nor in a table",
 			    p->name);
 		else if (b.assigned[i] == AS_NONE)
@@ -1021,7 +1030,7 @@ pset_build(struct arena *a, const struct ynode *node,
 	for (size_t f = 0; f < ps->nfree; f++) {
 		struct param *p = &ps->params[ps->free[f]];
 		if (ptype_discrete(p->type))
-			compute_choices(&b, ps->free[f], p->node);
+			compute_choices(&b, ps->free[f], b.decls[ps->free[f]]);
 	}
 	set_type_defaults(ps);
 	for (int i = 0; i < 2; i++) {
@@ -1039,17 +1048,42 @@ pset_build(struct arena *a, const struct ynode *node,
 	}
 	free(b.assigned);
 	free(b.refs);
-	/* the arrays grown on the heap go into the arena at their size: a
-	 * library of many small classes pays for what they hold only */
+	free(b.decls);
+	if (b.tabs.ntables + b.tabs.ntables2d != 0) {
+		struct ptables *tabs = arena_alloc(a, sizeof *tabs);
+		tabs->ntables = b.tabs.ntables;
+		tabs->ntables2d = b.tabs.ntables2d;
+		tabs->tables = arena_array(a, tabs->ntables ? tabs->ntables :
+		    1, sizeof *tabs->tables);
+		if (tabs->ntables != 0)
+			memcpy(tabs->tables, b.tabs.tables, tabs->ntables *
+			    sizeof *tabs->tables);
+		tabs->tables2d = arena_array(a, tabs->ntables2d ?
+		    tabs->ntables2d : 1, sizeof *tabs->tables2d);
+		if (tabs->ntables2d != 0)
+			memcpy(tabs->tables2d, b.tabs.tables2d,
+			    tabs->ntables2d * sizeof *tabs->tables2d);
+		ps->tabs = tabs;
+	}
+	free(b.tabs.tables);
+	free(b.tabs.tables2d);
+	/* the arrays grown on the heap go into the arena at their size, in
+	 * one block with the caller's tail: the parameters, the tail, the
+	 * free indices (a library of many small classes pays for what they
+	 * hold only, without an allocation's rounding for each array) */
 	heap_params = ps->params;
-	ps->params = arena_array(a, ps->nparams ? ps->nparams : 1,
-	    sizeof *ps->params);
+	tail = (tail + 7) & ~(size_t)7;
+	block = arena_alloc(a, ps->nparams * sizeof *ps->params + tail +
+	    ps->nfree * sizeof *ps->free);
+	ps->params = (struct param *)block;
 	if (ps->nparams != 0)
 		memcpy(ps->params, heap_params, ps->nparams *
 		    sizeof *ps->params);
 	free(heap_params);
-	ps->free = arena_array(a, ps->nfree ? ps->nfree : 1,
-	    sizeof *ps->free);
+	block += ps->nparams * sizeof *ps->params;
+	if (tailp != NULL)
+		*tailp = tail != 0 ? block : NULL;
+	ps->free = (int *)(block + tail);
 	if (ps->nfree != 0)
 		memcpy(ps->free, freev, ps->nfree * sizeof *ps->free);
 	free(freev);

@@ -20,9 +20,10 @@ void class_label(const struct pclass *cls, const struct pset *ps,
 void subst_expand(const char *tmpl, const struct pset *ps,
     const struct value *vals, bool safe, struct buf *out);
 
-/* BOLTS's sanitising of a nice name into a safe identifier. */
-char *ident_sanitize(struct arena *a, const char *nice);
+/* BOLTS's sanitising of a nice name into a safe identifier (interned
+ * in `a` while it interns: one copy of a name several classes share). */
+const char *ident_sanitize(struct arena *a, const char *nice);
 /* ... and into a safe labeling template. */
-char *subst_sanitize(struct arena *a, const char *nice);
+const char *subst_sanitize(struct arena *a, const char *nice);
 
 #endif

@@ -94,9 +94,9 @@ enum generator {
  * GEN_COMMAND, `index` into the class's commands) writing `fmt` directly,
  * or writing STL that the converter turns into `fmt`. */
 struct maker {
-	uint8_t kind;                 /* enum generator */
+	uint8_t kind : 4;             /* enum generator */
+	bool convert : 1;
 	uint8_t index;
-	bool convert;
 };
 
 struct collection;
@@ -110,34 +110,35 @@ struct fpos {
 	int line, col;
 };
 
+/* A class (224 bytes on x86-64: a library holds one per class, in one
+ * array per collection, so what most classes lack costs a pointer or a
+ * count, never an array; its names and standards share the block of its
+ * parameters). */
 struct pclass {
 	const char *id;
 	struct collection *coll;
-	size_t nnames;
-	struct class_name *names;
-	size_t nstandards;
-	struct class_standard *standards;
+	struct class_name *names;               /* NULL when none */
+	struct class_standard *standards;       /* NULL when none */
 	struct pset ps;
-	const char **urls;
-	size_t nurls;
+	const char **urls;                      /* NULL when none */
 	const char *notes;
 	const char *source;
 	const struct scad_binding *scad;        /* NULL: no OpenSCAD module */
 	const struct freecad_binding *freecad;  /* NULL: no FreeCAD function */
 	const struct command_binding *commands; /* scripts of command engines */
-	size_t ncommands;
 	const char *drawing_svg;                /* absolute paths or NULL */
 	const char *drawing_png;
+	struct fpos pos;                        /* the class element */
+	struct fpos id_pos;                     /* its id's value */
 	uint32_t formats;                       /* bit per enum format */
+	uint32_t nnames;
+	uint32_t nstandards;
+	uint32_t nurls;
+	uint32_t ncommands;
 	struct maker model;                     /* the engine of every
 						 * format (GEN_NONE: json
 						 * only) */
 	struct maker makers[FMT__COUNT];
-	struct fpos pos;                        /* the class element */
-	struct fpos id_pos;                     /* its id's value */
-	/* the class element in the parse tree: only while its collection
-	 * loads (collection_load frees the tree and sets it to NULL) */
-	const struct ynode *node;
 };
 
 /* A file a collection was read from, or looked for (a directory, a
@@ -163,6 +164,9 @@ struct collection {
 	const char *display;          /* data/<id>.blt */
 	size_t nclasses;
 	struct pclass *classes;       /* file order */
+	/* the class elements in the parse tree, one per class: only while
+	 * the collection loads (collection_load frees the tree, and this) */
+	const struct ynode **class_nodes;
 	uint32_t *order;              /* classes by id, natural order */
 	size_t nbase_files;
 	struct base_file **base_files;
@@ -181,7 +185,9 @@ struct collection {
 
 /* A by-standard/ or by-name/ entry. */
 struct class_link {
-	const char *name;             /* safe name */
+	const char *name;             /* safe name: the class's own, or
+	                               * <safe>_<class id> in the snapshot's
+	                               * `names` */
 	const struct pclass *cls;
 };
 
@@ -198,6 +204,7 @@ struct library {
 	struct class_link *by_standard;
 	size_t nby_name;
 	struct class_link *by_name;
+	struct arena *names;          /* by-standard/ names made up */
 	struct timespec mtime;        /* newest file of the library */
 	struct diags diags;           /* everything loading reported */
 	atomic_uint refs;

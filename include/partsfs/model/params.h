@@ -18,21 +18,21 @@
 #define PF_MAX_TABLES 64        /* tables of one parameter set */
 #define PF_NAME_MAX 255         /* bytes of one name in the tree (NAME_MAX) */
 
-/* One parameter of a parameter set. */
+/* One parameter of a parameter set (64 bytes: a library holds one per
+ * parameter of each of its classes). */
 struct param {
 	const char *name;
-	enum ptype type;
 	const char *description;      /* NULL when none */
-	int free_pos;                 /* position in pset.free, -1 if not free */
-	struct value def;             /* default (free parameters) */
-	bool has_literal;
-	struct value literal;
 	/* Discrete free parameters: their choices.  Table Index: the keys
 	 * common to every table using it, natural order.  Bool: false, true. */
 	const char **choices;
-	size_t nchoices;
-	const struct ynode *node;     /* its `types` entry, while the set is
-	                               * built (NULL once loaded) */
+	struct value def;             /* default (free parameters) */
+	struct value literal;
+	uint32_t nchoices;
+	enum ptype type : 8;
+	int8_t free_pos;              /* position in pset.free, -1 if not free
+	                               * (PF_MAX_FREE fits) */
+	bool has_literal;
 };
 
 /* A table: the row chosen by the value of `index` gives values to the
@@ -58,23 +58,28 @@ struct table2d {
 	struct value *cells;          /* nrows * ncols */
 };
 
-/* A parameter set: the `parameters` element of a class (or the union of a
- * class's and a base module's). */
-struct pset {
-	size_t nparams;
-	struct param *params;
-	size_t nfree;
-	int *free;                    /* parameter indices, `free` order */
-	size_t ntables;
+/* The tables of a parameter set (most classes have none). */
+struct ptables {
+	uint32_t ntables;             /* at most PF_MAX_TABLES */
+	uint32_t ntables2d;
 	struct table *tables;
-	size_t ntables2d;
 	struct table2d *tables2d;
+};
+
+/* A parameter set: the `parameters` element of a class (or the union of a
+ * class's and a base module's).  56 bytes, in each class. */
+struct pset {
+	struct param *params;
+	int *free;                    /* parameter indices, `free` order */
+	const struct ptables *tabs;   /* NULL when it has no table */
 	/* Expanded common combinations: ncommon rows of nfree values. */
-	size_t ncommon;
 	struct value *common;
 	/* The largest magnitude of a Length (mm) or Number value, and of a
 	 * Length (in) times 25.4 (values.max); 0: no bound. */
 	double value_max;
+	uint32_t nparams;
+	uint32_t nfree;               /* at most PF_MAX_FREE */
+	uint32_t ncommon;             /* at most 200000 (pset.c) */
 };
 
 /* Index of the parameter called `name`, or -1. */

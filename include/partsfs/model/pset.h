@@ -22,4 +22,12 @@
 size_t pset_build(struct arena *a, const struct ynode *node,
     const struct ynode *extra, struct pset *ps, struct diags *diags);
 
+/* The same, with `tail` bytes more (zeroed, 8-aligned) in the block that
+ * holds the set's parameters, for the caller's own arrays: *tailp (NULL
+ * when `tail` is 0).  A class's names and standards go there, one
+ * allocation for the fixed parts of a class. */
+size_t pset_build_tail(struct arena *a, const struct ynode *node,
+    const struct ynode *extra, struct pset *ps, size_t tail, void **tailp,
+    struct diags *diags);
+
 #endif
