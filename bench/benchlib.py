@@ -114,25 +114,30 @@ class Bench:
         shutil.copytree(template, cache)
         return cache
 
-    def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL):
-        """Run a command to completion; its output, or a failure."""
+    def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL,
+            new_session=False):
+        """Run a command to completion (with new_session, in a session
+        of its own); its output, or a failure."""
         p = subprocess.run(argv, env=env or self.env, cwd=cwd,
                            stdout=stdout, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL,
+                           start_new_session=new_session)
         if p.returncode != 0:
             raise RuntimeError("%s: exit status %d\n%s" % (
                 self.show(argv), p.returncode,
                 p.stderr.decode(errors="replace")[-2000:]))
         return p
 
-    def timed(self, argv, env=None, cwd=None, stdout_path=None):
+    def timed(self, argv, env=None, cwd=None, stdout_path=None,
+              new_session=False):
         """The wall time of one run of a command (fork and exec from
         Python, no shell); its standard output goes to stdout_path or to
         /dev/null."""
         out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
         try:
             t0 = time.perf_counter()
-            self.run(argv, env=env, cwd=cwd, stdout=out)
+            self.run(argv, env=env, cwd=cwd, stdout=out,
+                     new_session=new_session)
             return time.perf_counter() - t0
         finally:
             if stdout_path:
@@ -721,7 +726,12 @@ class Hand:
         if sandbox is not None:
             t = sandbox.run(argv, env, scratch)
         else:
-            t = self.bench.timed(argv, env=env, cwd=scratch)
+            # a session of its own, as partsfs's jobs have (bwrap's
+            # --new-session, or setsid): with the kernel's autogroups, an
+            # engine in the benchmark's session shares its slice of a
+            # busy machine with whatever else runs in that session
+            t = self.bench.timed(argv, env=env, cwd=scratch,
+                                 new_session=True)
         size = os.path.getsize(output)
         shutil.rmtree(scratch, ignore_errors=True)
         return t, size

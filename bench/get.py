@@ -169,7 +169,7 @@ if "T1" in ONLY:
         t_hand, t_get, t_off, t_box = [], [], [], []
         for i in range(2 * RUNS):
             argv, env, s = fake_hand(i + 1)
-            t_hand.append(B.timed(argv, env=env, cwd=s))
+            t_hand.append(B.timed(argv, env=env, cwd=s, new_session=True))
             argv, env, s = fake_hand(i + 1)
             t_box.append(box.run(argv, env, s))
             cache = B.fresh_copy(template)
