@@ -853,16 +853,17 @@ kill_init(struct sandbox_cmd *c)
  * (every job, or the whole session of an unprivileged user).  Set from
  * here, not by a program run in the sandbox before the engine (prlimit,
  * an exec and a dynamic load more for every job).  A job whose limit
- * cannot be set is killed: no engine runs without it.
+ * cannot be set is killed: no engine runs without it.  Whether it was
+ * set (or none is wanted).
  */
-static void
+static bool
 limit(struct sandbox_cmd *c)
 {
 	struct rlimit rl;
 	int r, err;
 
 	if (c->processes == 0)
-		return;
+		return true;
 	rl.rlim_cur = rl.rlim_max = (rlim_t)c->processes;
 	r = (int)syscall(SYS_prlimit64, c->init_pid, RLIMIT_NPROC, &rl, NULL);
 	if (r == -1 && errno == EPERM && c->switch_user) {
@@ -893,7 +894,9 @@ limit(struct sandbox_cmd *c)
 		log_warning("the process limit of a job could not be set: %s; "
 		    "the job is stopped", strerror(errno));
 		kill_init(c);
+		return false;
 	}
+	return true;
 }
 
 void
@@ -902,6 +905,7 @@ sandbox_cmd_started(struct sandbox_cmd *c)
 	char buf[1024];
 	size_t len = 0;
 	const char *p;
+	bool go = c->processes == 0;
 	pid_t pid;
 
 	if (c->info_wr != -1)
@@ -931,12 +935,15 @@ sandbox_cmd_started(struct sandbox_cmd *c)
 		c->init = (int)syscall(SYS_pidfd_open, pid, 0);
 		c->init_pid = pid;
 		c->init_start = proc_start(pid);
-		limit(c);
+		go = limit(c);
 	}
-	/* the job's pid 1 goes on (a read at the end of the pipe); were
-	 * it left waiting, the pipe's end would still end it with bwrap */
-	close(c->block_wr);
-	c->block_wr = -1;
+	/* the job's pid 1 goes on (a read at the end of the pipe), unless
+	 * its limit is not set: then it waits, until it is killed with
+	 * bwrap (its time limit, or bwrap failed) */
+	if (go) {
+		close(c->block_wr);
+		c->block_wr = -1;
+	}
 }
 
 void
