@@ -540,6 +540,12 @@ probe(struct sandbox *sb)
 	close(devnull);
 	close(errp[1]);
 	sandbox_cmd_started(c);
+	/* the trial runs true: it goes on even when its limit was not set
+	 * (its pid not said), not to wait here for ever */
+	if (c->block_wr != -1) {
+		close(c->block_wr);
+		c->block_wr = -1;
+	}
 	while (len < sizeof said - 1 &&
 	    (got = read(errp[0], said + len, sizeof said - 1 - len)) > 0)
 		len += (size_t)got;
