@@ -114,25 +114,30 @@ class Bench:
         shutil.copytree(template, cache)
         return cache
 
-    def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL):
-        """Run a command to completion; its output, or a failure."""
+    def run(self, argv, env=None, cwd=None, stdout=subprocess.DEVNULL,
+            new_session=False):
+        """Run a command to completion (with new_session, in a session
+        of its own); its output, or a failure."""
         p = subprocess.run(argv, env=env or self.env, cwd=cwd,
                            stdout=stdout, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL,
+                           start_new_session=new_session)
         if p.returncode != 0:
             raise RuntimeError("%s: exit status %d\n%s" % (
                 self.show(argv), p.returncode,
                 p.stderr.decode(errors="replace")[-2000:]))
         return p
 
-    def timed(self, argv, env=None, cwd=None, stdout_path=None):
+    def timed(self, argv, env=None, cwd=None, stdout_path=None,
+              new_session=False):
         """The wall time of one run of a command (fork and exec from
         Python, no shell); its standard output goes to stdout_path or to
         /dev/null."""
         out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
         try:
             t0 = time.perf_counter()
-            self.run(argv, env=env, cwd=cwd, stdout=out)
+            self.run(argv, env=env, cwd=cwd, stdout=out,
+                     new_session=new_session)
             return time.perf_counter() - t0
         finally:
             if stdout_path:
@@ -237,12 +242,16 @@ class Bench:
         return conf
 
     def report_cold(self, target, verb, name, t_hand, t_known, t_fresh,
-                    sizes):
+                    sizes, t_box=None):
         """T1 and T6: `verb` (get, cat) of `name`'s part, cold, with a
         cache that knows the engine version and with a fresh one, against
-        the engine by hand: the times, the ratios and the verdicts."""
+        the engine by hand: the times, the ratios and the verdicts; with
+        t_box, the times of the engine by hand in partsfs's bwrap command
+        line (Sandbox), against which what is partsfs's own is shown."""
         h, k, f = median(t_hand), median(t_known), median(t_fresh)
         self.say("    by hand:                         " + spread(t_hand))
+        if t_box:
+            self.say("    by hand in bwrap:                " + spread(t_box))
         self.say("    %s, cache knows engine version: " % verb +
                  spread(t_known))
         self.say("    %s, fresh cache:                " % verb +
@@ -266,6 +275,19 @@ class Bench:
         self.say("      target <= 5%%: %s" % self.record(
             target, "cold %s/by hand, %s, fresh cache" % (verb, name),
             "%.3f (<= 1.05)" % (f / h), f / h <= 1.05))
+        if t_box:
+            b = median(t_box)
+            self.say("    the sandbox's floor: by hand in bwrap/by hand %.3f "
+                     "(%s per run, nothing of partsfs)" % (b / h, secs(b - h)))
+            for what, t in (("cache knows the engine version", k),
+                            ("fresh cache", f)):
+                self.say("    ratio %s/by hand in bwrap, %s: %.3f (partsfs's "
+                         "own overhead %s)" % (verb, what, t / b,
+                                               secs(t - b)))
+                self.say("      within 5%%: %s" % self.record(
+                    target + "b", "cold %s/by hand in bwrap, %s, %s" % (
+                        verb, name, what), "%.3f (<= 1.05)" % (t / b),
+                    t / b <= 1.05))
         return h, k, f
 
     def tmpfs_dir(self, name):
@@ -323,6 +345,160 @@ def tail(path, n=1500):
         return ""
 
 
+# --- the sandbox by hand ------------------------------------------------------
+
+STAGE_RE = re.compile(r"^/tmp/[0-9]+$")
+
+
+class Sandbox:
+    """The bwrap command line partsfs runs a job's engine in, learnt from
+    one job (jobs.bwrap set to a script that records its arguments and
+    execs bwrap), to run engine commands by hand in it with nothing of
+    partsfs around them: the same options, the same user, the made
+    /etc/passwd and /etc/group as data descriptors, --info-fd; with the
+    paths partsfs stages (as root, bound from its own /tmp/N) bound from
+    where they are, the job's scratch directory replaced by the run's,
+    and the per-job process limit (prlimit, or --block-fd while partsfs
+    sets it: partsfs's own doing) left out.  `conf` the configuration file of the job (or None), `part` a
+    part of `library` to make with it, `cache` a cache to copy for it
+    (one that knows the engine version, so that no version query runs)."""
+
+    def __init__(self, bench, library, conf, part, cache=None):
+        self.bench = bench
+        # the job user reaches the scratch directories of the runs by
+        # hand through the work directory (partsfs stages its own)
+        os.chmod(bench.work, 0o711)
+        # run as the job user, who cannot reach the work directory, and
+        # not under /tmp, which the staging of partsfs (as root) hides
+        rec = tempfile.mkdtemp(prefix="partsfs-bench-bwrap.", dir="/var/tmp")
+        bench.tmpfs.append(rec)          # removed by cleanup()
+        os.chmod(rec, 0o1777)
+        script = os.path.join(rec, "bwrap")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "f=$(mktemp %s/argv.XXXXXX)\n"
+                    "{ id -u; id -g; printf '%%s\\n' \"$@\"; } > \"$f\"\n"
+                    "exec %s \"$@\"\n" % (rec, which("bwrap")))
+        os.chmod(script, 0o755)
+        text = ""
+        if conf:
+            with open(conf) as f:
+                text = f.read()
+        if re.search(r"^jobs:\s*$", text, re.M):
+            text = re.sub(r"^jobs:\s*$", "jobs:\n  bwrap: %s" % script, text,
+                          count=1, flags=re.M)
+        else:
+            text += "jobs:\n  bwrap: %s\n" % script
+        rconf = os.path.join(rec, "record.conf")
+        with open(rconf, "w") as f:
+            f.write(text)
+        c = bench.fresh_copy(cache) if cache else os.path.join(
+            bench.tmp("fresh"), "cache")
+        bench.run([bench.partsctl, "get", "-q", "-c", rconf, library, part,
+                   "--cache", c, "-o", os.path.join(rec, "out")])
+        shutil.rmtree(c, ignore_errors=True)
+        best = None
+        for name in sorted(os.listdir(rec)):
+            if not name.startswith("argv."):
+                continue
+            with open(os.path.join(rec, name)) as f:
+                lines = f.read().split("\n")[:-1]
+            uid, gid, argv = int(lines[0]), int(lines[1]), lines[2:]
+            if "--chdir" in argv and (best is None or len(argv) > len(best[2])):
+                best = (uid, gid, argv)
+        if best is None:
+            raise RuntimeError("no job ran in bwrap (jobs.sandbox off?)")
+        self.uid, self.gid, argv = best
+        self.scratch = argv[argv.index("--chdir") + 1]
+        opts = argv[:argv.index("--")]
+        out = [which("bwrap")]
+        i = 0
+        while i < len(opts):
+            a = opts[i]
+            if a in ("--bind", "--ro-bind") and STAGE_RE.match(opts[i + 1]):
+                out += [a, opts[i + 2], opts[i + 2]]
+                i += 3
+                continue
+            if a == "--block-fd":
+                # partsfs's hold on the job until it has set its process
+                # limit (what prlimit did before): its own, left out
+                i += 2
+                continue
+            out.append(a)
+            i += 1
+        self.opts = out + ["--"]
+        # the engine as partsfs runs it in there (for showing)
+        self.recorded = argv
+
+    def user(self):
+        try:
+            import pwd
+            return pwd.getpwuid(self.uid).pw_name
+        except KeyError:
+            return "partsfs"
+
+    def describe(self, subs=()):
+        """The bwrap options, as a shell would read them, with the
+        scratch directory shown as $W/s and the descriptors by number."""
+        return self.bench.show(self.opts, subs=((self.scratch, "$W/s"),) +
+                               tuple(subs))
+
+    def popen(self, argv, env, cwd, **kw):
+        """Start `argv` (env, cwd: its scratch directory) in the sandbox;
+        the process and what to close once it has ended."""
+        fds = []
+        passwd = "%s:x:%d:%d:partsfs job:%s:/usr/sbin/nologin\n" % (
+            self.user(), self.uid, self.gid, cwd)
+        group = "%s:x:%d:\n" % (self.user(), self.gid)
+        for name, t in (("passwd", passwd), ("group", group)):
+            fd = os.memfd_create(name)
+            os.write(fd, t.encode())
+            os.lseek(fd, 0, os.SEEK_SET)
+            fds.append(fd)
+        info_r, info_w = os.pipe()
+        fds.append(info_w)
+        opts = []
+        prev = None
+        for a in self.opts:
+            if prev == "--ro-bind-data" and a == "3":
+                a = str(fds[0])
+            elif prev == "--ro-bind-data" and a == "4":
+                a = str(fds[1])
+            elif prev == "--info-fd":
+                a = str(info_w)
+            elif a == self.scratch or a.startswith(self.scratch + "/"):
+                a = cwd + a[len(self.scratch):]
+            opts.append(a)
+            prev = a
+        if os.geteuid() == 0 and self.uid != 0:
+            os.chown(cwd, self.uid, self.gid)
+            os.chmod(cwd, 0o755)
+            kw.update(user=self.uid, group=self.gid, extra_groups=[])
+        try:
+            p = subprocess.Popen(opts + list(argv), env=env, cwd="/",
+                                 pass_fds=fds, stdin=subprocess.DEVNULL,
+                                 **kw)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return p, info_r
+
+    def run(self, argv, env, cwd):
+        """Run to completion: the wall time (from before the start, as
+        Bench.timed); fails if the engine fails."""
+        t0 = time.perf_counter()
+        p, info = self.popen(argv, env, cwd, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        err = p.communicate()[1]
+        t = time.perf_counter() - t0
+        os.close(info)
+        if p.returncode != 0:
+            raise RuntimeError("in bwrap: %s: exit status %d\n%s" % (
+                self.bench.show(argv), p.returncode,
+                err.decode(errors="replace")[-2000:]))
+        return t
+
+
 # --- figures -----------------------------------------------------------------
 
 def materialize(src, dst):
@@ -356,6 +532,8 @@ def verdict(ok):
 
 def secs(t):
     """A duration, readably."""
+    if t < 0:
+        return "-" + secs(-t)
     if t >= 1:
         return "%.2f s" % t
     if t >= 0.1:
@@ -370,11 +548,11 @@ def spread(xs):
         secs(median(xs)), secs(min(xs)), secs(max(xs)), len(xs))
 
 
-def at_once(runs, width=None):
+def at_once(runs, width=None, sandbox=None):
     """Run prepared engine commands (argv, env, cwd) by hand, `width` at
     a time (None: all of them at once), each started as soon as a place
-    is free, each in a session of its own; the wall time until the last
-    ends.  Fails if one fails."""
+    is free, each in a session of its own (with `sandbox`, a Sandbox,
+    in it); the wall time until the last ends.  Fails if one fails."""
     import threading
     width = len(runs) if width is None else max(1, width)
     todo = list(runs)
@@ -390,11 +568,19 @@ def at_once(runs, width=None):
             # a session each, as the sandbox gives every job: with the
             # kernel's autogroups, engines sharing one session would get
             # less of a busy machine than sandboxed jobs
-            rc = subprocess.run(argv, env=env, cwd=cwd,
-                                stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL,
-                                start_new_session=True).returncode
+            if sandbox is not None:
+                # bwrap's --new-session makes the session
+                p, info = sandbox.popen(argv, env, cwd,
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+                rc = p.wait()
+                os.close(info)
+            else:
+                rc = subprocess.run(argv, env=env, cwd=cwd,
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL,
+                                    start_new_session=True).returncode
             with lock:
                 rcs.append(rc)
 
@@ -533,10 +719,19 @@ class Hand:
         shutil.rmtree(scratch, ignore_errors=True)
         return lines
 
-    def run(self):
-        """One timed run by hand; the time and the output's size."""
+    def run(self, sandbox=None):
+        """One timed run by hand (with `sandbox`, a Sandbox, in it); the
+        time and the output's size."""
         argv, env, scratch, output = self.prepare()
-        t = self.bench.timed(argv, env=env, cwd=scratch)
+        if sandbox is not None:
+            t = sandbox.run(argv, env, scratch)
+        else:
+            # a session of its own, as partsfs's jobs have (bwrap's
+            # --new-session, or setsid): with the kernel's autogroups, an
+            # engine in the benchmark's session shares its slice of a
+            # busy machine with whatever else runs in that session
+            t = self.bench.timed(argv, env=env, cwd=scratch,
+                                 new_session=True)
         size = os.path.getsize(output)
         shutil.rmtree(scratch, ignore_errors=True)
         return t, size

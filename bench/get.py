@@ -19,7 +19,7 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
-from benchlib import (Hand, engine_env, loadavg, main_args, median,
+from benchlib import (Hand, Sandbox, engine_env, loadavg, main_args, median,
                       secs, spread)
 
 B = main_args()
@@ -69,8 +69,13 @@ if "T1" in ONLY:
         hand = Hand(B, path, conf)
         check_engine(hand, name)
         template = B.known_cache(primer, conf)
+        box = Sandbox(B, B.library, conf, path, template)
         B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
         B.say("    by hand:  " + "\n              ".join(hand.describe()))
+        B.say("    by hand in bwrap: the same in partsfs's bwrap command "
+              "line (as user %s;" % box.user())
+        B.say("      taken from a job of partsfs, without its prlimit):")
+        B.say("      " + box.describe())
         B.say("    get:      " + B.show(get_argv(path, W("cache"), W("out." +
                                                                       hand.fmt),
                                                  conf)))
@@ -78,13 +83,18 @@ if "T1" in ONLY:
               "cache in which")
         B.say("      %s was made first; fresh cache: $W/cache does not exist"
               % primer)
-        t_hand, t_known, t_fresh = [], [], []
+        t_hand, t_known, t_fresh, t_box = [], [], [], []
         sizes = set()
         for i in range(RUNS):
             def by_hand():
                 t, size = hand.run()
                 t_hand.append(t)
                 sizes.add(("by hand", size))
+
+            def in_bwrap():
+                t, size = hand.run(box)
+                t_box.append(t)
+                sizes.add(("by hand in bwrap", size))
 
             def get_known():
                 cache = B.fresh_copy(template)
@@ -99,12 +109,12 @@ if "T1" in ONLY:
                 t_fresh.append(B.timed(get_argv(path, cache, out, conf)))
                 shutil.rmtree(cache)
 
-            steps = [by_hand, get_known, get_fresh]
+            steps = [by_hand, get_known, get_fresh, in_bwrap]
             # rotate the order so that no variant always runs first
-            for step in steps[i % 3:] + steps[:i % 3]:
+            for step in steps[i % 4:] + steps[:i % 4]:
                 step()
         h, k, f = B.report_cold("T1", "get", name, t_hand, t_known, t_fresh,
-                                sizes)
+                                sizes, t_box)
         cold[name] = (path, k)
 
     # What partsctl itself costs: a cold get whose engine does nothing (the
@@ -142,6 +152,7 @@ if "T1" in ONLY:
                      os.path.join(s, "out.stl"), "stl", script],
                     engine_env(s), s)
 
+        box = Sandbox(B, CMDLIB, fake_conf, "fake/box/size=999.stl", template)
         argv, env, s = fake_hand(1)
         B.say("  the fixed cost of a cold get: tests/fake-engine, which writes "
               "a 684-byte STL at once,")
@@ -153,10 +164,14 @@ if "T1" in ONLY:
               " $W/cache as above)")
         B.say("    get, sandbox off: the same with fake-off.conf (jobs.sandbox: "
               "off)")
-        t_hand, t_get, t_off = [], [], []
+        B.say("    by hand in bwrap: the engine in partsfs's bwrap command line "
+              "(without its prlimit)")
+        t_hand, t_get, t_off, t_box = [], [], [], []
         for i in range(2 * RUNS):
             argv, env, s = fake_hand(i + 1)
-            t_hand.append(B.timed(argv, env=env, cwd=s))
+            t_hand.append(B.timed(argv, env=env, cwd=s, new_session=True))
+            argv, env, s = fake_hand(i + 1)
+            t_box.append(box.run(argv, env, s))
             cache = B.fresh_copy(template)
             t_get.append(B.timed(fake_get_argv(i + 1, cache, os.path.join(
                 B.tmp("out"), "out.stl"))))
@@ -166,8 +181,15 @@ if "T1" in ONLY:
                 B.tmp("out"), "out.stl"), fake_off_conf)))
             shutil.rmtree(cache)
         B.say("    by hand:           " + spread(t_hand))
+        B.say("    by hand in bwrap:  " + spread(t_box))
         B.say("    get:               " + spread(t_get))
         B.say("    get, sandbox off:  " + spread(t_off))
+        B.say("    partsfs's own cost: get - by hand in bwrap %s; get with the "
+              "sandbox off - by hand %s" % (
+                  secs(median(t_get) - median(t_box)),
+                  secs(median(t_off) - median(t_hand))))
+        B.say("    bwrap alone (by hand in bwrap - by hand): %s" %
+              secs(median(t_box) - median(t_hand)))
         fixed = median(t_get) - median(t_hand)
         B.say("    a cold get costs %s more than its engine alone: the 5%% "
               "target needs engine" % secs(fixed))
@@ -255,6 +277,11 @@ if "T3" in ONLY:
         B.say("    together, wall time until the last ends; one after another: "
               "a loop; %d repeats" % REPEATS)
         hands = [Hand(B, p, conf) for p in paths]
+        box = Sandbox(B, B.library, conf, paths[0], template)
+        B.say("    by hand in bwrap: the 8 engine commands at once, each in "
+              "partsfs's bwrap command")
+        B.say("      line (as T1 shows it; a session each by its "
+              "--new-session)")
         # the same configuration without the sandbox: what it costs
         off_conf = os.path.join(B.work, "%s-off.conf" % name)
         with open(off_conf, "w") as f:
@@ -264,7 +291,7 @@ if "T3" in ONLY:
             f.write("jobs:\n  sandbox: off\n")
         B.say("    and 8 gets at once with $W/%s-off.conf: the same "
               "configuration and jobs.sandbox: off" % name)
-        t_seq, t_par, h_seq, h_par, t_off = [], [], [], [], []
+        t_seq, t_par, h_seq, h_par, t_off, h_box = [], [], [], [], [], []
         for r in range(REPEATS):
             def sequential():
                 cache = B.fresh_copy(template)
@@ -301,11 +328,18 @@ if "T3" in ONLY:
                     h.run()
                 h_seq.append(time.perf_counter() - t0)
 
-            def hand_concurrent():
+            def hand_concurrent(sandbox=None, into=h_par):
                 runs = [h.prepare() for h in hands]
-                procs = []
+                procs, infos = [], []
                 t0 = time.perf_counter()
                 for argv, env, scratch, output in runs:
+                    if sandbox is not None:
+                        p, info = sandbox.popen(
+                            argv, env, scratch, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+                        procs.append(p)
+                        infos.append(info)
+                        continue
                     # a session each, as the sandbox gives every job (the
                     # kernel's autogroups share a busy machine by session)
                     procs.append(subprocess.Popen(
@@ -313,21 +347,26 @@ if "T3" in ONLY:
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         start_new_session=True))
                 rcs = [p.wait() for p in procs]
-                h_par.append(time.perf_counter() - t0)
+                into.append(time.perf_counter() - t0)
+                for info in infos:
+                    os.close(info)
                 if any(rcs):
                     raise RuntimeError("an engine failed: %r" % rcs)
 
             steps = [sequential, concurrent, hand_sequential, hand_concurrent,
-                     lambda: concurrent(off_conf, t_off)]
-            for step in steps[r % 5:] + steps[:r % 5]:
+                     lambda: concurrent(off_conf, t_off),
+                     lambda: hand_concurrent(box, h_box)]
+            for step in steps[r % 6:] + steps[:r % 6]:
                 step()
         s, p = median(t_seq), median(t_par)
         hs, hp = median(h_seq), median(h_par)
+        hb, po = median(h_box), median(t_off)
         B.say("    gets one after another:   " + spread(t_seq))
         B.say("    8 gets at once:           " + spread(t_par))
         B.say("    8 gets at once, sandbox off: " + spread(t_off))
         B.say("    engines by hand, one after another: " + spread(h_seq))
         B.say("    engines by hand, 8 at once:         " + spread(h_par))
+        B.say("    engines by hand in bwrap, 8 at once: " + spread(h_box))
         B.say("    ratio 8 gets at once/8 engines by hand at once (the "
               "machine's ceiling): %.3f" % (p / hp))
         B.say("      target <= 1.05: %s" % B.record(
@@ -336,5 +375,16 @@ if "T3" in ONLY:
         B.say("    for reference: at once/one after another %.2f for the "
               "gets, %.2f by hand;" % (p / s, hp / hs))
         B.say("      without the sandbox 8 gets at once/by hand %.3f (the "
-              "sandbox's share: %s)" % (median(t_off) / hp,
-                                         secs(p - median(t_off))))
+              "sandbox's share: %s)" % (po / hp, secs(p - po)))
+        B.say("    the sandbox's floor: by hand in bwrap/by hand, 8 at once: "
+              "%.3f" % (hb / hp))
+        B.say("    ratio 8 gets at once/8 engines by hand in bwrap at once "
+              "(partsfs's own): %.3f" % (p / hb))
+        B.say("      within 5%%: %s" % B.record(
+            "T3b", "8 gets at once/by hand in bwrap at once, %s" % name,
+            "%.3f (<= 1.05)" % (p / hb), p / hb <= 1.05))
+        B.say("    ratio 8 gets at once, sandbox off/8 engines by hand at "
+              "once: %.3f" % (po / hp))
+        B.say("      within 5%%: %s" % B.record(
+            "T3b", "8 gets at once, sandbox off/by hand at once, %s" % name,
+            "%.3f (<= 1.05)" % (po / hp), po / hp <= 1.05))

@@ -28,7 +28,7 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
-from benchlib import (TRIANGLES, Hand, at_once, engine_env, loadavg, main_args, materialize,
+from benchlib import (TRIANGLES, Hand, Sandbox, at_once, engine_env, loadavg, main_args, materialize,
                       median, mesh_library, read_all, secs, spread, which)
 
 B = main_args()
@@ -341,9 +341,14 @@ def bench_cold_cat():
     for name, path, primer, conf in PARTS:
         hand = Hand(B, path, conf)
         template = B.known_cache(primer, conf)
+        box = Sandbox(B, B.library, conf, path, template)
         out = W("out." + hand.fmt)
         B.say("  %s, %s: %d runs of each, interleaved" % (name, path, RUNS))
         B.say("    by hand:  " + "\n              ".join(hand.describe()))
+        B.say("    by hand in bwrap: the same in partsfs's bwrap command line "
+              "(as user %s; taken" % box.user())
+        B.say("      from a job of partsfs, without its prlimit): " +
+              box.describe())
         B.say("    mount:    " + B.show([B.partsfs, B.library, W("mnt"), "-f",
                                          "-o", "cache=" + W("cache")] +
                                         (["-o", "config=" + conf] if conf
@@ -354,13 +359,18 @@ def bench_cold_cat():
               "version: $W/cache is a copy")
         B.say("      of a cache in which %s was made first; fresh cache: "
               "$W/cache does not exist" % primer)
-        t_hand, t_known, t_fresh = [], [], []
+        t_hand, t_known, t_fresh, t_box = [], [], [], []
         sizes = set()
 
         def by_hand():
             t, size = hand.run()
             t_hand.append(t)
             sizes.add(("by hand", size))
+
+        def in_bwrap():
+            t, size = hand.run(box)
+            t_box.append(t)
+            sizes.add(("by hand in bwrap", size))
 
         def cat(cache, into):
             with B.mount_partsfs(B.library, cache, config=conf) as m:
@@ -379,11 +389,12 @@ def bench_cold_cat():
             cat(cache, t_fresh)
             shutil.rmtree(cache)
 
-        steps = [by_hand, cat_known, cat_fresh]
+        steps = [by_hand, cat_known, cat_fresh, in_bwrap]
         for i in range(RUNS):
-            for step in steps[i % 3:] + steps[:i % 3]:
+            for step in steps[i % 4:] + steps[:i % 4]:
                 step()
-        B.report_cold("T6", "cat", name, t_hand, t_known, t_fresh, sizes)
+        B.report_cold("T6", "cat", name, t_hand, t_known, t_fresh, sizes,
+                      t_box)
 
 
 # --- T7 ----------------------------------------------------------------------
@@ -407,7 +418,7 @@ def fake_library():
 
 
 def bench_cp(label, short, lib, conf, classdir, parts, copy_argv, hand,
-             template=None, jobs1=True, mkdest=False):
+             template=None, jobs1=True, mkdest=False, off_conf=None):
     """cp of uncached parts through a fresh mount against the same engine
     commands run by hand at once (`hand()`: a fresh list of them, argv,
     env and directory each), as many at a time as the mount runs jobs (one
@@ -441,11 +452,20 @@ def bench_cp(label, short, lib, conf, classdir, parts, copy_argv, hand,
           "a time (the mount's jobs:" % width)
     B.say("              one per CPU), each started as a place is free; "
           "and all %d at once" % len(parts))
-    res = {"cp": [], "gets": [], "jobs1": [], "hand": [], "hand_all": []}
+    box = Sandbox(B, lib, conf, classdir + "/" + parts[0], template)
+    B.say("    by hand in bwrap: the same, %d at a time, each in partsfs's "
+          "bwrap command line" % width)
+    B.say("              (as user %s, without its prlimit): %s" % (
+        box.user(), box.describe()))
+    if off_conf:
+        B.say("    sandbox off: the same copy through a mount with %s "
+              "(jobs.sandbox: off)" % B.abbrev(off_conf))
+    res = {"cp": [], "gets": [], "jobs1": [], "hand": [], "hand_all": [],
+           "box": [], "off": []}
 
-    def cp(into, extra):
+    def cp(into, extra, config=conf):
         c = cache()
-        m = B.mount_partsfs(lib, c, *extra, config=conf)
+        m = B.mount_partsfs(lib, c, *extra, config=config)
         try:
             dest = B.tmp("dest")
             if not mkdest:
@@ -469,14 +489,17 @@ def bench_cp(label, short, lib, conf, classdir, parts, copy_argv, hand,
             B.run(get_argv(p, c, os.path.join(dest, p)))
         res["gets"].append(time.perf_counter() - t0)
 
-    def by_hand(into, w):
-        into.append(at_once(hand(), w))
+    def by_hand(into, w, sandbox=None):
+        into.append(at_once(hand(), w, sandbox))
 
     steps = [lambda: cp(res["cp"], []), gets,
              lambda: by_hand(res["hand"], width),
-             lambda: by_hand(res["hand_all"], None)]
+             lambda: by_hand(res["hand_all"], None),
+             lambda: by_hand(res["box"], width, box)]
     if jobs1:
         steps.append(lambda: cp(res["jobs1"], ["jobs=1"]))
+    if off_conf:
+        steps.append(lambda: cp(res["off"], [], off_conf))
     for r in range(REPEATS):
         for step in steps[r % len(steps):] + steps[:r % len(steps)]:
             step()
@@ -486,6 +509,10 @@ def bench_cp(label, short, lib, conf, classdir, parts, copy_argv, hand,
     B.say("    engines by hand, %d at a time:    " % width +
           spread(res["hand"]))
     B.say("    engines by hand, all at once:    " + spread(res["hand_all"]))
+    B.say("    by hand in bwrap, %d at a time:   " % width +
+          spread(res["box"]))
+    if off_conf:
+        B.say("    cp, sandbox off:                 " + spread(res["off"]))
     B.say("    partsctl get, one after another: " + spread(res["gets"]))
     if jobs1:
         B.say("    cp through a -o jobs=1 mount:    " + spread(res["jobs1"]))
@@ -494,6 +521,21 @@ def bench_cp(label, short, lib, conf, classdir, parts, copy_argv, hand,
     B.say("      target <= 1.05: %s" % B.record(
         "T7", "%s/engines by hand, %d at a time" % (short, width),
         "%.3f (<= 1.05)" % (c / h), c / h <= 1.05))
+    hb = median(res["box"])
+    B.say("    the sandbox's floor: by hand in bwrap/by hand, %d at a time: "
+          "%.3f" % (width, hb / h))
+    B.say("    ratio cp/engines by hand in bwrap %d at a time (partsfs's own): "
+          "%.3f" % (width, c / hb))
+    B.say("      within 5%%: %s" % B.record(
+        "T7b", "%s/by hand in bwrap, %d at a time" % (short, width),
+        "%.3f (<= 1.05)" % (c / hb), c / hb <= 1.05))
+    if off_conf:
+        o = median(res["off"])
+        B.say("    ratio cp, sandbox off/engines by hand %d at a time: %.3f"
+              % (width, o / h))
+        B.say("      within 5%%: %s" % B.record(
+            "T7b", "%s, sandbox off/by hand, %d at a time" % (short, width),
+            "%.3f (<= 1.05)" % (o / h), o / h <= 1.05))
     B.say("    for reference: cp/engines by hand all at once %.3f, cp/gets "
           "one after another %.2f" % (c / ha, c / g))
     if jobs1:
@@ -535,10 +577,13 @@ def bench_copy():
                          engine_env(d), d))
         return runs
 
+    off_conf = conf + "-off.conf"
+    with open(conf) as f, open(off_conf, "w") as g:
+        g.write(f.read() + "jobs:\n  sandbox: off\n")
     bench_cp("cp -r of the class directory", "cp -r, 16 fake parts", lib,
              conf, "fake/rod", parts,
              lambda mnt, dest: ["cp", "-r", os.path.join(mnt, "fake", "rod"),
-                                dest], rod_hand)
+                                dest], rod_hand, off_conf=off_conf)
     # real parts: the STL files of one OpenSCAD leaf directory
     names = B.run([B.partsctl, "ls", B.library, "bolts/hex_screw/M8"],
                   stdout=subprocess.PIPE).stdout.decode().split()

@@ -1113,7 +1113,7 @@ def size_class(cid, common=None):
 
 @test
 def a_slow_version_query_holds_up_no_part_of_another_engine():
-    # Planning that waits for an engine's version runs on threads of its
+    # An engine's version query runs beside its job, on a thread of its
     # own, not on the job workers: with one worker, a part of a second
     # engine is made while the first engine's query (3 s) goes on.
     lib = fake_library(os.path.join(TMP, "libver2"),
@@ -1134,7 +1134,7 @@ def a_slow_version_query_holds_up_no_part_of_another_engine():
 
         def reader(n):
             out[n] = read(m.path("fake/rod/size=%d.stl" % n))
-        # more parts waiting for the first engine than planning threads
+        # more parts waiting for the first engine than workers
         ts = [threading.Thread(target=reader, args=(n,))
               for n in range(1, 8)]
         for t in ts:
@@ -1790,7 +1790,7 @@ def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
 @test
 def unmounting_while_an_engine_is_asked_its_version_exits_cleanly():
     # The first part of a new cache waits for the engine's version query
-    # (here a command that would take 60 s) on a planning thread: an
+    # (here a command that would take 60 s), which runs beside its job: an
     # unmount then ends the query, answers the waiting readers and exits.
     lib = fake_library(os.path.join(TMP, "libunmv"))
     script, asked = slow_version_command("unmv", 60)

@@ -48,7 +48,7 @@ struct fetch {
 	bool system;
 };
 
-static void attempt(struct fetch *f, const struct pnode *part, bool wait);
+static void attempt(struct fetch *f, const struct pnode *part);
 
 struct fetch *
 fetch_ref(struct fetch *f)
@@ -171,9 +171,9 @@ set_plan(struct fetch *f, struct plan *plan)
 }
 
 /* Plan the part again from the library as it is now (a live edit may
- * have changed or removed it); `wait`, as attempt's. */
+ * have changed or removed it). */
 static void
-replan(struct fetch *f, bool wait)
+replan(struct fetch *f)
 {
 	struct library *lib = core_library(f->core);
 	struct pnode node;
@@ -184,26 +184,13 @@ replan(struct fetch *f, bool wait)
 	else {
 		part = node.kind == PN_PART && node.fmt != FMT_JSON;
 		if (part)
-			attempt(f, &node, wait);
+			attempt(f, &node);
 		pnode_clear(&node);
 	}
 	if (!part)
 		fail(f, ENOENT, false, "the part went in a live edit of the "
 		    "library", false);
 	library_unref(lib);
-}
-
-/* A planning thread's turn (see attempt). */
-static void
-plan_task(void *arg, bool stopping)
-{
-	struct fetch *f = arg;
-
-	if (stopping)
-		fail(f, EIO, true, "partsfs is stopping: the part was not made",
-		    false);
-	else
-		replan(f, true);
 }
 
 /* The job has finished: a plan whose version was pending is keyed now,
@@ -254,7 +241,7 @@ job_done(void *arg, struct job *job)
 		if (tries < FETCH_TRIES) {
 			log_info("%s went from the cache before it could be "
 			    "read; made again", f->path);
-			replan(f, false);
+			replan(f);
 		} else
 			fail(f, EIO, true, "the part went from the cache "
 			    "before it could be read, again and again", true);
@@ -268,7 +255,7 @@ job_done(void *arg, struct job *job)
 	if (tries < FETCH_TRIES) {
 		/* the reader gets the part of the module as it is now */
 		log_info("%s; planned again", job_error(job));
-		replan(f, false);
+		replan(f);
 		return;
 	}
 	/* planned again as often as it may be, and stale once more: say
@@ -277,15 +264,15 @@ job_done(void *arg, struct job *job)
 }
 
 /*
- * Plan `part` (of a snapshot the caller holds) and find or make it.
- * `wait`: this thread may wait for an engine's version query (a planning
- * thread); otherwise a part whose engine's version is not known is
- * planned with the version pending, and its job asks for it.  The
- * fetch ends up finished, or waiting for its job or its planning, a step
- * that holds a reference of its own for it.
+ * Plan `part` (of a snapshot the caller holds) and find or make it.  A
+ * part whose engine's version is not known yet is planned with the
+ * version pending, and its job asks for it beside the engine (never on
+ * this thread); a part made ahead is given up instead.  The fetch ends up
+ * finished, or waiting for its job, which holds a reference of its own
+ * for it.
  */
 static void
-attempt(struct fetch *f, const struct pnode *part, bool wait)
+attempt(struct fetch *f, const struct pnode *part)
 {
 	struct core *c = f->core;
 	struct cache_entry hit = { 0 };
@@ -298,23 +285,10 @@ attempt(struct fetch *f, const struct pnode *part, bool wait)
 
 	/* an engine whose version is not known yet is asked beside the
 	 * job (plan_make_deferred); a part made ahead is not worth it */
-	r = wait ? plan_make(&c->env, part, &plan, &e) :
-	    (f->flags & FETCH_AHEAD) ? plan_make_now(&c->env, part, &plan, &e) :
+	r = (f->flags & FETCH_AHEAD) ? plan_make_now(&c->env, part, &plan, &e) :
 	    plan_make_deferred(&c->env, part, &plan, &e);
 	if (r == -EWOULDBLOCK && (f->flags & FETCH_AHEAD)) {
 		fail(f, EWOULDBLOCK, false, e.msg, false);
-		return;
-	}
-	if (r == -EWOULDBLOCK) {
-		/* parts waiting for one engine are planned one at a
-		 * time: the first asks, and the others leave the
-		 * planning threads to parts of other engines */
-		char *engine = plan_engine(&c->env, part);
-		pthread_mutex_lock(&f->lock);
-		f->state = FETCH_PLANNING;
-		pthread_mutex_unlock(&f->lock);
-		jobs_run(c->jobs, engine, plan_task, f);
-		free(engine);
 		return;
 	}
 	if (r != 0) {
@@ -373,7 +347,7 @@ core_fetch(struct core *c, const struct pnode *part, unsigned flags,
 	f->done = done;
 	f->arg = arg;
 	f->in_call = true;
-	attempt(f, part, false);
+	attempt(f, part);
 	pthread_mutex_lock(&f->lock);
 	f->in_call = false;
 	over = finished(f->state);

@@ -389,8 +389,7 @@ wait_fetch(struct fetch *f, bool progress)
 		st = fetch_state(f);
 		with = fetch_executor(f);
 		fprintf(stderr, "\r\033[Kpartsctl: %s %s%s%s: %.1f s",
-		    st == FETCH_RUNNING ? "making" : st == FETCH_PLANNING ?
-		    "asking the engine's version for" : "waiting to make",
+		    st == FETCH_RUNNING ? "making" : "waiting to make",
 		    fetch_path(f), with != NULL ? " with " : "",
 		    with != NULL ? with : "", fetch_elapsed(f));
 	}

@@ -21,8 +21,6 @@
 
 #define MAX_ERRORS 64
 
-/* Threads for tasks (jobs_run): more tasks than this wait their turn. */
-#define TASK_THREADS 4
 
 struct note {
 	void (*fn)(void *, struct job *);
@@ -55,14 +53,6 @@ struct queue {
 	struct job *tail;
 };
 
-/* A piece of work that is not a job (jobs_run). */
-struct task {
-	void (*fn)(void *arg, bool stopping);
-	void *arg;
-	char *key;                      /* one task per key at a time */
-	struct task *next;
-};
-
 struct error_rec {
 	time_t when;
 	char *path;
@@ -78,14 +68,6 @@ struct jobs {
 	size_t cap;
 	struct queue normal;
 	struct queue prefetch;
-	/* tasks (jobs_run), on threads of their own: planning that waits
-	 * for an engine's version query holds none of the job workers */
-	struct task *tasks, **tasks_tail;
-	pthread_cond_t task_work;
-	pthread_t task_threads[TASK_THREADS];
-	char *task_keys[TASK_THREADS];  /* of the tasks running */
-	int ntask_threads;
-	int idle_task_threads;
 	pthread_t *threads;
 	int nthreads;                   /* started */
 	int max_threads;
@@ -657,44 +639,6 @@ jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
 	jobs->on_made_arg = arg;
 }
 
-static bool
-task_key_running(const struct jobs *jobs, const char *key)
-{
-	for (int i = 0; i < TASK_THREADS; i++) {
-		if (jobs->task_keys[i] != NULL &&
-		    strcmp(jobs->task_keys[i], key) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* The first task that may run now (`any`: the first task), taken out of
- * the queue; lock held. */
-static struct task *
-task_pop(struct jobs *jobs, bool any)
-{
-	struct task **tp, *t;
-
-	for (tp = &jobs->tasks; (t = *tp) != NULL; tp = &t->next) {
-		if (any || t->key == NULL || !task_key_running(jobs, t->key))
-			break;
-	}
-	if (t == NULL)
-		return NULL;
-	*tp = t->next;
-	if (jobs->tasks_tail == &t->next)
-		jobs->tasks_tail = tp;
-	t->next = NULL;
-	return t;
-}
-
-static void
-task_free(struct task *t)
-{
-	free(t->key);
-	free(t);
-}
-
 static void *
 worker(void *arg)
 {
@@ -736,8 +680,6 @@ jobs_new(const struct exec_env *env, int workers)
 		workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers <= 0)
 		workers = 1;
-	jobs->tasks_tail = &jobs->tasks;
-	pthread_cond_init(&jobs->task_work, NULL);
 	pthread_cond_init(&jobs->pending_done, NULL);
 	jobs->max_threads = workers;
 	jobs->threads = xcalloc((size_t)workers, sizeof *jobs->threads);
@@ -765,20 +707,11 @@ grow_pool(struct jobs *jobs)
 void
 jobs_stop(struct jobs *jobs)
 {
-	struct task *t;
 	struct job *j;
 
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stopping = true;
 	pthread_cond_broadcast(&jobs->work);
-	pthread_cond_broadcast(&jobs->task_work);
-	/* tasks not started hear that we stop, here */
-	while ((t = task_pop(jobs, true)) != NULL) {
-		pthread_mutex_unlock(&jobs->lock);
-		t->fn(t->arg, true);
-		task_free(t);
-		pthread_mutex_lock(&jobs->lock);
-	}
 	/* queued jobs will not run */
 	while ((j = queue_pop(&jobs->normal)) != NULL ||
 	    (j = queue_pop(&jobs->prefetch)) != NULL) {
@@ -808,9 +741,6 @@ jobs_free(struct jobs *jobs)
 		pthread_cond_wait(&jobs->pending_done, &jobs->lock);
 	pthread_mutex_unlock(&jobs->lock);
 	pthread_cond_destroy(&jobs->pending_done);
-	for (int i = 0; i < jobs->ntask_threads; i++)
-		pthread_join(jobs->task_threads[i], NULL);
-	pthread_cond_destroy(&jobs->task_work);
 	free(jobs->threads);
 	free(jobs->table);
 	for (size_t i = 0; i < MAX_ERRORS; i++) {
@@ -820,91 +750,6 @@ jobs_free(struct jobs *jobs)
 	pthread_cond_destroy(&jobs->work);
 	pthread_mutex_destroy(&jobs->lock);
 	free(jobs);
-}
-
-/* A planning thread; `slot` is its place among the running keys. */
-struct tasker_arg {
-	struct jobs *jobs;
-	int slot;
-};
-
-static void *
-tasker(void *arg)
-{
-	struct tasker_arg *a = arg;
-	struct jobs *jobs = a->jobs;
-	int slot = a->slot;
-	struct task *t = NULL;
-	sigset_t all;
-
-	free(a);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&jobs->lock);
-	for (;;) {
-		jobs->idle_task_threads++;
-		while (!jobs->stopping && (t = task_pop(jobs, false)) == NULL)
-			pthread_cond_wait(&jobs->task_work, &jobs->lock);
-		jobs->idle_task_threads--;
-		if (jobs->stopping)
-			break;
-		jobs->task_keys[slot] = t->key;
-		pthread_mutex_unlock(&jobs->lock);
-		t->fn(t->arg, false);
-		pthread_mutex_lock(&jobs->lock);
-		jobs->task_keys[slot] = NULL;
-		task_free(t);
-		t = NULL;
-		/* a task of the same key may run now */
-		pthread_cond_broadcast(&jobs->task_work);
-	}
-	pthread_mutex_unlock(&jobs->lock);
-	return NULL;
-}
-
-void
-jobs_run(struct jobs *jobs, const char *key,
-    void (*fn)(void *arg, bool stopping), void *arg)
-{
-	struct task *t;
-
-	pthread_mutex_lock(&jobs->lock);
-	if (jobs->stopping) {
-		pthread_mutex_unlock(&jobs->lock);
-		fn(arg, true);
-		return;
-	}
-	t = xcalloc(1, sizeof *t);
-	t->fn = fn;
-	t->arg = arg;
-	t->key = key != NULL ? xstrdup(key) : NULL;
-	if (jobs->idle_task_threads == 0 &&
-	    jobs->ntask_threads < TASK_THREADS) {
-		struct tasker_arg *a = xmalloc(sizeof *a);
-		int err;
-		a->jobs = jobs;
-		a->slot = jobs->ntask_threads;
-		err = pthread_create(&jobs->task_threads[a->slot], NULL,
-		    tasker, a);
-		if (err == 0)
-			jobs->ntask_threads++;
-		else
-			free(a);
-		if (err != 0 && jobs->ntask_threads == 0) {
-			/* no thread to run it: run it here, late rather than
-			 * never */
-			pthread_mutex_unlock(&jobs->lock);
-			log_warning("cannot start a planning thread: %s",
-			    strerror(err));
-			fn(arg, false);
-			task_free(t);
-			return;
-		}
-	}
-	*jobs->tasks_tail = t;
-	jobs->tasks_tail = &t->next;
-	pthread_cond_signal(&jobs->task_work);
-	pthread_mutex_unlock(&jobs->lock);
 }
 
 struct job *

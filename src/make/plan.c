@@ -222,25 +222,6 @@ maker_program(const struct conf *conf, const struct pclass *cls,
 }
 
 char *
-plan_engine(const struct exec_env *env, const struct pnode *part)
-{
-	const struct conf_command *cmd;
-	const struct maker *m;
-	const char *want;
-
-	if (part->kind != PN_PART || part->fmt == FMT_JSON ||
-	    !(part->cls->formats & FMT_BIT(part->fmt)))
-		return NULL;
-	m = &part->cls->makers[part->fmt];
-	if ((want = maker_program(env->conf, part->cls, m, &cmd)) == NULL)
-		return NULL;
-	/* executors differ in their version query even when they run one
-	 * program */
-	return xasprintf("%d %s %s", (int)m->kind,
-	    cmd != NULL ? cmd->name : "-", want);
-}
-
-char *
 plan_version(const struct exec_env *env, const struct plan *p,
     unsigned flags, bool *unknown)
 {

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,7 +57,8 @@ static const char *const top_dirs[] = {
 #define FD_PASSWD 3
 #define FD_GROUP 4
 #define FD_INFO 5
-#define FD_FIRST_FREE 6
+#define FD_BLOCK 6
+#define FD_FIRST_FREE 7
 /* As root, the paths of the view are opened here in the child, and bound
  * into a small tmpfs at STAGE (in the child's own mount namespace) that
  * the job user can reach whatever the modes of the directories above
@@ -87,7 +89,6 @@ struct sandbox {
 	enum sandbox_mode mode;
 	char *reason;
 	char *bwrap;              /* absolute */
-	char *prlimit;            /* absolute */
 	char *top[8][2];          /* { path, its link's target or NULL } */
 	size_t ntop;
 };
@@ -97,6 +98,11 @@ struct sandbox_cmd {
 	int passwd_fd;            /* memfds, moved to FD_PASSWD, FD_GROUP */
 	int group_fd;
 	int info_rd, info_wr;     /* --info-fd; the child's end at FD_INFO */
+	int block_rd, block_wr;   /* --block-fd; the child's end at FD_BLOCK:
+				   * the job's pid 1 waits on it, before it
+				   * starts the command, until block_wr is
+				   * closed */
+	uint64_t processes;       /* the job's process limit, 0: none */
 	bool switch_user;
 	uid_t uid;
 	gid_t gid;
@@ -226,7 +232,6 @@ sandbox_free(struct sandbox *sb)
 	free(sb->warning);
 	free(sb->reason);
 	free(sb->bwrap);
-	free(sb->prlimit);
 	for (size_t i = 0; i < sb->ntop; i++) {
 		free(sb->top[i][0]);
 		free(sb->top[i][1]);
@@ -341,6 +346,8 @@ common_options(const struct sandbox *sb, char ***argv, size_t *n)
 	strv_add(argv, n, "/dev/shm");
 	strv_add(argv, n, "--info-fd");
 	strv_addf(argv, n, "%d", FD_INFO);
+	strv_add(argv, n, "--block-fd");
+	strv_addf(argv, n, "%d", FD_BLOCK);
 }
 
 static struct sandbox_cmd *
@@ -350,7 +357,9 @@ cmd_new(const struct sandbox *sb)
 
 	c->passwd_fd = c->group_fd = -1;
 	c->info_rd = c->info_wr = -1;
+	c->block_rd = c->block_wr = -1;
 	c->init = -1;
+	c->processes = sb->processes;
 	c->switch_user = sb->switch_user;
 	c->uid = sb->uid;
 	c->gid = sb->gid;
@@ -398,6 +407,19 @@ cmd_make(const struct sandbox *sb, const struct sandbox_view *v,
 	c->info_wr = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
 	close(p[0]);
 	close(p[1]);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		perr_set(e, errno, "sandbox: %s", strerror(errno));
+		goto fail;
+	}
+	c->block_rd = fcntl(p[0], F_DUPFD_CLOEXEC, 100);
+	c->block_wr = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
+	close(p[0]);
+	close(p[1]);
+	if (c->info_rd == -1 || c->info_wr == -1 || c->block_rd == -1 ||
+	    c->block_wr == -1) {
+		perr_set(e, errno, "sandbox: %s", strerror(errno));
+		goto fail;
+	}
 	common_options(sb, &av, &n);
 	if (v->scratch != NULL) {
 		const char *in = v->library != NULL && contains(v->library,
@@ -443,18 +465,6 @@ cmd_make(const struct sandbox *sb, const struct sandbox_view *v,
 	strv_add(&av, &n, "--remount-ro");
 	strv_add(&av, &n, "/");
 	strv_add(&av, &n, "--");
-	if (sb->processes > 0 && sb->prlimit != NULL) {
-		/*
-		 * Set inside the job's user namespace, where it counts the
-		 * job's own tasks (threads too): set before bwrap, it would
-		 * count every task of the user on the machine (every job,
-		 * or the whole session of an unprivileged user).
-		 */
-		strv_add(&av, &n, sb->prlimit);
-		strv_addf(&av, &n, "--nproc=%ju:%ju", (uintmax_t)sb->processes,
-		    (uintmax_t)sb->processes);
-		strv_add(&av, &n, "--");
-	}
 	for (size_t i = 0; argv[i] != NULL; i++)
 		strv_add(&av, &n, argv[i]);
 	c->argv = av;
@@ -530,6 +540,12 @@ probe(struct sandbox *sb)
 	close(devnull);
 	close(errp[1]);
 	sandbox_cmd_started(c);
+	/* the trial runs true: it goes on even when its limit was not set
+	 * (its pid not said), not to wait here for ever */
+	if (c->block_wr != -1) {
+		close(c->block_wr);
+		c->block_wr = -1;
+	}
 	while (len < sizeof said - 1 &&
 	    (got = read(errp[0], said + len, sizeof said - 1 - len)) > 0)
 		len += (size_t)got;
@@ -575,12 +591,6 @@ find(struct sandbox *sb)
 	if ((sb->bwrap = system_program(sb->bwrap_name)) == NULL) {
 		sb->reason = xasprintf("%s is not installed (Debian package "
 		    "bubblewrap)", sb->bwrap_name);
-		return;
-	}
-	if (sb->processes > 0 &&
-	    (sb->prlimit = system_program("prlimit")) == NULL) {
-		sb->reason = xstrdup("prlimit is not installed (Debian package "
-		    "util-linux)");
 		return;
 	}
 	sb->mode = SANDBOX_BWRAP;
@@ -698,7 +708,8 @@ sandbox_child(const struct sandbox_cmd *c, pid_t parent)
 	/* dup2 leaves the new descriptor open across exec */
 	if (dup2(c->passwd_fd, FD_PASSWD) == -1 ||
 	    dup2(c->group_fd, FD_GROUP) == -1 ||
-	    dup2(c->info_wr, FD_INFO) == -1)
+	    dup2(c->info_wr, FD_INFO) == -1 ||
+	    dup2(c->block_rd, FD_BLOCK) == -1)
 		return errno;
 	if (c->nstage > 0) {
 		/*
@@ -830,17 +841,85 @@ finish_without_pidfd(struct sandbox_cmd *c)
 	}
 }
 
+/* Kill the job's pid 1, and with it the job. */
+static void
+kill_init(struct sandbox_cmd *c)
+{
+	if (c->init != -1)
+		syscall(SYS_pidfd_send_signal, c->init, SIGKILL, NULL, 0);
+	else if (c->init_pid > 0 && proc_start(c->init_pid) == c->init_start)
+		kill(c->init_pid, SIGKILL);
+}
+
+/*
+ * The job's process limit, on its pid 1 while it waits on --block-fd,
+ * before it starts the command, which inherits it: the limit counts the
+ * tasks of the job's user namespace (threads too), the job's own, where
+ * set before bwrap it would count every task of the user on the machine
+ * (every job, or the whole session of an unprivileged user).  Set from
+ * here, not by a program run in the sandbox before the engine (prlimit,
+ * an exec and a dynamic load more for every job).  A job whose limit
+ * cannot be set is killed: no engine runs without it.  Whether it was
+ * set (or none is wanted).
+ */
+static bool
+limit(struct sandbox_cmd *c)
+{
+	struct rlimit rl;
+	int r, err;
+
+	if (c->processes == 0)
+		return true;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)c->processes;
+	r = (int)syscall(SYS_prlimit64, c->init_pid, RLIMIT_NPROC, &rl, NULL);
+	if (r == -1 && errno == EPERM && c->switch_user) {
+		/*
+		 * Root without CAP_SYS_RESOURCE (a container's bounding
+		 * set) may still set the limits of a process whose user and
+		 * group are its real ones: this thread's real ids become
+		 * the job user's for the call, its effective ids (and so its
+		 * capabilities) stay.  The system calls change this thread
+		 * only, not the whole process as glibc's do.
+		 */
+		if (syscall(SYS_setresgid, c->gid, -1, -1) == 0) {
+			if (syscall(SYS_setresuid, c->uid, -1, -1) == 0) {
+				r = (int)syscall(SYS_prlimit64, c->init_pid,
+				    RLIMIT_NPROC, &rl, NULL);
+				err = errno;
+				if (syscall(SYS_setresuid, 0, -1, -1) != 0)
+					abort();
+				errno = err;
+			}
+			err = errno;
+			if (syscall(SYS_setresgid, 0, -1, -1) != 0)
+				abort();
+			errno = err;
+		}
+	}
+	if (r == -1) {
+		log_warning("the process limit of a job could not be set: %s; "
+		    "the job is stopped", strerror(errno));
+		kill_init(c);
+		return false;
+	}
+	return true;
+}
+
 void
 sandbox_cmd_started(struct sandbox_cmd *c)
 {
 	char buf[1024];
 	size_t len = 0;
 	const char *p;
+	bool go = c->processes == 0;
 	pid_t pid;
 
 	if (c->info_wr != -1)
 		close(c->info_wr);
 	c->info_wr = -1;
+	if (c->block_rd != -1)
+		close(c->block_rd);
+	c->block_rd = -1;
 	/* bwrap writes {"child-pid": N, ...} once the namespaces exist,
 	 * and nothing when it fails before: the pipe then ends */
 	while (len < sizeof buf - 1) {
@@ -862,6 +941,14 @@ sandbox_cmd_started(struct sandbox_cmd *c)
 		c->init = (int)syscall(SYS_pidfd_open, pid, 0);
 		c->init_pid = pid;
 		c->init_start = proc_start(pid);
+		go = limit(c);
+	}
+	/* the job's pid 1 goes on (a read at the end of the pipe), unless
+	 * its limit is not set: then it waits, until it is killed with
+	 * bwrap (its time limit, or bwrap failed) */
+	if (go) {
+		close(c->block_wr);
+		c->block_wr = -1;
 	}
 }
 
@@ -912,6 +999,10 @@ sandbox_cmd_free(struct sandbox_cmd *c)
 		close(c->info_rd);
 	if (c->info_wr != -1)
 		close(c->info_wr);
+	if (c->block_rd != -1)
+		close(c->block_rd);
+	if (c->block_wr != -1)
+		close(c->block_wr);
 	if (c->init != -1)
 		close(c->init);
 	for (size_t i = 0; i < c->nstage; i++) {

@@ -1,5 +1,5 @@
 /* spawn.c -- running an engine as a confined subprocess: in the sandbox
- * (or its own process group), resource limits, a clean environment,
+ * (or a session of its own), resource limits, a clean environment,
  * bounded stderr capture, and a timeout that kills it with what it
  * started; waits on a pidfd, never polls (unless there is no pidfd). */
 #include "config.h"
@@ -166,7 +166,17 @@ child(const struct child_args *a)
 	struct rlimit rl;
 	sigset_t none;
 
-	setpgid(0, 0);
+	/*
+	 * A session of its own (and so a process group), as bwrap's
+	 * --new-session gives a sandboxed job: with the kernel's autogroups,
+	 * engines sharing the daemon's session would share one slice of a
+	 * busy machine, where engines run by hand each have their own.  A
+	 * group leader cannot start a session: when the parent's setpgid
+	 * came first (the clone ran as a plain fork, under valgrind), the
+	 * group it made is kept.
+	 */
+	if (a->sandbox != NULL || setsid() == -1)
+		setpgid(0, 0);
 	/* die with the parent; it may already be gone */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != a->parent)
 		_exit(126);
@@ -295,8 +305,9 @@ run_process(const struct run_spec *spec, struct run_result *res,
 		sandbox_cmd_free(sandbox);
 		return perr_set(e, err, "clone: %s", strerror(err));
 	}
-	/* the child set its group before it let us go on, unless the clone
-	 * ran as a plain fork (valgrind runs it so): set it here too */
+	/* the child set its group (or session) before it let us go on,
+	 * unless the clone ran as a plain fork (valgrind runs it so): set
+	 * it here too (which fails, harmlessly, once it leads a session) */
 	setpgid(pid, pid);
 	group_add(pid, seen);
 	res->pid = pid;

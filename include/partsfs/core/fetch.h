@@ -18,7 +18,6 @@
 struct fetch;
 
 enum fetch_state {
-	FETCH_PLANNING,          /* waiting for an engine's version query */
 	FETCH_QUEUED,            /* its job waits for a worker */
 	FETCH_RUNNING,           /* its job's engine runs */
 	FETCH_DONE,              /* the part is open: fetch_fd */
@@ -38,16 +37,16 @@ enum fetch_state {
  * - 1: finished at once (*fp is done, from the cache, or failed: a part
  *   no executor makes, an engine not installed); `done` is not called.
  * - 0: under way; done(arg, f) will be called exactly once when it
- *   finishes, from a thread of the core (a job worker or a planning
- *   thread), possibly before core_fetch returns: the caller must be ready
+ *   finishes, from a thread of the core (a job worker, or the thread
+ *   of a job's version query), possibly before core_fetch returns: the caller must be ready
  *   for it before the call.  `done` must not wait for long.  It may be
  *   NULL: then fetch_wait waits.
  *
  * Either way *fp is a reference for the caller (fetch_unref), which it
  * may drop at any time: the part is still made into the cache, and
- * `done` still called.  What it does on the way: planning that must ask
- * an engine for its version runs on a planning thread (parts waiting for
- * one engine are planned one at a time); a job whose module changed while
+ * `done` still called.  What it does on the way: a part whose engine's
+ * version is not known yet is keyed once its job has learnt it (the query
+ * runs beside the engine); a job whose module changed while
  * its engine ran (stale) is planned again from the library as it is then,
  * up to three times; a part that leaves the cache before it is opened is
  * asked for again, up to three times.  The key is pinned in the cache

@@ -58,18 +58,6 @@ void jobs_on_made(struct jobs *jobs, void (*fn)(void *arg, const char *path,
 struct job *jobs_submit(struct jobs *jobs, const struct plan *plan,
     bool prefetch);
 
-/*
- * Run fn(arg, false) on a thread of the pool's own for such tasks (a few;
- * not the job workers): work that may wait on an engine (planning that
- * asks an engine for its version) and must not hold the caller's thread.
- * Tasks of one `key` (the engine they wait for; NULL: none) run one at a
- * time, so that those waiting for one engine leave the threads to others.
- * When the pool stops first, fn(arg, true) runs instead, on the stopping
- * thread (or at once on the caller's when it has stopped).
- */
-void jobs_run(struct jobs *jobs, const char *key,
-    void (*fn)(void *arg, bool stopping), void *arg);
-
 /* Wait for the job to finish, at most `timeout` seconds (< 0: no limit).
  * Returns its state. */
 enum job_state job_wait(struct job *job, double timeout);

@@ -127,9 +127,6 @@ int plan_key_recent(const struct exec_env *env, const struct pnode *part,
 /* Forget what planning saw (the library was reloaded: an edited module
  * must count at once). */
 void plan_forget_recent(const struct exec_env *env);
-/* A name for the engine (executor and program) that makes a part, or
- * NULL: what a plan that waits is waiting for (caller frees). */
-char *plan_engine(const struct exec_env *env, const struct pnode *part);
 void plan_clear(struct plan *p);
 /* A deep copy of `src` into `dst` (plan_clear it). */
 void plan_copy(struct plan *dst, const struct plan *src);

@@ -15,7 +15,7 @@
 enum sandbox_mode {
 	SANDBOX_BWRAP,            /* engines run in bwrap */
 	SANDBOX_OFF,              /* jobs.sandbox: off: engines run as they
-				   * are, in a process group of their own */
+				   * are, in a session of their own */
 	SANDBOX_UNAVAILABLE,      /* wanted, not possible: no engine runs */
 };
 
