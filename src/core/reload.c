@@ -27,7 +27,11 @@
  * long without events before reloading.  A reload reads again only the
  * collections whose files changed, so the spell can be short: an edit
  * shows within it and a reload of what changed. */
-#define QUIET_MS 40
+#define QUIET_MS 10
+/* A collection file that is gone at the end of the spell may be an
+ * editor's save under way (the file moved away, the new one not written
+ * yet): wait this long once more before taking its collection away. */
+#define GONE_MS 100
 /* While the library directory is gone, look for it again this often. */
 #define RETRY_MS 1000
 /* While the front end has work left after a reload (its tick hook says
@@ -650,6 +654,29 @@ rewatch(struct reload *w)
 	add_watches(w);
 }
 
+/* Is the .blt of a collection served and marked dirty missing now? */
+static bool
+collection_file_gone(struct reload *w)
+{
+	struct library *lib = core_library(w->core);
+	bool gone = false;
+
+	for (size_t i = 0; i < w->dirty.nb && !gone; i++) {
+		for (const struct hent *e = w->dirty.b[i]; e != NULL && !gone;
+		    e = e->next) {
+			char *blt;
+			struct stat st;
+			if (library_collection(lib, e->key) == NULL)
+				continue;
+			blt = xasprintf("%s/data/%s.blt", w->core->root, e->key);
+			gone = lstat(blt, &st) == -1 && errno == ENOENT;
+			free(blt);
+		}
+	}
+	library_unref(lib);
+	return gone;
+}
+
 /* Whether collection c may have changed since it was read: its files
  * are looked at (library_opts.suspect). */
 static bool
@@ -848,6 +875,7 @@ watch_thread(void *arg)
 	char events[16384] __attribute__((aligned(8)));
 	uint64_t due = 0;           /* when to reload, 0: nothing to do */
 	bool ticking = false;       /* the front end wants its ticks */
+	bool waited = false;        /* for a collection file gone */
 	struct library *lib;
 
 	/* The library served was loaded before anything watched it: the
@@ -891,9 +919,12 @@ watch_thread(void *arg)
 				on_event(w, ev);
 				off += (ssize_t)(sizeof *ev + ev->len);
 			}
+			now = now_ns();
 			if (due == 0)
-				w->seen = now_ns();
-			due = now_ns() + (uint64_t)QUIET_MS * 1000000;
+				w->seen = now;
+			/* (never sooner than a wait for a file gone) */
+			if (due < now + (uint64_t)QUIET_MS * 1000000)
+				due = now + (uint64_t)QUIET_MS * 1000000;
 			continue;
 		}
 		if (ticking)
@@ -914,11 +945,17 @@ watch_thread(void *arg)
 				w->full = false;
 				rewatch(w);
 				again = reload(w, true);
+			} else if (!waited && w->dirty.n > 0 &&
+			    collection_file_gone(w)) {
+				waited = true;
+				due = now_ns() + (uint64_t)GONE_MS * 1000000;
+				continue;
 			} else if (w->dirty.n > 0 || w->blind)
 				again = reload(w, false);
 			else
 				log_debug("no file of a collection changed: "
 				    "nothing to load");
+			waited = false;
 			if (again)
 				w->seen = due = now_ns();
 			ticking = w->hooks.tick != NULL;
