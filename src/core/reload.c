@@ -832,7 +832,7 @@ reload(struct reload *w, bool all)
 	if (kept_old) {
 		/* a last good version stands for a fresh one: the indexes
 		 * are made again over what is served */
-		lib = library_assemble(core->root, colls, n, &d);
+		lib = library_assemble_next(core->root, colls, n, fresh, &d);
 		diags_append(&d, &fresh->diags);
 		diags_sort(&d);
 		lib->diags = d;

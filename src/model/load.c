@@ -342,7 +342,7 @@ library_reload(const char *root, const struct library_opts *opts,
 	}
 	free(ids);
 	free(pool.tasks);
-	lib = library_assemble(real, colls, ncolls, &diags);
+	lib = library_assemble_next(real, colls, ncolls, old, &diags);
 	for (size_t i = 0; i < ncolls; i++)
 		collection_unref(colls[i]);
 	free(colls);
