@@ -468,12 +468,41 @@ is_kept(struct collection *const *kept, size_t n, const struct collection *c)
 	return bsearch(&c, kept, n, sizeof *kept, cmp_ptr) != NULL;
 }
 
+/* The first of the links v[lo..n) not before (name, cls). */
+static size_t
+link_lower_bound(const struct class_link *v, size_t lo, size_t n,
+    const char *name, const struct pclass *cls)
+{
+	while (lo < n) {
+		size_t mid = lo + (n - lo) / 2;
+		if (cmp_name_class(v[mid].name, v[mid].cls, name, cls) < 0)
+			lo = mid + 1;
+		else
+			n = mid;
+	}
+	return lo;
+}
+
+/* Append link (name, cls) to the index: false when its name is the last
+ * one's, for another class (a class named alike twice is listed once). */
+static bool
+append_link(struct class_link *out, size_t *nout, const char *name,
+    const struct pclass *cls)
+{
+	if (*nout > 0 && strcmp(out[*nout - 1].name, name) == 0)
+		return out[*nout - 1].cls == cls;
+	/* each snapshot frees the names of its links */
+	out[*nout].name = xstrdup(name);
+	out[(*nout)++].cls = cls;
+	return true;
+}
+
 /*
  * Index `standard` (by-standard/, else by-name/) of lib: the links of the
  * last snapshot (v, n: plain) whose collections are kept, merged with the
- * names `add` (sorted) of the other collections.  false, and the index
- * left empty, when a name is met twice for two classes: that is for
- * library_assemble to report.
+ * names `add` (sorted) of the other collections, each found by a binary
+ * search.  false, and the index left empty, when a name is met twice for
+ * two classes: that is for library_assemble to report.
  */
 static bool
 merge_links(struct library *lib, bool standard, const struct class_link *v,
@@ -482,38 +511,27 @@ merge_links(struct library *lib, bool standard, const struct class_link *v,
 {
 	struct class_link **out = standard ? &lib->by_standard : &lib->by_name;
 	size_t *nout = standard ? &lib->nby_standard : &lib->nby_name;
-	size_t i = 0, j = 0;
+	size_t i = 0;
+	bool ok = true;
 
 	*out = xcalloc(n + nadd + 1, sizeof **out);
 	*nout = 0;
-	while (i < n || j < nadd) {
-		const char *name;
-		const struct pclass *cls;
-		if (i < n && !is_kept(kept, nkept, v[i].cls->coll)) {
-			i++;
-			continue;
+	for (size_t j = 0; j <= nadd && ok; j++) {
+		size_t upto = j < nadd ? link_lower_bound(v, i, n, add[j].name,
+		    add[j].cls) : n;
+		for (; i < upto && ok; i++) {
+			if (is_kept(kept, nkept, v[i].cls->coll))
+				ok = append_link(*out, nout, v[i].name,
+				    v[i].cls);
 		}
-		if (j < nadd && (i >= n || cmp_name_class(add[j].name,
-		    add[j].cls, v[i].name, v[i].cls) < 0)) {
-			name = add[j].name;
-			cls = add[j++].cls;
-		} else {
-			name = v[i].name;
-			cls = v[i++].cls;
-		}
-		if (*nout > 0 && strcmp((*out)[*nout - 1].name, name) == 0) {
-			/* a class named alike twice is listed once */
-			if ((*out)[*nout - 1].cls == cls)
-				continue;
-			while (*nout > 0)
-				free((char *)(*out)[--*nout].name);
-			return false;
-		}
-		/* each snapshot frees the names of its links */
-		(*out)[*nout].name = xstrdup(name);
-		(*out)[(*nout)++].cls = cls;
+		if (j < nadd && ok)
+			ok = append_link(*out, nout, add[j].name, add[j].cls);
 	}
-	return true;
+	if (!ok) {
+		while (*nout > 0)
+			free((char *)(*out)[--*nout].name);
+	}
+	return ok;
 }
 
 /* Are the class ids of the collections `fresh` unique among them and
@@ -528,12 +546,18 @@ ids_unique(struct collection *const *fresh, size_t nfresh,
 	bool unique = true;
 
 	for (size_t i = 0; i < nfresh; i++) {
+		/* the version it replaces: its ids were unique in prev */
+		const struct collection *was = library_collection(prev,
+		    fresh[i]->id);
 		ids = xreallocarray(ids, n + fresh[i]->nclasses + 1,
 		    sizeof *ids);
 		for (size_t j = 0; j < fresh[i]->nclasses; j++) {
 			const char *id = fresh[i]->classes[j].id;
-			const struct pclass *o = library_class(prev, id);
+			const struct pclass *o;
 			ids[n++] = id;
+			if (was != NULL && collection_class(was, id) != NULL)
+				continue;
+			o = library_class(prev, id);
 			if (o != NULL && is_kept(kept, nkept, o->coll))
 				unique = false;
 		}
