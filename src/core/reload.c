@@ -849,6 +849,10 @@ reload(struct reload *w, bool all)
 	again = all ? rebuild_index(w, lib) : index_library(w, lib, old);
 	if (w->nrefs > 2 * w->built + 4096)
 		again = rebuild_index(w, lib) || again;
+	/* a broken edit's files too (an include it added, say): the next
+	 * edit of them reads the collection again */
+	if (kept_old)
+		again = index_library(w, fresh, lib) || again;
 	looked = nlooked == 0 ? xstrdup("every collection") :
 	    xasprintf("%zu collection%s", nlooked, nlooked == 1 ? "" : "s");
 	log_info("library reloaded in %.1f ms: %zu collections (%zu read "
