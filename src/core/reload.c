@@ -305,6 +305,21 @@ watch_tree(struct reload *w, const char *root, const char *rel, int depth)
 	closedir(d);
 }
 
+/* The real path of data/, where new collection files come. */
+static void
+find_data(struct reload *w)
+{
+	char *data = xasprintf("%s/data", w->core->root);
+
+	free(w->data);
+	if ((w->data = realpath(data, NULL)) != NULL &&
+	    !path_beneath(w->data, w->core->root)) {
+		free(w->data);
+		w->data = NULL;
+	}
+	free(data);
+}
+
 /* (Re)add the watches: the root, data/ and the databases with their
  * collection directories, and the directories of files inside the library
  * that files there link to.  inotify ignores a directory already
@@ -316,8 +331,6 @@ add_watches(struct reload *w)
 	const struct conf *conf = w->core->conf;
 	const char *dbs[] = { "data", "openscad", "freecad", "drawings" };
 	struct stat st;
-
-	char *data;
 
 	if (stat(root, &st) == -1) {
 		w->root_lost = true;
@@ -332,14 +345,7 @@ add_watches(struct reload *w)
 	watch_real(w, root, 0);
 	if (w->first)
 		check_changed(w, &st);
-	free(w->data);
-	data = xasprintf("%s/data", root);
-	if ((w->data = realpath(data, NULL)) != NULL &&
-	    !path_beneath(w->data, root)) {
-		free(w->data);
-		w->data = NULL;
-	}
-	free(data);
+	find_data(w);
 	for (size_t i = 0; i < PF_ARRAY_LEN(dbs); i++)
 		watch_tree(w, root, dbs[i], 1);
 	for (size_t i = 0; i < conf->ncommands; i++)
@@ -575,6 +581,8 @@ follow_new(struct reload *w, int wd, const char *name, const char *path,
 				depth = 2;
 		}
 	}
+	if (wd == w->root_wd && strcmp(name, "data") == 0)
+		find_data(w);
 	if (depth < 0 || !path_beneath(path, root) ||
 	    strlen(path) <= strlen(root))
 		return;
