@@ -621,9 +621,11 @@ on_event(struct reload *w, const struct inotify_event *ev)
 	}
 	if (ev->len == 0 || ev->name[0] == '\0') {
 		/* the directory itself: gone, moved (its path is stale
-		 * now), or no more watched */
+		 * now), its mode changed, or no more watched; the root's
+		 * mode may have made the whole library unreadable (or
+		 * readable again) */
 		mark_path(w, d->path, NULL);
-		if (ev->mask & IN_MOVE_SELF)
+		if ((ev->mask & IN_MOVE_SELF) || ev->wd == w->root_wd)
 			w->full = true;
 		if (ev->mask & IN_IGNORED) {
 			free(d->path);
@@ -942,9 +944,12 @@ watch_thread(void *arg)
 		if (ticking)
 			ticking = w->hooks.tick(w->hooks.arg);
 		if (due == 0 && w->root_lost) {
-			/* is it back?  Then watched again from nothing */
-			struct stat st;
-			if (stat(w->core->root, &st) == 0) {
+			/* is it back (and readable)?  Then watched again
+			 * from nothing */
+			int wd = inotify_add_watch(w->ifd, w->core->root,
+			    MASK);
+			if (wd != -1) {
+				inotify_rm_watch(w->ifd, wd);
 				w->full = true;
 				w->seen = due = now_ns();
 			}
