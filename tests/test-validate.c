@@ -936,6 +936,132 @@ a_kept_collection_keeps_its_diagnostics(void)
 	library_unref(old);
 }
 
+/* A class `id` with a name and standard `std` (a C string literal). */
+#define STD_CLASS(id, std) \
+	"  - {id: " id ", source: s, names: {name: N" id ", labeling: L}, " \
+	"standards: {standard: " std ", body: ISO, labeling: N}}\n"
+
+/* The links of an index, one "name class collection" a line. */
+static char *
+links_text(const struct class_link *v, size_t n)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s %s %s\n", v[i].name, v[i].cls->id,
+		    v[i].cls->coll->id);
+	return buf_steal(&b);
+}
+
+/* Collection `id` of classes `classes` written in dir, and the library
+ * *libp reloaded (the reload replaces it): its indexes and errors must be
+ * those of the library loaded afresh. */
+static void
+reload_as_fresh(const char *dir, struct library **libp, const char *id,
+    const char *classes)
+{
+	struct library *old = *libp, *lib, *full;
+	char *text, *path, *a, *b, *c, *d;
+	size_t nread;
+	bool same;
+
+	path = xasprintf("data/%s.blt", id);
+	text = xasprintf("%sclasses:\n%s", kept_header(id), classes);
+	tap_write(dir, path, text);
+	free(path);
+	free(text);
+	usleep(30000);
+	*libp = lib = kept_reload(dir, old, &nread);
+	library_unref(old);
+	full = fixture_load_dir(dir);
+	CHECK_INT(nread, 1);
+	a = links_text(lib->by_name, lib->nby_name);
+	b = links_text(full->by_name, full->nby_name);
+	c = links_text(lib->by_standard, lib->nby_standard);
+	d = links_text(full->by_standard, full->nby_standard);
+	same = strcmp(a, b) == 0 && strcmp(c, d) == 0;
+	if (!same)
+		tap_note("by-name/:\n%s\nafresh:\n%s\nby-standard/:\n%s\n"
+		    "afresh:\n%s", a, b, c, d);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	if (!same)
+		library_unref(full);
+	CHECK(same);
+	CHECK_INT(lib->diags.nerrors, full->diags.nerrors);
+	CHECK_INT(lib->plain, full->plain);
+	library_unref(full);
+}
+
+static void
+a_reload_builds_the_indexes_a_load_builds(void)
+{
+	const char *dir = tap_tmpdir();
+	struct library *lib;
+	char *text;
+
+	for (int i = 0; i < 4; i++) {
+		char *id = xasprintf("s%d", i), *path;
+		char *classes = xasprintf("  - {id: x%da, source: s, names: "
+		    "{name: Na%d, labeling: L}, standards: {standard: ISO "
+		    "10%d, body: ISO, labeling: N}}\n"
+		    "  - {id: x%db, source: s, names: {name: Nb%d, labeling: "
+		    "L}}\n", i, i, i, i, i);
+		path = xasprintf("data/%s.blt", id);
+		text = xasprintf("%sclasses:\n%s", kept_header(id), classes);
+		tap_write(dir, path, text);
+		free(text);
+		free(path);
+		free(classes);
+		free(id);
+	}
+	usleep(30000);
+	lib = fixture_load_dir(dir);
+	CHECK_INT(lib->diags.nerrors, 0);
+	CHECK(lib->plain);
+	/* a class added, with a name and a standard of its own: sorted in */
+	reload_as_fresh(dir, &lib, "s1", STD_CLASS("x1a", "ISO 101")
+	    STD_CLASS("x1c", "ISO 50") "  - {id: x1b, source: s, names: "
+	    "{name: Nb1, labeling: L}}\n");
+	CHECK(lib->plain);
+	/* a standard of a class kept: both get <safe>_<class id> */
+	reload_as_fresh(dir, &lib, "s2", STD_CLASS("x2a", "ISO 100"));
+	CHECK(!lib->plain);
+	CHECK(library_link(lib->by_standard, lib->nby_standard,
+	    "ISO100_x0a") != NULL);
+	/* and gone again */
+	reload_as_fresh(dir, &lib, "s2", STD_CLASS("x2a", "ISO 102"));
+	CHECK(lib->plain);
+	/* a class id or a safe name of a kept collection: errors */
+	reload_as_fresh(dir, &lib, "s3", STD_CLASS("x0b", "ISO 103"));
+	EXPECT_ERROR(lib, "class id 'x0b' is also used");
+	CHECK(!lib->plain);
+	reload_as_fresh(dir, &lib, "s3", STD_CLASS("x3a", "ISO 103")
+	    "  - {id: x3b, source: s, names: {name: Nb0, labeling: L}}\n");
+	CHECK(!lib->plain);
+	reload_as_fresh(dir, &lib, "s3", STD_CLASS("x3a", "ISO 103"));
+	CHECK(lib->plain);
+	/* a collection gone: its links with it */
+	text = xasprintf("%s/data/s0.blt", dir);
+	unlink(text);
+	free(text);
+	usleep(30000);
+	{
+		size_t nread;
+		struct library *next = kept_reload(dir, lib, &nread);
+		CHECK(library_link(next->by_name, next->nby_name, "Na0") ==
+		    NULL);
+		CHECK(library_link(next->by_standard, next->nby_standard,
+		    "ISO100") == NULL);
+		CHECK(library_link(next->by_name, next->nby_name, "Nb1") !=
+		    NULL);
+		library_unref(lib);
+		library_unref(next);
+	}
+}
+
 TAP_MAIN(
 	TAP_CASE(a_valid_collection_has_no_diagnostics),
 	TAP_CASE(collection_mandatory_keys_are_required),
@@ -985,5 +1111,6 @@ TAP_MAIN(
 	TAP_CASE(an_unchanged_collection_is_kept_by_a_reload),
 	TAP_CASE(an_edited_collection_is_read_again),
 	TAP_CASE(a_changed_include_makes_its_collection_read_again),
-	TAP_CASE(a_kept_collection_keeps_its_diagnostics)
+	TAP_CASE(a_kept_collection_keeps_its_diagnostics),
+	TAP_CASE(a_reload_builds_the_indexes_a_load_builds)
 )

@@ -203,14 +203,16 @@ void inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n);
  */
 void inodes_retire(struct inodes *t, fuse_ino_t ino);
 bool inodes_retired(struct inodes *t, fuse_ino_t ino);
-/* Every inode but the root, as (inode, parent inode, name) for
- * invalidation; caller frees each name and the array. */
+/* Every inode but the root whose path `want` says true of (NULL: all),
+ * as (inode, parent inode, name) for invalidation; caller frees each name
+ * and the array.  `want` is called with the table locked. */
 struct inode_ref {
 	fuse_ino_t ino;
 	fuse_ino_t parent;
 	char *name;
 };
-size_t inodes_snapshot(struct inodes *t, struct inode_ref **out);
+size_t inodes_snapshot(struct inodes *t, bool (*want)(const char *path,
+    void *arg), void *arg, struct inode_ref **out);
 size_t inodes_count(struct inodes *t);
 
 /* node.c: a node of the mount (a node of the core's tree, or one of the
@@ -320,8 +322,10 @@ bool fs_lookup_begin(struct fs *fs, struct lookup_mark *m, fuse_ino_t dir);
 void fs_lookup_end(struct fs *fs, struct lookup_mark *m);
 /* Is a lookup of a part parked in directory `dir`?  park.lock held. */
 bool fs_lookup_in(struct fs *fs, fuse_ino_t dir);
-/* The reload hooks: the kernel forgets what it cached. */
-void fs_reloaded(void *arg);
+/* The reload hooks: the kernel forgets what it cached of the
+ * collections that changed. */
+void fs_reloaded(void *arg, const struct library *before,
+    const struct library *after);
 bool fs_release_entries(void *arg);
 /* Free the entries still held back (the session has ended). */
 void fs_held_entries_free(struct fs *fs);
@@ -367,9 +371,11 @@ bool fs_open_part_size(struct fs *fs, fuse_ino_t ino, off_t *size);
  * it may hold a stale 0. */
 void fs_reply_part_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
     struct fuse_file_info *fi);
-/* Before a reload's invalidation: the paths of the parts open get new
- * inodes; after it, the kernel is given their sizes again. */
-void fs_retire_open_parts(struct fs *fs);
+/* Before a reload's invalidation: the paths of the parts open (those
+ * whose path `want` says true of; NULL: all) get new inodes; after it,
+ * the kernel is given their sizes again. */
+void fs_retire_open_parts(struct fs *fs, bool (*want)(const char *path,
+    void *arg), void *arg);
 void fs_open_sizes(struct fs *fs);
 /* The core's hook: a part was made (core_on_made). */
 void fs_part_made(void *arg, const char *path, int fd,

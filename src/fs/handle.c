@@ -244,13 +244,23 @@ fs_open_sizes(struct fs *fs)
 }
 
 void
-fs_retire_open_parts(struct fs *fs)
+fs_retire_open_parts(struct fs *fs, bool (*want)(const char *path,
+    void *arg), void *arg)
 {
 	pthread_mutex_lock(&fs->handles.lock);
 	for (struct open_link *l = fs->handles.files; l != NULL; l = l->next) {
 		const struct handle *h = (const struct handle *)l;
-		if (h->splice && h->ino != 0)
-			inodes_retire(fs->inodes, h->ino);
+		char *path;
+		if (!h->splice || h->ino == 0)
+			continue;
+		if (want != NULL && (path = inodes_path(fs->inodes,
+		    h->ino)) != NULL) {
+			bool wanted = want(path, arg);
+			free(path);
+			if (!wanted)
+				continue;
+		}
+		inodes_retire(fs->inodes, h->ino);
 	}
 	pthread_mutex_unlock(&fs->handles.lock);
 }

@@ -403,7 +403,8 @@ inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n)
 }
 
 size_t
-inodes_snapshot(struct inodes *t, struct inode_ref **out)
+inodes_snapshot(struct inodes *t, bool (*want)(const char *path, void *arg),
+    void *arg, struct inode_ref **out)
 {
 	struct inode_ref *v;
 	size_t n = 0;
@@ -415,6 +416,8 @@ inodes_snapshot(struct inodes *t, struct inode_ref **out)
 		    i = i->next_ino) {
 			const char *slash = strrchr(i->path, '/');
 			struct inode *parent;
+			if (want != NULL && !want(i->path, arg))
+				continue;
 			v[n].ino = i->ino;
 			if (slash == NULL) {
 				v[n].parent = FUSE_ROOT_ID;

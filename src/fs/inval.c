@@ -1,16 +1,24 @@
 /* inval.c -- the entry-invalidation protocol of live reloads: the kernel
- * forgets the names and attributes it holds, without an invalidation ever
- * waiting for a part (see the comment below). */
+ * forgets the names and attributes it holds of what a reload changed,
+ * without an invalidation ever waiting for a part (see the comment
+ * below). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
+#include "partsfs/model/blt.h"
 
 /*
  * A live reload (core/reload.c) makes the kernel forget the entries it
- * holds, and to forget one the kernel takes its directory's lock alone.  A
+ * holds of the collections that changed (those that are not the same
+ * objects in the snapshots before and after it: read again, new or gone)
+ * and of what is outside every collection (the root, by-standard/,
+ * by-name/, the status directory), whose listings and links any
+ * collection may change.  A collection kept by the reload is the same
+ * object, with the same attributes and content, and the kernel keeps
+ * what it holds of it.  To forget one the kernel takes its directory's lock alone.  A
  * lookup holds that lock (shared) until it is answered: one parked for
  * its part (exact_size), for the whole job.  The invalidation would wait
  * for the job, and every lookup and listing of the directory would queue
@@ -144,14 +152,11 @@ inval_entries(struct fs *fs, const struct inode_ref *v, size_t n)
 {
 	struct held_dir *h;
 
-	/* v has every entry the kernel holds: those held back before are
-	 * in it again, if the kernel still has them */
+	/* the entries held back by an earlier reload stay held back (v has
+	 * only what this one changed) */
 	pthread_mutex_lock(&fs->park.lock);
-	for (h = fs->park.held; h != NULL; h = h->next) {
-		while (h->n > 0)
-			free(h->names[--h->n]);
-	}
 	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
 		if (v[i].parent == 0)
 			continue;
 		if ((h = held_dir(fs, v[i].parent, false)) == NULL &&
@@ -164,6 +169,10 @@ inval_entries(struct fs *fs, const struct inode_ref *v, size_t n)
 		}
 		if (h == NULL)
 			h = held_dir(fs, v[i].parent, true);
+		for (size_t j = 0; j < h->n && !dup; j++)
+			dup = strcmp(h->names[j], v[i].name) == 0;
+		if (dup)
+			continue;
 		h->names = xreallocarray(h->names, h->n + 1,
 		    sizeof *h->names);
 		h->names[h->n++] = xstrdup(v[i].name);
@@ -220,20 +229,78 @@ fs_held_entries_free(struct fs *fs)
 	pthread_mutex_unlock(&fs->park.lock);
 }
 
-/* Make the kernel forget every name and attribute it holds: lookups and
- * reads go through the new snapshot.  The names of a directory where a
- * lookup waits for its part go once none does (inval_entries): the kernel
- * would hold the whole directory until then. */
+/* The ids of the collections a reload changed, sorted (strcmp). */
+struct changed {
+	const char **ids;
+	size_t n;
+};
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The collections of `from` that are not the same objects in `to`:
+ * read again, or not in `to` at all. */
+static void
+changed_add(struct changed *c, const struct library *from,
+    const struct library *to)
+{
+	for (size_t i = 0; i < from->ncolls; i++) {
+		const struct collection *o = from->colls[i];
+		if (library_collection(to, o->id) == o)
+			continue;
+		c->ids = xreallocarray(c->ids, c->n + 1, sizeof *c->ids);
+		c->ids[c->n++] = o->id;
+	}
+}
+
+/* Whether the kernel may hold something stale of `path`: the first
+ * name of it (less .json: a collection's description) is a collection
+ * that changed, or no collection's id at all (by-standard, by-name, the
+ * status directory: no id holds a dash or a dot). */
+static bool
+changed_path(const char *path, void *arg)
+{
+	const struct changed *c = arg;
+	size_t len = strcspn(path, "/");
+	char id[256];
+	const char *key = id;
+
+	if (path[len] == '\0' && len > 5 &&
+	    strcmp(path + len - 5, ".json") == 0)
+		len -= 5;
+	if (len >= sizeof id)
+		return true;
+	memcpy(id, path, len);
+	id[len] = '\0';
+	if (!id_valid(id))
+		return true;
+	return bsearch(&key, c->ids, c->n, sizeof *c->ids, cmp_id) != NULL;
+}
+
+/* Make the kernel forget the names and attributes it holds of what the
+ * reload from `before` to `after` changed: lookups and reads go through
+ * the new snapshot.  The names of a directory where a lookup waits for its
+ * part go once none does (inval_entries): the kernel would hold the
+ * whole directory until then. */
 void
-fs_reloaded(void *arg)
+fs_reloaded(void *arg, const struct library *before,
+    const struct library *after)
 {
 	struct fs *fs = arg;
+	struct changed c = { NULL, 0 };
 	struct inode_ref *v;
 	size_t n;
 
+	changed_add(&c, before, after);
+	changed_add(&c, after, before);
+	if (c.n > 1)
+		qsort(c.ids, c.n, sizeof *c.ids, cmp_id);
 	/* a part open keeps its inode, the path gets another */
-	fs_retire_open_parts(fs);
-	n = inodes_snapshot(fs->inodes, &v);
+	fs_retire_open_parts(fs, changed_path, &c);
+	n = inodes_snapshot(fs->inodes, changed_path, &c, &v);
 	inval_entries(fs, v, n);
 	for (size_t i = 0; i < n; i++) {
 		fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
@@ -241,5 +308,6 @@ fs_reloaded(void *arg)
 	}
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
 	free(v);
+	free(c.ids);
 	fs_open_sizes(fs);
 }

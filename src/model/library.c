@@ -282,16 +282,18 @@ check_global_ids(struct library *lib, struct diags *d)
 	free(v);
 }
 
-/* Every class name (or, with `standards`, every standard) of the library
- * with its class, in the order of its safe form; the count in *np. */
+/* Every class name (or, with `standards`, every standard) of the
+ * collections with its class, in the order of its safe form; the count in
+ * *np. */
 static struct named *
-all_named(const struct library *lib, bool standards, size_t *np)
+all_named(struct collection *const *colls, size_t ncolls, bool standards,
+    size_t *np)
 {
 	struct named *v = NULL;
 	size_t n = 0, cap = 0;
 
-	for (size_t i = 0; i < lib->ncolls; i++) {
-		const struct collection *c = lib->colls[i];
+	for (size_t i = 0; i < ncolls; i++) {
+		const struct collection *c = colls[i];
 		for (size_t j = 0; j < c->nclasses; j++) {
 			const struct pclass *cls = &c->classes[j];
 			size_t count = standards ? cls->nstandards :
@@ -316,7 +318,7 @@ static void
 build_by_name(struct library *lib, struct diags *d)
 {
 	size_t n, lcap = 0;
-	struct named *v = all_named(lib, false, &n);
+	struct named *v = all_named(lib->colls, lib->ncolls, false, &n);
 
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
@@ -343,7 +345,7 @@ static void
 build_by_standard(struct library *lib, struct diags *d)
 {
 	size_t n, lcap = 0;
-	struct named *v = all_named(lib, true, &n);
+	struct named *v = all_named(lib->colls, lib->ncolls, true, &n);
 
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1, nclasses = 1;
@@ -398,9 +400,10 @@ build_by_standard(struct library *lib, struct diags *d)
 	fit_links(&lib->by_standard, lib->nby_standard);
 }
 
-struct library *
-library_assemble(const char *root, struct collection **colls, size_t ncolls,
-    struct diags *diags)
+/* A snapshot of the collections (a reference taken on each), its indexes
+ * empty. */
+static struct library *
+library_new(const char *root, struct collection **colls, size_t ncolls)
 {
 	static atomic_uint_fast64_t generations;
 	struct library *lib = xcalloc(1, sizeof *lib);
@@ -417,8 +420,207 @@ library_assemble(const char *root, struct collection **colls, size_t ncolls,
 		timespec_max(&lib->mtime, &colls[i]->mtime);
 	}
 	qsort(lib->colls, lib->ncolls, sizeof *lib->colls, cmp_coll);
+	return lib;
+}
+
+/* Whether every by-standard/ link is named by a standard of its class
+ * (none made up as <safe>_<class id>). */
+static bool
+standards_plain(const struct library *lib)
+{
+	for (size_t i = 0; i < lib->nby_standard; i++) {
+		const struct class_link *l = &lib->by_standard[i];
+		bool own = false;
+		for (size_t k = 0; k < l->cls->nstandards && !own; k++)
+			own = strcmp(l->cls->standards[k].standard.safe,
+			    l->name) == 0;
+		if (!own)
+			return false;
+	}
+	return true;
+}
+
+struct library *
+library_assemble(const char *root, struct collection **colls, size_t ncolls,
+    struct diags *diags)
+{
+	struct library *lib = library_new(root, colls, ncolls);
+	size_t errors = diags->nerrors;
+
 	check_global_ids(lib, diags);
 	build_by_name(lib, diags);
 	build_by_standard(lib, diags);
+	lib->plain = diags->nerrors == errors && standards_plain(lib);
+	return lib;
+}
+
+/* Assembly from the last snapshot. */
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a;
+	uintptr_t y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is collection c one of `kept` (sorted by address)? */
+static bool
+is_kept(struct collection *const *kept, size_t n, const struct collection *c)
+{
+	return bsearch(&c, kept, n, sizeof *kept, cmp_ptr) != NULL;
+}
+
+/* The first of the links v[lo..n) not before (name, cls). */
+static size_t
+link_lower_bound(const struct class_link *v, size_t lo, size_t n,
+    const char *name, const struct pclass *cls)
+{
+	while (lo < n) {
+		size_t mid = lo + (n - lo) / 2;
+		if (cmp_name_class(v[mid].name, v[mid].cls, name, cls) < 0)
+			lo = mid + 1;
+		else
+			n = mid;
+	}
+	return lo;
+}
+
+/* Append link (name, cls) to the index: false when its name is the last
+ * one's, for another class (a class named alike twice is listed once). */
+static bool
+append_link(struct class_link *out, size_t *nout, const char *name,
+    const struct pclass *cls)
+{
+	if (*nout > 0 && strcmp(out[*nout - 1].name, name) == 0)
+		return out[*nout - 1].cls == cls;
+	/* a plain snapshot's links are named by their classes' own
+	 * strings, which the collections it holds keep */
+	out[*nout].name = name;
+	out[(*nout)++].cls = cls;
+	return true;
+}
+
+/*
+ * Index `standard` (by-standard/, else by-name/) of lib: the links of the
+ * last snapshot (v, n: plain) whose collections are kept, merged with the
+ * names `add` (sorted) of the other collections, each found by a binary
+ * search.  false, and the index left empty, when a name is met twice for
+ * two classes: that is for library_assemble to report.
+ */
+static bool
+merge_links(struct library *lib, bool standard, const struct class_link *v,
+    size_t n, struct collection *const *kept, size_t nkept,
+    const struct named *add, size_t nadd)
+{
+	struct class_link **out = standard ? &lib->by_standard : &lib->by_name;
+	size_t *nout = standard ? &lib->nby_standard : &lib->nby_name;
+	size_t i = 0;
+	bool ok = true;
+
+	*out = xcalloc(n + nadd + 1, sizeof **out);
+	*nout = 0;
+	for (size_t j = 0; j <= nadd && ok; j++) {
+		size_t upto = j < nadd ? link_lower_bound(v, i, n, add[j].name,
+		    add[j].cls) : n;
+		for (; i < upto && ok; i++) {
+			if (is_kept(kept, nkept, v[i].cls->coll))
+				ok = append_link(*out, nout, v[i].name,
+				    v[i].cls);
+		}
+		if (j < nadd && ok)
+			ok = append_link(*out, nout, add[j].name, add[j].cls);
+	}
+	if (!ok)
+		*nout = 0;
+	return ok;
+}
+
+/* Are the class ids of the collections `fresh` unique among them and
+ * in the collections of `prev` that are kept? */
+static bool
+ids_unique(struct collection *const *fresh, size_t nfresh,
+    const struct library *prev, struct collection *const *kept,
+    size_t nkept)
+{
+	const char **ids = NULL;
+	size_t n = 0;
+	bool unique = true;
+
+	for (size_t i = 0; i < nfresh; i++) {
+		/* the version it replaces: its ids were unique in prev */
+		const struct collection *was = library_collection(prev,
+		    fresh[i]->id);
+		ids = xreallocarray(ids, n + fresh[i]->nclasses + 1,
+		    sizeof *ids);
+		for (size_t j = 0; j < fresh[i]->nclasses; j++) {
+			const char *id = fresh[i]->classes[j].id;
+			const struct pclass *o;
+			ids[n++] = id;
+			if (was != NULL && collection_class(was, id) != NULL)
+				continue;
+			o = library_class(prev, id);
+			if (o != NULL && is_kept(kept, nkept, o->coll))
+				unique = false;
+		}
+	}
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_cstr);
+	for (size_t i = 1; i < n && unique; i++)
+		unique = strcmp(ids[i - 1], ids[i]) != 0;
+	free(ids);
+	return unique;
+}
+
+struct library *
+library_assemble_next(const char *root, struct collection **colls,
+    size_t ncolls, const struct library *prev, struct diags *diags)
+{
+	struct collection **kept, **fresh;
+	size_t nkept = 0, nfresh = 0, n;
+	struct library *lib;
+	struct named *add;
+	bool ok;
+
+	if (prev == NULL || !prev->plain || strcmp(prev->root, root) != 0)
+		return library_assemble(root, colls, ncolls, diags);
+	kept = xcalloc(ncolls + 1, sizeof *kept);
+	fresh = xcalloc(ncolls + 1, sizeof *fresh);
+	for (size_t i = 0; i < ncolls; i++) {
+		if (library_collection(prev, colls[i]->id) == colls[i])
+			kept[nkept++] = colls[i];
+		else
+			fresh[nfresh++] = colls[i];
+	}
+	if (nkept > 1)
+		qsort(kept, nkept, sizeof *kept, cmp_ptr);
+	lib = library_new(root, colls, ncolls);
+	ok = ids_unique(fresh, nfresh, prev, kept, nkept);
+	if (ok) {
+		add = all_named(fresh, nfresh, false, &n);
+		ok = merge_links(lib, false, prev->by_name, prev->nby_name,
+		    kept, nkept, add, n);
+		free(add);
+	}
+	if (ok) {
+		add = all_named(fresh, nfresh, true, &n);
+		ok = merge_links(lib, true, prev->by_standard,
+		    prev->nby_standard, kept, nkept, add, n);
+		free(add);
+	}
+	free(kept);
+	free(fresh);
+	if (!ok) {
+		library_unref(lib);
+		return library_assemble(root, colls, ncolls, diags);
+	}
+	lib->plain = true;
 	return lib;
 }

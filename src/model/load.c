@@ -128,6 +128,7 @@ struct load_task {
 	const struct conf *conf;
 	const struct ydoc_limits *limits;
 	struct collection *old;      /* of the last snapshot, or NULL */
+	const struct library_opts *opts;
 	struct collection *coll;
 	bool kept;                   /* coll is `old`, unchanged */
 	struct diags diags;
@@ -153,7 +154,10 @@ load_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (t == NULL)
 			return NULL;
-		if (t->old != NULL && collection_unchanged(t->old)) {
+		if (t->old != NULL && (t->opts == NULL ||
+		    t->opts->suspect == NULL ||
+		    t->opts->suspect(t->old, t->opts->suspect_arg) ?
+		    collection_unchanged(t->old) : true)) {
 			collection_ref(t->old);
 			t->coll = t->old;
 			t->kept = true;
@@ -283,6 +287,7 @@ library_reload(const char *root, const struct library_opts *opts,
 		pool.tasks[i].id = ids[i];
 		pool.tasks[i].limits = limits;
 		pool.tasks[i].conf = opts != NULL ? opts->conf : NULL;
+		pool.tasks[i].opts = opts;
 		if (old != NULL && strcmp(old->root, real) == 0)
 			pool.tasks[i].old = (struct collection *)
 			    library_collection(old, ids[i]);
@@ -323,7 +328,7 @@ library_reload(const char *root, const struct library_opts *opts,
 	}
 	free(ids);
 	free(pool.tasks);
-	lib = library_assemble(real, colls, ncolls, &diags);
+	lib = library_assemble_next(real, colls, ncolls, old, &diags);
 	for (size_t i = 0; i < ncolls; i++)
 		collection_unref(colls[i]);
 	free(colls);

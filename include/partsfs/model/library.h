@@ -207,6 +207,10 @@ struct library {
 	struct arena *names;          /* by-standard/ names made up */
 	struct timespec mtime;        /* newest file of the library */
 	struct diags diags;           /* everything loading reported */
+	/* the checks across collections found nothing, and no standard
+	 * names several classes: library_assemble_next may take its
+	 * indexes as they are */
+	bool plain;
 	atomic_uint refs;
 };
 
@@ -218,6 +222,18 @@ struct library {
  */
 struct library *library_assemble(const char *root, struct collection **colls,
     size_t ncolls, struct diags *diags);
+/*
+ * The same, from `prev` (a snapshot of the same library, or NULL): when
+ * prev is plain, the index entries of the collections `colls` keeps (the
+ * same objects) are taken from it as they are, and only those of the
+ * other collections are checked and sorted in: the cost is that of what
+ * changed.  What would not be plain (a class id or safe name met twice,
+ * a standard of several classes) is assembled afresh, as
+ * library_assemble does.
+ */
+struct library *library_assemble_next(const char *root,
+    struct collection **colls, size_t ncolls, const struct library *prev,
+    struct diags *diags);
 
 struct library *library_ref(struct library *lib);
 void library_unref(struct library *lib);

@@ -14,6 +14,12 @@ struct library_opts {
 	const struct conf *conf;            /* executors; NULL: defaults */
 	const struct ydoc_limits *limits;   /* NULL: ydoc_default_limits */
 	int threads;                        /* 0: one per CPU, at most 8 */
+	/* library_reload: whether a collection of the old snapshot may
+	 * have changed (its files are then looked at, collection_unchanged);
+	 * one it says false for is kept unlooked at.  NULL: every one may
+	 * have.  Called on the loading threads at once. */
+	bool (*suspect)(const struct collection *old, void *arg);
+	void *suspect_arg;
 };
 
 /*
@@ -34,8 +40,9 @@ struct library *library_load(const char *root,
 /*
  * The same, keeping the collections of `old` (a snapshot of the same
  * library, or NULL) whose files have not changed since they were read
- * (collection_unchanged): the new snapshot shares them, the same
- * objects, with their diagnostics; the others are read again.
+ * (collection_unchanged, for those opts->suspect does not clear): the
+ * new snapshot shares them, the same objects, with their diagnostics;
+ * the others are read again.
  * *nread (unless NULL): the collections read.
  */
 struct library *library_reload(const char *root,
