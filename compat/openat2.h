@@ -23,7 +23,10 @@
 #endif
 
 /* openat2(dirfd, path, {flags, 0, resolve}): a descriptor, or -1 with
- * errno set (ENOSYS where openat2 is unknown). */
+ * errno set (ENOSYS where openat2 is unknown).  EAGAIN (a rename or a
+ * mount anywhere raced a ".." of the lookup, which RESOLVE_BENEATH then
+ * cannot vouch for; openat2(2) says to try again) is tried again, a few
+ * times. */
 static inline int
 compat_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
 {
@@ -32,8 +35,12 @@ compat_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
 		.flags = (uint64_t)flags,
 		.resolve = resolve,
 	};
+	int fd, tries = 0;
 
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	do
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	while (fd == -1 && errno == EAGAIN && ++tries < 16);
+	return fd;
 #else
 	(void)dirfd, (void)path, (void)flags, (void)resolve;
 	errno = ENOSYS;
