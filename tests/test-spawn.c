@@ -270,6 +270,31 @@ a_cpu_limit_under_a_second_is_rounded_up(void)
 	run_result_clear(&r);
 }
 
+/* The tail kept of stderr is its last stderr_max bytes, whatever the
+ * sizes of the writes and reads that brought them (a ring that wraps). */
+static void
+the_stderr_tail_is_the_last_bytes_written(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; "
+	    "do printf '%d,' $i >&2; i=$((i + 1)); done", NULL };
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = ENVP,
+		.timeout = 60,
+		.stderr_max = 4096,
+	};
+	struct run_result r;
+	struct buf all = BUF_INIT;
+
+	for (int i = 0; i < 3000; i++)
+		buf_printf(&all, "%d,", i);
+	CHECK_INT(run_process(&spec, &r, NULL), 0);
+	CHECK_INT(r.status, 0);
+	CHECK_STR(r.stderr_tail, all.p + all.len - 4096);
+	run_result_clear(&r);
+	buf_free(&all);
+}
+
 static void
 a_program_that_cannot_be_run_exits_127(void)
 {
@@ -486,6 +511,7 @@ TAP_MAIN(
 	TAP_CASE(no_descriptor_of_the_parent_leaks_into_the_engine),
 	TAP_CASE(the_address_space_limit_applies),
 	TAP_CASE(a_cpu_limit_under_a_second_is_rounded_up),
+	TAP_CASE(the_stderr_tail_is_the_last_bytes_written),
 	TAP_CASE(a_program_that_cannot_be_run_exits_127),
 	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
 	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered),

@@ -364,16 +364,18 @@ aliases_find_their_anchor_without_a_search(void)
 	double warm, small = 1e9, big = 1e9, t;
 
 	anchors_load_time(2000, &warm);
-	/* the best of three of each: a busy machine stops a run now and
-	 * then, never all three */
-	for (int i = 0; i < 3; i++) {
+	/* the best of five of each: a busy machine stops a run now and
+	 * then, never all five */
+	for (int i = 0; i < 5; i++) {
 		anchors_load_time(5000, &t);
 		small = t < small ? t : small;
 		anchors_load_time(40000, &t);
 		big = t < big ? t : big;
 	}
 	tap_note("5000 anchors: %.3f s, 40000: %.3f s", small, big);
-	CHECK_MSG(big < 25 * small + 0.05, "40000 anchors took %.3f s, 5000 "
+	/* 8 times as long, against 64 for a search: 32 tells them apart
+	 * with room for a loaded machine's noise */
+	CHECK_MSG(big < 32 * small + 0.05, "40000 anchors took %.3f s, 5000 "
 	    "%.3f s", big, small);
 }
 

@@ -108,14 +108,19 @@ ring_add(struct ring *r, const char *data, size_t n)
 		r->len = r->max;
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t pos = (r->start + r->len) % r->max;
-		r->buf[pos] = data[i];
-		if (r->len < r->max)
-			r->len++;
-		else
-			r->start = (r->start + 1) % r->max;
+	/* the oldest bytes make room, then the new ones go in at the end,
+	 * in two pieces where they wrap (byte by byte, a flood of 100 MB
+	 * of stderr took its engine's time limit on a loaded machine) */
+	if (r->len + n > r->max) {
+		size_t drop = r->len + n - r->max;
+		r->start = (r->start + drop) % r->max;
+		r->len -= drop;
 	}
+	size_t pos = (r->start + r->len) % r->max;
+	size_t first = n < r->max - pos ? n : r->max - pos;
+	memcpy(r->buf + pos, data, first);
+	memcpy(r->buf, data + first, n - first);
+	r->len += n;
 }
 
 static char *
@@ -270,7 +275,7 @@ run_process(const struct run_spec *spec, struct run_result *res,
 	bool exited = false, eof = false;
 	int failed = 0;
 	pid_t pid, parent = getpid();
-	char chunk[8192];
+	char chunk[65536];
 
 	memset(res, 0, sizeof *res);
 	res->status = -1;
