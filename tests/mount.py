@@ -1848,7 +1848,11 @@ def memory_held_for_names_is_given_back_once_the_kernel_forgets_them():
         after = daemon_rss_kib(m)
         print("# VmRSS %d KiB after mounting, %d after the walk, %d once "
              "forgotten" % (before, grown, after))
-        if not WRAPPER:
+        # valgrind and AddressSanitizer keep freed memory in their own
+        # quarantines: what the daemon gives back shows without them
+        with open("/proc/%d/maps" % m.proc.pid) as f:
+            sanitized = "libasan" in f.read()
+        if not WRAPPER and not sanitized:
             check(grown - before > 4096, "the walk grew the daemon by "
                   "%d KiB" % (grown - before))
             check(after - before < (grown - before) / 2,

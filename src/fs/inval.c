@@ -277,7 +277,9 @@ changed_path(const char *path, void *arg)
 	id[len] = '\0';
 	if (!id_valid(id))
 		return true;
-	return bsearch(&key, c->ids, c->n, sizeof *c->ids, cmp_id) != NULL;
+	/* none changed (an edit with errors): ids is NULL */
+	return c->n > 0 &&
+	    bsearch(&key, c->ids, c->n, sizeof *c->ids, cmp_id) != NULL;
 }
 
 /* Make the kernel forget the names and attributes it holds of what the
