@@ -66,18 +66,12 @@ struct inodes {
 	atomic_size_t nretired;
 };
 
-/* FNV-1a, 64 bits: a well-spread number for a path; collisions (checked)
+/* A well-spread number for a path (util's FNV-1a); collisions (checked)
  * move on to the next free number. */
 static uint64_t
 fnv(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return str_hash(s, strlen(s));
 }
 
 fuse_ino_t

@@ -261,6 +261,32 @@ memfd_text(const char *name, const char *text)
 	return hi;
 }
 
+/* A pipe whose ends (close-on-exec) are numbered 100 or above, clear of
+ * the numbers the child gives bwrap: 0, or -1 with errno and both -1. */
+static int
+high_pipe(int *rd, int *wr)
+{
+	int p[2], err;
+
+	*rd = *wr = -1;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	*rd = fcntl(p[0], F_DUPFD_CLOEXEC, 100);
+	*wr = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
+	err = errno;
+	close(p[0]);
+	close(p[1]);
+	if (*rd != -1 && *wr != -1)
+		return 0;
+	if (*rd != -1)
+		close(*rd);
+	if (*wr != -1)
+		close(*wr);
+	*rd = *wr = -1;
+	errno = err;
+	return -1;
+}
+
 /* Bind `path` with bwrap option `opt` at the same place inside: from the
  * staging area as root, else from where it is. */
 static int
@@ -388,7 +414,6 @@ cmd_make(const struct sandbox *sb, const struct sandbox_view *v,
 	struct sandbox_cmd *c = cmd_new(sb);
 	char **av = NULL, *text;
 	size_t n = 0;
-	int p[2];
 
 	text = xasprintf("%s:x:%d:%d:partsfs job:%s:/usr/sbin/nologin\n",
 	    sb->user, (int)sb->uid, (int)sb->gid,
@@ -399,24 +424,8 @@ cmd_make(const struct sandbox *sb, const struct sandbox_view *v,
 	c->group_fd = memfd_text("group", text);
 	free(text);
 	if (c->passwd_fd == -1 || c->group_fd == -1 ||
-	    pipe2(p, O_CLOEXEC) == -1) {
-		perr_set(e, errno, "sandbox: %s", strerror(errno));
-		goto fail;
-	}
-	c->info_rd = fcntl(p[0], F_DUPFD_CLOEXEC, 100);
-	c->info_wr = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
-	close(p[0]);
-	close(p[1]);
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		perr_set(e, errno, "sandbox: %s", strerror(errno));
-		goto fail;
-	}
-	c->block_rd = fcntl(p[0], F_DUPFD_CLOEXEC, 100);
-	c->block_wr = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
-	close(p[0]);
-	close(p[1]);
-	if (c->info_rd == -1 || c->info_wr == -1 || c->block_rd == -1 ||
-	    c->block_wr == -1) {
+	    high_pipe(&c->info_rd, &c->info_wr) != 0 ||
+	    high_pipe(&c->block_rd, &c->block_wr) != 0) {
 		perr_set(e, errno, "sandbox: %s", strerror(errno));
 		goto fail;
 	}
