@@ -102,12 +102,6 @@ snap_add(struct resmemo_snap *s, const char *path, mode_t *mode)
 	s->n++;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A directory and everything under it, in name order. */
 static void
 snap_walk(struct resmemo_snap *s, const char *dir, int depth)
@@ -137,7 +131,7 @@ snap_walk(struct resmemo_snap *s, const char *dir, int depth)
 	}
 	closedir(d);
 	if (n > 1)
-		qsort(names, n, sizeof *names, cmp_str);
+		qsort(names, n, sizeof *names, str_ptr_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
 		if (!s->failed) {

@@ -235,12 +235,6 @@ struct changed {
 	size_t n;
 };
 
-static int
-cmp_id(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The collections of `from` that are not the same objects in `to`:
  * read again, or not in `to` at all. */
 static void
@@ -279,7 +273,7 @@ changed_path(const char *path, void *arg)
 		return true;
 	/* none changed (an edit with errors): ids is NULL */
 	return c->n > 0 &&
-	    bsearch(&key, c->ids, c->n, sizeof *c->ids, cmp_id) != NULL;
+	    bsearch(&key, c->ids, c->n, sizeof *c->ids, str_ptr_cmp) != NULL;
 }
 
 /* Make the kernel forget the names and attributes it holds of what the
@@ -299,7 +293,7 @@ fs_reloaded(void *arg, const struct library *before,
 	changed_add(&c, before, after);
 	changed_add(&c, after, before);
 	if (c.n > 1)
-		qsort(c.ids, c.n, sizeof *c.ids, cmp_id);
+		qsort(c.ids, c.n, sizeof *c.ids, str_ptr_cmp);
 	/* a part open keeps its inode, the path gets another */
 	fs_retire_open_parts(fs, changed_path, &c);
 	n = inodes_snapshot(fs->inodes, changed_path, &c, &v);

@@ -203,12 +203,6 @@ sources_add(struct plan *p, const char *label, const char *path)
 	p->nsources++;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Add the siblings of `script` listed in the last second: false if they
  * were not. */
 static bool
@@ -322,7 +316,7 @@ sources_add_script(struct sources *s, struct plan *p, const char *root,
 	}
 	closedir(dp);
 	if (n > 1)
-		qsort(names, n, sizeof *names, cmp_names);
+		qsort(names, n, sizeof *names, str_ptr_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%.*s/%s", (int)(slash - script), script,
 		    names[i]);

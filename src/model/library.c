@@ -465,12 +465,6 @@ cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Is collection c one of `kept` (sorted by address)? */
 static bool
 is_kept(struct collection *const *kept, size_t n, const struct collection *c)
@@ -572,7 +566,7 @@ ids_unique(struct collection *const *fresh, size_t nfresh,
 		}
 	}
 	if (n > 1)
-		qsort(ids, n, sizeof *ids, cmp_cstr);
+		qsort(ids, n, sizeof *ids, str_ptr_cmp);
 	for (size_t i = 1; i < n && unique; i++)
 		unique = strcmp(ids[i - 1], ids[i]) != 0;
 	free(ids);

@@ -361,6 +361,12 @@ str_hash(const char *s, size_t n)
 	return h;
 }
 
+int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 const char *
 arena_intern(struct arena *a, const char *s, size_t n)
 {

@@ -73,6 +73,8 @@ void arena_intern_end(struct arena *a);
 const char *arena_intern(struct arena *a, const char *s, size_t n);
 /* A hash of the `n` bytes at `s` (FNV-1a), for tables of strings. */
 uint64_t str_hash(const char *s, size_t n);
+/* strcmp of two `const char *` array elements: for qsort and bsearch. */
+int str_ptr_cmp(const void *a, const void *b);
 
 /* An error value: a negative errno-style code and a human message.  Core
  * functions that can fail take a `struct perr *` (which may be NULL when
