@@ -450,8 +450,10 @@ a_set_built_with_a_tail_holds_it_after_its_parameters(void)
 	arena_free(a);
 }
 
-/* What a class lacks costs it no array, strings several classes use
- * are one copy, and by-name/ names the class's own safe name. */
+/* What a class lacks costs it no array (and without URLs, notes,
+ * drawings or scripts no block of extras either), strings several
+ * classes use are one copy, and by-name/ names the class's own safe
+ * name. */
 static void
 classes_hold_what_they_have_and_share_their_strings(void)
 {
@@ -477,12 +479,15 @@ classes_hold_what_they_have_and_share_their_strings(void)
 	CHECK_MSG(l->diags.nerrors == 0, "%s", fixture_diags(l));
 	CHECK(rod != NULL && bar != NULL && bare != NULL);
 	CHECK(rod->nstandards == 0 && rod->standards == NULL);
-	CHECK(rod->nurls == 0 && rod->urls == NULL);
+	CHECK(rod->extra == &class_extra_none && bare->extra ==
+	    &class_extra_none);
+	CHECK(rod->extra->nurls == 0 && rod->extra->urls == NULL);
+	CHECK(bar->extra != &class_extra_none && bar->extra->notes == NULL);
 	CHECK(bare->nnames == 0 && bare->names == NULL);
 	CHECK_INT(bar->nstandards, 1);
 	CHECK_STR(bar->standards[0].standard.safe, "DIN1");
-	CHECK_INT(bar->nurls, 1);
-	CHECK_STR(bar->urls[0], "http://example.invalid/bar");
+	CHECK_INT(bar->extra->nurls, 1);
+	CHECK_STR(bar->extra->urls[0], "http://example.invalid/bar");
 	CHECK_STR(rod->names[0].labeling.safe, "Rod_%(d)s");
 	CHECK(rod->names[0].labeling.nice == bar->names[0].labeling.nice);
 	CHECK(rod->names[0].labeling.safe == bar->names[0].labeling.safe);

@@ -729,8 +729,8 @@ drawings_attach_to_their_classes(void)
 	    "  license: CC0 1.0 <x>\n  classids: [k]\n");
 	tap_write(dir, "drawings/c/k1.svg", "<svg/>\n");
 	l = fixture_load_dir(dir);
-	CHECK(library_class(l, "k")->drawing_svg != NULL);
-	CHECK(library_class(l, "k")->drawing_png == NULL);
+	CHECK(library_class(l, "k")->extra->drawing_svg != NULL);
+	CHECK(library_class(l, "k")->extra->drawing_png == NULL);
 	EXPECT_WARNING(l, "drawing 'gone' has neither gone.svg nor gone.png");
 	library_unref(l);
 }

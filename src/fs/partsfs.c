@@ -399,6 +399,7 @@ main(int argc, char **argv)
 	enum stage up;
 	int rc = 1;
 
+	malloc_tune_daemon();
 	if (fuse_opt_parse(&args, &o, option_spec, option_proc) == -1)
 		return 1;
 	if (o.version) {

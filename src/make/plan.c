@@ -214,7 +214,7 @@ maker_program(const struct conf *conf, const struct pclass *cls,
 	default:
 		for (size_t c = 0; c < conf->ncommands; c++) {
 			if (strcmp(conf->commands[c].name,
-			    cls->commands[m->index].name) == 0)
+			    cls->extra->commands[m->index].name) == 0)
 				*cmd = &conf->commands[c];
 		}
 		return *cmd != NULL ? (*cmd)->argv[0] : NULL;
@@ -327,8 +327,8 @@ plan_build(const struct exec_env *env, const struct pnode *part,
 		break;
 	default:
 		out->kind = GEN_COMMAND;
-		out->script = xstrdup(cls->commands[m->index].file->path);
-		out->entry = xstrdup(cls->commands[m->index].name);
+		out->script = xstrdup(cls->extra->commands[m->index].file->path);
+		out->entry = xstrdup(cls->extra->commands[m->index].name);
 		sources_add_script(env->sources, out, env->root,
 		    out->script, quick);
 		break;

@@ -375,9 +375,11 @@ read_drawing(struct base_ctx *ctx, struct base_file *bf,
 		struct pclass *c = classes[i];
 		if (c == NULL)
 			continue;
-		if (c->drawing_svg == NULL && c->drawing_png == NULL) {
-			c->drawing_svg = svg;
-			c->drawing_png = png;
+		if (c->extra->drawing_svg == NULL &&
+		    c->extra->drawing_png == NULL) {
+			struct class_extra *x = class_extra_edit(c, ctx->a);
+			x->drawing_svg = svg;
+			x->drawing_png = png;
 		}
 	}
 }
@@ -394,10 +396,12 @@ read_script(struct base_ctx *ctx, struct base_file *bf,
 	for (size_t i = 0; i < ncls; i++) {
 		struct pclass *c = classes[i];
 		struct command_binding *v;
+		struct class_extra *x;
 		if (c == NULL || bf->path == NULL)
 			continue;
-		for (size_t j = 0; j < c->ncommands; j++) {
-			if (strcmp(c->commands[j].name, ctx->command) == 0) {
+		for (size_t j = 0; j < c->extra->ncommands; j++) {
+			if (strcmp(c->extra->commands[j].name,
+			    ctx->command) == 0) {
 				yerror(ctx->d, ylist_at(ymap_get(el, "classids"),
 				    i), "class %s already has a %s script",
 				    c->id, ctx->command);
@@ -407,13 +411,14 @@ read_script(struct base_ctx *ctx, struct base_file *bf,
 		}
 		if (c == NULL)
 			continue;
-		v = arena_array(ctx->a, c->ncommands + 1, sizeof *v);
-		if (c->ncommands != 0)
-			memcpy(v, c->commands, c->ncommands * sizeof *v);
-		v[c->ncommands].name = ctx->command;
-		v[c->ncommands].file = bf;
-		c->commands = v;
-		c->ncommands++;
+		x = class_extra_edit(c, ctx->a);
+		v = arena_array(ctx->a, x->ncommands + 1, sizeof *v);
+		if (x->ncommands != 0)
+			memcpy(v, x->commands, x->ncommands * sizeof *v);
+		v[x->ncommands].name = ctx->command;
+		v[x->ncommands].file = bf;
+		x->commands = v;
+		x->ncommands++;
 	}
 }
 

@@ -327,13 +327,16 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	    "parameters", "url", "notes", "source", NULL };
 	size_t errors = d->nerrors, nnames, nstds;
 	const struct ynode *idn;
+	const char *notes;
 	void *tail;
 
 	memset(c, 0, sizeof *c);
 	c->coll = coll;
+	c->extra = &class_extra_none;
 	c->pos = (struct fpos){ arena_intern(a, el->file, strlen(el->file)),
 	    el->line, el->col };
-	c->id_pos = c->pos;
+	c->id_line = el->line;
+	c->id_col = el->col;
 	if (el->kind != Y_MAP) {
 		yerror(d, el, "classes: expected a class element (id, names, "
 		    "parameters, ...)");
@@ -343,8 +346,8 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	if ((c->id = need_text(a, el, "id", "class", d)) == NULL)
 		return false;
 	idn = ymap_get(el, "id");
-	c->id_pos = (struct fpos){ arena_intern(a, idn->file,
-	    strlen(idn->file)), idn->line, idn->col };
+	c->id_line = idn->line;
+	c->id_col = idn->col;
 	if (!id_valid(c->id)) {
 		yerror(d, idn, "class id '%s' may hold only letters, digits "
 		    "and underscores", c->id);
@@ -368,12 +371,14 @@ read_class(struct arena *a, struct collection *coll, struct pclass *c,
 	read_names(a, c, el, d);
 	read_standards(a, c, el, d);
 	if (ylist_len(ymap_get(el, "url")) != 0) {
+		struct class_extra *x = class_extra_edit(c, a);
 		size_t nurls;
-		c->urls = read_strings(a, ymap_get(el, "url"), &nurls, "url",
+		x->urls = read_strings(a, ymap_get(el, "url"), &nurls, "url",
 		    d);
-		c->nurls = (uint32_t)nurls;
+		x->nurls = (uint32_t)nurls;
 	}
-	c->notes = opt_text(a, el, "notes", d);
+	if ((notes = opt_text(a, el, "notes", d)) != NULL)
+		class_extra_edit(c, a)->notes = notes;
 	if ((c->source = need_text(a, el, "source", "class", d)) == NULL)
 		c->source = "";
 	return d->nerrors == errors;
@@ -412,8 +417,8 @@ drop_duplicate_classes(struct collection *coll, struct diags *d)
 		const struct pclass *b = &coll->classes[coll->order[i]];
 		if (strcmp(a->id, b->id) != 0)
 			continue;
-		diag_add(d, DIAG_ERROR, b->id_pos.file, b->id_pos.line,
-		    b->id_pos.col, "class id '%s' is used twice in this "
+		diag_add(d, DIAG_ERROR, b->pos.file, b->id_line,
+		    b->id_col, "class id '%s' is used twice in this "
 		    "collection (first at line %d); this class is ignored",
 		    b->id, a->pos.line);
 		drop[coll->order[i]] = true;

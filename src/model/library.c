@@ -98,6 +98,20 @@ class_id_at(const void *ctx, size_t i)
 	return c->classes[c->order[i]].id;
 }
 
+const struct class_extra class_extra_none;
+
+struct class_extra *
+class_extra_edit(struct pclass *c, struct arena *a)
+{
+	struct class_extra *x;
+
+	if (c->extra != &class_extra_none)
+		return (struct class_extra *)c->extra;
+	x = arena_alloc(a, sizeof *x);
+	c->extra = x;
+	return x;
+}
+
 const struct pclass *
 collection_class(const struct collection *c, const char *id)
 {
@@ -267,15 +281,16 @@ check_global_ids(struct library *lib, struct diags *d)
 		for (size_t j = 0; j < c->nclasses; j++) {
 			const struct pclass *cls = &c->classes[j];
 			push_named(&v, &n, &cap, (struct named){ cls->id, NULL,
-			    cls, &cls->id_pos });
+			    cls, NULL });
 		}
 	}
 	if (n > 1)
 		qsort(v, n, sizeof *v, cmp_named);
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(v[i - 1].name, v[i].name) == 0)
-			diag_add(d, DIAG_ERROR, v[i].node->file, v[i].node->line,
-			    v[i].node->col, "class id '%s' is also used in "
+			diag_add(d, DIAG_ERROR, v[i].cls->pos.file,
+			    v[i].cls->id_line, v[i].cls->id_col,
+			    "class id '%s' is also used in "
 			    "collection '%s': class ids are unique in a "
 			    "library", v[i].name, v[i - 1].cls->coll->id);
 	}

@@ -44,8 +44,8 @@ engine_of_class(const struct pclass *cls, const struct conf *conf,
 	else if (strcmp(name, "freecad") == 0 && cls->freecad != NULL)
 		m->kind = GEN_FREECAD;
 	else if (conf != NULL) {
-		for (size_t i = 0; i < cls->ncommands; i++) {
-			if (strcmp(cls->commands[i].name, name) == 0) {
+		for (size_t i = 0; i < cls->extra->ncommands; i++) {
+			if (strcmp(cls->extra->commands[i].name, name) == 0) {
 				m->kind = GEN_COMMAND;
 				m->index = (uint8_t)i;
 			}
@@ -67,7 +67,7 @@ native_formats(const struct pclass *cls, const struct conf *conf,
 	case GEN_COMMAND:
 		for (size_t c = 0; conf != NULL && c < conf->ncommands; c++) {
 			const struct conf_command *cc = &conf->commands[c];
-			if (strcmp(cc->name, cls->commands[m->index].name) == 0)
+			if (strcmp(cc->name, cls->extra->commands[m->index].name) == 0)
 				return cc->formats;
 		}
 		break;

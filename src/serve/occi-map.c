@@ -371,8 +371,8 @@ static const char *
 language(const struct pclass *cls)
 {
 	if (cls->model.kind == GEN_COMMAND &&
-	    cls->model.index < cls->ncommands)
-		return cls->commands[cls->model.index].name;
+	    cls->model.index < cls->extra->ncommands)
+		return cls->extra->commands[cls->model.index].name;
 	return generator_name((enum generator)cls->model.kind);
 }
 

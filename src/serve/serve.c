@@ -187,6 +187,7 @@ serve_main(int argc, char **argv)
 	sigset_t stop;
 	int c, rc;
 
+	malloc_tune_daemon();
 	while ((c = getopt_long(argc, argv, "l:O:c:C:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':

@@ -188,9 +188,9 @@ generator_json(const struct pclass *cls, enum format fmt)
 		name = cls->freecad->function;
 		break;
 	case GEN_COMMAND:
-		file = cls->commands[cls->makers[fmt].index].file;
+		file = cls->extra->commands[cls->makers[fmt].index].file;
 		key = "command";
-		name = cls->commands[cls->makers[fmt].index].name;
+		name = cls->extra->commands[cls->makers[fmt].index].name;
 		break;
 	default:
 		return json_null();
@@ -257,8 +257,8 @@ describe_class(const struct pclass *cls)
 	    "names", names, "standards", stds,
 	    "parameters", pset_json(class_pset(cls)),
 	    "formats", formats_json(cls->formats),
-	    "url", strings(cls->urls, cls->nurls),
-	    "notes", str_or_null(cls->notes),
+	    "url", strings(cls->extra->urls, cls->extra->nurls),
+	    "notes", str_or_null(cls->extra->notes),
 	    "source", cls->source,
 	    "license", cls->coll->license);
 	if (cls->scad != NULL) {
@@ -278,10 +278,10 @@ describe_class(const struct pclass *cls)
 		json_object_set_new(j, "freecad", json_null());
 	{
 		json_t *cmds = json_array();
-		for (size_t i = 0; i < cls->ncommands; i++) {
-			json_t *o = base_json(cls->commands[i].file);
+		for (size_t i = 0; i < cls->extra->ncommands; i++) {
+			json_t *o = base_json(cls->extra->commands[i].file);
 			json_object_set_new(o, "command",
-			    json_string(cls->commands[i].name));
+			    json_string(cls->extra->commands[i].name));
 			json_array_append_new(cmds, o);
 		}
 		json_object_set_new(j, "commands", cmds);

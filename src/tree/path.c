@@ -493,14 +493,14 @@ child_collection(const struct collection *c, const char *name,
 		out->kind = PN_CLASS_JSON;
 		return 0;
 	}
-	if (strcmp(dot, ".svg") == 0 && cls->drawing_svg != NULL) {
+	if (strcmp(dot, ".svg") == 0 && cls->extra->drawing_svg != NULL) {
 		out->kind = PN_DRAWING;
-		out->file = cls->drawing_svg;
+		out->file = cls->extra->drawing_svg;
 		return 0;
 	}
-	if (strcmp(dot, ".png") == 0 && cls->drawing_png != NULL) {
+	if (strcmp(dot, ".png") == 0 && cls->extra->drawing_png != NULL) {
 		out->kind = PN_DRAWING;
-		out->file = cls->drawing_png;
+		out->file = cls->extra->drawing_png;
 		return 0;
 	}
 	return perr_set(e, ENOENT, "'%s': a class has <class>.json and its "
@@ -1012,9 +1012,9 @@ dir_names(const struct library *lib, const struct pnode *dir,
 			const struct pclass *c = &dir->coll->classes[i];
 			names_add(ns, xstrdup(c->id));
 			names_add(ns, xasprintf("%s.json", c->id));
-			if (c->drawing_svg != NULL)
+			if (c->extra->drawing_svg != NULL)
 				names_add(ns, xasprintf("%s.svg", c->id));
-			if (c->drawing_png != NULL)
+			if (c->extra->drawing_png != NULL)
 				names_add(ns, xasprintf("%s.png", c->id));
 		}
 		break;

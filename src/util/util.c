@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,16 @@ xmalloc(size_t n)
 	if (p == NULL)
 		pf_fatal("out of memory allocating %zu bytes", n);
 	return p;
+}
+
+void
+malloc_tune_daemon(void)
+{
+	/* bench/model.py M2 (301k classes; VmRSS once serving, and after
+	 * 20 reloads): 134.7 -> 150.3 MiB with malloc's own threshold,
+	 * 134.6 -> 133.8 MiB with this one.  Reads of 128 KiB stay below
+	 * it. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 }
 
 void *

@@ -110,36 +110,45 @@ struct fpos {
 	int line, col;
 };
 
-/* A class (224 bytes on x86-64: a library holds one per class, in one
+/* What few classes have: URLs, notes, drawings, scripts of command
+ * engines.  A class without any of them points at class_extra_none. */
+struct class_extra {
+	const char **urls;                      /* NULL when none */
+	const char *notes;
+	const struct command_binding *commands; /* scripts of command engines */
+	const char *drawing_svg;                /* absolute paths or NULL */
+	const char *drawing_png;
+	uint32_t nurls;
+	uint32_t ncommands;
+};
+
+/* A class (176 bytes on x86-64: a library holds one per class, in one
  * array per collection, so what most classes lack costs a pointer or a
- * count, never an array; its names and standards share the block of its
- * parameters). */
+ * count, never an array, and what few have is out of line in `extra`;
+ * its names and standards share the block of its parameters). */
 struct pclass {
 	const char *id;
 	struct collection *coll;
 	struct class_name *names;               /* NULL when none */
 	struct class_standard *standards;       /* NULL when none */
 	struct pset ps;
-	const char **urls;                      /* NULL when none */
-	const char *notes;
 	const char *source;
 	const struct scad_binding *scad;        /* NULL: no OpenSCAD module */
 	const struct freecad_binding *freecad;  /* NULL: no FreeCAD function */
-	const struct command_binding *commands; /* scripts of command engines */
-	const char *drawing_svg;                /* absolute paths or NULL */
-	const char *drawing_png;
+	const struct class_extra *extra;        /* never NULL */
 	struct fpos pos;                        /* the class element */
-	struct fpos id_pos;                     /* its id's value */
+	int id_line, id_col;                    /* its id's value (pos.file) */
 	uint32_t formats;                       /* bit per enum format */
 	uint32_t nnames;
 	uint32_t nstandards;
-	uint32_t nurls;
-	uint32_t ncommands;
 	struct maker model;                     /* the engine of every
 						 * format (GEN_NONE: json
 						 * only) */
 	struct maker makers[FMT__COUNT];
 };
+
+/* The extra of a class that has none: every field NULL or 0. */
+extern const struct class_extra class_extra_none;
 
 /* A file a collection was read from, or looked for (a directory, a
  * missing .base file): what stat(2) said then.  A collection all of
@@ -248,6 +257,10 @@ void collection_dep(struct collection *c, const char *path,
  * device, inode, size, modification and change times, or still
  * missing), and none changed as it was read.  Lock-free; `c` only read. */
 bool collection_unchanged(const struct collection *c);
+
+/* The extra of class `c`, to fill in while its collection loads: made
+ * (zeroed, in arena `a`) the first time. */
+struct class_extra *class_extra_edit(struct pclass *c, struct arena *a);
 
 const struct collection *library_collection(const struct library *lib,
     const char *id);

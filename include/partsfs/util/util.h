@@ -28,6 +28,16 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t nmemb, size_t size);
+/*
+ * For a long-running process that loads libraries again and again (the
+ * mount, partsctl serve), before its threads start: blocks of 256 KiB
+ * and more are mappings of their own, given back when freed.  malloc
+ * would otherwise raise that threshold past the biggest block freed (a
+ * .blt file read whole, the index arrays of a snapshot), and serve the
+ * next reload's big blocks from the heap of whichever thread loads, each
+ * reload leaving pages held in another heap.
+ */
+void malloc_tune_daemon(void);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PF_PRINTF(1, 2);
