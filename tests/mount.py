@@ -1213,6 +1213,47 @@ def cp_r_of_a_class_makes_the_next_parts_ahead():
 
 
 @test
+def the_first_part_opened_by_the_thread_that_listed_its_directory_makes_the_next_ahead():
+    # cp -r lists a directory and then opens its parts one by one, each
+    # open waiting for its part: the second worker starts on the next
+    # part with the first, not after it
+    lib = fake_library(os.path.join(TMP, "liblisted"), sizes=range(1, 9),
+                       seconds=0.3, counter=os.path.join(TMP, "clisted"))
+    # (the engine counts its runs in a file of the test's: no sandbox)
+    m = Mount(lib, "jobs=2", "sandbox=off")
+    try:
+        names = sorted(os.listdir(m.path("fake/rod")))
+        stl = [n for n in names if n.endswith(".stl")]
+        read(m.path("fake/rod", stl[0]))
+        wait_until(lambda: m.stats()["jobs_pending"] == 0,
+                   "jobs ahead of the reader")
+        check(m.stats()["jobs_prefetched"] >= 1,
+              "nothing made ahead of the first open: %s" % m.stats())
+        check(count_lines(os.path.join(TMP, "clisted")) >= 2,
+              "one engine run for the first part alone")
+    finally:
+        m.unmount()
+
+
+@test
+def a_part_opened_by_another_program_than_the_lister_makes_nothing_ahead():
+    # ls in a shell, then cat of one part: two programs, one part made
+    lib = fake_library(os.path.join(TMP, "libother"), sizes=range(1, 9),
+                       counter=os.path.join(TMP, "cother"))
+    m = Mount(lib, "jobs=2", "sandbox=off")
+    try:
+        os.listdir(m.path("fake/rod"))
+        subprocess.run(["cat", m.path("fake/rod/size=3.stl")], check=True,
+                       stdout=subprocess.DEVNULL)
+        wait_until(lambda: m.stats()["jobs_pending"] == 0,
+                   "jobs to finish")
+        eq(m.stats()["jobs_prefetched"], 0, "parts made ahead")
+        eq(count_lines(os.path.join(TMP, "cother")), 1, "engine runs")
+    finally:
+        m.unmount()
+
+
+@test
 def a_failed_job_is_eio_with_its_reason_in_xattr_errors_and_log():
     lib = fake_library(os.path.join(TMP, "libfail"), mode="fail",
                        counter=os.path.join(TMP, "cfail"))

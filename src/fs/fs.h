@@ -64,12 +64,15 @@ struct handles {
 	struct open_link *files, *dirs;
 };
 
-/* Per directory: when a part in it was last opened, to see a program
- * reading the directory's parts (prefetch.c). */
+/* Per directory: when a part in it was last opened, and who last listed
+ * it to its end, to see a program reading the directory's parts
+ * (prefetch.c). */
 struct reading {
 	char *dir;
 	char *name;                /* the part last opened in it */
 	uint64_t last;             /* now_ns() of that open */
+	pid_t lister;              /* the thread that last listed it */
+	uint64_t listed;           /* now_ns() of that listing's end */
 };
 
 struct fs {
@@ -411,9 +414,15 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* prefetch.c: the parts of a directory a program reads (cp -r) made
- * ahead by idle workers. */
+ * ahead by idle workers.  fs_prefetch is called as part `path` (of format
+ * `fmt`) is opened by thread `pid` and is not made: when that thread
+ * listed the directory to its end just before, or another part of it was
+ * opened a moment ago, the next parts in listing order are queued for
+ * idle workers.  fs_listed records that thread `pid` has just read
+ * directory `dir` to its end. */
 void fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
-    enum format fmt);
+    enum format fmt, pid_t pid);
+void fs_listed(struct fs *fs, const char *dir, pid_t pid);
 
 /* xattr.c: the extended attributes of parts (of the remote mount's too). */
 #define FS_XATTRS 9

@@ -355,6 +355,7 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t pos = 0, ncounted = 0;
 	struct fnode dir;
 	bool resolved;
+	off_t i;
 	int err;
 
 	/* the kernel asks for one handle's entries one call at a time */
@@ -364,7 +365,7 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* the directory as it is now, resolved once for all its entries */
 	if (!(resolved = fs_node(fs, lib, ino, &dir, &path, &err)))
 		resolved = fs_resolve(lib, d->path, &dir, NULL) == 0;
-	for (off_t i = off; (size_t)i < d->n + 2; i++) {
+	for (i = off; (size_t)i < d->n + 2; i++) {
 		struct fuse_entry_param e;
 		struct fnode child;
 		const char *name;
@@ -429,11 +430,14 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		pos += need;
 	}
+	/* the last entries given: the reader may go on to open them */
+	if ((size_t)i >= d->n + 2 && d->n != 0)
+		fs_listed(fs, d->path, fuse_req_ctx(req)->pid);
 	/* a reply the kernel did not take (the reader was interrupted)
 	 * gave it none of the lookups counted for its entries */
 	if (fuse_reply_buf(req, buf, pos) != 0)
-		for (size_t i = 0; i < ncounted; i++)
-			inodes_forget(fs->inodes, counted[i], 1);
+		for (size_t k = 0; k < ncounted; k++)
+			inodes_forget(fs->inodes, counted[k], 1);
 	free(counted);
 	free(buf);
 	if (resolved)

@@ -85,7 +85,7 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 	/* the fetch's end may come (and free w) before core_fetch returns */
 	if (core_fetch(fs->core, &n->pn, 0, open_done, w, &f) == 0) {
 		fs_park_fetch(fs, id, f);
-		fs_prefetch(fs, lib, path, n->pn.fmt);
+		fs_prefetch(fs, lib, path, n->pn.fmt, fuse_req_ctx(req)->pid);
 		return;
 	}
 	free(w);

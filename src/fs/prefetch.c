@@ -1,9 +1,10 @@
 /* prefetch.c -- a program reading a directory's parts (cp -r, a file
  * manager making previews): when another part of one directory is opened
- * within a few seconds of the last, idle workers make its other parts of
- * the same format ahead of time, from the one opened onwards.  Readers do
- * not always follow the listing (cp sorts by inode number), so this does
- * not look for a strict sequence. */
+ * within a few seconds of the last, or the first one by the thread that
+ * listed the directory a moment before, idle workers make its other parts
+ * of the same format ahead of time, from the one opened onwards.  Readers
+ * do not always follow the listing (cp sorts by inode number), so this
+ * does not look for a strict sequence. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -13,32 +14,61 @@
 #include "fs.h"
 
 #define READING_WINDOW_NS (5ull * 1000000000ull)
+/* A program that opens a part this soon after listing its directory is
+ * walking it (cp -r, find -exec within one process, a preview maker);
+ * a person picking from a file dialog takes longer. */
+#define LISTED_WINDOW_NS (1000000000ull)
 
-/* Is a program reading the parts of directory `dir` (`name` opened now)? */
+/* The slot of directory `dir`, taken over (the oldest) when it has none.
+ * Called with fs->lock held. */
+static struct reading *
+reading_slot(struct fs *fs, const char *dir)
+{
+	struct reading *s;
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(fs->reading); i++) {
+		if (fs->reading[i].dir != NULL &&
+		    strcmp(fs->reading[i].dir, dir) == 0)
+			return &fs->reading[i];
+	}
+	s = &fs->reading[fs->readpos];
+	fs->readpos = (fs->readpos + 1) % PF_ARRAY_LEN(fs->reading);
+	free(s->dir);
+	free(s->name);
+	memset(s, 0, sizeof *s);
+	s->dir = xstrdup(dir);
+	return s;
+}
+
+void
+fs_listed(struct fs *fs, const char *dir, pid_t pid)
+{
+	struct reading *s;
+
+	pthread_mutex_lock(&fs->lock);
+	s = reading_slot(fs, dir);
+	s->lister = pid;
+	s->listed = now_ns();
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Is a program reading the parts of directory `dir` (`name` opened now by
+ * thread `pid`)? */
 static bool
-reading_directory(struct fs *fs, const char *dir, const char *name)
+reading_directory(struct fs *fs, const char *dir, const char *name, pid_t pid)
 {
 	uint64_t now = now_ns();
-	struct reading *s = NULL;
+	struct reading *s;
 	bool reading;
 
 	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < PF_ARRAY_LEN(fs->reading) && s == NULL; i++) {
-		if (fs->reading[i].dir != NULL &&
-		    strcmp(fs->reading[i].dir, dir) == 0)
-			s = &fs->reading[i];
-	}
-	if (s == NULL) {
-		s = &fs->reading[fs->readpos];
-		fs->readpos = (fs->readpos + 1) % PF_ARRAY_LEN(fs->reading);
-		free(s->dir);
-		free(s->name);
-		s->dir = xstrdup(dir);
-		s->name = NULL;
-		s->last = 0;
-	}
-	reading = s->last != 0 && now - s->last < READING_WINDOW_NS &&
-	    strcmp(s->name, name) != 0;
+	s = reading_slot(fs, dir);
+	if (s->last != 0)
+		reading = now - s->last < READING_WINDOW_NS &&
+		    strcmp(s->name, name) != 0;
+	else
+		reading = s->listed != 0 && s->lister == pid &&
+		    now - s->listed < LISTED_WINDOW_NS;
 	free(s->name);
 	s->name = xstrdup(name);
 	s->last = now;
@@ -64,7 +94,7 @@ collect(void *ctx, const char *name, const struct pnode *child)
 
 void
 fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
-    enum format fmt)
+    enum format fmt, pid_t pid)
 {
 	const char *slash = strrchr(path, '/');
 	struct names ns = { NULL, 0 };
@@ -76,7 +106,7 @@ fs_prefetch(struct fs *fs, const struct library *lib, const char *path,
 	if (slash == NULL)
 		return;
 	dpath = xstrndup(path, (size_t)(slash - path));
-	if (!reading_directory(fs, dpath, slash + 1) ||
+	if (!reading_directory(fs, dpath, slash + 1, pid) ||
 	    pnode_lookup(lib, dpath, &dir, NULL) != 0) {
 		free(dpath);
 		return;
