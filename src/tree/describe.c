@@ -363,26 +363,33 @@ describe_part(const struct pnode *part, struct perr *e)
  * is exact (17 digits) and each number outside a string is written again
  * by num_canon, a real keeping a '.' (20.0, as jansson writes it).
  */
-static char *
-shortest_numbers(const char *s)
+static void
+shortest_numbers(struct buf *b, const char *s)
 {
-	struct buf b = BUF_INIT;
 	bool in_string = false;
 
 	for (const char *p = s; *p != '\0';) {
+		/* what needs no change goes in whole, up to the next quote,
+		 * escape or number */
+		size_t n = strcspn(p, in_string ? "\\\"" : "\"-0123456789");
+
+		buf_add(b, p, n);
+		p += n;
+		if (*p == '\0')
+			break;
 		if (in_string) {
 			if (*p == '\\' && p[1] != '\0') {
-				buf_add(&b, p, 2);
+				buf_add(b, p, 2);
 				p += 2;
 				continue;
 			}
 			if (*p == '"')
 				in_string = false;
-			buf_addc(&b, *p++);
+			buf_addc(b, *p++);
 		} else if (*p == '"') {
 			in_string = true;
-			buf_addc(&b, *p++);
-		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			buf_addc(b, *p++);
+		} else {
 			const char *end = p;
 			bool real = false;
 			char tmp[40];
@@ -396,31 +403,28 @@ shortest_numbers(const char *s)
 			}
 			if (real) {
 				num_canon(strtod(p, NULL), tmp, &digits);
-				buf_adds(&b, tmp);
+				buf_adds(b, tmp);
 				if (strpbrk(tmp, ".eE") == NULL)
-					buf_adds(&b, ".0");
+					buf_adds(b, ".0");
 			} else
-				buf_add(&b, p, (size_t)(end - p));
+				buf_add(b, p, (size_t)(end - p));
 			p = end;
-		} else
-			buf_addc(&b, *p++);
+		}
 	}
-	return buf_steal(&b);
 }
 
 char *
 describe_dump(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-	char *out, *shortest;
+	struct buf b = BUF_INIT;
 
 	if (s == NULL)
 		pf_fatal("cannot serialise JSON");
-	shortest = shortest_numbers(s);
-	out = xasprintf("%s\n", shortest);
-	free(shortest);
+	shortest_numbers(&b, s);
+	buf_addc(&b, '\n');
 	free(s);
-	return out;
+	return buf_steal(&b);
 }
 
 char *
@@ -428,11 +432,11 @@ describe_dump_compact(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
 	    JSON_REAL_PRECISION(17));
-	char *out;
+	struct buf b = BUF_INIT;
 
 	if (s == NULL)
 		pf_fatal("cannot serialise JSON");
-	out = shortest_numbers(s);
+	shortest_numbers(&b, s);
 	free(s);
-	return out;
+	return buf_steal(&b);
 }
