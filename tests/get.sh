@@ -115,6 +115,46 @@ EOF
 fi
 end
 
+begin "the first FreeCAD part of a fresh cache starts FreeCAD once: its run tells the version"
+if need freecad; then
+	# each start says what it was for; while fc-no-report exists, the job
+	# file loses version_out, as from a driver that reports nothing
+	cat >"$TMP/bin/fc-starts" <<EOF
+#!/bin/sh
+if [ -n "\$PARTSFS_VERSION" ]; then echo query >>"$TMP/fc-starts.log"; fi
+if [ -n "\$PARTSFS_JOB" ]; then
+	echo job >>"$TMP/fc-starts.log"
+	if [ -e "$TMP/fc-no-report" ]; then
+		python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j.pop("version_out"); json.dump(j, open(sys.argv[1], "w"))' "\$PARTSFS_JOB"
+	fi
+fi
+exec /usr/bin/freecadcmd "\$@"
+EOF
+	chmod +x "$TMP/bin/fc-starts"
+	SANDBOX=off EXECUTORS="  freecad:
+    program: $TMP/bin/fc-starts" conf "$TMP/fc-starts.conf"
+	rm -f "$TMP/fc-starts.log"
+	get -q -c "$TMP/fc-starts.conf" --cache "$TMP/fc-fresh1" "$LIBRARY" bolts/hex_nut/M5/default.step -o "$TMP/fc1.step"
+	expect_rc 0
+	expect_eq "$(cat "$TMP/fc-starts.log")" "job" "FreeCAD started for"
+	# what the run reported is what the query answers (run as partsfs
+	# runs it: a clean environment, a home of its own)
+	mkdir -p "$TMP/fc-home"
+	want=$(env -i PATH=/usr/bin:/bin HOME="$TMP/fc-home" LANG=C.UTF-8 PARTSFS_VERSION=1 /usr/bin/freecadcmd "$PARTSFS_DATADIR/freecad-driver.py" 2>&1 </dev/null | head -n 1)
+	got=$(python3 -c 'import sqlite3, sys; print([v for k, v in sqlite3.connect(sys.argv[1]).execute("select name, value from memo") if k.startswith("version ")])' "$TMP/fc-fresh1/index.sqlite")
+	expect_eq "$got" "['$want']" "the version remembered"
+	# a driver that reports nothing: the query after its job, and the
+	# part keyed as the reported version keyed it
+	rm -f "$TMP/fc-starts.log"
+	touch "$TMP/fc-no-report"
+	get -q -c "$TMP/fc-starts.conf" --cache "$TMP/fc-fresh2" "$LIBRARY" bolts/hex_nut/M5/default.step -o "$TMP/fc2.step"
+	expect_rc 0
+	rm -f "$TMP/fc-no-report"
+	expect_eq "$(tr '\n' ' ' <"$TMP/fc-starts.log")" "job query " "FreeCAD started for"
+	expect_eq "$(cd "$TMP/fc-fresh2/blobs" && ls ./*/*.step)" "$(cd "$TMP/fc-fresh1/blobs" && ls ./*/*.step)" "the part's key"
+fi
+end
+
 # the bundled library's classes have both engines: OpenSCAD makes them
 # only when the configuration says so
 EXECUTORS="  model: openscad" conf "$TMP/scad.conf"

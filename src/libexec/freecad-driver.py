@@ -10,7 +10,9 @@
 # The job file holds: module_file, module_dir, function, params (every
 # collected parameter, lengths in mm, plus "name", the label), label,
 # format ("step", "stl", "off" or "3mf") and output (the file to write,
-# named with the format's extension).
+# named with the format's extension); and version_out, optional: a file to
+# write FreeCAD's version line into (as PARTSFS_VERSION prints it) once
+# FreeCAD has loaded.
 # Exit status 0 when the output was written, 1 otherwise (with the reason
 # on stderr).
 
@@ -85,15 +87,25 @@ def export(obj, fmt, output):
         raise ValueError("the FreeCAD driver cannot write %s" % fmt)
 
 
+def version_line():
+    """FreeCAD's version, as partsfs keys parts with it."""
+    import FreeCAD
+    v = [str(x) for x in FreeCAD.Version()]
+    return "FreeCAD %s %s" % (".".join(v[:3]), v[3] if len(v) > 3 else "")
+
+
 def main():
     if "PARTSFS_VERSION" in os.environ:
-        import FreeCAD
-        v = [str(x) for x in FreeCAD.Version()]
-        print("FreeCAD %s %s" % (".".join(v[:3]), v[3] if len(v) > 3 else ""))
+        print(version_line())
         return
     with open(os.environ["PARTSFS_JOB"], encoding="utf-8") as f:
         job = json.load(f)
     import FreeCAD
+    if job.get("version_out"):
+        # the version this run used: partsfs keys the part with it and
+        # needs no query of its own on a fresh cache
+        with open(job["version_out"], "w", encoding="utf-8") as f:
+            f.write(version_line() + "\n")
     try:
         # BOLTS modules may import the GUI module; it exists headless.
         import FreeCADGui  # noqa: F401

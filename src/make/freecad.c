@@ -1,18 +1,27 @@
 /* freecad.c -- the freecad executor: a job file for our driver script,
- * which runs the BOLTS function under freecadcmd and exports its shapes. */
+ * which runs the BOLTS function under freecadcmd and exports its shapes,
+ * and writes the FreeCAD version it ran beside them. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "partsfs/make/engine.h"
 #include "partsfs/make/freecad.h"
+
+/* The file of the scratch directory the driver writes its version line
+ * into (what it prints alone with PARTSFS_VERSION set). */
+#define VERSION_REPORT "freecad-version.txt"
 
 int
 freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail)
 {
 	char *jobfile = xasprintf("%s/job.json", scratch);
+	char *report = xasprintf("%s/" VERSION_REPORT, scratch);
 	char *script_dir = xstrdup(p->script);
 	const char *argv[4];
 	char *text;
@@ -24,14 +33,15 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	*strrchr(script_dir, '/') = '\0';
 	params = json_deep_copy(p->params);
 	json_object_set_new(params, "name", json_string(p->label));
-	job = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}",
+	job = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s}",
 	    "module_file", p->script,
 	    "module_dir", script_dir,
 	    "function", p->entry,
 	    "params", params,
 	    "label", p->label,
 	    "format", format_ext(p->native),
-	    "output", output);
+	    "output", output,
+	    "version_out", report);
 	text = json_dumps(job, JSON_INDENT(2));
 	json_decref(job);
 	if ((r = engine_write_file(jobfile, text, strlen(text))) != 0) {
@@ -54,6 +64,31 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 out:
 	free(text);
 	free(jobfile);
+	free(report);
 	free(script_dir);
 	return r;
+}
+
+char *
+freecad_report(const char *scratch)
+{
+	char *path = xasprintf("%s/" VERSION_REPORT, scratch);
+	char buf[256];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	/* the engine's file: not followed if it is a link, and read no
+	 * further than a version line can be */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
 }

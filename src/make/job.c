@@ -352,7 +352,9 @@ key_unlock(int fd, char *path)
  * the part, and whichever of the two ends last keys the part and
  * finishes the job (finish_pending), so that the first part of an engine
  * on a fresh cache costs what its engine does, and a worker whose engine
- * is done goes on to other jobs while the query goes on.
+ * is done goes on to other jobs while the query goes on.  An engine whose
+ * run reports its version (plan_reports_version) has no query: the
+ * worker takes the version from the run, and keys and finishes the part.
  */
 struct pending {
 	struct jobs *jobs;
@@ -477,7 +479,7 @@ run_pending(struct jobs *jobs, struct job *j)
 {
 	struct perr e = { 0 };
 	struct pending *p;
-	bool unknown = false;
+	bool unknown = false, reports = plan_reports_version(&j->plan);
 	pthread_t thread;
 	char *version;
 
@@ -496,8 +498,12 @@ run_pending(struct jobs *jobs, struct job *j)
 	jobs->npending++;
 	pthread_mutex_unlock(&jobs->lock);
 	/* what the engine reads of the plan does not change until both
-	 * are done: the query's thread only reads it too */
-	if (pthread_create(&thread, NULL, ask_version, p) != 0) {
+	 * are done: the query's thread only reads it too.  An engine that
+	 * reports its version in its run needs no query (one start of
+	 * FreeCAD fewer beside the first part of a fresh cache). */
+	if (reports)
+		p->ended = 1;
+	else if (pthread_create(&thread, NULL, ask_version, p) != 0) {
 		pthread_mutex_destroy(&p->lock);
 		free(p);
 		pthread_mutex_lock(&jobs->lock);
@@ -509,8 +515,8 @@ run_pending(struct jobs *jobs, struct job *j)
 		set_version(jobs, j, version);
 		free(version);
 		return false;
-	}
-	pthread_detach(thread);
+	} else
+		pthread_detach(thread);
 	if (plan_sources_check(&jobs->env, &j->plan, &e) != 0) {
 		j->error = xstrdup(e.msg);
 		j->stale = true;
@@ -528,6 +534,14 @@ run_pending(struct jobs *jobs, struct job *j)
 		if (p->made)
 			p->r = exec_run(&jobs->env, &j->plan, p->scratch,
 			    &p->out, &p->fail);
+	}
+	if (reports && p->made) {
+		/* what the run said, else (it failed first) the query */
+		p->version = plan_version_reported(&jobs->env, &j->plan,
+		    p->scratch);
+		if (p->version == NULL)
+			p->version = plan_version(&jobs->env, &j->plan,
+			    VERSION_ASK, &unknown);
 	}
 	pending_ended(p);
 	return true;

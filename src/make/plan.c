@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "partsfs/make/freecad.h"
 #include "partsfs/make/openscad.h"
 #include "partsfs/make/plan.h"
 #include "partsfs/model/label.h"
@@ -19,6 +20,8 @@
 
 /* Bump when anything about how parts are made changes. */
 #define CACHE_SCHEMA "partsfs-cache-2"
+/* What makes FreeCAD's driver print the version alone (its query). */
+#define FREECAD_VERSION_ENV "PARTSFS_VERSION=1"
 
 static const char *
 missing_package(enum generator k)
@@ -230,7 +233,7 @@ plan_version(const struct exec_env *env, const struct plan *p,
 	if (p->kind == GEN_FREECAD) {
 		char *argv[] = { p->program, conf->freecad_driver, NULL };
 		return version_lookup(env->versions, env->cache, env->sandbox,
-		    p->program, argv, "PARTSFS_VERSION=1", flags, unknown);
+		    p->program, argv, FREECAD_VERSION_ENV, flags, unknown);
 	}
 	if (p->cmd != NULL && p->cmd->version_argv == NULL)
 		/* a command engine without a version command is not run to
@@ -241,6 +244,29 @@ plan_version(const struct exec_env *env, const struct plan *p,
 	return version_lookup(env->versions, env->cache, env->sandbox,
 	    p->program, p->cmd != NULL ? p->cmd->version_argv : NULL, NULL,
 	    flags, unknown);
+}
+
+bool
+plan_reports_version(const struct plan *p)
+{
+	return p->kind == GEN_FREECAD;
+}
+
+char *
+plan_version_reported(const struct exec_env *env, const struct plan *p,
+    const char *scratch)
+{
+	char *argv[] = { p->program, env->conf->freecad_driver, NULL };
+	char *report, *s;
+
+	if (!plan_reports_version(p))
+		return NULL;
+	/* remembered as plan_version's query would be: the same memo */
+	report = freecad_report(scratch);
+	s = version_reported(env->versions, env->cache, p->program, argv,
+	    FREECAD_VERSION_ENV, report);
+	free(report);
+	return s;
 }
 
 /* plan_make, plan_make_now, plan_make_deferred and plan_key_recent;

@@ -390,6 +390,53 @@ version_home(struct cache *cache)
 	return dir;
 }
 
+/* The memo of a version: the program's identity and the query (two
+ * executors may run one program, an interpreter, with version commands of
+ * their own).  Caller frees. */
+static char *
+version_memo(const char *program, const struct stat *st, char *const *argv,
+    const char *extra_env)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "version %s %jd %jd.%09ld", program,
+	    (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec,
+	    st->st_mtim.tv_nsec);
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+		buf_adds(&b, " [");
+		buf_adds(&b, argv[i]);
+		buf_addc(&b, ']');
+	}
+	if (extra_env != NULL) {
+		buf_adds(&b, " env ");
+		buf_adds(&b, extra_env);
+	}
+	return buf_steal(&b);
+}
+
+char *
+version_reported(struct versions *v, struct cache *cache,
+    const char *program, char *const *argv, const char *extra_env,
+    const char *report)
+{
+	struct stat st;
+	char *memo, *s;
+
+	if (report == NULL || stat_program(v, program, &st, false) == -1)
+		return NULL;
+	s = first_line(report);
+	if (s[0] == '\0') {
+		free(s);
+		return NULL;
+	}
+	memo = version_memo(program, &st, argv, extra_env);
+	if (cache != NULL)
+		cache_memo_set(cache, memo, s);
+	version_learnt(v, memo, s);
+	free(memo);
+	return s;
+}
+
 char *
 version_lookup(struct versions *v, struct cache *cache, struct sandbox *sb,
     const char *program, char *const *argv, const char *extra_env,
@@ -419,24 +466,7 @@ version_lookup(struct versions *v, struct cache *cache, struct sandbox *sb,
 		seen = seen_now(&v->epoch);
 	if (stat_program(v, program, &st, quick) == -1)
 		return NULL;
-	/* the program's identity and the query: two executors may run one
-	 * program (an interpreter) with version commands of their own */
-	{
-		struct buf b = BUF_INIT;
-		buf_printf(&b, "version %s %jd %jd.%09ld", program,
-		    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
-		    st.st_mtim.tv_nsec);
-		for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
-			buf_adds(&b, " [");
-			buf_adds(&b, argv[i]);
-			buf_addc(&b, ']');
-		}
-		if (extra_env != NULL) {
-			buf_adds(&b, " env ");
-			buf_adds(&b, extra_env);
-		}
-		memo = buf_steal(&b);
-	}
+	memo = version_memo(program, &st, argv, extra_env);
 	if ((s = version_known(v, memo)) != NULL)
 		goto out;
 	if (quick && missed_recently(v, memo)) {

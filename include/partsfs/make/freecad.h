@@ -11,5 +11,10 @@
  * function as JSON data in the job file, never as code. */
 int freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail);
+/* What the driver of a run in `scratch` wrote of the FreeCAD it ran (the
+ * line its version query prints), or NULL when it wrote nothing (it
+ * failed before FreeCAD loaded).  At most 255 bytes; a link or anything
+ * but a plain file is not read.  Caller frees. */
+char *freecad_report(const char *scratch);
 
 #endif

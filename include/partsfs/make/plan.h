@@ -111,6 +111,18 @@ int plan_make_deferred(const struct exec_env *env, const struct pnode *part,
  */
 char *plan_version(const struct exec_env *env, const struct plan *p,
     unsigned flags, bool *unknown);
+/* Whether the run of the plan's engine reports the version it ran
+ * (FreeCAD's driver does), so that a pending version needs no query
+ * beside the job: plan_version_reported after the run. */
+bool plan_reports_version(const struct plan *p);
+/*
+ * The version the plan's engine reported in its run in `scratch`,
+ * remembered as plan_version's query would remember it (the same memo,
+ * in this process and the cache); NULL when it reported none (it failed
+ * first: ask plan_version then), or does not report.  Caller frees.
+ */
+char *plan_version_reported(const struct exec_env *env, const struct plan *p,
+    const char *scratch);
 /* Set the plan's version (NULL: a program gone, as planning keys it) and
  * its key from it: the key planning gives once the version is known.
  * The sources are keyed by the digests the plan was made with. */

@@ -52,6 +52,19 @@ char *version_lookup(struct versions *v, struct cache *cache,
     struct sandbox *sb, const char *program, char *const *argv,
     const char *extra_env, unsigned flags, bool *unknown);
 
+/*
+ * The version an engine's own run reported (`report`: what the run wrote,
+ * the same text its version query prints first), remembered as the
+ * query's answer for the same program, argv and extra_env would be, in
+ * this process and in `cache` (may be NULL), so that the first part of a
+ * fresh cache needs no query beside its job.  Returns the version (caller
+ * frees), or NULL when `report` is NULL or holds no line, or the program
+ * is gone.
+ */
+char *version_reported(struct versions *v, struct cache *cache,
+    const char *program, char *const *argv, const char *extra_env,
+    const char *report);
+
 /* What stands for the version of a program that is not asked for it: its
  * path, size and modification time.  Caller frees. */
 char *version_identity(struct versions *v, const char *program, bool quick);
