@@ -359,7 +359,7 @@ def bench_cold_cat():
               "version: $W/cache is a copy")
         B.say("      of a cache in which %s was made first; fresh cache: "
               "$W/cache does not exist" % primer)
-        t_hand, t_known, t_fresh, t_box = [], [], [], []
+        t_hand, t_known, t_fresh, t_box, t_query = [], [], [], [], []
         sizes = set()
 
         def by_hand():
@@ -389,12 +389,21 @@ def bench_cold_cat():
             cat(cache, t_fresh)
             shutil.rmtree(cache)
 
+        def query_beside():
+            t, size = hand.run_with_query(box)
+            t_query.append(t)
+            sizes.add(("by hand in bwrap, query beside", size))
+
         steps = [by_hand, cat_known, cat_fresh, in_bwrap]
+        # FreeCAD's runs report its version: no query beside them
+        if hand.executor == "openscad":
+            steps.append(query_beside)
+        n = len(steps)
         for i in range(RUNS):
-            for step in steps[i % 4:] + steps[:i % 4]:
+            for step in steps[i % n:] + steps[:i % n]:
                 step()
         B.report_cold("T6", "cat", name, t_hand, t_known, t_fresh, sizes,
-                      t_box)
+                      t_box, t_query)
 
 
 # --- T7 ----------------------------------------------------------------------
