@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "partsfs/make/freecad.h"
 #include "tap.h"
 
 /* String values that are code, or quoting, in some language. */
@@ -1523,6 +1524,43 @@ a_glb_is_converted_from_the_engine_stl(void)
 	rig_close(&r);
 }
 
+/* The version line FreeCAD's driver leaves beside a part is read as the
+ * driver wrote it, and only then: not through a link, nor when it is far
+ * longer than a version line. */
+static void
+the_version_a_freecad_run_reports_is_read_only_from_its_own_short_file(void)
+{
+	const char *tmp = tap_tmpdir();
+	char *scratch = xasprintf("%s/report", tmp);
+	char *file = xasprintf("%s/freecad-version.txt", scratch);
+	char *target = xasprintf("%s/elsewhere.txt", tmp);
+	char big[600], *got;
+	FILE *f;
+
+	CHECK(mkdir(scratch, 0700) == 0);
+	CHECK(freecad_report(scratch) == NULL);         /* none written */
+	f = fopen(file, "w");
+	fputs("FreeCAD 0.20.2 \n", f);
+	fclose(f);
+	got = freecad_report(scratch);
+	CHECK_STR(got, "FreeCAD 0.20.2 \n");
+	free(got);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	f = fopen(file, "w");
+	fputs(big, f);
+	fclose(f);
+	CHECK(freecad_report(scratch) == NULL);
+	f = fopen(target, "w");
+	fputs("FreeCAD from elsewhere\n", f);
+	fclose(f);
+	CHECK(unlink(file) == 0 && symlink(target, file) == 0);
+	CHECK(freecad_report(scratch) == NULL);
+	free(target);
+	free(file);
+	free(scratch);
+}
+
 static void
 skipped(void)
 {
@@ -1555,6 +1593,7 @@ main(void)
 		TAP_CASE(a_failure_names_the_engine_its_exit_status_and_its_last_stderr_lines),
 		TAP_CASE(an_engine_out_of_time_is_killed_and_the_failure_says_so),
 		TAP_CASE(a_glb_is_converted_from_the_engine_stl),
+		TAP_CASE(the_version_a_freecad_run_reports_is_read_only_from_its_own_short_file),
 	};
 	char *names[PF_ARRAY_LEN(cases)] = { NULL };
 	int rc;

@@ -430,8 +430,10 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		pos += need;
 	}
-	/* the last entries given: the reader may go on to open them */
-	if ((size_t)i >= d->n + 2 && d->n != 0)
+	/* the last entries of a class's directory given: the reader may
+	 * go on to open its parts (prefetch.c) */
+	if ((size_t)i >= d->n + 2 && resolved && dir.status == ST_NONE &&
+	    dir.pn.kind == PN_CLASS)
 		fs_listed(fs, d->path, fuse_req_ctx(req)->pid);
 	/* a reply the kernel did not take (the reader was interrupted)
 	 * gave it none of the lookups counted for its entries */

@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "partsfs/make/engine.h"
 #include "partsfs/make/freecad.h"
@@ -73,22 +71,10 @@ char *
 freecad_report(const char *scratch)
 {
 	char *path = xasprintf("%s/" VERSION_REPORT, scratch);
-	char buf[256];
-	struct stat st;
-	ssize_t n = -1;
-	int fd;
+	/* the engine's file: not followed if it is a link, not waited on
+	 * if it is a FIFO, and no longer than a version line can be */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	/* the engine's file: not followed if it is a link, and read no
-	 * further than a version line can be */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	free(path);
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return xstrdup(buf);
+	return fd == -1 ? NULL : read_all_close(fd, 255);
 }

@@ -224,14 +224,26 @@ maker_program(const struct conf *conf, const struct pclass *cls,
 	}
 }
 
+/* FreeCAD's version query: the driver run with FREECAD_VERSION_ENV; its
+ * argv in `argv` (3).  The query's program, argv and environment name its
+ * memo, for what it answers and for what a run reports alike. */
+static void
+freecad_query(const struct exec_env *env, const struct plan *p,
+    char *argv[3])
+{
+	argv[0] = p->program;
+	argv[1] = env->conf->freecad_driver;
+	argv[2] = NULL;
+}
+
 char *
 plan_version(const struct exec_env *env, const struct plan *p,
     unsigned flags, bool *unknown)
 {
-	const struct conf *conf = env->conf;
-
 	if (p->kind == GEN_FREECAD) {
-		char *argv[] = { p->program, conf->freecad_driver, NULL };
+		char *argv[3];
+
+		freecad_query(env, p, argv);
 		return version_lookup(env->versions, env->cache, env->sandbox,
 		    p->program, argv, FREECAD_VERSION_ENV, flags, unknown);
 	}
@@ -256,12 +268,12 @@ char *
 plan_version_reported(const struct exec_env *env, const struct plan *p,
     const char *scratch)
 {
-	char *argv[] = { p->program, env->conf->freecad_driver, NULL };
-	char *report, *s;
+	char *argv[3], *report, *s;
 
 	if (!plan_reports_version(p))
 		return NULL;
 	/* remembered as plan_version's query would be: the same memo */
+	freecad_query(env, p, argv);
 	report = freecad_report(scratch);
 	s = version_reported(env->versions, env->cache, p->program, argv,
 	    FREECAD_VERSION_ENV, report);

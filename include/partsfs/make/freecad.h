@@ -13,8 +13,8 @@ int freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail);
 /* What the driver of a run in `scratch` wrote of the FreeCAD it ran (the
  * line its version query prints), or NULL when it wrote nothing (it
- * failed before FreeCAD loaded).  At most 255 bytes; a link or anything
- * but a plain file is not read.  Caller frees. */
+ * failed before FreeCAD loaded), wrote more than 255 bytes, or left a
+ * link or something else that cannot be read.  Caller frees. */
 char *freecad_report(const char *scratch);
 
 #endif
