@@ -70,6 +70,7 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 	struct fetch *f;
 	struct stat st;
 	uint64_t id;
+	pid_t opener;
 	int fd;
 
 	if (inodes_get_key(fs->inodes, ino, lib->generation, &key) &&
@@ -79,13 +80,16 @@ open_part(fuse_req_t req, struct fs *fs, const struct library *lib,
 		fs_reply_part_open(fs, req, ino, fi);
 		return;
 	}
+	/* req is not ours once parked: an interrupt may answer (and free)
+	 * it at any time after fs_park */
+	opener = fuse_req_ctx(req)->pid;
 	w = xmalloc(sizeof *w);
 	w->fs = fs;
 	w->id = id = fs_park(fs, req, P_OPEN, ino, 0, path, fi);
 	/* the fetch's end may come (and free w) before core_fetch returns */
 	if (core_fetch(fs->core, &n->pn, 0, open_done, w, &f) == 0) {
 		fs_park_fetch(fs, id, f);
-		fs_prefetch(fs, lib, path, n->pn.fmt, fuse_req_ctx(req)->pid);
+		fs_prefetch(fs, lib, path, n->pn.fmt, opener);
 		return;
 	}
 	free(w);
