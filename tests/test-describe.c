@@ -841,6 +841,154 @@ dump_indents_by_two_spaces_and_ends_with_a_newline(void)
 	json_decref(doc);
 }
 
+/* j with each real made an integer: what jansson's own dump must then
+ * give byte for byte (only its numbers differ from ours). */
+static json_t *
+without_reals(json_t *j)
+{
+	json_t *c;
+
+	switch (json_typeof(j)) {
+	case JSON_REAL:
+		return json_integer((json_int_t)json_real_value(j));
+	case JSON_OBJECT: {
+		c = json_object();
+		for (void *it = json_object_iter(j); it != NULL;
+		    it = json_object_iter_next(j, it))
+			json_object_setn_new_nocheck(c, json_object_iter_key(it),
+			    json_object_iter_key_len(it),
+			    without_reals(json_object_iter_value(it)));
+		return c;
+	}
+	case JSON_ARRAY:
+		c = json_array();
+		for (size_t i = 0; i < json_array_size(j); i++)
+			json_array_append_new(c,
+			    without_reals(json_array_get(j, i)));
+		return c;
+	default:
+		return json_incref(j);
+	}
+}
+
+/* Our dumps of j against jansson's, pretty and compact, reals aside; j
+ * itself read back from ours, and its length counted as written.  False
+ * (with a note) on a difference. */
+static bool
+dumps_as_jansson(json_t *j, const char *what)
+{
+	json_t *plain = without_reals(j), *back;
+	char *ours = describe_dump(plain), *theirs, *want;
+	char *ours_c = describe_dump_compact(plain);
+	char *theirs_c = json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_error_t err;
+	bool ok = true;
+
+	theirs = json_dumps(plain, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	want = xasprintf("%s\n", theirs);
+	if (strcmp(ours, want) != 0) {
+		tap_note("%s: dumped as\n%s\njansson:\n%s", what, ours, want);
+		ok = false;
+	}
+	if (strcmp(ours_c, theirs_c) != 0) {
+		tap_note("%s: compact as %s, jansson %s", what, ours_c,
+		    theirs_c);
+		ok = false;
+	}
+	free(ours);
+	ours = describe_dump(j);
+	if (describe_dump_len(j) != strlen(ours)) {
+		tap_note("%s: length counted %zu, written %zu", what,
+		    describe_dump_len(j), strlen(ours));
+		ok = false;
+	}
+	back = json_loads(ours, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	if (back == NULL || !json_equal(back, j)) {
+		tap_note("%s: does not read back as itself (%s):\n%s", what,
+		    back == NULL ? err.text : "not equal", ours);
+		ok = false;
+	}
+	json_decref(back);
+	free(ours);
+	free(ours_c);
+	free(theirs);
+	free(theirs_c);
+	free(want);
+	json_decref(plain);
+	return ok;
+}
+
+static void
+dump_lays_out_and_escapes_as_jansson_does(void)
+{
+	char controls[40];
+	json_t *doc;
+	size_t n = 0;
+
+	for (int c = 1; c < 0x20; c++)
+		controls[n++] = (char)c;
+	controls[n++] = 0x7f;
+	controls[n++] = '/';
+	doc = json_pack("{s:{}, s:[], s:[{}, [], [[]], {s:[i, I, b, b, n]}], "
+	    "s:s#, s:s, s:s, s:f, s:[f, i]}",
+	    "empty", "none", "nested", "k", 0, (json_int_t)-9007199254740993LL,
+	    1, 0, "controls", controls, (int)n,
+	    "quotes", "a \"b\" \\c\\ \"",
+	    "utf8", "\xc2\xb5m \xe2\x9c\x93 \xf0\x9f\x94\xa9",
+	    "real", 2.5, "mixed", 0.1 + 0.2, 7);
+	CHECK(doc != NULL);
+	/* a NUL inside a string and a key with escapes */
+	json_object_set_new(doc, "nul", json_stringn("a\0b", 3));
+	json_object_set_new(doc, "key \"\t\\", json_true());
+	CHECK(dumps_as_jansson(doc, "document"));
+	json_decref(doc);
+	/* compact dumps of lone values (xattrs) */
+	doc = json_string("M8 \"x\"");
+	CHECK(dumps_as_jansson(doc, "a string"));
+	json_decref(doc);
+	doc = json_integer(-3);
+	CHECK(dumps_as_jansson(doc, "an integer"));
+	json_decref(doc);
+}
+
+static void
+every_description_of_the_bundled_library_lays_out_as_janssons(void)
+{
+	static const char *const parts[] = {
+		"bolts/hex_bolt/M8/length=40.json",
+		"bolts/hex_nut/M10/default.json",
+		"bolts/plain_washer/M6/default.json",
+	};
+	struct library *l = bundled();
+	size_t checked = 0;
+	json_t *j;
+
+	for (size_t i = 0; i < l->ncolls; i++) {
+		const struct collection *c = l->colls[i];
+		j = describe_collection(c);
+		CHECK(dumps_as_jansson(j, c->id));
+		json_decref(j);
+		checked++;
+		for (size_t k = 0; k < c->nclasses; k++) {
+			j = describe_class(&c->classes[k]);
+			CHECK(dumps_as_jansson(j, c->classes[k].id));
+			json_decref(j);
+			checked++;
+		}
+	}
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		j = part_of(l, parts[i]);
+		CHECK_MSG(j != NULL, "%s", parts[i]);
+		CHECK(dumps_as_jansson(j, parts[i]));
+		json_decref(j);
+		checked++;
+	}
+	/* every collection and class, and the parts */
+	CHECK(l->nclasses > 0);
+	CHECK_INT(checked, l->ncolls + l->nclasses +
+	    sizeof parts / sizeof parts[0]);
+}
+
 TAP_MAIN(
 	TAP_CASE(a_part_has_every_resolved_parameter_with_numbers_as_json_numbers),
 	TAP_CASE(a_none_cell_of_a_part_is_null),
@@ -868,4 +1016,6 @@ TAP_MAIN(
 	TAP_CASE(dump_leaves_numbers_inside_strings_alone),
 	TAP_CASE(every_dumped_real_reads_back_the_same_and_no_shorter_form_would),
 	TAP_CASE(dump_indents_by_two_spaces_and_ends_with_a_newline),
+	TAP_CASE(dump_lays_out_and_escapes_as_jansson_does),
+	TAP_CASE(every_description_of_the_bundled_library_lays_out_as_janssons),
 )

@@ -250,6 +250,8 @@ bool fnode_is_dir(const struct fnode *n);
 bool fnode_is_made(const struct fnode *n);
 /* The JSON text of a description node, or NULL (caller frees). */
 char *fnode_json(const struct fnode *n, struct perr *e);
+/* Its length, without writing it: false when n has no description. */
+bool fnode_json_len(const struct fnode *n, size_t *len);
 /* Is a part in the cache?  1 with its size, 0 no, -errno when it cannot
  * be planned.  The key is remembered in inode ino. */
 int fs_part_cached(struct fs *fs, const struct library *lib,

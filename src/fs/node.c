@@ -99,33 +99,47 @@ fnode_is_made(const struct fnode *n)
 	    n->pn.fmt != FMT_JSON;
 }
 
-char *
-fnode_json(const struct fnode *n, struct perr *e)
+/* The description of node n, or NULL when it has none. */
+static json_t *
+fnode_describe(const struct fnode *n, struct perr *e)
 {
-	json_t *j = NULL;
-	char *s;
-
 	if (n->status != ST_NONE)
 		return NULL;
 	switch (n->pn.kind) {
 	case PN_COLLECTION_JSON:
-		j = describe_collection(n->pn.coll);
-		break;
+		return describe_collection(n->pn.coll);
 	case PN_CLASS_JSON:
-		j = describe_class(n->pn.cls);
-		break;
+		return describe_class(n->pn.cls);
 	case PN_PART:
-		if (n->pn.fmt == FMT_JSON)
-			j = describe_part(&n->pn, e);
-		break;
+		return n->pn.fmt == FMT_JSON ? describe_part(&n->pn, e) : NULL;
 	default:
-		break;
+		return NULL;
 	}
+}
+
+char *
+fnode_json(const struct fnode *n, struct perr *e)
+{
+	json_t *j = fnode_describe(n, e);
+	char *s;
+
 	if (j == NULL)
 		return NULL;
 	s = describe_dump(j);
 	json_decref(j);
 	return s;
+}
+
+bool
+fnode_json_len(const struct fnode *n, size_t *len)
+{
+	json_t *j = fnode_describe(n, NULL);
+
+	if (j == NULL)
+		return false;
+	*len = describe_dump_len(j);
+	json_decref(j);
+	return true;
 }
 
 /* A part's cache key: remembered in its inode, else as planning saw its
@@ -284,11 +298,10 @@ fs_node_attr(struct fs *fs, const struct library *lib, const struct fnode *n,
 		if (inodes_get_text_len(fs->inodes, ino, lib->generation,
 		    &len))
 			st->st_size = (off_t)len;
-		else if ((text = fnode_json(n, NULL)) != NULL) {
-			st->st_size = (off_t)strlen(text);
+		else if (fnode_json_len(n, &len)) {
+			st->st_size = (off_t)len;
 			inodes_set_text_len(fs->inodes, ino, lib->generation,
-			    strlen(text));
-			free(text);
+			    len);
 		}
 		break;
 	}

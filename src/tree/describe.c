@@ -356,87 +356,194 @@ describe_part(const struct pnode *part, struct perr *e)
 }
 
 /*
- * Each number of a dumped document in its own shortest form.  jansson has
- * one precision per dump: with that of the longest number, every other
- * one came out with as many digits (6.0099999999999998 for 6.01 when a
- * length of 0.30000000000000004 was in the same document).  So the dump
- * is exact (17 digits) and each number outside a string is written again
- * by num_canon, a real keeping a '.' (20.0, as jansson writes it).
+ * The text of a description, written straight from its tree: jansson's
+ * own layout (two spaces a level, "key": value, {} and [] when empty;
+ * compact: no spaces) and its escapes (\" \\ \b \f \n \r \t, \u00XX
+ * for other control characters, UTF-8 as it is), with each number in its
+ * own shortest form: jansson has one precision per dump, and at its
+ * longest every other number came out with as many digits (6.0099999999999998
+ * for 6.01 beside a length of 0.30000000000000004).  A real keeps a '.'
+ * (20.0, as jansson writes it).  jansson's dump at 17 digits read again
+ * by a second pass cost a third of the daemon's time in a cold find over
+ * the bundled library (every .json entry's exact size; bench/mount.py
+ * T4); tests/test-describe.c holds the layout to jansson's.
  */
+/* Where a dump goes: its length counted, its text written to b unless
+ * NULL (an entry's size in a listing needs only the length). */
+struct sink {
+	struct buf *b;
+	size_t len;
+};
+
 static void
-shortest_numbers(struct buf *b, const char *s)
+put(struct sink *o, const char *s, size_t n)
 {
-	bool in_string = false;
+	o->len += n;
+	if (o->b != NULL)
+		buf_add(o->b, s, n);
+}
 
-	for (const char *p = s; *p != '\0';) {
-		/* what needs no change goes in whole, up to the next quote,
-		 * escape or number */
-		size_t n = strcspn(p, in_string ? "\\\"" : "\"-0123456789");
+static void
+put_char(struct sink *o, char c)
+{
+	o->len++;
+	if (o->b != NULL)
+		buf_addc(o->b, c);
+}
 
-		buf_add(b, p, n);
-		p += n;
-		if (*p == '\0')
+static void
+dump_string(struct sink *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
+
+	put_char(o, '"');
+	while (i < n) {
+		size_t run = i;
+		unsigned char c;
+
+		while (run < n && (unsigned char)s[run] >= 0x20 &&
+		    s[run] != '"' && s[run] != '\\')
+			run++;
+		put(o, s + i, run - i);
+		if (run == n)
 			break;
-		if (in_string) {
-			if (*p == '\\' && p[1] != '\0') {
-				buf_add(b, p, 2);
-				p += 2;
-				continue;
-			}
-			if (*p == '"')
-				in_string = false;
-			buf_addc(b, *p++);
-		} else if (*p == '"') {
-			in_string = true;
-			buf_addc(b, *p++);
-		} else {
-			const char *end = p;
-			bool real = false;
-			char tmp[40];
-			int digits;
-
-			while (*end == '-' || *end == '+' || *end == '.' ||
-			    *end == 'e' || *end == 'E' ||
-			    (*end >= '0' && *end <= '9')) {
-				real |= *end == '.' || *end == 'e' || *end == 'E';
-				end++;
-			}
-			if (real) {
-				num_canon(strtod(p, NULL), tmp, &digits);
-				buf_adds(b, tmp);
-				if (strpbrk(tmp, ".eE") == NULL)
-					buf_adds(b, ".0");
-			} else
-				buf_add(b, p, (size_t)(end - p));
-			p = end;
+		switch (c = (unsigned char)s[run]) {
+		case '"':
+		case '\\':
+			put_char(o, '\\');
+			put_char(o, (char)c);
+			break;
+		case '\b':
+			put(o, "\\b", 2);
+			break;
+		case '\f':
+			put(o, "\\f", 2);
+			break;
+		case '\n':
+			put(o, "\\n", 2);
+			break;
+		case '\r':
+			put(o, "\\r", 2);
+			break;
+		case '\t':
+			put(o, "\\t", 2);
+			break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+			    hex[c & 0xf] };
+			put(o, u, sizeof u);
 		}
+		}
+		i = run + 1;
+	}
+	put_char(o, '"');
+}
+
+/* A new line at `depth` levels, or nothing when compact. */
+static void
+dump_break(struct sink *o, int depth, bool pretty)
+{
+	if (!pretty)
+		return;
+	put_char(o, '\n');
+	for (int i = 0; i < depth; i++)
+		put(o, "  ", 2);
+}
+
+static void
+dump_value(struct sink *o, json_t *j, int depth, bool pretty)
+{
+	char num[40];
+	size_t n;
+	int digits;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		bool first = true;
+		put_char(o, '{');
+		for (void *it = json_object_iter(j); it != NULL;
+		    it = json_object_iter_next(j, it)) {
+			if (!first)
+				put_char(o, ',');
+			first = false;
+			dump_break(o, depth + 1, pretty);
+			dump_string(o, json_object_iter_key(it),
+			    json_object_iter_key_len(it));
+			put(o, ": ", pretty ? 2 : 1);
+			dump_value(o, json_object_iter_value(it), depth + 1,
+			    pretty);
+		}
+		if (!first)
+			dump_break(o, depth, pretty);
+		put_char(o, '}');
+		break;
+	}
+	case JSON_ARRAY:
+		put_char(o, '[');
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			if (i > 0)
+				put_char(o, ',');
+			dump_break(o, depth + 1, pretty);
+			dump_value(o, json_array_get(j, i), depth + 1, pretty);
+		}
+		if (json_array_size(j) > 0)
+			dump_break(o, depth, pretty);
+		put_char(o, ']');
+		break;
+	case JSON_STRING:
+		dump_string(o, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		n = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(j));
+		put(o, num, n);
+		break;
+	case JSON_REAL:
+		n = num_canon(json_real_value(j), num, &digits);
+		put(o, num, n);
+		if (strpbrk(num, ".eE") == NULL)
+			put(o, ".0", 2);
+		break;
+	case JSON_TRUE:
+		put(o, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(o, "false", 5);
+		break;
+	case JSON_NULL:
+		put(o, "null", 4);
+		break;
 	}
 }
 
 char *
 describe_dump(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	struct buf b = BUF_INIT;
+	struct sink o = { &b, 0 };
 
-	if (s == NULL)
-		pf_fatal("cannot serialise JSON");
-	shortest_numbers(&b, s);
-	buf_addc(&b, '\n');
-	free(s);
+	buf_reserve(&b, 4096);
+	dump_value(&o, (json_t *)j, 0, true);
+	put_char(&o, '\n');
 	return buf_steal(&b);
+}
+
+size_t
+describe_dump_len(const json_t *j)
+{
+	struct sink o = { NULL, 0 };
+
+	dump_value(&o, (json_t *)j, 0, true);
+	return o.len + 1;
 }
 
 char *
 describe_dump_compact(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(17));
 	struct buf b = BUF_INIT;
+	struct sink o = { &b, 0 };
 
-	if (s == NULL)
-		pf_fatal("cannot serialise JSON");
-	shortest_numbers(&b, s);
-	free(s);
+	dump_value(&o, (json_t *)j, 0, false);
 	return buf_steal(&b);
 }

@@ -29,6 +29,8 @@ json_t *describe_part(const struct pnode *part, struct perr *e);
 /* Serialise with two-space indentation and numbers in their shortest
  * round-trip form; ends with a newline.  Caller frees. */
 char *describe_dump(const json_t *j);
+/* The length of describe_dump(j), counted without writing it. */
+size_t describe_dump_len(const json_t *j);
 /* The same on one line, without spaces or a final newline (an xattr's
  * value); any JSON value, not only objects and arrays.  Caller frees. */
 char *describe_dump_compact(const json_t *j);
