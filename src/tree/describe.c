@@ -368,6 +368,7 @@ describe_part(const struct pnode *part, struct perr *e)
  * the bundled library (every .json entry's exact size; bench/mount.py
  * T4); tests/test-describe.c holds the layout to jansson's.
  */
+
 /* Where a dump goes: its length counted, its text written to b unless
  * NULL (an entry's size in a listing needs only the length). */
 struct sink {
