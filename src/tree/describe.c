@@ -395,6 +395,8 @@ put_char(struct sink *o, char c)
 static void
 dump_string(struct sink *o, const char *s, size_t n)
 {
+	/* the characters with a short escape, and its letter */
+	static const char special[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0;
 
@@ -402,6 +404,7 @@ dump_string(struct sink *o, const char *s, size_t n)
 	while (i < n) {
 		size_t run = i;
 		unsigned char c;
+		const char *sp;
 
 		while (run < n && (unsigned char)s[run] >= 0x20 &&
 		    s[run] != '"' && s[run] != '\\')
@@ -409,32 +412,14 @@ dump_string(struct sink *o, const char *s, size_t n)
 		put(o, s + i, run - i);
 		if (run == n)
 			break;
-		switch (c = (unsigned char)s[run]) {
-		case '"':
-		case '\\':
-			put_char(o, '\\');
-			put_char(o, (char)c);
-			break;
-		case '\b':
-			put(o, "\\b", 2);
-			break;
-		case '\f':
-			put(o, "\\f", 2);
-			break;
-		case '\n':
-			put(o, "\\n", 2);
-			break;
-		case '\r':
-			put(o, "\\r", 2);
-			break;
-		case '\t':
-			put(o, "\\t", 2);
-			break;
-		default: {
+		c = (unsigned char)s[run];
+		if (c != '\0' && (sp = strchr(special, c)) != NULL) {
+			char e[2] = { '\\', letter[sp - special] };
+			put(o, e, sizeof e);
+		} else {
 			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
 			    hex[c & 0xf] };
 			put(o, u, sizeof u);
-		}
 		}
 		i = run + 1;
 	}
