@@ -680,9 +680,20 @@ class Hand:
                                 os.path.basename(os.path.dirname(
                                     self.script)) + ".base")
             args = scad_arguments(base, gen["module"])
-            self.wrapper = ("// made by partsfs for %s\ninclude <%s>\n"
+            # the two files src/make/openscad.c writes: lib.scad includes
+            # the module file (and the preludes: none here), the wrapper
+            # uses it (so that a stray top-level object of a module file
+            # never reaches a part) and calls the module with literals
+            if os.path.exists(os.path.join(bench.library, "backends",
+                                           "openscad", "common.scad")):
+                raise RuntimeError("%s: a library with BOLTS's OpenSCAD "
+                                   "helpers: not mirrored here" % path)
+            self.lib = ("// made by partsfs: the preludes and the module "
+                        "file of %s\ninclude <%s>\n" % (d["path"],
+                                                        self.script))
+            self.wrapper = ("// made by partsfs for %s\nuse <lib.scad>\n"
                             "%s(%s);\n" % (
-                                d["path"], self.script, gen["module"],
+                                d["path"], gen["module"],
                                 ", ".join(scad_literal(d["params"][a])
                                           for a in args)))
         elif self.executor == "freecad":
@@ -706,6 +717,8 @@ class Hand:
         env = engine_env(scratch)
         output = os.path.join(scratch, "out." + self.fmt)
         if self.executor == "openscad":
+            with open(os.path.join(scratch, "lib.scad"), "w") as f:
+                f.write(self.lib)
             wrapper = os.path.join(scratch, "part.scad")
             with open(wrapper, "w") as f:
                 f.write(self.wrapper)
@@ -726,7 +739,9 @@ class Hand:
         argv, env, scratch, output = self.prepare()
         lines = [self.bench.show(argv, env=env, subs=((scratch, "$W/s"),))]
         if self.executor == "openscad":
-            lines.append("  with $W/s/part.scad: " + " ".join(
+            lines.append("  with $W/s/lib.scad: " + " ".join(
+                self.bench.abbrev(self.lib).split("\n")[1:]).strip())
+            lines.append("  and $W/s/part.scad: " + " ".join(
                 self.bench.abbrev(self.wrapper).split("\n")[1:]).strip())
         else:
             lines.append("  with $W/s/job.json: " + self.bench.abbrev(
