@@ -1307,13 +1307,17 @@ def a_missing_engine_is_eio_naming_the_package():
 
 # --- live library ------------------------------------------------------------
 
-def eventually(cond, what, timeout=2.0):
+def eventually(cond, what, timeout=2.0, m=None):
+    """The seconds until cond() held, checked every 50 ms; a failure after
+    `timeout` (with the end of mount m's log: which reloads ran)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if cond():
             return time.monotonic() - t0
         time.sleep(0.05)
-    raise Failed("%s: not within %.1f s" % (what, timeout))
+    raise Failed("%s: not within %.1f s%s" % (
+        what, timeout, "" if m is None else "; the log ends:\n" +
+        m.log()[-2000:]))
 
 
 # A class to append to bolts.blt.
@@ -1323,7 +1327,7 @@ PIN_CLASS = ("  - id: pin\n    names: {name: Pin, labeling: 'Pin %(d)s'}\n"
 
 
 def class_appears_within_a_second(m, cid, what):
-    took = eventually(lambda: cid in os.listdir(m.path("bolts")), what)
+    took = eventually(lambda: cid in os.listdir(m.path("bolts")), what, m=m)
     check(took < 1.0, "%s took %.2f s" % (what, took))
 
 
@@ -1413,7 +1417,7 @@ def edits_to_a_linked_file_inside_the_library_show_up():
         os.rename(os.path.join(shared, ".bolts.blt.new"),
                   os.path.join(shared, "bolts.blt"))
         eventually(lambda: "peg" in os.listdir(m.path("bolts")),
-                   "the class renamed by a replace")
+                   "the class renamed by a replace", m=m)
         check("pin" not in os.listdir(m.path("bolts")), "pin stays")
     finally:
         m.unmount()
