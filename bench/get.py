@@ -13,6 +13,7 @@
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -51,8 +52,20 @@ def check_engine(hand, name):
             hand.path, hand.executor, want))
 
 
+def empty_program(name, flags=()):
+    """An empty C program built in the work directory (the floor of a
+    process start): its path."""
+    src = os.path.join(B.work, "empty.c")
+    exe = os.path.join(B.work, name)
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    B.run(["cc", "-O2"] + list(flags) + ["-o", exe, src])
+    return exe
+
+
 # --- T1 ----------------------------------------------------------------------
 cold = {}
+engine_alone = {}
 if "T1" in ONLY:
 
     B.say("T1 (issue 3) cold partsctl get vs the same engine command run by hand "
@@ -126,6 +139,7 @@ if "T1" in ONLY:
         h, k, f = B.report_cold("T1", "get", name, t_hand, t_known, t_fresh,
                                 sizes, t_box, t_query)
         cold[name] = (path, k)
+        engine_alone[name] = h
 
     # What partsctl itself costs: a cold get whose engine does nothing (the
     # test engine, started from a command executor) against that engine alone.
@@ -208,6 +222,67 @@ if "T1" in ONLY:
         B.say("    of which the sandbox (bwrap, namespaces, staging, its end): "
               "%s per job" % secs(median(t_get) - median(t_off)))
 
+        # What a get must do beyond its engine, each with nothing of
+        # partsfs: one more process (partsctl's own start), the sandbox
+        # (bwrap alone, above), the part made durable (DESIGN.md: temp
+        # file, fsync, rename) and one transaction of a sqlite index in WAL
+        # mode opened and closed by the process (synchronous=NORMAL as
+        # partsfs sets it; the last close checkpoints and removes the
+        # WAL, sqlite's default).  Their sum is the floor of a sandboxed,
+        # durable cold get on this machine.
+        empty = empty_program("empty")
+        pub = B.tmp("publish")
+        with open(W("primer.stl"), "rb") as f:     # the fake engine's part
+            data = f.read()
+        db = os.path.join(B.tmp("index"), "index.sqlite")
+        con = sqlite3.connect(db, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("CREATE TABLE parts (key TEXT PRIMARY KEY, size INTEGER,"
+                    " sha256 TEXT, made REAL)")
+        con.close()
+        t_proc, t_pub, t_idx = [], [], []
+        for i in range(2 * RUNS):
+            t_proc.append(B.timed([empty]))
+            tmp = os.path.join(pub, "tmp.%d" % i)
+            t0 = time.perf_counter()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, data)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(tmp, os.path.join(pub, "part.%d.stl" % i))
+            t_pub.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            con = sqlite3.connect(db, isolation_level=None)
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?)",
+                        ("%064x" % i, len(data), "%064x" % (i * 7), t0))
+            con.execute("COMMIT")
+            con.close()
+            t_idx.append(time.perf_counter() - t0)
+        bw = median(t_box) - median(t_hand)
+        floor = bw + median(t_proc) + median(t_pub) + median(t_idx)
+        B.say("  the floor of a sandboxed, durable cold get, nothing of "
+              "partsfs in it (%d runs each):" % (2 * RUNS))
+        B.say("    one more process (fork and exec of an empty C program): "
+              + spread(t_proc))
+        B.say("    the sandbox: bwrap alone, above:                        "
+              + secs(bw))
+        B.say("    the part made durable (%d bytes written to a new file, "
+              "fsync, rename; Python):" % len(data))
+        B.say("                                                            "
+              + spread(t_pub))
+        B.say("    a sqlite index opened, one row committed, closed (WAL, "
+              "synchronous=NORMAL; Python):")
+        B.say("                                                            "
+              + spread(t_idx))
+        B.say("    sum: %s; partsfs's own cost beyond it: %s (get - by hand "
+              "- floor)" % (secs(floor), secs(fixed - floor)))
+        for name, h in engine_alone.items():
+            B.say("    with %s's engine by hand (T1, %s), the floor alone is a "
+                  "ratio of %.3f (no verdict)" % (name, secs(h),
+                                                  (h + floor) / h))
+
 # --- T2 ----------------------------------------------------------------------
 if "T1" in ONLY and "T2" in ONLY:
 
@@ -216,16 +291,11 @@ if "T1" in ONLY and "T2" in ONLY:
     B.say("")
     B.say("T2 (issue 3) warm partsctl get (targets: < 5 ms, and >= 50x faster "
           "than cold); load average %s" % loadavg())
-    empty_c = os.path.join(B.work, "empty.c")
-    with open(empty_c, "w") as f:
-        f.write("int main(void) { return 0; }\n")
     floor = [("empty C program, dynamic (fork+exec floor)",
-              os.path.join(B.work, "empty"), []),
-             ("empty C program, static", os.path.join(B.work, "empty-static"),
-              ["-static"])]
-    for _, exe, flags in floor:
-        B.run(["cc", "-O2"] + flags + ["-o", exe, empty_c])
-    rows = [(label, [exe]) for label, exe, _ in floor]
+              empty_program("empty")),
+             ("empty C program, static", empty_program("empty-static",
+                                                       ["-static"]))]
+    rows = [(label, [exe]) for label, exe in floor]
     rows.append(("partsctl --version", [B.partsctl, "--version"]))
     warm = {}
     for name, path, primer, conf in PARTS:
