@@ -137,10 +137,10 @@ EOF
 	get -q -c "$TMP/fc-starts.conf" --cache "$TMP/fc-fresh1" "$LIBRARY" bolts/hex_nut/M5/default.step -o "$TMP/fc1.step"
 	expect_rc 0
 	expect_eq "$(cat "$TMP/fc-starts.log")" "job" "FreeCAD started for"
-	# what the run reported is what the query answers (run as partsfs
-	# runs it: a clean environment, a home of its own)
+	# what the run reported is what the query answers after its mark
+	# (run as partsfs runs it: a clean environment, a home of its own)
 	mkdir -p "$TMP/fc-home"
-	want=$(env -i PATH=/usr/bin:/bin HOME="$TMP/fc-home" LANG=C.UTF-8 PARTSFS_VERSION=1 /usr/bin/freecadcmd "$PARTSFS_DATADIR/freecad-driver.py" 2>&1 </dev/null | head -n 1)
+	want=$(env -i PATH=/usr/bin:/bin HOME="$TMP/fc-home" LANG=C.UTF-8 PARTSFS_VERSION=1 /usr/bin/freecadcmd "$PARTSFS_DATADIR/freecad-driver.py" 2>&1 </dev/null | sed -n 's/^partsfs-version: //p')
 	got=$(python3 -c 'import sqlite3, sys; print([v for k, v in sqlite3.connect(sys.argv[1]).execute("select name, value from memo") if k.startswith("version ")])' "$TMP/fc-fresh1/index.sqlite")
 	expect_eq "$got" "['$want']" "the version remembered"
 	# a driver that reports nothing: the query after its job, and the

@@ -18,6 +18,7 @@
 
 #include "fixture.h"
 #include "partsfs/make/freecad.h"
+#include "partsfs/make/version.h"
 #include "tap.h"
 
 /* String values that are code, or quoting, in some language. */
@@ -1561,6 +1562,43 @@ the_version_a_freecad_run_reports_is_read_only_from_its_own_short_file(void)
 	free(scratch);
 }
 
+/* FreeCAD's version query and its runs give one version: the query's
+ * answer is the line the driver marks, not freecadcmd's banner printed
+ * before it, and it is the line a run writes beside its part. */
+static void
+real_freecad_answers_its_version_query_as_its_runs_report_it(void)
+{
+	struct rig r;
+	struct engine_failure f;
+	struct plan p;
+	struct perr e = { 0 };
+	char *path = k_path("v", "step"), *scratch = NULL, *report, *asked;
+	bool unknown = false;
+
+	rig_open(&r, REAL_FREECAD, NULL);
+	/* planning asks the version (plan_make): the query's answer */
+	CHECK_MSG(make(&r, path, &f, &scratch, NULL) == 0, "%s\n%s",
+	    f.summary, f.stderr_tail);
+	report = freecad_report(scratch);
+	CHECK_MSG(report != NULL && strncmp(report, "FreeCAD ", 8) == 0,
+	    "report [%s]", report);
+	CHECK_MSG(fixture_plan(&r.env, r.lib, path, &p, &e) == 0, "%s", e.msg);
+	asked = plan_version(&r.env, &p, VERSION_ASK, &unknown);
+	CHECK(asked != NULL && !unknown);
+	/* the report is the version and a newline */
+	CHECK_MSG(report != NULL && asked != NULL &&
+	    strlen(report) == strlen(asked) + 1 &&
+	    strncmp(report, asked, strlen(asked)) == 0,
+	    "asked [%s], reported [%s]", asked, report);
+	free(asked);
+	free(report);
+	plan_clear(&p);
+	engine_failure_clear(&f);
+	free(scratch);
+	free(path);
+	rig_close(&r);
+}
+
 static void
 skipped(void)
 {
@@ -1594,6 +1632,7 @@ main(void)
 		TAP_CASE(an_engine_out_of_time_is_killed_and_the_failure_says_so),
 		TAP_CASE(a_glb_is_converted_from_the_engine_stl),
 		TAP_CASE(the_version_a_freecad_run_reports_is_read_only_from_its_own_short_file),
+		TAP_CASE(real_freecad_answers_its_version_query_as_its_runs_report_it),
 	};
 	char *names[PF_ARRAY_LEN(cases)] = { NULL };
 	int rc;

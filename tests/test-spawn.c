@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,6 +498,50 @@ a_version_query_runs_in_a_private_directory_removed_after(void)
 	free(script);
 }
 
+/* A program that prints other lines first (freecadcmd's banner before
+ * the driver's answer) is asked with VERSION_MARKED: its answer is the
+ * rest of the marked line, the same text a run of it reports
+ * (version_reported); unmarked output falls back to its first line. */
+static void
+a_marked_version_answer_is_taken_after_the_lines_before_it(void)
+{
+	const char *dir = tap_tmpdir();
+	char *script = xasprintf("%s/banner", dir), *v[4];
+	char marked[] = "marked", plain[] = "plain", report[] = "report";
+	char *argv_m[] = { script, marked, NULL };
+	char *argv_p[] = { script, plain, NULL };
+	char *argv_r[] = { script, report, NULL };
+	struct cache *cache;
+	struct perr e = { 0 };
+	bool unknown = false;
+
+	tap_write(dir, "banner", "#!/bin/sh\n"
+	    "echo 'Tool 2.3, Libs: 2.3R'\necho '(c) its authors'\n"
+	    "[ \"$1\" = plain ] || echo '" VERSION_MARK "Tool 2.3 '\n"
+	    "echo 'bye'\n");
+	CHECK_INT(chmod(script, 0755), 0);
+	cache = cache_open(dir, (uint64_t)1 << 30, 60, &e);
+	CHECK_MSG(cache != NULL, "%s", e.msg);
+	v[0] = version_lookup(NULL, cache, NULL, script, argv_m, NULL,
+	    VERSION_ASK | VERSION_MARKED, &unknown);
+	CHECK_STR(v[0], "Tool 2.3 ");
+	CHECK(!unknown);
+	v[1] = version_lookup(NULL, cache, NULL, script, argv_p, NULL,
+	    VERSION_ASK | VERSION_MARKED, &unknown);
+	CHECK_STR(v[1], "Tool 2.3, Libs: 2.3R");
+	v[2] = version_lookup(NULL, cache, NULL, script, argv_r, NULL,
+	    VERSION_ASK, &unknown);
+	CHECK_STR(v[2], "Tool 2.3, Libs: 2.3R");
+	/* what a run writes beside its part: the marked answer's text */
+	v[3] = version_reported(NULL, cache, script, argv_m, NULL,
+	    "Tool 2.3 \n");
+	CHECK_STR(v[3], v[0]);
+	cache_close(cache);
+	for (int i = 0; i < 4; i++)
+		free(v[i]);
+	free(script);
+}
+
 TAP_MAIN(
 	TAP_CASE(the_exit_status_is_reported),
 	TAP_CASE(a_killing_signal_is_reported),
@@ -516,5 +561,6 @@ TAP_MAIN(
 	TAP_CASE(threads_asking_one_engine_version_at_once_run_one_query),
 	TAP_CASE(a_version_query_killed_from_outside_is_not_remembered),
 	TAP_CASE(one_program_with_two_version_commands_has_two_versions),
-	TAP_CASE(a_version_query_runs_in_a_private_directory_removed_after)
+	TAP_CASE(a_version_query_runs_in_a_private_directory_removed_after),
+	TAP_CASE(a_marked_version_answer_is_taken_after_the_lines_before_it)
 )

@@ -5,14 +5,15 @@
 # it.  Parameter values arrive as JSON data, never as code.
 #
 # With PARTSFS_VERSION set instead of PARTSFS_JOB, it prints FreeCAD's
-# version (freecadcmd --version of FreeCAD 0.20 crashes).
+# version after the mark "partsfs-version: " (freecadcmd --version of
+# FreeCAD 0.20 crashes, and freecadcmd prints its banner first).
 #
 # The job file holds: module_file, module_dir, function, params (every
 # collected parameter, lengths in mm, plus "name", the label), label,
 # format ("step", "stl", "off" or "3mf") and output (the file to write,
 # named with the format's extension); and version_out, optional: a file to
-# write FreeCAD's version line into (as PARTSFS_VERSION prints it) once
-# FreeCAD has loaded.
+# write FreeCAD's version line into (as PARTSFS_VERSION prints it after
+# its mark) once FreeCAD has loaded.
 # Exit status 0 when the output was written, 1 otherwise (with the reason
 # on stderr).
 
@@ -96,7 +97,8 @@ def version_line():
 
 def main():
     if "PARTSFS_VERSION" in os.environ:
-        print(version_line())
+        # marked: freecadcmd prints its banner on the same output first
+        print("partsfs-version: " + version_line())
         return
     with open(os.environ["PARTSFS_JOB"], encoding="utf-8") as f:
         job = json.load(f)

@@ -245,7 +245,8 @@ plan_version(const struct exec_env *env, const struct plan *p,
 
 		freecad_query(env, p, argv);
 		return version_lookup(env->versions, env->cache, env->sandbox,
-		    p->program, argv, FREECAD_VERSION_ENV, flags, unknown);
+		    p->program, argv, FREECAD_VERSION_ENV,
+		    flags | VERSION_MARKED, unknown);
 	}
 	if (p->cmd != NULL && p->cmd->version_argv == NULL)
 		/* a command engine without a version command is not run to

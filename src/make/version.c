@@ -184,6 +184,27 @@ first_line(const char *text)
 	return xstrndup(s, (size_t)(e - s));
 }
 
+/* The rest of the last line of `text` that begins with VERSION_MARK (up
+ * to 200 bytes), else its first non-blank line. */
+static char *
+marked_line(const char *text)
+{
+	size_t n = strlen(VERSION_MARK);
+	const char *found = NULL, *e;
+
+	for (const char *s = text; s != NULL && *s != '\0';
+	    s = (e = strchr(s, '\n')) != NULL ? e + 1 : NULL) {
+		if (strncmp(s, VERSION_MARK, n) == 0)
+			found = s + n;
+	}
+	if (found == NULL)
+		return first_line(text);
+	e = found + strcspn(found, "\r\n");
+	if (e - found > 200)
+		e = found + 200;
+	return xstrndup(found, (size_t)(e - found));
+}
+
 /* The entry of `memo`, or NULL; lock held. */
 static struct known_version *
 known_find(struct versions *v, const char *memo)
@@ -539,7 +560,9 @@ version_lookup(struct versions *v, struct cache *cache, struct sandbox *sb,
 	}
 	else {
 		if (res.status == 0 && res.stderr_tail[0] != '\0')
-			s = first_line(res.stderr_tail);
+			s = (flags & VERSION_MARKED) ?
+			    marked_line(res.stderr_tail) :
+			    first_line(res.stderr_tail);
 		else
 			s = xasprintf("unknown (exit status %d, signal %d)",
 			    res.status, res.signal);

@@ -44,10 +44,15 @@ char *version_query(struct versions *v, struct cache *cache,
  * The same, and what may be done to learn it: VERSION_ASK runs the query
  * when no memo knows the version (without it, NULL with *unknown set
  * instead); VERSION_QUICK trusts what was seen of the program and the
- * index in the last second.
+ * index in the last second; VERSION_MARKED takes the answer from the line
+ * that begins with VERSION_MARK (the rest of it), where a program prints
+ * other lines first (freecadcmd's banner before its script's output), and
+ * the first line only when none does.
  */
 #define VERSION_ASK 0x1
 #define VERSION_QUICK 0x2
+#define VERSION_MARKED 0x4
+#define VERSION_MARK "partsfs-version: "
 char *version_lookup(struct versions *v, struct cache *cache,
     struct sandbox *sb, const char *program, char *const *argv,
     const char *extra_env, unsigned flags, bool *unknown);
