@@ -170,22 +170,24 @@ version_program(struct versions *v, const char *name, bool quick)
 	return found;
 }
 
+/* The line that begins at `s`, at most 200 bytes of it. */
+static char *
+line_at(const char *s)
+{
+	size_t n = strcspn(s, "\r\n");
+
+	return xstrndup(s, n > 200 ? 200 : n);
+}
+
 /* The first non-blank line of the engine's version output. */
 static char *
 first_line(const char *text)
 {
-	const char *s = text, *e;
-
-	while (*s == '\n' || *s == '\r' || *s == ' ' || *s == '\t')
-		s++;
-	e = s + strcspn(s, "\r\n");
-	if (e - s > 200)
-		e = s + 200;
-	return xstrndup(s, (size_t)(e - s));
+	return line_at(text + strspn(text, "\r\n \t"));
 }
 
-/* The rest of the last line of `text` that begins with VERSION_MARK (up
- * to 200 bytes), else its first non-blank line. */
+/* The rest of the last line of `text` that begins with VERSION_MARK,
+ * else its first non-blank line. */
 static char *
 marked_line(const char *text)
 {
@@ -197,12 +199,7 @@ marked_line(const char *text)
 		if (strncmp(s, VERSION_MARK, n) == 0)
 			found = s + n;
 	}
-	if (found == NULL)
-		return first_line(text);
-	e = found + strcspn(found, "\r\n");
-	if (e - found > 200)
-		e = found + 200;
-	return xstrndup(found, (size_t)(e - found));
+	return found != NULL ? line_at(found) : first_line(text);
 }
 
 /* The entry of `memo`, or NULL; lock held. */
