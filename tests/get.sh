@@ -118,14 +118,14 @@ end
 begin "the first FreeCAD part of a fresh cache starts FreeCAD once: its run tells the version"
 if need freecad; then
 	# each start says what it was for; while fc-no-report exists, the job
-	# file loses version_out, as from a driver that reports nothing
+	# file loses report_version, as from a driver that reports nothing
 	cat >"$TMP/bin/fc-starts" <<EOF
 #!/bin/sh
 if [ -n "\$PARTSFS_VERSION" ]; then echo query >>"$TMP/fc-starts.log"; fi
 if [ -n "\$PARTSFS_JOB" ]; then
 	echo job >>"$TMP/fc-starts.log"
 	if [ -e "$TMP/fc-no-report" ]; then
-		python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j.pop("version_out"); json.dump(j, open(sys.argv[1], "w"))' "\$PARTSFS_JOB"
+		python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j.pop("report_version"); json.dump(j, open(sys.argv[1], "w"))' "\$PARTSFS_JOB"
 	fi
 fi
 exec /usr/bin/freecadcmd "\$@"

@@ -1599,6 +1599,69 @@ real_freecad_answers_its_version_query_as_its_runs_report_it(void)
 	rig_close(&r);
 }
 
+/* Which FreeCAD a run used is what the driver says before the library's
+ * module loads: a function that writes the report file or a marked line
+ * of its own changes nothing, and one that floods stderr past what is
+ * kept leaves no report at all (the version is then asked), never its
+ * own.  (The stand-in FreeCAD's version is 0.99.0.) */
+static void
+a_freecad_function_cannot_choose_the_version_its_run_reports(void)
+{
+	static const char *const hostile[] = {
+	    /* the report file, and a marked line after the driver's */
+	    "import sys\n\n\ndef f(params, document):\n"
+	    "    with open('freecad-version.txt', 'w') as fh:\n"
+	    "        fh.write('FreeCAD 9.9.9 forged\\n')\n"
+	    "    sys.stderr.write('" VERSION_MARK "FreeCAD 9.9.9 forged\\n')\n"
+	    "    document.addObject('Part::Box', 'box')\n",
+	    /* stderr flooded, then a marked line: the driver's is lost */
+	    "import sys\n\n\ndef f(params, document):\n"
+	    "    sys.stderr.write(('x' * 1000 + '\\n') * 200)\n"
+	    "    sys.stderr.write('" VERSION_MARK "FreeCAD 9.9.9 forged\\n')\n"
+	    "    document.addObject('Part::Box', 'box')\n",
+	};
+	static const char *const want[] = { "FreeCAD 0.99.0 stand-in\n", NULL };
+	struct rig r;
+	struct engine_failure f;
+	char *path, *scratch = NULL, *got;
+
+	for (size_t i = 0; i < PF_ARRAY_LEN(hostile); i++) {
+		path = k_path("h", "step");
+		rig_open(&r, FAKE_FREECAD, NULL);
+		tap_write(r.dir, "freecad/c/m.py", hostile[i]);
+		CHECK_MSG(make(&r, path, &f, &scratch, NULL) == 0, "%s\n%s",
+		    f.summary, f.stderr_tail);
+		got = freecad_report(scratch);
+		if (want[i] == NULL)
+			CHECK_MSG(got == NULL, "case %zu: reported [%s]", i, got);
+		else
+			CHECK_STR(got, want[i]);
+		free(got);
+		engine_failure_clear(&f);
+		free(scratch);
+		free(path);
+		rig_close(&r);
+	}
+	/* a failure's report has the engine's lines, not the driver's mark;
+	 * its run still says which FreeCAD failed */
+	path = k_path("e", "step");
+	scratch = NULL;
+	rig_open(&r, FAKE_FREECAD, NULL);
+	tap_write(r.dir, "freecad/c/m.py", "def f(params, document):\n"
+	    "    raise ValueError('no such screw')\n");
+	CHECK(make(&r, path, &f, &scratch, NULL) == -EIO);
+	CHECK_CONTAINS(f.stderr_tail, "no such screw");
+	CHECK_MSG(strstr(f.stderr_tail, VERSION_MARK) == NULL, "%s",
+	    f.stderr_tail);
+	got = freecad_report(scratch);
+	CHECK_STR(got, "FreeCAD 0.99.0 stand-in\n");
+	free(got);
+	engine_failure_clear(&f);
+	free(scratch);
+	free(path);
+	rig_close(&r);
+}
+
 static void
 skipped(void)
 {
@@ -1633,6 +1696,7 @@ main(void)
 		TAP_CASE(a_glb_is_converted_from_the_engine_stl),
 		TAP_CASE(the_version_a_freecad_run_reports_is_read_only_from_its_own_short_file),
 		TAP_CASE(real_freecad_answers_its_version_query_as_its_runs_report_it),
+		TAP_CASE(a_freecad_function_cannot_choose_the_version_its_run_reports),
 	};
 	char *names[PF_ARRAY_LEN(cases)] = { NULL };
 	int rc;

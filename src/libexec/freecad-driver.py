@@ -11,9 +11,10 @@
 # The job file holds: module_file, module_dir, function, params (every
 # collected parameter, lengths in mm, plus "name", the label), label,
 # format ("step", "stl", "off" or "3mf") and output (the file to write,
-# named with the format's extension); and version_out, optional: a file to
-# write FreeCAD's version line into (as PARTSFS_VERSION prints it after
-# its mark) once FreeCAD has loaded.
+# named with the format's extension); and report_version, optional: when
+# true, FreeCAD's version line is written to stderr after the mark, as
+# PARTSFS_VERSION prints it, once FreeCAD has loaded and before the
+# library's module is.
 # Exit status 0 when the output was written, 1 otherwise (with the reason
 # on stderr).
 
@@ -103,11 +104,12 @@ def main():
     with open(os.environ["PARTSFS_JOB"], encoding="utf-8") as f:
         job = json.load(f)
     import FreeCAD
-    if job.get("version_out"):
-        # the version this run used: partsfs keys the part with it and
-        # needs no query of its own on a fresh cache
-        with open(job["version_out"], "w", encoding="utf-8") as f:
-            f.write(version_line() + "\n")
+    if job.get("report_version"):
+        # the version this run used, before any code of the library runs
+        # (partsfs takes the first marked line of stderr): partsfs keys
+        # the part with it and needs no query of its own on a fresh cache
+        sys.stderr.write("partsfs-version: " + version_line() + "\n")
+        sys.stderr.flush()
     try:
         # BOLTS modules may import the GUI module; it exists headless.
         import FreeCADGui  # noqa: F401

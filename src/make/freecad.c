@@ -1,26 +1,100 @@
 /* freecad.c -- the freecad executor: a job file for our driver script,
  * which runs the BOLTS function under freecadcmd and exports its shapes,
- * and writes the FreeCAD version it ran beside them. */
+ * and says on stderr which FreeCAD it ran before the function runs. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "partsfs/make/engine.h"
 #include "partsfs/make/freecad.h"
+#include "partsfs/make/version.h"
 
-/* The file of the scratch directory the driver writes its version line
- * into (what it prints alone with PARTSFS_VERSION set). */
+/* The file of the scratch directory partsfs writes the run's version line
+ * into once the run is over (what the driver prints alone with
+ * PARTSFS_VERSION set). */
 #define VERSION_REPORT "freecad-version.txt"
+
+/* Does this line of stderr begin with the driver's version mark? */
+static bool
+marked(const char *line, size_t len)
+{
+	size_t n = strlen(VERSION_MARK);
+
+	return len >= n && memcmp(line, VERSION_MARK, n) == 0;
+}
+
+/* The mark's line is not the engine's to report. */
+static bool
+keep_line(const char *line, size_t len)
+{
+	return !marked(line, len);
+}
+
+/*
+ * The version the driver wrote on stderr: the rest of the first marked
+ * line, taken only when stderr was kept whole.  The driver writes it
+ * before the library's module is loaded, so no code of the library can
+ * come before it; a stderr flooded past what is kept may have lost it,
+ * and then the run reports nothing (the version is asked instead).
+ */
+static int
+take_version(void *arg, const char *text, bool whole, double elapsed,
+    int r, struct engine_failure *fail)
+{
+	char **version = arg;
+
+	(void)elapsed;
+	(void)fail;
+	for (const char *s = text; whole && s != NULL && *s != '\0'; ) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+		if (marked(s, len)) {
+			size_t n = strlen(VERSION_MARK);
+			*version = xstrndup(s + n, len - n > 200 ? 200 : len - n);
+			break;
+		}
+		s = nl != NULL ? nl + 1 : NULL;
+	}
+	return r;
+}
+
+/* Leave the report of the run in `scratch`: what the engine left under
+ * its name removed (it ended: nothing of it runs), then `version` written
+ * by partsfs when there is one. */
+static void
+write_report(const char *scratch, const char *version)
+{
+	char *path = xasprintf("%s/" VERSION_REPORT, scratch);
+	char *line;
+
+	if (unlink(path) == -1 && errno != ENOENT) {
+		free(path);
+		return;
+	}
+	if (version != NULL) {
+		line = xasprintf("%s\n", version);
+		engine_write_file(path, line, strlen(line));
+		free(line);
+	}
+	free(path);
+}
 
 int
 freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail)
 {
 	char *jobfile = xasprintf("%s/job.json", scratch);
-	char *report = xasprintf("%s/" VERSION_REPORT, scratch);
 	char *script_dir = xstrdup(p->script);
+	char *version = NULL;
+	const struct engine_judge judge = {
+		.keep = keep_line,
+		.verdict = take_version,
+		.arg = &version,
+	};
 	const char *argv[4];
 	char *text;
 	json_t *job, *params;
@@ -31,7 +105,7 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	*strrchr(script_dir, '/') = '\0';
 	params = json_deep_copy(p->params);
 	json_object_set_new(params, "name", json_string(p->label));
-	job = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s}",
+	job = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:b}",
 	    "module_file", p->script,
 	    "module_dir", script_dir,
 	    "function", p->entry,
@@ -39,7 +113,7 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	    "label", p->label,
 	    "format", format_ext(p->native),
 	    "output", output,
-	    "version_out", report);
+	    "report_version", 1);
 	text = json_dumps(job, JSON_INDENT(2));
 	json_decref(job);
 	if ((r = engine_write_file(jobfile, text, strlen(text))) != 0) {
@@ -55,14 +129,15 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	engine_view_init(&vw, env->root, scratch);
 	engine_view_add(&vw, p->program);
 	engine_view_add(&vw, env->conf->freecad_driver);
-	r = engine_run(env->conf, env->sandbox, &vw.view, "freecad", argv, &ev,
-	    scratch, p->native, output, fail);
+	r = engine_run_judged(env->conf, env->sandbox, &vw.view, "freecad",
+	    argv, &ev, scratch, p->native, output, &judge, fail);
+	write_report(scratch, version);
 	engine_view_free(&vw);
 	engine_env_free(&ev);
 out:
+	free(version);
 	free(text);
 	free(jobfile);
-	free(report);
 	free(script_dir);
 	return r;
 }

@@ -11,10 +11,13 @@
  * function as JSON data in the job file, never as code. */
 int freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail);
-/* What the driver of a run in `scratch` wrote of the FreeCAD it ran (the
- * line its version query prints), or NULL when it wrote nothing (it
- * failed before FreeCAD loaded), wrote more than 255 bytes, or left a
- * link or something else that cannot be read.  Caller frees. */
+/* The version line of the FreeCAD a run in `scratch` ran (what its
+ * version query answers), as freecad_run left it there from the first
+ * marked line of the run's stderr, which the driver writes before any
+ * code of the library runs; NULL when there is none (the run failed
+ * before FreeCAD loaded, or its stderr was flooded past what is kept),
+ * or when the file is more than 255 bytes, a link, or something else
+ * that cannot be read.  Caller frees. */
 char *freecad_report(const char *scratch);
 
 #endif
