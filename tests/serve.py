@@ -573,6 +573,46 @@ def a_full_queue_of_parts_is_503_with_retry_after():
 
 
 @test
+def the_connection_limit_is_of_the_server_not_of_each_thread():
+    # serve.connections 200 over eight threads, 200 connections at once:
+    # all answered.  With the limit divided among the threads (25 each),
+    # a thread that accepted a burst beyond its share refused the rest,
+    # far below the limit
+    srv = fake_server("limit200", conf_extra="serve:\n  connections: 200\n"
+                      "  threads: 8\n")
+    got = raw_get(srv.port, ["/files/"] * 200)
+    bad = [g[0] for g in got if g[0] != 200]
+    eq(len(bad), 0, "not 200: %r" % bad[:10])
+    # serve.connections 6 over four threads: six connections held open
+    # (each answered once, so surely accepted and counted, whichever
+    # thread took it) are all served; a seventh is refused
+    srv = fake_server("limit", conf_extra="serve:\n  connections: 6\n"
+                      "  threads: 4\n")
+    held = []
+    try:
+        for i in range(6):
+            c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                           timeout=30 * SLOW)
+            c.request("GET", "/files/")
+            r = c.getresponse()
+            r.read()
+            eq(r.status, 200, "held connection %d" % (i + 1))
+            held.append(c)
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.settimeout(5 * SLOW)
+        try:
+            s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = s.recv(100)
+        except OSError:
+            got = b""
+        eq(got, b"", "a seventh connection")
+        s.close()
+    finally:
+        for h in held:
+            h.close()
+
+
+@test
 def connections_beyond_per_ip_are_refused():
     srv = fake_server("perip", conf_extra="serve:\n  per-ip: 2\n")
     # two connections the server has surely accepted and counted (each

@@ -6,9 +6,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ struct http_daemon {
 	/* under lock */
 	struct hconn *conns;
 	size_t nconns;
+	size_t limit;                  /* connections at once (admit) */
 	struct http_req *waiting;      /* suspended requests */
 	size_t nwaiting;
 	struct timer *timers;          /* soonest first */
@@ -401,6 +404,31 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	http_req_unref(r);
 }
 
+/*
+ * Whether a new connection may come in: fewer than the limit are open.
+ * libmicrohttpd divides its own limit among the threads of its pool, and
+ * which thread accepts a connection is a race that one thread may win
+ * most of the time (on a busy machine, 768 of 1000 connections at once),
+ * so that it refused connections far below the limit; each thread may now
+ * hold the whole limit, and the limit is kept here, over all threads.
+ * Connections the threads accept at the very same moment all count the
+ * ones open before them: a few more than the limit (fewer than the
+ * threads) may be open for that moment.
+ */
+static enum MHD_Result
+admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_daemon *d = cls;
+	bool room;
+
+	(void)addr;
+	(void)addrlen;
+	pthread_mutex_lock(&d->lock);
+	room = d->nconns < d->limit;
+	pthread_mutex_unlock(&d->lock);
+	return room ? MHD_YES : MHD_NO;
+}
+
 static void
 notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
@@ -526,6 +554,16 @@ resolve(const char *addr, struct addrinfo **res, struct perr *e)
 	return 0;
 }
 
+/* libmicrohttpd's limit: `connections` for each thread of the pool (it
+ * gives each thread its share of what it is told), at most UINT_MAX. */
+static unsigned
+pool_limit(int connections, unsigned threads)
+{
+	uint64_t n = (uint64_t)connections * (threads > 1 ? threads : 1);
+
+	return n > UINT_MAX ? UINT_MAX : (unsigned)n;
+}
+
 struct http_daemon *
 http_start(const char *addr, const struct http_site *site,
     const struct http_limits *lim, struct perr *e)
@@ -553,12 +591,13 @@ http_start(const char *addr, const struct http_site *site,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, d,
+	d->limit = (size_t)lim->connections;
+	d->mhd = MHD_start_daemon(flags, 0, admit, d, answer, d,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, d,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_conn, d,
 	    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->connections,
+	    MHD_OPTION_CONNECTION_LIMIT, pool_limit(lim->connections, threads),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)lim->per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(lim->timeout + 0.999),
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
