@@ -704,9 +704,7 @@ class Hand:
             self.job = {"module_file": self.script,
                         "module_dir": os.path.dirname(self.script),
                         "function": gen["function"], "params": params,
-                        "label": d["label"]["nice"], "format": self.fmt,
-                        # as partsfs asks: the version on stderr first
-                        "report_version": True}
+                        "label": d["label"]["nice"], "format": self.fmt}
         else:
             raise RuntimeError("%s: executor %s" % (path, self.executor))
         if self.program is None:

@@ -572,6 +572,35 @@ def a_full_queue_of_parts_is_503_with_retry_after():
     check("serve.queue" in json.loads(body)["detail"], "detail")
 
 
+def hold_connections(srv, n):
+    """n connections the server has surely accepted and counted, whichever
+    thread took each: each answered once (200), and kept open."""
+    held = []
+    for i in range(n):
+        c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                       timeout=30 * SLOW)
+        c.request("GET", "/files/")
+        r = c.getresponse()
+        r.read()
+        eq(r.status, 200, "held connection %d's request" % (i + 1))
+        held.append(c)
+    return held
+
+
+def answer_of_one_more(srv):
+    """The first bytes the server answers a new connection's request
+    with: b"" when it closed the connection unanswered."""
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.settimeout(5 * SLOW)
+    try:
+        s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        return s.recv(100)
+    except OSError:
+        return b""
+    finally:
+        s.close()
+
+
 @test
 def the_connection_limit_is_of_the_server_not_of_each_thread():
     # serve.connections 200 over eight threads, 200 connections at once:
@@ -588,25 +617,9 @@ def the_connection_limit_is_of_the_server_not_of_each_thread():
     # thread took it) are all served; a seventh is refused
     srv = fake_server("limit", conf_extra="serve:\n  connections: 6\n"
                       "  threads: 4\n")
-    held = []
+    held = hold_connections(srv, 6)
     try:
-        for i in range(6):
-            c = http.client.HTTPConnection("127.0.0.1", srv.port,
-                                           timeout=30 * SLOW)
-            c.request("GET", "/files/")
-            r = c.getresponse()
-            r.read()
-            eq(r.status, 200, "held connection %d" % (i + 1))
-            held.append(c)
-        s = socket.create_connection(("127.0.0.1", srv.port))
-        s.settimeout(5 * SLOW)
-        try:
-            s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
-            got = s.recv(100)
-        except OSError:
-            got = b""
-        eq(got, b"", "a seventh connection")
-        s.close()
+        eq(answer_of_one_more(srv), b"", "a seventh connection")
     finally:
         for h in held:
             h.close()
@@ -618,24 +631,8 @@ def connections_beyond_per_ip_are_refused():
     # two connections the server has surely accepted and counted (each
     # answered once, and kept open): with a pool of threads accepting,
     # three connections made at once may be counted in any order
-    held = []
-    for _ in range(2):
-        c = http.client.HTTPConnection("127.0.0.1", srv.port,
-                                       timeout=30 * SLOW)
-        c.request("GET", "/files/")
-        r = c.getresponse()
-        r.read()
-        eq(r.status, 200, "a held connection's request")
-        held.append(c)
-    s = socket.create_connection(("127.0.0.1", srv.port))
-    s.settimeout(5)
-    try:
-        s.sendall(b"GET /files/ HTTP/1.1\r\nHost: x\r\n\r\n")
-        got = s.recv(100)
-    except OSError:
-        got = b""
-    eq(got, b"", "a third connection from the address")
-    s.close()
+    held = hold_connections(srv, 2)
+    eq(answer_of_one_more(srv), b"", "a third connection from the address")
     for h in held:
         h.close()
 

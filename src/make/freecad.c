@@ -18,28 +18,22 @@
  * PARTSFS_VERSION set). */
 #define VERSION_REPORT "freecad-version.txt"
 
-/* Does this line of stderr begin with the driver's version mark? */
-static bool
-marked(const char *line, size_t len)
-{
-	size_t n = strlen(VERSION_MARK);
-
-	return len >= n && memcmp(line, VERSION_MARK, n) == 0;
-}
-
-/* The mark's line is not the engine's to report. */
+/* A line of stderr that is the driver's version mark is not the engine's
+ * to report. */
 static bool
 keep_line(const char *line, size_t len)
 {
-	return !marked(line, len);
+	size_t n = strlen(VERSION_MARK);
+
+	return len < n || memcmp(line, VERSION_MARK, n) != 0;
 }
 
 /*
- * The version the driver wrote on stderr: the rest of the first marked
- * line, taken only when stderr was kept whole.  The driver writes it
- * before the library's module is loaded, so no code of the library can
- * come before it; a stderr flooded past what is kept may have lost it,
- * and then the run reports nothing (the version is asked instead).
+ * The version the driver wrote on stderr (version_marked), taken only
+ * when stderr was kept whole.  The driver writes it before the library's
+ * module is loaded, so no code of the library can come before it; a
+ * stderr flooded past what is kept may have lost it, and then the run
+ * reports nothing (the version is asked instead).
  */
 static int
 take_version(void *arg, const char *text, bool whole, double elapsed,
@@ -49,16 +43,8 @@ take_version(void *arg, const char *text, bool whole, double elapsed,
 
 	(void)elapsed;
 	(void)fail;
-	for (const char *s = text; whole && s != NULL && *s != '\0'; ) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
-		if (marked(s, len)) {
-			size_t n = strlen(VERSION_MARK);
-			*version = xstrndup(s + n, len - n > 200 ? 200 : len - n);
-			break;
-		}
-		s = nl != NULL ? nl + 1 : NULL;
-	}
+	if (whole)
+		*version = version_marked(text);
 	return r;
 }
 
@@ -113,7 +99,9 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	    "label", p->label,
 	    "format", format_ext(p->native),
 	    "output", output,
-	    "report_version", 1);
+	    /* asked only of the first run of a FreeCAD the cache does
+	     * not know (plan_version_reported reads it then) */
+	    "report_version", p->version_pending);
 	text = json_dumps(job, JSON_INDENT(2));
 	json_decref(job);
 	if ((r = engine_write_file(jobfile, text, strlen(text))) != 0) {
@@ -130,8 +118,10 @@ freecad_run(const struct exec_env *env, const struct plan *p,
 	engine_view_add(&vw, p->program);
 	engine_view_add(&vw, env->conf->freecad_driver);
 	r = engine_run_judged(env->conf, env->sandbox, &vw.view, "freecad",
-	    argv, &ev, scratch, p->native, output, &judge, fail);
-	write_report(scratch, version);
+	    argv, &ev, scratch, p->native, output,
+	    p->version_pending ? &judge : NULL, fail);
+	if (p->version_pending)
+		write_report(scratch, version);
 	engine_view_free(&vw);
 	engine_env_free(&ev);
 out:

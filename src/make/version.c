@@ -186,20 +186,27 @@ first_line(const char *text)
 	return line_at(text + strspn(text, "\r\n \t"));
 }
 
-/* The rest of the last line of `text` that begins with VERSION_MARK,
- * else its first non-blank line. */
+char *
+version_marked(const char *text)
+{
+	size_t n = strlen(VERSION_MARK);
+
+	for (const char *s = text; s != NULL; s = strchr(s, '\n')) {
+		if (*s == '\n')
+			s++;
+		if (strncmp(s, VERSION_MARK, n) == 0)
+			return line_at(s + n);
+	}
+	return NULL;
+}
+
+/* The marked line of `text`, else its first non-blank line. */
 static char *
 marked_line(const char *text)
 {
-	size_t n = strlen(VERSION_MARK);
-	const char *found = NULL, *e;
+	char *s = version_marked(text);
 
-	for (const char *s = text; s != NULL && *s != '\0';
-	    s = (e = strchr(s, '\n')) != NULL ? e + 1 : NULL) {
-		if (strncmp(s, VERSION_MARK, n) == 0)
-			found = s + n;
-	}
-	return found != NULL ? line_at(found) : first_line(text);
+	return s != NULL ? s : first_line(text);
 }
 
 /* The entry of `memo`, or NULL; lock held. */

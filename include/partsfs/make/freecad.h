@@ -12,9 +12,10 @@
 int freecad_run(const struct exec_env *env, const struct plan *p,
     const char *scratch, const char *output, struct engine_failure *fail);
 /* The version line of the FreeCAD a run in `scratch` ran (what its
- * version query answers), as freecad_run left it there from the first
- * marked line of the run's stderr, which the driver writes before any
- * code of the library runs; NULL when there is none (the run failed
+ * version query answers), as freecad_run left it there for a plan whose
+ * version was pending, from the first marked line of the run's stderr,
+ * which the driver writes before any code of the library runs; NULL when
+ * there is none (the version was not pending, the run failed
  * before FreeCAD loaded, or its stderr was flooded past what is kept),
  * or when the file is more than 255 bytes, a link, or something else
  * that cannot be read.  Caller frees. */

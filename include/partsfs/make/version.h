@@ -57,6 +57,10 @@ char *version_lookup(struct versions *v, struct cache *cache,
     struct sandbox *sb, const char *program, char *const *argv,
     const char *extra_env, unsigned flags, bool *unknown);
 
+/* The rest of the first line of `text` that begins with VERSION_MARK (at
+ * most 200 bytes of it), or NULL when no line does.  Caller frees. */
+char *version_marked(const char *text);
+
 /*
  * The version an engine's own run reported (`report`: what the run wrote,
  * the same text its version query prints first), remembered as the
