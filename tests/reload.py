@@ -219,6 +219,37 @@ def a_database_directory_made_after_mounting_is_watched():
         m.unmount()
 
 
+@test
+def a_rescan_that_finds_nothing_changed_still_follows_linked_files():
+    # data/c1.blt links to shared/c1.blt: its edits are events of
+    # shared/, known to be c1's by the index of the collections' files.
+    # A change of the root's mode makes the watcher look at every file
+    # again (a rescan, as after lost events); when nothing changed, the
+    # index must still be there for the next edit of the linked file.
+    lib = library("rescanlink")
+    shared = os.path.join(lib, "shared")
+    os.makedirs(shared)
+    os.rename(os.path.join(lib, "data", "c1.blt"),
+              os.path.join(shared, "c1.blt"))
+    os.symlink("../shared/c1.blt", os.path.join(lib, "data", "c1.blt"))
+    time.sleep(0.05)
+    m = Mount(lib, "debug")
+    try:
+        check("c1_rod" in os.listdir(m.path("c1")), "the linked .blt")
+        os.chmod(lib, os.stat(lib).st_mode)
+        wait_until(lambda: "library not reloaded: no collection changed"
+                   in m.log(), "the rescan", 5 * SLOW)
+        seen = len(reloads(m))
+        with open(os.path.join(shared, "c1.blt"), "w") as f:
+            f.write(collection("c1", ("rod", "after")))
+        _, read_again, line = next_reload(m, seen)
+        eq(read_again, 1, "collections read again: " + line)
+        check("c1_after" in os.listdir(m.path("c1")),
+              "the edit of the linked file after the rescan")
+    finally:
+        m.unmount()
+
+
 def max_queued_events():
     try:
         with open("/proc/sys/fs/inotify/max_queued_events") as f:

@@ -736,9 +736,11 @@ same_collections(const struct library *old, const struct library *fresh)
 
 /*
  * Load the library again, looking at the files of the collections marked
- * dirty (every collection's when `all`), and make it the core's.  true
- * when a collection read now changed before its files were watched: it
- * is marked dirty, for a reload soon.
+ * dirty (every collection's when `all`, after a rewatch), and make it the
+ * core's.  When `all`, the index of the collections' files is made again
+ * whatever comes of it (a rewatch emptied it).  true when a collection
+ * read now changed before its files were watched: it is marked dirty, for
+ * a reload soon.
  */
 static bool
 reload(struct reload *w, bool all)
@@ -769,16 +771,20 @@ reload(struct reload *w, bool all)
 		    e.msg);
 		core_library_error(core, msg);
 		free(msg);
+		/* after a rewatch, the index of the collections' files is
+		 * empty: the snapshot still served fills it */
+		again = all && rebuild_index(w, old);
 		library_unref(old);
-		return false;
+		return again;
 	}
 	if (nread == 0 && same_collections(old, fresh)) {
 		/* what changed was no file of a collection */
 		log_debug("library not reloaded: no collection changed "
 		    "(%.1f ms)", (double)(now_ns() - t0) / 1e6);
+		again = all && rebuild_index(w, old);
 		library_unref(fresh);
 		library_unref(old);
-		return false;
+		return again;
 	}
 	colls = xcalloc(old->ncolls + fresh->ncolls + 1, sizeof *colls);
 	/*
