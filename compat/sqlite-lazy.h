@@ -33,6 +33,7 @@
 	X(sqlite3_exec) \
 	X(sqlite3_extended_errcode) \
 	X(sqlite3_extended_result_codes) \
+	X(sqlite3_file_control) \
 	X(sqlite3_finalize) \
 	X(sqlite3_get_autocommit) \
 	X(sqlite3_open_v2) \
@@ -80,6 +81,7 @@ int sqlite_lazy_load(struct perr *e);
 #define sqlite3_extended_errcode (*sqlite_lazy.sqlite3_extended_errcode)
 #define sqlite3_extended_result_codes \
 	(*sqlite_lazy.sqlite3_extended_result_codes)
+#define sqlite3_file_control (*sqlite_lazy.sqlite3_file_control)
 #define sqlite3_finalize (*sqlite_lazy.sqlite3_finalize)
 #define sqlite3_get_autocommit (*sqlite_lazy.sqlite3_get_autocommit)
 #define sqlite3_open_v2 (*sqlite_lazy.sqlite3_open_v2)

@@ -172,8 +172,9 @@ def kill_9_while_ten_jobs_run_leaves_no_engine_and_no_partial_part():
         eq(v["removed"], 0, "damaged parts after the remount")
         eq(v["checked"], m2.stats()["cache_entries"], "parts checked")
         # the dead daemon's scratch space is gone; what is left in tmp/
-        # belongs to the running one
-        left = [n for n in os.listdir(os.path.join(m2.cache, "tmp"))]
+        # belongs to the running one, but for the file of the keys' locks
+        left = [n for n in os.listdir(os.path.join(m2.cache, "tmp"))
+                if n != "keys.lock"]
         check(len([n for n in left if n.startswith("proc-")]) <= 1 and
               not [n for n in left if not n.startswith("proc-")],
               "left in the cache's tmp/: %s" % left)
@@ -366,8 +367,9 @@ def index_damaged_then(damage, what):
         wait_until(lambda: pending_zero(m), "jobs ahead of readers")
     finally:
         m.unmount()
-    check(not os.path.exists(os.path.join(cache, "index.sqlite-wal")),
-          "the index's WAL outlived the mount")
+    wal = os.path.join(cache, "index.sqlite-wal")
+    check(not os.path.exists(wal) or os.path.getsize(wal) == 0,
+          "the index's WAL kept frames past the mount")
     damage(os.path.join(cache, "index.sqlite"))
     runs = count_lines(counter)
     m = Mount(lib, "jobs=1", cache=cache)

@@ -1842,7 +1842,8 @@ def unmounting_while_jobs_run_exits_cleanly_and_leaves_no_engine():
         check(not alive(int(pid)), "engine %s left running" % pid)
     out = partsctl("cache", "--cache", m.cache, "verify", "--json")
     eq(json.loads(out)["removed"], 0, "damaged entries")
-    left = [d for d in os.listdir(os.path.join(m.cache, "tmp"))]
+    left = [d for d in os.listdir(os.path.join(m.cache, "tmp"))
+            if d != "keys.lock"]
     eq(left, [], "scratch space left")
 
 

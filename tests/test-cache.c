@@ -2032,6 +2032,52 @@ the_wal_stays_small_however_many_parts_are_published(void)
 	cache_close(c);
 }
 
+/* The inode number of `dir`'s index file with `suffix`, 0 when none. */
+static ino_t
+index_ino(const char *dir, const char *suffix)
+{
+	char *path = xasprintf("%s/index.sqlite%s", dir, suffix);
+	struct stat st;
+	ino_t ino = 0;
+
+	if (stat(path, &st) == 0)
+		ino = st.st_ino;
+	free(path);
+	return ino;
+}
+
+static void
+the_last_close_empties_the_wal_and_the_next_open_creates_no_files(void)
+{
+	const char *dir = tap_tmpdir();
+	ino_t wal, shm;
+	struct cache *c;
+	struct perr e;
+
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "first", 1, &e), 0);
+	CHECK(wal_size(dir) > 0);
+	cache_close(c);
+	/* the frames are in the main file; the two files stay */
+	CHECK_INT(wal_size(dir), 0);
+	CHECK((wal = index_ino(dir, "-wal")) != 0);
+	CHECK((shm = index_ino(dir, "-shm")) != 0);
+	/* and the next process writes to them, creating nothing */
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(publish(c, "second", 1, &e), 0);
+	CHECK(index_ino(dir, "-wal") == wal);
+	CHECK(index_ino(dir, "-shm") == shm);
+	cache_close(c);
+	CHECK_INT(wal_size(dir), 0);
+	c = cache_open(dir, NO_LIMIT, 60, &e);
+	CHECK(c != NULL);
+	CHECK_INT(present(c, "first"), 1);
+	CHECK_INT(present(c, "second"), 1);
+	cache_close(c);
+}
+
 static void
 the_limit_bounds_the_disk_space_of_blobs_and_index(void)
 {
@@ -3011,6 +3057,7 @@ TAP_MAIN(
 	TAP_CASE(a_part_larger_than_the_limit_is_kept_alone),
 	TAP_CASE(prune_evicts_to_a_smaller_limit_and_drops_expired_failures),
 	TAP_CASE(the_wal_stays_small_however_many_parts_are_published),
+	TAP_CASE(the_last_close_empties_the_wal_and_the_next_open_creates_no_files),
 	TAP_CASE(the_limit_bounds_the_disk_space_of_blobs_and_index),
 	TAP_CASE(a_failure_is_reported_until_its_ttl_has_passed),
 	TAP_CASE(a_timeout_is_reported_under_its_own_limit_or_a_shorter_one),

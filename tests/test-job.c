@@ -502,6 +502,22 @@ stopping_the_pool_fails_queued_and_new_jobs_without_running_them(void)
 	rig_close(&r);
 }
 
+/* What another process making the part of `key` holds: the write lock
+ * of its open file description on the byte of tmp/keys.lock (open as
+ * `fd`) whose offset the key's first 15 hex digits give.  0 or -1. */
+static int
+key_byte_lock(int fd, const struct cache_key *key)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_len = 1 };
+	char digits[16];
+
+	memcpy(digits, key->hex, 15);
+	digits[15] = '\0';
+	fl.l_start = (off_t)strtoull(digits, NULL, 16);
+	return fcntl(fd, F_OFD_SETLKW, &fl);
+}
+
 static void
 no_engine_starts_once_the_pool_has_stopped(void)
 {
@@ -520,9 +536,9 @@ no_engine_starts_once_the_pool_has_stopped(void)
 	plan_box(&r, PAIRS("mode", "hang", "counter", r.counter), &p);
 	/* the job's worker waits for the key, which another process (here:
 	 * this one, on a descriptor of its own) holds */
-	lock = xasprintf("%s/tmp/key-%s.lock", cache_dir(r.cache), p.key.hex);
+	lock = xasprintf("%s/tmp/keys.lock", cache_dir(r.cache));
 	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
-	    flock(fd, LOCK_EX) != 0)
+	    key_byte_lock(fd, &p.key) != 0)
 		pf_fatal("%s: %s", lock, strerror(errno));
 	j = jobs_submit(r.jobs, &p, false);
 	wait_state(j, JOB_RUNNING);

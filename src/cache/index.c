@@ -472,7 +472,7 @@ index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 {
 	sqlite3_stmt *s;
 	struct stat st;
-	int rc, flags;
+	int rc, flags, persist;
 	int64_t ntables;
 
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -499,10 +499,16 @@ index_open(struct cache *c, bool *reindex, struct buf *why, struct perr *e)
 		c->index_dev = st.st_dev;
 		c->index_ino = st.st_ino;
 	}
-	/* The WAL is checkpointed and removed when the last process closes
-	 * the index (sqlite's default), so that the main file is whole on
-	 * its own: keeping it would hide damage to the main file behind the
-	 * old frames it still holds. */
+	/* The WAL is checkpointed when the last process closes the index
+	 * (sqlite's default), so that the main file is whole on its own:
+	 * frames kept would hide damage to the main file.  The emptied WAL
+	 * and the shared-memory file stay (truncated to nothing by the
+	 * journal_size_limit, which sqlite applies at that close), so that
+	 * the next process does not create both again: a file created costs
+	 * up to several hundred microseconds on a file system without a
+	 * journal that has deleted many (bench/get.py T1). */
+	persist = 1;
+	sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 
 	if ((s = stmt(c, S_TABLES)) == NULL)
 		return index_error(c, sqlite3_extended_errcode(c->db), why, e);

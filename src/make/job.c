@@ -295,55 +295,53 @@ keep_result(struct jobs *jobs, struct job *j, int r,
 
 /*
  * One job per key across processes sharing the cache (partsctl get and a
- * mount, or several gets): a lock file per key in the cache's scratch
- * area.  Within a process, the job table already does this with condition
- * variables; here the other party is another process, whose progress can
- * only be learnt by trying the lock, so the wait retries every 25 ms (and
- * gives up when we stop).  The holder unlinks the file before releasing
- * it, so a waiter that locked a file already unlinked tries again.
+ * mount, or several gets): a write lock of an open file description
+ * (F_OFD_SETLK) on one byte of the cache's tmp/keys.lock, the byte whose
+ * offset the first 15 hex digits of the key give.  Within a process, the
+ * job table already does this with condition variables; here the other
+ * party is another process, whose progress can only be learnt by trying
+ * the lock, so the wait retries every 25 ms (and gives up when we stop).
+ * The lock goes with the descriptor, also when its process dies.  One
+ * file for every key, not a file of each key made and removed per part:
+ * a file created costs up to several hundred microseconds on a file
+ * system without a journal that has deleted many (bench/get.py T1); two
+ * keys that share a byte (one chance in 2^60) only wait for each other.
+ * -1 without the lock: no file for it (then nothing is locked), or we
+ * stop.
  */
 static int
-key_lock(struct jobs *jobs, const struct cache_key *key, char **pathp)
+key_lock(struct jobs *jobs, const struct cache_key *key)
 {
-	char *path = xasprintf("%s/tmp/key-%s.lock", cache_dir(jobs->env.cache),
-	    key->hex);
-	struct stat a, b;
+	char *path = xasprintf("%s/tmp/keys.lock", cache_dir(jobs->env.cache));
+	char digits[16];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_len = 1 };
 	int fd;
 
-	for (;;) {
-		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-			break;
-		while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-			struct timespec ts = { 0, 25000000 };
-			if (errno != EWOULDBLOCK || stopping(jobs)) {
-				close(fd);
-				fd = -1;
-				goto out;
-			}
-			nanosleep(&ts, NULL);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	free(path);
+	if (fd == -1)
+		return -1;
+	memcpy(digits, key->hex, 15);
+	digits[15] = '\0';
+	fl.l_start = (off_t)strtoull(digits, NULL, 16);
+	while (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		struct timespec ts = { 0, 25000000 };
+		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) ||
+		    stopping(jobs)) {
+			close(fd);
+			return -1;
 		}
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			break;
-		close(fd);          /* it was unlinked meanwhile: again */
+		nanosleep(&ts, NULL);
 	}
-out:
-	if (fd == -1) {
-		free(path);
-		path = NULL;
-	}
-	*pathp = path;
 	return fd;
 }
 
 static void
-key_unlock(int fd, char *path)
+key_unlock(int fd)
 {
-	if (fd == -1)
-		return;
-	unlink(path);
-	close(fd);
-	free(path);
+	if (fd != -1)
+		close(fd);
 }
 
 /*
@@ -389,7 +387,6 @@ finish_pending(struct pending *p)
 	struct job *j = p->j;
 	enum job_state state = JOB_FAILED;
 	struct perr e = { 0 };
-	char *lockpath = NULL;
 	int lockfd = -1;
 
 	set_version(jobs, j, p->version);
@@ -406,7 +403,7 @@ finish_pending(struct pending *p)
 		j->stale = true;
 		goto done;
 	}
-	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	lockfd = key_lock(jobs, &j->plan.key);
 	if (lockfd == -1 && stopping(jobs)) {
 		j->error = xstrdup("partsfs is stopping: the part was not made");
 		j->system = true;
@@ -420,7 +417,7 @@ done:
 	engine_failure_clear(&p->fail);
 	if (p->out != NULL)
 		unlink(p->out);         /* published: moved out already */
-	key_unlock(lockfd, lockpath);
+	key_unlock(lockfd);
 	if (state == JOB_DONE && jobs->on_made != NULL)
 		jobs->on_made(jobs->on_made_arg, j->plan.path, j->blob_fd,
 		    &j->entry);
@@ -554,15 +551,12 @@ run_job(struct jobs *jobs, struct job *j)
 	struct perr e = { 0 };
 	char *scratch = NULL, *out = NULL;
 	enum job_state state = JOB_FAILED;
-	int r;
-
-	char *lockpath = NULL;
-	int lockfd;
+	int r, lockfd;
 
 	if (j->plan.version_pending && run_pending(jobs, j))
 		return;
 	/* Made in the meantime (another process, or before we were asked)? */
-	lockfd = key_lock(jobs, &j->plan.key, &lockpath);
+	lockfd = key_lock(jobs, &j->plan.key);
 	if (lockfd == -1 && stopping(jobs)) {
 		/* gave up waiting for another process's job: we stop */
 		j->error = xstrdup("partsfs is stopping: the part was not made");
@@ -575,7 +569,7 @@ run_job(struct jobs *jobs, struct job *j)
 	 * check of cache_lookup_open), is a miss: made again. */
 	if (cache_lookup_open(jobs->env.cache, &j->plan.key, &j->entry,
 	    &j->blob_fd, NULL) == 1) {
-		key_unlock(lockfd, lockpath);
+		key_unlock(lockfd);
 		if (jobs->on_made != NULL)
 			jobs->on_made(jobs->on_made_arg, j->plan.path,
 			    j->blob_fd, &j->entry);
@@ -588,7 +582,7 @@ run_job(struct jobs *jobs, struct job *j)
 		char *msg = NULL;
 		if (cache_failed(jobs->env.cache, &j->plan.key,
 		    jobs->env.conf->timeout, &msg) == 1) {
-			key_unlock(lockfd, lockpath);
+			key_unlock(lockfd);
 			j->error = msg;
 			pthread_mutex_lock(&jobs->lock);
 			finish(jobs, j, JOB_FAILED);
@@ -631,7 +625,7 @@ run_job(struct jobs *jobs, struct job *j)
 		unlink(out);
 	free(out);
 done:
-	key_unlock(lockfd, lockpath);
+	key_unlock(lockfd);
 	if (state == JOB_DONE && jobs->on_made != NULL)
 		jobs->on_made(jobs->on_made_arg, j->plan.path, j->blob_fd,
 		    &j->entry);
