@@ -3,7 +3,7 @@
 # served without loading the library, and never once anything it came from
 # has changed (library files, the engine's script, the configuration, PATH).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-plan 13
+plan 14
 
 export PARTSFS_DATADIR="$top_srcdir/src/libexec"
 export PARTSFS_LIBEXECDIR="$top_builddir"
@@ -296,6 +296,37 @@ expect_contains "$err" "$MEMO" "after the sweep"
 expect_not_contains "$err" "$FAST" "after the sweep"
 get
 expect_contains "$err" "$FAST" "the next get"
+end
+
+begin "what a path resolves to is remembered while its engine makes the part"
+# the index's part memos, counted while a get waits for a slow engine
+part_memos() {
+	python3 - "$CACHE/index.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=5)
+print(db.execute("SELECT count(*) FROM memo WHERE name LIKE "
+                 "'%resolve-part:%'").fetchone()[0])
+PY
+}
+settle
+before=$(part_memos)
+"$PARTSCTL" get "$LIB" "fake/box/size=11,seconds=3,counter=$(enc "$TMP/slow").step" \
+    -o "$TMP/slow.step" 2>/dev/null &
+pid=$!
+during=$before
+for i in $(seq 50); do
+	[ -s "$TMP/slow" ] && during=$(part_memos) && [ "$during" -gt "$before" ] && break
+	sleep 0.05
+done
+kill -0 $pid 2>/dev/null || fail "the get ended before the memo was seen"
+expect_eq "$during" "$((before + 1))" "part memos while the engine runs"
+wait $pid
+expect_eq "$?" 0 "the get"
+# the next get of the path is answered by the memo
+run "$PARTSCTL" get "$LIB" "fake/box/size=11,seconds=3,counter=$(enc "$TMP/slow").step" \
+    -o "$TMP/slow2.step"
+expect_contains "$err" "$MEMO" "the next get"
+expect_eq "$(wc -l <"$TMP/slow")" 1 "engine runs"
 end
 
 done_testing

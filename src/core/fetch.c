@@ -482,6 +482,18 @@ fetch_plan(struct fetch *f)
 	return f->planned ? &f->plan : NULL;
 }
 
+bool
+fetch_plan_copy(struct fetch *f, struct plan *out)
+{
+	bool planned;
+
+	pthread_mutex_lock(&f->lock);
+	if ((planned = f->planned))
+		plan_copy(out, &f->plan);
+	pthread_mutex_unlock(&f->lock);
+	return planned;
+}
+
 int
 fetch_replans(struct fetch *f)
 {

@@ -415,27 +415,61 @@ snap_stamp(const struct resmemo_snap *s, struct cache_key *out)
 	keyhash_final(h, out);
 }
 
-void
-resmemo_record(struct core *core, const struct resmemo_snap *before,
-    const char *path, struct fetch *f)
+struct resmemo_rec {
+	struct core *core;
+	const struct resmemo_snap *before;
+	char *path;
+	/* what was recorded, once it was */
+	bool recorded;
+	struct cache_key key;
+	char *lname, *pname;
+	json_t *lib, *part;
+};
+
+struct resmemo_rec *
+resmemo_begin(struct core *core, const struct resmemo_snap *before,
+    const char *path)
 {
-	struct cache *c = core->cache;
-	const struct conf *conf = core->conf;
-	const struct plan *p = fetch_plan(f);
-	const struct stat *st = fetch_stat(f);
-	struct cache_entry entry = { 0 }, *made = NULL;
+	struct resmemo_rec *rec;
+
+	if (before == NULL || before->racy)
+		return NULL;
+	rec = xcalloc(1, sizeof *rec);
+	rec->core = core;
+	rec->before = before;
+	rec->path = xstrdup(path);
+	return rec;
+}
+
+/* What rec recorded, forgotten (its memos in the index stay). */
+static void
+rec_clear(struct resmemo_rec *rec)
+{
+	json_decref(rec->part);
+	json_decref(rec->lib);
+	free(rec->pname);
+	free(rec->lname);
+	rec->part = rec->lib = NULL;
+	rec->pname = rec->lname = NULL;
+	rec->recorded = false;
+}
+
+/* Remember in the index that rec's path resolved to plan `p`, unless it
+ * already did (see resmemo_plan). */
+static void
+record(struct resmemo_rec *rec, const struct plan *p)
+{
+	const struct resmemo_snap *before = rec->before;
+	struct cache *c = rec->core->cache;
+	const struct conf *conf = rec->core->conf;
 	struct resmemo_snap *after, extra = { 0 };
 	struct cache_key stamp;
-	char *lname, *pname, *dirs, *save = NULL, *text;
-	json_t *lib, *part;
+	char *dirs, *save = NULL, *text;
 
-	if (before == NULL || before->racy || p == NULL)
+	if (p == NULL || p->version_pending ||
+	    (rec->recorded && strcmp(rec->key.hex, p->key.hex) == 0))
 		return;
-	if (st != NULL) {
-		entry.fmt = p->fmt;
-		entry.size = (uint64_t)st->st_size;
-		made = &entry;
-	}
+	rec_clear(rec);
 	/* the library read in between was the one snapped */
 	if ((after = resmemo_snap(before->root, conf)) == NULL)
 		return;
@@ -460,41 +494,73 @@ resmemo_record(struct core *core, const struct resmemo_snap *before,
 	if (extra.racy || extra.failed)
 		goto done;
 
-	lname = lib_name(before->root, conf);
-	pname = part_name(lname, path);
+	rec->lname = lib_name(before->root, conf);
+	rec->pname = part_name(rec->lname, rec->path);
 	snap_stamp(before, &stamp);
-	lib = memo_json(c, lname);
-	if (lib == NULL || !json_is_string(json_object_get(lib, "stamp")) ||
-	    strcmp(json_string_value(json_object_get(lib, "stamp")),
+	rec->lib = memo_json(c, rec->lname);
+	if (rec->lib == NULL ||
+	    !json_is_string(json_object_get(rec->lib, "stamp")) ||
+	    strcmp(json_string_value(json_object_get(rec->lib, "stamp")),
 	    stamp.hex) != 0) {
-		json_decref(lib);
-		lib = json_pack("{ss so}", "stamp", stamp.hex, "files",
+		json_decref(rec->lib);
+		rec->lib = json_pack("{ss so}", "stamp", stamp.hex, "files",
 		    deps_json(before->v, before->n));
-		text = json_dumps(lib, JSON_COMPACT);
-		cache_memo_set(c, lname, text);
+		text = json_dumps(rec->lib, JSON_COMPACT);
+		cache_memo_set(c, rec->lname, text);
 		free(text);
 	}
 	if (cache_memo_count(c, CACHE_MEMO_SPARE "resolve-part:") >=
 	    RESMEMO_MAX_PARTS)
 		cache_memo_drop(c, CACHE_MEMO_SPARE "resolve-part:");
-	part = json_pack("{ss ss ss so}", "library", stamp.hex, "key",
+	rec->part = json_pack("{ss ss ss so}", "library", stamp.hex, "key",
 	    p->key.hex, "PATH", env_path(), "files",
 	    deps_json(extra.v, extra.n));
-	text = json_dumps(part, JSON_COMPACT);
-	cache_memo_set(c, pname, text);
+	text = json_dumps(rec->part, JSON_COMPACT);
+	cache_memo_set(c, rec->pname, text);
 	free(text);
-	if (made != NULL)
-		fast_write(conf->cache_dir, lname, pname, lib, part, made);
-	json_decref(part);
-	json_decref(lib);
-	free(pname);
-	free(lname);
+	rec->key = p->key;
+	rec->recorded = true;
 done:
 	for (size_t i = 0; i < extra.n; i++) {
 		free(extra.v[i].path);
 		free(extra.v[i].fp);
 	}
 	free(extra.v);
+}
+
+void
+resmemo_plan(struct resmemo_rec *rec, struct fetch *f)
+{
+	struct plan p = { 0 };
+
+	if (rec == NULL || !fetch_plan_copy(f, &p))
+		return;
+	record(rec, &p);
+	plan_clear(&p);
+}
+
+void
+resmemo_end(struct resmemo_rec *rec, struct fetch *f)
+{
+	const struct plan *p;
+	const struct stat *st;
+	struct cache_entry made = { 0 };
+
+	if (rec == NULL)
+		return;
+	if (f != NULL && (p = fetch_plan(f)) != NULL) {
+		/* (planned again meanwhile, or its key known only now) */
+		record(rec, p);
+		if (rec->recorded && (st = fetch_stat(f)) != NULL) {
+			made.fmt = p->fmt;
+			made.size = (uint64_t)st->st_size;
+			fast_write(rec->core->conf->cache_dir, rec->lname,
+			    rec->pname, rec->lib, rec->part, &made);
+		}
+	}
+	rec_clear(rec);
+	free(rec->path);
+	free(rec);
 }
 
 /*

@@ -503,6 +503,7 @@ cmd_get(int argc, char **argv)
 	struct library *lib = NULL;
 	struct fetch *f = NULL;
 	struct resmemo_snap *snap = NULL;
+	struct resmemo_rec *rec = NULL;
 	struct cache *opened;
 	struct conf *conf;
 	char *real;
@@ -587,6 +588,11 @@ cmd_get(int argc, char **argv)
 	/* the plan is kept for the memo: the next get of this path need not
 	 * load the library */
 	core_fetch(core, &node, FETCH_PLAN, NULL, NULL, &f);
+	/* while its engine runs (on a thread of the jobs), what the path
+	 * resolved to is remembered, off the part's way */
+	rec = resmemo_begin(core, snap, argv[optind + 1]);
+	if (fetch_state(f) != FETCH_DONE)
+		resmemo_plan(rec, f);
 	if (wait_fetch(f, !quiet && isatty(STDERR_FILENO)) != FETCH_DONE) {
 		stop_if_stopped();
 		if (fetch_errno(f) == EIO) {
@@ -602,7 +608,8 @@ cmd_get(int argc, char **argv)
 		}
 		goto clear;
 	}
-	resmemo_record(core, snap, argv[optind + 1], f);
+	resmemo_end(rec, f);
+	rec = NULL;
 	if ((in = fetch_fd(f)) == -1) {
 		ctl_error("%s: %s", fetch_path(f), strerror(errno));
 		rc = CTL_SYSTEM;
@@ -611,6 +618,7 @@ cmd_get(int argc, char **argv)
 	rc = write_part_fd(in, output, node.fmt);
 	close(in);
 clear:
+	resmemo_end(rec, NULL);
 	pnode_clear(&node);
 out:
 	fetch_unref(f);

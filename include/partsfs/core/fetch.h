@@ -98,6 +98,10 @@ int fetch_replans(struct fetch *f);
  * it was planned), for what remembers how a path resolved (resmemo.h).
  * Read it once the fetch has finished. */
 const struct plan *fetch_plan(struct fetch *f);
+/* While it runs: a copy of the plan of fetch_plan as it is now (a stale
+ * job may have it planned again), in `out` (plan_clear it); false, with
+ * nothing copied, when there is none yet. */
+bool fetch_plan_copy(struct fetch *f, struct plan *out);
 
 struct fetch *fetch_ref(struct fetch *f);
 void fetch_unref(struct fetch *f);

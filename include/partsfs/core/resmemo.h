@@ -47,14 +47,25 @@ bool resmemo_lookup(struct cache *c, const char *root, const char *path,
     const struct conf *conf, struct cache_key *key);
 
 /*
- * Remember that `path` resolved to the plan of fetch `f` (FETCH_PLAN, of
- * the core's library, loaded after `before` was taken), and, when the
- * part was made, write the memo files of resmemo_fast_open too.  Nothing
- * is written when the library changed since `before`, or changed too
- * recently to tell.  Failures only leave the memo unwritten.
+ * Remembering what `path` of the core's library (loaded after `before`
+ * was taken) resolves to: resmemo_begin, then resmemo_plan while its
+ * fetch (FETCH_PLAN) runs, so that the index's memos are written while
+ * the engine makes the part and not after, then resmemo_end.  Nothing is
+ * written when the library changed since `before`, or changed too
+ * recently to tell, or while the plan's version is pending (its key is
+ * not the part's yet).  Failures only leave the memos unwritten.
+ * resmemo_begin gives NULL when nothing will be written; the others take
+ * NULL and do nothing.
  */
-void resmemo_record(struct core *core, const struct resmemo_snap *before,
-    const char *path, struct fetch *f);
+struct resmemo_rec;
+struct resmemo_rec *resmemo_begin(struct core *core,
+    const struct resmemo_snap *before, const char *path);
+/* The memos of the plan fetch `f` has now (when it has one). */
+void resmemo_plan(struct resmemo_rec *rec, struct fetch *f);
+/* Fetch `f` has finished (NULL: it failed): the memos of its plan, if
+ * they are not written yet, and when it made or found the part, the
+ * memo files of resmemo_fast_open; `rec` is freed. */
+void resmemo_end(struct resmemo_rec *rec, struct fetch *f);
 
 /*
  * Without the index: the descriptor of the blob of `path` (open for
@@ -62,7 +73,7 @@ void resmemo_record(struct core *core, const struct resmemo_snap *before,
  * recorded from the index), with *key set, when the memo files of the
  * cache directory say what the memos would, the part file was written in
  * the last minute and every file named is as it was; else -1, and the
- * caller asks the index.  The memo files are written by resmemo_record
+ * caller asks the index.  The memo files are written by resmemo_end
  * when the part was made, and by resmemo_fast_record after the index
  * served it (entry `hit`).
  */
