@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import statistics
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -241,6 +242,23 @@ class Bench:
                     % self.fake + conf_extra)
         return conf
 
+    def report_floor(self, verb, t_kept, h, k):
+        """T1 and T6: the floor measured whole (t_kept: the engine by hand
+        in bwrap through a Durable) against the engine by hand (median h)
+        and `verb` with a cache that knows the engine version (median
+        k)."""
+        f = median(t_kept)
+        self.say("    the floor measured whole, nothing of partsfs: by hand in "
+                 "bwrap through $B/bench/durable,")
+        self.say("      which keeps the output as a cache must (one more "
+                 "process; a new file, fsync, rename;")
+        self.say("      one row committed to a sqlite index in WAL mode, "
+                 "synchronous=NORMAL, the WAL kept)")
+        self.say("      " + spread(t_kept))
+        self.say("      floor/by hand %.3f (the target's 5%% taken by the "
+                 "floor alone: %s); %s/floor %.3f" % (
+                     f / h, "yes" if f / h > 1.05 else "no", verb, k / f))
+
     def report_cold(self, target, verb, name, t_hand, t_known, t_fresh,
                     sizes, t_box=None, t_query=None):
         """T1 and T6: `verb` (get, cat) of `name`'s part, cold, with a
@@ -459,9 +477,11 @@ class Sandbox:
         return self.bench.show(self.opts, subs=((self.scratch, "$W/s"),) +
                                tuple(subs))
 
-    def popen(self, argv, env, cwd, **kw):
-        """Start `argv` (env, cwd: its scratch directory) in the sandbox;
-        the process and what to close once it has ended."""
+    def popen(self, argv, env, cwd, prefix=(), **kw):
+        """Start `argv` (env, cwd: its scratch directory) in the sandbox,
+        bwrap itself run by the command `prefix` when there is one
+        (Durable.prefix); the process and what to close once it has
+        ended."""
         fds = []
         passwd = "%s:x:%d:%d:partsfs job:%s:/usr/sbin/nologin\n" % (
             self.user(), self.uid, self.gid, cwd)
@@ -491,7 +511,8 @@ class Sandbox:
             os.chmod(cwd, 0o755)
             kw.update(user=self.uid, group=self.gid, extra_groups=[])
         try:
-            p = subprocess.Popen(opts + list(argv), env=env, cwd="/",
+            p = subprocess.Popen(list(prefix) + opts + list(argv), env=env,
+                                 cwd="/",
                                  pass_fds=fds, stdin=subprocess.DEVNULL,
                                  **kw)
         finally:
@@ -499,11 +520,12 @@ class Sandbox:
                 os.close(fd)
         return p, info_r
 
-    def run(self, argv, env, cwd):
-        """Run to completion: the wall time (from before the start, as
-        Bench.timed); fails if the engine fails."""
+    def run(self, argv, env, cwd, prefix=()):
+        """Run to completion (bwrap run by `prefix`, as popen): the wall
+        time (from before the start, as Bench.timed); fails if the engine
+        fails."""
         t0 = time.perf_counter()
-        p, info = self.popen(argv, env, cwd, stdout=subprocess.DEVNULL,
+        p, info = self.popen(argv, env, cwd, prefix, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         err = p.communicate()[1]
         t = time.perf_counter() - t0
@@ -750,18 +772,20 @@ class Hand:
         shutil.rmtree(scratch, ignore_errors=True)
         return lines
 
-    def run(self, sandbox=None):
-        """One timed run by hand (with `sandbox`, a Sandbox, in it); the
-        time and the output's size."""
+    def run(self, sandbox=None, keep=None):
+        """One timed run by hand (with `sandbox`, a Sandbox, in it; with
+        `keep`, a Durable, through it, which keeps the output as a cache
+        would); the time and the output's size."""
         argv, env, scratch, output = self.prepare()
+        prefix = keep.prefix(output) if keep is not None else []
         if sandbox is not None:
-            t = sandbox.run(argv, env, scratch)
+            t = sandbox.run(argv, env, scratch, prefix)
         else:
             # a session of its own, as partsfs's jobs have (bwrap's
             # --new-session, or setsid): with the kernel's autogroups, an
             # engine in the benchmark's session shares its slice of a
             # busy machine with whatever else runs in that session
-            t = self.bench.timed(argv, env=env, cwd=scratch,
+            t = self.bench.timed(prefix + argv, env=env, cwd=scratch,
                                  new_session=True)
         size = os.path.getsize(output)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -783,6 +807,35 @@ class Hand:
             q.wait()
             os.close(info)
             shutil.rmtree(qs, ignore_errors=True)
+
+
+class Durable:
+    """bench/durable, with a directory and a sqlite index of its own: the
+    floor of a sandboxed, durable, indexed cold part measured whole (one
+    more process, which runs the engine, then copies its output to a new
+    file, fsyncs and renames it, and commits one row to the index in WAL
+    mode), nothing of partsfs in it.  Owned by the sandbox's user, who
+    runs it in front of bwrap."""
+
+    def __init__(self, bench, sandbox=None):
+        self.prog = os.path.join(bench.build, "bench", "durable")
+        self.dir = bench.tmp("durable")
+        self.index = os.path.join(self.dir, "index.sqlite")
+        con = sqlite3.connect(self.index, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("CREATE TABLE parts (key TEXT PRIMARY KEY, size INTEGER,"
+                    " sha256 TEXT, made REAL)")
+        con.close()
+        if sandbox is not None and os.geteuid() == 0:
+            for p in (self.dir, self.index):
+                os.chown(p, sandbox.uid, sandbox.gid)
+        self.n = 0
+
+    def prefix(self, output):
+        """The command to run an engine writing `output` through."""
+        self.n += 1
+        return [self.prog, output, self.dir, self.index, "part%d" % self.n,
+                "--"]
 
 
 # --- a 1 MiB part (T5 of mount.py, R1 of remote.py) --------------------------

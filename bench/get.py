@@ -21,8 +21,8 @@ import time
 # nothing is written into the source tree (bench/__pycache__)
 sys.dont_write_bytecode = True
 
-from benchlib import (Hand, Sandbox, engine_env, loadavg, main_args, median,
-                      secs, spread)
+from benchlib import (Durable, Hand, Sandbox, engine_env, loadavg, main_args,
+                      median, secs, spread)
 
 B = main_args()
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
@@ -98,6 +98,8 @@ if "T1" in ONLY:
         B.say("      %s was made first; fresh cache: $W/cache does not exist"
               % primer)
         t_hand, t_known, t_fresh, t_box, t_query = [], [], [], [], []
+        t_kept = []
+        keep = Durable(B, box)
         sizes = set()
         for i in range(RUNS):
             def by_hand():
@@ -128,7 +130,12 @@ if "T1" in ONLY:
                 t_query.append(t)
                 sizes.add(("by hand in bwrap, query beside", size))
 
-            steps = [by_hand, get_known, get_fresh, in_bwrap]
+            def in_bwrap_kept():
+                t, size = hand.run(box, keep)
+                t_kept.append(t)
+                sizes.add(("by hand in bwrap, kept", size))
+
+            steps = [by_hand, get_known, get_fresh, in_bwrap, in_bwrap_kept]
             # FreeCAD's runs report its version: no query beside them
             if hand.executor == "openscad":
                 steps.append(query_beside)
@@ -138,6 +145,7 @@ if "T1" in ONLY:
                 step()
         h, k, f = B.report_cold("T1", "get", name, t_hand, t_known, t_fresh,
                                 sizes, t_box, t_query)
+        B.report_floor("get", t_kept, h, k)
         cold[name] = (path, k)
         engine_alone[name] = h
 
@@ -372,6 +380,8 @@ if "T3" in ONLY:
         B.say("    and 8 gets at once with $W/%s-off.conf: the same "
               "configuration and jobs.sandbox: off" % name)
         t_seq, t_par, h_seq, h_par, t_off, h_box = [], [], [], [], [], []
+        h_kept = []
+        keep = Durable(B, box)
         for r in range(REPEATS):
             def sequential():
                 cache = B.fresh_copy(template)
@@ -408,14 +418,16 @@ if "T3" in ONLY:
                     h.run()
                 h_seq.append(time.perf_counter() - t0)
 
-            def hand_concurrent(sandbox=None, into=h_par):
+            def hand_concurrent(sandbox=None, into=h_par, keep=None):
                 runs = [h.prepare() for h in hands]
                 procs, infos = [], []
                 t0 = time.perf_counter()
                 for argv, env, scratch, output in runs:
                     if sandbox is not None:
                         p, info = sandbox.popen(
-                            argv, env, scratch, stdout=subprocess.DEVNULL,
+                            argv, env, scratch,
+                            keep.prefix(output) if keep else (),
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
                         procs.append(p)
                         infos.append(info)
@@ -435,8 +447,10 @@ if "T3" in ONLY:
 
             steps = [sequential, concurrent, hand_sequential, hand_concurrent,
                      lambda: concurrent(off_conf, t_off),
-                     lambda: hand_concurrent(box, h_box)]
-            for step in steps[r % 6:] + steps[:r % 6]:
+                     lambda: hand_concurrent(box, h_box),
+                     lambda: hand_concurrent(box, h_kept, keep)]
+            n = len(steps)
+            for step in steps[r % n:] + steps[:r % n]:
                 step()
         s, p = median(t_seq), median(t_par)
         hs, hp = median(h_seq), median(h_par)
@@ -458,6 +472,14 @@ if "T3" in ONLY:
               "sandbox's share: %s)" % (po / hp, secs(p - po)))
         B.say("    the sandbox's floor: by hand in bwrap/by hand, 8 at once: "
               "%.3f" % (hb / hp))
+        hk = median(h_kept)
+        B.say("    the floor at once, measured whole, nothing of partsfs: the 8 "
+              "engines by hand in bwrap")
+        B.say("      at once, each through $B/bench/durable (T1): " +
+              spread(h_kept))
+        B.say("      floor/by hand at once %.3f (the target's 5%% taken by the "
+              "floor alone: %s); gets/floor %.3f" % (
+                  hk / hp, "yes" if hk / hp > 1.05 else "no", p / hk))
         B.say("    ratio 8 gets at once/8 engines by hand in bwrap at once "
               "(partsfs's own): %.3f" % (p / hb))
         B.say("      within 5%%: %s" % B.record(

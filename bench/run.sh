@@ -57,7 +57,7 @@ record I2 "load the corpus, partsfs core peak RSS" \
 # 19), the remote mount (issue 20) and the real BOLTS library through a
 # mount (issue 18): Python drivers, one section per target (T1-T7,
 # S1-S3, R1-R3, B1-B2), each figure beside its baseline.
-make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit \
+make -s -C "$build" partsctl partsfs partsfs-convert bench/timeit bench/durable \
     tests/fake-engine >/dev/null || exit 1
 rc=0
 for script in get.py mount.py model.py serve.py remote.py bolts.py; do
