@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>

@@ -1240,8 +1240,9 @@ open_removes_key_lock_files_nobody_holds(void)
 	c = cache_open(dir, NO_LIMIT, 60, &e);
 	CHECK(c != NULL);
 	cache_close(c);
-	/* a process killed while making a part left its lock file; another
-	 * one is making a part now */
+	/* an older partsfs (a lock file per key, before tmp/keys.lock),
+	 * killed while making a part, left its lock file; another one is
+	 * making a part now */
 	dead_lock = xasprintf("%s/tmp/key-%s.lock", dir, dead.hex);
 	live_lock = xasprintf("%s/tmp/key-%s.lock", dir, live.hex);
 	other = xasprintf("%s/tmp/key-notes.txt", dir);

@@ -373,11 +373,12 @@ index_reconcile(struct cache *c, bool reindex, bool unlock,
 }
 
 /*
- * Remove a per-key lock file (tmp/key-<key>.lock, job.c's lock on making a
- * part across processes) that nobody holds: its holder was killed before
- * it could remove it.  As a holder does, it is unlinked while locked; one
- * that is held is left alone, and so is a name that was meanwhile given
- * to a new file.
+ * Remove a per-key lock file (tmp/key-<key>.lock, the lock on making a
+ * part across processes of partsfs before job.c's tmp/keys.lock, which an
+ * older partsfs sharing the cache may still make) that nobody holds: its
+ * holder was killed before it could remove it.  As a holder does, it is
+ * unlinked while locked; one that is held is left alone, and so is a
+ * name that was meanwhile given to a new file.
  */
 static void
 key_lock_reap(int dfd, const char *name)
